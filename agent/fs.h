@@ -1,0 +1,49 @@
+/*
+ * The agent's file service: every path resolved under the target's root
+ * fd with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). Runs on the
+ * worker threads.
+ */
+#ifndef MIRROR_AGENT_FS_H
+#define MIRROR_AGENT_FS_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "proto.h"
+
+struct agent_fs {
+	int	rootfd;			/* O_PATH, opened once at start */
+	char	rootpath[PATH_MAX];	/* the root as /proc/self/fd shows it */
+};
+
+struct agent_file {
+	int	fd;
+	int	refs;			/* in-flight users + 1 while open */
+};
+
+/* Open files of one client connection. */
+struct agent_files {
+	pthread_mutex_t	 mtx;		/* protects everything below */
+	struct agent_file *slots;
+	unsigned int	 nslots;
+	unsigned int	 nopen;
+};
+
+#define AGENT_FILES_MAX	65536		/* open files per connection */
+
+/* Opens the root: a directory, or /proc/PID/root. 0 or -errno. */
+int	agent_fs_open_root(struct agent_fs *, const char *dir, int pid);
+void	agent_files_init(struct agent_files *);
+/* Closes every file still open (the connection went away). */
+void	agent_files_close_all(struct agent_files *);
+/* Serves one request: decodes its payload, runs the syscalls and builds
+ * the reply in out. Returns 0, or -EBADMSG if the payload did not
+ * decode (the caller drops the connection). */
+int	agent_fs_serve(struct agent_fs *, struct agent_files *,
+	    const struct proto_hdr *, struct proto_cur *, struct proto_buf *out);
+/* The readlink target rewritten so that, followed from the link's
+ * directory, it stays inside the root. Exposed for tests. */
+int	agent_fs_confine_link(struct agent_fs *, const char *linkpath,
+	    const char *target, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * mirror-agent: serves one target (a process's root, or a directory) to
+ * mirror clients over a websocket. The service thread checks each
+ * message's header and the hello; file requests run on a worker pool.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "fs.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "token.h"
+#include "ws.h"
+#include "xmalloc.h"
+
+#define AGENT_CAPS	0
+
+struct agent {
+	struct agent_fs	 fs;
+	struct pool	*pool;
+	struct ws_ctx	*ws;
+	char		 token[PROTO_TOKEN_MAX + 1];
+	size_t		 token_len;
+};
+
+/* One client connection; freed when the connection and its jobs are gone. */
+struct session {
+	struct ws_conn	*conn;
+	struct agent_files files;
+	int		 authed;	/* service thread only */
+	int		 refs;		/* atomic */
+};
+
+struct job {
+	struct agent	*agent;
+	struct session	*sess;
+	uint8_t		*msg;
+	size_t		 len;
+};
+
+static struct agent agent;
+
+static void
+session_unref(struct session *s)
+{
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	agent_files_close_all(&s->files);
+	ws_conn_unref(s->conn);
+	x_free(s);
+}
+
+static void
+on_open(struct ws_conn *conn, void *arg)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->conn = conn;
+	ws_conn_ref(conn);
+	agent_files_init(&s->files);
+	s->refs = 1;
+	ws_conn_set_data(conn, s);
+	log_info("client %s connected", ws_conn_peer(conn));
+}
+
+static void
+on_close(struct ws_conn *conn, const char *why, void *arg)
+{
+	struct session *s = ws_conn_data(conn);
+
+	if (s == NULL)
+		return;
+	log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
+	ws_conn_set_data(conn, NULL);
+	session_unref(s);
+}
+
+static void
+run_job(void *arg)
+{
+	struct job *j = arg;
+	struct proto_hdr h;
+	struct proto_cur c;
+	struct proto_buf out;
+	int rc;
+
+	/* The header was checked on the service thread. */
+	(void)proto_hdr_decode(j->msg, j->len, &h, &c);
+	proto_buf_init(&out, h.op == OP_READ ? PROTO_MSG_MAX : 512);
+	rc = agent_fs_serve(&j->agent->fs, &j->sess->files, &h, &c, &out);
+	if (rc == 0 && (rc = proto_finish(&out)) == 0) {
+		ws_send(j->sess->conn, out.data, out.len);
+		out.data = NULL;
+	} else {
+		log_warnx("client %s: malformed %s request (id %u); closing "
+		    "the connection", ws_conn_peer(j->sess->conn),
+		    proto_op_name(h.op), h.id);
+		ws_close(j->sess->conn, "malformed request");
+	}
+	proto_buf_free(&out);
+	x_free(j->msg);
+	session_unref(j->sess);
+	x_free(j);
+}
+
+static int
+handle_hello(struct session *s, const struct proto_hdr *h,
+    struct proto_cur *c, const char **why)
+{
+	const uint8_t *tok;
+	uint32_t caps, tlen;
+	struct proto_buf out;
+	int ok;
+
+	if (proto_get_u32(c, &caps) < 0 ||
+	    proto_get_bytes(c, &tok, &tlen, PROTO_TOKEN_MAX) < 0 ||
+	    proto_end(c) < 0) {
+		*why = "malformed hello";
+		return -EBADMSG;
+	}
+	ok = token_equal(tok, tlen, agent.token, agent.token_len);
+	proto_buf_init(&out, 128);
+	proto_begin(&out, MSG_HELLO, 0, h->id, ok ? 0 : EACCES);
+	proto_put_u32(&out, AGENT_CAPS);
+	proto_put_str(&out, "mirror-agent " PACKAGE_VERSION);
+	if (proto_finish(&out) == 0) {
+		ws_send(s->conn, out.data, out.len);
+		out.data = NULL;
+	}
+	proto_buf_free(&out);
+	if (!ok) {
+		log_warnx("client %s: authentication failed (wrong token)",
+		    ws_conn_peer(s->conn));
+		ws_close(s->conn, "authentication failed");
+		return 0;
+	}
+	s->authed = 1;
+	log_info("client %s authenticated", ws_conn_peer(s->conn));
+	return 0;
+}
+
+static int
+on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
+    const char **why, void *arg)
+{
+	struct session *s = ws_conn_data(conn);
+	struct proto_hdr h;
+	struct proto_cur c;
+	struct job *j;
+	int rc;
+
+	if (s == NULL)
+		return -ENOTCONN;
+	rc = proto_hdr_decode(msg, len, &h, &c);
+	if (rc < 0) {
+		switch (rc) {
+		case -EPROTONOSUPPORT:
+			*why = "unsupported protocol version";
+			break;
+		case -EMSGSIZE:
+			*why = "oversized payload length";
+			break;
+		case -EOPNOTSUPP:
+			*why = "unknown operation";
+			break;
+		default:
+			*why = len < PROTO_HDR_LEN ? "truncated header" :
+			    "payload length does not match the message";
+			break;
+		}
+		return rc;
+	}
+	if (!s->authed) {
+		if (h.kind != MSG_HELLO) {
+			*why = "request before a successful hello";
+			return -EACCES;
+		}
+		return handle_hello(s, &h, &c, why);
+	}
+	if (h.kind != MSG_REQUEST) {
+		*why = "unexpected message kind";
+		return -EBADMSG;
+	}
+	j = xmalloc(sizeof(*j));
+	j->agent = &agent;
+	j->sess = s;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	j->msg = xmalloc(len);
+	memcpy(j->msg, msg, len);
+	j->len = len;
+	pool_submit(agent.pool, run_job, j);
+	return 0;
+}
+
+static const struct ws_handlers handlers = {
+	.on_open = on_open,
+	.on_message = on_message,
+	.on_close = on_close,
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (agent.ws)
+		ws_stop(agent.ws);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mirror-agent --listen HOST:PORT --token-file FILE\n"
+"                    (--target-pid PID | --root DIR) [options]\n"
+"\n"
+"Serves one target's files to mirror clients over a websocket. Prints\n"
+"\"ready ws://HOST:PORT\" on stdout once it accepts connections (PORT 0\n"
+"picks a free port). Every path is resolved inside the target's root.\n"
+"\n"
+"  --listen HOST:PORT   address to listen on (use 127.0.0.1 or a pod IP)\n"
+"  --token-file FILE    the session token; clients must present it\n"
+"  --target-pid PID     serve /proc/PID/root (a container's process)\n"
+"  --root DIR           serve a directory\n"
+"  --config FILE        configuration (default: the installed mirror.conf)\n"
+"  --workers N          threads for file syscalls (agent.workers)\n"
+"  --log-level LEVEL    error, warn, info or debug\n"
+"  -h, --help           this help\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "target-pid", required_argument, NULL, 'p' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mirror_conf conf;
+	const char *listen = NULL, *token_file = NULL, *root = NULL;
+	const char *config = NULL, *level = NULL;
+	char host[256], proc[64];
+	struct sigaction sa;
+	int ch, pid = 0, port, tls, bound = 0, workers = 0, rc;
+
+	log_init("mirror-agent", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': listen = optarg; break;
+		case 't': token_file = optarg; break;
+		case 'p': pid = atoi(optarg); break;
+		case 'r': root = optarg; break;
+		case 'c': config = optarg; break;
+		case 'w': workers = atoi(optarg); break;
+		case 'L': level = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || listen == NULL || token_file == NULL ||
+	    (pid <= 0) == (root == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	conf_defaults(&conf);
+	if (conf_load(&conf, config) < 0)
+		return 1;
+	if (level == NULL)
+		level = conf.log_level;
+	if (log_level_parse(level) < 0)
+		fatalx("--log-level must be error, warn, info or debug");
+	log_set_level(log_level_parse(level));
+	if (workers <= 0)
+		workers = conf.agent_workers;
+
+	if (ws_parse_url(listen, host, sizeof(host), &port, &tls) < 0 || tls)
+		fatalx("--listen wants HOST:PORT, got \"%s\"", listen);
+	if ((rc = token_read_file(token_file, agent.token,
+	    sizeof(agent.token))) < 0)
+		fatalx("cannot read the token file %s: %s", token_file,
+		    rc == -EINVAL ? "empty or longer than 512 bytes" :
+		    strerror(-rc));
+	agent.token_len = strlen(agent.token);
+
+	if (pid > 0) {
+		snprintf(proc, sizeof(proc), "/proc/%d", pid);
+		if (access(proc, F_OK) != 0)
+			fatalx("target process %d is gone (no %s); check the "
+			    "PID", pid, proc);
+	}
+	if ((rc = agent_fs_open_root(&agent.fs, root, pid)) < 0) {
+		if (root)
+			fatalx("cannot open the root %s: %s", root,
+			    strerror(-rc));
+		fatalx("cannot open /proc/%d/root: %s%s", pid, strerror(-rc),
+		    rc == -EACCES || rc == -EPERM ?
+		    " (serving another process needs root)" : "");
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	agent.pool = pool_new(workers);
+	agent.ws = ws_server_new(host, port, &handlers, NULL, &bound);
+	if (agent.ws == NULL)
+		fatalx("cannot listen on %s: address in use or not on this "
+		    "machine", listen);
+	log_info("serving %s%s on %s:%d", pid ? "the root of process " : "",
+	    pid ? proc + 6 : root, host, bound);
+	if (strchr(host, ':'))
+		printf("ready ws://[%s]:%d\n", host, bound);
+	else
+		printf("ready ws://%s:%d\n", host, bound);
+	fflush(stdout);
+
+	ws_run(agent.ws);
+	log_info("shutting down");
+	/* Workers finish first: they still queue replies on connections. */
+	pool_free(agent.pool);
+	ws_ctx_free(agent.ws);
+	close(agent.fs.rootfd);
+	explicit_bzero(agent.token, sizeof(agent.token));
+	return 0;
+}

@@ -1,0 +1,139 @@
+/* Configuration loading with libconfig, over built-in defaults. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef MIRROR_SYSCONFDIR
+#define MIRROR_SYSCONFDIR "/usr/local/etc"
+#endif
+
+void
+conf_defaults(struct mirror_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->fs_rw = 0;
+	c->fs_attr_timeout = 1.0;
+	c->fs_entry_timeout = 1.0;
+	c->fs_negative_timeout = 1.0;
+	c->fs_request_timeout = 10.0;
+	c->fs_max_read_kb = 1024;
+	c->fs_readahead_kb = 1024;
+	c->fs_max_inflight = 256;
+	c->agent_workers = 4;
+	c->agent_connect_timeout = 10.0;
+}
+
+static int
+get_double(config_t *cfg, const char *name, double *v, double min, double max)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+	double d;
+
+	if (s == NULL)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT:
+		d = config_setting_get_float(s);
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		d = (double)config_setting_get_int64(s);
+		break;
+	default:
+		log_warnx("%s: %s must be a number", config_setting_source_file(s)
+		    ? config_setting_source_file(s) : "config", name);
+		return -EINVAL;
+	}
+	if (d < min || d > max) {
+		log_warnx("config: %s = %g is out of range [%g, %g]", name, d,
+		    min, max);
+		return -EINVAL;
+	}
+	*v = d;
+	return 0;
+}
+
+static int
+get_int(config_t *cfg, const char *name, int *v, int min, int max)
+{
+	double d = *v;
+	int rc = get_double(cfg, name, &d, min, max);
+
+	if (rc == 0)
+		*v = (int)d;
+	return rc;
+}
+
+int
+conf_load(struct mirror_conf *c, const char *path)
+{
+	config_t cfg;
+	const char *s;
+	int rc = 0, explicit = path != NULL;
+
+	if (path == NULL)
+		path = getenv("MIRROR_CONFIG");
+	if (path != NULL)
+		explicit = 1;
+	else {
+		path = MIRROR_SYSCONFDIR "/mirror.conf";
+		if (access(path, R_OK) != 0)
+			return 0;
+	}
+	if (explicit && access(path, R_OK) != 0) {
+		rc = -errno;
+		log_warn("cannot read the configuration %s", path);
+		return rc;
+	}
+	config_init(&cfg);
+	if (!config_read_file(&cfg, path)) {
+		log_warnx("%s:%d: %s", config_error_file(&cfg) ?
+		    config_error_file(&cfg) : path, config_error_line(&cfg),
+		    config_error_text(&cfg));
+		rc = -EINVAL;
+		goto out;
+	}
+	if (config_lookup_string(&cfg, "log.level", &s)) {
+		if (log_level_parse(s) < 0) {
+			log_warnx("%s: log.level must be error, warn, info or "
+			    "debug", path);
+			rc = -EINVAL;
+			goto out;
+		}
+		snprintf(c->log_level, sizeof(c->log_level), "%s", s);
+	}
+	if (config_lookup_string(&cfg, "fs.mode", &s)) {
+		if (strcmp(s, "ro") == 0)
+			c->fs_rw = 0;
+		else if (strcmp(s, "rw") == 0)
+			c->fs_rw = 1;
+		else {
+			log_warnx("%s: fs.mode must be \"ro\" or \"rw\"", path);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if ((rc = get_double(&cfg, "fs.attr_timeout", &c->fs_attr_timeout, 0, 3600)) < 0 ||
+	    (rc = get_double(&cfg, "fs.entry_timeout", &c->fs_entry_timeout, 0, 3600)) < 0 ||
+	    (rc = get_double(&cfg, "fs.negative_timeout", &c->fs_negative_timeout, 0, 3600)) < 0 ||
+	    (rc = get_double(&cfg, "fs.request_timeout", &c->fs_request_timeout, 0.1, 3600)) < 0 ||
+	    (rc = get_int(&cfg, "fs.max_read_kb", &c->fs_max_read_kb, 4, 4096)) < 0 ||
+	    (rc = get_int(&cfg, "fs.readahead_kb", &c->fs_readahead_kb, 0, 65536)) < 0 ||
+	    (rc = get_int(&cfg, "fs.max_inflight", &c->fs_max_inflight, 1, 65536)) < 0 ||
+	    (rc = get_int(&cfg, "agent.workers", &c->agent_workers, 1, 256)) < 0 ||
+	    (rc = get_double(&cfg, "agent.connect_timeout", &c->agent_connect_timeout, 0.1, 3600)) < 0)
+		goto out;
+out:
+	config_destroy(&cfg);
+	return rc;
+}

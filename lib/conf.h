@@ -1,0 +1,32 @@
+/*
+ * Configuration (libconfig syntax). Every setting has a default, so a
+ * missing file is fine; a file that does not parse is an error that
+ * names the line. Only lib/conf.c includes <libconfig.h>.
+ */
+#ifndef MIRROR_CONF_H
+#define MIRROR_CONF_H
+
+struct mirror_conf {
+	char	log_level[16];		/* log.level */
+	/* fs */
+	int	fs_rw;			/* fs.mode = "ro" | "rw" */
+	double	fs_attr_timeout;	/* seconds the kernel caches attributes */
+	double	fs_entry_timeout;	/* seconds it caches names */
+	double	fs_negative_timeout;	/* seconds it caches "no such file" */
+	double	fs_request_timeout;	/* an agent request fails with EIO after */
+	int	fs_max_read_kb;		/* largest read sent to the agent */
+	int	fs_readahead_kb;	/* the mount's read_ahead_kb */
+	int	fs_max_inflight;	/* requests outstanding per mount */
+	/* agent */
+	int	agent_workers;		/* file-syscall threads */
+	double	agent_connect_timeout;	/* bounded wait for an agent */
+};
+
+/* Fills c with defaults. */
+void	conf_defaults(struct mirror_conf *c);
+/* Loads path over the defaults (path NULL: $MIRROR_CONFIG, then the
+ * installed mirror.conf if present). Returns 0, or -errno after
+ * printing a message that names the file and line. */
+int	conf_load(struct mirror_conf *c, const char *path);
+
+#endif

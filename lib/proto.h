@@ -1,0 +1,172 @@
+/*
+ * The mirror wire protocol: one binary websocket message per protocol
+ * message, a fixed little-endian header and a payload that is built and
+ * read only through the cursor functions below, which check every length
+ * against the bytes actually present.
+ *
+ * Header (PROTO_HDR_LEN bytes, little-endian):
+ *   u8  version   PROTO_VERSION
+ *   u8  kind      MSG_HELLO, MSG_REQUEST, MSG_REPLY
+ *   u16 op        OP_* (0 for hello)
+ *   u32 id        request id chosen by the client, echoed in the reply
+ *   u32 status    0, or a positive errno in a reply (0 in requests)
+ *   u32 length    payload bytes that follow
+ *
+ * Hello, client to agent:  u32 caps, bytes token
+ * Hello, agent to client:  status 0 or EACCES; u32 caps, str server
+ * Nothing but a hello is accepted before the token matched.
+ *
+ * Requests and replies (reply payload only when status is 0):
+ *   OP_LOOKUP    str path                       -> attr
+ *   OP_GETATTR   str path                       -> attr
+ *   OP_READDIR   str path, u64 cookie, u32 max  -> u8 eof, u64 next_cookie,
+ *                                                  u32 n, n x (str name, attr)
+ *   OP_OPEN      str path, u32 flags            -> u64 fh, attr
+ *   OP_READ      u64 fh, u64 offset, u32 size   -> bytes data
+ *   OP_RELEASE   u64 fh                         -> (empty)
+ *   OP_READLINK  str path                       -> str target (confined)
+ *   OP_STATFS    str path                       -> statfs
+ *   OP_GETXATTR  str path, str name, u32 size   -> u32 needed, bytes value
+ *   OP_LISTXATTR str path, u32 size             -> u32 needed, bytes list
+ *
+ * str is u16 length + bytes (no NUL inside); bytes is u32 length + bytes.
+ * Paths are absolute within the target's root ("/", "/etc/passwd").
+ */
+#ifndef MIRROR_PROTO_H
+#define MIRROR_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define PROTO_VERSION	1
+#define PROTO_HDR_LEN	16
+/* Largest payload either side accepts; checked before anything is read. */
+#define PROTO_PAYLOAD_MAX	(4u * 1024 * 1024 + 4096)
+#define PROTO_MSG_MAX	(PROTO_HDR_LEN + PROTO_PAYLOAD_MAX)
+#define PROTO_READ_MAX	(4u * 1024 * 1024)
+#define PROTO_PATH_MAX	4096
+#define PROTO_NAME_MAX	255
+#define PROTO_TOKEN_MAX	512
+#define PROTO_XATTR_MAX	65536
+
+enum msg_kind {
+	MSG_HELLO = 1,
+	MSG_REQUEST = 2,
+	MSG_REPLY = 3,
+};
+
+enum proto_op {
+	OP_LOOKUP = 1,
+	OP_GETATTR,
+	OP_READDIR,
+	OP_OPEN,
+	OP_READ,
+	OP_RELEASE,
+	OP_READLINK,
+	OP_STATFS,
+	OP_GETXATTR,
+	OP_LISTXATTR,
+	OP_MAX_
+};
+
+struct proto_hdr {
+	uint8_t		version;
+	uint8_t		kind;
+	uint16_t	op;
+	uint32_t	id;
+	uint32_t	status;
+	uint32_t	length;
+};
+
+/* File attributes as the target sees them (lstat). */
+struct proto_attr {
+	uint64_t	dev;
+	uint64_t	ino;
+	uint32_t	mode;
+	uint32_t	nlink;
+	uint32_t	uid;
+	uint32_t	gid;
+	uint64_t	rdev;
+	uint64_t	size;
+	uint64_t	blocks;
+	uint32_t	blksize;
+	int64_t		atime_sec;
+	uint32_t	atime_nsec;
+	int64_t		mtime_sec;
+	uint32_t	mtime_nsec;
+	int64_t		ctime_sec;
+	uint32_t	ctime_nsec;
+};
+
+struct proto_statfs {
+	uint64_t	bsize, frsize, blocks, bfree, bavail;
+	uint64_t	files, ffree, favail, namemax;
+};
+
+/* Read cursor over received bytes; never reads past end. */
+struct proto_cur {
+	const uint8_t	*p;
+	size_t		 left;
+};
+
+/* Growing output buffer with a hard cap (PROTO_MSG_MAX). Caller frees data. */
+struct proto_buf {
+	uint8_t		*data;
+	size_t		 len;
+	size_t		 cap;
+	int		 err;		/* sticky: -EMSGSIZE after an overflow */
+};
+
+const char	*proto_op_name(unsigned int op);
+
+/* Header: decode fails unless version, kind and length are acceptable
+ * and the length equals the bytes present. */
+int	proto_hdr_decode(const uint8_t *msg, size_t len, struct proto_hdr *h,
+	    struct proto_cur *payload);
+
+/* Output. Start a message, put fields, finish (fills in the length). */
+void	proto_buf_init(struct proto_buf *b, size_t hint);
+void	proto_buf_free(struct proto_buf *b);
+void	proto_begin(struct proto_buf *b, uint8_t kind, uint16_t op,
+	    uint32_t id, uint32_t status);
+int	proto_finish(struct proto_buf *b);
+void	proto_put_u8(struct proto_buf *b, uint8_t v);
+void	proto_put_u16(struct proto_buf *b, uint16_t v);
+void	proto_put_u32(struct proto_buf *b, uint32_t v);
+void	proto_put_u64(struct proto_buf *b, uint64_t v);
+void	proto_put_str(struct proto_buf *b, const char *s);
+void	proto_put_strn(struct proto_buf *b, const char *s, size_t n);
+void	proto_put_bytes(struct proto_buf *b, const void *p, size_t n);
+/* Reserve n bytes of a "bytes" field to be filled in place; returns the
+ * place or NULL on overflow. proto_bytes_trim() shortens it afterwards. */
+uint8_t	*proto_put_bytes_reserve(struct proto_buf *b, size_t n);
+void	 proto_bytes_trim(struct proto_buf *b, uint8_t *at, size_t used);
+void	proto_put_attr(struct proto_buf *b, const struct proto_attr *a);
+void	proto_put_statfs(struct proto_buf *b, const struct proto_statfs *s);
+
+/* Input. Each returns 0 or -EBADMSG; on error the cursor is spent. */
+int	proto_get_u8(struct proto_cur *c, uint8_t *v);
+int	proto_get_u16(struct proto_cur *c, uint16_t *v);
+int	proto_get_u32(struct proto_cur *c, uint32_t *v);
+int	proto_get_u64(struct proto_cur *c, uint64_t *v);
+/* str: copied NUL-terminated into dst of dstsz; fails if too long or
+ * if it holds a NUL. */
+int	proto_get_str(struct proto_cur *c, char *dst, size_t dstsz);
+/* bytes: points into the message (borrowed until the message is freed). */
+int	proto_get_bytes(struct proto_cur *c, const uint8_t **p, uint32_t *n,
+	    uint32_t max);
+int	proto_get_attr(struct proto_cur *c, struct proto_attr *a);
+int	proto_get_statfs(struct proto_cur *c, struct proto_statfs *s);
+/* Fails unless every byte was consumed. */
+int	proto_end(struct proto_cur *c);
+
+void	proto_attr_from_stat(struct proto_attr *a, const struct stat *st);
+void	proto_attr_to_stat(const struct proto_attr *a, struct stat *st);
+
+/* A path from a peer: absolute, no NUL, at most PROTO_PATH_MAX. */
+int	proto_path_ok(const char *path);
+/* A single name: no '/', not "." or "..", not empty. */
+int	proto_name_ok(const char *name);
+
+#endif

@@ -1,0 +1,94 @@
+/* Session tokens: file I/O, generation and constant-time comparison. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "token.h"
+
+int
+token_read_file(const char *path, char *buf, size_t bufsz)
+{
+	char tmp[PROTO_TOKEN_MAX + 2];
+	ssize_t n;
+	size_t len;
+	int fd, rc;
+
+	if (bufsz < PROTO_TOKEN_MAX + 1)
+		return -EINVAL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, tmp, sizeof(tmp) - 1);
+	rc = -errno;
+	close(fd);
+	if (n < 0)
+		return rc;
+	tmp[n] = '\0';
+	len = strcspn(tmp, "\n");
+	while (len > 0 && (tmp[len - 1] == ' ' || tmp[len - 1] == '\r' ||
+	    tmp[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len > PROTO_TOKEN_MAX || memchr(tmp, '\0', len))
+		return -EINVAL;
+	memcpy(buf, tmp, len);
+	buf[len] = '\0';
+	explicit_bzero(tmp, sizeof(tmp));
+	return 0;
+}
+
+int
+token_generate(char *buf, size_t bufsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t raw[TOKEN_HEX_LEN / 2];
+	size_t i;
+
+	if (bufsz < TOKEN_HEX_LEN + 1)
+		return -EINVAL;
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return -EIO;
+	for (i = 0; i < sizeof(raw); i++) {
+		buf[2 * i] = hex[raw[i] >> 4];
+		buf[2 * i + 1] = hex[raw[i] & 15];
+	}
+	buf[TOKEN_HEX_LEN] = '\0';
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+int
+token_write_file(const char *path, const char *token)
+{
+	size_t len = strlen(token);
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		rc = -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+int
+token_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const volatile uint8_t *pa = a, *pb = b;
+	uint8_t diff = alen != blen;
+	size_t i, n = alen < blen ? alen : blen;
+
+	/* Time depends only on the shorter length, never on the contents. */
+	for (i = 0; i < n; i++)
+		diff |= pa[i] ^ pb[i];
+	return diff == 0;
+}

@@ -1,0 +1,23 @@
+/*
+ * Session tokens: read from a file (never from argv), generated from
+ * getrandom(), compared in constant time. Never logged.
+ */
+#ifndef MIRROR_TOKEN_H
+#define MIRROR_TOKEN_H
+
+#include <stddef.h>
+
+#define TOKEN_HEX_LEN	64	/* a generated token: 32 random bytes, hex */
+
+/* Reads a token from path: the file's first line, trailing whitespace
+ * removed; 1..PROTO_TOKEN_MAX bytes. Returns 0 or -errno (-EINVAL for an
+ * empty or too long token). buf must hold PROTO_TOKEN_MAX + 1. */
+int	token_read_file(const char *path, char *buf, size_t bufsz);
+/* Fills buf (at least TOKEN_HEX_LEN + 1) with a new random hex token. */
+int	token_generate(char *buf, size_t bufsz);
+/* Writes a token to a new file created 0600; fails if it exists. */
+int	token_write_file(const char *path, const char *token);
+/* Constant-time equality of two byte strings (lengths may differ). */
+int	token_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

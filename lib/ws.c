@@ -1,0 +1,633 @@
+/*
+ * Websocket transport: reassembles incoming fragments into whole messages
+ * (capped at PROTO_MSG_MAX), queues outgoing messages per connection and
+ * writes them in chunks from the WRITEABLE callback only. Other threads
+ * hand work over through a locked list and lws_cancel_service().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "log.h"
+#include "proto.h"
+#include "ws.h"
+#include "xmalloc.h"
+
+#define WS_CHUNK	(256 * 1024)	/* bytes per lws_write() */
+#define WS_PROTOCOL	"mirror"
+
+struct ws_msg {
+	struct ws_msg	*next;
+	uint8_t		*data;
+	size_t		 len;
+	size_t		 off;
+};
+
+struct ws_conn {
+	struct ws_ctx	*ctx;
+	struct lws	*wsi;		/* service thread only; NULL once closed */
+	pthread_mutex_t	 mtx;		/* protects the fields below it */
+	int		 refs;
+	int		 closing;	/* no more sends accepted */
+	int		 close_requested;
+	char		 close_why[128];
+	struct ws_msg	*outq, *outq_tail;
+	size_t		 queued;
+	int		 pending;	/* on ctx->pending (ctx->mtx) */
+	struct ws_conn	*pending_next;	/* ctx->mtx */
+	/* service thread only */
+	uint8_t		*rx;
+	size_t		 rx_len, rx_cap;
+	uint8_t		*tx;		/* LWS_PRE + WS_CHUNK */
+	int		 opened;
+	int		 close_reported;
+	void		*data;
+	char		 peer[80];
+};
+
+struct ws_ctx {
+	struct lws_context	*lws;
+	struct lws_vhost	*vhost;
+	const struct ws_handlers *h;
+	void			*arg;
+	int			 server;
+	volatile int		 stop;
+	pthread_mutex_t		 mtx;
+	struct ws_conn		*pending;
+	int			 woken;
+	struct lws_protocols	 protocols[2];
+};
+
+static void
+ws_log_emit(int level, const char *line)
+{
+	char buf[512];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (level & LLL_ERR)
+		log_warnx("websocket: %s", buf);
+	else
+		log_debug("websocket: %s", buf);
+}
+
+void
+ws_conn_ref(struct ws_conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->refs++;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+ws_conn_unref(struct ws_conn *c)
+{
+	struct ws_msg *m, *next;
+	int refs;
+
+	pthread_mutex_lock(&c->mtx);
+	refs = --c->refs;
+	pthread_mutex_unlock(&c->mtx);
+	if (refs > 0)
+		return;
+	for (m = c->outq; m != NULL; m = next) {
+		next = m->next;
+		x_free(m->data);
+		x_free(m);
+	}
+	x_free(c->rx);
+	x_free(c->tx);
+	pthread_mutex_destroy(&c->mtx);
+	x_free(c);
+}
+
+static struct ws_conn *
+conn_new(struct ws_ctx *ctx)
+{
+	struct ws_conn *c = xcalloc(1, sizeof(*c));
+
+	c->ctx = ctx;
+	c->refs = 1;		/* held by the wsi */
+	pthread_mutex_init(&c->mtx, NULL);
+	c->tx = xmalloc(LWS_PRE + WS_CHUNK);
+	return c;
+}
+
+/* Puts c on the context's pending list and wakes the service thread. */
+static void
+conn_kick(struct ws_conn *c)
+{
+	struct ws_ctx *ctx = c->ctx;
+	int add = 0;
+
+	pthread_mutex_lock(&ctx->mtx);
+	if (!c->pending) {
+		c->pending = 1;
+		c->pending_next = ctx->pending;
+		ctx->pending = c;
+		add = 1;
+	}
+	pthread_mutex_unlock(&ctx->mtx);
+	if (add)
+		ws_conn_ref(c);
+	lws_cancel_service(ctx->lws);
+}
+
+int
+ws_send(struct ws_conn *c, uint8_t *msg, size_t len)
+{
+	struct ws_msg *m;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->closing) {
+		pthread_mutex_unlock(&c->mtx);
+		x_free(msg);
+		return -ENOTCONN;
+	}
+	m = xmalloc(sizeof(*m));
+	m->next = NULL;
+	m->data = msg;
+	m->len = len;
+	m->off = 0;
+	if (c->outq_tail)
+		c->outq_tail->next = m;
+	else
+		c->outq = m;
+	c->outq_tail = m;
+	c->queued += len;
+	pthread_mutex_unlock(&c->mtx);
+	conn_kick(c);
+	return 0;
+}
+
+size_t
+ws_queued(struct ws_conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->queued;
+	pthread_mutex_unlock(&c->mtx);
+	return n;
+}
+
+void
+ws_close(struct ws_conn *c, const char *why)
+{
+	pthread_mutex_lock(&c->mtx);
+	if (!c->close_requested) {
+		c->close_requested = 1;
+		snprintf(c->close_why, sizeof(c->close_why), "%s", why);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	conn_kick(c);
+}
+
+void
+ws_conn_set_data(struct ws_conn *c, void *data)
+{
+	c->data = data;
+}
+
+void *
+ws_conn_data(struct ws_conn *c)
+{
+	return c->data;
+}
+
+const char *
+ws_conn_peer(struct ws_conn *c)
+{
+	return c->peer;
+}
+
+/* Service thread: the connection is gone; tell the owner once. */
+static void
+conn_closed(struct ws_conn *c, const char *why)
+{
+	struct ws_ctx *ctx = c->ctx;
+
+	pthread_mutex_lock(&c->mtx);
+	c->closing = 1;
+	pthread_mutex_unlock(&c->mtx);
+	c->wsi = NULL;
+	if (!c->close_reported) {
+		c->close_reported = 1;
+		if (ctx->h->on_close)
+			ctx->h->on_close(c, why, ctx->arg);
+	}
+	ws_conn_unref(c);	/* the wsi's reference */
+}
+
+/* Service thread: append a received fragment; deliver whole messages. */
+static int
+conn_receive(struct ws_conn *c, struct lws *wsi, const uint8_t *in,
+    size_t len)
+{
+	struct ws_ctx *ctx = c->ctx;
+	const char *why = NULL;
+	int final, rc;
+
+	if (lws_frame_is_binary(wsi) == 0 && c->rx_len == 0 &&
+	    lws_is_first_fragment(wsi)) {
+		why = "text frame where a binary message was expected";
+		goto bad;
+	}
+	final = lws_is_final_fragment(wsi) &&
+	    lws_remaining_packet_payload(wsi) == 0;
+	if (c->rx_len == 0 && final) {
+		rc = ctx->h->on_message(c, in, len, &why, ctx->arg);
+		if (rc < 0)
+			goto bad;
+		return 0;
+	}
+	if (len > PROTO_MSG_MAX - c->rx_len) {
+		why = "message larger than the protocol allows";
+		goto bad;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t ncap = c->rx_cap ? c->rx_cap : 64 * 1024;
+
+		while (ncap < c->rx_len + len)
+			ncap *= 2;
+		if (ncap > PROTO_MSG_MAX)
+			ncap = PROTO_MSG_MAX;
+		c->rx = xrealloc(c->rx, ncap);
+		c->rx_cap = ncap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (!final)
+		return 0;
+	rc = ctx->h->on_message(c, c->rx, c->rx_len, &why, ctx->arg);
+	c->rx_len = 0;
+	if (c->rx_cap > 1024 * 1024) {	/* don't keep a big buffer around */
+		x_free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+	if (rc < 0)
+		goto bad;
+	return 0;
+bad:
+	log_warnx("closing connection from %s: %s", c->peer,
+	    why ? why : "bad message");
+	snprintf(c->close_why, sizeof(c->close_why), "%s",
+	    why ? why : "bad message");
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+	    (unsigned char *)"bad message", 11);
+	return -1;
+}
+
+/* Service thread: write queued messages while the socket takes them. */
+static int
+conn_writable(struct ws_conn *c, struct lws *wsi)
+{
+	struct ws_msg *m;
+	size_t chunk;
+	int start, end, flags, n, budget = 64;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mtx);
+		m = c->outq;
+		if (m == NULL) {
+			int close = c->close_requested;
+
+			pthread_mutex_unlock(&c->mtx);
+			if (close) {
+				lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+				    (unsigned char *)"bye", 3);
+				return -1;
+			}
+			return 0;
+		}
+		pthread_mutex_unlock(&c->mtx);
+
+		/* Only this thread pops, so m stays ours without the lock. */
+		chunk = m->len - m->off;
+		if (chunk > WS_CHUNK)
+			chunk = WS_CHUNK;
+		start = m->off == 0;
+		end = m->off + chunk == m->len;
+		memcpy(c->tx + LWS_PRE, m->data + m->off, chunk);
+		flags = lws_write_ws_flags(LWS_WRITE_BINARY, start, end);
+		n = lws_write(wsi, c->tx + LWS_PRE, chunk, flags);
+		if (n < (int)chunk) {
+			log_warnx("write to %s failed", c->peer);
+			return -1;
+		}
+		m->off += chunk;
+		if (end) {
+			pthread_mutex_lock(&c->mtx);
+			c->outq = m->next;
+			if (c->outq == NULL)
+				c->outq_tail = NULL;
+			c->queued -= m->len;
+			pthread_mutex_unlock(&c->mtx);
+			x_free(m->data);
+			x_free(m);
+		}
+		if (--budget == 0 || lws_send_pipe_choked(wsi))
+			break;
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Service thread: act on what other threads queued. */
+static void
+ctx_drain_pending(struct ws_ctx *ctx)
+{
+	struct ws_conn *list, *c;
+	int woken;
+
+	pthread_mutex_lock(&ctx->mtx);
+	list = ctx->pending;
+	ctx->pending = NULL;
+	woken = ctx->woken;
+	ctx->woken = 0;
+	for (c = list; c != NULL; c = c->pending_next)
+		c->pending = 0;
+	pthread_mutex_unlock(&ctx->mtx);
+
+	while ((c = list) != NULL) {
+		list = c->pending_next;
+		if (c->wsi != NULL)
+			lws_callback_on_writable(c->wsi);
+		ws_conn_unref(c);
+	}
+	if (woken && ctx->h->on_wake)
+		ctx->h->on_wake(ctx->arg);
+}
+
+static int
+ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct lws_context *lctx = lws_get_context(wsi);
+	struct ws_ctx *ctx = lws_context_user(lctx);
+	struct ws_conn *c = lws_get_opaque_user_data(wsi);
+	char why[160];
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		c = conn_new(ctx);
+		c->wsi = wsi;
+		lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+		{
+			size_t pl = strlen(c->peer);
+			int fd = lws_get_socket_fd(wsi);
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+
+			if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss,
+			    &sl) == 0 && ss.ss_family == AF_INET)
+				snprintf(c->peer + pl, sizeof(c->peer) - pl,
+				    ":%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		}
+		lws_set_opaque_user_data(wsi, c);
+		c->opened = 1;
+		if (ctx->h->on_open)
+			ctx->h->on_open(c, ctx->arg);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (c == NULL)
+			break;
+		c->wsi = wsi;
+		c->opened = 1;
+		if (ctx->h->on_open)
+			ctx->h->on_open(c, ctx->arg);
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (c == NULL)
+			return -1;
+		return conn_receive(c, wsi, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (c == NULL)
+			return -1;
+		return conn_writable(c, wsi);
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c == NULL)
+			break;
+		snprintf(why, sizeof(why), "%s",
+		    in ? (const char *)in : "connection failed");
+		lws_set_opaque_user_data(wsi, NULL);
+		conn_closed(c, why);
+		break;
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c == NULL)
+			break;
+		lws_set_opaque_user_data(wsi, NULL);
+		conn_closed(c, c->close_why[0] ? c->close_why :
+		    "connection closed");
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A client wsi that died before ESTABLISHED or ERROR. */
+		if (c != NULL) {
+			lws_set_opaque_user_data(wsi, NULL);
+			conn_closed(c, "connection failed");
+		}
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		ctx_drain_pending(ctx);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static struct ws_ctx *
+ctx_new(const struct ws_handlers *h, void *arg, int server, const char *host,
+    int port, int *bound)
+{
+	struct lws_context_creation_info info;
+	struct ws_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	int lvl = LLL_ERR;
+
+	if (log_get_level() >= LOG_LVL_DEBUG)
+		lvl |= LLL_WARN | LLL_NOTICE;
+	lws_set_log_level(lvl, ws_log_emit);
+
+	ctx->h = h;
+	ctx->arg = arg;
+	ctx->server = server;
+	pthread_mutex_init(&ctx->mtx, NULL);
+	ctx->protocols[0].name = WS_PROTOCOL;
+	ctx->protocols[0].callback = ws_callback;
+	ctx->protocols[0].per_session_data_size = 0;
+	ctx->protocols[0].rx_buffer_size = WS_CHUNK;
+
+	memset(&info, 0, sizeof(info));
+	info.protocols = ctx->protocols;
+	info.user = ctx;
+	info.gid = -1;
+	info.uid = -1;
+	info.pt_serv_buf_size = WS_CHUNK;
+	if (server) {
+		info.port = port;
+		info.iface = host;
+		info.vhost_name = "mirror";
+		info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	} else
+		info.port = CONTEXT_PORT_NO_LISTEN;
+	ctx->lws = lws_create_context(&info);
+	if (ctx->lws == NULL) {
+		log_warnx("cannot create the websocket context");
+		goto fail;
+	}
+	if (server) {
+		ctx->vhost = lws_create_vhost(ctx->lws, &info);
+		if (ctx->vhost == NULL) {
+			log_warnx("cannot listen on %s:%d (address in use or "
+			    "not local?)", host, port);
+			goto fail;
+		}
+		if (bound)
+			*bound = lws_get_vhost_listen_port(ctx->vhost);
+	}
+	return ctx;
+fail:
+	if (ctx->lws)
+		lws_context_destroy(ctx->lws);
+	pthread_mutex_destroy(&ctx->mtx);
+	x_free(ctx);
+	return NULL;
+}
+
+struct ws_ctx *
+ws_server_new(const char *host, int port, const struct ws_handlers *h,
+    void *arg, int *bound)
+{
+	return ctx_new(h, arg, 1, host, port, bound);
+}
+
+struct ws_ctx *
+ws_client_new(const struct ws_handlers *h, void *arg)
+{
+	return ctx_new(h, arg, 0, NULL, 0, NULL);
+}
+
+int
+ws_client_connect(struct ws_ctx *ctx, const char *host, int port,
+    const char *path, struct ws_conn **out)
+{
+	struct lws_client_connect_info ci;
+	struct ws_conn *c = conn_new(ctx);
+
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	memset(&ci, 0, sizeof(ci));
+	ci.context = ctx->lws;
+	ci.address = host;
+	ci.port = port;
+	ci.path = path ? path : "/";
+	ci.host = host;
+	ci.origin = host;
+	ci.protocol = WS_PROTOCOL;
+	ci.opaque_user_data = c;
+	ci.pwsi = &c->wsi;
+	ws_conn_ref(c);		/* for *out */
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		/* lws may already have reported the error through the
+		 * callback; conn_closed dropped the wsi's reference then. */
+		if (!c->close_reported) {
+			c->close_reported = 1;
+			c->closing = 1;
+			ws_conn_unref(c);
+		}
+		ws_conn_unref(c);
+		*out = NULL;
+		return -ECONNREFUSED;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+ws_run(struct ws_ctx *ctx)
+{
+	while (!ctx->stop)
+		if (lws_service(ctx->lws, 0) < 0)
+			break;
+}
+
+void
+ws_stop(struct ws_ctx *ctx)
+{
+	ctx->stop = 1;
+	lws_cancel_service(ctx->lws);
+}
+
+void
+ws_wake(struct ws_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->mtx);
+	ctx->woken = 1;
+	pthread_mutex_unlock(&ctx->mtx);
+	lws_cancel_service(ctx->lws);
+}
+
+void
+ws_ctx_free(struct ws_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	lws_context_destroy(ctx->lws);
+	pthread_mutex_destroy(&ctx->mtx);
+	x_free(ctx);
+}
+
+int
+ws_parse_url(const char *url, char *host, size_t hostsz, int *port, int *tls)
+{
+	const char *p = url, *colon, *end;
+	char *ep;
+	long v;
+
+	*tls = 0;
+	if (strncmp(p, "ws://", 5) == 0)
+		p += 5;
+	else if (strncmp(p, "wss://", 6) == 0) {
+		p += 6;
+		*tls = 1;
+	}
+	end = p + strcspn(p, "/");
+	if (*p == '[') {		/* [v6]:port */
+		const char *rb = memchr(p, ']', end - p);
+
+		if (rb == NULL || rb[1] != ':')
+			return -EINVAL;
+		if ((size_t)(rb - p - 1) >= hostsz)
+			return -ENAMETOOLONG;
+		memcpy(host, p + 1, rb - p - 1);
+		host[rb - p - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = memchr(p, ':', end - p);
+		if (colon == NULL || colon == p)
+			return -EINVAL;
+		if ((size_t)(colon - p) >= hostsz)
+			return -ENAMETOOLONG;
+		memcpy(host, p, colon - p);
+		host[colon - p] = '\0';
+	}
+	errno = 0;
+	v = strtol(colon + 1, &ep, 10);
+	if (errno || ep != end || v < 0 || v > 65535)
+		return -EINVAL;
+	*port = (int)v;
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * Websocket transport over libwebsockets: whole binary messages in and
+ * out, for a server (the agent) or a client (mountd). One service thread
+ * runs ws_run(); any thread may call ws_send(), ws_close(), ws_wake() and
+ * ws_stop(), which queue work and call lws_cancel_service(). Only this
+ * module includes libwebsockets.
+ */
+#ifndef MIRROR_WS_H
+#define MIRROR_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ws_ctx;
+struct ws_conn;
+
+struct ws_handlers {
+	/* Service thread. The connection is up (server: upgraded; client:
+	 * handshake done). */
+	void	(*on_open)(struct ws_conn *, void *arg);
+	/* Service thread. One whole message, borrowed for the call. Return
+	 * a negative errno to close the connection; *why says why. */
+	int	(*on_message)(struct ws_conn *, const uint8_t *msg, size_t len,
+		    const char **why, void *arg);
+	/* Service thread, once per connection (also for a client connect
+	 * that failed). After it the connection sends nothing. */
+	void	(*on_close)(struct ws_conn *, const char *why, void *arg);
+	/* Service thread, after ws_wake() from any thread. */
+	void	(*on_wake)(void *arg);
+};
+
+/* Listens on host:port (port 0 picks one; *bound gets the real one). */
+struct ws_ctx	*ws_server_new(const char *host, int port,
+		    const struct ws_handlers *, void *arg, int *bound);
+struct ws_ctx	*ws_client_new(const struct ws_handlers *, void *arg);
+void		 ws_ctx_free(struct ws_ctx *);
+
+/* Client: starts a connection; call from the service thread (on_wake)
+ * or before ws_run. The result arrives as on_open or on_close. */
+int		 ws_client_connect(struct ws_ctx *, const char *host, int port,
+		    const char *path, struct ws_conn **out);
+
+/* Runs the service loop until ws_stop(). */
+void		 ws_run(struct ws_ctx *);
+void		 ws_stop(struct ws_ctx *);
+void		 ws_wake(struct ws_ctx *);
+
+/* Queues a message; takes ownership of msg (malloc'd) in every case.
+ * Any thread. -ENOTCONN once the connection is closing. */
+int		 ws_send(struct ws_conn *, uint8_t *msg, size_t len);
+/* Bytes queued and not yet written; any thread. */
+size_t		 ws_queued(struct ws_conn *);
+/* Closes the connection after the queued messages; any thread. */
+void		 ws_close(struct ws_conn *, const char *why);
+void		 ws_conn_ref(struct ws_conn *);
+void		 ws_conn_unref(struct ws_conn *);
+/* The caller's own pointer, set once; not freed here. */
+void		 ws_conn_set_data(struct ws_conn *, void *);
+void		*ws_conn_data(struct ws_conn *);
+/* "127.0.0.1:4321", borrowed for the connection's life. */
+const char	*ws_conn_peer(struct ws_conn *);
+
+/* Splits "ws://HOST:PORT[/PATH]" or "HOST:PORT"; host must hold 256. */
+int		 ws_parse_url(const char *url, char *host, size_t hostsz,
+		    int *port, int *tls);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * "mirrorctl demo up|down|status": start, stop and show the bundled demo
+ * pod (demo.c), the target that needs no cluster.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mirrorctl.h"
+#include "demo.h"
+
+
+static int	cmd_demo_exec(int, char **);
+
+const struct cmd_entry cmd_demo_entry = {
+	.name = "demo",
+	.usage = "demo up [-q] | down [-q] [--purge] | status",
+	.summary = "start, stop or show the bundled demo pod",
+	.help =
+	    "The demo pod is Linux namespaces (mount, pid, net, uts) around\n"
+	    "a busybox root filesystem: the environment of a sample app, an\n"
+	    "HTTP server on port 80, a config file, a fake service-account\n"
+	    "token and a few hundred files. Try mirror on it with no cluster.\n"
+	    "Needs root and Debian's busybox-static and iproute2.\n"
+	    "\n"
+	    "  up        build the root filesystem if missing or old, start\n"
+	    "            the pod and wait until its HTTP server answers;\n"
+	    "            if it is running, only print its status\n"
+	    "  down      stop the pod and remove its network link\n"
+	    "  status    print the pod's pid, address, hostname and root\n"
+	    "            filesystem; exit 1 if it is not running\n"
+	    "\n"
+	    "  -q, --quiet   print only errors\n"
+	    "  --purge       (down) also remove the root filesystem\n"
+	    "\n"
+	    "State lives in $MIRROR_STATE_DIR/demo (default\n"
+	    "/run/mirror/demo).\n"
+	    "\n"
+	    "Examples:\n"
+	    "  sudo mirrorctl demo up\n"
+	    "  pid=$(sudo mirrorctl demo status | sed -n 's/^pid //p')\n"
+	    "  sudo nsenter -t \"$pid\" -a -r -w sh    # a shell in the pod\n"
+	    "  sudo mirrorctl demo down --purge\n",
+	.exec = cmd_demo_exec,
+};
+
+static int
+cmd_demo_usage(void)
+{
+	return ctl_error("usage: mirrorctl %s", cmd_demo_entry.usage);
+}
+
+static int
+cmd_demo_status(void)
+{
+	pid_t pid;
+	int error;
+
+	if ((error = demo_running_pid(&pid)) == 0) {
+		demo_print_status(pid);
+		return 0;
+	}
+	if (error == -ENOENT)
+		return ctl_error("demo pod is not running (start it with: "
+		    "mirrorctl demo up)");
+	if (error == -EACCES || error == -EPERM)
+		return ctl_error("cannot read the demo pod's state in %s/demo: "
+		    "%s (run with sudo)", ctl_state_dir(), strerror(-error));
+	return ctl_error("cannot read the demo pod's state in %s/demo: %s",
+	    ctl_state_dir(), strerror(-error));
+}
+
+static int
+cmd_demo_exec(int argc, char **argv)
+{
+	const char *verb;
+	pid_t pid;
+	int i, quiet = 0, purge = 0;
+
+	if (ctl_wants_help(argc, argv)) {
+		ctl_usage(&cmd_demo_entry);
+		return 0;
+	}
+	if (argc < 2)
+		return cmd_demo_usage();
+	verb = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-q") == 0 ||
+		    strcmp(argv[i], "--quiet") == 0)
+			quiet = 1;
+		else if (strcmp(argv[i], "--purge") == 0 &&
+		    strcmp(verb, "down") == 0)
+			purge = 1;
+		else {
+			ctl_error("demo %s: unknown argument %s", verb,
+			    argv[i]);
+			return cmd_demo_usage();
+		}
+	}
+
+	if (strcmp(verb, "status") == 0) {
+		if (quiet)
+			return cmd_demo_usage();
+		return cmd_demo_status();
+	}
+	if (strcmp(verb, "up") == 0)
+		return demo_up(quiet, &pid) == 0 ? 0 : 1;
+	if (strcmp(verb, "down") == 0) {
+		if (demo_down(quiet) != 0)
+			return 1;
+		if (purge && demo_purge(quiet) != 0)
+			return 1;
+		return 0;
+	}
+	ctl_error("demo: unknown command %s", verb);
+	return cmd_demo_usage();
+}

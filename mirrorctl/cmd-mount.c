@@ -1,0 +1,426 @@
+/*
+ * mirrorctl mount: resolves a TARGET to an agent (starting one for a
+ * local process or the demo pod), then starts mirror-mountd on the
+ * mount point and records the session.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "demo.h"
+#include "mirrorctl.h"
+#include "session.h"
+#include "token.h"
+#include "xmalloc.h"
+
+static int cmd_mount_exec(int, char **);
+
+const struct cmd_entry cmd_mount_entry = {
+	.name = "mount",
+	.usage = "mount [--token-file FILE] [-f] TARGET MOUNTPOINT",
+	.summary = "Mount a target's root file system (read-only).",
+	.help =
+"TARGET is one of:\n"
+"  ws://HOST:PORT   an agent that is already running (needs --token-file)\n"
+"  pid/N            a local process: mirrorctl starts an agent for it and\n"
+"                   stops it on umount (needs root)\n"
+"  demo             the bundled demo pod (started if it is not running)\n"
+"\n"
+"Options:\n"
+"  --token-file FILE  the agent's session token (ws:// targets)\n"
+"  -f, --foreground   stay in the foreground; Ctrl-C unmounts\n"
+"  --config FILE      configuration (default: the installed mirror.conf)\n"
+"\n"
+"Examples:\n"
+"  mirrorctl mount demo /mnt/pod && ls /mnt/pod\n"
+"  mirrorctl mount pid/1234 /mnt/app\n"
+"  mirrorctl mount --token-file tok ws://127.0.0.1:7000 /mnt/remote\n"
+"Unmount with: mirrorctl umount MOUNTPOINT\n",
+	.exec = cmd_mount_exec,
+};
+
+/* Is path (absolute, normalized) a mount point right now? */
+static int
+is_mount(const char *path)
+{
+	char line[PATH_MAX + 512], where[PATH_MAX + 1];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*d %*d %*s %*s %4096s", where) == 1 &&
+		    strcmp(where, path) == 0)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/* Starts mirror-agent for a process; waits for its "ready" line. */
+static int
+start_agent(struct session *s, pid_t target, const char *config,
+    double wait_s)
+{
+	char *agent = ctl_program_path("mirror-agent"), pidarg[32], line[400];
+	const char *argv[12];
+	struct pollfd pfd;
+	size_t len = 0;
+	int out[2], logfd, argc = 0, rc = -ETIMEDOUT;
+	double waited = 0;
+	pid_t pid;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)target);
+	argv[argc++] = agent;
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--token-file";
+	argv[argc++] = xstrdup(session_file(s, "token"));
+	argv[argc++] = "--target-pid";
+	argv[argc++] = pidarg;
+	if (config) {
+		argv[argc++] = "--config";
+		argv[argc++] = config;
+	}
+	argv[argc] = NULL;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	logfd = open(session_file(s, "agent.log"), O_WRONLY | O_CREAT |
+	    O_APPEND | O_CLOEXEC, 0600);
+	if ((pid = fork()) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		int nfd = open("/dev/null", O_RDONLY);
+
+		setsid();
+		dup2(nfd, 0);
+		dup2(out[1], 1);
+		if (logfd >= 0)
+			dup2(logfd, 2);
+		execv(agent, (char **)argv);
+		fprintf(stderr, "cannot run %s: %s\n", agent, strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	out[1] = -1;
+	s->agent_pid = pid;
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	while (waited < wait_s) {
+		ssize_t n;
+		char *nl;
+
+		if (poll(&pfd, 1, 100) == 0) {
+			waited += 0.1;
+			continue;
+		}
+		n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0) {
+			rc = -ECHILD;	/* it exited: the log says why */
+			break;
+		}
+		len += (size_t)n;
+		line[len] = '\0';
+		if ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (strncmp(line, "ready ", 6) == 0) {
+				snprintf(s->url, sizeof(s->url), "%s", line + 6);
+				rc = 0;
+			} else
+				rc = -EPROTO;
+			break;
+		}
+		if (len == sizeof(line) - 1) {
+			rc = -EPROTO;
+			break;
+		}
+	}
+out:
+	close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (logfd >= 0)
+		close(logfd);
+	if (rc < 0 && s->agent_pid > 0) {
+		session_stop_pid(s->agent_pid, 1000);
+		s->agent_pid = 0;
+	}
+	x_free((char *)argv[4]);
+	x_free(agent);
+	return rc;
+}
+
+/* The last line the agent logged, to explain why it did not start. */
+static void
+print_agent_log(const struct session *s)
+{
+	char line[512], last[512] = "";
+	FILE *f = fopen(session_file(s, "agent.log"), "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (line[0] != '\n')
+			snprintf(last, sizeof(last), "%s", line);
+	fclose(f);
+	if (last[0])
+		fprintf(stderr, "mirrorctl: %s", last);
+}
+
+static volatile sig_atomic_t fg_signal;
+
+static void
+on_fg_signal(int sig)
+{
+	fg_signal = sig;
+}
+
+/* Runs mirror-mountd; in the background unless fg. */
+static int
+run_mountd(struct session *s, const char *token_file, const char *config,
+    int fg)
+{
+	char *mountd = ctl_program_path("mirror-mountd");
+	char *logf = xstrdup(session_file(s, "mountd.log"));
+	char *pidf = xstrdup(session_file(s, "mountd.pid"));
+	const char *argv[16];
+	int argc = 0, status, rc;
+	pid_t pid;
+	FILE *f;
+
+	argv[argc++] = mountd;
+	argv[argc++] = "--token-file";
+	argv[argc++] = token_file;
+	argv[argc++] = "--log-file";
+	argv[argc++] = logf;
+	argv[argc++] = "--pid-file";
+	argv[argc++] = pidf;
+	argv[argc++] = "--log-level";
+	argv[argc++] = "warn";
+	if (config) {
+		argv[argc++] = "--config";
+		argv[argc++] = config;
+	}
+	if (fg)
+		argv[argc++] = "-f";
+	argv[argc++] = s->url;
+	argv[argc++] = s->mountpoint;
+	argv[argc] = NULL;
+
+	if ((pid = fork()) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		if (fg)
+			setpgid(0, 0);	/* Ctrl-C reaches us; we pass it on */
+		execv(mountd, (char **)argv);
+		fprintf(stderr, "mirrorctl: cannot run %s: %s\n", mountd,
+		    strerror(errno));
+		_exit(127);
+	}
+	if (fg) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_fg_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		s->mountd_pid = pid;
+		session_save(s);
+		printf("mounted %s on %s (agent %s); Ctrl-C unmounts\n",
+		    s->target, s->mountpoint, s->url);
+		fflush(stdout);
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR)
+				break;
+			if (fg_signal)
+				kill(pid, SIGTERM);
+		}
+		rc = 0;
+		goto out;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = -EIO;	/* mountd printed why */
+		goto out;
+	}
+	if ((f = fopen(pidf, "r")) != NULL) {
+		int p = 0;
+
+		if (fscanf(f, "%d", &p) == 1)
+			s->mountd_pid = p;
+		fclose(f);
+	}
+	rc = 0;
+out:
+	x_free(logf);
+	x_free(pidf);
+	x_free(mountd);
+	return rc;
+}
+
+static int
+cmd_mount_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token-file", required_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "rw", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mirror_conf conf;
+	struct session s;
+	const char *token_file = NULL, *config = NULL, *target, *mp;
+	char token[TOKEN_HEX_LEN + 1], abs[PATH_MAX], *tf = NULL;
+	struct stat st;
+	pid_t pid = 0;
+	int ch, fg = 0, rc, ret = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': token_file = optarg; break;
+		case 'f': fg = 1; break;
+		case 'c': config = optarg; break;
+		case 'w':
+			return ctl_error("--rw: writable mounts are not "
+			    "supported yet; mount read-only");
+		case 'h': ctl_usage(&cmd_mount_entry); return 0;
+		default:
+			return ctl_error("usage: mirrorctl %s",
+			    cmd_mount_entry.usage);
+		}
+	}
+	if (argc - optind != 2)
+		return ctl_error("usage: mirrorctl %s", cmd_mount_entry.usage);
+	target = argv[optind];
+	mp = argv[optind + 1];
+	conf_defaults(&conf);
+	if (conf_load(&conf, config) < 0)
+		return 1;
+
+	if (access("/dev/fuse", F_OK) != 0)
+		return ctl_error("no /dev/fuse: load the fuse module "
+		    "(modprobe fuse) or give the container --device /dev/fuse");
+	if (stat(mp, &st) < 0)
+		return ctl_error("mount point %s: %s (create it with: "
+		    "mkdir -p %s)", mp, strerror(errno), mp);
+	if (!S_ISDIR(st.st_mode))
+		return ctl_error("mount point %s is not a directory", mp);
+	if (session_abspath(mp, abs) < 0 || realpath(mp, abs) == NULL)
+		return ctl_error("mount point %s: %s", mp, strerror(errno));
+	if (is_mount(abs))
+		return ctl_error("%s is already a mount point (busy); unmount "
+		    "it first: mirrorctl umount %s", abs, abs);
+
+	if (strncmp(target, "ws://", 5) == 0) {
+		if (token_file == NULL)
+			return ctl_error("%s: an agent that is already running "
+			    "needs --token-file FILE (the token it was started "
+			    "with)", target);
+		if (access(token_file, R_OK) != 0)
+			return ctl_error("cannot read the token file %s: %s",
+			    token_file, strerror(errno));
+	} else if (strncmp(target, "wss://", 6) == 0) {
+		return ctl_error("%s: wss:// is not supported yet; use ws:// "
+		    "through a tunnel", target);
+	} else if (strncmp(target, "pid/", 4) == 0 || strcmp(target, "demo") == 0) {
+		if (geteuid() != 0)
+			return ctl_error("%s: serving a local process needs "
+			    "root (run with sudo)", target);
+		if (target[0] == 'p') {
+			char *end;
+
+			pid = (pid_t)strtol(target + 4, &end, 10);
+			if (*end != '\0' || pid <= 0)
+				return ctl_error("%s: want pid/N with N a "
+				    "process id", target);
+			{
+				char proc[32];
+
+				snprintf(proc, sizeof(proc), "/proc/%d",
+				    (int)pid);
+				if (access(proc, F_OK) != 0)
+					return ctl_error("target process %d is "
+					    "gone (no %s); pick a running PID",
+					    (int)pid, proc);
+			}
+		} else {
+			if (demo_up(0, &pid) < 0)
+				return 1;
+		}
+	} else if (strncmp(target, "podman/", 7) == 0 ||
+	    strncmp(target, "docker/", 7) == 0 ||
+	    strncmp(target, "pod/", 4) == 0 ||
+	    strncmp(target, "deployment/", 11) == 0) {
+		return ctl_error("%s: this target form is not supported yet; "
+		    "use pid/N with the container's PID", target);
+	} else
+		return ctl_error("unknown target \"%s\" (want ws://HOST:PORT, "
+		    "pid/N or demo)", target);
+
+	if ((rc = session_create(&s)) < 0)
+		return ctl_error("cannot create session state in %s: %s",
+		    ctl_state_dir(), strerror(-rc));
+	snprintf(s.target, sizeof(s.target), "%s", target);
+	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
+
+	if (pid > 0) {
+		if (token_generate(token, sizeof(token)) < 0 ||
+		    token_write_file(session_file(&s, "token"), token) < 0) {
+			ctl_error("cannot write a session token in %s", s.dir);
+			goto fail;
+		}
+		explicit_bzero(token, sizeof(token));
+		rc = start_agent(&s, pid, config, conf.agent_connect_timeout);
+		if (rc < 0) {
+			ctl_error("the agent for %s did not start%s", target,
+			    rc == -ETIMEDOUT ? " in time" : "");
+			print_agent_log(&s);
+			goto fail;
+		}
+		tf = xstrdup(session_file(&s, "token"));
+		token_file = tf;
+	} else
+		snprintf(s.url, sizeof(s.url), "%s", target);
+
+	if (run_mountd(&s, token_file, config, fg) < 0)
+		goto fail;
+	if (fg) {
+		session_stop_pid(s.agent_pid, 2000);
+		session_remove(&s);
+		x_free(tf);
+		return 0;
+	}
+	if ((rc = session_save(&s)) < 0)
+		ctl_error("warning: cannot save the session: %s",
+		    strerror(-rc));
+	printf("mounted %s on %s\n", target, abs);
+	x_free(tf);
+	return 0;
+fail:
+	session_stop_pid(s.agent_pid, 2000);
+	session_remove(&s);
+	x_free(tf);
+	return ret;
+}

@@ -1,0 +1,74 @@
+/* mirrorctl status: the active mounts and the processes behind them. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mirrorctl.h"
+#include "session.h"
+#include "xmalloc.h"
+
+static int cmd_status_exec(int, char **);
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "status",
+	.summary = "List active mounts: target, mount point, pids, agent, "
+	    "uptime.",
+	.help = "",
+	.exec = cmd_status_exec,
+};
+
+static void
+fmt_uptime(time_t secs, char *buf, size_t sz)
+{
+	if (secs < 60)
+		snprintf(buf, sz, "%llds", (long long)secs);
+	else if (secs < 3600)
+		snprintf(buf, sz, "%lldm%02llds", (long long)secs / 60,
+		    (long long)secs % 60);
+	else
+		snprintf(buf, sz, "%lldh%02lldm", (long long)secs / 3600,
+		    (long long)(secs % 3600) / 60);
+}
+
+static int
+cmd_status_exec(int argc, char **argv)
+{
+	struct session *all;
+	size_t n, i;
+	char up[32], agent[32];
+
+	if (ctl_wants_help(argc, argv)) {
+		ctl_usage(&cmd_status_entry);
+		return 0;
+	}
+	session_list(&all, &n);
+	if (n == 0) {
+		printf("no active mounts\n");
+		x_free(all);
+		return 0;
+	}
+	printf("%-16s %-28s %-8s %-8s %-24s %-8s %s\n", "TARGET",
+	    "MOUNTPOINT", "MOUNTD", "AGENT", "AGENT URL", "UPTIME", "STATE");
+	for (i = 0; i < n; i++) {
+		struct session *s = &all[i];
+		const char *state = "ok";
+
+		fmt_uptime(time(NULL) - s->started, up, sizeof(up));
+		if (s->agent_pid > 0)
+			snprintf(agent, sizeof(agent), "%d", (int)s->agent_pid);
+		else
+			snprintf(agent, sizeof(agent), "-");
+		if (!session_alive(s->mountd_pid))
+			state = "mountd dead (mirrorctl umount cleans up)";
+		else if (s->agent_pid > 0 && !session_alive(s->agent_pid))
+			state = "agent dead";
+		printf("%-16s %-28s %-8d %-8s %-24s %-8s %s\n", s->target,
+		    s->mountpoint, (int)s->mountd_pid, agent, s->url, up,
+		    state);
+	}
+	x_free(all);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * mirrorctl umount: unmounts a mirror mount and stops what mount
+ * started, also when mountd died and left "Transport endpoint is not
+ * connected" behind.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "mirrorctl.h"
+#include "session.h"
+
+static int cmd_umount_exec(int, char **);
+
+const struct cmd_entry cmd_umount_entry = {
+	.name = "umount",
+	.usage = "umount MOUNTPOINT",
+	.summary = "Unmount a mirror mount and stop its daemons.",
+	.help =
+"Works whether mountd is alive or died. A busy mount (a process has\n"
+"files open in it) is left mounted with an error that says so; use\n"
+"--lazy to detach it anyway.\n"
+"\n"
+"Options:\n"
+"  -l, --lazy   detach even when busy (umount -l)\n",
+	.exec = cmd_umount_exec,
+};
+
+/* The file system type of the mount at path, or "" if none. */
+static void
+mount_type(const char *path, char *type, size_t sz)
+{
+	char line[PATH_MAX + 512], where[PATH_MAX + 1], fstype[128];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	type[0] = '\0';
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *sep = strstr(line, " - ");
+
+		if (sscanf(line, "%*d %*d %*s %*s %4096s", where) != 1 ||
+		    strcmp(where, path) != 0 || sep == NULL)
+			continue;
+		if (sscanf(sep + 3, "%127s", fstype) == 1)
+			snprintf(type, sz, "%s", fstype);
+	}
+	fclose(f);
+}
+
+static int
+cmd_umount_exec(int argc, char **argv)
+{
+	struct session s;
+	char abs[PATH_MAX], type[128];
+	int i, lazy = 0, have_session, mounted, rc = 0;
+	const char *mp = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			ctl_usage(&cmd_umount_entry);
+			return 0;
+		} else if (strcmp(argv[i], "-l") == 0 ||
+		    strcmp(argv[i], "--lazy") == 0)
+			lazy = 1;
+		else if (mp == NULL)
+			mp = argv[i];
+		else
+			return ctl_error("usage: mirrorctl %s",
+			    cmd_umount_entry.usage);
+	}
+	if (mp == NULL)
+		return ctl_error("usage: mirrorctl %s", cmd_umount_entry.usage);
+	/* Lexically: realpath() fails on a mount whose daemon died. */
+	if (session_abspath(mp, abs) < 0)
+		return ctl_error("%s: bad path", mp);
+	have_session = session_find(abs, &s) == 0;
+	mount_type(abs, type, sizeof(type));
+	mounted = type[0] != '\0';
+	if (mounted && strncmp(type, "fuse.mirror", 11) != 0 && !have_session)
+		return ctl_error("%s is a %s mount, not a mirror mount", abs,
+		    type);
+	if (!mounted && !have_session)
+		return ctl_error("%s is not a mirror mount (see: mirrorctl "
+		    "status)", abs);
+
+	if (mounted) {
+		if (umount2(abs, 0) < 0) {
+			if (errno == EBUSY && !lazy)
+				return ctl_error("%s is busy: a process has "
+				    "files open there (see: fuser -vm %s); "
+				    "close them, or use --lazy", abs, abs);
+			if (umount2(abs, MNT_DETACH) < 0) {
+				rc = ctl_error("cannot unmount %s: %s%s", abs,
+				    strerror(errno), errno == EPERM ?
+				    " (run as root)" : "");
+				if (!have_session)
+					return rc;
+			}
+		}
+	}
+	if (have_session) {
+		session_stop_pid(s.mountd_pid, 3000);
+		session_stop_pid(s.agent_pid, 3000);
+		session_remove(&s);
+	}
+	if (rc == 0)
+		printf("unmounted %s\n", abs);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * mirrorctl: the command users type. One cmd-<verb>.c per subcommand,
+ * each exporting one struct cmd_entry; main.c holds the table.
+ */
+#ifndef MIRRORCTL_H
+#define MIRRORCTL_H
+
+#include <sys/types.h>
+
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* "mount [--token-file FILE] TARGET DIR [-f]" */
+	const char	*summary;	/* one line for the command list */
+	const char	*help;		/* the rest of --help: options, examples */
+	/* argv[0] is the subcommand's name; returns the exit code. */
+	int		(*exec)(int argc, char **argv);
+};
+
+extern const struct cmd_entry cmd_mount_entry;
+extern const struct cmd_entry cmd_umount_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_demo_entry;
+
+/* Prints "mirrorctl: MSG" on stderr. Returns 1 (an exit code). */
+int	ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the --help of a command on stdout. */
+void	ctl_usage(const struct cmd_entry *);
+/* True if argv holds -h or --help before any "--". */
+int	ctl_wants_help(int argc, char **argv);
+/* Where sessions keep their state: $MIRROR_STATE_DIR or /run/mirror.
+ * Created 0700 on first use. Borrowed string. */
+const char *ctl_state_dir(void);
+/* Path of a sibling program (mirror-agent, mirror-mountd, mirror-netd):
+ * $MIRROR_AGENT / $MIRROR_MOUNTD / $MIRROR_NETD, else next to
+ * mirrorctl's own binary, else the install bindir. Caller frees. */
+char	*ctl_program_path(const char *name);
+
+#endif

@@ -1,0 +1,253 @@
+/* Session state files: key=value lines in STATE_DIR/sessions/N/state. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirrorctl.h"
+#include "session.h"
+#include "xmalloc.h"
+
+static int
+sessions_dir(char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/sessions", ctl_state_dir());
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int
+session_create(struct session *s)
+{
+	char base[PATH_MAX];
+	int rc, i;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = sessions_dir(base, sizeof(base))) < 0)
+		return rc;
+	for (i = 0; i < 1000; i++) {
+		snprintf(s->dir, sizeof(s->dir), "%.3900s/%d-%d", base,
+		    (int)getpid(), i);
+		if (mkdir(s->dir, 0700) == 0) {
+			s->started = time(NULL);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+const char *
+session_file(const struct session *s, const char *name)
+{
+	static char buf[PATH_MAX + 128];
+
+	snprintf(buf, sizeof(buf), "%s/%s", s->dir, name);
+	return buf;
+}
+
+int
+session_save(const struct session *s)
+{
+	char tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s/state.tmp", s->dir);
+	snprintf(path, sizeof(path), "%s/state", s->dir);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return -errno;
+	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
+	    "agent_pid=%d\nstarted=%lld\n", s->target, s->mountpoint, s->url,
+	    (int)s->mountd_pid, (int)s->agent_pid, (long long)s->started);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+session_load(const char *dir, struct session *s)
+{
+	char path[PATH_MAX + 64], line[PATH_MAX + 64], *v;
+	FILE *f;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if ((v = strchr(line, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "target") == 0)
+			snprintf(s->target, sizeof(s->target), "%s", v);
+		else if (strcmp(line, "mountpoint") == 0)
+			snprintf(s->mountpoint, sizeof(s->mountpoint), "%s", v);
+		else if (strcmp(line, "url") == 0)
+			snprintf(s->url, sizeof(s->url), "%s", v);
+		else if (strcmp(line, "mountd_pid") == 0)
+			s->mountd_pid = atoi(v);
+		else if (strcmp(line, "agent_pid") == 0)
+			s->agent_pid = atoi(v);
+		else if (strcmp(line, "started") == 0)
+			s->started = (time_t)atoll(v);
+	}
+	fclose(f);
+	return s->mountpoint[0] ? 0 : -EINVAL;
+}
+
+int
+session_list(struct session **out, size_t *n)
+{
+	char base[PATH_MAX], dir[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if (sessions_dir(base, sizeof(base)) < 0 ||
+	    (d = opendir(base)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		if (session_load(dir, &(*out)[*n]) == 0)
+			(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+session_find(const char *mountpoint, struct session *s)
+{
+	struct session *all;
+	size_t n, i;
+	int rc = -ENOENT;
+
+	session_list(&all, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(all[i].mountpoint, mountpoint) == 0) {
+			*s = all[i];
+			rc = 0;
+			break;
+		}
+	x_free(all);
+	return rc;
+}
+
+void
+session_remove(const struct session *s)
+{
+	struct dirent *de;
+	char path[PATH_MAX + 300];
+	DIR *d;
+
+	if (s->dir[0] == '\0' || (d = opendir(s->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(s->dir);
+}
+
+int
+session_abspath(const char *path, char *buf)
+{
+	char tmp[2 * PATH_MAX], *comp[PATH_MAX / 2], *save = NULL, *t;
+	size_t len = 0;
+	int n = 0, i;
+
+	if (path[0] == '/')
+		snprintf(tmp, sizeof(tmp), "%s", path);
+	else {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -errno;
+		snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+	}
+	for (t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0) {
+			if (n > 0)
+				n--;
+			continue;
+		}
+		comp[n++] = t;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		size_t cl = strlen(comp[i]);
+
+		if (len + cl + 2 >= PATH_MAX)
+			return -ENAMETOOLONG;
+		buf[len++] = '/';
+		memcpy(buf + len, comp[i], cl + 1);
+		len += cl;
+	}
+	if (len == 0)
+		strcpy(buf, "/");
+	return 0;
+}
+
+int
+session_alive(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	FILE *f;
+	int alive = 1;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	/* A zombie nobody reaped yet has exited. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (rp = strrchr(buf, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z')
+		alive = 0;
+	fclose(f);
+	return alive;
+}
+
+void
+session_stop_pid(pid_t pid, int ms)
+{
+	int waited;
+
+	if (!session_alive(pid))
+		return;
+	kill(pid, SIGTERM);
+	for (waited = 0; waited < ms; waited += 20) {
+		/* Our own child must be reaped to stop being "alive". */
+		(void)waitpid(pid, NULL, WNOHANG);
+		if (!session_alive(pid))
+			return;
+		usleep(20 * 1000);
+	}
+	kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+}

@@ -1,0 +1,43 @@
+/*
+ * A mount session's state, one directory per mount under
+ * ctl_state_dir()/sessions/: what was mounted where, by which
+ * processes, and the token file of an agent mirrorctl started.
+ */
+#ifndef MIRRORCTL_SESSION_H
+#define MIRRORCTL_SESSION_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct session {
+	char	dir[PATH_MAX];		/* the session's state directory */
+	char	target[512];
+	char	mountpoint[PATH_MAX];
+	char	url[512];
+	pid_t	mountd_pid;
+	pid_t	agent_pid;		/* 0 unless mirrorctl started it */
+	time_t	started;
+};
+
+/* Makes a new, empty session directory (0700). 0 or -errno. */
+int	session_create(struct session *);
+int	session_save(const struct session *);
+int	session_load(const char *dir, struct session *);
+/* The session whose mountpoint is path; 0 or -ENOENT. */
+int	session_find(const char *mountpoint, struct session *);
+/* All sessions; caller frees *out. */
+int	session_list(struct session **out, size_t *n);
+/* Removes the session's directory and everything in it. */
+void	session_remove(const struct session *);
+/* path inside the session directory; borrowed static buffer. */
+const char *session_file(const struct session *, const char *name);
+/* path made absolute and normalized without touching the file system
+ * (a dead FUSE mount cannot be resolved). buf holds PATH_MAX. */
+int	session_abspath(const char *path, char *buf);
+/* True if pid is alive. */
+int	session_alive(pid_t pid);
+/* SIGTERM, wait up to ms, then SIGKILL. */
+void	session_stop_pid(pid_t pid, int ms);
+
+#endif

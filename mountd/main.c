@@ -1,0 +1,339 @@
+/*
+ * mirror-mountd: mounts a target's root, served by a mirror-agent, as a
+ * local FUSE file system. Connects and authenticates first, then mounts,
+ * then (without -f) detaches; errors before that reach the caller's
+ * terminal and exit status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conf.h"
+#include "log.h"
+#include "ops.h"
+#include "token.h"
+#include "xmalloc.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mirror-mountd --token-file FILE [options] ws://HOST:PORT MOUNTPOINT\n"
+"\n"
+"Mounts the root served by a mirror-agent on MOUNTPOINT (read-only).\n"
+"Usually started by \"mirrorctl mount\"; it can also run by hand.\n"
+"Without -f it returns once the mount is up and keeps serving it in the\n"
+"background; unmount with \"mirrorctl umount\" or \"fusermount3 -u\".\n"
+"\n"
+"  --token-file FILE   the agent's session token\n"
+"  --config FILE       configuration (default: the installed mirror.conf)\n"
+"  -f, --foreground    stay in the foreground\n"
+"  --log-file FILE     log here once detached (default: nowhere)\n"
+"  --pid-file FILE     write the daemon's PID here\n"
+"  --log-level LEVEL   error, warn, info or debug\n"
+"  -h, --help          this help\n");
+}
+
+static void __attribute__((format(printf, 2, 3)))
+log_at(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+static void
+fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	int l = level <= FUSE_LOG_ERR ? LOG_LVL_WARN :
+	    level <= FUSE_LOG_NOTICE ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (l <= log_get_level())
+		log_at(l, "libfuse: %s", buf);
+}
+
+/* Raises the mount's readahead window (the kernel starts at 128 KiB).
+ * The device comes from mountinfo: a stat() of the mount would wait for
+ * the FUSE loop, which is not running yet. */
+static void
+set_readahead(const char *mnt, int kb)
+{
+	char line[PATH_MAX + 512], path[128], val[32], where[PATH_MAX + 1];
+	unsigned int maj, min;
+	FILE *f;
+	int fd, found = 0;
+
+	if (kb <= 0 || (f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* id parent maj:min root mountpoint ... (last one wins) */
+		if (sscanf(line, "%*d %*d %u:%u %*s %4096s", &maj, &min,
+		    where) == 3 && strcmp(where, mnt) == 0)
+			found = 1;
+		if (found == 1) {
+			snprintf(path, sizeof(path),
+			    "/sys/class/bdi/%u:%u/read_ahead_kb", maj, min);
+			found = 2;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		log_debug("cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	snprintf(val, sizeof(val), "%d", kb);
+	if (write(fd, val, strlen(val)) < 0)
+		log_debug("cannot set %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* Tells the waiting parent how the start went: a status byte, then a
+ * message. */
+static void
+report(int fd, int status, const char *msg)
+{
+	unsigned char st = (unsigned char)status;
+
+	if (fd < 0) {
+		if (status != 0)
+			fprintf(stderr, "mirror-mountd: %s\n", msg);
+		return;
+	}
+	(void)write(fd, &st, 1);
+	(void)write(fd, msg, strlen(msg));
+	close(fd);
+}
+
+static int
+wait_for_child(int rfd, pid_t pid)
+{
+	unsigned char st = 1;
+	char msg[1024];
+	ssize_t n;
+	size_t len = 0;
+	int ws;
+
+	if (read(rfd, &st, 1) != 1) {
+		waitpid(pid, &ws, 0);
+		fprintf(stderr, "mirror-mountd: the mount daemon died while "
+		    "starting\n");
+		return 1;
+	}
+	while (len < sizeof(msg) - 1 &&
+	    (n = read(rfd, msg + len, sizeof(msg) - 1 - len)) > 0)
+		len += (size_t)n;
+	msg[len] = '\0';
+	if (st != 0) {
+		fprintf(stderr, "mirror-mountd: %s\n", msg);
+		waitpid(pid, &ws, 0);
+		return st;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token-file", required_argument, NULL, 't' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-file", required_argument, NULL, 'l' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mirror_conf conf;
+	struct ops_config oc;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config lc;
+	struct client *cl = NULL;
+	const char *token_file = NULL, *config = NULL, *log_file = NULL;
+	const char *pid_file = NULL, *level = NULL, *url, *why = "";
+	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
+	struct stat st;
+	int ch, fg = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
+	pid_t pid;
+
+	log_init("mirror-mountd", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': token_file = optarg; break;
+		case 'c': config = optarg; break;
+		case 'f': fg = 1; break;
+		case 'l': log_file = optarg; break;
+		case 'p': pid_file = optarg; break;
+		case 'L': level = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 2 || token_file == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	url = argv[optind];
+	conf_defaults(&conf);
+	if (conf_load(&conf, config) < 0)
+		return 1;
+	if (level == NULL)
+		level = conf.log_level;
+	if (log_level_parse(level) < 0)
+		fatalx("--log-level must be error, warn, info or debug");
+	log_set_level(log_level_parse(level));
+	if (conf.fs_rw)
+		fatalx("fs.mode = \"rw\": writable mounts are not supported "
+		    "yet; set fs.mode = \"ro\"");
+	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
+		fatalx("cannot read the token file %s: %s", token_file,
+		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
+	if (realpath(argv[optind + 1], mnt) == NULL)
+		fatalx("mount point %s does not exist: create it with "
+		    "mkdir -p %s", argv[optind + 1], argv[optind + 1]);
+	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
+		fatalx("mount point %s is not a directory", mnt);
+	if (access("/dev/fuse", R_OK | W_OK) != 0)
+		fatalx("cannot use /dev/fuse: %s (load the fuse module, or "
+		    "run in a container with --device /dev/fuse)",
+		    strerror(errno));
+
+	if (!fg) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			fatal("pipe");
+		if ((pid = fork()) < 0)
+			fatal("fork");
+		if (pid > 0) {
+			close(pipefd[1]);
+			return wait_for_child(pipefd[0], pid);
+		}
+		close(pipefd[0]);
+		wfd = pipefd[1];
+		setsid();
+	}
+
+	cl = client_new(url, token, conf.fs_request_timeout,
+	    conf.fs_max_inflight);
+	explicit_bzero(token, sizeof(token));
+	if (cl == NULL) {
+		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
+		    "ws://HOST:PORT)", url);
+		report(wfd, 2, msg);
+		return 2;
+	}
+	rc = client_start(cl, conf.agent_connect_timeout, &why);
+	if (rc == -EACCES) {
+		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
+		    "--token-file)", why);
+		report(wfd, 3, msg);
+		goto out;
+	} else if (rc < 0) {
+		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
+		    "(is mirror-agent running and the address right?)",
+		    conf.agent_connect_timeout, why);
+		report(wfd, 4, msg);
+		goto out;
+	}
+
+	memset(&oc, 0, sizeof(oc));
+	oc.client = cl;
+	oc.attr_timeout = conf.fs_attr_timeout;
+	oc.entry_timeout = conf.fs_entry_timeout;
+	oc.negative_timeout = conf.fs_negative_timeout;
+	oc.max_read_kb = conf.fs_max_read_kb;
+	oc.readahead_kb = conf.fs_readahead_kb;
+
+	fuse_set_log_func(fuse_log_to_ours);
+	fuse_opt_add_arg(&args, "mirror-mountd");
+	xasprintf(&opt, "-oro,default_permissions,fsname=mirror:%s,"
+	    "subtype=mirror%s", url, getuid() == 0 ? ",allow_other" : "");
+	fuse_opt_add_arg(&args, opt);
+	x_free(opt);
+	se = fuse_session_new(&args, ops_table(&oc), sizeof(struct fuse_lowlevel_ops), NULL);
+	if (se == NULL) {
+		report(wfd, 1, "cannot create the FUSE session");
+		goto out;
+	}
+	if (fuse_session_mount(se, mnt) != 0) {
+		snprintf(msg, sizeof(msg), "cannot mount on %s (is it busy, "
+		    "or already a mount? try: mirrorctl umount %s)", mnt, mnt);
+		report(wfd, 5, msg);
+		goto out_session;
+	}
+	set_readahead(mnt, conf.fs_readahead_kb);
+	if (fuse_set_signal_handlers(se) != 0) {
+		report(wfd, 1, "cannot install signal handlers");
+		goto out_unmount;
+	}
+	if (pid_file) {
+		FILE *pf = fopen(pid_file, "w");
+
+		if (pf) {
+			fprintf(pf, "%d\n", (int)getpid());
+			fclose(pf);
+		}
+	}
+	log_info("mounted %s on %s", url, mnt);
+	if (!fg) {
+		int nfd = open("/dev/null", O_RDWR);
+		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
+		    O_APPEND | O_CLOEXEC, 0600) : -1;
+
+		report(wfd, 0, "mounted");
+		if (nfd >= 0) {
+			dup2(nfd, 0);
+			dup2(nfd, 1);
+			dup2(lfd >= 0 ? lfd : nfd, 2);
+			if (nfd > 2)
+				close(nfd);
+		}
+		if (lfd >= 0)
+			log_set_fd(lfd);
+		else
+			log_set_level(LOG_LVL_ERROR);
+		if (chdir("/") < 0)
+			log_warn("chdir /");
+	}
+
+	memset(&lc, 0, sizeof(lc));
+	lc.clone_fd = 0;
+	lc.max_idle_threads = 8;
+	rc = fuse_session_loop_mt(se, &lc);
+	ret = rc == 0 ? 0 : 1;
+	log_info("unmounting %s", mnt);
+	fuse_remove_signal_handlers(se);
+out_unmount:
+	fuse_session_unmount(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	client_stop(cl);
+	fuse_opt_free_args(&args);
+	if (pid_file)
+		unlink(pid_file);
+	return ret;
+}

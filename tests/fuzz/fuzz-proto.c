@@ -1,0 +1,332 @@
+/*
+ * libFuzzer harness for the wire protocol decoders (lib/proto.c): takes
+ * arbitrary bytes through proto_hdr_decode and then decodes the payload
+ * exactly as the agent (hello, requests) and the client (hello, replies,
+ * readdir entry lists) do, ending with proto_end. Every message that
+ * decodes is encoded again field by field and must come out byte for
+ * byte the same, since each message has exactly one encoding.
+ *
+ * With MIRROR_FUZZ_EXPECT_VALID=1 in the environment every input must
+ * decode; t-fuzz.sh uses that to check its seeds (made by wsclient.py's
+ * independent encoder) against this decoder.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int expect_valid;
+static struct proto_buf out;
+
+#define TRY(x) do {			\
+	if ((x) < 0)			\
+		return -1;		\
+} while (0)
+
+static void
+die(const char *what, const uint8_t *data, size_t size)
+{
+	fprintf(stderr, "fuzz-proto: %s (input of %zu bytes)\n", what, size);
+	(void)data;
+	abort();
+}
+
+/* A str field: decode into dst, put it again. */
+static int
+str(struct proto_cur *c, char *dst, size_t dstsz)
+{
+	TRY(proto_get_str(c, dst, dstsz));
+	/* proto_get_str promises a NUL-terminated copy with no NUL inside. */
+	if (strlen(dst) >= dstsz)
+		abort();
+	proto_put_str(&out, dst);
+	return 0;
+}
+
+static int
+u8(struct proto_cur *c, uint8_t *v)
+{
+	TRY(proto_get_u8(c, v));
+	proto_put_u8(&out, *v);
+	return 0;
+}
+
+static int
+u32(struct proto_cur *c, uint32_t *v)
+{
+	TRY(proto_get_u32(c, v));
+	proto_put_u32(&out, *v);
+	return 0;
+}
+
+static int
+u64(struct proto_cur *c, uint64_t *v)
+{
+	TRY(proto_get_u64(c, v));
+	proto_put_u64(&out, *v);
+	return 0;
+}
+
+static int
+bytes(struct proto_cur *c, uint32_t max)
+{
+	const uint8_t *p;
+	uint32_t n;
+
+	TRY(proto_get_bytes(c, &p, &n, max));
+	if (n > max)
+		abort();
+	proto_put_bytes(&out, p, n);
+	return 0;
+}
+
+static int
+attr(struct proto_cur *c)
+{
+	struct proto_attr a;
+	struct stat st;
+
+	TRY(proto_get_attr(c, &a));
+	/* The client turns every attr into a struct stat. */
+	proto_attr_to_stat(&a, &st);
+	proto_put_attr(&out, &a);
+	return 0;
+}
+
+static int
+statfs_(struct proto_cur *c)
+{
+	struct proto_statfs s;
+
+	TRY(proto_get_statfs(c, &s));
+	proto_put_statfs(&out, &s);
+	return 0;
+}
+
+/* Hello, client to agent: u32 caps, bytes token. */
+static int
+hello_from_client(struct proto_cur *c)
+{
+	uint32_t caps;
+
+	TRY(u32(c, &caps));
+	TRY(bytes(c, PROTO_TOKEN_MAX));
+	return proto_end(c);
+}
+
+/* Hello, agent to client: u32 caps, str server. */
+static int
+hello_from_agent(struct proto_cur *c)
+{
+	char server[PROTO_NAME_MAX + 1];
+	uint32_t caps;
+
+	TRY(u32(c, &caps));
+	TRY(str(c, server, sizeof(server)));
+	return proto_end(c);
+}
+
+/* A request as the agent decodes it. */
+static int
+request(uint16_t op, struct proto_cur *c)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	uint64_t v64;
+	uint32_t v32;
+
+	switch (op) {
+	case OP_LOOKUP:
+	case OP_GETATTR:
+	case OP_READLINK:
+	case OP_STATFS:
+		TRY(str(c, path, sizeof(path)));
+		break;
+	case OP_READDIR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		break;
+	case OP_OPEN:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u32(c, &v32));
+		break;
+	case OP_READ:
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		break;
+	case OP_RELEASE:
+		TRY(u64(c, &v64));
+		break;
+	case OP_GETXATTR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(str(c, name, sizeof(name)));
+		TRY(u32(c, &v32));
+		break;
+	case OP_LISTXATTR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u32(c, &v32));
+		break;
+	default:
+		/* proto_hdr_decode let through an op it should not have. */
+		abort();
+	}
+	TRY(proto_end(c));
+	if (op != OP_READ && op != OP_RELEASE)
+		(void)proto_path_ok(path);
+	return 0;
+}
+
+/* A successful reply as the client decodes it. */
+static int
+reply(uint16_t op, struct proto_cur *c)
+{
+	char name[PROTO_NAME_MAX + 1], target[PROTO_PATH_MAX + 1];
+	uint64_t v64;
+	uint32_t v32, n, i;
+	uint8_t eof;
+
+	switch (op) {
+	case OP_LOOKUP:
+	case OP_GETATTR:
+		TRY(attr(c));
+		break;
+	case OP_READDIR:
+		TRY(u8(c, &eof));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &n));
+		for (i = 0; i < n; i++) {
+			TRY(str(c, name, sizeof(name)));
+			(void)proto_name_ok(name);
+			TRY(attr(c));
+		}
+		break;
+	case OP_OPEN:
+		TRY(u64(c, &v64));
+		TRY(attr(c));
+		break;
+	case OP_READ:
+		TRY(bytes(c, PROTO_READ_MAX));
+		break;
+	case OP_RELEASE:
+		break;
+	case OP_READLINK:
+		TRY(str(c, target, sizeof(target)));
+		break;
+	case OP_STATFS:
+		TRY(statfs_(c));
+		break;
+	case OP_GETXATTR:
+	case OP_LISTXATTR:
+		TRY(u32(c, &v32));
+		TRY(bytes(c, PROTO_XATTR_MAX));
+		break;
+	default:
+		abort();
+	}
+	return proto_end(c);
+}
+
+/* Re-encoded message must equal the input. */
+static void
+check_same(const uint8_t *data, size_t size)
+{
+	int rc = proto_finish(&out);
+
+	if (rc != 0)
+		die("re-encoding a decoded message failed", data, size);
+	if (out.len != size || memcmp(out.data, data, size) != 0)
+		die("re-encoded message differs from the input", data, size);
+}
+
+static void
+begin(const struct proto_hdr *h)
+{
+	proto_begin(&out, h->kind, h->op, h->id, h->status);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *e = getenv("MIRROR_FUZZ_EXPECT_VALID");
+
+	(void)argc;
+	(void)argv;
+	expect_valid = e != NULL && *e == '1';
+	proto_buf_init(&out, 0);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct proto_hdr h;
+	struct proto_cur payload, c;
+	int decoded = 0;
+
+	if (proto_hdr_decode(data, size, &h, &payload) != 0) {
+		if (expect_valid)
+			die("header rejected", data, size);
+		return 0;
+	}
+	if (payload.left != h.length || payload.p != data + PROTO_HDR_LEN ||
+	    h.version != PROTO_VERSION)
+		die("header decode inconsistent", data, size);
+
+	switch (h.kind) {
+	case MSG_HELLO:
+		if (h.op != 0)
+			die("hello with an op accepted", data, size);
+		/* Either direction: the same bytes may be valid as both. */
+		c = payload;
+		begin(&h);
+		if (hello_from_client(&c) == 0) {
+			check_same(data, size);
+			decoded = 1;
+		}
+		c = payload;
+		begin(&h);
+		if (hello_from_agent(&c) == 0) {
+			check_same(data, size);
+			decoded = 1;
+		}
+		/* A refusal (EACCES) may come without a payload. */
+		c = payload;
+		if (h.status != 0 && proto_end(&c) == 0)
+			decoded = 1;
+		break;
+	case MSG_REQUEST:
+		if (h.op == 0 || h.op >= OP_MAX_)
+			die("request with a bad op accepted", data, size);
+		c = payload;
+		begin(&h);
+		if (request(h.op, &c) == 0) {
+			check_same(data, size);
+			decoded = 1;
+		}
+		break;
+	case MSG_REPLY:
+		if (h.op == 0 || h.op >= OP_MAX_)
+			die("reply with a bad op accepted", data, size);
+		c = payload;
+		begin(&h);
+		/* An error reply carries no payload. */
+		if (h.status != 0 ? proto_end(&c) == 0 : reply(h.op, &c) == 0) {
+			check_same(data, size);
+			decoded = 1;
+		}
+		break;
+	default:
+		die("unknown kind accepted", data, size);
+	}
+	if (expect_valid && !decoded)
+		die("payload rejected", data, size);
+	return 0;
+}

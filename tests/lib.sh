@@ -1,0 +1,88 @@
+# Shared helpers for the integration scripts (sourced, bash).
+# Every script builds what it needs under a fresh $T and removes it on exit.
+set -u
+set -o pipefail
+SRC=${MIRROR_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+B=${MIRROR_BUILDDIR:-$SRC}
+AGENT=$B/mirror-agent
+MOUNTD=$B/mirror-mountd
+CTL=$B/mirrorctl/mirrorctl
+NETD=$B/mirror-netd
+export MIRROR_MOUNTD=$MOUNTD MIRROR_AGENT=$AGENT
+# Sessions of tests live apart from a user's own.
+export MIRROR_STATE_DIR=${MIRROR_STATE_DIR:-/run/mirror-test-$$}
+
+T=$(mktemp -d /tmp/mirror-test.XXXXXX)
+_cleanups=()
+on_exit() { _cleanups+=("$*"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T" "$MIRROR_STATE_DIR" 2>/dev/null || true
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "# $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A missing privilege or device: skip on a developer machine, fail
+# loudly under CI (CI=true), where it must be there.
+missing() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL (CI): $*" >&2
+		exit 1
+	fi
+	echo "skipped: $*"
+	exit 77
+}
+need_root() { [ "$(id -u)" = 0 ] || missing "needs root"; }
+need_fuse() {
+	[ -c /dev/fuse ] || missing "no /dev/fuse"
+	command -v fusermount3 >/dev/null || missing "no fusermount3 (apt-get install fuse3)"
+}
+need_cmd() { command -v "$1" >/dev/null || missing "no $1 (apt-get install ${2:-$1})"; }
+
+assert_eq() { # expected actual message
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+# A token file for a test agent.
+make_token() { # file
+	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"
+	chmod 600 "$1"
+}
+
+# start_agent ROOT|--target-pid PID [args]: sets AGENT_PID and AGENT_URL.
+start_agent() {
+	local out=$T/agent.$RANDOM
+	[ -f "$T/token" ] || make_token "$T/token"
+	if [ "${1:0:2}" = "--" ]; then
+		"$AGENT" --listen "${AGENT_LISTEN:-127.0.0.1:0}" --token-file "$T/token" "$@" >"$out" 2>"$out.err" &
+	else
+		local root=$1; shift
+		"$AGENT" --listen "${AGENT_LISTEN:-127.0.0.1:0}" --token-file "$T/token" --root "$root" "$@" >"$out" 2>"$out.err" &
+	fi
+	AGENT_PID=$!
+	on_exit "kill $AGENT_PID"
+	local i
+	for i in $(seq 100); do
+		AGENT_URL=$(sed -n 's/^ready //p' "$out")
+		[ -n "$AGENT_URL" ] && return 0
+		kill -0 $AGENT_PID 2>/dev/null || { cat "$out.err" >&2; fail "agent exited"; }
+		sleep 0.1
+	done
+	fail "agent did not print ready"
+}
+
+# mount_url URL DIR [args]: mounts through mirrorctl; unmounted at exit.
+mount_url() {
+	local url=$1 dir=$2; shift 2
+	mkdir -p "$dir"
+	"$CTL" mount --token-file "$T/token" "$@" "$url" "$dir" || fail "mirrorctl mount $url $dir failed"
+	on_exit "'$CTL' umount '$dir'; umount -l '$dir'"
+}
+
+is_mounted() { grep -q " $(realpath "$1") fuse" /proc/mounts; }
