@@ -52,7 +52,7 @@ log_level_parse(const char *s)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_write(int level, const char *prefix, const char *fmt, va_list ap,
     const char *suffix)
 {

@@ -26,7 +26,8 @@ void	log_debug_(const char *func, const char *, ...)
 	if (log_get_level() >= LOG_LVL_DEBUG)			\
 		log_debug_(__func__, __VA_ARGS__);		\
 } while (0)
-void	log_vmsg(int level, const char *fmt, va_list ap);
+void	log_vmsg(int level, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -98,6 +98,8 @@ proto_hdr_decode(const uint8_t *msg, size_t len, struct proto_hdr *h,
 		return -EBADMSG;
 	if (h->kind == MSG_HELLO ? h->op != 0 : (h->op == 0 || h->op >= OP_MAX_))
 		return -EOPNOTSUPP;
+	if (h->kind == MSG_REQUEST && h->status != 0)
+		return -EBADMSG;
 	payload->p = msg + PROTO_HDR_LEN;
 	payload->left = h->length;
 	return 0;
@@ -137,7 +139,7 @@ buf_room(struct proto_buf *b, size_t n)
 		return NULL;
 	}
 	if (b->len + n > b->cap) {
-		size_t ncap = b->cap * 2;
+		size_t ncap = b->cap ? b->cap * 2 : 256;
 
 		while (ncap < b->len + n)
 			ncap *= 2;
@@ -173,6 +175,8 @@ proto_finish(struct proto_buf *b)
 {
 	if (b->err)
 		return b->err;
+	if (b->len < PROTO_HDR_LEN)
+		return -EINVAL;
 	if (b->len - PROTO_HDR_LEN > PROTO_PAYLOAD_MAX)
 		return -EMSGSIZE;
 	st32(b->data + 12, (uint32_t)(b->len - PROTO_HDR_LEN));
@@ -260,8 +264,8 @@ proto_bytes_trim(struct proto_buf *b, uint8_t *at, size_t used)
 {
 	size_t reserved;
 
-	if (b->err || at == NULL)
-		return;
+	if (b->err || at == NULL || at < b->data + 4 || at > b->data + b->len)
+		return;		/* not inside this buffer (any more) */
 	reserved = le32(at - 4);
 	if (used > reserved || at + reserved != b->data + b->len)
 		return;		/* not the last field: leave it alone */

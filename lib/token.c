@@ -16,30 +16,36 @@ int
 token_read_file(const char *path, char *buf, size_t bufsz)
 {
 	char tmp[PROTO_TOKEN_MAX + 2];
+	const char *nl;
 	ssize_t n;
 	size_t len;
-	int fd, rc;
+	int fd, rc = 0;
 
 	if (bufsz < PROTO_TOKEN_MAX + 1)
 		return -EINVAL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	n = read(fd, tmp, sizeof(tmp) - 1);
-	rc = -errno;
-	close(fd);
 	if (n < 0)
-		return rc;
-	tmp[n] = '\0';
-	len = strcspn(tmp, "\n");
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		goto out;
+	nl = memchr(tmp, '\n', (size_t)n);
+	len = nl ? (size_t)(nl - tmp) : (size_t)n;
 	while (len > 0 && (tmp[len - 1] == ' ' || tmp[len - 1] == '\r' ||
 	    tmp[len - 1] == '\t'))
 		len--;
-	if (len == 0 || len > PROTO_TOKEN_MAX || memchr(tmp, '\0', len))
-		return -EINVAL;
+	/* A NUL inside would silently shorten the token: refuse it. */
+	if (len == 0 || len > PROTO_TOKEN_MAX || memchr(tmp, '\0', len)) {
+		rc = -EINVAL;
+		goto out;
+	}
 	memcpy(buf, tmp, len);
 	buf[len] = '\0';
+out:
 	explicit_bzero(tmp, sizeof(tmp));
-	return 0;
+	return rc;
 }
 
 int

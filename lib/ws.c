@@ -386,13 +386,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		{
 			size_t pl = strlen(c->peer);
 			int fd = lws_get_socket_fd(wsi);
-			struct sockaddr_storage ss;
+			struct sockaddr_storage ss = { 0 };
 			socklen_t sl = sizeof(ss);
 
 			if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss,
 			    &sl) == 0 && ss.ss_family == AF_INET)
 				snprintf(c->peer + pl, sizeof(c->peer) - pl,
 				    ":%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+			else if (fd >= 0 && ss.ss_family == AF_INET6)
+				snprintf(c->peer + pl, sizeof(c->peer) - pl,
+				    ":%u", ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
 		}
 		lws_set_opaque_user_data(wsi, c);
 		c->opened = 1;
@@ -426,10 +429,22 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		lws_set_opaque_user_data(wsi, NULL);
 		conn_closed(c, why);
 		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c != NULL && c->close_why[0] == '\0') {
+			unsigned int code = len >= 2 ? (((uint8_t *)in)[0] << 8) |
+			    ((uint8_t *)in)[1] : 0;
+
+			snprintf(c->close_why, sizeof(c->close_why),
+			    "peer closed the connection (code %u)", code);
+		}
+		break;
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c == NULL)
 			break;
+		if (c->close_why[0] == '\0' && ctx->server)
+			log_warnx("connection from %s dropped: websocket "
+			    "protocol error or connection lost", c->peer);
 		lws_set_opaque_user_data(wsi, NULL);
 		conn_closed(c, c->close_why[0] ? c->close_why :
 		    "connection closed");

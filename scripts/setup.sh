@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mirror needs (as root), then builds it
+# in this checkout. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+	build-essential autoconf automake libtool pkg-config
+	libfuse3-dev fuse3 libnl-route-3-dev libc-ares-dev libwebsockets-dev
+	libconfig-dev
+	busybox-static iproute2 util-linux procps psmisc python3 curl
+	clang libclang-rt-14-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: need root to install: ${missing[*]} (run with sudo)" >&2
+		exit 1
+	fi
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+	echo "setup: ./autogen.sh"
+	./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+fi
+if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
+	echo "setup: ./configure ${MIRROR_CONFIGURE_FLAGS:-}"
+	./configure -q ${MIRROR_CONFIGURE_FLAGS:-}
+fi
+echo "setup: make"
+make -s -j"$(nproc)" >/dev/null
+make -s -j"$(nproc)" tests/unit/test-proto tests/unit/test-token >/dev/null
+echo "setup: built mirrorctl/mirrorctl, mirror-agent, mirror-mountd, mirror-netd"
