@@ -1,7 +1,7 @@
 /*
  * libmirror-layer.so: the thin LD_PRELOAD layer. It maps paths, nothing
  * else: MIRROR_LAYER_MAP="/from=/to[:/from2=/to2...]" makes open, openat,
- * fopen, access and stat of a path under /from use /to instead (for
+ * fopen, access and the stat family of a path under /from use /to (for
  * example /var/run/secrets onto the same directory in a mounted pod).
  * Port-binding redirection comes with incoming traffic, later.
  */
@@ -191,4 +191,50 @@ lstat(const char *path, struct stat *st)
 
 	REAL(lstat);
 	return real_(layer_map_path(path, buf, sizeof(buf)), st);
+}
+
+int
+stat64(const char *path, struct stat64 *st)
+{
+	char buf[PATH_MAX];
+
+	REAL(stat64);
+	return real_(layer_map_path(path, buf, sizeof(buf)), st);
+}
+
+int
+lstat64(const char *path, struct stat64 *st)
+{
+	char buf[PATH_MAX];
+
+	REAL(lstat64);
+	return real_(layer_map_path(path, buf, sizeof(buf)), st);
+}
+
+int
+fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	char buf[PATH_MAX];
+
+	REAL(fstatat);
+	return real_(dirfd, layer_map_path(path, buf, sizeof(buf)), st, flags);
+}
+
+int
+fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	char buf[PATH_MAX];
+
+	REAL(fstatat64);
+	return real_(dirfd, layer_map_path(path, buf, sizeof(buf)), st, flags);
+}
+
+int
+faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	char buf[PATH_MAX];
+
+	REAL(faccessat);
+	return real_(dirfd, layer_map_path(path, buf, sizeof(buf)), mode,
+	    flags);
 }
