@@ -26,11 +26,12 @@ token_read_file(const char *path, char *buf, size_t bufsz)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	n = read(fd, tmp, sizeof(tmp) - 1);
-	if (n < 0)
+	if (n < 0) {
 		rc = -errno;
-	close(fd);
-	if (rc < 0)
+		close(fd);
 		goto out;
+	}
+	close(fd);
 	nl = memchr(tmp, '\n', (size_t)n);
 	len = nl ? (size_t)(nl - tmp) : (size_t)n;
 	while (len > 0 && (tmp[len - 1] == ' ' || tmp[len - 1] == '\r' ||
