@@ -18,7 +18,8 @@ struct ws_handlers {
 	/* Service thread. The connection is up (server: upgraded; client:
 	 * handshake done). */
 	void	(*on_open)(struct ws_conn *, void *arg);
-	/* Service thread. One whole message, borrowed for the call. Return
+	/* One whole message, borrowed for the call: on the service thread
+	 * (server) or the connection's reader thread (client). Return
 	 * a negative errno to close the connection; *why says why. */
 	int	(*on_message)(struct ws_conn *, const uint8_t *msg, size_t len,
 		    const char **why, void *arg);
@@ -59,6 +60,11 @@ void		 ws_conn_set_data(struct ws_conn *, void *);
 void		*ws_conn_data(struct ws_conn *);
 /* "127.0.0.1:4321", borrowed for the connection's life. */
 const char	*ws_conn_peer(struct ws_conn *);
+
+/* True on a thread that delivers messages (the service thread, or a
+ * client connection's reader): such a thread must never wait for a
+ * reply. */
+int		 ws_on_io_thread(void);
 
 /* Splits "ws://HOST:PORT[/PATH]" or "HOST:PORT"; host must hold 256. */
 int		 ws_parse_url(const char *url, char *host, size_t hostsz,

@@ -427,7 +427,7 @@ client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 		cb(arg, -ENAMETOOLONG, NULL);
 		return;
 	}
-	on_svc = c->ws && pthread_equal(pthread_self(), c->svc_thread);
+	on_svc = ws_on_io_thread();
 	pthread_mutex_lock(&c->mtx);
 	/* Callers from the transport thread must not wait for it. */
 	limit = on_svc ? c->nslots : c->nblocking;

@@ -236,6 +236,15 @@ main(int argc, char **argv)
 		setsid();
 	}
 
+	/* Warnings while starting go to the log file: the caller sees one
+	 * line, the reported error. */
+	if (!fg && log_file != NULL) {
+		int lfd = open(log_file, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0600);
+
+		if (lfd >= 0)
+			log_set_fd(lfd);
+	}
 	cl = client_new(url, token, conf.fs_request_timeout,
 	    conf.fs_max_inflight);
 	explicit_bzero(token, sizeof(token));
