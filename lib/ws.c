@@ -225,11 +225,15 @@ ws_conn_peer(struct ws_conn *c)
 	return c->peer;
 }
 
+static void rx_stop(struct ws_conn *);
+
 /* Service thread: the connection is gone; tell the owner once. */
 static void
 conn_closed(struct ws_conn *c, const char *why)
 {
 	struct ws_ctx *ctx = c->ctx;
+
+	rx_stop(c);
 
 	pthread_mutex_lock(&c->mtx);
 	c->closing = 1;
@@ -633,7 +637,6 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c == NULL)
 			break;
-		rx_stop(c);
 		if (c->close_why[0] == '\0' && ctx->server)
 			log_warnx("connection from %s dropped: websocket "
 			    "protocol error or connection lost", c->peer);

@@ -415,6 +415,17 @@ client_stop(struct client *c)
 }
 
 void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	x_free(c->slots);
+	pthread_mutex_destroy(&c->mtx);
+	pthread_cond_destroy(&c->cv);
+	x_free(c);
+}
+
+void
 client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 {
 	struct ws_conn *conn;

@@ -25,6 +25,8 @@ struct client	*client_new(const char *url, const char *token,
  * human reason. */
 int		 client_start(struct client *, double wait_s, const char **why);
 void		 client_stop(struct client *);
+/* Frees a stopped (or never started) client. */
+void		 client_free(struct client *);
 /* b holds a request begun with proto_begin(MSG_REQUEST, op, 0, 0); the
  * id is filled in here. Takes b's data. */
 void		 client_call(struct client *, struct proto_buf *b,

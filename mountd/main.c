@@ -341,6 +341,7 @@ out_session:
 	fuse_session_destroy(se);
 out:
 	client_stop(cl);
+	client_free(cl);
 	fuse_opt_free_args(&args);
 	if (pid_file)
 		unlink(pid_file);
