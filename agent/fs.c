@@ -166,6 +166,25 @@ files_release(struct agent_files *f, uint64_t fh)
 	return 0;
 }
 
+/* ATTR_NO_XATTR when the entry at procpath (a name inside a directory
+ * reached through /proc/self/fd) has no xattrs at all. */
+static uint32_t
+xattr_flags(const char *procpath)
+{
+	return llistxattr(procpath, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
+}
+
+/* Same for an fd: listxattr (not l-) so the /proc magic link leads to
+ * the object the fd names, which is never followed further. */
+static uint32_t
+xattr_flags_fd(int fd)
+{
+	char procfd[64];
+
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	return listxattr(procfd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
+}
+
 static int
 stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
 {
@@ -176,8 +195,10 @@ stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
 		return fd;
 	if (fstat(fd, &st) < 0)
 		rc = -errno;
-	else
+	else {
 		proto_attr_from_stat(a, &st);
+		a->flags = xattr_flags_fd(fd);
+	}
 	close(fd);
 	return rc;
 }
@@ -218,6 +239,7 @@ serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 	struct dirent *de;
 	struct stat st;
 	struct proto_attr a;
+	char entpath[64 + NAME_MAX + 1];
 	DIR *d = NULL;
 	int fd, rc = 0, eof = 1;
 
@@ -265,6 +287,9 @@ serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;	/* removed meanwhile */
 		proto_attr_from_stat(&a, &st);
+		snprintf(entpath, sizeof(entpath), "/proc/self/fd/%d/%s",
+		    dirfd(d), de->d_name);
+		a.flags = xattr_flags(entpath);
 		proto_put_str(out, de->d_name);
 		proto_put_attr(out, &a);
 		if (out->len - PROTO_HDR_LEN > max || out->err) {
@@ -331,6 +356,7 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 	}
 	(void)fcntl(fd, F_SETFL, 0);
 	proto_attr_from_stat(&a, &st);
+	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
 	if ((fh = files_add(files, fd)) < 0) {
 		rc = (int)fh;
 		close(fd);

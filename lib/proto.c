@@ -292,6 +292,7 @@ proto_put_attr(struct proto_buf *b, const struct proto_attr *a)
 	proto_put_u32(b, a->mtime_nsec);
 	proto_put_u64(b, (uint64_t)a->ctime_sec);
 	proto_put_u32(b, a->ctime_nsec);
+	proto_put_u32(b, a->flags);
 }
 
 void
@@ -433,7 +434,8 @@ proto_get_attr(struct proto_cur *c, struct proto_attr *a)
 	if (proto_get_u32(c, &a->mtime_nsec) < 0 || proto_get_u64(c, &t) < 0)
 		return -EBADMSG;
 	a->ctime_sec = (int64_t)t;
-	if (proto_get_u32(c, &a->ctime_nsec) < 0)
+	if (proto_get_u32(c, &a->ctime_nsec) < 0 ||
+	    proto_get_u32(c, &a->flags) < 0)
 		return -EBADMSG;
 	if (a->atime_nsec >= 1000000000u || a->mtime_nsec >= 1000000000u ||
 	    a->ctime_nsec >= 1000000000u)

@@ -31,6 +31,7 @@
  *
  * str is u16 length + bytes (no NUL inside); bytes is u32 length + bytes.
  * Paths are absolute within the target's root ("/", "/etc/passwd").
+ * attr is struct proto_attr field by field (lstat, plus ATTR_* flags).
  */
 #ifndef MIRROR_PROTO_H
 #define MIRROR_PROTO_H
@@ -97,7 +98,13 @@ struct proto_attr {
 	uint32_t	mtime_nsec;
 	int64_t		ctime_sec;
 	uint32_t	ctime_nsec;
+	uint32_t	flags;		/* ATTR_* */
 };
+
+/* The file has no extended attributes at all: a client may answer
+ * getxattr with ENODATA itself until the attributes change. ls -l asks
+ * for two xattrs on every file; without this each would be a round trip. */
+#define ATTR_NO_XATTR	0x1
 
 struct proto_statfs {
 	uint64_t	bsize, frsize, blocks, bfree, bavail;

@@ -18,6 +18,7 @@ struct node {
 	char		*path;
 	uint64_t	 nlookup;
 	int		 have_data;
+	uint32_t	 flags;
 	int64_t		 mtime_sec;
 	uint32_t	 mtime_nsec;
 	uint64_t	 size;
@@ -161,6 +162,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		n->path = xstrdup(path);
 	}
 	n->nlookup++;
+	n->flags = a->flags;
 	id = n->id;
 	pthread_mutex_unlock(&nodes_mtx);
 	return id;
@@ -227,4 +229,28 @@ nodes_count(void)
 	n = nnodes;
 	pthread_mutex_unlock(&nodes_mtx);
 	return n;
+}
+
+uint32_t
+nodes_flags(uint64_t nodeid)
+{
+	struct node *n;
+	uint32_t f = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		f = n->flags;
+	pthread_mutex_unlock(&nodes_mtx);
+	return f;
+}
+
+void
+nodes_set_flags(uint64_t nodeid, uint32_t flags)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		n->flags = flags;
+	pthread_mutex_unlock(&nodes_mtx);
 }

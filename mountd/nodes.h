@@ -25,6 +25,9 @@ void	 nodes_forget(uint64_t nodeid, uint64_t n);
 /* Records a's mtime and size for the node; 1 if they equal what was
  * recorded before (the kernel may keep its page cache). */
 int	 nodes_same_data(uint64_t nodeid, const struct proto_attr *a);
+/* The ATTR_* flags last seen for the node (0 if unknown). */
+uint32_t nodes_flags(uint64_t nodeid);
+void	 nodes_set_flags(uint64_t nodeid, uint32_t flags);
 /* Number of nodes held (for tests and status). */
 unsigned long nodes_count(void);
 

@@ -206,6 +206,7 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
+		nodes_set_flags(c->ino, a.flags);
 		fill_stat(&st, &a, c->ino);
 		fuse_reply_attr(c->req, &st, cfg.attr_timeout);
 	}
@@ -450,6 +451,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 	c->fi.fh = (uint64_t)(uintptr_t)fh;
 	/* Keep the page cache while the file's mtime and size stay. */
 	c->fi.keep_cache = nodes_same_data(c->ino, &a);
+	nodes_set_flags(c->ino, a.flags);
 	/* procfs and sysfs files say size 0 and still hold bytes: read them
 	 * straight through, past the page cache's idea of the end. */
 	if (a.size == 0)
@@ -615,6 +617,11 @@ ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ERANGE);
 		return;
 	}
+	/* Known to have no xattrs: no round trip (ls -l asks twice per file). */
+	if (nodes_flags(ino) & ATTR_NO_XATTR) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	if ((c = node_call(req, ino, &b, OP_GETXATTR)) == NULL)
 		return;
 	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
@@ -629,6 +636,13 @@ ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct proto_buf b;
 	struct call *c;
 
+	if (nodes_flags(ino) & ATTR_NO_XATTR) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	if ((c = node_call(req, ino, &b, OP_LISTXATTR)) == NULL)
 		return;
 	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;

@@ -67,10 +67,10 @@ NAME_MAX = 255
 TOKEN_MAX = 512
 XATTR_MAX = 65536
 
-ATTR = struct.Struct("<QQIIIIQQQIqIqIqI")
+ATTR = struct.Struct("<QQIIIIQQQIqIqIqII")
 ATTR_FIELDS = ("dev", "ino", "mode", "nlink", "uid", "gid", "rdev", "size",
                "blocks", "blksize", "atime_sec", "atime_nsec", "mtime_sec",
-               "mtime_nsec", "ctime_sec", "ctime_nsec")
+               "mtime_nsec", "ctime_sec", "ctime_nsec", "flags")
 STATFS = struct.Struct("<9Q")
 STATFS_FIELDS = ("bsize", "frsize", "blocks", "bfree", "bavail", "files",
                  "ffree", "favail", "namemax")
@@ -790,7 +790,7 @@ def run_bad(url, token, case, hexdata, raw, wait, no_hello):
 def seeds():
     a = dict(zip(ATTR_FIELDS, (2049, 131, 0o100644, 1, 0, 0, 0, 1234, 8,
                                4096, 1700000000, 5, 1700000001, 6,
-                               1700000002, 999999999)))
+                               1700000002, 999999999, 1)))
     d = dict(a, mode=0o040755, nlink=2, ino=2)
     s = dict(zip(STATFS_FIELDS, (4096, 4096, 1000, 500, 400, 100, 50, 50,
                                  255)))

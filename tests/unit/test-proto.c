@@ -129,7 +129,8 @@ attr_eq(const struct proto_attr *x, const struct proto_attr *y)
 	    x->blocks == y->blocks && x->blksize == y->blksize &&
 	    x->atime_sec == y->atime_sec && x->atime_nsec == y->atime_nsec &&
 	    x->mtime_sec == y->mtime_sec && x->mtime_nsec == y->mtime_nsec &&
-	    x->ctime_sec == y->ctime_sec && x->ctime_nsec == y->ctime_nsec;
+	    x->ctime_sec == y->ctime_sec && x->ctime_nsec == y->ctime_nsec &&
+	    x->flags == y->flags;
 }
 
 static int
@@ -556,7 +557,7 @@ static const struct proto_attr attr_plain = {
 	.uid = 1000, .gid = 1000, .rdev = 0, .size = 4096, .blocks = 8,
 	.blksize = 4096, .atime_sec = 1700000000, .atime_nsec = 1,
 	.mtime_sec = 1700000001, .mtime_nsec = 500000000,
-	.ctime_sec = 1700000002, .ctime_nsec = 999999999,
+	.ctime_sec = 1700000002, .ctime_nsec = 999999999, .flags = ATTR_NO_XATTR,
 };
 
 static const struct proto_attr attr_max = {
@@ -1190,7 +1191,7 @@ test_attr(void)
 		proto_buf_init(&b, 0);
 		proto_put_attr(&b, &a);
 		c = (struct proto_cur){ b.data, b.len };
-		ok(b.len == 96 && proto_get_attr(&c, &back) == -EBADMSG,
+		ok(b.len == 100 && proto_get_attr(&c, &back) == -EBADMSG,
 		    "attr with %s nsec out of range rejected",
 		    i == 0 ? "atime" : i == 1 ? "mtime" : "ctime");
 		proto_buf_free(&b);
@@ -1199,7 +1200,7 @@ test_attr(void)
 	/* Field order on the wire, as proto.h lists it. */
 	proto_buf_init(&b, 0);
 	proto_put_attr(&b, &attr_plain);
-	ok(b.len == 96 && ld32le(b.data) == 2049 &&
+	ok(b.len == 100 && ld32le(b.data) == 2049 &&
 	    ld32le(b.data + 8) == 1234567 &&
 	    ld32le(b.data + 16) == (S_IFREG | 0644) &&
 	    ld32le(b.data + 24) == 1000 && ld32le(b.data + 40) == 4096 &&
@@ -1208,8 +1209,9 @@ test_attr(void)
 	    ld32le(b.data + 68) == 1 && ld32le(b.data + 72) == 1700000001 &&
 	    ld32le(b.data + 80) == 500000000 &&
 	    ld32le(b.data + 84) == 1700000002 &&
-	    ld32le(b.data + 92) == 999999999,
-	    "attr is 96 bytes in proto.h's field order");
+	    ld32le(b.data + 92) == 999999999 &&
+	    ld32le(b.data + 96) == ATTR_NO_XATTR,
+	    "attr is 100 bytes in proto.h's field order");
 	proto_buf_free(&b);
 
 	/* stat <-> attr. */
