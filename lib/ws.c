@@ -1000,9 +1000,17 @@ ws_wake(struct ws_ctx *ctx)
 void
 ws_ctx_free(struct ws_ctx *ctx)
 {
+	struct ws_conn *c;
+
 	if (ctx == NULL)
 		return;
 	lws_context_destroy(ctx->lws);
+	/* Kicks that came after the last service round hold references. */
+	while ((c = ctx->pending) != NULL) {
+		ctx->pending = c->pending_next;
+		c->pending = 0;
+		ws_conn_unref(c);
+	}
 	pthread_mutex_destroy(&ctx->mtx);
 	x_free(ctx);
 }
