@@ -245,6 +245,7 @@ ws_conn_peer(struct ws_conn *c)
 }
 
 static void rx_stop(struct ws_conn *);
+static void writer_stop(struct ws_conn *);
 
 /* Service thread: the connection is gone; tell the owner once. */
 static void
@@ -252,6 +253,11 @@ conn_closed(struct ws_conn *c, const char *why)
 {
 	struct ws_ctx *ctx = c->ctx;
 
+	/* Before lws closes the socket: nobody may write to its number
+	 * once it can belong to another connection. */
+	if (c->direct)
+		shutdown(c->rx_fd, SHUT_RDWR);
+	writer_stop(c);
 	rx_stop(c);
 
 	pthread_mutex_lock(&c->mtx);
@@ -342,6 +348,18 @@ conn_writable(struct ws_conn *c, struct lws *wsi)
 			int close = c->close_requested;
 
 			pthread_mutex_unlock(&c->mtx);
+			if (close && c->direct) {
+				int busy;
+
+				/* The close frame goes after what we wrote. */
+				pthread_mutex_lock(&c->wmtx);
+				busy = c->wq != NULL || c->flushing;
+				pthread_mutex_unlock(&c->wmtx);
+				if (busy && !c->wfail) {
+					lws_callback_on_writable(wsi);
+					return 0;
+				}
+			}
 			if (close) {
 				lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 				    (unsigned char *)"bye", 3);
@@ -549,17 +567,18 @@ more:
 }
 
 /*
- * The client's send path. Handing every request to the lws service
- * thread costs a wakeup and two poll rounds per request; a client
- * socket is ours once the handshake is done (see rx_main), so the
- * sending thread frames, masks and writes the message itself when
- * nobody else is writing, and a flusher thread finishes what the socket
- * did not take. Nobody ever waits for the socket while holding wmtx.
+ * The send path, for both ends once the handshake is done. Handing every
+ * message to the lws service thread costs a wakeup and two poll rounds;
+ * instead the sending thread (a worker in the agent, a FUSE thread in
+ * mountd) frames the message and writes it itself when nobody else is
+ * writing, and a flusher thread finishes what the socket did not take.
+ * Nobody ever waits for the socket while holding wmtx. lws still writes
+ * the handshake and the close frame.
  */
 static uint8_t *
-frame_client(struct ws_conn *c, const uint8_t *msg, size_t len, size_t *flen)
+frame_message(struct ws_conn *c, const uint8_t *msg, size_t len, size_t *flen)
 {
-	uint8_t *f, key[4];
+	uint8_t *f, key[4], maskbit = c->ctx->server ? 0 : 0x80;
 	size_t hl = 2, i;
 	uint64_t k64, v;
 	uint32_t k32;
@@ -569,15 +588,20 @@ frame_client(struct ws_conn *c, const uint8_t *msg, size_t len, size_t *flen)
 	f = xmalloc(hl + 4 + len);
 	f[0] = 0x82;			/* FIN, binary */
 	if (hl == 2)
-		f[1] = 0x80 | (uint8_t)len;
+		f[1] = maskbit | (uint8_t)len;
 	else if (hl == 4) {
-		f[1] = 0x80 | 126;
+		f[1] = maskbit | 126;
 		f[2] = (uint8_t)(len >> 8);
 		f[3] = (uint8_t)len;
 	} else {
-		f[1] = 0x80 | 127;
+		f[1] = maskbit | 127;
 		for (i = 0; i < 8; i++)
 			f[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+	}
+	if (!maskbit) {		/* a server's frames are not masked */
+		memcpy(f + hl, msg, len);
+		*flen = hl + len;
+		return f;
 	}
 	/* xorshift: masking keys only need to be unpredictable to a
 	 * web page, which cannot see this connection at all */
@@ -658,7 +682,7 @@ ws_send_direct(struct ws_conn *c, uint8_t *msg, size_t len)
 		x_free(msg);
 		return -ENOTCONN;
 	}
-	f = frame_client(c, msg, len, &flen);
+	f = frame_message(c, msg, len, &flen);
 	x_free(msg);
 	if (!c->flushing && c->wq == NULL) {
 		do {
@@ -705,7 +729,6 @@ writer_start(struct ws_conn *c)
 		c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)c;
 	pthread_mutex_init(&c->wmtx, NULL);
 	pthread_cond_init(&c->wcv, NULL);
-	c->flushing = 1;	/* until the writer waits for the first time */
 	if (pthread_create(&c->wthread, NULL, writer_main, c) != 0)
 		return;
 	c->direct = 1;
@@ -763,7 +786,6 @@ rx_stop(struct ws_conn *c)
 	if (!c->rx_running)
 		return;
 	shutdown(c->rx_fd, SHUT_RDWR);
-	writer_stop(c);
 	pthread_join(c->rx_thread, NULL);
 	c->rx_running = 0;
 	ws_conn_unref(c);
@@ -799,6 +821,10 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		lws_set_opaque_user_data(wsi, c);
 		c->opened = 1;
+		/* Workers write replies themselves (see ws_send_direct). */
+		c->rx_fd = lws_get_socket_fd(wsi);
+		if (c->rx_fd >= 0)
+			writer_start(c);
 		if (ctx->h->on_open)
 			ctx->h->on_open(c, ctx->arg);
 		break;
