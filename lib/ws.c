@@ -203,17 +203,6 @@ ws_send(struct ws_conn *c, uint8_t *msg, size_t len)
 	return 0;
 }
 
-size_t
-ws_queued(struct ws_conn *c)
-{
-	size_t n;
-
-	pthread_mutex_lock(&c->mtx);
-	n = c->queued;
-	pthread_mutex_unlock(&c->mtx);
-	return n;
-}
-
 void
 ws_close(struct ws_conn *c, const char *why)
 {

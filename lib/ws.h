@@ -1,9 +1,12 @@
 /*
  * Websocket transport over libwebsockets: whole binary messages in and
- * out, for a server (the agent) or a client (mountd). One service thread
- * runs ws_run(); any thread may call ws_send(), ws_close(), ws_wake() and
- * ws_stop(), which queue work and call lws_cancel_service(). Only this
- * module includes libwebsockets.
+ * out, for a server (the agent) or a client (mountd). lws listens,
+ * connects, does the handshake and the close; once a connection is up,
+ * the sending thread writes its own frames (ws_send from any thread), and
+ * a client reads its frames on a reader thread of its own, because lws
+ * 4.1 parses client input one byte at a time. One service thread runs
+ * ws_run(); any thread may call ws_send(), ws_close(), ws_wake() and
+ * ws_stop(). Only this module includes libwebsockets.
  */
 #ifndef MIRROR_WS_H
 #define MIRROR_WS_H
@@ -46,11 +49,10 @@ void		 ws_run(struct ws_ctx *);
 void		 ws_stop(struct ws_ctx *);
 void		 ws_wake(struct ws_ctx *);
 
-/* Queues a message; takes ownership of msg (malloc'd) in every case.
- * Any thread. -ENOTCONN once the connection is closing. */
+/* Sends a message; takes ownership of msg (malloc'd) in every case.
+ * Any thread; never waits for the socket (what it does not take is
+ * queued). -ENOTCONN once the connection is closing. */
 int		 ws_send(struct ws_conn *, uint8_t *msg, size_t len);
-/* Bytes queued and not yet written; any thread. */
-size_t		 ws_queued(struct ws_conn *);
 /* Closes the connection after the queued messages; any thread. */
 void		 ws_close(struct ws_conn *, const char *why);
 void		 ws_conn_ref(struct ws_conn *);
