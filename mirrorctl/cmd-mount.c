@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "demo.h"
+#include "mountinfo.h"
 #include "mirrorctl.h"
 #include "session.h"
 #include "token.h"
@@ -51,24 +52,6 @@ const struct cmd_entry cmd_mount_entry = {
 "Unmount with: mirrorctl umount MOUNTPOINT\n",
 	.exec = cmd_mount_exec,
 };
-
-/* Is path (absolute, normalized) a mount point right now? */
-static int
-is_mount(const char *path)
-{
-	char line[PATH_MAX + 512], where[PATH_MAX + 1];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "%*d %*d %*s %*s %4096s", where) == 1 &&
-		    strcmp(where, path) == 0)
-			found = 1;
-	fclose(f);
-	return found;
-}
 
 /* Starts mirror-agent for a process; waits for its "ready" line. */
 static int
@@ -289,6 +272,7 @@ cmd_mount_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mirror_conf conf;
+	struct mountinfo mi;
 	struct session s;
 	const char *token_file = NULL, *config = NULL, *target, *mp;
 	char token[TOKEN_HEX_LEN + 1], abs[PATH_MAX], *tf = NULL;
@@ -329,7 +313,7 @@ cmd_mount_exec(int argc, char **argv)
 		return ctl_error("mount point %s is not a directory", mp);
 	if (session_abspath(mp, abs) < 0 || realpath(mp, abs) == NULL)
 		return ctl_error("mount point %s: %s", mp, strerror(errno));
-	if (is_mount(abs))
+	if (mountinfo_find(abs, &mi) == 0)
 		return ctl_error("%s is already a mount point (busy); unmount "
 		    "it first: mirrorctl umount %s", abs, abs);
 

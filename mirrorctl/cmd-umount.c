@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mirrorctl.h"
+#include "mountinfo.h"
 #include "session.h"
 
 static int cmd_umount_exec(int, char **);
@@ -31,32 +32,11 @@ const struct cmd_entry cmd_umount_entry = {
 	.exec = cmd_umount_exec,
 };
 
-/* The file system type of the mount at path, or "" if none. */
-static void
-mount_type(const char *path, char *type, size_t sz)
-{
-	char line[PATH_MAX + 512], where[PATH_MAX + 1], fstype[128];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	type[0] = '\0';
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *sep = strstr(line, " - ");
-
-		if (sscanf(line, "%*d %*d %*s %*s %4096s", where) != 1 ||
-		    strcmp(where, path) != 0 || sep == NULL)
-			continue;
-		if (sscanf(sep + 3, "%127s", fstype) == 1)
-			snprintf(type, sz, "%s", fstype);
-	}
-	fclose(f);
-}
-
 static int
 cmd_umount_exec(int argc, char **argv)
 {
 	struct session s;
+	struct mountinfo mi;
 	char abs[PATH_MAX], type[128];
 	int i, lazy = 0, have_session, mounted, rc = 0;
 	const char *mp = NULL;
@@ -80,8 +60,8 @@ cmd_umount_exec(int argc, char **argv)
 	if (session_abspath(mp, abs) < 0)
 		return ctl_error("%s: bad path", mp);
 	have_session = session_find(abs, &s) == 0;
-	mount_type(abs, type, sizeof(type));
-	mounted = type[0] != '\0';
+	mounted = mountinfo_find(abs, &mi) == 0;
+	snprintf(type, sizeof(type), "%s", mounted ? mi.fstype : "");
 	if (mounted && strncmp(type, "fuse.mirror", 11) != 0 && !have_session)
 		return ctl_error("%s is a %s mount, not a mirror mount", abs,
 		    type);

@@ -23,6 +23,7 @@
 #include "client.h"
 #include "conf.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "ops.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -79,27 +80,14 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 static void
 set_readahead(const char *mnt, int kb)
 {
-	char line[PATH_MAX + 512], path[128], val[32], where[PATH_MAX + 1];
-	unsigned int maj, min;
-	FILE *f;
-	int fd, found = 0;
+	struct mountinfo mi;
+	char path[128], val[32];
+	int fd;
 
-	if (kb <= 0 || (f = fopen("/proc/self/mountinfo", "re")) == NULL)
+	if (kb <= 0 || mountinfo_find(mnt, &mi) < 0)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		/* id parent maj:min root mountpoint ... (last one wins) */
-		if (sscanf(line, "%*d %*d %u:%u %*s %4096s", &maj, &min,
-		    where) == 3 && strcmp(where, mnt) == 0)
-			found = 1;
-		if (found == 1) {
-			snprintf(path, sizeof(path),
-			    "/sys/class/bdi/%u:%u/read_ahead_kb", maj, min);
-			found = 2;
-		}
-	}
-	fclose(f);
-	if (!found)
-		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+	    mi.major, mi.minor);
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
 		log_debug("cannot open %s: %s", path, strerror(errno));
 		return;
