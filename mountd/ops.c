@@ -77,22 +77,15 @@ request(struct proto_buf *b, uint16_t op)
 }
 
 static void
-fill_stat(struct stat *st, const struct proto_attr *a, uint64_t ino)
-{
-	proto_attr_to_stat(a, st);
-	/* st_ino is the target's own inode number, stable across mounts;
-	 * the kernel uses attr.ino for it. The node id travels apart. */
-	(void)ino;
-}
-
-static void
 fill_entry(struct fuse_entry_param *e, uint64_t nodeid,
     const struct proto_attr *a)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = nodeid;
 	e->generation = 1;
-	fill_stat(&e->attr, a, nodeid);
+	/* st_ino is the target's own inode number, stable across mounts
+	 * (the kernel reports attr.ino); the node id travels apart. */
+	proto_attr_to_stat(a, &e->attr);
 	e->attr_timeout = cfg.attr_timeout;
 	e->entry_timeout = cfg.entry_timeout;
 }
@@ -207,7 +200,7 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 		fuse_reply_err(c->req, -err);
 	else {
 		nodes_set_flags(c->ino, a.flags);
-		fill_stat(&st, &a, c->ino);
+		proto_attr_to_stat(&a, &st);
 		fuse_reply_attr(c->req, &st, cfg.attr_timeout);
 	}
 	call_free(c);
@@ -382,7 +375,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		name = d->ents[i - 2].name;
 		if (!plus) {
-			fill_stat(&st, &d->ents[i - 2].attr, 0);
+			proto_attr_to_stat(&d->ents[i - 2].attr, &st);
 			need = fuse_add_direntry(req, buf + used, size - used,
 			    name, &st, (off_t)i + 1);
 			if (need > size - used)
@@ -395,8 +388,9 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		need = fuse_add_direntry_plus(req, NULL, 0, name, &e, 0);
 		if (need > size - used)
 			break;
-		xasprintf(&path, "%s/%s", strcmp(d->path, "/") ? d->path : "",
-		    name);
+		/* The open directory's node is held by the kernel. */
+		if ((path = nodes_child_path(d->ino, name)) == NULL)
+			break;
 		e.ino = nodes_ref(path, &d->ents[i - 2].attr);
 		x_free(path);
 		used += fuse_add_direntry_plus(req, buf + used, size - used,
