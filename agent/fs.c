@@ -1,5 +1,5 @@
 /*
- * The agent's read-only file service. Each handler decodes its request,
+ * The agent's file service. Each handler decodes its request,
  * resolves the path under the root fd with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_MAGICLINKS) and encodes the reply. No host path is ever
  * built by string concatenation.
@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/file.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -25,21 +27,32 @@
 #include "xmalloc.h"
 
 #define READDIR_REPLY_MAX	(1024 * 1024)
+/* Open flags a client may ask for; the rest are the client kernel's. */
+#define OPEN_FLAGS_PASSED	(O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | \
+				 O_DSYNC)
 
 static int
-open_in_root(struct agent_fs *fs, const char *path, int flags, int resolve_more)
+open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
+    mode_t mode, int resolve_more)
 {
 	struct open_how how;
 	int fd;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)(mode & 07777) : 0;
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_more;
 	do {
 		fd = (int)syscall(SYS_openat2, fs->rootfd, path, &how,
 		    sizeof(how));
 	} while (fd < 0 && errno == EAGAIN);
 	return fd < 0 ? -errno : fd;
+}
+
+static int
+open_in_root(struct agent_fs *fs, const char *path, int flags, int resolve_more)
+{
+	return open_in_root_mode(fs, path, flags, 0, resolve_more);
 }
 
 int
@@ -83,6 +96,13 @@ agent_files_close_all(struct agent_files *f)
 	for (i = 0; i < f->nslots; i++)
 		if (f->slots[i].refs > 0 && f->slots[i].fd >= 0)
 			close(f->slots[i].fd);
+	while (f->locks != NULL) {
+		struct agent_lock *l = f->locks;
+
+		f->locks = l->next;
+		close(l->fd);
+		x_free(l);
+	}
 	x_free(f->slots);
 	f->slots = NULL;
 	f->nslots = f->nopen = 0;
@@ -335,13 +355,14 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 	    proto_get_u32(c, &flags) < 0 || proto_end(c) < 0 ||
 	    !proto_path_ok(path))
 		return -EBADMSG;
-	if ((flags & O_ACCMODE) != O_RDONLY ||
-	    (flags & (O_TRUNC | O_CREAT | O_APPEND))) {
+	flags &= OPEN_FLAGS_PASSED;
+	if (!fs->writable && ((flags & O_ACCMODE) != O_RDONLY ||
+	    (flags & (O_TRUNC | O_APPEND)))) {
 		rc = -EROFS;
 		goto out;
 	}
 	/* O_NONBLOCK: a fifo in the pod must not hang a worker. */
-	fd = open_in_root(fs, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -354,7 +375,7 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 		close(fd);
 		goto out;
 	}
-	(void)fcntl(fd, F_SETFL, 0);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	proto_attr_from_stat(&a, &st);
 	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
 	if ((fh = files_add(files, fd)) < 0) {
@@ -711,14 +732,637 @@ serve_xattr(struct agent_fs *fs, const struct proto_hdr *h,
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Writing. Every new name is made in its parent, opened with openat2
+ * under the root; the name itself is one component (proto_name_ok), and
+ * the *at() calls below never follow a symlink in it. */
+
+/* Opens path's parent directory under the root; *name points into path
+ * at the last component. 0 or -errno. */
+static int
+open_parent(struct agent_fs *fs, char *path, const char **name, int *dirfd)
+{
+	char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL || !proto_name_ok(slash + 1))
+		return -EINVAL;
+	*name = slash + 1;
+	if (slash == path)
+		fd = open_in_root(fs, "/", O_PATH | O_DIRECTORY, 0);
+	else {
+		*slash = '\0';
+		fd = open_in_root(fs, path, O_PATH | O_DIRECTORY, 0);
+		*slash = '/';
+	}
+	if (fd < 0)
+		return fd;
+	*dirfd = fd;
+	return 0;
+}
+
+static int
+stat_child(int dirfd, const char *name, struct proto_attr *a)
+{
+	char entpath[64 + NAME_MAX + 1];
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	proto_attr_from_stat(a, &st);
+	snprintf(entpath, sizeof(entpath), "/proc/self/fd/%d/%s", dirfd, name);
+	a->flags = xattr_flags(entpath);
+	return 0;
+}
+
+static int
+stat_fd(int fd, struct proto_attr *a)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	proto_attr_from_stat(a, &st);
+	a->flags = xattr_flags_fd(fd);
+	return 0;
+}
+
+static int
+get_path(struct proto_cur *c, char *path, size_t sz)
+{
+	if (proto_get_str(c, path, sz) < 0 || !proto_path_ok(path))
+		return -EBADMSG;
+	return 0;
+}
+
+static int
+serve_create(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	uint32_t flags, mode;
+	struct proto_attr a;
+	int64_t fh = 0;
+	int fd, rc;
+
+	if (get_path(c, path, sizeof(path)) < 0 ||
+	    proto_get_u32(c, &flags) < 0 || proto_get_u32(c, &mode) < 0 ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	flags &= OPEN_FLAGS_PASSED | O_EXCL;
+	fd = open_in_root_mode(fs, path, (int)flags | O_CREAT | O_NOFOLLOW,
+	    (mode_t)mode, 0);
+	if ((rc = fd) >= 0) {
+		if ((rc = stat_fd(fd, &a)) == 0 &&
+		    (fh = files_add(files, fd)) < 0)
+			rc = (int)fh;
+		if (rc < 0)
+			close(fd);
+	}
+	reply_begin(out, h, rc < 0 ? rc : 0);
+	if (rc >= 0) {
+		proto_put_u64(out, (uint64_t)fh);
+		proto_put_attr(out, &a);
+	}
+	return 0;
+}
+
+static int
+serve_write(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh, off;
+	const uint8_t *data;
+	uint32_t n;
+	size_t done = 0;
+	ssize_t w;
+	int fd, rc = 0;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &off) < 0 ||
+	    proto_get_bytes(c, &data, &n, PROTO_WRITE_MAX) < 0 ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	if (off > INT64_MAX || n > INT64_MAX - off)
+		return reply_begin(out, h, -EFBIG), 0;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	while (done < n) {
+		w = pwrite(fd, data + done, n - done, (off_t)(off + done));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		done += (size_t)w;
+	}
+	files_put(files, fh);
+	/* A short write is success; the writer's next call gets the errno. */
+	if (done > 0)
+		rc = 0;
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_u32(out, (uint32_t)done);
+	return 0;
+}
+
+static int
+apply_setattr(int fd, int is_path, uint32_t set, uint32_t mode, uint32_t uid,
+    uint32_t gid, uint64_t size, const struct timespec ts[2])
+{
+	char procfd[64];
+	struct stat st;
+
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	if (set & SETATTR_MODE) {
+		if ((is_path ? chmod(procfd, (mode_t)(mode & 07777)) :
+		    fchmod(fd, (mode_t)(mode & 07777))) < 0)
+			return -errno;
+	}
+	if (set & (SETATTR_UID | SETATTR_GID)) {
+		if (fchownat(fd, "", (set & SETATTR_UID) ? uid : (uid_t)-1,
+		    (set & SETATTR_GID) ? gid : (gid_t)-1,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	if (set & SETATTR_SIZE) {
+		if (size > INT64_MAX)
+			return -EFBIG;
+		if (is_path) {
+			if (fstat(fd, &st) < 0)
+				return -errno;
+			if (S_ISDIR(st.st_mode))
+				return -EISDIR;
+			if (!S_ISREG(st.st_mode))
+				return -EINVAL;
+		}
+		if ((is_path ? truncate(procfd, (off_t)size) :
+		    ftruncate(fd, (off_t)size)) < 0)
+			return -errno;
+	}
+	if (set & (SETATTR_ATIME | SETATTR_MTIME | SETATTR_ATIME_NOW |
+	    SETATTR_MTIME_NOW)) {
+		if ((is_path ? utimensat(fd, "", ts, AT_EMPTY_PATH) :
+		    futimens(fd, ts)) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int
+serve_setattr(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	uint64_t fh, size, t;
+	uint32_t set, mode, uid, gid, ansec, mnsec;
+	struct timespec ts[2];
+	struct proto_attr a;
+	int fd, rc;
+
+	if (get_path(c, path, sizeof(path)) < 0 ||
+	    proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &set) < 0 ||
+	    proto_get_u32(c, &mode) < 0 || proto_get_u32(c, &uid) < 0 ||
+	    proto_get_u32(c, &gid) < 0 || proto_get_u64(c, &size) < 0)
+		return -EBADMSG;
+	if (proto_get_u64(c, &t) < 0 || proto_get_u32(c, &ansec) < 0)
+		return -EBADMSG;
+	ts[0].tv_sec = (time_t)(int64_t)t;
+	if (proto_get_u64(c, &t) < 0 || proto_get_u32(c, &mnsec) < 0 ||
+	    proto_end(c) < 0 || ansec >= 1000000000u || mnsec >= 1000000000u)
+		return -EBADMSG;
+	ts[1].tv_sec = (time_t)(int64_t)t;
+	ts[0].tv_nsec = (set & SETATTR_ATIME_NOW) ? UTIME_NOW :
+	    (set & SETATTR_ATIME) ? (long)ansec : UTIME_OMIT;
+	ts[1].tv_nsec = (set & SETATTR_MTIME_NOW) ? UTIME_NOW :
+	    (set & SETATTR_MTIME) ? (long)mnsec : UTIME_OMIT;
+
+	if (fh != 0) {
+		if ((fd = files_get(files, fh)) < 0)
+			return reply_begin(out, h, fd), 0;
+	} else if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0)
+		return reply_begin(out, h, fd), 0;
+	rc = apply_setattr(fd, fh == 0, set, mode, uid, gid, size, ts);
+	if (rc == 0)
+		rc = stat_fd(fd, &a);
+	if (fh != 0)
+		files_put(files, fh);
+	else
+		close(fd);
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_attr(out, &a);
+	return 0;
+}
+
+static int
+serve_fsync(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	uint64_t fh;
+	uint8_t datasync;
+	int fd, rc = 0;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u8(c, &datasync) < 0 ||
+	    get_path(c, path, sizeof(path)) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if (fh != 0)
+		fd = files_get(files, fh);
+	else
+		fd = open_in_root(fs, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return reply_begin(out, h, fd), 0;
+	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+		rc = -errno;
+	if (fh != 0)
+		files_put(files, fh);
+	else
+		close(fd);
+	reply_begin(out, h, rc);
+	return 0;
+}
+
+/* mknod, mkdir, symlink, unlink, rmdir: one name in one directory. */
+static int
+serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
+	uint32_t mode = 0;
+	uint64_t rdev = 0;
+	const char *name;
+	struct proto_attr a;
+	int dirfd, rc, want_attr = 0;
+
+	if (get_path(c, path, sizeof(path)) < 0)
+		return -EBADMSG;
+	if (h->op == OP_MKNOD && (proto_get_u32(c, &mode) < 0 ||
+	    proto_get_u64(c, &rdev) < 0))
+		return -EBADMSG;
+	if (h->op == OP_MKDIR && proto_get_u32(c, &mode) < 0)
+		return -EBADMSG;
+	if (h->op == OP_SYMLINK && (proto_get_str(c, target,
+	    sizeof(target)) < 0 || target[0] == '\0'))
+		return -EBADMSG;
+	if (proto_end(c) < 0)
+		return -EBADMSG;
+	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
+		return reply_begin(out, h, rc), 0;
+	switch (h->op) {
+	case OP_MKNOD:
+		rc = mknodat(dirfd, name, (mode_t)mode, (dev_t)rdev);
+		want_attr = 1;
+		break;
+	case OP_MKDIR:
+		rc = mkdirat(dirfd, name, (mode_t)(mode & 07777));
+		want_attr = 1;
+		break;
+	case OP_SYMLINK:
+		/* Stored as given: the target's own semantics. READLINK
+		 * confines it when the client follows it. */
+		rc = symlinkat(target, dirfd, name);
+		want_attr = 1;
+		break;
+	case OP_UNLINK:
+		rc = unlinkat(dirfd, name, 0);
+		break;
+	default:
+		rc = unlinkat(dirfd, name, AT_REMOVEDIR);
+		break;
+	}
+	rc = rc < 0 ? -errno : 0;
+	if (rc == 0 && want_attr)
+		rc = stat_child(dirfd, name, &a);
+	close(dirfd);
+	reply_begin(out, h, rc);
+	if (rc == 0 && want_attr)
+		proto_put_attr(out, &a);
+	return 0;
+}
+
+/* rename and link: two names. */
+static int
+serve_two_names(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char from[PROTO_PATH_MAX + 1], to[PROTO_PATH_MAX + 1];
+	const char *fname, *tname;
+	uint32_t flags = 0;
+	unsigned int rflags = 0;
+	struct proto_attr a;
+	int fdir = -1, tdir = -1, rc;
+
+	if (get_path(c, from, sizeof(from)) < 0 ||
+	    get_path(c, to, sizeof(to)) < 0 ||
+	    (h->op == OP_RENAME && proto_get_u32(c, &flags) < 0) ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	if (flags & ~3u)
+		return reply_begin(out, h, -EINVAL), 0;
+	if (flags & 1)
+		rflags |= RENAME_NOREPLACE;
+	if (flags & 2)
+		rflags |= RENAME_EXCHANGE;
+	if ((rc = open_parent(fs, from, &fname, &fdir)) < 0 ||
+	    (rc = open_parent(fs, to, &tname, &tdir)) < 0)
+		goto out;
+	if (h->op == OP_RENAME)
+		rc = renameat2(fdir, fname, tdir, tname, rflags) < 0 ?
+		    -errno : 0;
+	else {
+		rc = linkat(fdir, fname, tdir, tname, 0) < 0 ? -errno : 0;
+		if (rc == 0)
+			rc = stat_child(tdir, tname, &a);
+	}
+out:
+	if (fdir >= 0)
+		close(fdir);
+	if (tdir >= 0)
+		close(tdir);
+	reply_begin(out, h, rc);
+	if (rc == 0 && h->op == OP_LINK)
+		proto_put_attr(out, &a);
+	return 0;
+}
+
+static int
+serve_setxattr(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1], procfd[64];
+	const uint8_t *value = NULL;
+	uint32_t n = 0, flags = 0;
+	int fd, rc;
+
+	if (get_path(c, path, sizeof(path)) < 0 ||
+	    proto_get_str(c, name, sizeof(name)) < 0 || name[0] == '\0')
+		return -EBADMSG;
+	if (h->op == OP_SETXATTR && (proto_get_bytes(c, &value, &n,
+	    PROTO_XATTR_MAX) < 0 || proto_get_u32(c, &flags) < 0))
+		return -EBADMSG;
+	if (proto_end(c) < 0)
+		return -EBADMSG;
+	if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0)
+		return reply_begin(out, h, fd), 0;
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	if (h->op == OP_SETXATTR)
+		rc = setxattr(procfd, name, value, n,
+		    (int)(flags & (XATTR_CREATE | XATTR_REPLACE)));
+	else
+		rc = removexattr(procfd, name);
+	rc = rc < 0 ? -errno : 0;
+	close(fd);
+	reply_begin(out, h, rc);
+	return 0;
+}
+
+static int
+serve_fallocate(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh, off, len;
+	uint32_t mode;
+	int fd, rc;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &mode) < 0 ||
+	    proto_get_u64(c, &off) < 0 || proto_get_u64(c, &len) < 0 ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	if (off > INT64_MAX || len > INT64_MAX)
+		return reply_begin(out, h, -EFBIG), 0;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	rc = fallocate(fd, (int)mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
+	files_put(files, fh);
+	reply_begin(out, h, rc);
+	return 0;
+}
+
+static int
+serve_fgetattr(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	struct proto_attr a;
+	uint64_t fh;
+	int fd, rc;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	rc = stat_fd(fd, &a);
+	files_put(files, fh);
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_attr(out, &a);
+	return 0;
+}
+
+/* The lock owner's own open file description of fd's file, made on
+ * first use when create is set. Called with files->mtx held. */
+static int
+lock_fd(struct agent_files *files, int fd, uint64_t owner, int create)
+{
+	struct agent_lock *l;
+	struct stat st;
+	char procfd[64];
+	int lfd, acc;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (l = files->locks; l; l = l->next)
+		if (l->dev == st.st_dev && l->ino == st.st_ino &&
+		    l->owner == owner)
+			return l->fd;
+	if (!create)
+		return -ENOENT;
+	/* Read and write locks both need it open for both. */
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	lfd = open(procfd, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (lfd < 0)
+		lfd = open(procfd, acc | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (lfd < 0)
+		return -errno;
+	l = xcalloc(1, sizeof(*l));
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	l->owner = owner;
+	l->fd = lfd;
+	l->next = files->locks;
+	files->locks = l;
+	return lfd;
+}
+
+static int
+serve_lock(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh, owner, start, len;
+	uint8_t cmd, type;
+	struct flock fl;
+	int fd, lfd, acc, rc = 0;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &owner) < 0 ||
+	    proto_get_u8(c, &cmd) < 0 || proto_get_u8(c, &type) < 0 ||
+	    proto_get_u64(c, &start) < 0 || proto_get_u64(c, &len) < 0 ||
+	    proto_end(c) < 0 || cmd > LOCK_CMD_SET || type > LOCK_TYPE_WRITE)
+		return -EBADMSG;
+	if (start > INT64_MAX || len > INT64_MAX)
+		return reply_begin(out, h, -EINVAL), 0;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type == LOCK_TYPE_READ ? F_RDLCK :
+	    type == LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)start;
+	fl.l_len = (off_t)len;
+	/* As POSIX: the handle the lock is asked through must allow it. */
+	acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	if (cmd == LOCK_CMD_SET &&
+	    ((type == LOCK_TYPE_READ && acc == O_WRONLY) ||
+	    (type == LOCK_TYPE_WRITE && acc == O_RDONLY)))
+		rc = -EBADF;
+	pthread_mutex_lock(&files->mtx);
+	if (rc == 0) {
+		lfd = lock_fd(files, fd, owner, cmd == LOCK_CMD_SET &&
+		    type != LOCK_TYPE_UNLOCK);
+		if (lfd == -ENOENT)
+			/* Nothing held by this owner: unlock is done, and
+			 * getlk may ask through the plain handle. */
+			lfd = cmd == LOCK_CMD_GET ? fd : -1;
+		if (lfd < -1)
+			rc = lfd;
+		else if (lfd >= 0 && fcntl(lfd, cmd == LOCK_CMD_GET ?
+		    F_OFD_GETLK : F_OFD_SETLK, &fl) < 0)
+			rc = errno == EACCES ? -EAGAIN : -errno;
+	}
+	pthread_mutex_unlock(&files->mtx);
+	files_put(files, fh);
+	reply_begin(out, h, rc);
+	if (rc == 0 && cmd == LOCK_CMD_GET) {
+		proto_put_u8(out, fl.l_type == F_RDLCK ? LOCK_TYPE_READ :
+		    fl.l_type == F_WRLCK ? LOCK_TYPE_WRITE : LOCK_TYPE_UNLOCK);
+		proto_put_u64(out, (uint64_t)fl.l_start);
+		proto_put_u64(out, (uint64_t)fl.l_len);
+	}
+	return 0;
+}
+
+static int
+serve_flock(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh;
+	uint32_t op;
+	int fd, rc;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &op) < 0 ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	op &= LOCK_SH | LOCK_EX | LOCK_UN;
+	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
+		return reply_begin(out, h, -EINVAL), 0;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	rc = flock(fd, (int)op | LOCK_NB) < 0 ? -errno : 0;
+	files_put(files, fh);
+	reply_begin(out, h, rc);
+	return 0;
+}
+
+static int
+serve_flush(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	struct agent_lock **pp, *l;
+	struct stat st;
+	uint64_t fh, owner;
+	int fd, rc = 0;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &owner) < 0 ||
+	    proto_end(c) < 0)
+		return -EBADMSG;
+	if ((fd = files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	pthread_mutex_lock(&files->mtx);
+	for (pp = &files->locks; rc == 0 && *pp; pp = &(*pp)->next) {
+		l = *pp;
+		if (l->dev == st.st_dev && l->ino == st.st_ino &&
+		    l->owner == owner) {
+			*pp = l->next;
+			close(l->fd);	/* drops the owner's locks */
+			x_free(l);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&files->mtx);
+	files_put(files, fh);
+	reply_begin(out, h, rc);
+	return 0;
+}
+
+static int
+is_write_op(unsigned int op)
+{
+	switch (op) {
+	case OP_CREATE: case OP_WRITE: case OP_SETATTR: case OP_MKNOD:
+	case OP_MKDIR: case OP_UNLINK: case OP_RMDIR: case OP_SYMLINK:
+	case OP_RENAME: case OP_LINK: case OP_SETXATTR: case OP_REMOVEXATTR:
+	case OP_FALLOCATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int
 agent_fs_serve(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
+	if (is_write_op(h->op) && !fs->writable) {
+		/* Read-only agent: the request is answered, not served. */
+		reply_begin(out, h, -EROFS);
+		return 0;
+	}
 	switch (h->op) {
 	case OP_LOOKUP:
 	case OP_GETATTR:
 		return serve_getattr(fs, h, c, out);
+	case OP_CREATE:
+		return serve_create(fs, files, h, c, out);
+	case OP_WRITE:
+		return serve_write(files, h, c, out);
+	case OP_SETATTR:
+		return serve_setattr(fs, files, h, c, out);
+	case OP_FSYNC:
+		return serve_fsync(fs, files, h, c, out);
+	case OP_MKNOD:
+	case OP_MKDIR:
+	case OP_SYMLINK:
+	case OP_UNLINK:
+	case OP_RMDIR:
+		return serve_name_op(fs, h, c, out);
+	case OP_RENAME:
+	case OP_LINK:
+		return serve_two_names(fs, h, c, out);
+	case OP_SETXATTR:
+	case OP_REMOVEXATTR:
+		return serve_setxattr(fs, h, c, out);
+	case OP_FALLOCATE:
+		return serve_fallocate(files, h, c, out);
+	case OP_FGETATTR:
+		return serve_fgetattr(files, h, c, out);
+	case OP_LOCK:
+		return serve_lock(files, h, c, out);
+	case OP_FLOCK:
+		return serve_flock(files, h, c, out);
+	case OP_FLUSH:
+		return serve_flush(files, h, c, out);
 	case OP_READDIR:
 		return serve_readdir(fs, h, c, out);
 	case OP_OPEN:

@@ -13,6 +13,7 @@
 
 struct agent_fs {
 	int	rootfd;			/* O_PATH, opened once at start */
+	int	writable;		/* --rw: writing requests are served */
 	char	rootpath[PATH_MAX];	/* the root as /proc/self/fd shows it */
 };
 
@@ -21,12 +22,25 @@ struct agent_file {
 	int	refs;			/* in-flight users + 1 while open */
 };
 
+/*
+ * The POSIX locks of one lock owner (a process on the client) on one
+ * file: an open file description of its own, locked with OFD locks, so
+ * owners on the client conflict with each other and with processes in
+ * the target as POSIX locks would. Closing it drops them all.
+ */
+struct agent_lock {
+	uint64_t	 dev, ino, owner;
+	int		 fd;
+	struct agent_lock *next;
+};
+
 /* Open files of one client connection. */
 struct agent_files {
 	pthread_mutex_t	 mtx;		/* protects everything below */
 	struct agent_file *slots;
 	unsigned int	 nslots;
 	unsigned int	 nopen;
+	struct agent_lock *locks;
 };
 
 #define AGENT_FILES_MAX	65536		/* open files per connection */

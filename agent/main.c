@@ -23,7 +23,6 @@
 #include "ws.h"
 #include "xmalloc.h"
 
-#define AGENT_CAPS	0
 
 struct agent {
 	struct agent_fs	 fs;
@@ -131,7 +130,7 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 	ok = token_equal(tok, tlen, agent.token, agent.token_len);
 	proto_buf_init(&out, 128);
 	proto_begin(&out, MSG_HELLO, 0, h->id, ok ? 0 : EACCES);
-	proto_put_u32(&out, AGENT_CAPS);
+	proto_put_u32(&out, agent.fs.writable ? CAP_WRITE : 0);
 	proto_put_str(&out, "mirror-agent " PACKAGE_VERSION);
 	if (proto_finish(&out) == 0) {
 		ws_send(s->conn, out.data, out.len);
@@ -231,6 +230,8 @@ usage(FILE *f)
 "  --token-file FILE    the session token; clients must present it\n"
 "  --target-pid PID     serve /proc/PID/root (a container's process)\n"
 "  --root DIR           serve a directory\n"
+"  --rw                 serve writes too (default: read-only; every write\n"
+"                       is answered EROFS)\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "  --workers N          threads for file syscalls (agent.workers)\n"
 "  --log-level LEVEL    error, warn, info or debug\n"
@@ -245,6 +246,7 @@ main(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "target-pid", required_argument, NULL, 'p' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "rw", no_argument, NULL, 'W' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -256,7 +258,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *level = NULL;
 	char host[256], proc[64];
 	struct sigaction sa;
-	int ch, pid = 0, port, tls, bound = 0, workers = 0, rc;
+	int ch, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
 
 	log_init("mirror-agent", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -265,6 +267,7 @@ main(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'p': pid = atoi(optarg); break;
 		case 'r': root = optarg; break;
+		case 'W': rw = 1; break;
 		case 'c': config = optarg; break;
 		case 'w': workers = atoi(optarg); break;
 		case 'L': level = optarg; break;
@@ -312,6 +315,10 @@ main(int argc, char **argv)
 		    " (serving another process needs root)" : "");
 	}
 
+	agent.fs.writable = rw;
+	/* Modes from clients were masked by the client's kernel already. */
+	umask(0);
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -324,8 +331,9 @@ main(int argc, char **argv)
 	if (agent.ws == NULL)
 		fatalx("cannot listen on %s: address in use or not on this "
 		    "machine", listen);
-	log_info("serving %s%s on %s:%d", pid ? "the root of process " : "",
-	    pid ? proc + 6 : root, host, bound);
+	log_info("serving %s%s%s on %s:%d", pid ? "the root of process " : "",
+	    pid ? proc + 6 : root, rw ? " read-write" : " read-only", host,
+	    bound);
 	if (strchr(host, ':'))
 		printf("ready ws://[%s]:%d\n", host, bound);
 	else

@@ -29,6 +29,37 @@
  *   OP_GETXATTR  str path, str name, u32 size   -> u32 needed, bytes value
  *   OP_LISTXATTR str path, u32 size             -> u32 needed, bytes list
  *
+ * Writing (served only by an agent started with --rw; EROFS otherwise):
+ *   OP_CREATE    str path, u32 flags, u32 mode  -> u64 fh, attr
+ *   OP_WRITE     u64 fh, u64 offset, bytes data -> u32 written
+ *   OP_SETATTR   str path, u64 fh (0: by path), u32 set (SETATTR_*),
+ *                u32 mode, u32 uid, u32 gid, u64 size,
+ *                i64 atime_sec, u32 atime_nsec,
+ *                i64 mtime_sec, u32 mtime_nsec  -> attr
+ *   OP_FSYNC     u64 fh (0: the directory at path), u8 datasync, str path
+ *                                               -> (empty)
+ *   OP_MKNOD     str path, u32 mode, u64 rdev   -> attr
+ *   OP_MKDIR     str path, u32 mode             -> attr
+ *   OP_UNLINK    str path                       -> (empty)
+ *   OP_RMDIR     str path                       -> (empty)
+ *   OP_SYMLINK   str path, str target           -> attr
+ *   OP_RENAME    str from, str to, u32 flags (RENAME_NOREPLACE 1,
+ *                RENAME_EXCHANGE 2)              -> (empty)
+ *   OP_LINK      str from, str to               -> attr
+ *   OP_SETXATTR  str path, str name, bytes value, u32 flags -> (empty)
+ *   OP_REMOVEXATTR str path, str name           -> (empty)
+ *   OP_FALLOCATE u64 fh, u32 mode, u64 offset, u64 length -> (empty)
+ * By handle, any mode:
+ *   OP_FGETATTR  u64 fh                         -> attr
+ *   OP_LOCK      u64 fh, u64 owner, u8 cmd (LOCK_CMD_*), u8 type
+ *                (LOCK_TYPE_*), u64 start, u64 length (0: to the end)
+ *                -> getlk: u8 type, u64 start, u64 length; else empty.
+ *                Never blocks: a conflict is EAGAIN, the client retries.
+ *   OP_FLOCK     u64 fh, u32 op (LOCK_SH/LOCK_EX/LOCK_UN, never blocks)
+ *                                               -> (empty)
+ *   OP_FLUSH     u64 fh, u64 owner              -> (empty); drops the
+ *                owner's POSIX locks on the file (a close() did)
+ *
  * str is u16 length + bytes (no NUL inside); bytes is u32 length + bytes.
  * Paths are absolute within the target's root ("/", "/etc/passwd").
  * attr is struct proto_attr field by field (lstat, plus ATTR_* flags).
@@ -68,6 +99,24 @@ enum proto_op {
 	OP_STATFS,
 	OP_GETXATTR,
 	OP_LISTXATTR,
+	OP_CREATE,
+	OP_WRITE,
+	OP_SETATTR,
+	OP_FSYNC,
+	OP_MKNOD,
+	OP_MKDIR,
+	OP_UNLINK,
+	OP_RMDIR,
+	OP_SYMLINK,
+	OP_RENAME,
+	OP_LINK,
+	OP_SETXATTR,
+	OP_REMOVEXATTR,
+	OP_FALLOCATE,
+	OP_FGETATTR,
+	OP_LOCK,
+	OP_FLOCK,
+	OP_FLUSH,
 	OP_MAX_
 };
 
@@ -105,6 +154,29 @@ struct proto_attr {
  * getxattr with ENODATA itself until the attributes change. ls -l asks
  * for two xattrs on every file; without this each would be a round trip. */
 #define ATTR_NO_XATTR	0x1
+
+/* Hello caps, agent to client: the agent accepts writes (--rw). */
+#define CAP_WRITE	0x1
+
+/* OP_SETATTR: which fields to set. */
+#define SETATTR_MODE		0x01
+#define SETATTR_UID		0x02
+#define SETATTR_GID		0x04
+#define SETATTR_SIZE		0x08
+#define SETATTR_ATIME		0x10
+#define SETATTR_MTIME		0x20
+#define SETATTR_ATIME_NOW	0x40
+#define SETATTR_MTIME_NOW	0x80
+
+/* OP_LOCK */
+#define LOCK_CMD_GET		0
+#define LOCK_CMD_SET		1
+#define LOCK_TYPE_UNLOCK	0
+#define LOCK_TYPE_READ		1
+#define LOCK_TYPE_WRITE		2
+
+/* Largest data of one OP_WRITE. */
+#define PROTO_WRITE_MAX		(4u * 1024 * 1024)
 
 struct proto_statfs {
 	uint64_t	bsize, frsize, blocks, bfree, bavail;

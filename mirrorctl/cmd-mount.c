@@ -31,8 +31,8 @@ static int cmd_mount_exec(int, char **);
 
 const struct cmd_entry cmd_mount_entry = {
 	.name = "mount",
-	.usage = "mount [--token-file FILE] [-f] TARGET MOUNTPOINT",
-	.summary = "Mount a target's root file system (read-only).",
+	.usage = "mount [--token-file FILE] [--rw] [-f] TARGET MOUNTPOINT",
+	.summary = "Mount a target's root file system (read-only unless --rw).",
 	.help =
 "TARGET is one of:\n"
 "  ws://HOST:PORT   an agent that is already running (needs --token-file)\n"
@@ -42,6 +42,9 @@ const struct cmd_entry cmd_mount_entry = {
 "\n"
 "Options:\n"
 "  --token-file FILE  the agent's session token (ws:// targets)\n"
+"  --rw               writable: edits land in the target (also fs.mode =\n"
+"                     \"rw\" in the config); a ws:// agent must have been\n"
+"                     started with --rw\n"
 "  -f, --foreground   stay in the foreground; Ctrl-C unmounts\n"
 "  --config FILE      configuration (default: the installed mirror.conf)\n"
 "\n"
@@ -55,7 +58,7 @@ const struct cmd_entry cmd_mount_entry = {
 
 /* Starts mirror-agent for a process; waits for its "ready" line. */
 static int
-start_agent(struct session *s, pid_t target, const char *config,
+start_agent(struct session *s, pid_t target, const char *config, int rw,
     double wait_s)
 {
 	char *agent = ctl_program_path("mirror-agent"), pidarg[32], line[400];
@@ -74,6 +77,8 @@ start_agent(struct session *s, pid_t target, const char *config,
 	argv[argc++] = xstrdup(session_file(s, "token"));
 	argv[argc++] = "--target-pid";
 	argv[argc++] = pidarg;
+	if (rw)
+		argv[argc++] = "--rw";
 	if (config) {
 		argv[argc++] = "--config";
 		argv[argc++] = config;
@@ -176,7 +181,7 @@ on_fg_signal(int sig)
 /* Runs mirror-mountd; in the background unless fg. */
 static int
 run_mountd(struct session *s, const char *token_file, const char *config,
-    int fg)
+    int rw, int fg)
 {
 	char *mountd = ctl_program_path("mirror-mountd");
 	char *logf = xstrdup(session_file(s, "mountd.log"));
@@ -201,6 +206,8 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 	}
 	if (fg)
 		argv[argc++] = "-f";
+	if (rw)
+		argv[argc++] = "--rw";
 	argv[argc++] = s->url;
 	argv[argc++] = s->mountpoint;
 	argv[argc] = NULL;
@@ -227,8 +234,8 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 		sigaction(SIGHUP, &sa, NULL);
 		s->mountd_pid = pid;
 		session_save(s);
-		printf("mounted %s on %s (agent %s); Ctrl-C unmounts\n",
-		    s->target, s->mountpoint, s->url);
+		printf("mounted %s on %s (agent %s%s); Ctrl-C unmounts\n",
+		    s->target, s->mountpoint, s->url, rw ? ", read-write" : "");
 		fflush(stdout);
 		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR)
@@ -278,7 +285,7 @@ cmd_mount_exec(int argc, char **argv)
 	char token[TOKEN_HEX_LEN + 1], abs[PATH_MAX], *tf = NULL;
 	struct stat st;
 	pid_t pid = 0;
-	int ch, fg = 0, rc, ret = 1;
+	int ch, fg = 0, rw = 0, rc, ret = 1;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
@@ -286,9 +293,7 @@ cmd_mount_exec(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'f': fg = 1; break;
 		case 'c': config = optarg; break;
-		case 'w':
-			return ctl_error("--rw: writable mounts are not "
-			    "supported yet; mount read-only");
+		case 'w': rw = 1; break;
 		case 'h': ctl_usage(&cmd_mount_entry); return 0;
 		default:
 			return ctl_error("usage: mirrorctl %s",
@@ -302,6 +307,8 @@ cmd_mount_exec(int argc, char **argv)
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
 		return 1;
+	if (conf.fs_rw)
+		rw = 1;
 
 	if (access("/dev/fuse", F_OK) != 0)
 		return ctl_error("no /dev/fuse: load the fuse module "
@@ -376,7 +383,8 @@ cmd_mount_exec(int argc, char **argv)
 			goto fail;
 		}
 		explicit_bzero(token, sizeof(token));
-		rc = start_agent(&s, pid, config, conf.agent_connect_timeout);
+		rc = start_agent(&s, pid, config, rw,
+		    conf.agent_connect_timeout);
 		if (rc < 0) {
 			ctl_error("the agent for %s did not start%s", target,
 			    rc == -ETIMEDOUT ? " in time" : "");
@@ -388,7 +396,7 @@ cmd_mount_exec(int argc, char **argv)
 	} else
 		snprintf(s.url, sizeof(s.url), "%s", target);
 
-	if (run_mountd(&s, token_file, config, fg) < 0)
+	if (run_mountd(&s, token_file, config, rw, fg) < 0)
 		goto fail;
 	if (fg) {
 		session_stop_pid(s.agent_pid, 2000);
@@ -399,7 +407,7 @@ cmd_mount_exec(int argc, char **argv)
 	if ((rc = session_save(&s)) < 0)
 		ctl_error("warning: cannot save the session: %s",
 		    strerror(-rc));
-	printf("mounted %s on %s\n", target, abs);
+	printf("mounted %s on %s%s\n", target, abs, rw ? " (read-write)" : "");
 	x_free(tf);
 	return 0;
 fail:

@@ -55,6 +55,7 @@ struct client {
 	int		 auth_failed;
 	char		 why[600];
 	int		 stopping;
+	uint32_t	 caps;		/* the agent's, from its hello */
 };
 
 static double
@@ -176,8 +177,15 @@ on_open(struct ws_conn *conn, void *arg)
 }
 
 static int
-on_hello(struct client *c, const struct proto_hdr *h, const char **why)
+on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
+    const char **why)
 {
+	uint32_t caps = 0;
+
+	if (h->status == 0 && proto_get_u32(p, &caps) < 0) {
+		*why = "malformed hello";
+		return -EBADMSG;
+	}
 	pthread_mutex_lock(&c->mtx);
 	if (h->status != 0) {
 		c->auth_failed = 1;
@@ -191,6 +199,7 @@ on_hello(struct client *c, const struct proto_hdr *h, const char **why)
 		return -EACCES;
 	}
 	c->state = C_READY;
+	c->caps = caps;
 	c->epoch++;
 	c->backoff = 0.2;
 	c->auth_failed = 0;
@@ -217,7 +226,7 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 		return -EBADMSG;
 	}
 	if (h.kind == MSG_HELLO)
-		return on_hello(c, &h, why);
+		return on_hello(c, &h, &cur, why);
 	if (h.kind != MSG_REPLY) {
 		*why = "unexpected message kind from the agent";
 		return -EBADMSG;
@@ -482,4 +491,15 @@ client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 	}
 	b->data = NULL;
 	ws_conn_unref(conn);
+}
+
+uint32_t
+client_caps(struct client *c)
+{
+	uint32_t caps;
+
+	pthread_mutex_lock(&c->mtx);
+	caps = c->caps;
+	pthread_mutex_unlock(&c->mtx);
+	return caps;
 }

@@ -34,5 +34,7 @@ void		 client_call(struct client *, struct proto_buf *b,
 /* Bumped on every new agent connection: agent file handles from an
  * older epoch are gone. */
 uint64_t	 client_epoch(struct client *);
+/* CAP_* of the agent connected last. */
+uint32_t	 client_caps(struct client *);
 
 #endif

@@ -34,7 +34,8 @@ usage(FILE *f)
 	fprintf(f,
 "usage: mirror-mountd --token-file FILE [options] ws://HOST:PORT MOUNTPOINT\n"
 "\n"
-"Mounts the root served by a mirror-agent on MOUNTPOINT (read-only).\n"
+"Mounts the root served by a mirror-agent on MOUNTPOINT (read-only unless\n"
+"--rw).\n"
 "Usually started by \"mirrorctl mount\"; it can also run by hand.\n"
 "Without -f it returns once the mount is up and keeps serving it in the\n"
 "background; unmount with \"mirrorctl umount\" or \"fusermount3 -u\".\n"
@@ -42,6 +43,8 @@ usage(FILE *f)
 "  --token-file FILE   the agent's session token\n"
 "  --config FILE       configuration (default: the installed mirror.conf)\n"
 "  -f, --foreground    stay in the foreground\n"
+"  --rw                writable (also fs.mode = \"rw\"); the agent must\n"
+"                      have been started with --rw\n"
 "  --log-file FILE     log here once detached (default: nowhere)\n"
 "  --pid-file FILE     write the daemon's PID here\n"
 "  --log-level LEVEL   error, warn, info or debug\n"
@@ -149,6 +152,7 @@ main(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "rw", no_argument, NULL, 'w' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -165,7 +169,7 @@ main(int argc, char **argv)
 	const char *pid_file = NULL, *level = NULL, *url, *why = "";
 	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
 	struct stat st;
-	int ch, fg = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
+	int ch, fg = 0, rw = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
 	pid_t pid;
 
 	log_init("mirror-mountd", LOG_LVL_INFO);
@@ -174,6 +178,7 @@ main(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'c': config = optarg; break;
 		case 'f': fg = 1; break;
+		case 'w': rw = 1; break;
 		case 'l': log_file = optarg; break;
 		case 'p': pid_file = optarg; break;
 		case 'L': level = optarg; break;
@@ -195,8 +200,7 @@ main(int argc, char **argv)
 		fatalx("--log-level must be error, warn, info or debug");
 	log_set_level(log_level_parse(level));
 	if (conf.fs_rw)
-		fatalx("fs.mode = \"rw\": writable mounts are not supported "
-		    "yet; set fs.mode = \"ro\"");
+		rw = 1;
 	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
 		fatalx("cannot read the token file %s: %s", token_file,
 		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
@@ -255,6 +259,12 @@ main(int argc, char **argv)
 		report(wfd, 4, msg);
 		goto out;
 	}
+	if (rw && !(client_caps(cl) & CAP_WRITE)) {
+		snprintf(msg, sizeof(msg), "the agent at %s serves read-only: "
+		    "start mirror-agent with --rw, or mount without --rw", url);
+		report(wfd, 6, msg);
+		goto out;
+	}
 
 	memset(&oc, 0, sizeof(oc));
 	oc.client = cl;
@@ -263,11 +273,13 @@ main(int argc, char **argv)
 	oc.negative_timeout = conf.fs_negative_timeout;
 	oc.max_read_kb = conf.fs_max_read_kb;
 	oc.readahead_kb = conf.fs_readahead_kb;
+	oc.rw = rw;
 
 	fuse_set_log_func(fuse_log_to_ours);
 	fuse_opt_add_arg(&args, "mirror-mountd");
-	xasprintf(&opt, "-oro,default_permissions,fsname=mirror:%s,"
-	    "subtype=mirror%s", url, getuid() == 0 ? ",allow_other" : "");
+	xasprintf(&opt, "-o%s,default_permissions,fsname=mirror:%s,"
+	    "subtype=mirror%s", rw ? "rw" : "ro", url,
+	    getuid() == 0 ? ",allow_other" : "");
 	fuse_opt_add_arg(&args, opt);
 	x_free(opt);
 	se = fuse_session_new(&args, ops_table(&oc), sizeof(struct fuse_lowlevel_ops), NULL);

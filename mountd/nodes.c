@@ -12,10 +12,18 @@
 #include "nodes.h"
 #include "xmalloc.h"
 
+#define NODE_PATHS_MAX	8	/* names remembered per hard-linked file */
+
 struct node {
 	uint64_t	 id;
 	uint64_t	 dev, ino;
-	char		*path;
+	/* The names it is known by, most recent first; none once the last
+	 * one was unlinked (open files are then reached by handle). */
+	char		*paths[NODE_PATHS_MAX];
+	unsigned int	 npaths;
+	uint64_t	*open_fh, *open_epoch;	/* agent handles held open */
+	unsigned int	 nopen, capopen;
+	int		 posix_locked;
 	uint64_t	 nlookup;
 	int		 have_data;
 	uint32_t	 flags;
@@ -82,7 +90,8 @@ nodes_init(void)
 	by_id = xcalloc(nbuckets, sizeof(*by_id));
 	by_key = xcalloc(nbuckets, sizeof(*by_key));
 	root.id = FUSE_ROOT_ID;
-	root.path = xstrdup("/");
+	root.paths[0] = xstrdup("/");
+	root.npaths = 1;
 	root.nlookup = 1;
 }
 
@@ -106,8 +115,8 @@ nodes_path(uint64_t nodeid)
 	char *p = NULL;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
-		p = xstrdup(n->path);
+	if ((n = find_id(nodeid)) != NULL && n->npaths > 0)
+		p = xstrdup(n->paths[0]);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
@@ -121,11 +130,46 @@ nodes_child_path(uint64_t parent, const char *name)
 	if (!proto_name_ok(name))
 		return NULL;
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(parent)) != NULL)
-		xasprintf(&p, "%s/%s", strcmp(n->path, "/") ? n->path : "",
-		    name);
+	if ((n = find_id(parent)) != NULL && n->npaths > 0)
+		xasprintf(&p, "%s/%s", strcmp(n->paths[0], "/") ?
+		    n->paths[0] : "", name);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
+}
+
+/* Makes path the node's first name. */
+static void
+node_add_path(struct node *n, const char *path)
+{
+	unsigned int i;
+	char *p;
+
+	for (i = 0; i < n->npaths; i++)
+		if (strcmp(n->paths[i], path) == 0)
+			break;
+	if (i < n->npaths) {
+		p = n->paths[i];
+		memmove(n->paths + 1, n->paths, i * sizeof(char *));
+		n->paths[0] = p;
+		return;
+	}
+	if (n->npaths == NODE_PATHS_MAX)
+		x_free(n->paths[--n->npaths]);	/* forget the oldest */
+	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
+	n->paths[0] = xstrdup(path);
+	n->npaths++;
+}
+
+static void
+node_free(struct node *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n->npaths; i++)
+		x_free(n->paths[i]);
+	x_free(n->open_fh);
+	x_free(n->open_epoch);
+	x_free(n);
 }
 
 uint64_t
@@ -157,10 +201,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		by_id[hash_u64(n->id) & (nbuckets - 1)] = n;
 		nnodes++;
 	}
-	if (n->path == NULL || strcmp(n->path, path) != 0) {
-		x_free(n->path);
-		n->path = xstrdup(path);
-	}
+	node_add_path(n, path);
 	n->nlookup++;
 	n->flags = a->flags;
 	id = n->id;
@@ -195,8 +236,7 @@ nodes_forget(uint64_t nodeid, uint64_t count)
 				break;
 			}
 		nnodes--;
-		x_free(n->path);
-		x_free(n);
+		node_free(n);
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -253,4 +293,194 @@ nodes_set_flags(uint64_t nodeid, uint32_t flags)
 	if ((n = find_id(nodeid)) != NULL)
 		n->flags = flags;
 	pthread_mutex_unlock(&nodes_mtx);
+}
+
+/* Calls fn on every node, root included. Called with nodes_mtx held. */
+static void
+for_each_node(void (*fn)(struct node *, void *), void *arg)
+{
+	struct node *n;
+	size_t i;
+
+	fn(&root, arg);
+	for (i = 0; i < nbuckets; i++)
+		for (n = by_id[i]; n; n = n->next_id)
+			fn(n, arg);
+}
+
+/* 0: p is not old and not under it; else the length of old. */
+static size_t
+under(const char *p, const char *old)
+{
+	size_t l = strlen(old);
+
+	if (strncmp(p, old, l) == 0 && (p[l] == '\0' || p[l] == '/'))
+		return l;
+	return 0;
+}
+
+struct path_change {
+	const char	*from, *to;
+	int		 exchange;
+};
+
+static void
+drop_path(struct node *n, void *arg)
+{
+	const char *path = arg;
+	unsigned int i = 0;
+
+	while (i < n->npaths) {
+		if (n != &root && strcmp(n->paths[i], path) == 0) {
+			x_free(n->paths[i]);
+			memmove(n->paths + i, n->paths + i + 1,
+			    (n->npaths - i - 1) * sizeof(char *));
+			n->npaths--;
+		} else
+			i++;
+	}
+}
+
+static char *
+replace_prefix(const char *p, size_t l, const char *to)
+{
+	char *np;
+
+	xasprintf(&np, "%s%s", to, p + l);
+	return np;
+}
+
+static void
+move_paths(struct node *n, void *arg)
+{
+	struct path_change *pc = arg;
+	unsigned int i, j;
+	size_t l;
+	char *np;
+
+	if (n == &root)
+		return;
+	for (i = 0; i < n->npaths; i++) {
+		np = NULL;
+		if ((l = under(n->paths[i], pc->from)) > 0)
+			np = replace_prefix(n->paths[i], l, pc->to);
+		else if (pc->exchange && (l = under(n->paths[i], pc->to)) > 0)
+			np = replace_prefix(n->paths[i], l, pc->from);
+		if (np != NULL) {
+			x_free(n->paths[i]);
+			n->paths[i] = np;
+		}
+	}
+	/* Two names of one file may now be one. */
+	for (i = 0; i < n->npaths; i++)
+		for (j = i + 1; j < n->npaths; ) {
+			if (strcmp(n->paths[i], n->paths[j]) == 0) {
+				x_free(n->paths[j]);
+				memmove(n->paths + j, n->paths + j + 1,
+				    (n->npaths - j - 1) * sizeof(char *));
+				n->npaths--;
+			} else
+				j++;
+		}
+}
+
+void
+nodes_unlinked(const char *path)
+{
+	pthread_mutex_lock(&nodes_mtx);
+	for_each_node(drop_path, (void *)path);
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_renamed(const char *from, const char *to, int exchange)
+{
+	struct path_change pc = { from, to, exchange };
+
+	pthread_mutex_lock(&nodes_mtx);
+	if (!exchange)
+		for_each_node(drop_path, (void *)to);	/* replaced */
+	for_each_node(move_paths, &pc);
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL) {
+		if (n->nopen == n->capopen) {
+			n->capopen = n->capopen ? n->capopen * 2 : 2;
+			n->open_fh = xrealloc(n->open_fh,
+			    n->capopen * sizeof(*n->open_fh));
+			n->open_epoch = xrealloc(n->open_epoch,
+			    n->capopen * sizeof(*n->open_epoch));
+		}
+		n->open_fh[n->nopen] = fh;
+		n->open_epoch[n->nopen] = epoch;
+		n->nopen++;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
+{
+	struct node *n;
+	unsigned int i;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		for (i = 0; i < n->nopen; i++)
+			if (n->open_fh[i] == fh && n->open_epoch[i] == epoch) {
+				n->nopen--;
+				n->open_fh[i] = n->open_fh[n->nopen];
+				n->open_epoch[i] = n->open_epoch[n->nopen];
+				break;
+			}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh)
+{
+	struct node *n;
+	unsigned int i;
+	int found = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		for (i = 0; i < n->nopen && !found; i++)
+			if (n->open_epoch[i] == epoch) {
+				*fh = n->open_fh[i];
+				found = 1;
+			}
+	pthread_mutex_unlock(&nodes_mtx);
+	return found;
+}
+
+void
+nodes_set_locked(uint64_t nodeid)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		n->posix_locked = 1;
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_locked(uint64_t nodeid)
+{
+	struct node *n;
+	int l = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		l = n->posix_locked;
+	pthread_mutex_unlock(&nodes_mtx);
+	return l;
 }

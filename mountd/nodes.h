@@ -1,7 +1,7 @@
 /*
  * mountd's inode table: FUSE node ids mapped to the target's files.
  * A node is keyed by the target's (dev, ino), so hard links share one
- * node, and remembers the path it was last looked up by. Lookup counts
+ * node, and remembers the paths it was looked up by (most recent first). Lookup counts
  * are explicit, as in libfuse's passthrough_ll.
  */
 #ifndef MIRROR_MOUNTD_NODES_H
@@ -28,6 +28,20 @@ int	 nodes_same_data(uint64_t nodeid, const struct proto_attr *a);
 /* The ATTR_* flags last seen for the node (0 if unknown). */
 uint32_t nodes_flags(uint64_t nodeid);
 void	 nodes_set_flags(uint64_t nodeid, uint32_t flags);
+/* A name was removed (unlink, rmdir): no node is known by it any more. */
+void	 nodes_unlinked(const char *path);
+/* from was renamed to to (whatever to named before is gone, unless
+ * exchange): every node under from is now under to. */
+void	 nodes_renamed(const char *from, const char *to, int exchange);
+/* Agent handles open on a node, so that it is reachable by handle when
+ * no name is left (open, then unlinked). */
+void	 nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch);
+void	 nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch);
+/* 1 and *fh if a handle of this epoch is open on the node. */
+int	 nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh);
+/* A POSIX lock was asked for on the node: closes must tell the agent. */
+void	 nodes_set_locked(uint64_t nodeid);
+int	 nodes_locked(uint64_t nodeid);
 /* Number of nodes held (for tests and status). */
 unsigned long nodes_count(void);
 

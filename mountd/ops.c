@@ -8,7 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,11 +25,19 @@
 
 static struct ops_config cfg;
 
+/* Open flags the agent is told about; the rest are this kernel's. */
+#define OPEN_FLAGS_SENT	(O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | O_DSYNC | \
+			 O_EXCL)
+
 /* One request in flight: what the callback needs to answer the kernel. */
 struct call {
 	fuse_req_t	 req;
 	uint64_t	 ino;
 	char		*path;
+	char		*path2;		/* rename's new name */
+	unsigned int	 flags;		/* rename flags, lock command */
+	uint16_t	 op;
+	struct retry	*retry;
 	size_t		 size;
 	struct dirh	*dir;
 	struct fileh	*file;
@@ -66,6 +77,7 @@ static void
 call_free(struct call *c)
 {
 	x_free(c->path);
+	x_free(c->path2);
 	x_free(c);
 }
 
@@ -101,6 +113,16 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+		conn->want |= FUSE_CAP_POSIX_LOCKS;
+	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+		conn->want |= FUSE_CAP_FLOCK_LOCKS;
+	/* Not safe here: the kernel would trust its own idea of a file's
+	 * size and miss changes made in the target. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = (unsigned)cfg.max_read_kb * 1024;
 	conn->max_readahead = (unsigned)cfg.readahead_kb * 1024;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
@@ -187,6 +209,8 @@ node_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op)
 	return c;
 }
 
+static uint64_t file_fh(const struct fuse_file_info *);
+
 static void
 getattr_done(void *arg, int err, struct proto_cur *p)
 {
@@ -209,9 +233,20 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 static void
 ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	uint64_t afh = 0;
 	struct proto_buf b;
 	struct call *c;
 
+	/* An open file is asked by handle: it is the node's own inode even
+	 * after a rename or unlink in the target. */
+	if ((fi != NULL && (afh = file_fh(fi)) != 0) ||
+	    nodes_open_fh(ino, client_epoch(cfg.client), &afh)) {
+		c = call_new(req, ino);
+		request(&b, OP_FGETATTR);
+		proto_put_u64(&b, afh);
+		client_call(cfg.client, &b, getattr_done, c);
+		return;
+	}
 	if ((c = node_call(req, ino, &b, OP_GETATTR)) != NULL)
 		client_call(cfg.client, &b, getattr_done, c);
 }
@@ -442,6 +477,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 	fh = xmalloc(sizeof(*fh));
 	fh->agent_fh = afh;
 	fh->epoch = client_epoch(cfg.client);
+	nodes_open_add(c->ino, afh, fh->epoch);
 	c->fi.fh = (uint64_t)(uintptr_t)fh;
 	/* Keep the page cache while the file's mtime and size stay. */
 	c->fi.keep_cache = nodes_same_data(c->ino, &a);
@@ -456,6 +492,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 		request(&b, OP_RELEASE);
 		proto_put_u64(&b, afh);
 		client_call(cfg.client, &b, release_done, NULL);
+		nodes_open_del(c->ino, afh, fh->epoch);
 		x_free(fh);
 	}
 	call_free(c);
@@ -467,13 +504,14 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct proto_buf b;
 	struct call *c;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	if (!cfg.rw && ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    (fi->flags & (O_TRUNC | O_APPEND)))) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	if ((c = node_call(req, ino, &b, OP_OPEN)) == NULL)
 		return;
-	proto_put_u32(&b, O_RDONLY);
+	proto_put_u32(&b, (uint32_t)(fi->flags & OPEN_FLAGS_SENT & ~O_EXCL));
 	c->fi = *fi;
 	client_call(cfg.client, &b, open_done, c);
 }
@@ -533,6 +571,7 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fileh *fh = (struct fileh *)(uintptr_t)fi->fh;
 	struct proto_buf b;
 
+	nodes_open_del(ino, fh->agent_fh, fh->epoch);
 	if (fh->epoch == client_epoch(cfg.client)) {
 		request(&b, OP_RELEASE);
 		proto_put_u64(&b, fh->agent_fh);
@@ -644,6 +683,729 @@ ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	client_call(cfg.client, &b, xattr_done, c);
 }
 
+/* ------------------------------------------------------------------ */
+/* Writing. Every write is answered once the agent has done it: a
+ * change made through the mount is in the target when the syscall
+ * returns (there is no writeback cache to lose on a dropped link). */
+
+/* The agent handle of an open file, or 0 after a reconnect (the agent
+ * closed it: the caller answers EIO). */
+static uint64_t
+file_fh(const struct fuse_file_info *fi)
+{
+	struct fileh *fh = (struct fileh *)(uintptr_t)fi->fh;
+
+	if (fh == NULL || fh->epoch != client_epoch(cfg.client))
+		return 0;
+	return fh->agent_fh;
+}
+
+/* Replies with no payload: 0 or the agent's errno. */
+static void
+status_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+
+	if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	fuse_reply_err(c->req, -err);
+	call_free(c);
+}
+
+/* A new name's attributes: the entry for the kernel. */
+static void
+entry_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct fuse_entry_param e;
+	struct proto_attr a;
+
+	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+		err = -EIO;
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else {
+		fill_entry(&e, nodes_ref(c->path, &a), &a);
+		if (fuse_reply_entry(c->req, &e) != 0)
+			nodes_forget(e.ino, 1);
+	}
+	call_free(c);
+}
+
+/* Starts a request on parent/name; replies itself on a bad name. */
+static struct call *
+child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
+    struct proto_buf *b, uint16_t op)
+{
+	struct call *c;
+
+	if (strlen(name) > PROTO_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return NULL;
+	}
+	c = call_new(req, parent);
+	if ((c->path = nodes_child_path(parent, name)) == NULL) {
+		fuse_reply_err(req, ENOENT);
+		call_free(c);
+		return NULL;
+	}
+	request(b, op);
+	proto_put_str(b, c->path);
+	return c;
+}
+
+static void
+create_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct fuse_entry_param e;
+	struct proto_attr a;
+	struct fileh *fh;
+	uint64_t afh = 0;
+
+	if (err == 0 && (proto_get_u64(p, &afh) < 0 ||
+	    proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+		err = -EIO;
+	if (err < 0) {
+		fuse_reply_err(c->req, -err);
+		call_free(c);
+		return;
+	}
+	fill_entry(&e, nodes_ref(c->path, &a), &a);
+	nodes_same_data(e.ino, &a);
+	fh = xmalloc(sizeof(*fh));
+	fh->agent_fh = afh;
+	fh->epoch = client_epoch(cfg.client);
+	nodes_open_add(e.ino, afh, fh->epoch);
+	c->fi.fh = (uint64_t)(uintptr_t)fh;
+	c->fi.keep_cache = 0;
+	if (fuse_reply_create(c->req, &e, &c->fi) != 0) {
+		struct proto_buf b;
+
+		nodes_open_del(e.ino, afh, fh->epoch);
+		nodes_forget(e.ino, 1);
+		request(&b, OP_RELEASE);
+		proto_put_u64(&b, afh);
+		client_call(cfg.client, &b, release_done, NULL);
+		x_free(fh);
+	}
+	call_free(c);
+}
+
+static void
+ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, OP_CREATE)) == NULL)
+		return;
+	proto_put_u32(&b, (uint32_t)(fi->flags & OPEN_FLAGS_SENT));
+	proto_put_u32(&b, (uint32_t)(mode & 07777));
+	c->fi = *fi;
+	client_call(cfg.client, &b, create_done, c);
+}
+
+static void
+write_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	uint32_t n = 0;
+
+	if (err == 0 && (proto_get_u32(p, &n) < 0 || proto_end(p) < 0 ||
+	    n > c->size))
+		err = -EIO;
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else
+		fuse_reply_write(c->req, n);
+	call_free(c);
+}
+
+static void
+ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	uint64_t afh = file_fh(fi);
+	struct proto_buf b;
+	struct call *c;
+
+	if (afh == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (size > PROTO_WRITE_MAX)
+		size = PROTO_WRITE_MAX;	/* a short write; the kernel goes on */
+	c = call_new(req, ino);
+	c->size = size;
+	proto_buf_init(&b, size + 64);
+	proto_begin(&b, MSG_REQUEST, OP_WRITE, 0, 0);
+	proto_put_u64(&b, afh);
+	proto_put_u64(&b, (uint64_t)off);
+	proto_put_bytes(&b, buf, size);
+	client_call(cfg.client, &b, write_done, c);
+}
+
+static void
+ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	uint64_t afh = 0, epoch = client_epoch(cfg.client);
+	struct proto_buf b;
+	struct call *c;
+	uint32_t set = 0;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fi != NULL && (afh = file_fh(fi)) == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	c = call_new(req, ino);
+	c->path = nodes_path(ino);
+	/* No name left (open, then unlinked): by an open handle. */
+	if (afh == 0 && c->path == NULL && !nodes_open_fh(ino, epoch, &afh)) {
+		fuse_reply_err(req, ESTALE);
+		call_free(c);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		set |= SETATTR_MODE;
+	if (to_set & FUSE_SET_ATTR_UID)
+		set |= SETATTR_UID;
+	if (to_set & FUSE_SET_ATTR_GID)
+		set |= SETATTR_GID;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		set |= SETATTR_SIZE;
+	if (to_set & FUSE_SET_ATTR_ATIME)
+		set |= (to_set & FUSE_SET_ATTR_ATIME_NOW) ? SETATTR_ATIME_NOW :
+		    SETATTR_ATIME;
+	if (to_set & FUSE_SET_ATTR_MTIME)
+		set |= (to_set & FUSE_SET_ATTR_MTIME_NOW) ? SETATTR_MTIME_NOW :
+		    SETATTR_MTIME;
+	request(&b, OP_SETATTR);
+	proto_put_str(&b, c->path ? c->path : "/");
+	proto_put_u64(&b, afh);
+	proto_put_u32(&b, set);
+	proto_put_u32(&b, (uint32_t)attr->st_mode);
+	proto_put_u32(&b, (uint32_t)attr->st_uid);
+	proto_put_u32(&b, (uint32_t)attr->st_gid);
+	proto_put_u64(&b, (uint64_t)attr->st_size);
+	proto_put_u64(&b, (uint64_t)attr->st_atim.tv_sec);
+	proto_put_u32(&b, (uint32_t)attr->st_atim.tv_nsec);
+	proto_put_u64(&b, (uint64_t)attr->st_mtim.tv_sec);
+	proto_put_u32(&b, (uint32_t)attr->st_mtim.tv_nsec);
+	client_call(cfg.client, &b, getattr_done, c);
+}
+
+static void
+do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi, int dir)
+{
+	uint64_t afh = 0;
+	struct proto_buf b;
+	struct call *c;
+
+	if (!dir && (afh = file_fh(fi)) == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	c = call_new(req, ino);
+	if (dir && (c->path = nodes_path(ino)) == NULL) {
+		fuse_reply_err(req, ESTALE);
+		call_free(c);
+		return;
+	}
+	request(&b, OP_FSYNC);
+	proto_put_u64(&b, afh);
+	proto_put_u8(&b, datasync ? 1 : 0);
+	proto_put_str(&b, c->path ? c->path : "/");
+	client_call(cfg.client, &b, status_done, c);
+}
+
+static void
+ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	do_fsync(req, ino, datasync, fi, 0);
+}
+
+static void
+ops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+    struct fuse_file_info *fi)
+{
+	do_fsync(req, ino, datasync, fi, 1);
+}
+
+static void
+ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, OP_MKNOD)) == NULL)
+		return;
+	proto_put_u32(&b, (uint32_t)mode);
+	proto_put_u64(&b, (uint64_t)rdev);
+	client_call(cfg.client, &b, entry_done, c);
+}
+
+static void
+ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, OP_MKDIR)) == NULL)
+		return;
+	proto_put_u32(&b, (uint32_t)(mode & 07777));
+	client_call(cfg.client, &b, entry_done, c);
+}
+
+static void
+ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strlen(link) > PROTO_PATH_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, OP_SYMLINK)) == NULL)
+		return;
+	proto_put_str(&b, link);
+	client_call(cfg.client, &b, entry_done, c);
+}
+
+static void
+unlink_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+
+	if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	if (err == 0)
+		nodes_unlinked(c->path);
+	fuse_reply_err(c->req, -err);
+	call_free(c);
+}
+
+static void
+do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, op)) != NULL)
+		client_call(cfg.client, &b, unlink_done, c);
+}
+
+static void
+ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, OP_UNLINK);
+}
+
+static void
+ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, OP_RMDIR);
+}
+
+static void
+rename_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+
+	if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	if (err == 0)
+		nodes_renamed(c->path, c->path2,
+		    (c->flags & RENAME_EXCHANGE) != 0);
+	fuse_reply_err(c->req, -err);
+	call_free(c);
+}
+
+static void
+ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct proto_buf b;
+	struct call *c;
+	uint32_t wire = 0;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (strlen(newname) > PROTO_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if ((c = child_call(req, parent, name, &b, OP_RENAME)) == NULL)
+		return;
+	if ((c->path2 = nodes_child_path(newparent, newname)) == NULL) {
+		proto_buf_free(&b);
+		fuse_reply_err(req, ENOENT);
+		call_free(c);
+		return;
+	}
+	c->flags = flags;
+	if (flags & RENAME_NOREPLACE)
+		wire |= 1;
+	if (flags & RENAME_EXCHANGE)
+		wire |= 2;
+	proto_put_str(&b, c->path2);
+	proto_put_u32(&b, wire);
+	client_call(cfg.client, &b, rename_done, c);
+}
+
+static void
+ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+    const char *newname)
+{
+	struct proto_buf b;
+	struct call *c;
+	char *from;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((from = nodes_path(ino)) == NULL) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if ((c = child_call(req, newparent, newname, &b, OP_LINK)) == NULL) {
+		x_free(from);
+		return;
+	}
+	/* The request is "from, to": rebuild it in that order. */
+	proto_buf_free(&b);
+	request(&b, OP_LINK);
+	proto_put_str(&b, from);
+	proto_put_str(&b, c->path);
+	x_free(from);
+	client_call(cfg.client, &b, entry_done, c);
+}
+
+static void
+setxattr_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+
+	if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	/* Whatever happened, ask the agent next time. */
+	nodes_set_flags(c->ino, nodes_flags(c->ino) & ~ATTR_NO_XATTR);
+	fuse_reply_err(c->req, -err);
+	call_free(c);
+}
+
+static void
+ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+    const char *value, size_t size, int flags)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strlen(name) > PROTO_NAME_MAX || name[0] == '\0') {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (size > PROTO_XATTR_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	if ((c = node_call(req, ino, &b, OP_SETXATTR)) == NULL)
+		return;
+	proto_put_str(&b, name);
+	proto_put_bytes(&b, value, size);
+	proto_put_u32(&b, (uint32_t)flags);
+	client_call(cfg.client, &b, setxattr_done, c);
+}
+
+static void
+ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (!cfg.rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strlen(name) > PROTO_NAME_MAX || name[0] == '\0') {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (nodes_flags(ino) & ATTR_NO_XATTR) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if ((c = node_call(req, ino, &b, OP_REMOVEXATTR)) == NULL)
+		return;
+	proto_put_str(&b, name);
+	client_call(cfg.client, &b, setxattr_done, c);
+}
+
+static void
+ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+    off_t len, struct fuse_file_info *fi)
+{
+	uint64_t afh = file_fh(fi);
+	struct proto_buf b;
+	struct call *c;
+
+	if (afh == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	c = call_new(req, ino);
+	request(&b, OP_FALLOCATE);
+	proto_put_u64(&b, afh);
+	proto_put_u32(&b, (uint32_t)mode);
+	proto_put_u64(&b, (uint64_t)off);
+	proto_put_u64(&b, (uint64_t)len);
+	client_call(cfg.client, &b, status_done, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Locks. POSIX locks and flock are held by the agent on the target's
+ * file, so processes in the target see them. The agent never blocks:
+ * a waiting lock (F_SETLKW, flock without LOCK_NB) is asked again here
+ * until it is granted or the caller is interrupted. */
+
+struct retry {
+	struct call	*c;
+	uint8_t		*msg;		/* the request, to send again */
+	size_t		 len;
+	unsigned int	 delay_ms;
+};
+
+static void lock_done(void *arg, int err, struct proto_cur *p);
+
+static void
+lock_send(struct call *c)
+{
+	struct retry *r = c->retry;
+	struct proto_buf b;
+
+	proto_buf_init(&b, r->len);
+	memcpy(b.data, r->msg, r->len);
+	b.len = r->len;
+	client_call(cfg.client, &b, lock_done, c);
+}
+
+static void *
+retry_thread(void *arg)
+{
+	struct call *c = arg;
+	struct timespec ts;
+	unsigned int ms = c->retry->delay_ms;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	if (fuse_req_interrupted(c->req)) {
+		fuse_reply_err(c->req, EINTR);
+		x_free(c->retry->msg);
+		x_free(c->retry);
+		call_free(c);
+		return NULL;
+	}
+	lock_send(c);
+	return NULL;
+}
+
+static void
+lock_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct retry *r = c->retry;
+	struct flock fl;
+	uint8_t type;
+	uint64_t start, len;
+	pthread_t t;
+	pthread_attr_t ta;
+
+	if (err == -EAGAIN && r->delay_ms > 0) {
+		/* Wait, and ask again; 10 ms doubling up to 200 ms. */
+		if (r->delay_ms < 200)
+			r->delay_ms = r->delay_ms * 2 > 200 ? 200 :
+			    r->delay_ms * 2;
+		pthread_attr_init(&ta);
+		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &ta, retry_thread, c) == 0) {
+			pthread_attr_destroy(&ta);
+			return;
+		}
+		pthread_attr_destroy(&ta);
+		err = -ENOLCK;
+	}
+	if (c->op == OP_LOCK && c->flags == LOCK_CMD_GET && err == 0) {
+		if (proto_get_u8(p, &type) < 0 || proto_get_u64(p, &start) < 0
+		    || proto_get_u64(p, &len) < 0 || proto_end(p) < 0)
+			err = -EIO;
+		else {
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = type == LOCK_TYPE_READ ? F_RDLCK :
+			    type == LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+			fl.l_whence = SEEK_SET;
+			fl.l_start = (off_t)start;
+			fl.l_len = (off_t)len;
+			fl.l_pid = 0;	/* the holder's pid means nothing here */
+			fuse_reply_lock(c->req, &fl);
+		}
+	} else if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	if (err < 0 || !(c->op == OP_LOCK && c->flags == LOCK_CMD_GET))
+		fuse_reply_err(c->req, -err);
+	x_free(r->msg);
+	x_free(r);
+	call_free(c);
+}
+
+/* Sends a lock request, again and again while wait and EAGAIN. */
+static void
+lock_start(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op,
+    unsigned int cmd, int wait)
+{
+	struct call *c = call_new(req, ino);
+	struct retry *r = xcalloc(1, sizeof(*r));
+
+	if (proto_finish(b) < 0) {
+		proto_buf_free(b);
+		x_free(r);
+		call_free(c);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	c->op = op;
+	c->flags = cmd;
+	c->retry = r;
+	r->c = c;
+	r->msg = b->data;
+	r->len = b->len;
+	r->delay_ms = wait ? 10 : 0;
+	b->data = NULL;
+	lock_send(c);
+}
+
+static void
+do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock, unsigned int cmd, int wait)
+{
+	uint64_t afh = file_fh(fi);
+	struct proto_buf b;
+
+	if (afh == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (lock->l_start < 0 || lock->l_len < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (cmd == LOCK_CMD_SET)
+		nodes_set_locked(ino);
+	request(&b, OP_LOCK);
+	proto_put_u64(&b, afh);
+	proto_put_u64(&b, fi->lock_owner);
+	proto_put_u8(&b, (uint8_t)cmd);
+	proto_put_u8(&b, lock->l_type == F_RDLCK ? LOCK_TYPE_READ :
+	    lock->l_type == F_WRLCK ? LOCK_TYPE_WRITE : LOCK_TYPE_UNLOCK);
+	proto_put_u64(&b, (uint64_t)lock->l_start);
+	proto_put_u64(&b, (uint64_t)lock->l_len);
+	lock_start(req, ino, &b, OP_LOCK, cmd,
+	    wait && lock->l_type != F_UNLCK);
+}
+
+static void
+ops_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock)
+{
+	do_lock(req, ino, fi, lock, LOCK_CMD_GET, 0);
+}
+
+static void
+ops_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock, int sleep)
+{
+	do_lock(req, ino, fi, lock, LOCK_CMD_SET, sleep);
+}
+
+static void
+ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	uint64_t afh = file_fh(fi);
+	struct proto_buf b;
+
+	if (afh == 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	request(&b, OP_FLOCK);
+	proto_put_u64(&b, afh);
+	proto_put_u32(&b, (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)));
+	lock_start(req, ino, &b, OP_FLOCK, 0,
+	    !(op & LOCK_NB) && !(op & LOCK_UN));
+}
+
+static void
+ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t afh = file_fh(fi);
+	struct proto_buf b;
+	struct call *c;
+
+	/* Writes were answered when done: only POSIX locks are left to
+	 * drop, and only where any was ever asked for. */
+	if (afh == 0 || !nodes_locked(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	c = call_new(req, ino);
+	request(&b, OP_FLUSH);
+	proto_put_u64(&b, afh);
+	proto_put_u64(&b, fi->lock_owner);
+	client_call(cfg.client, &b, status_done, c);
+}
+
 static const struct fuse_lowlevel_ops mirror_ops = {
 	.init = ops_init,
 	.lookup = ops_lookup,
@@ -661,6 +1423,25 @@ static const struct fuse_lowlevel_ops mirror_ops = {
 	.statfs = ops_statfs,
 	.getxattr = ops_getxattr,
 	.listxattr = ops_listxattr,
+	.create = ops_create,
+	.write = ops_write,
+	.setattr = ops_setattr,
+	.fsync = ops_fsync,
+	.fsyncdir = ops_fsyncdir,
+	.mknod = ops_mknod,
+	.mkdir = ops_mkdir,
+	.symlink = ops_symlink,
+	.unlink = ops_unlink,
+	.rmdir = ops_rmdir,
+	.rename = ops_rename,
+	.link = ops_link,
+	.setxattr = ops_setxattr,
+	.removexattr = ops_removexattr,
+	.fallocate = ops_fallocate,
+	.getlk = ops_getlk,
+	.setlk = ops_setlk,
+	.flock = ops_flock,
+	.flush = ops_flush,
 };
 
 const struct fuse_lowlevel_ops *

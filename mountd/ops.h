@@ -14,6 +14,7 @@ struct ops_config {
 	double		 negative_timeout;
 	int		 max_read_kb;
 	int		 readahead_kb;
+	int		 rw;		/* writable mount */
 };
 
 /* Copies c; returns the table to hand to fuse_session_new(). */
