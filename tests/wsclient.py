@@ -52,12 +52,40 @@ OP_READLINK = 7
 OP_STATFS = 8
 OP_GETXATTR = 9
 OP_LISTXATTR = 10
-OP_MAX = 11
+OP_CREATE = 11
+OP_WRITE = 12
+OP_SETATTR = 13
+OP_FSYNC = 14
+OP_MKNOD = 15
+OP_MKDIR = 16
+OP_UNLINK = 17
+OP_RMDIR = 18
+OP_SYMLINK = 19
+OP_RENAME = 20
+OP_LINK = 21
+OP_SETXATTR = 22
+OP_REMOVEXATTR = 23
+OP_FALLOCATE = 24
+OP_FGETATTR = 25
+OP_LOCK = 26
+OP_FLOCK = 27
+OP_FLUSH = 28
+OP_MAX = 29
+CAP_WRITE = 0x1
+SETATTR_MODE, SETATTR_UID, SETATTR_GID, SETATTR_SIZE = 0x1, 0x2, 0x4, 0x8
+SETATTR_ATIME, SETATTR_MTIME = 0x10, 0x20
 OP_NAMES = {0: "hello", OP_LOOKUP: "lookup", OP_GETATTR: "getattr",
             OP_READDIR: "readdir", OP_OPEN: "open", OP_READ: "read",
             OP_RELEASE: "release", OP_READLINK: "readlink",
             OP_STATFS: "statfs", OP_GETXATTR: "getxattr",
-            OP_LISTXATTR: "listxattr"}
+            OP_LISTXATTR: "listxattr",
+            OP_CREATE: "create", OP_WRITE: "write", OP_SETATTR: "setattr",
+            OP_FSYNC: "fsync", OP_MKNOD: "mknod", OP_MKDIR: "mkdir",
+            OP_UNLINK: "unlink", OP_RMDIR: "rmdir", OP_SYMLINK: "symlink",
+            OP_RENAME: "rename", OP_LINK: "link", OP_SETXATTR: "setxattr",
+            OP_REMOVEXATTR: "removexattr", OP_FALLOCATE: "fallocate",
+            OP_FGETATTR: "fgetattr", OP_LOCK: "lock", OP_FLOCK: "flock",
+            OP_FLUSH: "flush"}
 
 PAYLOAD_MAX = 4 * 1024 * 1024 + 4096
 MSG_MAX = HDR_LEN + PAYLOAD_MAX
@@ -269,6 +297,25 @@ def req_listxattr(path, size):
     return Encoder().str(path).u32(size).data()
 
 
+def req_create(path, flags, mode):
+    return Encoder().str(path).u32(flags).u32(mode).data()
+
+
+def req_write(fh, offset, data):
+    return Encoder().u64(fh).u64(offset).bytes(data).data()
+
+
+def req_setattr(path, fh=0, set_=0, mode=0, uid=0, gid=0, size=0,
+                atime=(0, 0), mtime=(0, 0)):
+    return (Encoder().str(path).u64(fh).u32(set_).u32(mode).u32(uid)
+            .u32(gid).u64(size).u64(atime[0] & (2**64 - 1)).u32(atime[1])
+            .u64(mtime[0] & (2**64 - 1)).u32(mtime[1]).data())
+
+
+def req_two_paths(a, b):
+    return Encoder().str(a).str(b).data()
+
+
 # Reply payloads: encoders (for seeds and fake servers) and decoders.
 def rep_attr(a):
     return Encoder().attr(a).data()
@@ -328,6 +375,18 @@ def decode_reply(op, d):
         r = d.statfs()
     elif op in (OP_GETXATTR, OP_LISTXATTR):
         r = (d.u32(), d.bytes(XATTR_MAX))
+    elif op == OP_CREATE:
+        r = (d.u64(), d.attr())
+    elif op == OP_WRITE:
+        r = d.u32()
+    elif op in (OP_SETATTR, OP_MKNOD, OP_MKDIR, OP_SYMLINK, OP_LINK,
+                OP_FGETATTR):
+        r = d.attr()
+    elif op == OP_LOCK and d.left():
+        r = (d.u8(), d.u64(), d.u64())
+    elif op in (OP_FSYNC, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_SETXATTR,
+                OP_REMOVEXATTR, OP_FALLOCATE, OP_LOCK, OP_FLOCK, OP_FLUSH):
+        r = None
     else:
         raise ProtocolError("reply for op %d" % op)
     d.end()
@@ -643,6 +702,42 @@ class Client:
                 raise ProtocolError("readdir makes no progress")
             seen.add(nxt)
             cookie = nxt
+
+    def create(self, path, flags=os.O_WRONLY, mode=0o644):
+        return self.call(OP_CREATE, req_create(path, flags, mode))
+
+    def write(self, fh, offset, data):
+        return self.call(OP_WRITE, req_write(fh, offset, data))
+
+    def mkdir(self, path, mode=0o755):
+        return self.call(OP_MKDIR, Encoder().str(path).u32(mode).data())
+
+    def mknod(self, path, mode, rdev=0):
+        return self.call(OP_MKNOD, Encoder().str(path).u32(mode).u64(rdev)
+                         .data())
+
+    def symlink(self, path, target):
+        return self.call(OP_SYMLINK, req_two_paths(path, target))
+
+    def unlink(self, path):
+        return self.call(OP_UNLINK, req_path(path))
+
+    def rmdir(self, path):
+        return self.call(OP_RMDIR, req_path(path))
+
+    def rename(self, src, dst, flags=0):
+        return self.call(OP_RENAME, Encoder().str(src).str(dst).u32(flags)
+                         .data())
+
+    def link(self, src, dst):
+        return self.call(OP_LINK, req_two_paths(src, dst))
+
+    def setattr(self, path, **kw):
+        return self.call(OP_SETATTR, req_setattr(path, **kw))
+
+    def setxattr(self, path, name, value, flags=0):
+        return self.call(OP_SETXATTR, Encoder().str(path).str(name)
+                         .bytes(value).u32(flags).data())
 
     def getxattr(self, path, name):
         needed, _ = self.call(OP_GETXATTR, req_getxattr(path, name, 0))
