@@ -114,6 +114,7 @@ agent_files_close_all(struct agent_files *f)
 static int64_t
 files_add(struct agent_files *f, int fd)
 {
+	struct stat st;
 	unsigned int i;
 
 	pthread_mutex_lock(&f->mtx);
@@ -134,9 +135,23 @@ files_add(struct agent_files *f, int fd)
 	}
 	f->slots[i].fd = fd;
 	f->slots[i].refs = 1;
+	f->slots[i].key = fstat(fd, &st) == 0 ?
+	    (uint64_t)st.st_ino * 31 + (uint64_t)st.st_dev : 0;
 	f->nopen++;
 	pthread_mutex_unlock(&f->mtx);
 	return (int64_t)i + 1;
+}
+
+uint64_t
+agent_files_key(struct agent_files *f, uint64_t fh)
+{
+	uint64_t key = 0;
+
+	pthread_mutex_lock(&f->mtx);
+	if (fh >= 1 && fh <= f->nslots && f->slots[fh - 1].refs > 0)
+		key = f->slots[fh - 1].key;
+	pthread_mutex_unlock(&f->mtx);
+	return key;
 }
 
 /* Takes a reference on a handle; -EBADF if it is not open. */
@@ -857,9 +872,8 @@ serve_write(struct agent_files *files, const struct proto_hdr *h,
 		done += (size_t)w;
 	}
 	files_put(files, fh);
-	/* A short write is success; the writer's next call gets the errno. */
-	if (done > 0)
-		rc = 0;
+	/* All or the errno: the client may have answered the write already
+	 * (write-behind), so a part done is still a failure to report. */
 	reply_begin(out, h, rc);
 	if (rc == 0)
 		proto_put_u32(out, (uint32_t)done);

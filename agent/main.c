@@ -24,9 +24,15 @@
 #include "xmalloc.h"
 
 
+#define AGENT_LANES_MAX	16
+
 struct agent {
 	struct agent_fs	 fs;
 	struct pool	*pool;
+	/* Writes to one file run in order on one lane: a client answers
+	 * them before they are done (write-behind) and sends the next. */
+	struct pool	*lanes[AGENT_LANES_MAX];
+	int		 nlanes;
 	struct ws_ctx	*ws;
 	char		 token[PROTO_TOKEN_MAX + 1];
 	size_t		 token_len;
@@ -197,7 +203,20 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	j->msg = xmalloc(len);
 	memcpy(j->msg, msg, len);
 	j->len = len;
-	pool_submit(agent.pool, run_job, j);
+	if (h.op == OP_WRITE) {
+		uint64_t fh;
+
+		if (proto_get_u64(&c, &fh) < 0) {
+			*why = "malformed write";
+			session_unref(s);
+			x_free(j->msg);
+			x_free(j);
+			return -EBADMSG;
+		}
+		pool_submit(agent.lanes[agent_files_key(&s->files, fh) %
+		    (uint64_t)agent.nlanes], run_job, j);
+	} else
+		pool_submit(agent.pool, run_job, j);
 	return 0;
 }
 
@@ -258,7 +277,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *level = NULL;
 	char host[256], proc[64];
 	struct sigaction sa;
-	int ch, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
+	int ch, i, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
 
 	log_init("mirror-agent", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -327,6 +346,9 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	agent.pool = pool_new(workers);
+	agent.nlanes = workers < AGENT_LANES_MAX ? workers : AGENT_LANES_MAX;
+	for (i = 0; i < agent.nlanes; i++)
+		agent.lanes[i] = pool_new(1);
 	agent.ws = ws_server_new(host, port, &handlers, NULL, &bound);
 	if (agent.ws == NULL)
 		fatalx("cannot listen on %s: address in use or not on this "
@@ -343,6 +365,8 @@ main(int argc, char **argv)
 	ws_run(agent.ws);
 	log_info("shutting down");
 	/* Workers finish first: they still queue replies on connections. */
+	for (i = 0; i < agent.nlanes; i++)
+		pool_free(agent.lanes[i]);
 	pool_free(agent.pool);
 	ws_ctx_free(agent.ws);
 	close(agent.fs.rootfd);

@@ -29,6 +29,7 @@ conf_defaults(struct mirror_conf *c)
 	c->fs_max_read_kb = 1024;
 	c->fs_readahead_kb = 1024;
 	c->fs_max_inflight = 256;
+	c->fs_write_behind_kb = 8192;
 	c->agent_workers = 4;
 	c->agent_connect_timeout = 10.0;
 }
@@ -130,6 +131,7 @@ conf_load(struct mirror_conf *c, const char *path)
 	    (rc = get_int(&cfg, "fs.max_read_kb", &c->fs_max_read_kb, 4, 4096)) < 0 ||
 	    (rc = get_int(&cfg, "fs.readahead_kb", &c->fs_readahead_kb, 0, 65536)) < 0 ||
 	    (rc = get_int(&cfg, "fs.max_inflight", &c->fs_max_inflight, 1, 65536)) < 0 ||
+	    (rc = get_int(&cfg, "fs.write_behind_kb", &c->fs_write_behind_kb, 0, 262144)) < 0 ||
 	    (rc = get_int(&cfg, "agent.workers", &c->agent_workers, 1, 256)) < 0 ||
 	    (rc = get_double(&cfg, "agent.connect_timeout", &c->agent_connect_timeout, 0.1, 3600)) < 0)
 		goto out;

@@ -17,6 +17,7 @@ struct mirror_conf {
 	int	fs_max_read_kb;		/* largest read sent to the agent */
 	int	fs_readahead_kb;	/* the mount's read_ahead_kb */
 	int	fs_max_inflight;	/* requests outstanding per mount */
+	int	fs_write_behind_kb;	/* writes answered before done, per file */
 	/* agent */
 	int	agent_workers;		/* file-syscall threads */
 	double	agent_connect_timeout;	/* bounded wait for an agent */

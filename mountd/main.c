@@ -274,6 +274,7 @@ main(int argc, char **argv)
 	oc.max_read_kb = conf.fs_max_read_kb;
 	oc.readahead_kb = conf.fs_readahead_kb;
 	oc.rw = rw;
+	oc.write_behind_kb = conf.fs_write_behind_kb;
 
 	fuse_set_log_func(fuse_log_to_ours);
 	fuse_opt_add_arg(&args, "mirror-mountd");

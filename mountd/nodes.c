@@ -24,6 +24,10 @@ struct node {
 	uint64_t	*open_fh, *open_epoch;	/* agent handles held open */
 	unsigned int	 nopen, capopen;
 	int		 posix_locked;
+	/* Writes answered to the kernel and not yet done by the agent. */
+	unsigned int	 wpending;
+	uint64_t	 wbytes, wend;
+	int		 werr;		/* first failure, until reported */
 	uint64_t	 nlookup;
 	int		 have_data;
 	uint32_t	 flags;
@@ -34,6 +38,7 @@ struct node {
 };
 
 static pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t nodes_cv = PTHREAD_COND_INITIALIZER;	/* writes done */
 /* All below are protected by nodes_mtx. */
 static struct node **by_id, **by_key;
 static size_t nbuckets;
@@ -483,4 +488,77 @@ nodes_locked(uint64_t nodeid)
 		l = n->posix_locked;
 	pthread_mutex_unlock(&nodes_mtx);
 	return l;
+}
+
+int
+nodes_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
+    uint64_t window)
+{
+	struct node *n;
+	int rc = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	while ((n = find_id(nodeid)) != NULL && n->werr == 0 &&
+	    n->wpending > 0 && n->wbytes + size > window)
+		pthread_cond_wait(&nodes_cv, &nodes_mtx);
+	if (n == NULL)
+		rc = -ESTALE;
+	else if (n->werr != 0)
+		rc = n->werr;
+	else {
+		n->wpending++;
+		n->wbytes += size;
+		if (end > n->wend)
+			n->wend = end;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return rc;
+}
+
+void
+nodes_write_end(uint64_t nodeid, uint64_t size, int err)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
+		n->wpending--;
+		n->wbytes -= size;
+		if (err < 0 && n->werr == 0)
+			n->werr = err;
+		if (n->wpending == 0)
+			n->wend = 0;
+	}
+	pthread_cond_broadcast(&nodes_cv);
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_write_drain(uint64_t nodeid, int clear)
+{
+	struct node *n;
+	int err = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	while ((n = find_id(nodeid)) != NULL && n->wpending > 0)
+		pthread_cond_wait(&nodes_cv, &nodes_mtx);
+	if (n != NULL) {
+		err = n->werr;
+		if (clear)
+			n->werr = 0;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return err;
+}
+
+void
+nodes_fix_size(uint64_t nodeid, struct proto_attr *a)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->wpending > 0 &&
+	    a->size < n->wend)
+		a->size = n->wend;
+	pthread_mutex_unlock(&nodes_mtx);
 }

@@ -42,6 +42,19 @@ int	 nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh);
 /* A POSIX lock was asked for on the node: closes must tell the agent. */
 void	 nodes_set_locked(uint64_t nodeid);
 int	 nodes_locked(uint64_t nodeid);
+/*
+ * Write-behind: a write is answered to the kernel when it is sent, and
+ * counted here until the agent has done it. begin waits while more than
+ * window bytes are outstanding on the node and fails with the first
+ * error of an earlier write; drain waits for all of them and returns
+ * that error (clearing it if clear). fix_size keeps attributes from the
+ * agent from showing a size the outstanding writes are about to grow.
+ */
+int	 nodes_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
+	    uint64_t window);
+void	 nodes_write_end(uint64_t nodeid, uint64_t size, int err);
+int	 nodes_write_drain(uint64_t nodeid, int clear);
+void	 nodes_fix_size(uint64_t nodeid, struct proto_attr *a);
 /* Number of nodes held (for tests and status). */
 unsigned long nodes_count(void);
 

@@ -148,7 +148,10 @@ lookup_done(void *arg, int err, struct proto_cur *p)
 	} else if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
-		fill_entry(&e, nodes_ref(c->path, &a), &a);
+		uint64_t id = nodes_ref(c->path, &a);
+
+		nodes_fix_size(id, &a);
+		fill_entry(&e, id, &a);
 		if (fuse_reply_entry(c->req, &e) != 0)
 			nodes_forget(e.ino, 1);
 	}
@@ -224,6 +227,7 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 		fuse_reply_err(c->req, -err);
 	else {
 		nodes_set_flags(c->ino, a.flags);
+		nodes_fix_size(c->ino, &a);
 		proto_attr_to_stat(&a, &st);
 		fuse_reply_attr(c->req, &st, cfg.attr_timeout);
 	}
@@ -428,6 +432,12 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		e.ino = nodes_ref(path, &d->ents[i - 2].attr);
 		x_free(path);
+		{
+			struct proto_attr fixed = d->ents[i - 2].attr;
+
+			nodes_fix_size(e.ino, &fixed);
+			e.attr.st_size = (off_t)fixed.size;
+		}
 		used += fuse_add_direntry_plus(req, buf + used, size - used,
 		    name, &e, (off_t)i + 1);
 	}
@@ -546,6 +556,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	nodes_write_drain(ino, 0);	/* reads see the writes before them */
 	if (size > (size_t)cfg.max_read_kb * 1024)
 		size = (size_t)cfg.max_read_kb * 1024;
 	c = call_new(req, ino);
@@ -571,6 +582,7 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fileh *fh = (struct fileh *)(uintptr_t)fi->fh;
 	struct proto_buf b;
 
+	nodes_write_drain(ino, 0);
 	nodes_open_del(ino, fh->agent_fh, fh->epoch);
 	if (fh->epoch == client_epoch(cfg.client)) {
 		request(&b, OP_RELEASE);
@@ -725,7 +737,10 @@ entry_done(void *arg, int err, struct proto_cur *p)
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
-		fill_entry(&e, nodes_ref(c->path, &a), &a);
+		uint64_t id = nodes_ref(c->path, &a);
+
+		nodes_fix_size(id, &a);
+		fill_entry(&e, id, &a);
 		if (fuse_reply_entry(c->req, &e) != 0)
 			nodes_forget(e.ino, 1);
 	}
@@ -827,13 +842,30 @@ write_done(void *arg, int err, struct proto_cur *p)
 	call_free(c);
 }
 
+/* A write already answered: its outcome is kept on the node for the
+ * next write, fsync or close. */
+static void
+write_behind_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	uint32_t n = 0;
+
+	if (err == 0 && (proto_get_u32(p, &n) < 0 || proto_end(p) < 0 ||
+	    n != c->size))
+		err = -EIO;
+	nodes_write_end(c->ino, c->size, err);
+	call_free(c);
+}
+
 static void
 ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
 	uint64_t afh = file_fh(fi);
+	uint64_t window = (uint64_t)cfg.write_behind_kb * 1024;
 	struct proto_buf b;
 	struct call *c;
+	int rc;
 
 	if (afh == 0) {
 		fuse_reply_err(req, EIO);
@@ -848,7 +880,29 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, (uint64_t)off);
 	proto_put_bytes(&b, buf, size);
-	client_call(cfg.client, &b, write_done, c);
+	if (window == 0) {
+		/* Write-through: answered when the agent has written. */
+		if ((rc = nodes_write_drain(ino, 1)) < 0) {
+			proto_buf_free(&b);
+			fuse_reply_err(req, -rc);
+			call_free(c);
+			return;
+		}
+		client_call(cfg.client, &b, write_done, c);
+		return;
+	}
+	if ((rc = nodes_write_begin(ino, (uint64_t)off + size, size,
+	    window)) < 0) {
+		/* An earlier write failed: this writer hears it now. */
+		nodes_write_drain(ino, 1);
+		proto_buf_free(&b);
+		fuse_reply_err(req, -rc);
+		call_free(c);
+		return;
+	}
+	c->req = NULL;
+	client_call(cfg.client, &b, write_behind_done, c);
+	fuse_reply_write(req, size);
 }
 
 static void
@@ -864,6 +918,7 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	nodes_write_drain(ino, 0);
 	if (fi != NULL && (afh = file_fh(fi)) == 0) {
 		fuse_reply_err(req, EIO);
 		return;
@@ -913,8 +968,15 @@ do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct proto_buf b;
 	struct call *c;
 
+	int rc;
+
 	if (!dir && (afh = file_fh(fi)) == 0) {
 		fuse_reply_err(req, EIO);
+		return;
+	}
+	/* Outstanding writes first; their error is fsync's. */
+	if (!dir && (rc = nodes_write_drain(ino, 1)) < 0) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	c = call_new(req, ino);
@@ -1195,6 +1257,7 @@ ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	nodes_write_drain(ino, 0);
 	c = call_new(req, ino);
 	request(&b, OP_FALLOCATE);
 	proto_put_u64(&b, afh);
@@ -1337,6 +1400,7 @@ do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	nodes_write_drain(ino, 0);
 	if (lock->l_start < 0 || lock->l_len < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -1392,9 +1456,16 @@ ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	uint64_t afh = file_fh(fi);
 	struct proto_buf b;
 	struct call *c;
+	int rc;
 
-	/* Writes were answered when done: only POSIX locks are left to
-	 * drop, and only where any was ever asked for. */
+	/* close() returns the error of a write that failed after it was
+	 * answered (write-behind). */
+	if ((rc = nodes_write_drain(ino, 1)) < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	/* Then only POSIX locks are left to drop, and only where any was
+	 * ever asked for. */
 	if (afh == 0 || !nodes_locked(ino)) {
 		fuse_reply_err(req, 0);
 		return;

@@ -15,6 +15,7 @@ struct ops_config {
 	int		 max_read_kb;
 	int		 readahead_kb;
 	int		 rw;		/* writable mount */
+	int		 write_behind_kb; /* per file; 0: write-through */
 };
 
 /* Copies c; returns the table to hand to fuse_session_new(). */
