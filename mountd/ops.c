@@ -61,7 +61,13 @@ struct dirh {
 struct fileh {
 	uint64_t	 agent_fh;
 	uint64_t	 epoch;
+	uint64_t	 written;	/* bytes through this handle (atomic) */
 };
+
+/* A handle writes through until it has written this much: a small
+ * write (echo > file) hears ENOSPC from write() itself, as on a local
+ * disk, and only streaming writers go behind. */
+#define WRITE_BEHIND_AFTER	(1024 * 1024)
 
 static struct call *
 call_new(fuse_req_t req, uint64_t ino)
@@ -484,7 +490,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 		call_free(c);
 		return;
 	}
-	fh = xmalloc(sizeof(*fh));
+	fh = xcalloc(1, sizeof(*fh));
 	fh->agent_fh = afh;
 	fh->epoch = client_epoch(cfg.client);
 	nodes_open_add(c->ino, afh, fh->epoch);
@@ -788,7 +794,7 @@ create_done(void *arg, int err, struct proto_cur *p)
 	}
 	fill_entry(&e, nodes_ref(c->path, &a), &a);
 	nodes_same_data(e.ino, &a);
-	fh = xmalloc(sizeof(*fh));
+	fh = xcalloc(1, sizeof(*fh));
 	fh->agent_fh = afh;
 	fh->epoch = client_epoch(cfg.client);
 	nodes_open_add(e.ino, afh, fh->epoch);
@@ -880,7 +886,8 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, (uint64_t)off);
 	proto_put_bytes(&b, buf, size);
-	if (window == 0) {
+	if (window == 0 || __atomic_fetch_add(&((struct fileh *)(uintptr_t)
+	    fi->fh)->written, size, __ATOMIC_RELAXED) < WRITE_BEHIND_AFTER) {
 		/* Write-through: answered when the agent has written. */
 		if ((rc = nodes_write_drain(ino, 1)) < 0) {
 			proto_buf_free(&b);
