@@ -101,6 +101,62 @@ assert_eq 2 "$(stat -c %h "$R/etc/hostname")" "link count of the root's hostname
 [ -e "$R/newdir" ] && fail "newdir not removed"
 [ -e "$T/x" ] || [ -e "$T/moved" ] || [ -e /moved ] && fail "a file landed outside the root"
 
+say "malformed writing requests: that connection closes, the agent serves on"
+python3 - "$SRC/tests" "$AGENT_URL" "$T/token" <<'PY' || fail "malformed writing requests"
+import sys
+sys.path.insert(0, sys.argv[1])
+import wsclient as w
+url, tok = sys.argv[2], w.read_token(sys.argv[3])
+good = {
+    w.OP_CREATE: w.req_create("/m", 1, 0o644),
+    w.OP_WRITE: w.req_write(1, 0, b"x"),
+    w.OP_SETATTR: w.req_setattr("/m"),
+    w.OP_FSYNC: w.Encoder().u64(0).u8(0).str("/").data(),
+    w.OP_MKNOD: w.Encoder().str("/m").u32(0o10644).u64(0).data(),
+    w.OP_MKDIR: w.Encoder().str("/m").u32(0o755).data(),
+    w.OP_UNLINK: w.req_path("/m"),
+    w.OP_RMDIR: w.req_path("/m"),
+    w.OP_SYMLINK: w.req_two_paths("/m", "x"),
+    w.OP_RENAME: w.Encoder().str("/m").str("/n").u32(0).data(),
+    w.OP_LINK: w.req_two_paths("/m", "/n"),
+    w.OP_SETXATTR: w.Encoder().str("/m").str("user.a").bytes(b"1").u32(0).data(),
+    w.OP_REMOVEXATTR: w.Encoder().str("/m").str("user.a").data(),
+    w.OP_FALLOCATE: w.Encoder().u64(1).u32(0).u64(0).u64(1).data(),
+    w.OP_FGETATTR: w.Encoder().u64(1).data(),
+    w.OP_LOCK: w.Encoder().u64(1).u64(7).u8(1).u8(2).u64(0).u64(0).data(),
+    w.OP_FLOCK: w.Encoder().u64(1).u32(2).data(),
+    w.OP_FLUSH: w.Encoder().u64(1).u64(7).data(),
+}
+bad = 0
+for op, payload in sorted(good.items()):
+    for what, data in (("truncated", payload[:len(payload) // 2]),
+                       ("trailing byte", payload + b"\0"),
+                       ("empty", b"")):
+        c = w.Client(url, timeout=5)
+        c.hello(tok)
+        c.ws.send(w.encode_msg(w.MSG_REQUEST, op, 9, 0, data))
+        try:
+            while True:
+                _, msg = c.ws.recv_message(5)
+                print("FAIL: %s %s: answered instead of closed" %
+                      (w.OP_NAMES[op], what))
+                bad = 1
+                break
+        except w.ConnectionClosed:
+            pass
+        except TimeoutError:
+            print("FAIL: %s %s: neither answered nor closed" %
+                  (w.OP_NAMES[op], what))
+            bad = 1
+        c.close()
+c = w.Client(url)
+c.hello(tok)
+c.getattr("/")
+print("# %d malformed requests closed their connection; the agent serves on" %
+      (3 * len(good)))
+sys.exit(bad)
+PY
+
 say "read-only agent: writes answered EROFS"
 kill "$AGENT_PID"
 start_agent "$R"
