@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/file.h>
@@ -114,7 +115,6 @@ agent_files_close_all(struct agent_files *f)
 static int64_t
 files_add(struct agent_files *f, int fd)
 {
-	struct stat st;
 	unsigned int i;
 
 	pthread_mutex_lock(&f->mtx);
@@ -135,23 +135,9 @@ files_add(struct agent_files *f, int fd)
 	}
 	f->slots[i].fd = fd;
 	f->slots[i].refs = 1;
-	f->slots[i].key = fstat(fd, &st) == 0 ?
-	    (uint64_t)st.st_ino * 31 + (uint64_t)st.st_dev : 0;
 	f->nopen++;
 	pthread_mutex_unlock(&f->mtx);
 	return (int64_t)i + 1;
-}
-
-uint64_t
-agent_files_key(struct agent_files *f, uint64_t fh)
-{
-	uint64_t key = 0;
-
-	pthread_mutex_lock(&f->mtx);
-	if (fh >= 1 && fh <= f->nslots && f->slots[fh - 1].refs > 0)
-		key = f->slots[fh - 1].key;
-	pthread_mutex_unlock(&f->mtx);
-	return key;
 }
 
 /* Takes a reference on a handle; -EBADF if it is not open. */
@@ -236,6 +222,14 @@ stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
 	}
 	close(fd);
 	return rc;
+}
+
+static int
+get_path(struct proto_cur *c, char *path, size_t sz)
+{
+	if (proto_get_str(c, path, sz) < 0 || !proto_path_ok(path))
+		return -EBADMSG;
+	return 0;
 }
 
 static void
@@ -355,6 +349,29 @@ out:
 	return 0;
 }
 
+/* File systems whose files' sizes do not tell what a read returns. */
+static int
+synthetic_fs(unsigned long type)
+{
+	switch (type) {
+	case 0x9fa0:		/* proc */
+	case 0x62656572:	/* sysfs */
+	case 0x64626720:	/* debugfs */
+	case 0x74726163:	/* tracefs */
+	case 0x73636673:	/* securityfs */
+	case 0x27e0eb:		/* cgroup */
+	case 0x63677270:	/* cgroup2 */
+	case 0xcafe4a11:	/* bpf */
+	case 0x6165676c:	/* pstore */
+	case 0xde5e81e4:	/* efivarfs */
+	case 0x42494e4d:	/* binfmt_misc */
+	case 0x6e736673:	/* nsfs */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 serve_open(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
@@ -362,6 +379,7 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 	char path[PROTO_PATH_MAX + 1];
 	uint32_t flags;
 	struct stat st;
+	struct statfs sfs;
 	struct proto_attr a;
 	int64_t fh = 0;
 	int fd, rc = 0;
@@ -393,6 +411,8 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	proto_attr_from_stat(&a, &st);
 	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
+	if (fstatfs(fd, &sfs) == 0 && synthetic_fs((unsigned long)sfs.f_type))
+		a.flags |= ATTR_SYNTHETIC;
 	if ((fh = files_add(files, fd)) < 0) {
 		rc = (int)fh;
 		close(fd);
@@ -692,26 +712,30 @@ serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
 }
 
 static int
-serve_xattr(struct agent_fs *fs, const struct proto_hdr *h,
-    struct proto_cur *c, struct proto_buf *out)
+serve_xattr(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
 	char procfd[64];
 	uint32_t size;
+	uint64_t fh = 0;
 	uint8_t *p = NULL;
 	ssize_t n = 0;
-	int fd, rc = 0;
+	int fd, rc = 0, by_fh = h->op == OP_FGETXATTR || h->op == OP_FLISTXATTR;
 
 	name[0] = '\0';
-	if (proto_get_str(c, path, sizeof(path)) < 0 ||
-	    (h->op == OP_GETXATTR &&
+	if (by_fh ? proto_get_u64(c, &fh) < 0 || fh == 0 :
+	    get_path(c, path, sizeof(path)) < 0)
+		return -EBADMSG;
+	if (((h->op == OP_GETXATTR || h->op == OP_FGETXATTR) &&
 	    proto_get_str(c, name, sizeof(name)) < 0) ||
-	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0 ||
-	    !proto_path_ok(path))
+	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0)
 		return -EBADMSG;
 	if (size > PROTO_XATTR_MAX)
 		size = PROTO_XATTR_MAX;
-	if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0) {
+	fd = by_fh ? files_get(files, fh) :
+	    open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0) {
 		reply_begin(out, h, fd);
 		return 0;
 	}
@@ -726,13 +750,16 @@ serve_xattr(struct agent_fs *fs, const struct proto_hdr *h,
 		proto_put_u32(out, 0);
 	if (size > 0 && p == NULL)
 		rc = -ENOMEM;
-	else if (h->op == OP_GETXATTR)
+	else if (h->op == OP_GETXATTR || h->op == OP_FGETXATTR)
 		n = getxattr(procfd, name, p, size);
 	else
 		n = listxattr(procfd, (char *)p, size);
 	if (rc == 0 && n < 0)
 		rc = -errno;
-	close(fd);
+	if (by_fh)
+		files_put(files, fh);
+	else
+		close(fd);
 	if (rc < 0) {
 		reply_begin(out, h, rc);
 		return 0;
@@ -802,12 +829,49 @@ stat_fd(int fd, struct proto_attr *a)
 	return 0;
 }
 
+/*
+ * A new object belongs to the caller, as it would on a local disk: the
+ * caller's uid, and its gid unless the directory is set-group-ID (then
+ * the kernel gave it the directory's group already). The agent made it
+ * as itself; only root can give it away, and a non-root agent's objects
+ * stay its own. fd is the object, or -1 with dirfd and name.
+ */
 static int
-get_path(struct proto_cur *c, char *path, size_t sz)
+give_new_at(int dirfd, const char *name, int fd, uint32_t uid, uint32_t gid)
 {
-	if (proto_get_str(c, path, sz) < 0 || !proto_path_ok(path))
-		return -EBADMSG;
+	struct stat dst, st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (fstat(dirfd, &dst) < 0)
+		return -errno;
+	if (dst.st_mode & S_ISGID)
+		gid = (uint32_t)-1;		/* inherited */
+	if (fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st,
+	    AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if ((uid_t)uid == st.st_uid && (gid == (uint32_t)-1 ||
+	    (gid_t)gid == st.st_gid))
+		return 0;
+	if (fd >= 0 ? fchown(fd, uid, gid) : fchownat(dirfd, name, uid, gid,
+	    AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
 	return 0;
+}
+
+static int
+give_new(struct agent_fs *fs, char *path, int fd, uint32_t uid, uint32_t gid)
+{
+	const char *name;
+	int dirfd, rc;
+
+	if (geteuid() != 0 || (uid == 0 && gid == 0))
+		return 0;
+	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
+		return rc;
+	rc = give_new_at(dirfd, name, fd, uid, gid);
+	close(dirfd);
+	return rc;
 }
 
 static int
@@ -815,20 +879,29 @@ serve_create(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
 	char path[PROTO_PATH_MAX + 1];
-	uint32_t flags, mode;
+	uint32_t flags, mode, uid, gid;
 	struct proto_attr a;
 	int64_t fh = 0;
-	int fd, rc;
+	int fd, rc, made = 1;
 
 	if (get_path(c, path, sizeof(path)) < 0 ||
 	    proto_get_u32(c, &flags) < 0 || proto_get_u32(c, &mode) < 0 ||
+	    proto_get_u32(c, &uid) < 0 || proto_get_u32(c, &gid) < 0 ||
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	flags &= OPEN_FLAGS_PASSED | O_EXCL;
-	fd = open_in_root_mode(fs, path, (int)flags | O_CREAT | O_NOFOLLOW,
-	    (mode_t)mode, 0);
+	/* Exclusive first, to know whether this call made the file (and
+	 * so may give it to the caller). */
+	fd = open_in_root_mode(fs, path, (int)flags | O_CREAT | O_EXCL |
+	    O_NOFOLLOW, (mode_t)mode, 0);
+	if (fd == -EEXIST && !(flags & O_EXCL)) {
+		made = 0;
+		fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW, 0);
+	}
 	if ((rc = fd) >= 0) {
-		if ((rc = stat_fd(fd, &a)) == 0 &&
+		if (made)
+			rc = give_new(fs, path, fd, uid, gid);
+		if (rc == 0 && (rc = stat_fd(fd, &a)) == 0 &&
 		    (fh = files_add(files, fd)) < 0)
 			rc = (int)fh;
 		if (rc < 0)
@@ -1003,7 +1076,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
 	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
-	uint32_t mode = 0;
+	uint32_t mode = 0, uid = 0, gid = 0;
 	uint64_t rdev = 0;
 	const char *name;
 	struct proto_attr a;
@@ -1018,6 +1091,9 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		return -EBADMSG;
 	if (h->op == OP_SYMLINK && (proto_get_str(c, target,
 	    sizeof(target)) < 0 || target[0] == '\0'))
+		return -EBADMSG;
+	if ((h->op == OP_MKNOD || h->op == OP_MKDIR || h->op == OP_SYMLINK) &&
+	    (proto_get_u32(c, &uid) < 0 || proto_get_u32(c, &gid) < 0))
 		return -EBADMSG;
 	if (proto_end(c) < 0)
 		return -EBADMSG;
@@ -1046,6 +1122,8 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		break;
 	}
 	rc = rc < 0 ? -errno : 0;
+	if (rc == 0 && want_attr && (uid != 0 || gid != 0))
+		rc = give_new_at(dirfd, name, -1, uid, gid);
 	if (rc == 0 && want_attr)
 		rc = stat_child(dirfd, name, &a);
 	close(dirfd);
@@ -1101,15 +1179,16 @@ out:
 }
 
 static int
-serve_setxattr(struct agent_fs *fs, const struct proto_hdr *h,
-    struct proto_cur *c, struct proto_buf *out)
+serve_setxattr(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1], procfd[64];
 	const uint8_t *value = NULL;
 	uint32_t n = 0, flags = 0;
+	uint64_t fh;
 	int fd, rc;
 
-	if (get_path(c, path, sizeof(path)) < 0 ||
+	if (get_path(c, path, sizeof(path)) < 0 || proto_get_u64(c, &fh) < 0 ||
 	    proto_get_str(c, name, sizeof(name)) < 0 || name[0] == '\0')
 		return -EBADMSG;
 	if (h->op == OP_SETXATTR && (proto_get_bytes(c, &value, &n,
@@ -1117,7 +1196,9 @@ serve_setxattr(struct agent_fs *fs, const struct proto_hdr *h,
 		return -EBADMSG;
 	if (proto_end(c) < 0)
 		return -EBADMSG;
-	if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0)
+	fd = fh != 0 ? files_get(files, fh) :
+	    open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
 		return reply_begin(out, h, fd), 0;
 	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 	if (h->op == OP_SETXATTR)
@@ -1126,7 +1207,10 @@ serve_setxattr(struct agent_fs *fs, const struct proto_hdr *h,
 	else
 		rc = removexattr(procfd, name);
 	rc = rc < 0 ? -errno : 0;
-	close(fd);
+	if (fh != 0)
+		files_put(files, fh);
+	else
+		close(fd);
 	reply_begin(out, h, rc);
 	return 0;
 }
@@ -1366,7 +1450,7 @@ agent_fs_serve(struct agent_fs *fs, struct agent_files *files,
 		return serve_two_names(fs, h, c, out);
 	case OP_SETXATTR:
 	case OP_REMOVEXATTR:
-		return serve_setxattr(fs, h, c, out);
+		return serve_setxattr(fs, files, h, c, out);
 	case OP_FALLOCATE:
 		return serve_fallocate(files, h, c, out);
 	case OP_FGETATTR:
@@ -1391,7 +1475,9 @@ agent_fs_serve(struct agent_fs *fs, struct agent_files *files,
 		return serve_statfs(fs, h, c, out);
 	case OP_GETXATTR:
 	case OP_LISTXATTR:
-		return serve_xattr(fs, h, c, out);
+	case OP_FGETXATTR:
+	case OP_FLISTXATTR:
+		return serve_xattr(fs, files, h, c, out);
 	default:
 		return -EBADMSG;
 	}

@@ -18,9 +18,8 @@ struct agent_fs {
 };
 
 struct agent_file {
-	int		fd;
-	int		refs;		/* in-flight users + 1 while open */
-	uint64_t	key;		/* the file's (dev, ino), hashed */
+	int	fd;
+	int	refs;			/* in-flight users + 1 while open */
 };
 
 /*
@@ -51,9 +50,6 @@ int	agent_fs_open_root(struct agent_fs *, const char *dir, int pid);
 void	agent_files_init(struct agent_files *);
 /* Closes every file still open (the connection went away). */
 void	agent_files_close_all(struct agent_files *);
-/* The file of an open handle, as a number: equal for handles of one
- * file (0 if the handle is not open). */
-uint64_t agent_files_key(struct agent_files *, uint64_t fh);
 /* Serves one request: decodes its payload, runs the syscalls and builds
  * the reply in out. Returns 0, or -EBADMSG if the payload did not
  * decode (the caller drops the connection). */

@@ -29,8 +29,9 @@
 struct agent {
 	struct agent_fs	 fs;
 	struct pool	*pool;
-	/* Writes to one file run in order on one lane: a client answers
-	 * them before they are done (write-behind) and sends the next. */
+	/* Requests with one order key run in order on one lane: a client
+	 * answers some before they are done (write-behind) and sends the
+	 * next ones about the same file. */
 	struct pool	*lanes[AGENT_LANES_MAX];
 	int		 nlanes;
 	struct ws_ctx	*ws;
@@ -203,19 +204,11 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	j->msg = xmalloc(len);
 	memcpy(j->msg, msg, len);
 	j->len = len;
-	if (h.op == OP_WRITE) {
-		uint64_t fh;
-
-		if (proto_get_u64(&c, &fh) < 0) {
-			*why = "malformed write";
-			session_unref(s);
-			x_free(j->msg);
-			x_free(j);
-			return -EBADMSG;
-		}
-		pool_submit(agent.lanes[agent_files_key(&s->files, fh) %
-		    (uint64_t)agent.nlanes], run_job, j);
-	} else
+	/* A request's status field is its order key. */
+	if (h.status != 0)
+		pool_submit(agent.lanes[h.status % (uint32_t)agent.nlanes],
+		    run_job, j);
+	else
 		pool_submit(agent.pool, run_job, j);
 	return 0;
 }

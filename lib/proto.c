@@ -40,6 +40,8 @@ static const char *op_names[OP_MAX_] = {
 	[OP_LOCK] = "lock",
 	[OP_FLOCK] = "flock",
 	[OP_FLUSH] = "flush",
+	[OP_FGETXATTR] = "fgetxattr",
+	[OP_FLISTXATTR] = "flistxattr",
 };
 
 const char *
@@ -116,8 +118,6 @@ proto_hdr_decode(const uint8_t *msg, size_t len, struct proto_hdr *h,
 		return -EBADMSG;
 	if (h->kind == MSG_HELLO ? h->op != 0 : (h->op == 0 || h->op >= OP_MAX_))
 		return -EOPNOTSUPP;
-	if (h->kind == MSG_REQUEST && h->status != 0)
-		return -EBADMSG;
 	payload->p = msg + PROTO_HDR_LEN;
 	payload->left = h->length;
 	return 0;

@@ -9,7 +9,11 @@
  *   u8  kind      MSG_HELLO, MSG_REQUEST, MSG_REPLY
  *   u16 op        OP_* (0 for hello)
  *   u32 id        request id chosen by the client, echoed in the reply
- *   u32 status    0, or a positive errno in a reply (0 in requests)
+ *   u32 status    in a reply: 0, or a positive errno. In a request: an
+ *                 order key; requests with the same non-zero key are
+ *                 served one after another in the order sent (a client
+ *                 keys everything about one file with that file), 0:
+ *                 any order
  *   u32 length    payload bytes that follow
  *
  * Hello, client to agent:  u32 caps, bytes token
@@ -30,7 +34,8 @@
  *   OP_LISTXATTR str path, u32 size             -> u32 needed, bytes list
  *
  * Writing (served only by an agent started with --rw; EROFS otherwise):
- *   OP_CREATE    str path, u32 flags, u32 mode  -> u64 fh, attr
+ *   OP_CREATE    str path, u32 flags, u32 mode, u32 uid, u32 gid
+ *                                               -> u64 fh, attr
  *   OP_WRITE     u64 fh, u64 offset, bytes data -> u32 written
  *   OP_SETATTR   str path, u64 fh (0: by path), u32 set (SETATTR_*),
  *                u32 mode, u32 uid, u32 gid, u64 size,
@@ -38,19 +43,23 @@
  *                i64 mtime_sec, u32 mtime_nsec  -> attr
  *   OP_FSYNC     u64 fh (0: the directory at path), u8 datasync, str path
  *                                               -> (empty)
- *   OP_MKNOD     str path, u32 mode, u64 rdev   -> attr
- *   OP_MKDIR     str path, u32 mode             -> attr
+ *   OP_MKNOD     str path, u32 mode, u64 rdev, u32 uid, u32 gid -> attr
+ *   OP_MKDIR     str path, u32 mode, u32 uid, u32 gid -> attr
  *   OP_UNLINK    str path                       -> (empty)
  *   OP_RMDIR     str path                       -> (empty)
- *   OP_SYMLINK   str path, str target           -> attr
+ *   OP_SYMLINK   str path, str target, u32 uid, u32 gid -> attr
+ * (uid, gid: the caller's; a new object is theirs, as on a local disk)
  *   OP_RENAME    str from, str to, u32 flags (RENAME_NOREPLACE 1,
  *                RENAME_EXCHANGE 2)              -> (empty)
  *   OP_LINK      str from, str to               -> attr
- *   OP_SETXATTR  str path, str name, bytes value, u32 flags -> (empty)
- *   OP_REMOVEXATTR str path, str name           -> (empty)
+ *   OP_SETXATTR  str path, u64 fh (0: by path), str name, bytes value,
+ *                u32 flags                      -> (empty)
+ *   OP_REMOVEXATTR str path, u64 fh (0: by path), str name -> (empty)
  *   OP_FALLOCATE u64 fh, u32 mode, u64 offset, u64 length -> (empty)
  * By handle, any mode:
  *   OP_FGETATTR  u64 fh                         -> attr
+ *   OP_FGETXATTR u64 fh, str name, u32 size     -> as OP_GETXATTR
+ *   OP_FLISTXATTR u64 fh, u32 size              -> as OP_LISTXATTR
  *   OP_LOCK      u64 fh, u64 owner, u8 cmd (LOCK_CMD_*), u8 type
  *                (LOCK_TYPE_*), u64 start, u64 length (0: to the end)
  *                -> getlk: u8 type, u64 start, u64 length; else empty.
@@ -117,6 +126,8 @@ enum proto_op {
 	OP_LOCK,
 	OP_FLOCK,
 	OP_FLUSH,
+	OP_FGETXATTR,
+	OP_FLISTXATTR,
 	OP_MAX_
 };
 
@@ -154,6 +165,9 @@ struct proto_attr {
  * getxattr with ENODATA itself until the attributes change. ls -l asks
  * for two xattrs on every file; without this each would be a round trip. */
 #define ATTR_NO_XATTR	0x1
+/* In an OP_OPEN reply: a file of procfs, sysfs and the like, whose size
+ * says nothing (0, or 4096) about the bytes a read returns. */
+#define ATTR_SYNTHETIC	0x2
 
 /* Hello caps, agent to client: the agent accepts writes (--rw). */
 #define CAP_WRITE	0x1

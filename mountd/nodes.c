@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -13,6 +15,12 @@
 #include "xmalloc.h"
 
 #define NODE_PATHS_MAX	8	/* names remembered per hard-linked file */
+#define FRESH_NAMES_MAX	65536	/* past this, a fresh directory is not */
+
+struct name_ent {
+	struct name_ent	*next;
+	char		 name[];
+};
 
 struct node {
 	uint64_t	 id;
@@ -28,6 +36,17 @@ struct node {
 	unsigned int	 wpending;
 	uint64_t	 wbytes, wend;
 	int		 werr;		/* first failure, until reported */
+	unsigned int	 spending;	/* of them, attribute changes */
+	/* The attributes last heard, or, while changes are outstanding,
+	 * the ones they will leave. */
+	struct proto_attr attr;
+	int		 have_attr;
+	int		 created_here;	/* made through this mount */
+	/* A directory made through this mount: until fresh_until every
+	 * name in it is one made through the mount too (names). */
+	double		 fresh_until;
+	struct name_ent	**names;
+	size_t		 nnames, nbnames;
 	uint64_t	 nlookup;
 	int		 have_data;
 	uint32_t	 flags;
@@ -166,6 +185,23 @@ node_add_path(struct node *n, const char *path)
 }
 
 static void
+names_clear(struct node *n)
+{
+	struct name_ent *e, *next;
+	size_t i;
+
+	for (i = 0; i < n->nbnames; i++)
+		for (e = n->names[i]; e; e = next) {
+			next = e->next;
+			x_free(e);
+		}
+	x_free(n->names);
+	n->names = NULL;
+	n->nnames = n->nbnames = 0;
+	n->fresh_until = 0;
+}
+
+static void
 node_free(struct node *n)
 {
 	unsigned int i;
@@ -174,6 +210,7 @@ node_free(struct node *n)
 		x_free(n->paths[i]);
 	x_free(n->open_fh);
 	x_free(n->open_epoch);
+	names_clear(n);
 	x_free(n);
 }
 
@@ -209,6 +246,10 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	node_add_path(n, path);
 	n->nlookup++;
 	n->flags = a->flags;
+	if (n->wpending == 0) {
+		n->attr = *a;
+		n->have_attr = 1;
+	}
 	id = n->id;
 	pthread_mutex_unlock(&nodes_mtx);
 	return id;
@@ -551,14 +592,258 @@ nodes_write_drain(uint64_t nodeid, int clear)
 	return err;
 }
 
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void
-nodes_fix_size(uint64_t nodeid, struct proto_attr *a)
+nodes_fix_attr(uint64_t nodeid, struct proto_attr *a)
+{
+	struct node *n;
+	uint64_t size;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
+		if (n->spending > 0 && n->have_attr) {
+			size = a->size;
+			*a = n->attr;
+			a->size = size;
+		}
+		if (a->size < n->wend)
+			a->size = n->wend;
+	} else if (n != NULL) {
+		n->attr = *a;
+		n->have_attr = 1;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_set_created(uint64_t nodeid)
 {
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->wpending > 0 &&
-	    a->size < n->wend)
-		a->size = n->wend;
+	if ((n = find_id(nodeid)) != NULL)
+		n->created_here = 1;
 	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *sa,
+    struct proto_attr *out)
+{
+	struct node *n;
+	struct proto_attr *a;
+	int rc = -1;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) == NULL || !n->created_here ||
+	    !n->have_attr || n->werr != 0)
+		goto out;
+	a = &n->attr;
+	if (sa->set_mode)
+		a->mode = (a->mode & ~07777u) | (sa->mode & 07777u);
+	if (sa->set_uid || sa->set_gid) {
+		if (sa->set_uid)
+			a->uid = sa->uid;
+		if (sa->set_gid)
+			a->gid = sa->gid;
+		/* As chown(2) does to a file that is not a directory. */
+		if (!S_ISDIR(a->mode)) {
+			a->mode &= ~(uint32_t)S_ISUID;
+			if (a->mode & S_IXGRP)
+				a->mode &= ~(uint32_t)S_ISGID;
+		}
+	}
+	if (sa->set_atime) {
+		a->atime_sec = sa->atime_sec;
+		a->atime_nsec = sa->atime_nsec;
+	}
+	if (sa->set_mtime) {
+		a->mtime_sec = sa->mtime_sec;
+		a->mtime_nsec = sa->mtime_nsec;
+	}
+	a->ctime_sec = sa->now_sec;
+	a->ctime_nsec = sa->now_nsec;
+	n->wpending++;
+	n->spending++;
+	*out = *a;
+	if (out->size < n->wend)
+		out->size = n->wend;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&nodes_mtx);
+	return rc;
+}
+
+void
+nodes_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
+		n->wpending--;
+		n->spending--;
+		if (err < 0 && n->werr == 0)
+			n->werr = err;
+		if (n->wpending == 0) {
+			n->wend = 0;
+			if (real != NULL)
+				n->attr = *real;
+			else
+				n->have_attr = 0;	/* ask again */
+		}
+	}
+	pthread_cond_broadcast(&nodes_cv);
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+static size_t
+name_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static struct name_ent **
+name_find(struct node *n, const char *name)
+{
+	struct name_ent **pp;
+
+	for (pp = &n->names[name_hash(name) & (n->nbnames - 1)]; *pp;
+	    pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0)
+			return pp;
+	return pp;
+}
+
+void
+nodes_dir_made(uint64_t nodeid, double fresh_s)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && fresh_s > 0) {
+		names_clear(n);
+		n->nbnames = 16;
+		n->names = xcalloc(n->nbnames, sizeof(*n->names));
+		n->fresh_until = mono_now() + fresh_s;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_dir_note(uint64_t nodeid, const char *name, int present)
+{
+	struct name_ent **pp, *e, **nb, *next;
+	struct node *n;
+	size_t i, nbn;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) == NULL || n->names == NULL)
+		goto out;
+	pp = name_find(n, name);
+	if (!present && *pp != NULL) {
+		e = *pp;
+		*pp = e->next;
+		x_free(e);
+		n->nnames--;
+	} else if (present && *pp == NULL) {
+		if (n->nnames >= FRESH_NAMES_MAX) {
+			names_clear(n);
+			goto out;
+		}
+		e = xmalloc(sizeof(*e) + strlen(name) + 1);
+		strcpy(e->name, name);
+		e->next = NULL;
+		*pp = e;
+		if (++n->nnames > n->nbnames) {
+			nbn = n->nbnames * 2;
+			nb = xcalloc(nbn, sizeof(*nb));
+			for (i = 0; i < n->nbnames; i++)
+				for (e = n->names[i]; e; e = next) {
+					next = e->next;
+					e->next = nb[name_hash(e->name) &
+					    (nbn - 1)];
+					nb[name_hash(e->name) & (nbn - 1)] = e;
+				}
+			x_free(n->names);
+			n->names = nb;
+			n->nbnames = nbn;
+		}
+	}
+out:
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+double
+nodes_dir_absent(uint64_t nodeid, const char *name)
+{
+	struct node *n;
+	double left = 0, now;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->names != NULL) {
+		now = mono_now();
+		if (now >= n->fresh_until)
+			names_clear(n);
+		else if (*name_find(n, name) == NULL)
+			left = n->fresh_until - now;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return left;
+}
+
+void
+nodes_wrote(uint64_t nodeid, uint64_t end)
+{
+	struct node *n;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
+		if (end > n->attr.size)
+			n->attr.size = end;
+		n->attr.mtime_sec = n->attr.ctime_sec = now.tv_sec;
+		n->attr.mtime_nsec = n->attr.ctime_nsec = (uint32_t)now.tv_nsec;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_forget_attr(uint64_t nodeid)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->wpending == 0)
+		n->have_attr = 0;
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_cached_attr(uint64_t nodeid, struct proto_attr *a)
+{
+	struct node *n;
+	int rc = -ESTALE;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
+		*a = n->attr;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return rc;
 }

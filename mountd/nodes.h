@@ -54,7 +54,47 @@ int	 nodes_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
 	    uint64_t window);
 void	 nodes_write_end(uint64_t nodeid, uint64_t size, int err);
 int	 nodes_write_drain(uint64_t nodeid, int clear);
-void	 nodes_fix_size(uint64_t nodeid, struct proto_attr *a);
+/* Attributes from the agent for a node: recorded, or, while changes
+ * made behind are outstanding, replaced by what they will leave. */
+void	 nodes_fix_attr(uint64_t nodeid, struct proto_attr *a);
+
+/*
+ * Attribute changes behind: on a file made through this mount (so on a
+ * volume that takes writes), chmod, chown and utimens are answered with
+ * the attributes they will leave and done by the agent in order after
+ * (the request is keyed with the node). begin fails (-1) where that is
+ * not possible; then the change goes to the agent and waits.
+ */
+struct nodes_setattr {
+	int		 set_mode, set_uid, set_gid, set_atime, set_mtime;
+	uint32_t	 mode, uid, gid;
+	int64_t		 atime_sec, mtime_sec, now_sec;
+	uint32_t	 atime_nsec, mtime_nsec, now_nsec;
+};
+void	 nodes_set_created(uint64_t nodeid);
+/* A write up to end was done: the recorded size and times follow. */
+void	 nodes_wrote(uint64_t nodeid, uint64_t end);
+/* The attributes last recorded; -ESTALE if none. */
+int	 nodes_cached_attr(uint64_t nodeid, struct proto_attr *a);
+/* The recorded attributes are no longer known (fallocate). */
+void	 nodes_forget_attr(uint64_t nodeid);
+int	 nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *,
+	    struct proto_attr *out);
+/* real: the agent's attributes after it, or NULL if it failed. */
+void	 nodes_setattr_end(uint64_t nodeid, int err,
+	    const struct proto_attr *real);
+
+/*
+ * A directory made through this mount holds, for negative_timeout after
+ * it was made, only names made through the mount: a lookup of any other
+ * name is answered "no such file" here, as the kernel's own negative
+ * cache would after a listing. (tar and git look up every name before
+ * they create it.)
+ */
+void	 nodes_dir_made(uint64_t nodeid, double fresh_s);
+void	 nodes_dir_note(uint64_t nodeid, const char *name, int present);
+/* Seconds the answer "absent" stays true, or 0: ask the agent. */
+double	 nodes_dir_absent(uint64_t nodeid, const char *name);
 /* Number of nodes held (for tests and status). */
 unsigned long nodes_count(void);
 

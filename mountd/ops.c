@@ -35,6 +35,8 @@ struct call {
 	uint64_t	 ino;
 	char		*path;
 	char		*path2;		/* rename's new name */
+	uint64_t	 ino2;		/* rename's new parent */
+	uint64_t	 off;		/* a write's offset */
 	unsigned int	 flags;		/* rename flags, lock command */
 	uint16_t	 op;
 	struct retry	*retry;
@@ -49,13 +51,13 @@ struct dirent_rec {
 	struct proto_attr attr;
 };
 
-/* An open directory: every entry, fetched in one go at opendir. */
+/* An open directory: every entry, fetched in one go when read from the
+ * start. */
 struct dirh {
 	struct dirent_rec *ents;
 	size_t		 n, cap;
 	uint64_t	 ino;
-	struct proto_attr self;
-	char		*path;
+	int		 loaded;
 };
 
 struct fileh {
@@ -92,6 +94,24 @@ request(struct proto_buf *b, uint16_t op)
 {
 	proto_buf_init(b, 256);
 	proto_begin(b, MSG_REQUEST, op, 0, 0);
+}
+
+/* The order key of a node: the agent serves requests about one file in
+ * the order they were sent, so those answered before they are done
+ * (write-behind) come before whatever follows them. */
+static uint32_t
+node_key(uint64_t ino)
+{
+	uint32_t k = (uint32_t)(ino ^ (ino >> 32));
+
+	return k ? k : 1;
+}
+
+static void
+request_keyed(struct proto_buf *b, uint16_t op, uint64_t ino)
+{
+	proto_buf_init(b, 256);
+	proto_begin(b, MSG_REQUEST, op, 0, node_key(ino));
 }
 
 static void
@@ -156,7 +176,7 @@ lookup_done(void *arg, int err, struct proto_cur *p)
 	else {
 		uint64_t id = nodes_ref(c->path, &a);
 
-		nodes_fix_size(id, &a);
+		nodes_fix_attr(id, &a);
 		fill_entry(&e, id, &a);
 		if (fuse_reply_entry(c->req, &e) != 0)
 			nodes_forget(e.ino, 1);
@@ -167,11 +187,20 @@ lookup_done(void *arg, int err, struct proto_cur *p)
 static void
 ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct fuse_entry_param e;
 	struct call *c;
 	struct proto_buf b;
+	double left;
 
 	if (strlen(name) > PROTO_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if ((left = nodes_dir_absent(parent, name)) > 0) {
+		/* A directory this mount made, and not a name it made. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = left;
+		fuse_reply_entry(req, &e);
 		return;
 	}
 	c = call_new(req, parent);
@@ -213,7 +242,7 @@ node_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op)
 		call_free(c);
 		return NULL;
 	}
-	request(b, op);
+	request_keyed(b, op, ino);
 	proto_put_str(b, c->path);
 	return c;
 }
@@ -233,7 +262,7 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 		fuse_reply_err(c->req, -err);
 	else {
 		nodes_set_flags(c->ino, a.flags);
-		nodes_fix_size(c->ino, &a);
+		nodes_fix_attr(c->ino, &a);
 		proto_attr_to_stat(&a, &st);
 		fuse_reply_attr(c->req, &st, cfg.attr_timeout);
 	}
@@ -245,18 +274,35 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	uint64_t afh = 0;
 	struct proto_buf b;
+	struct proto_attr a;
+	struct stat st;
 	struct call *c;
+	char *path;
 
 	/* An open file is asked by handle: it is the node's own inode even
 	 * after a rename or unlink in the target. */
 	if ((fi != NULL && (afh = file_fh(fi)) != 0) ||
 	    nodes_open_fh(ino, client_epoch(cfg.client), &afh)) {
 		c = call_new(req, ino);
-		request(&b, OP_FGETATTR);
+		request_keyed(&b, OP_FGETATTR, ino);
 		proto_put_u64(&b, afh);
 		client_call(cfg.client, &b, getattr_done, c);
 		return;
 	}
+	if ((path = nodes_path(ino)) == NULL) {
+		/* Removed, and not open here as a file (a directory, or a
+		 * file open before a reconnect): what was last seen, with
+		 * no links left, as fstat() shows a removed file. */
+		if (nodes_cached_attr(ino, &a) < 0) {
+			fuse_reply_err(req, ESTALE);
+			return;
+		}
+		a.nlink = 0;
+		proto_attr_to_stat(&a, &st);
+		fuse_reply_attr(req, &st, cfg.attr_timeout);
+		return;
+	}
+	x_free(path);
 	if ((c = node_call(req, ino, &b, OP_GETATTR)) != NULL)
 		client_call(cfg.client, &b, getattr_done, c);
 }
@@ -297,12 +343,23 @@ dirh_free(struct dirh *d)
 	for (i = 0; i < d->n; i++)
 		x_free(d->ents[i].name);
 	x_free(d->ents);
-	x_free(d->path);
 	x_free(d);
 }
 
 static void readdir_page(struct call *c, uint64_t cookie);
 static void release_done(void *arg, int err, struct proto_cur *p);
+static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
+    int plus);
+
+static void
+dirh_clear(struct dirh *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		x_free(d->ents[i].name);
+	d->n = 0;
+}
 
 static void
 readdir_done(void *arg, int err, struct proto_cur *p)
@@ -343,15 +400,15 @@ readdir_done(void *arg, int err, struct proto_cur *p)
 		readdir_page(c, next);
 		return;
 	}
-	if (err < 0) {
-		fuse_reply_err(c->req, -err);
-		dirh_free(d);
-	} else {
-		c->fi.fh = (uint64_t)(uintptr_t)d;
-		c->fi.keep_cache = 0;
-		if (fuse_reply_open(c->req, &c->fi) != 0)
-			dirh_free(d);
+	if (err == -ENOENT) {
+		/* Removed while open: a removed directory is empty. */
+		dirh_clear(d);
+		err = 0;
 	}
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else
+		serve_dir(c->req, d, c->size, (off_t)c->off, (int)c->flags);
 	call_free(c);
 }
 
@@ -361,7 +418,7 @@ readdir_page(struct call *c, uint64_t cookie)
 	struct proto_buf b;
 
 	request(&b, OP_READDIR);
-	proto_put_str(&b, c->dir->path);
+	proto_put_str(&b, c->path);
 	proto_put_u64(&b, cookie);
 	proto_put_u32(&b, 1024 * 1024);
 	client_call(cfg.client, &b, readdir_done, c);
@@ -370,19 +427,15 @@ readdir_page(struct call *c, uint64_t cookie)
 static void
 ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct call *c = call_new(req, ino);
 	struct dirh *d = xcalloc(1, sizeof(*d));
 
-	if ((d->path = nodes_path(ino)) == NULL) {
-		fuse_reply_err(req, ESTALE);
-		dirh_free(d);
-		call_free(c);
-		return;
-	}
+	/* The listing is fetched by the first readdir, and again on every
+	 * rewind: a listing shows the directory as it is when read. */
 	d->ino = ino;
-	c->dir = d;
-	c->fi = *fi;
-	readdir_page(c, 0);
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		dirh_free(d);
 }
 
 static void
@@ -390,6 +443,33 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi, int plus)
 {
 	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	struct call *c;
+	char *path;
+
+	if (off != 0 && d->loaded) {
+		serve_dir(req, d, size, off, plus);
+		return;
+	}
+	dirh_clear(d);
+	d->loaded = 1;
+	if ((path = nodes_path(ino)) == NULL) {
+		serve_dir(req, d, size, off, plus);	/* removed: empty */
+		return;
+	}
+	c = call_new(req, ino);
+	c->dir = d;
+	c->path = path;
+	c->size = size;
+	c->off = (uint64_t)off;
+	c->flags = (unsigned int)plus;
+	readdir_page(c, 0);
+}
+
+/* Answers a readdir from the listing held. */
+static void
+serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
+{
+	uint64_t ino = d->ino;
 	char *buf, *path;
 	size_t used = 0, total = d->n + 2, i;
 	struct fuse_entry_param e;
@@ -441,8 +521,8 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		{
 			struct proto_attr fixed = d->ents[i - 2].attr;
 
-			nodes_fix_size(e.ino, &fixed);
-			e.attr.st_size = (off_t)fixed.size;
+			nodes_fix_attr(e.ino, &fixed);
+			proto_attr_to_stat(&fixed, &e.attr);
 		}
 		used += fuse_add_direntry_plus(req, buf + used, size - used,
 		    name, &e, (off_t)i + 1);
@@ -497,10 +577,12 @@ open_done(void *arg, int err, struct proto_cur *p)
 	c->fi.fh = (uint64_t)(uintptr_t)fh;
 	/* Keep the page cache while the file's mtime and size stay. */
 	c->fi.keep_cache = nodes_same_data(c->ino, &a);
+	a.flags &= ~(uint32_t)ATTR_SYNTHETIC;
 	nodes_set_flags(c->ino, a.flags);
+	nodes_fix_attr(c->ino, &a);
 	/* procfs and sysfs files say size 0 and still hold bytes: read them
 	 * straight through, past the page cache's idea of the end. */
-	if (a.size == 0)
+	if (a.flags & ATTR_SYNTHETIC)
 		c->fi.direct_io = 1;
 	if (fuse_reply_open(c->req, &c->fi) != 0) {
 		struct proto_buf b;
@@ -588,10 +670,10 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fileh *fh = (struct fileh *)(uintptr_t)fi->fh;
 	struct proto_buf b;
 
-	nodes_write_drain(ino, 0);
 	nodes_open_del(ino, fh->agent_fh, fh->epoch);
 	if (fh->epoch == client_epoch(cfg.client)) {
-		request(&b, OP_RELEASE);
+		/* Keyed: after the node's outstanding writes. */
+		request_keyed(&b, OP_RELEASE, ino);
 		proto_put_u64(&b, fh->agent_fh);
 		client_call(cfg.client, &b, release_done, NULL);
 	}
@@ -658,6 +740,24 @@ xattr_done(void *arg, int err, struct proto_cur *p)
 	call_free(c);
 }
 
+/* An xattr request on a node: by an open handle if there is one (the
+ * node's own inode, even unlinked), else by path. */
+static struct call *
+xattr_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
+    uint16_t path_op, uint16_t fh_op)
+{
+	uint64_t afh;
+	struct call *c;
+
+	if (nodes_open_fh(ino, client_epoch(cfg.client), &afh)) {
+		c = call_new(req, ino);
+		request_keyed(b, fh_op, ino);
+		proto_put_u64(b, afh);
+		return c;
+	}
+	return node_call(req, ino, b, path_op);
+}
+
 static void
 ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
@@ -673,7 +773,7 @@ ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if ((c = node_call(req, ino, &b, OP_GETXATTR)) == NULL)
+	if ((c = xattr_call(req, ino, &b, OP_GETXATTR, OP_FGETXATTR)) == NULL)
 		return;
 	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
 	proto_put_str(&b, name);
@@ -694,7 +794,8 @@ ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if ((c = node_call(req, ino, &b, OP_LISTXATTR)) == NULL)
+	if ((c = xattr_call(req, ino, &b, OP_LISTXATTR, OP_FLISTXATTR)) ==
+	    NULL)
 		return;
 	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
 	proto_put_u32(&b, (uint32_t)c->size);
@@ -745,12 +846,27 @@ entry_done(void *arg, int err, struct proto_cur *p)
 	else {
 		uint64_t id = nodes_ref(c->path, &a);
 
-		nodes_fix_size(id, &a);
+		nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+		if (c->op == OP_MKDIR) {
+			nodes_set_created(id);
+			nodes_dir_made(id, cfg.negative_timeout);
+		}
+		nodes_fix_attr(id, &a);
 		fill_entry(&e, id, &a);
 		if (fuse_reply_entry(c->req, &e) != 0)
 			nodes_forget(e.ino, 1);
 	}
 	call_free(c);
+}
+
+/* The caller's ids: what it makes is its own. */
+static void
+put_owner(struct proto_buf *b, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	proto_put_u32(b, (uint32_t)ctx->uid);
+	proto_put_u32(b, (uint32_t)ctx->gid);
 }
 
 /* Starts a request on parent/name; replies itself on a bad name. */
@@ -765,6 +881,7 @@ child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return NULL;
 	}
 	c = call_new(req, parent);
+	c->op = op;
 	if ((c->path = nodes_child_path(parent, name)) == NULL) {
 		fuse_reply_err(req, ENOENT);
 		call_free(c);
@@ -794,6 +911,8 @@ create_done(void *arg, int err, struct proto_cur *p)
 	}
 	fill_entry(&e, nodes_ref(c->path, &a), &a);
 	nodes_same_data(e.ino, &a);
+	nodes_set_created(e.ino);
+	nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
 	fh = xcalloc(1, sizeof(*fh));
 	fh->agent_fh = afh;
 	fh->epoch = client_epoch(cfg.client);
@@ -828,6 +947,7 @@ ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	proto_put_u32(&b, (uint32_t)(fi->flags & OPEN_FLAGS_SENT));
 	proto_put_u32(&b, (uint32_t)(mode & 07777));
+	put_owner(&b, req);
 	c->fi = *fi;
 	client_call(cfg.client, &b, create_done, c);
 }
@@ -843,8 +963,10 @@ write_done(void *arg, int err, struct proto_cur *p)
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
-	else
+	else {
+		nodes_wrote(c->ino, c->off + n);
 		fuse_reply_write(c->req, n);
+	}
 	call_free(c);
 }
 
@@ -859,6 +981,8 @@ write_behind_done(void *arg, int err, struct proto_cur *p)
 	if (err == 0 && (proto_get_u32(p, &n) < 0 || proto_end(p) < 0 ||
 	    n != c->size))
 		err = -EIO;
+	if (err == 0)
+		nodes_wrote(c->ino, c->off + n);
 	nodes_write_end(c->ino, c->size, err);
 	call_free(c);
 }
@@ -881,8 +1005,9 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		size = PROTO_WRITE_MAX;	/* a short write; the kernel goes on */
 	c = call_new(req, ino);
 	c->size = size;
+	c->off = (uint64_t)off;
 	proto_buf_init(&b, size + 64);
-	proto_begin(&b, MSG_REQUEST, OP_WRITE, 0, 0);
+	proto_begin(&b, MSG_REQUEST, OP_WRITE, 0, node_key(ino));
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, (uint64_t)off);
 	proto_put_bytes(&b, buf, size);
@@ -913,6 +1038,91 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 }
 
 static void
+setattr_behind_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct proto_attr a;
+
+	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+		err = -EIO;
+	nodes_setattr_end(c->ino, err, err == 0 ? &a : NULL);
+	call_free(c);
+}
+
+/*
+ * chmod, chown and utimens of a file made through this mount and open
+ * here: answered now with the attributes they leave, done by the agent
+ * through the open handle, in order with everything else about the
+ * file (tar and git do these on every file they write). An error waits
+ * for the next fsync or close. 1 if it went so, 0: do it the slow way.
+ */
+static int
+setattr_behind(fuse_req_t req, fuse_ino_t ino, const struct stat *attr,
+    uint32_t set, uint64_t afh)
+{
+	uint64_t epoch = client_epoch(cfg.client);
+	struct nodes_setattr sa;
+	struct proto_attr a;
+	struct timespec now;
+	struct proto_buf b;
+	struct stat st;
+	struct call *c;
+
+	if (cfg.write_behind_kb == 0 ||
+	    (afh == 0 && !nodes_open_fh(ino, epoch, &afh)))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(&sa, 0, sizeof(sa));
+	sa.set_mode = (set & SETATTR_MODE) != 0;
+	sa.set_uid = (set & SETATTR_UID) != 0;
+	sa.set_gid = (set & SETATTR_GID) != 0;
+	sa.set_atime = (set & (SETATTR_ATIME | SETATTR_ATIME_NOW)) != 0;
+	sa.set_mtime = (set & (SETATTR_MTIME | SETATTR_MTIME_NOW)) != 0;
+	sa.mode = (uint32_t)attr->st_mode;
+	sa.uid = (uint32_t)attr->st_uid;
+	sa.gid = (uint32_t)attr->st_gid;
+	sa.now_sec = now.tv_sec;
+	sa.now_nsec = (uint32_t)now.tv_nsec;
+	/* "now" is this machine's clock, sent as a time, so the reply and
+	 * the target agree. */
+	if (set & SETATTR_ATIME_NOW) {
+		set = (set & ~(uint32_t)SETATTR_ATIME_NOW) | SETATTR_ATIME;
+		sa.atime_sec = now.tv_sec;
+		sa.atime_nsec = (uint32_t)now.tv_nsec;
+	} else {
+		sa.atime_sec = attr->st_atim.tv_sec;
+		sa.atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
+	}
+	if (set & SETATTR_MTIME_NOW) {
+		set = (set & ~(uint32_t)SETATTR_MTIME_NOW) | SETATTR_MTIME;
+		sa.mtime_sec = now.tv_sec;
+		sa.mtime_nsec = (uint32_t)now.tv_nsec;
+	} else {
+		sa.mtime_sec = attr->st_mtim.tv_sec;
+		sa.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
+	}
+	if (nodes_setattr_begin(ino, &sa, &a) < 0)
+		return 0;
+	c = call_new(NULL, ino);
+	request_keyed(&b, OP_SETATTR, ino);
+	proto_put_str(&b, "/");		/* by handle */
+	proto_put_u64(&b, afh);
+	proto_put_u32(&b, set);
+	proto_put_u32(&b, sa.mode);
+	proto_put_u32(&b, sa.uid);
+	proto_put_u32(&b, sa.gid);
+	proto_put_u64(&b, 0);
+	proto_put_u64(&b, (uint64_t)sa.atime_sec);
+	proto_put_u32(&b, sa.atime_nsec);
+	proto_put_u64(&b, (uint64_t)sa.mtime_sec);
+	proto_put_u32(&b, sa.mtime_nsec);
+	client_call(cfg.client, &b, setattr_behind_done, c);
+	proto_attr_to_stat(&a, &st);
+	fuse_reply_attr(req, &st, cfg.attr_timeout);
+	return 1;
+}
+
+static void
 ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fuse_file_info *fi)
 {
@@ -925,7 +1135,6 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	nodes_write_drain(ino, 0);
 	if (fi != NULL && (afh = file_fh(fi)) == 0) {
 		fuse_reply_err(req, EIO);
 		return;
@@ -952,7 +1161,11 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if (to_set & FUSE_SET_ATTR_MTIME)
 		set |= (to_set & FUSE_SET_ATTR_MTIME_NOW) ? SETATTR_MTIME_NOW :
 		    SETATTR_MTIME;
-	request(&b, OP_SETATTR);
+	if (!(set & SETATTR_SIZE) && setattr_behind(req, ino, attr, set, afh)) {
+		call_free(c);
+		return;
+	}
+	request_keyed(&b, OP_SETATTR, ino);
 	proto_put_str(&b, c->path ? c->path : "/");
 	proto_put_u64(&b, afh);
 	proto_put_u32(&b, set);
@@ -992,7 +1205,7 @@ do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		call_free(c);
 		return;
 	}
-	request(&b, OP_FSYNC);
+	request_keyed(&b, OP_FSYNC, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u8(&b, datasync ? 1 : 0);
 	proto_put_str(&b, c->path ? c->path : "/");
@@ -1028,6 +1241,7 @@ ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	proto_put_u32(&b, (uint32_t)mode);
 	proto_put_u64(&b, (uint64_t)rdev);
+	put_owner(&b, req);
 	client_call(cfg.client, &b, entry_done, c);
 }
 
@@ -1044,6 +1258,7 @@ ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	if ((c = child_call(req, parent, name, &b, OP_MKDIR)) == NULL)
 		return;
 	proto_put_u32(&b, (uint32_t)(mode & 07777));
+	put_owner(&b, req);
 	client_call(cfg.client, &b, entry_done, c);
 }
 
@@ -1065,6 +1280,7 @@ ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if ((c = child_call(req, parent, name, &b, OP_SYMLINK)) == NULL)
 		return;
 	proto_put_str(&b, link);
+	put_owner(&b, req);
 	client_call(cfg.client, &b, entry_done, c);
 }
 
@@ -1075,8 +1291,10 @@ unlink_done(void *arg, int err, struct proto_cur *p)
 
 	if (err == 0 && proto_end(p) < 0)
 		err = -EIO;
-	if (err == 0)
+	if (err == 0) {
 		nodes_unlinked(c->path);
+		nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 0);
+	}
 	fuse_reply_err(c->req, -err);
 	call_free(c);
 }
@@ -1114,9 +1332,13 @@ rename_done(void *arg, int err, struct proto_cur *p)
 
 	if (err == 0 && proto_end(p) < 0)
 		err = -EIO;
-	if (err == 0)
+	if (err == 0) {
 		nodes_renamed(c->path, c->path2,
 		    (c->flags & RENAME_EXCHANGE) != 0);
+		if (!(c->flags & RENAME_EXCHANGE))
+			nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 0);
+		nodes_dir_note(c->ino2, strrchr(c->path2, '/') + 1, 1);
+	}
 	fuse_reply_err(c->req, -err);
 	call_free(c);
 }
@@ -1150,6 +1372,7 @@ ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	c->flags = flags;
+	c->ino2 = newparent;
 	if (flags & RENAME_NOREPLACE)
 		wire |= 1;
 	if (flags & RENAME_EXCHANGE)
@@ -1201,6 +1424,27 @@ setxattr_done(void *arg, int err, struct proto_cur *p)
 	call_free(c);
 }
 
+/* setxattr and removexattr: path and handle in one request. */
+static struct call *
+setxattr_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
+    uint16_t op)
+{
+	uint64_t afh = 0;
+	struct call *c = call_new(req, ino);
+
+	c->path = nodes_path(ino);
+	if (!nodes_open_fh(ino, client_epoch(cfg.client), &afh) &&
+	    c->path == NULL) {
+		fuse_reply_err(req, ESTALE);
+		call_free(c);
+		return NULL;
+	}
+	request_keyed(b, op, ino);
+	proto_put_str(b, c->path ? c->path : "/");
+	proto_put_u64(b, afh);
+	return c;
+}
+
 static void
 ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     const char *value, size_t size, int flags)
@@ -1220,7 +1464,7 @@ ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	if ((c = node_call(req, ino, &b, OP_SETXATTR)) == NULL)
+	if ((c = setxattr_call(req, ino, &b, OP_SETXATTR)) == NULL)
 		return;
 	proto_put_str(&b, name);
 	proto_put_bytes(&b, value, size);
@@ -1246,7 +1490,7 @@ ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if ((c = node_call(req, ino, &b, OP_REMOVEXATTR)) == NULL)
+	if ((c = setxattr_call(req, ino, &b, OP_REMOVEXATTR)) == NULL)
 		return;
 	proto_put_str(&b, name);
 	client_call(cfg.client, &b, setxattr_done, c);
@@ -1264,9 +1508,9 @@ ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	nodes_write_drain(ino, 0);
+	nodes_forget_attr(ino);
 	c = call_new(req, ino);
-	request(&b, OP_FALLOCATE);
+	request_keyed(&b, OP_FALLOCATE, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u32(&b, (uint32_t)mode);
 	proto_put_u64(&b, (uint64_t)off);
@@ -1407,14 +1651,13 @@ do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	nodes_write_drain(ino, 0);
 	if (lock->l_start < 0 || lock->l_len < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	if (cmd == LOCK_CMD_SET)
 		nodes_set_locked(ino);
-	request(&b, OP_LOCK);
+	request_keyed(&b, OP_LOCK, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, fi->lock_owner);
 	proto_put_u8(&b, (uint8_t)cmd);
@@ -1450,7 +1693,7 @@ ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	request(&b, OP_FLOCK);
+	request_keyed(&b, OP_FLOCK, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u32(&b, (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)));
 	lock_start(req, ino, &b, OP_FLOCK, 0,
@@ -1478,7 +1721,7 @@ ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	c = call_new(req, ino);
-	request(&b, OP_FLUSH);
+	request_keyed(&b, OP_FLUSH, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, fi->lock_owner);
 	client_call(cfg.client, &b, status_done, c);

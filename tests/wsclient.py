@@ -70,7 +70,9 @@ OP_FGETATTR = 25
 OP_LOCK = 26
 OP_FLOCK = 27
 OP_FLUSH = 28
-OP_MAX = 29
+OP_FGETXATTR = 29
+OP_FLISTXATTR = 30
+OP_MAX = 31
 CAP_WRITE = 0x1
 SETATTR_MODE, SETATTR_UID, SETATTR_GID, SETATTR_SIZE = 0x1, 0x2, 0x4, 0x8
 SETATTR_ATIME, SETATTR_MTIME = 0x10, 0x20
@@ -85,7 +87,8 @@ OP_NAMES = {0: "hello", OP_LOOKUP: "lookup", OP_GETATTR: "getattr",
             OP_RENAME: "rename", OP_LINK: "link", OP_SETXATTR: "setxattr",
             OP_REMOVEXATTR: "removexattr", OP_FALLOCATE: "fallocate",
             OP_FGETATTR: "fgetattr", OP_LOCK: "lock", OP_FLOCK: "flock",
-            OP_FLUSH: "flush"}
+            OP_FLUSH: "flush", OP_FGETXATTR: "fgetxattr",
+            OP_FLISTXATTR: "flistxattr"}
 
 PAYLOAD_MAX = 4 * 1024 * 1024 + 4096
 MSG_MAX = HDR_LEN + PAYLOAD_MAX
@@ -297,8 +300,8 @@ def req_listxattr(path, size):
     return Encoder().str(path).u32(size).data()
 
 
-def req_create(path, flags, mode):
-    return Encoder().str(path).u32(flags).u32(mode).data()
+def req_create(path, flags, mode, uid=0, gid=0):
+    return Encoder().str(path).u32(flags).u32(mode).u32(uid).u32(gid).data()
 
 
 def req_write(fh, offset, data):
@@ -373,7 +376,7 @@ def decode_reply(op, d):
         r = d.str(PATH_MAX)
     elif op == OP_STATFS:
         r = d.statfs()
-    elif op in (OP_GETXATTR, OP_LISTXATTR):
+    elif op in (OP_GETXATTR, OP_LISTXATTR, OP_FGETXATTR, OP_FLISTXATTR):
         r = (d.u32(), d.bytes(XATTR_MAX))
     elif op == OP_CREATE:
         r = (d.u64(), d.attr())
@@ -709,15 +712,17 @@ class Client:
     def write(self, fh, offset, data):
         return self.call(OP_WRITE, req_write(fh, offset, data))
 
-    def mkdir(self, path, mode=0o755):
-        return self.call(OP_MKDIR, Encoder().str(path).u32(mode).data())
+    def mkdir(self, path, mode=0o755, uid=0, gid=0):
+        return self.call(OP_MKDIR, Encoder().str(path).u32(mode).u32(uid)
+                         .u32(gid).data())
 
-    def mknod(self, path, mode, rdev=0):
+    def mknod(self, path, mode, rdev=0, uid=0, gid=0):
         return self.call(OP_MKNOD, Encoder().str(path).u32(mode).u64(rdev)
-                         .data())
+                         .u32(uid).u32(gid).data())
 
-    def symlink(self, path, target):
-        return self.call(OP_SYMLINK, req_two_paths(path, target))
+    def symlink(self, path, target, uid=0, gid=0):
+        return self.call(OP_SYMLINK, Encoder().str(path).str(target)
+                         .u32(uid).u32(gid).data())
 
     def unlink(self, path):
         return self.call(OP_UNLINK, req_path(path))
@@ -735,8 +740,8 @@ class Client:
     def setattr(self, path, **kw):
         return self.call(OP_SETATTR, req_setattr(path, **kw))
 
-    def setxattr(self, path, name, value, flags=0):
-        return self.call(OP_SETXATTR, Encoder().str(path).str(name)
+    def setxattr(self, path, name, value, flags=0, fh=0):
+        return self.call(OP_SETXATTR, Encoder().str(path).u64(fh).str(name)
                          .bytes(value).u32(flags).data())
 
     def getxattr(self, path, name):
