@@ -561,6 +561,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 	struct proto_attr a;
 	struct fileh *fh;
 	uint64_t afh = 0;
+	int synthetic;
 
 	if (err == 0 && (proto_get_u64(p, &afh) < 0 ||
 	    proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
@@ -577,12 +578,13 @@ open_done(void *arg, int err, struct proto_cur *p)
 	c->fi.fh = (uint64_t)(uintptr_t)fh;
 	/* Keep the page cache while the file's mtime and size stay. */
 	c->fi.keep_cache = nodes_same_data(c->ino, &a);
+	synthetic = (a.flags & ATTR_SYNTHETIC) != 0;
 	a.flags &= ~(uint32_t)ATTR_SYNTHETIC;
 	nodes_set_flags(c->ino, a.flags);
 	nodes_fix_attr(c->ino, &a);
 	/* procfs and sysfs files say size 0 and still hold bytes: read them
 	 * straight through, past the page cache's idea of the end. */
-	if (a.flags & ATTR_SYNTHETIC)
+	if (synthetic)
 		c->fi.direct_io = 1;
 	if (fuse_reply_open(c->req, &c->fi) != 0) {
 		struct proto_buf b;
