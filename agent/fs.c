@@ -28,6 +28,7 @@
 #include "xmalloc.h"
 
 #define READDIR_REPLY_MAX	(1024 * 1024)
+#define RESOLVE_CHUNK		3072	/* path bytes per openat2() */
 /* Open flags a client may ask for; the rest are the client kernel's. */
 #define OPEN_FLAGS_PASSED	(O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | \
 				 O_DSYNC)
@@ -39,15 +40,57 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 	struct open_how how;
 	int fd;
 
+	char part[RESOLVE_CHUNK + 1];
+	const char *slash;
+	int dfd = fs->rootfd, nfd;
+	size_t k;
+
 	memset(&how, 0, sizeof(how));
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_more;
+	/*
+	 * A path longer than one syscall takes is resolved a piece at a
+	 * time, each piece inside the directory the last one reached: a
+	 * deep piece is confined more tightly than the root, never less.
+	 */
+	while (strlen(path) > RESOLVE_CHUNK) {
+		for (slash = path + RESOLVE_CHUNK; slash > path && *slash != '/';
+		    slash--)
+			;
+		k = (size_t)(slash - path);
+		if (k == 0) {
+			nfd = -ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(part, path, k);
+		part[k] = '\0';
+		how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+		do {
+			nfd = (int)syscall(SYS_openat2, dfd, part, &how,
+			    sizeof(how));
+		} while (nfd < 0 && errno == EAGAIN);
+		if (nfd < 0) {
+			nfd = -errno;
+			goto fail;
+		}
+		if (dfd != fs->rootfd)
+			close(dfd);
+		dfd = nfd;
+		path = slash + 1;
+	}
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)(mode & 07777) : 0;
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_more;
 	do {
-		fd = (int)syscall(SYS_openat2, fs->rootfd, path, &how,
+		fd = (int)syscall(SYS_openat2, dfd, *path ? path : ".", &how,
 		    sizeof(how));
 	} while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : fd;
+	fd = fd < 0 ? -errno : fd;
+	if (dfd != fs->rootfd)
+		close(dfd);
+	return fd;
+fail:
+	if (dfd != fs->rootfd)
+		close(dfd);
+	return nfd;
 }
 
 static int
@@ -535,7 +578,7 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
     const char *target, char *out, size_t outsz)
 {
 	char dirbuf[PROTO_PATH_MAX + 1], cand[2 * PROTO_PATH_MAX + 2];
-	char tbuf[PROTO_PATH_MAX + 1], host[PATH_MAX + 1], procfd[64];
+	char tbuf[PROTO_PATH_MAX + 1], host[PROTO_PATH_MAX + PATH_MAX], procfd[64];
 	char *dir[COMP_MAX], *tc[COMP_MAX], *res[COMP_MAX], *slash;
 	const char *inroot = NULL;
 	int ndir, nt, nres, i, k, leading = 0, seen_name = 0, safe = 1, fd;
@@ -600,8 +643,10 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 				inroot = NULL;
 		}
 	}
+	if (inroot != NULL && strlen(inroot) >= sizeof(tbuf))
+		inroot = NULL;		/* too deep to say: lexically, below */
 	if (inroot != NULL) {
-		snprintf(tbuf, sizeof(tbuf), "%s", inroot);
+		memcpy(tbuf, inroot, strlen(inroot) + 1);
 		nres = normalize_in_root(tbuf, res, COMP_MAX);
 	} else {
 		char lex[2 * PROTO_PATH_MAX + 2];

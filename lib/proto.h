@@ -86,7 +86,9 @@
 #define PROTO_PAYLOAD_MAX	(4u * 1024 * 1024 + 4096)
 #define PROTO_MSG_MAX	(PROTO_HDR_LEN + PROTO_PAYLOAD_MAX)
 #define PROTO_READ_MAX	(4u * 1024 * 1024)
-#define PROTO_PATH_MAX	4096
+/* Paths within the target: longer than one syscall's PATH_MAX, as a
+ * deep tree made through directory fds is. */
+#define PROTO_PATH_MAX	16384
 #define PROTO_NAME_MAX	255
 #define PROTO_TOKEN_MAX	512
 #define PROTO_XATTR_MAX	65536

@@ -204,8 +204,9 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	c = call_new(req, parent);
-	if ((c->path = nodes_child_path(parent, name)) == NULL) {
-		fuse_reply_err(req, ENOENT);
+	if ((c->path = nodes_child_path(parent, name)) == NULL ||
+	    strlen(c->path) > PROTO_PATH_MAX) {
+		fuse_reply_err(req, c->path ? ENAMETOOLONG : ENOENT);
 		call_free(c);
 		return;
 	}
@@ -884,8 +885,10 @@ child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	c = call_new(req, parent);
 	c->op = op;
-	if ((c->path = nodes_child_path(parent, name)) == NULL) {
-		fuse_reply_err(req, ENOENT);
+	if ((c->path = nodes_child_path(parent, name)) == NULL ||
+	    strlen(c->path) > PROTO_PATH_MAX) {
+		/* Deeper than the protocol carries. */
+		fuse_reply_err(req, c->path ? ENAMETOOLONG : ENOENT);
 		call_free(c);
 		return NULL;
 	}
@@ -1367,9 +1370,10 @@ ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if ((c = child_call(req, parent, name, &b, OP_RENAME)) == NULL)
 		return;
-	if ((c->path2 = nodes_child_path(newparent, newname)) == NULL) {
+	if ((c->path2 = nodes_child_path(newparent, newname)) == NULL ||
+	    strlen(c->path2) > PROTO_PATH_MAX) {
 		proto_buf_free(&b);
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, c->path2 ? ENAMETOOLONG : ENOENT);
 		call_free(c);
 		return;
 	}
