@@ -283,6 +283,9 @@ main(int argc, char **argv)
 	    getuid() == 0 ? ",allow_other" : "");
 	fuse_opt_add_arg(&args, opt);
 	x_free(opt);
+	/* libfuse's own trace of every request, for debugging (-f). */
+	if (getenv("MIRROR_FUSE_DEBUG") != NULL)
+		fuse_opt_add_arg(&args, "-odebug");
 	se = fuse_session_new(&args, ops_table(&oc), sizeof(struct fuse_lowlevel_ops), NULL);
 	if (se == NULL) {
 		report(wfd, 1, "cannot create the FUSE session");

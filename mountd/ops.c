@@ -145,6 +145,10 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_POSIX_LOCKS;
 	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
 		conn->want |= FUSE_CAP_FLOCK_LOCKS;
+	/* The agent's kernel drops set-user-ID bits on chown itself: no
+	 * getattr before every chown. */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
 	/* Not safe here: the kernel would trust its own idea of a file's
 	 * size and miss changes made in the target. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
