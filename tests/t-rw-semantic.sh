@@ -57,7 +57,7 @@ known_local=(
 	'^K 20 x \(flock LOCK_EX, close without LOCK_UN\); pod at once: flock LOCK_EX\|LOCK_NB: ok x20$'
 )
 known_mount=(
-	# FUSE has no O_TMPFILE before Linux 6.7.
+	# libfuse 3.14 (Debian 12) has no tmpfile operation.
 	'^K O_TMPFILE, write, link it in by /proc/self/fd: (ENOTSUP|EOPNOTSUPP|\[nlink=0 size=22)'
 	# The agent holds OFD locks; the kernel finds no deadlock among them.
 	'^K F_SETLKW F_WRLCK byte 1 \(a deadlock\): no EDEADLK: still waiting after 3 s$'
