@@ -8,7 +8,8 @@
 # byte. Then an agent comes back on the same address and the mount
 # serves again by itself (ls works, a new file can be written). Last,
 # 8 MiB written and closed (close returned 0) right before a SIGKILL of
-# the agent are all on the agent side.
+# the agent are all on the agent side, and so are a chmod and a utime
+# followed by fsync and close.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -175,6 +176,13 @@ off = 0
 while off < len(data):
     off += os.write(fd, data[off:off + (1 << 20)])
 os.close(fd)
+# A second file: attributes changed by path, then fsync and close.
+fd = os.open(dst + '2', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, data[:100000])
+os.chmod(dst + '2', 0o640)
+os.utime(dst + '2', ns=(1500000000 * 10**9 + 5, 1500000000 * 10**9 + 123456789))
+os.fsync(fd)
+os.close(fd)
 os.kill(agent, signal.SIGKILL)  # the instant close returned
 EOF
 for i in $(seq 1 50); do # dead (gone, or a zombie)
@@ -183,6 +191,8 @@ for i in $(seq 1 50); do # dead (gone, or a zombie)
 done
 cmp "$T/closed.src" "$R/closed" ||
 	fail "8 MiB written and closed (close returned 0), then the agent was killed: the agent side has $(stat -c %s "$R/closed") bytes or other bytes"
+assert_eq "100000 640 1500000000.123456789" "$(stat -c '%s %a %.9Y' "$R/closed2")" \
+	"size, mode and mtime set by chmod and utime, then fsync and close, before the agent died"
 
 "$CTL" umount "$M" >"$T/umount.out" 2>&1 || fail "mirrorctl umount: $(cat "$T/umount.out")"
 is_mounted "$M" && fail "$M still mounted after umount"

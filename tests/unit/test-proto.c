@@ -950,6 +950,15 @@ test_header(void)
 	    h.op == OP_LISTXATTR && h.id == 0xdeadbeef &&
 	    h.status == 0x7fffffff && h.length == 3 && c.left == 3 &&
 	    memcmp(c.p, "abc", 3) == 0, "header fields decoded exactly");
+	/* In a request the status field is the order key. */
+	mkhdr(m, PROTO_VERSION, MSG_REQUEST, OP_WRITE, 7, 0x12345678, 3);
+	ok(proto_hdr_decode(m, PROTO_HDR_LEN + 3, &h, &c) == 0 &&
+	    h.kind == MSG_REQUEST && h.status == 0x12345678,
+	    "request order key decoded");
+	mkhdr(m, PROTO_VERSION, MSG_REQUEST, OP_FLISTXATTR, 7, 0, 3);
+	ok(proto_hdr_decode(m, PROTO_HDR_LEN + 3, &h, &c) == 0 &&
+	    strcmp(proto_op_name(h.op), "flistxattr") == 0,
+	    "the last writing-era op is known");
 }
 
 /* ---------------------------------------------------------------- */
