@@ -967,7 +967,7 @@ test_header(void)
 static void
 test_lengths(void)
 {
-	uint8_t buf[PROTO_HDR_LEN + 8192], *big;
+	uint8_t buf[PROTO_HDR_LEN + 2 * PROTO_PATH_MAX + 64], *big;
 	char dst[16], path[PROTO_PATH_MAX + 1];
 	struct proto_cur c;
 	const uint8_t *p;
