@@ -375,6 +375,7 @@ cmd_mount_exec(int argc, char **argv)
 		    ctl_state_dir(), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
+	s.rw = rw;
 
 	if (pid > 0) {
 		if (token_generate(token, sizeof(token)) < 0 ||

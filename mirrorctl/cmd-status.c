@@ -50,8 +50,9 @@ cmd_status_exec(int argc, char **argv)
 		x_free(all);
 		return 0;
 	}
-	printf("%-16s %-28s %-8s %-8s %-24s %-8s %s\n", "TARGET",
-	    "MOUNTPOINT", "MOUNTD", "AGENT", "AGENT URL", "UPTIME", "STATE");
+	printf("%-16s %-28s %-8s %-8s %-24s %-8s %-4s %s\n", "TARGET",
+	    "MOUNTPOINT", "MOUNTD", "AGENT", "AGENT URL", "UPTIME", "MODE",
+	    "STATE");
 	for (i = 0; i < n; i++) {
 		struct session *s = &all[i];
 		const char *state = "ok";
@@ -65,9 +66,9 @@ cmd_status_exec(int argc, char **argv)
 			state = "mountd dead (mirrorctl umount cleans up)";
 		else if (s->agent_pid > 0 && !session_alive(s->agent_pid))
 			state = "agent dead";
-		printf("%-16s %-28s %-8d %-8s %-24s %-8s %s\n", s->target,
+		printf("%-16s %-28s %-8d %-8s %-24s %-8s %-4s %s\n", s->target,
 		    s->mountpoint, (int)s->mountd_pid, agent, s->url, up,
-		    state);
+		    s->rw ? "rw" : "ro", state);
 	}
 	x_free(all);
 	return 0;

@@ -68,8 +68,9 @@ session_save(const struct session *s)
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -errno;
 	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
-	    "agent_pid=%d\nstarted=%lld\n", s->target, s->mountpoint, s->url,
-	    (int)s->mountd_pid, (int)s->agent_pid, (long long)s->started);
+	    "agent_pid=%d\nstarted=%lld\nmode=%s\n", s->target, s->mountpoint,
+	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
+	    (long long)s->started, s->rw ? "rw" : "ro");
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
@@ -106,6 +107,8 @@ session_load(const char *dir, struct session *s)
 			s->agent_pid = atoi(v);
 		else if (strcmp(line, "started") == 0)
 			s->started = (time_t)atoll(v);
+		else if (strcmp(line, "mode") == 0)
+			s->rw = strcmp(v, "rw") == 0;
 	}
 	fclose(f);
 	return s->mountpoint[0] ? 0 : -EINVAL;

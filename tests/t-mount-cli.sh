@@ -110,12 +110,20 @@ no_mirror_mounts "after the unreachable agent"
 
 must_fail "umount of a plain directory" "not a mirror mount" -- "$CTL" umount "$T/m2"
 
+say "--rw against an agent that serves read-only"
+mkdir -p "$T/m1"
+must_fail "mount --rw, agent without --rw" "serves read-only" "--rw" -- \
+	"$CTL" mount --rw --token-file "$T/token" "$AGENT_URL" "$T/m1"
+no_mirror_mounts "after a refused --rw mount"
+
 say "mount, status, mount twice"
 mount_url "$AGENT_URL" "$T/m1"
 assert_eq hello "$(cat "$T/m1/sub/hello")" "a file through the mount"
 "$CTL" status >"$T/st" 2>&1 || fail "status: $(cat "$T/st")"
 grep -F "$AGENT_URL" "$T/st" | grep -qF " $T/m1 " ||
 	fail "status does not list $AGENT_URL on $T/m1: $(cat "$T/st")"
+grep -F " $T/m1 " "$T/st" | grep -qE " ro +ok" ||
+	fail "status does not say ro for $T/m1: $(cat "$T/st")"
 must_fail "mount twice on the same mount point" "already" "$T/m1" "umount" -- \
 	"$CTL" mount --token-file "$T/token" "$AGENT_URL" "$T/m1"
 assert_eq hello "$(cat "$T/m1/sub/hello")" "the first mount after a refused second one"
