@@ -847,3 +847,20 @@ nodes_cached_attr(uint64_t nodeid, struct proto_attr *a)
 	pthread_mutex_unlock(&nodes_mtx);
 	return rc;
 }
+
+int
+nodes_pending_attr(uint64_t nodeid, struct proto_attr *a)
+{
+	struct node *n;
+	int rc = -1;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->spending > 0 && n->have_attr) {
+		*a = n->attr;
+		if (a->size < n->wend)
+			a->size = n->wend;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return rc;
+}

@@ -80,6 +80,9 @@ int	 nodes_cached_attr(uint64_t nodeid, struct proto_attr *a);
 void	 nodes_forget_attr(uint64_t nodeid);
 int	 nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *,
 	    struct proto_attr *out);
+/* While attribute changes are outstanding: the attributes they leave
+ * (what the agent's answer would be replaced with). 0, or -1. */
+int	 nodes_pending_attr(uint64_t nodeid, struct proto_attr *a);
 /* real: the agent's attributes after it, or NULL if it failed. */
 void	 nodes_setattr_end(uint64_t nodeid, int err,
 	    const struct proto_attr *real);

@@ -154,6 +154,7 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = (unsigned)cfg.max_read_kb * 1024;
 	conn->max_readahead = (unsigned)cfg.readahead_kb * 1024;
+	log_debug("capable 0x%x want 0x%x", conn->capable, conn->want);
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	(void)userdata;
@@ -284,6 +285,13 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct call *c;
 	char *path;
 
+	/* Attribute changes made behind are outstanding: their result is
+	 * the answer (chown asks before it changes anything). */
+	if (nodes_pending_attr(ino, &a) == 0) {
+		proto_attr_to_stat(&a, &st);
+		fuse_reply_attr(req, &st, cfg.attr_timeout);
+		return;
+	}
 	/* An open file is asked by handle: it is the node's own inode even
 	 * after a rename or unlink in the target. */
 	if ((fi != NULL && (afh = file_fh(fi)) != 0) ||
