@@ -138,8 +138,11 @@ static int
 request(uint16_t op, struct proto_cur *c)
 {
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	char path2[PROTO_PATH_MAX + 1];
 	uint64_t v64;
 	uint32_t v32;
+	uint8_t v8;
+	int has_path = 1;
 
 	switch (op) {
 	case OP_LOOKUP:
@@ -174,12 +177,130 @@ request(uint16_t op, struct proto_cur *c)
 		TRY(str(c, path, sizeof(path)));
 		TRY(u32(c, &v32));
 		break;
+	case OP_CREATE:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		break;
+	case OP_WRITE:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		TRY(bytes(c, PROTO_WRITE_MAX));
+		break;
+	case OP_SETATTR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		break;
+	case OP_FSYNC:
+		TRY(u64(c, &v64));
+		TRY(u8(c, &v8));
+		TRY(str(c, path, sizeof(path)));
+		break;
+	case OP_MKNOD:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u32(c, &v32));
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		break;
+	case OP_MKDIR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		break;
+	case OP_UNLINK:
+	case OP_RMDIR:
+		TRY(str(c, path, sizeof(path)));
+		break;
+	case OP_SYMLINK:
+		TRY(str(c, path, sizeof(path)));
+		TRY(str(c, path2, sizeof(path2)));
+		TRY(u32(c, &v32));
+		TRY(u32(c, &v32));
+		break;
+	case OP_RENAME:
+		TRY(str(c, path, sizeof(path)));
+		TRY(str(c, path2, sizeof(path2)));
+		TRY(u32(c, &v32));
+		break;
+	case OP_LINK:
+		TRY(str(c, path, sizeof(path)));
+		TRY(str(c, path2, sizeof(path2)));
+		break;
+	case OP_SETXATTR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u64(c, &v64));
+		TRY(str(c, name, sizeof(name)));
+		TRY(bytes(c, PROTO_XATTR_MAX));
+		TRY(u32(c, &v32));
+		break;
+	case OP_REMOVEXATTR:
+		TRY(str(c, path, sizeof(path)));
+		TRY(u64(c, &v64));
+		TRY(str(c, name, sizeof(name)));
+		break;
+	case OP_FALLOCATE:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		break;
+	case OP_FGETATTR:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		break;
+	case OP_LOCK:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		TRY(u8(c, &v8));
+		TRY(u8(c, &v8));
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		break;
+	case OP_FLOCK:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		break;
+	case OP_FLUSH:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u64(c, &v64));
+		break;
+	case OP_FGETXATTR:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(str(c, name, sizeof(name)));
+		TRY(u32(c, &v32));
+		break;
+	case OP_FLISTXATTR:
+		has_path = 0;
+		TRY(u64(c, &v64));
+		TRY(u32(c, &v32));
+		break;
 	default:
 		/* proto_hdr_decode let through an op it should not have. */
 		abort();
 	}
 	TRY(proto_end(c));
-	if (op != OP_READ && op != OP_RELEASE)
+	if (op == OP_READ || op == OP_RELEASE)
+		has_path = 0;
+	if (has_path)
 		(void)proto_path_ok(path);
 	return 0;
 }
@@ -225,8 +346,43 @@ reply(uint16_t op, struct proto_cur *c)
 		break;
 	case OP_GETXATTR:
 	case OP_LISTXATTR:
+	case OP_FGETXATTR:
+	case OP_FLISTXATTR:
 		TRY(u32(c, &v32));
 		TRY(bytes(c, PROTO_XATTR_MAX));
+		break;
+	case OP_CREATE:
+		TRY(u64(c, &v64));
+		TRY(attr(c));
+		break;
+	case OP_WRITE:
+		TRY(u32(c, &v32));
+		break;
+	case OP_SETATTR:
+	case OP_MKNOD:
+	case OP_MKDIR:
+	case OP_SYMLINK:
+	case OP_LINK:
+	case OP_FGETATTR:
+		TRY(attr(c));
+		break;
+	case OP_LOCK:
+		/* getlk: u8 type, u64 start, u64 length; setlk: empty */
+		if (c->left > 0) {
+			TRY(u8(c, &eof));
+			TRY(u64(c, &v64));
+			TRY(u64(c, &v64));
+		}
+		break;
+	case OP_FSYNC:
+	case OP_UNLINK:
+	case OP_RMDIR:
+	case OP_RENAME:
+	case OP_SETXATTR:
+	case OP_REMOVEXATTR:
+	case OP_FALLOCATE:
+	case OP_FLOCK:
+	case OP_FLUSH:
 		break;
 	default:
 		abort();
