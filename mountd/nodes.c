@@ -41,6 +41,9 @@ struct node {
 	 * the ones they will leave. */
 	struct proto_attr attr;
 	int		 have_attr;
+	int		 attr_stale;	/* changed in ways not followed here */
+	int		 attr_est;	/* times guessed here, not the agent's */
+	double		 attr_at;	/* when the agent last said them */
 	int		 created_here;	/* made through this mount */
 	/* A directory made through this mount: until fresh_until every
 	 * name in it is one made through the mount too (names). */
@@ -55,6 +58,8 @@ struct node {
 	uint64_t	 size;
 	struct node	*next_id, *next_key;
 };
+
+static double mono_now(void);
 
 static pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t nodes_cv = PTHREAD_COND_INITIALIZER;	/* writes done */
@@ -249,6 +254,9 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	if (n->wpending == 0) {
 		n->attr = *a;
 		n->have_attr = 1;
+		n->attr_stale = 0;
+		n->attr_est = 0;
+		n->attr_at = mono_now();
 	}
 	id = n->id;
 	pthread_mutex_unlock(&nodes_mtx);
@@ -378,6 +386,7 @@ drop_path(struct node *n, void *arg)
 
 	while (i < n->npaths) {
 		if (n != &root && strcmp(n->paths[i], path) == 0) {
+			n->attr_stale = 1;	/* its link count changed */
 			x_free(n->paths[i]);
 			memmove(n->paths + i, n->paths + i + 1,
 			    (n->npaths - i - 1) * sizeof(char *));
@@ -413,6 +422,10 @@ move_paths(struct node *n, void *arg)
 		else if (pc->exchange && (l = under(n->paths[i], pc->to)) > 0)
 			np = replace_prefix(n->paths[i], l, pc->from);
 		if (np != NULL) {
+			/* The renamed node itself: its ctime changed. */
+			if (strcmp(np, pc->to) == 0 ||
+			    strcmp(np, pc->from) == 0)
+				n->attr_stale = 1;
 			x_free(n->paths[i]);
 			n->paths[i] = np;
 		}
@@ -620,6 +633,9 @@ nodes_fix_attr(uint64_t nodeid, struct proto_attr *a)
 	} else if (n != NULL) {
 		n->attr = *a;
 		n->have_attr = 1;
+		n->attr_stale = 0;
+		n->attr_est = 0;
+		n->attr_at = mono_now();
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -672,6 +688,7 @@ nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *sa,
 	}
 	a->ctime_sec = sa->now_sec;
 	a->ctime_nsec = sa->now_nsec;
+	n->attr_est = 1;
 	n->wpending++;
 	n->spending++;
 	*out = *a;
@@ -696,9 +713,13 @@ nodes_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
 			n->werr = err;
 		if (n->wpending == 0) {
 			n->wend = 0;
-			if (real != NULL)
+			if (real != NULL) {
 				n->attr = *real;
-			else
+				n->attr_stale = 0;
+				n->attr_est = 0;
+		n->attr_est = 0;
+				n->attr_at = mono_now();
+			} else
 				n->have_attr = 0;	/* ask again */
 		}
 	}
@@ -809,15 +830,12 @@ void
 nodes_wrote(uint64_t nodeid, uint64_t end)
 {
 	struct node *n;
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
 		if (end > n->attr.size)
 			n->attr.size = end;
-		n->attr.mtime_sec = n->attr.ctime_sec = now.tv_sec;
-		n->attr.mtime_nsec = n->attr.ctime_nsec = (uint32_t)now.tv_nsec;
+		/* The times are the agent's to say: git keeps them. */
+		n->attr_stale = 1;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -863,4 +881,57 @@ nodes_pending_attr(uint64_t nodeid, struct proto_attr *a)
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return rc;
+}
+
+int
+nodes_known_attr(uint64_t nodeid, double timeout, struct proto_attr *a,
+    int *estimated)
+{
+	struct node *n;
+	int rc = -1;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->created_here &&
+	    n->have_attr && !n->attr_stale && n->wpending == 0 &&
+	    mono_now() - n->attr_at < timeout) {
+		*a = n->attr;
+		*estimated = n->attr_est;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return rc;
+}
+
+void
+nodes_dir_changed(uint64_t nodeid, int nlink_delta, int known)
+{
+	struct node *n;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
+		if (!known)
+			n->attr_stale = 1;
+		else {
+			n->attr_est = 1;
+			n->attr.nlink = (uint32_t)((int)n->attr.nlink +
+			    nlink_delta);
+			n->attr.mtime_sec = n->attr.ctime_sec = now.tv_sec;
+			n->attr.mtime_nsec = n->attr.ctime_nsec =
+			    (uint32_t)now.tv_nsec;
+		}
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+void
+nodes_attr_stale(uint64_t nodeid)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL)
+		n->attr_stale = 1;
+	pthread_mutex_unlock(&nodes_mtx);
 }

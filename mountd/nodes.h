@@ -74,6 +74,24 @@ struct nodes_setattr {
 void	 nodes_set_created(uint64_t nodeid);
 /* A write up to end was done: the recorded size and times follow. */
 void	 nodes_wrote(uint64_t nodeid, uint64_t end);
+/*
+ * Attributes of a file or directory made through this mount, recorded
+ * from the agent less than timeout ago and kept up to date with what
+ * the mount itself did to it since (writes, attribute changes, names
+ * made in it): the answer to a getattr, as the kernel's own cache
+ * would have given within the attribute timeout. 0, or -1: ask.
+ * *estimated: the times are this machine's guess (a directory a name
+ * was made in); the kernel must not keep them.
+ */
+int	 nodes_known_attr(uint64_t nodeid, double timeout,
+	    struct proto_attr *a, int *estimated);
+/* A name was made (known: its effect on the directory is known, nlink
+ * changes by nlink_delta and the times are now) or changed in some other
+ * way (not known: ask the agent next time) in the directory. */
+void	 nodes_dir_changed(uint64_t nodeid, int nlink_delta, int known);
+/* Something outside the mount's view may have changed the node (a lock
+ * was taken: the last holder may have written): ask the agent. */
+void	 nodes_attr_stale(uint64_t nodeid);
 /* The attributes last recorded; -ESTALE if none. */
 int	 nodes_cached_attr(uint64_t nodeid, struct proto_attr *a);
 /* The recorded attributes are no longer known (fallocate). */
@@ -81,7 +99,8 @@ void	 nodes_forget_attr(uint64_t nodeid);
 int	 nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *,
 	    struct proto_attr *out);
 /* While attribute changes are outstanding: the attributes they leave
- * (what the agent's answer would be replaced with). 0, or -1. */
+ * (what the agent's answer would be replaced with; ctime is a guess,
+ * so the kernel must not keep them). 0, or -1. */
 int	 nodes_pending_attr(uint64_t nodeid, struct proto_attr *a);
 /* real: the agent's attributes after it, or NULL if it failed. */
 void	 nodes_setattr_end(uint64_t nodeid, int err,

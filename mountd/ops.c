@@ -284,12 +284,17 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	struct call *c;
 	char *path;
+	int est = 1;
 
 	/* Attribute changes made behind are outstanding: their result is
-	 * the answer (chown asks before it changes anything). */
-	if (nodes_pending_attr(ino, &a) == 0) {
+	 * the answer (chown asks before it changes anything). Or the node
+	 * was made here and all that happened to it since is known. */
+	if (nodes_pending_attr(ino, &a) == 0 ||
+	    nodes_known_attr(ino, cfg.attr_timeout, &a, &est) == 0) {
+		/* Guessed times are not for the kernel to keep: it asks
+		 * again, and gets the agent's once they are known. */
 		proto_attr_to_stat(&a, &st);
-		fuse_reply_attr(req, &st, cfg.attr_timeout);
+		fuse_reply_attr(req, &st, est ? 0 : cfg.attr_timeout);
 		return;
 	}
 	/* An open file is asked by handle: it is the node's own inode even
@@ -862,6 +867,7 @@ entry_done(void *arg, int err, struct proto_cur *p)
 		uint64_t id = nodes_ref(c->path, &a);
 
 		nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+		nodes_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
 		if (c->op == OP_MKDIR) {
 			nodes_set_created(id);
 			nodes_dir_made(id, cfg.negative_timeout);
@@ -930,6 +936,7 @@ create_done(void *arg, int err, struct proto_cur *p)
 	nodes_same_data(e.ino, &a);
 	nodes_set_created(e.ino);
 	nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+	nodes_dir_changed(c->ino, 0, 1);
 	fh = xcalloc(1, sizeof(*fh));
 	fh->agent_fh = afh;
 	fh->epoch = client_epoch(cfg.client);
@@ -1135,7 +1142,7 @@ setattr_behind(fuse_req_t req, fuse_ino_t ino, const struct stat *attr,
 	proto_put_u32(&b, sa.mtime_nsec);
 	client_call(cfg.client, &b, setattr_behind_done, c);
 	proto_attr_to_stat(&a, &st);
-	fuse_reply_attr(req, &st, cfg.attr_timeout);
+	fuse_reply_attr(req, &st, 0);	/* ctime is a guess: not to keep */
 	return 1;
 }
 
@@ -1311,6 +1318,7 @@ unlink_done(void *arg, int err, struct proto_cur *p)
 	if (err == 0) {
 		nodes_unlinked(c->path);
 		nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 0);
+		nodes_dir_changed(c->ino, c->op == OP_RMDIR ? -1 : 0, 1);
 	}
 	fuse_reply_err(c->req, -err);
 	call_free(c);
@@ -1355,6 +1363,8 @@ rename_done(void *arg, int err, struct proto_cur *p)
 		if (!(c->flags & RENAME_EXCHANGE))
 			nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 0);
 		nodes_dir_note(c->ino2, strrchr(c->path2, '/') + 1, 1);
+		nodes_dir_changed(c->ino, 0, 0);
+		nodes_dir_changed(c->ino2, 0, 0);
 	}
 	fuse_reply_err(c->req, -err);
 	call_free(c);
@@ -1675,6 +1685,7 @@ do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	}
 	if (cmd == LOCK_CMD_SET)
 		nodes_set_locked(ino);
+	nodes_attr_stale(ino);	/* a lock orders this with other writers */
 	request_keyed(&b, OP_LOCK, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, fi->lock_owner);
@@ -1711,6 +1722,7 @@ ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	nodes_attr_stale(ino);
 	request_keyed(&b, OP_FLOCK, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u32(&b, (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)));
