@@ -275,6 +275,25 @@ get_path(struct proto_cur *c, char *path, size_t sz)
 	return 0;
 }
 
+/* The file a request names: by an open handle (fh != 0), or by path
+ * under the root. Give it back with target_done(). */
+static int
+target_fd(struct agent_fs *fs, struct agent_files *files, uint64_t fh,
+    const char *path, int flags)
+{
+	return fh != 0 ? files_get(files, fh) :
+	    open_in_root(fs, path, flags, 0);
+}
+
+static void
+target_done(struct agent_files *files, uint64_t fh, int fd)
+{
+	if (fh != 0)
+		files_put(files, fh);
+	else
+		close(fd);
+}
+
 static void
 reply_begin(struct proto_buf *out, const struct proto_hdr *h, int rc)
 {
@@ -778,9 +797,7 @@ serve_xattr(struct agent_fs *fs, struct agent_files *files,
 		return -EBADMSG;
 	if (size > PROTO_XATTR_MAX)
 		size = PROTO_XATTR_MAX;
-	fd = by_fh ? files_get(files, fh) :
-	    open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0);
-	if (fd < 0) {
+	if ((fd = target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0) {
 		reply_begin(out, h, fd);
 		return 0;
 	}
@@ -801,10 +818,7 @@ serve_xattr(struct agent_fs *fs, struct agent_files *files,
 		n = listxattr(procfd, (char *)p, size);
 	if (rc == 0 && n < 0)
 		rc = -errno;
-	if (by_fh)
-		files_put(files, fh);
-	else
-		close(fd);
+	target_done(files, fh, fd);
 	if (rc < 0) {
 		reply_begin(out, h, rc);
 		return 0;
@@ -1069,18 +1083,12 @@ serve_setattr(struct agent_fs *fs, struct agent_files *files,
 	ts[1].tv_nsec = (set & SETATTR_MTIME_NOW) ? UTIME_NOW :
 	    (set & SETATTR_MTIME) ? (long)mnsec : UTIME_OMIT;
 
-	if (fh != 0) {
-		if ((fd = files_get(files, fh)) < 0)
-			return reply_begin(out, h, fd), 0;
-	} else if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0)
+	if ((fd = target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
 		return reply_begin(out, h, fd), 0;
 	rc = apply_setattr(fd, fh == 0, set, mode, uid, gid, size, ts);
 	if (rc == 0)
 		rc = stat_fd(fd, &a);
-	if (fh != 0)
-		files_put(files, fh);
-	else
-		close(fd);
+	target_done(files, fh, fd);
 	reply_begin(out, h, rc);
 	if (rc == 0)
 		proto_put_attr(out, &a);
@@ -1099,18 +1107,11 @@ serve_fsync(struct agent_fs *fs, struct agent_files *files,
 	if (proto_get_u64(c, &fh) < 0 || proto_get_u8(c, &datasync) < 0 ||
 	    get_path(c, path, sizeof(path)) < 0 || proto_end(c) < 0)
 		return -EBADMSG;
-	if (fh != 0)
-		fd = files_get(files, fh);
-	else
-		fd = open_in_root(fs, path, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
+	if ((fd = target_fd(fs, files, fh, path, O_RDONLY | O_DIRECTORY)) < 0)
 		return reply_begin(out, h, fd), 0;
 	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
 		rc = -errno;
-	if (fh != 0)
-		files_put(files, fh);
-	else
-		close(fd);
+	target_done(files, fh, fd);
 	reply_begin(out, h, rc);
 	return 0;
 }
@@ -1241,9 +1242,7 @@ serve_setxattr(struct agent_fs *fs, struct agent_files *files,
 		return -EBADMSG;
 	if (proto_end(c) < 0)
 		return -EBADMSG;
-	fd = fh != 0 ? files_get(files, fh) :
-	    open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0);
-	if (fd < 0)
+	if ((fd = target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
 		return reply_begin(out, h, fd), 0;
 	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 	if (h->op == OP_SETXATTR)
@@ -1252,10 +1251,7 @@ serve_setxattr(struct agent_fs *fs, struct agent_files *files,
 	else
 		rc = removexattr(procfd, name);
 	rc = rc < 0 ? -errno : 0;
-	if (fh != 0)
-		files_put(files, fh);
-	else
-		close(fd);
+	target_done(files, fh, fd);
 	reply_begin(out, h, rc);
 	return 0;
 }
@@ -1357,8 +1353,7 @@ serve_lock(struct agent_files *files, const struct proto_hdr *h,
 	if ((fd = files_get(files, fh)) < 0)
 		return reply_begin(out, h, fd), 0;
 	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type == LOCK_TYPE_READ ? F_RDLCK :
-	    type == LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+	fl.l_type = (short)proto_lock_to_fcntl(type);
 	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)start;
 	fl.l_len = (off_t)len;
@@ -1386,8 +1381,7 @@ serve_lock(struct agent_files *files, const struct proto_hdr *h,
 	files_put(files, fh);
 	reply_begin(out, h, rc);
 	if (rc == 0 && cmd == LOCK_CMD_GET) {
-		proto_put_u8(out, fl.l_type == F_RDLCK ? LOCK_TYPE_READ :
-		    fl.l_type == F_WRLCK ? LOCK_TYPE_WRITE : LOCK_TYPE_UNLOCK);
+		proto_put_u8(out, proto_lock_from_fcntl(fl.l_type));
 		proto_put_u64(out, (uint64_t)fl.l_start);
 		proto_put_u64(out, (uint64_t)fl.l_len);
 	}

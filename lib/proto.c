@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,4 +544,18 @@ proto_name_ok(const char *name)
 	if (n == 0 || n > PROTO_NAME_MAX || strchr(name, '/') != NULL)
 		return 0;
 	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int
+proto_lock_to_fcntl(unsigned int lock_type)
+{
+	return lock_type == LOCK_TYPE_READ ? F_RDLCK :
+	    lock_type == LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+}
+
+uint8_t
+proto_lock_from_fcntl(int l_type)
+{
+	return l_type == F_RDLCK ? LOCK_TYPE_READ :
+	    l_type == F_WRLCK ? LOCK_TYPE_WRITE : LOCK_TYPE_UNLOCK;
 }

@@ -259,6 +259,10 @@ int	proto_end(struct proto_cur *c);
 void	proto_attr_from_stat(struct proto_attr *a, const struct stat *st);
 void	proto_attr_to_stat(const struct proto_attr *a, struct stat *st);
 
+/* LOCK_TYPE_* and the fcntl lock types (F_RDLCK, F_WRLCK, F_UNLCK). */
+int	proto_lock_to_fcntl(unsigned int lock_type);
+uint8_t	proto_lock_from_fcntl(int l_type);
+
 /* A path from a peer: absolute, no NUL, at most PROTO_PATH_MAX. */
 int	proto_path_ok(const char *path);
 /* A single name: no '/', not "." or "..", not empty. */

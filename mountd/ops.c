@@ -162,32 +162,7 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 
 /* lookup */
 
-static void
-lookup_done(void *arg, int err, struct proto_cur *p)
-{
-	struct call *c = arg;
-	struct fuse_entry_param e;
-	struct proto_attr a;
-
-	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
-		err = -EIO;
-	if (err == -ENOENT && cfg.negative_timeout > 0) {
-		/* A cached "no such file": ino 0 with a timeout. */
-		memset(&e, 0, sizeof(e));
-		e.entry_timeout = cfg.negative_timeout;
-		fuse_reply_entry(c->req, &e);
-	} else if (err < 0)
-		fuse_reply_err(c->req, -err);
-	else {
-		uint64_t id = nodes_ref(c->path, &a);
-
-		nodes_fix_attr(id, &a);
-		fill_entry(&e, id, &a);
-		if (fuse_reply_entry(c->req, &e) != 0)
-			nodes_forget(e.ino, 1);
-	}
-	call_free(c);
-}
+static void entry_done(void *arg, int err, struct proto_cur *p);
 
 static void
 ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -215,9 +190,10 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		call_free(c);
 		return;
 	}
+	c->op = OP_LOOKUP;
 	request(&b, OP_LOOKUP);
 	proto_put_str(&b, c->path);
-	client_call(cfg.client, &b, lookup_done, c);
+	client_call(cfg.client, &b, entry_done, c);
 }
 
 static void
@@ -851,7 +827,8 @@ status_done(void *arg, int err, struct proto_cur *p)
 	call_free(c);
 }
 
-/* A new name's attributes: the entry for the kernel. */
+/* A name's attributes (looked up, or just made): the entry for the
+ * kernel. */
 static void
 entry_done(void *arg, int err, struct proto_cur *p)
 {
@@ -861,13 +838,20 @@ entry_done(void *arg, int err, struct proto_cur *p)
 
 	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
-	if (err < 0)
+	if (err == -ENOENT && c->op == OP_LOOKUP && cfg.negative_timeout > 0) {
+		/* A cached "no such file": ino 0 with a timeout. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = cfg.negative_timeout;
+		fuse_reply_entry(c->req, &e);
+	} else if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
 		uint64_t id = nodes_ref(c->path, &a);
 
-		nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
-		nodes_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
+		if (c->op != OP_LOOKUP) {
+			nodes_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+			nodes_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
+		}
 		if (c->op == OP_MKDIR) {
 			nodes_set_created(id);
 			nodes_dir_made(id, cfg.negative_timeout);
@@ -1625,8 +1609,7 @@ lock_done(void *arg, int err, struct proto_cur *p)
 			err = -EIO;
 		else {
 			memset(&fl, 0, sizeof(fl));
-			fl.l_type = type == LOCK_TYPE_READ ? F_RDLCK :
-			    type == LOCK_TYPE_WRITE ? F_WRLCK : F_UNLCK;
+			fl.l_type = (short)proto_lock_to_fcntl(type);
 			fl.l_whence = SEEK_SET;
 			fl.l_start = (off_t)start;
 			fl.l_len = (off_t)len;
@@ -1690,8 +1673,7 @@ do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, fi->lock_owner);
 	proto_put_u8(&b, (uint8_t)cmd);
-	proto_put_u8(&b, lock->l_type == F_RDLCK ? LOCK_TYPE_READ :
-	    lock->l_type == F_WRLCK ? LOCK_TYPE_WRITE : LOCK_TYPE_UNLOCK);
+	proto_put_u8(&b, proto_lock_from_fcntl(lock->l_type));
 	proto_put_u64(&b, (uint64_t)lock->l_start);
 	proto_put_u64(&b, (uint64_t)lock->l_len);
 	lock_start(req, ino, &b, OP_LOCK, cmd,

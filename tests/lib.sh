@@ -27,7 +27,16 @@ trap _run_cleanups EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "# $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# The ends of mountd's and the agents' logs, shown on failure (the state
+# directory goes with the test).
+dump_logs() {
+	local f
+	for f in "$MIRROR_STATE_DIR"/sessions/*/*.log "$T"/agent.*.err; do
+		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
+	done
+	return 0
+}
+fail() { dump_logs; echo "FAIL: $*" >&2; exit 1; }
 
 # A missing privilege or device: skip on a developer machine, fail
 # loudly under CI (CI=true), where it must be there.

@@ -17,14 +17,6 @@ need_cmd dd coreutils
 need_cmd mount mount
 [ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
-dump_logs() {
-	local f
-	for f in "$MIRROR_STATE_DIR"/sessions/*/*.log "$T"/agent.*.err; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
-	done
-}
-eval "lib_$(declare -f fail)"
-fail() { dump_logs; lib_fail "$@"; }
 
 R=$T/root M=$T/mnt
 mkdir -p "$R" "$M"

@@ -19,15 +19,6 @@ need_fuse
 need_cmd python3
 [ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
-# On failure, show the ends of mountd's and the agent's logs.
-dump_logs() {
-	local f
-	for f in "$MIRROR_STATE_DIR"/sessions/*/*.log "$T"/agent.*.err; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
-	done
-}
-eval "lib_$(declare -f fail)"
-fail() { dump_logs; lib_fail "$@"; }
 
 SEM=$SRC/tests/semantic.py
 L=$T/local R=$T/root M=$T/mnt
