@@ -5,7 +5,8 @@
 # mtime to the nanosecond, link target, link count and inode number, and
 # every file's bytes. ls -la and stat -f work; every write fails with
 # EROFS and leaves the original alone. Then the same for the demo pod:
-# its mount shows its rootfs, and its /proc is the pod's own.
+# its mount shows its rootfs, and its /proc is the pod's own; a --rw
+# mount of it writes into the pod, as the pod itself sees.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -267,6 +268,19 @@ grep -qx 'HOSTNAME=py-serv' "$T/environ" ||
 say "umount demo, demo down"
 "$CTL" umount "$DM" >"$T/dumount.out" 2>&1 || fail "umount demo: $(cat "$T/dumount.out")"
 is_mounted "$DM" && fail "$DM still mounted after umount"
+
+say "mount --rw demo: an edit lands in the pod"
+"$CTL" mount --rw demo "$DM" >"$T/dmount.out" 2>&1 ||
+	fail "mirrorctl mount --rw demo failed: $(cat "$T/dmount.out")"
+grep -q "read-write" "$T/dmount.out" || fail "mount --rw did not say read-write: $(cat "$T/dmount.out")"
+"$CTL" status | grep -F " $DM " | grep -qE " rw +ok" ||
+	fail "status does not say rw for $DM: $("$CTL" status)"
+echo "edited from the laptop" >"$DM/tmp/from-laptop" || fail "writing through the --rw demo mount"
+assert_eq "edited from the laptop" "$(nsenter -t "$dpid" -m -r cat /tmp/from-laptop)" \
+	"the pod's own view of a file written through the mount"
+rm "$DM/tmp/from-laptop" || fail "removing it through the mount"
+nsenter -t "$dpid" -m -r test -e /tmp/from-laptop && fail "the pod still sees the removed file"
+"$CTL" umount "$DM" >"$T/dumount.out" 2>&1 || fail "umount --rw demo: $(cat "$T/dumount.out")"
 "$CTL" demo down >/dev/null 2>&1 || fail "demo down failed"
 [ ! -e "/proc/$dpid" ] || grep -q '^State:[[:space:]]*Z' "/proc/$dpid/status" ||
 	fail "the demo pod $dpid still runs after demo down"
