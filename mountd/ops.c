@@ -1713,6 +1713,17 @@ ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 }
 
 static void
+flush_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+
+	if (err == 0 && proto_end(p) < 0)
+		err = -EIO;
+	fuse_reply_err(c->req, c->flags != 0 ? (int)c->flags : -err);
+	call_free(c);
+}
+
+static void
 ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	uint64_t afh = file_fh(fi);
@@ -1722,21 +1733,19 @@ ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	/* close() returns the error of a write that failed after it was
 	 * answered (write-behind). */
-	if ((rc = nodes_write_drain(ino, 1)) < 0) {
+	rc = nodes_write_drain(ino, 1);
+	/* POSIX locks are dropped whatever happened, and only where any
+	 * was ever asked for. */
+	if (afh == 0 || !nodes_locked(ino)) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* Then only POSIX locks are left to drop, and only where any was
-	 * ever asked for. */
-	if (afh == 0 || !nodes_locked(ino)) {
-		fuse_reply_err(req, 0);
-		return;
-	}
 	c = call_new(req, ino);
+	c->flags = (unsigned int)-rc;	/* the write error goes first */
 	request_keyed(&b, OP_FLUSH, ino);
 	proto_put_u64(&b, afh);
 	proto_put_u64(&b, fi->lock_owner);
-	client_call(cfg.client, &b, status_done, c);
+	client_call(cfg.client, &b, flush_done, c);
 }
 
 static const struct fuse_lowlevel_ops mirror_ops = {
