@@ -342,6 +342,9 @@ main(int argc, char **argv)
 out_unmount:
 	fuse_session_unmount(se);
 out_session:
+	/* Everything still waiting is answered while the session exists. */
+	ops_stop();
+	client_stop(cl);
 	fuse_session_destroy(se);
 out:
 	client_stop(cl);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1557,6 +1558,11 @@ lock_send(struct call *c)
 	client_call(cfg.client, &b, lock_done, c);
 }
 
+/* Lock waits in progress (retry threads), and whether mountd is going
+ * away: ops_stop() ends them before the session does. */
+static int nwaiting;			/* atomic */
+static int stopping;			/* atomic */
+
 static void *
 retry_thread(void *arg)
 {
@@ -1567,15 +1573,28 @@ retry_thread(void *arg)
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
-	if (fuse_req_interrupted(c->req)) {
+	if (fuse_req_interrupted(c->req) ||
+	    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 		fuse_reply_err(c->req, EINTR);
 		x_free(c->retry->msg);
 		x_free(c->retry);
 		call_free(c);
-		return NULL;
-	}
-	lock_send(c);
+	} else
+		lock_send(c);
+	__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
 	return NULL;
+}
+
+void
+ops_stop(void)
+{
+	int i;
+
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	/* A retry thread sleeps at most 200 ms. */
+	for (i = 0; i < 100 && __atomic_load_n(&nwaiting, __ATOMIC_ACQUIRE);
+	    i++)
+		usleep(10000);
 }
 
 static void
@@ -1596,10 +1615,12 @@ lock_done(void *arg, int err, struct proto_cur *p)
 			    r->delay_ms * 2;
 		pthread_attr_init(&ta);
 		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		__atomic_add_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
 		if (pthread_create(&t, &ta, retry_thread, c) == 0) {
 			pthread_attr_destroy(&ta);
 			return;
 		}
+		__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
 		pthread_attr_destroy(&ta);
 		err = -ENOLCK;
 	}

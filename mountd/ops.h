@@ -18,6 +18,9 @@ struct ops_config {
 	int		 write_behind_kb; /* per file; 0: write-through */
 };
 
+/* Ends lock waits in progress; call before the session goes. */
+void	ops_stop(void);
+
 /* Copies c; returns the table to hand to fuse_session_new(). */
 const struct fuse_lowlevel_ops *ops_table(const struct ops_config *c);
 
