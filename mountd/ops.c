@@ -155,7 +155,8 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = (unsigned)cfg.max_read_kb * 1024;
 	conn->max_readahead = (unsigned)cfg.readahead_kb * 1024;
-	log_debug("capable 0x%x want 0x%x", conn->capable, conn->want);
+	log_debug("FUSE capabilities: kernel 0x%x, asked 0x%x", conn->capable,
+	    conn->want);
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	(void)userdata;
