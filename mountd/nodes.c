@@ -70,6 +70,20 @@ static unsigned long nnodes;
 static uint64_t next_id = FUSE_ROOT_ID + 1;
 static struct node root;
 
+/*
+ * Every name of every node but the root, hashed: an unlink or the rename
+ * of a file finds its node at once instead of visiting all of them (a
+ * tree that find(1) walked holds tens of thousands). Only the rename of
+ * a directory walks the table, for the names below it.
+ */
+struct pent {
+	struct node	*n;
+	const char	*path;		/* one of n->paths[] */
+	struct pent	*next;
+};
+static struct pent **pidx;
+static size_t npidx, npent;
+
 static size_t
 hash_u64(uint64_t v)
 {
@@ -166,6 +180,95 @@ nodes_child_path(uint64_t parent, const char *name)
 	return p;
 }
 
+static size_t
+str_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static void
+pidx_add(struct node *n, const char *path)
+{
+	struct pent *e = xmalloc(sizeof(*e)), **nb, *x, *next;
+	size_t i, nn;
+
+	if (npent + 1 > npidx) {
+		nn = npidx ? npidx * 2 : 1024;
+		nb = xcalloc(nn, sizeof(*nb));
+		for (i = 0; i < npidx; i++)
+			for (x = pidx[i]; x; x = next) {
+				next = x->next;
+				x->next = nb[str_hash(x->path) & (nn - 1)];
+				nb[str_hash(x->path) & (nn - 1)] = x;
+			}
+		x_free(pidx);
+		pidx = nb;
+		npidx = nn;
+	}
+	e->n = n;
+	e->path = path;
+	e->next = pidx[str_hash(path) & (npidx - 1)];
+	pidx[str_hash(path) & (npidx - 1)] = e;
+	npent++;
+}
+
+static void
+pidx_del(struct node *n, const char *path)
+{
+	struct pent **pp, *e;
+
+	if (npidx == 0)
+		return;
+	for (pp = &pidx[str_hash(path) & (npidx - 1)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->n == n && (*pp)->path == path) {
+			e = *pp;
+			*pp = e->next;
+			x_free(e);
+			npent--;
+			return;
+		}
+}
+
+/* Node n loses its i-th name. */
+static void
+node_path_remove(struct node *n, unsigned int i)
+{
+	pidx_del(n, n->paths[i]);
+	x_free(n->paths[i]);
+	memmove(n->paths + i, n->paths + i + 1,
+	    (n->npaths - i - 1) * sizeof(char *));
+	n->npaths--;
+}
+
+/* Node n's i-th name becomes np (taken). */
+static void
+node_path_replace(struct node *n, unsigned int i, char *np)
+{
+	pidx_del(n, n->paths[i]);
+	x_free(n->paths[i]);
+	n->paths[i] = np;
+	pidx_add(n, np);
+}
+
+/* The nodes with the name path (at most max of them). */
+static size_t
+nodes_named(const char *path, struct node **out, size_t max)
+{
+	struct pent *e;
+	size_t k = 0;
+
+	if (npidx == 0)
+		return 0;
+	for (e = pidx[str_hash(path) & (npidx - 1)]; e && k < max; e = e->next)
+		if (strcmp(e->path, path) == 0)
+			out[k++] = e->n;
+	return k;
+}
+
 /* Makes path the node's first name. */
 static void
 node_add_path(struct node *n, const char *path)
@@ -183,10 +286,12 @@ node_add_path(struct node *n, const char *path)
 		return;
 	}
 	if (n->npaths == NODE_PATHS_MAX)
-		x_free(n->paths[--n->npaths]);	/* forget the oldest */
+		node_path_remove(n, n->npaths - 1);	/* forget the oldest */
 	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
 	n->paths[0] = xstrdup(path);
 	n->npaths++;
+	if (n != &root)
+		pidx_add(n, n->paths[0]);
 }
 
 static void
@@ -211,8 +316,10 @@ node_free(struct node *n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n->npaths; i++)
+	for (i = 0; i < n->npaths; i++) {
+		pidx_del(n, n->paths[i]);
 		x_free(n->paths[i]);
+	}
 	x_free(n->open_fh);
 	x_free(n->open_epoch);
 	names_clear(n);
@@ -387,10 +494,7 @@ drop_path(struct node *n, void *arg)
 	while (i < n->npaths) {
 		if (n != &root && strcmp(n->paths[i], path) == 0) {
 			n->attr_stale = 1;	/* its link count changed */
-			x_free(n->paths[i]);
-			memmove(n->paths + i, n->paths + i + 1,
-			    (n->npaths - i - 1) * sizeof(char *));
-			n->npaths--;
+			node_path_remove(n, i);
 		} else
 			i++;
 	}
@@ -426,28 +530,51 @@ move_paths(struct node *n, void *arg)
 			if (strcmp(np, pc->to) == 0 ||
 			    strcmp(np, pc->from) == 0)
 				n->attr_stale = 1;
-			x_free(n->paths[i]);
-			n->paths[i] = np;
+			node_path_replace(n, i, np);
 		}
 	}
 	/* Two names of one file may now be one. */
 	for (i = 0; i < n->npaths; i++)
 		for (j = i + 1; j < n->npaths; ) {
-			if (strcmp(n->paths[i], n->paths[j]) == 0) {
-				x_free(n->paths[j]);
-				memmove(n->paths + j, n->paths + j + 1,
-				    (n->npaths - j - 1) * sizeof(char *));
-				n->npaths--;
-			} else
+			if (strcmp(n->paths[i], n->paths[j]) == 0)
+				node_path_remove(n, j);
+			else
 				j++;
 		}
+}
+
+#define NAMED_MAX	16
+
+/* Drops path from the nodes named so. Called with nodes_mtx held. */
+static void
+unname(const char *path)
+{
+	struct node *found[NAMED_MAX];
+	size_t i, k = nodes_named(path, found, NAMED_MAX);
+
+	for (i = 0; i < k; i++)
+		drop_path(found[i], (void *)path);
+}
+
+/* 1 if a node named path is, or may be, a directory (names below it
+ * would move too). */
+static int
+maybe_dir(const char *path)
+{
+	struct node *found[NAMED_MAX];
+	size_t i, k = nodes_named(path, found, NAMED_MAX);
+
+	for (i = 0; i < k; i++)
+		if (!found[i]->have_attr || S_ISDIR(found[i]->attr.mode))
+			return 1;
+	return k == NAMED_MAX;
 }
 
 void
 nodes_unlinked(const char *path)
 {
 	pthread_mutex_lock(&nodes_mtx);
-	for_each_node(drop_path, (void *)path);
+	unname(path);
 	pthread_mutex_unlock(&nodes_mtx);
 }
 
@@ -455,11 +582,29 @@ void
 nodes_renamed(const char *from, const char *to, int exchange)
 {
 	struct path_change pc = { from, to, exchange };
+	struct node *a[NAMED_MAX], *b[NAMED_MAX];
+	size_t i, ka, kb;
 
 	pthread_mutex_lock(&nodes_mtx);
 	if (!exchange)
-		for_each_node(drop_path, (void *)to);	/* replaced */
-	for_each_node(move_paths, &pc);
+		unname(to);			/* replaced */
+	if (maybe_dir(from) || (exchange && maybe_dir(to)))
+		for_each_node(move_paths, &pc);
+	else {
+		/* Files: only the nodes named from (and to) move. */
+		ka = nodes_named(from, a, NAMED_MAX);
+		kb = exchange ? nodes_named(to, b, NAMED_MAX) : 0;
+		for (i = 0; i < ka; i++)
+			move_paths(a[i], &pc);
+		for (i = 0; i < kb; i++) {
+			size_t j;
+
+			for (j = 0; j < ka && a[j] != b[i]; j++)
+				;
+			if (j == ka)	/* not moved already (a hard link) */
+				move_paths(b[i], &pc);
+		}
+	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
 
