@@ -250,19 +250,39 @@ xattr_flags_fd(int fd)
 }
 
 static int
-stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
+stat_fd(int fd, struct proto_attr *a)
 {
 	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	proto_attr_from_stat(a, &st);
+	a->flags = xattr_flags_fd(fd);
+	return 0;
+}
+
+static int
+stat_child(int dirfd, const char *name, struct proto_attr *a)
+{
+	char entpath[64 + NAME_MAX + 1];
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	proto_attr_from_stat(a, &st);
+	snprintf(entpath, sizeof(entpath), "/proc/self/fd/%d/%s", dirfd, name);
+	a->flags = xattr_flags(entpath);
+	return 0;
+}
+
+static int
+stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
+{
 	int fd, rc = 0;
 
 	if ((fd = open_in_root(fs, path, O_PATH | O_NOFOLLOW, 0)) < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else {
-		proto_attr_from_stat(a, &st);
-		a->flags = xattr_flags_fd(fd);
-	}
+	rc = stat_fd(fd, a);
 	close(fd);
 	return rc;
 }
@@ -328,9 +348,7 @@ serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 	uint32_t max, count = 0;
 	size_t next_at = 0;
 	struct dirent *de;
-	struct stat st;
 	struct proto_attr a;
-	char entpath[64 + NAME_MAX + 1];
 	DIR *d = NULL;
 	int fd, rc = 0, eof = 1;
 
@@ -375,12 +393,8 @@ serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 			continue;
 		/* A name from getdents has no '/', so this cannot leave
 		 * the directory we resolved in the root. */
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (stat_child(dirfd(d), de->d_name, &a) < 0)
 			continue;	/* removed meanwhile */
-		proto_attr_from_stat(&a, &st);
-		snprintf(entpath, sizeof(entpath), "/proc/self/fd/%d/%s",
-		    dirfd(d), de->d_name);
-		a.flags = xattr_flags(entpath);
 		proto_put_str(out, de->d_name);
 		proto_put_attr(out, &a);
 		if (out->len - PROTO_HDR_LEN > max || out->err) {
@@ -862,31 +876,7 @@ open_parent(struct agent_fs *fs, char *path, const char **name, int *dirfd)
 	return 0;
 }
 
-static int
-stat_child(int dirfd, const char *name, struct proto_attr *a)
-{
-	char entpath[64 + NAME_MAX + 1];
-	struct stat st;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	proto_attr_from_stat(a, &st);
-	snprintf(entpath, sizeof(entpath), "/proc/self/fd/%d/%s", dirfd, name);
-	a->flags = xattr_flags(entpath);
-	return 0;
-}
-
-static int
-stat_fd(int fd, struct proto_attr *a)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	proto_attr_from_stat(a, &st);
-	a->flags = xattr_flags_fd(fd);
-	return 0;
-}
 
 /*
  * A new object belongs to the caller, as it would on a local disk: the
