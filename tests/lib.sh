@@ -53,6 +53,12 @@ need_fuse() {
 	[ -c /dev/fuse ] || missing "no /dev/fuse"
 	command -v fusermount3 >/dev/null || missing "no fusermount3 (apt-get install fuse3)"
 }
+# A test that mounts: root, FUSE and the built programs.
+need_mount() {
+	need_root
+	need_fuse
+	[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
+}
 need_cmd() { command -v "$1" >/dev/null || missing "no $1 (apt-get install ${2:-$1})"; }
 
 assert_eq() { # expected actual message

@@ -9,10 +9,8 @@
 #   connected") and mirrorctl umount clears it, leaving a plain dir.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 R=$T/root M=$T/mnt
 mkdir -p "$R/seen" "$R/somedir/inner" "$R/other" "$R/stopdir/x" "$M"

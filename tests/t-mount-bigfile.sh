@@ -5,11 +5,9 @@
 # were dropped.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
 need_cmd sha256sum coreutils
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 SIZE=$((512 * 1024 * 1024))
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')

@@ -7,11 +7,9 @@
 # in ps nor in any log.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
 need_cmd unshare util-linux
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 # Gone, or a zombie its new parent has not reaped yet.
 gone() {

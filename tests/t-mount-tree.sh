@@ -9,11 +9,9 @@
 # mount of it writes into the pod, as the pod itself sees.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
 need_cmd sha256sum coreutils
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 R=$T/root		# the original
 M=$T/mnt		# its mount

@@ -12,11 +12,8 @@
 # followed by fsync and close.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
-
 
 R=$T/root M=$T/mnt
 mkdir -p "$R/dir" "$M"

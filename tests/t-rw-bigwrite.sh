@@ -7,11 +7,9 @@
 # dropped, the big file is the same again.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd sha256sum coreutils
 need_cmd dd coreutils
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 R=$T/root M=$T/mnt
 mkdir -p "$R" "$M"

@@ -8,11 +8,9 @@
 # permission checks.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
 need_cmd mount mount
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 
 R=$T/root M=$T/mnt
 mkdir -p "$R/ro" "$R/other" "$R/full/sub" "$M" "$T/rosrc"

@@ -14,11 +14,8 @@
 # holds afterwards.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
-
 
 SEM=$SRC/tests/semantic.py
 L=$T/local R=$T/root M=$T/mnt

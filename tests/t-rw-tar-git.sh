@@ -13,14 +13,11 @@
 #   commit made in a local clone, and the agent side's git log shows it.
 . "$(dirname "$0")/lib.sh"
 
-need_root
-need_fuse
+need_mount
 need_cmd python3
 need_cmd tar
 need_cmd git
 need_cmd cmp diffutils
-[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
-
 
 R=$T/root M=$T/mnt O=$T/orig
 mkdir -p "$R" "$M" "$O"
