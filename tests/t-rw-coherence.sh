@@ -178,6 +178,19 @@ poll "chmod" mode_is "$M/p-mode" 600
 poll "a new name in a listed dir" listed "$M/dir" new
 poll "a name removed from a listed dir" not_listed "$M/dir" old
 
+say "(b) in a directory and on a file the mount made (answered by mountd)"
+mkdir "$M/made" || fail "mkdir through the mount"
+printf 'made here\n' >"$M/made/f" || fail "a file in it through the mount"
+[ -e "$M/made/pod-file" ] && fail "pod-file exists before it was made"
+stat -c %s "$M/made/f" >/dev/null || fail "stat of a file the mount made"
+changed=$(date +%s%N)
+printf 'from the pod\n' >"$R/made/pod-file"
+chmod 0600 "$R/made/f"
+printf 'longer, rewritten in the pod\n' >"$R/made/f"
+poll "a pod-made name in a mount-made directory" content_is "$M/made/pod-file" "from the pod"
+poll "chmod in the pod of a file the mount made" mode_is "$M/made/f" 600
+poll "size from the pod of a file the mount made" size_is "$M/made/f" 29
+
 say "(b) a file kept open on the mount while the pod rewrites it"
 printf 'the first version of the held file\n' >"$R/held"
 python3 - "$M/held" "$R/held" <<'EOF' || fail "a file kept open while the pod rewrites it (see above)"
