@@ -32,6 +32,30 @@ conf_defaults(struct mirror_conf *c)
 	c->fs_write_behind_kb = 8192;
 	c->agent_workers = 4;
 	c->agent_connect_timeout = 10.0;
+	snprintf(c->agent_image, sizeof(c->agent_image),
+	    "localhost/mirror-agent:%s", PACKAGE_VERSION);
+	c->agent_job = 0;
+	c->agent_idle_ttl = 300;
+	c->agent_port = 0;
+	snprintf(c->kubectl, sizeof(c->kubectl), "kubectl");
+}
+
+/* A string setting copied into buf; an error if it does not fit. */
+static int
+get_string(config_t *cfg, const char *path, const char *name, char *buf,
+    size_t size)
+{
+	const char *s;
+
+	if (!config_lookup_string(cfg, name, &s))
+		return 0;
+	if (s[0] == '\0' || strlen(s) >= size) {
+		log_warnx("%s: %s must be 1 to %zu characters", path, name,
+		    size - 1);
+		return -EINVAL;
+	}
+	snprintf(buf, size, "%s", s);
+	return 0;
 }
 
 static int
@@ -124,6 +148,23 @@ conf_load(struct mirror_conf *c, const char *path)
 			goto out;
 		}
 	}
+	if (config_lookup_string(&cfg, "agent.mode", &s)) {
+		if (strcmp(s, "ephemeral") == 0)
+			c->agent_job = 0;
+		else if (strcmp(s, "job") == 0)
+			c->agent_job = 1;
+		else {
+			log_warnx("%s: agent.mode must be \"ephemeral\" or "
+			    "\"job\"", path);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
+	    sizeof(c->agent_image))) < 0 ||
+	    (rc = get_string(&cfg, path, "kube.kubectl", c->kubectl,
+	    sizeof(c->kubectl))) < 0)
+		goto out;
 	if ((rc = get_double(&cfg, "fs.attr_timeout", &c->fs_attr_timeout, 0, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "fs.entry_timeout", &c->fs_entry_timeout, 0, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "fs.negative_timeout", &c->fs_negative_timeout, 0, 3600)) < 0 ||
@@ -133,7 +174,9 @@ conf_load(struct mirror_conf *c, const char *path)
 	    (rc = get_int(&cfg, "fs.max_inflight", &c->fs_max_inflight, 1, 65536)) < 0 ||
 	    (rc = get_int(&cfg, "fs.write_behind_kb", &c->fs_write_behind_kb, 0, 262144)) < 0 ||
 	    (rc = get_int(&cfg, "agent.workers", &c->agent_workers, 1, 256)) < 0 ||
-	    (rc = get_double(&cfg, "agent.connect_timeout", &c->agent_connect_timeout, 0.1, 3600)) < 0)
+	    (rc = get_double(&cfg, "agent.connect_timeout", &c->agent_connect_timeout, 0.1, 3600)) < 0 ||
+	    (rc = get_double(&cfg, "agent.idle_ttl", &c->agent_idle_ttl, 0, 7 * 86400)) < 0 ||
+	    (rc = get_int(&cfg, "agent.port", &c->agent_port, 0, 65535)) < 0)
 		goto out;
 out:
 	config_destroy(&cfg);

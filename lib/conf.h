@@ -21,6 +21,12 @@ struct mirror_conf {
 	/* agent */
 	int	agent_workers;		/* file-syscall threads */
 	double	agent_connect_timeout;	/* bounded wait for an agent */
+	/* agents mirrorctl starts in Kubernetes */
+	char	agent_image[256];	/* agent.image: the agent's container image */
+	int	agent_job;		/* agent.mode = "ephemeral" (0) | "job" (1) */
+	double	agent_idle_ttl;		/* agent.idle_ttl: exit after so long idle */
+	int	agent_port;		/* agent.port: in the pod; 0 picks one */
+	char	kubectl[256];		/* kube.kubectl: the kubectl to run */
 };
 
 /* Fills c with defaults. */

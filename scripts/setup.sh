@@ -10,7 +10,11 @@ packages=(
 	libconfig-dev
 	busybox-static iproute2 util-linux procps psmisc python3 curl git tar
 	clang libclang-rt-14-dev
+	podman runc
 )
+# docker/NAME targets are tested with a docker CLI talking to podman's
+# Docker-compatible API; without a docker CLI, podman-docker provides one.
+command -v docker >/dev/null || packages+=(podman-docker)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
