@@ -7,11 +7,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -19,6 +22,8 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "sha256.h"
+#include "target.h"
 #include "token.h"
 #include "ws.h"
 #include "xmalloc.h"
@@ -37,6 +42,14 @@ struct agent {
 	struct ws_ctx	*ws;
 	char		 token[PROTO_TOKEN_MAX + 1];
 	size_t		 token_len;
+	/* --token-sha256: only the token's hash is known */
+	int		 token_hashed;
+	uint8_t		 token_hash[SHA256_LEN];
+	/* --idle-ttl: exit once no authenticated client has been connected
+	 * for so many seconds (0: never). Service thread only. */
+	double		 idle_ttl;
+	int		 nauthed;	/* authenticated connections */
+	double		 idle_since;	/* monotonic; when nauthed became 0 */
 };
 
 /* One client connection; freed when the connection and its jobs are gone. */
@@ -55,6 +68,15 @@ struct job {
 };
 
 static struct agent agent;
+
+static double
+now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 session_unref(struct session *s)
@@ -87,6 +109,8 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (s == NULL)
 		return;
 	log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
+	if (s->authed && --agent.nauthed == 0)
+		agent.idle_since = now_monotonic();
 	ws_conn_set_data(conn, NULL);
 	session_unref(s);
 }
@@ -134,7 +158,16 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 		*why = "malformed hello";
 		return -EBADMSG;
 	}
-	ok = token_equal(tok, tlen, agent.token, agent.token_len);
+	if (agent.token_hashed) {
+		uint8_t md[SHA256_LEN];
+
+		/* An empty token is never valid, whatever the hash. */
+		sha256(tok, tlen, md);
+		ok = token_equal(md, sizeof(md), agent.token_hash,
+		    sizeof(agent.token_hash)) && tlen > 0;
+		explicit_bzero(md, sizeof(md));
+	} else
+		ok = token_equal(tok, tlen, agent.token, agent.token_len);
 	proto_buf_init(&out, 128);
 	proto_begin(&out, MSG_HELLO, 0, h->id, ok ? 0 : EACCES);
 	proto_put_u32(&out, agent.fs.writable ? CAP_WRITE : 0);
@@ -151,6 +184,7 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 		return 0;
 	}
 	s->authed = 1;
+	agent.nauthed++;
 	log_info("client %s authenticated", ws_conn_peer(s->conn));
 	return 0;
 }
@@ -213,10 +247,22 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	return 0;
 }
 
+/* Service thread, about once a second: the idle exit. */
+static void
+on_tick(void *arg)
+{
+	if (agent.idle_ttl <= 0 || agent.nauthed > 0 ||
+	    now_monotonic() - agent.idle_since < agent.idle_ttl)
+		return;
+	log_info("no client for %g s; exiting", agent.idle_ttl);
+	ws_stop(agent.ws);
+}
+
 static const struct ws_handlers handlers = {
 	.on_open = on_open,
 	.on_message = on_message,
 	.on_close = on_close,
+	.on_tick = on_tick,
 };
 
 static void
@@ -227,27 +273,85 @@ on_signal(int sig)
 		ws_stop(agent.ws);
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: mirror-agent --listen HOST:PORT --token-file FILE\n"
-"                    (--target-pid PID | --root DIR) [options]\n"
+"usage: mirror-agent --listen HOST:PORT (--token-file FILE | --token-sha256 HEX)\n"
+"                    (--target-pid PID | --target-container-id ID | --root DIR)\n"
+"                    [options]\n"
 "\n"
 "Serves one target's files to mirror clients over a websocket. Prints\n"
 "\"ready ws://HOST:PORT\" on stdout once it accepts connections (PORT 0\n"
 "picks a free port). Every path is resolved inside the target's root.\n"
 "\n"
-"  --listen HOST:PORT   address to listen on (use 127.0.0.1 or a pod IP)\n"
+"  --listen HOST:PORT   address to listen on (127.0.0.1; in a pod,\n"
+"                       0.0.0.0 or the pod's IP)\n"
 "  --token-file FILE    the session token; clients must present it\n"
+"  --token-sha256 HEX   instead of --token-file: the SHA-256 of the token\n"
+"                       (64 hex digits), so that a pod spec never holds\n"
+"                       the token itself\n"
 "  --target-pid PID     serve /proc/PID/root (a container's process)\n"
+"  --target-container-id ID\n"
+"                       serve the root of the container with this ID\n"
+"                       (containerd://ID, cri-o://ID, docker://ID,\n"
+"                       podman://ID or at least 12 hex digits of it); the\n"
+"                       agent must see the host's processes (hostPID)\n"
 "  --root DIR           serve a directory\n"
 "  --rw                 serve writes too (default: read-only; every write\n"
 "                       is answered EROFS)\n"
+"  --idle-ttl SECONDS   exit (status 0) once no authenticated client has\n"
+"                       been connected for SECONDS, counted from the start\n"
+"                       and from the last client's disconnect (default 0:\n"
+"                       never)\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "  --workers N          threads for file syscalls (agent.workers)\n"
 "  --log-level LEVEL    error, warn, info or debug\n"
 "  -h, --help           this help\n");
+}
+
+/* A command-line mistake: one line saying what, and exit status 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mirror-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see mirror-agent --help)\n", stderr);
+	exit(2);
+}
+
+/* 64 hex digits, either case, into 32 bytes. 0 or -EINVAL. */
+static int
+parse_sha256_hex(const char *s, uint8_t out[SHA256_LEN])
+{
+	int i, hi, lo;
+
+	if (strlen(s) != SHA256_HEX_LEN)
+		return -EINVAL;
+	for (i = 0; i < SHA256_LEN; i++) {
+		hi = hex_digit(s[2 * i]);
+		lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 int
@@ -256,9 +360,12 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "token-sha256", required_argument, NULL, 'H' },
 		{ "target-pid", required_argument, NULL, 'p' },
+		{ "target-container-id", required_argument, NULL, 'C' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "rw", no_argument, NULL, 'W' },
+		{ "idle-ttl", required_argument, NULL, 'I' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -266,10 +373,14 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mirror_conf conf;
-	const char *listen = NULL, *token_file = NULL, *root = NULL;
-	const char *config = NULL, *level = NULL;
-	char host[256], proc[64];
+	const char *listen = NULL, *token_file = NULL, *token_hash = NULL;
+	const char *root = NULL, *pid_arg = NULL, *container = NULL;
+	const char *config = NULL, *level = NULL, *ttl_arg = NULL;
+	char host[256], proc[64], cid[TARGET_ID_MAX + 1];
+	char full_id[TARGET_ID_MAX + 1];
 	struct sigaction sa;
+	char *end;
+	long v;
 	int ch, i, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
 
 	log_init("mirror-agent", LOG_LVL_INFO);
@@ -277,9 +388,12 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'l': listen = optarg; break;
 		case 't': token_file = optarg; break;
-		case 'p': pid = atoi(optarg); break;
+		case 'H': token_hash = optarg; break;
+		case 'p': pid_arg = optarg; break;
+		case 'C': container = optarg; break;
 		case 'r': root = optarg; break;
 		case 'W': rw = 1; break;
+		case 'I': ttl_arg = optarg; break;
 		case 'c': config = optarg; break;
 		case 'w': workers = atoi(optarg); break;
 		case 'L': level = optarg; break;
@@ -287,10 +401,45 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || listen == NULL || token_file == NULL ||
-	    (pid <= 0) == (root == NULL)) {
-		usage(stderr);
-		return 2;
+	if (optind != argc)
+		usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (listen == NULL)
+		usage_error("--listen HOST:PORT is required");
+	if ((token_file != NULL) == (token_hash != NULL))
+		usage_error("give exactly one of --token-file and "
+		    "--token-sha256");
+	if ((pid_arg != NULL) + (container != NULL) + (root != NULL) != 1)
+		usage_error("give exactly one of --target-pid, "
+		    "--target-container-id and --root");
+	if (pid_arg != NULL) {
+		errno = 0;
+		v = strtol(pid_arg, &end, 10);
+		if (errno || end == pid_arg || *end != '\0' || v <= 0 ||
+		    v > 0x7fffffff)
+			usage_error("--target-pid wants a process ID, got "
+			    "\"%s\"", pid_arg);
+		pid = (int)v;
+	}
+	if (container != NULL &&
+	    agent_target_parse_id(container, cid, sizeof(cid)) < 0)
+		usage_error("--target-container-id wants containerd://ID, "
+		    "cri-o://ID, docker://ID, podman://ID or an ID of %d to %d "
+		    "hex digits, got \"%s\"", TARGET_ID_MIN, TARGET_ID_MAX,
+		    container);
+	/* Never echo the hash back: it is as good as a token to a
+	 * brute-force search of short tokens. */
+	if (token_hash != NULL &&
+	    parse_sha256_hex(token_hash, agent.token_hash) < 0)
+		usage_error("--token-sha256 wants 64 hex digits (the SHA-256 "
+		    "of the token)");
+	agent.token_hashed = token_hash != NULL;
+	if (ttl_arg != NULL) {
+		errno = 0;
+		agent.idle_ttl = strtod(ttl_arg, &end);
+		if (errno || end == ttl_arg || *end != '\0' ||
+		    !isfinite(agent.idle_ttl) || agent.idle_ttl < 0)
+			usage_error("--idle-ttl wants seconds (0: never), got "
+			    "\"%s\"", ttl_arg);
 	}
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
@@ -305,13 +454,31 @@ main(int argc, char **argv)
 
 	if (ws_parse_url(listen, host, sizeof(host), &port, &tls) < 0 || tls)
 		fatalx("--listen wants HOST:PORT, got \"%s\"", listen);
-	if ((rc = token_read_file(token_file, agent.token,
-	    sizeof(agent.token))) < 0)
-		fatalx("cannot read the token file %s: %s", token_file,
-		    rc == -EINVAL ? "empty or longer than 512 bytes" :
-		    strerror(-rc));
-	agent.token_len = strlen(agent.token);
+	if (token_file != NULL) {
+		if ((rc = token_read_file(token_file, agent.token,
+		    sizeof(agent.token))) < 0)
+			fatalx("cannot read the token file %s: %s", token_file,
+			    rc == -EINVAL ? "empty or longer than 512 bytes" :
+			    strerror(-rc));
+		agent.token_len = strlen(agent.token);
+	}
 
+	if (container != NULL) {
+		rc = agent_target_find_container(cid, &pid, full_id,
+		    sizeof(full_id));
+		if (rc == -ESRCH)
+			fatalx("no process of container %s is visible: the "
+			    "container must be running, and the agent must run "
+			    "in the host's PID namespace (Kubernetes: hostPID: "
+			    "true; podman, docker: --pid host)", cid);
+		if (rc == -EEXIST)
+			fatalx("more than one container's ID starts with %s; "
+			    "give more of it", cid);
+		if (rc < 0)
+			fatalx("cannot look for container %s in /proc: %s", cid,
+			    strerror(-rc));
+		log_info("container %.12s is process %d", full_id, pid);
+	}
 	if (pid > 0) {
 		snprintf(proc, sizeof(proc), "/proc/%d", pid);
 		if (access(proc, F_OK) != 0)
@@ -355,6 +522,9 @@ main(int argc, char **argv)
 		printf("ready ws://%s:%d\n", host, bound);
 	fflush(stdout);
 
+	agent.idle_since = now_monotonic();
+	if (agent.idle_ttl > 0)
+		log_info("exiting after %g s without a client", agent.idle_ttl);
 	ws_run(agent.ws);
 	log_info("shutting down");
 	/* Workers finish first: they still queue replies on connections. */

@@ -86,6 +86,7 @@ struct ws_ctx {
 	pthread_mutex_t		 mtx;
 	struct ws_conn		*pending;
 	int			 woken;
+	lws_sorted_usec_list_t	 tick;		/* service thread only */
 	struct lws_protocols	 protocols[2];
 };
 
@@ -987,13 +988,29 @@ ws_client_connect(struct ws_ctx *ctx, const char *host, int port,
 	return 0;
 }
 
+/* Service thread: the tick timer fired; call on_tick, then rearm. */
+static void
+ctx_tick(lws_sorted_usec_list_t *sul)
+{
+	struct ws_ctx *ctx = lws_container_of(sul, struct ws_ctx, tick);
+
+	ctx->h->on_tick(ctx->arg);
+	if (!ctx->stop)
+		lws_sul_schedule(ctx->lws, 0, &ctx->tick, ctx_tick,
+		    (lws_usec_t)WS_TICK_MS * 1000);
+}
+
 void
 ws_run(struct ws_ctx *ctx)
 {
 	ws_io_thread = 1;
+	if (ctx->h->on_tick)
+		lws_sul_schedule(ctx->lws, 0, &ctx->tick, ctx_tick,
+		    (lws_usec_t)WS_TICK_MS * 1000);
 	while (!ctx->stop)
 		if (lws_service(ctx->lws, 0) < 0)
 			break;
+	lws_sul_cancel(&ctx->tick);
 }
 
 void

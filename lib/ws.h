@@ -31,7 +31,12 @@ struct ws_handlers {
 	void	(*on_close)(struct ws_conn *, const char *why, void *arg);
 	/* Service thread, after ws_wake() from any thread. */
 	void	(*on_wake)(void *arg);
+	/* Service thread, about once every WS_TICK_MS while ws_run()
+	 * runs; for timers (the agent's idle exit). NULL: no ticks. */
+	void	(*on_tick)(void *arg);
 };
+
+#define WS_TICK_MS	1000
 
 /* Listens on host:port (port 0 picks one; *bound gets the real one). */
 struct ws_ctx	*ws_server_new(const char *host, int port,

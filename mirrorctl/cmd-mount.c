@@ -21,9 +21,12 @@
 
 #include "conf.h"
 #include "demo.h"
+#include "kube.h"
 #include "mountinfo.h"
 #include "mirrorctl.h"
 #include "session.h"
+#include "target.h"
+#include "proto.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -31,26 +34,50 @@ static int cmd_mount_exec(int, char **);
 
 const struct cmd_entry cmd_mount_entry = {
 	.name = "mount",
-	.usage = "mount [--token-file FILE] [--rw] [-f] TARGET MOUNTPOINT",
+	.usage = "mount [--token-file FILE] [--rw] [-f] [-n NAMESPACE] "
+	    "[--context CTX] [--dry-run] TARGET MOUNTPOINT",
 	.summary = "Mount a target's root file system (read-only unless --rw).",
 	.help =
-"TARGET is one of:\n"
-"  ws://HOST:PORT   an agent that is already running (needs --token-file)\n"
-"  pid/N            a local process: mirrorctl starts an agent for it and\n"
-"                   stops it on umount (needs root)\n"
-"  demo             the bundled demo pod (started if it is not running)\n"
+"TARGET is one of (\"mirrorctl ls\" lists them):\n"
+"  ws://HOST:PORT     an agent that is already running (needs --token-file)\n"
+"  pid/N              a local process: mirrorctl starts an agent for it and\n"
+"                     stops it on umount (needs root)\n"
+"  podman/NAME        a local podman or docker container (also one in a\n"
+"  docker/NAME        pod): its PID comes from \"podman inspect\" or\n"
+"                     \"docker inspect\", then as pid/N (needs root)\n"
+"  pod/NAME           a Kubernetes pod (its default container), or one\n"
+"  pod/NAME/container/C  container of it\n"
+"  deployment/NAME    one ready pod of a deployment or statefulset\n"
+"  statefulset/NAME\n"
+"                     For Kubernetes, kubectl must reach the cluster:\n"
+"                     the agent starts next to the pod (agent.mode in the\n"
+"                     config: an ephemeral container, or a job pod on its\n"
+"                     node), is reached through kubectl port-forward, and\n"
+"                     exits by itself after agent.idle_ttl without a client.\n"
+"  demo               the bundled demo pod (started if it is not running)\n"
 "\n"
 "Options:\n"
-"  --token-file FILE  the agent's session token (ws:// targets)\n"
+"  --token-file FILE  the session token: of a running agent (ws://), or\n"
+"                     the one to give a Kubernetes agent (default: a new\n"
+"                     random one); never put in argv or the cluster\n"
 "  --rw               writable: edits land in the target (also fs.mode =\n"
 "                     \"rw\" in the config); a ws:// agent must have been\n"
 "                     started with --rw\n"
+"  -n, --namespace NS Kubernetes namespace (default: kubectl's current)\n"
+"  --context CTX      kubectl context (default: the current one)\n"
+"  --dry-run          Kubernetes: print as JSON the kubectl commands and\n"
+"                     manifests the mount would run and apply, and stop;\n"
+"                     contacts nothing (values only the cluster knows show\n"
+"                     as ${POD}, ${NODE}, ...); MOUNTPOINT may be left out\n"
 "  -f, --foreground   stay in the foreground; Ctrl-C unmounts\n"
 "  --config FILE      configuration (default: the installed mirror.conf)\n"
 "\n"
 "Examples:\n"
 "  mirrorctl mount demo /mnt/pod && ls /mnt/pod\n"
 "  mirrorctl mount pid/1234 /mnt/app\n"
+"  mirrorctl mount podman/py-serv-py-serv /mnt/app\n"
+"  mirrorctl mount -n shop deployment/orders /mnt/orders\n"
+"  mirrorctl mount --dry-run pod/web-0/container/app\n"
 "  mirrorctl mount --token-file tok ws://127.0.0.1:7000 /mnt/remote\n"
 "Unmount with: mirrorctl umount MOUNTPOINT\n",
 	.exec = cmd_mount_exec,
@@ -267,6 +294,22 @@ out:
 	return rc;
 }
 
+/* The token for an agent mirrorctl starts: the user's, or a new one. */
+static int
+mount_token(const char *token_file, char *token, size_t size)
+{
+	int rc;
+
+	if (token_file == NULL)
+		return token_generate(token, size) < 0 ? -ctl_error("cannot "
+		    "generate a token") : 0;
+	if ((rc = token_read_file(token_file, token, size)) < 0)
+		return -ctl_error("cannot read the token file %s: %s",
+		    token_file, rc == -EINVAL ? "empty or too long" :
+		    strerror(-rc));
+	return 0;
+}
+
 static int
 cmd_mount_exec(int argc, char **argv)
 {
@@ -275,40 +318,68 @@ cmd_mount_exec(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "rw", no_argument, NULL, 'w' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "context", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mirror_conf conf;
 	struct mountinfo mi;
 	struct session s;
+	struct target t;
+	struct kube_opts ko;
 	const char *token_file = NULL, *config = NULL, *target, *mp;
-	char token[TOKEN_HEX_LEN + 1], abs[PATH_MAX], *tf = NULL;
+	char token[PROTO_TOKEN_MAX + 1], abs[PATH_MAX], *tf = NULL;
 	struct stat st;
 	pid_t pid = 0;
-	int ch, fg = 0, rw = 0, rc, ret = 1;
+	int ch, fg = 0, rw = 0, dry = 0, rc, ret = 1;
 
+	memset(&ko, 0, sizeof(ko));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fhn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token_file = optarg; break;
 		case 'f': fg = 1; break;
 		case 'c': config = optarg; break;
 		case 'w': rw = 1; break;
+		case 'n': ko.ns = optarg; break;
+		case 'C': ko.context = optarg; break;
+		case 'D': dry = 1; break;
 		case 'h': ctl_usage(&cmd_mount_entry); return 0;
 		default:
 			return ctl_error("usage: mirrorctl %s",
 			    cmd_mount_entry.usage);
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 && !(dry && argc - optind == 1))
 		return ctl_error("usage: mirrorctl %s", cmd_mount_entry.usage);
 	target = argv[optind];
 	mp = argv[optind + 1];
+	if (target_parse(target, &t) < 0)
+		return 1;
+	if ((ko.ns || ko.context) && t.kind != TARGET_KUBE)
+		return ctl_error("%s: -n and --context are for Kubernetes "
+		    "targets (pod/..., deployment/..., statefulset/...)",
+		    target);
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
 		return 1;
 	if (conf.fs_rw)
 		rw = 1;
+	ko.conf = &conf;
+	ko.rw = rw;
+	if (dry) {
+		if (t.kind != TARGET_KUBE)
+			return ctl_error("%s: --dry-run shows what a mount "
+			    "would apply to a Kubernetes cluster; this target "
+			    "is local", target);
+		if (mount_token(token_file, token, sizeof(token)) < 0)
+			return 1;
+		ret = kube_dry_run(&t, target, &ko, token);
+		explicit_bzero(token, sizeof(token));
+		return ret;
+	}
 
 	if (access("/dev/fuse", F_OK) != 0)
 		return ctl_error("no /dev/fuse: load the fuse module "
@@ -324,7 +395,8 @@ cmd_mount_exec(int argc, char **argv)
 		return ctl_error("%s is already a mount point (busy); unmount "
 		    "it first: mirrorctl umount %s", abs, abs);
 
-	if (strncmp(target, "ws://", 5) == 0) {
+	switch (t.kind) {
+	case TARGET_WS:
 		if (token_file == NULL)
 			return ctl_error("%s: an agent that is already running "
 			    "needs --token-file FILE (the token it was started "
@@ -332,43 +404,33 @@ cmd_mount_exec(int argc, char **argv)
 		if (access(token_file, R_OK) != 0)
 			return ctl_error("cannot read the token file %s: %s",
 			    token_file, strerror(errno));
-	} else if (strncmp(target, "wss://", 6) == 0) {
-		return ctl_error("%s: wss:// is not supported yet; use ws:// "
-		    "through a tunnel", target);
-	} else if (strncmp(target, "pid/", 4) == 0 || strcmp(target, "demo") == 0) {
+		break;
+	case TARGET_PID:
+	case TARGET_DEMO:
+	case TARGET_PODMAN:
+	case TARGET_DOCKER:
 		if (geteuid() != 0)
-			return ctl_error("%s: serving a local process needs "
-			    "root (run with sudo)", target);
-		if (target[0] == 'p') {
-			char *end;
+			return ctl_error("%s: serving a local %s needs root "
+			    "(run with sudo)", target, t.kind == TARGET_PID ||
+			    t.kind == TARGET_DEMO ? "process" : "container");
+		if (t.kind == TARGET_PID) {
+			char proc[32];
 
-			pid = (pid_t)strtol(target + 4, &end, 10);
-			if (*end != '\0' || pid <= 0)
-				return ctl_error("%s: want pid/N with N a "
-				    "process id", target);
-			{
-				char proc[32];
-
-				snprintf(proc, sizeof(proc), "/proc/%d",
-				    (int)pid);
-				if (access(proc, F_OK) != 0)
-					return ctl_error("target process %d is "
-					    "gone (no %s); pick a running PID",
-					    (int)pid, proc);
-			}
-		} else {
+			pid = t.pid;
+			snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+			if (access(proc, F_OK) != 0)
+				return ctl_error("target process %d is gone "
+				    "(no %s); pick a running PID", (int)pid,
+				    proc);
+		} else if (t.kind == TARGET_DEMO) {
 			if (demo_up(0, &pid) < 0)
 				return 1;
-		}
-	} else if (strncmp(target, "podman/", 7) == 0 ||
-	    strncmp(target, "docker/", 7) == 0 ||
-	    strncmp(target, "pod/", 4) == 0 ||
-	    strncmp(target, "deployment/", 11) == 0) {
-		return ctl_error("%s: this target form is not supported yet; "
-		    "use pid/N with the container's PID", target);
-	} else
-		return ctl_error("unknown target \"%s\" (want ws://HOST:PORT, "
-		    "pid/N or demo)", target);
+		} else if (target_container_pid(&t, &pid) < 0)
+			return 1;
+		break;
+	case TARGET_KUBE:
+		break;
+	}
 
 	if ((rc = session_create(&s)) < 0)
 		return ctl_error("cannot create session state in %s: %s",
@@ -377,20 +439,33 @@ cmd_mount_exec(int argc, char **argv)
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
 	s.rw = rw;
 
-	if (pid > 0) {
-		if (token_generate(token, sizeof(token)) < 0 ||
-		    token_write_file(session_file(&s, "token"), token) < 0) {
+	if (pid > 0 || t.kind == TARGET_KUBE) {
+		if (mount_token(t.kind == TARGET_KUBE ? token_file : NULL,
+		    token, sizeof(token)) < 0)
+			goto fail;
+		if (token_write_file(session_file(&s, "token"), token) < 0) {
+			explicit_bzero(token, sizeof(token));
 			ctl_error("cannot write a session token in %s", s.dir);
 			goto fail;
 		}
-		explicit_bzero(token, sizeof(token));
-		rc = start_agent(&s, pid, config, rw,
-		    conf.agent_connect_timeout);
-		if (rc < 0) {
-			ctl_error("the agent for %s did not start%s", target,
-			    rc == -ETIMEDOUT ? " in time" : "");
-			print_agent_log(&s);
-			goto fail;
+		if (t.kind == TARGET_KUBE) {
+			rc = kube_start(&t, &ko, token, &s);
+			explicit_bzero(token, sizeof(token));
+			/* Saved now, so umount finds the port-forward even
+			 * if mountd fails. */
+			session_save(&s);
+			if (rc < 0)
+				goto fail;
+		} else {
+			explicit_bzero(token, sizeof(token));
+			rc = start_agent(&s, pid, config, rw,
+			    conf.agent_connect_timeout);
+			if (rc < 0) {
+				ctl_error("the agent for %s did not start%s",
+				    target, rc == -ETIMEDOUT ? " in time" : "");
+				print_agent_log(&s);
+				goto fail;
+			}
 		}
 		tf = xstrdup(session_file(&s, "token"));
 		token_file = tf;
@@ -401,6 +476,8 @@ cmd_mount_exec(int argc, char **argv)
 		goto fail;
 	if (fg) {
 		session_stop_pid(s.agent_pid, 2000);
+		session_stop_pid(s.pf_pid, 2000);
+		kube_cleanup(&s);
 		session_remove(&s);
 		x_free(tf);
 		return 0;
@@ -413,6 +490,8 @@ cmd_mount_exec(int argc, char **argv)
 	return 0;
 fail:
 	session_stop_pid(s.agent_pid, 2000);
+	session_stop_pid(s.pf_pid, 2000);
+	kube_cleanup(&s);
 	session_remove(&s);
 	x_free(tf);
 	return ret;

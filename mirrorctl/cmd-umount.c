@@ -14,6 +14,7 @@
 
 #include "mirrorctl.h"
 #include "mountinfo.h"
+#include "kube.h"
 #include "session.h"
 
 static int cmd_umount_exec(int, char **);
@@ -87,6 +88,8 @@ cmd_umount_exec(int argc, char **argv)
 	if (have_session) {
 		session_stop_pid(s.mountd_pid, 3000);
 		session_stop_pid(s.agent_pid, 3000);
+		session_stop_pid(s.pf_pid, 3000);
+		kube_cleanup(&s);
 		session_remove(&s);
 	}
 	if (rc == 0)

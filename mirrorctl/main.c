@@ -21,6 +21,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_mount_entry,
 	&cmd_umount_entry,
 	&cmd_status_entry,
+	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,
 	NULL
@@ -127,7 +128,10 @@ main_usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", cmd_table[i]->name,
 		    cmd_table[i]->summary);
 	fprintf(f, "\nTARGET is ws://HOST:PORT (a running agent), pid/N "
-	    "(a local process)\nor demo (the bundled demo pod).\n"
+	    "(a local process),\npodman/NAME or docker/NAME (a local "
+	    "container), pod/NAME[/container/C],\ndeployment/NAME or "
+	    "statefulset/NAME (Kubernetes, with -n NS and --context CTX)\n"
+	    "or demo (the bundled demo pod). \"mirrorctl ls\" lists them.\n"
 	    "\"mirrorctl COMMAND --help\" tells more. Version %s.\n",
 	    PACKAGE_VERSION);
 }

@@ -68,9 +68,9 @@ session_save(const struct session *s)
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -errno;
 	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
-	    "agent_pid=%d\nstarted=%lld\nmode=%s\n", s->target, s->mountpoint,
-	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
-	    (long long)s->started, s->rw ? "rw" : "ro");
+	    "agent_pid=%d\nstarted=%lld\nmode=%s\npf_pid=%d\n", s->target,
+	    s->mountpoint, s->url, (int)s->mountd_pid, (int)s->agent_pid,
+	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
@@ -109,6 +109,8 @@ session_load(const char *dir, struct session *s)
 			s->started = (time_t)atoll(v);
 		else if (strcmp(line, "mode") == 0)
 			s->rw = strcmp(v, "rw") == 0;
+		else if (strcmp(line, "pf_pid") == 0)
+			s->pf_pid = atoi(v);
 	}
 	fclose(f);
 	return s->mountpoint[0] ? 0 : -EINVAL;

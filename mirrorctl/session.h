@@ -17,6 +17,7 @@ struct session {
 	char	url[512];
 	pid_t	mountd_pid;
 	pid_t	agent_pid;		/* 0 unless mirrorctl started it */
+	pid_t	pf_pid;			/* the kubectl port-forward keeper */
 	int	rw;			/* a writable mount */
 	time_t	started;
 };
