@@ -381,6 +381,10 @@ cmd_mount_exec(int argc, char **argv)
 		return ret;
 	}
 
+	if (geteuid() != 0 && t.kind != TARGET_WS && t.kind != TARGET_KUBE)
+		return ctl_error("%s: serving a local %s needs root (run with "
+		    "sudo)", target, t.kind == TARGET_PID || t.kind ==
+		    TARGET_DEMO ? "process" : "container");
 	if (access("/dev/fuse", F_OK) != 0)
 		return ctl_error("no /dev/fuse: load the fuse module "
 		    "(modprobe fuse) or give the container --device /dev/fuse");
@@ -409,10 +413,6 @@ cmd_mount_exec(int argc, char **argv)
 	case TARGET_DEMO:
 	case TARGET_PODMAN:
 	case TARGET_DOCKER:
-		if (geteuid() != 0)
-			return ctl_error("%s: serving a local %s needs root "
-			    "(run with sudo)", target, t.kind == TARGET_PID ||
-			    t.kind == TARGET_DEMO ? "process" : "container");
 		if (t.kind == TARGET_PID) {
 			char proc[32];
 

@@ -61,6 +61,26 @@ need_mount() {
 }
 need_cmd() { command -v "$1" >/dev/null || missing "no $1 (apt-get install ${2:-$1})"; }
 
+# must_fail DESC PATTERN... -- COMMAND...: non-zero exit, one line on
+# stderr that matches every (extended, case-insensitive) PATTERN.
+must_fail() {
+	local d=$1 pats=() p rc=0 s
+	shift
+	while [ "$1" != -- ]; do pats+=("$1"); shift; done
+	shift
+	s=$(date +%s%N)
+	timeout 60 "$@" >"$T/mf.out" 2>"$T/mf.err" || rc=$?
+	MS=$((($(date +%s%N) - s) / 1000000))
+	[ $rc != 0 ] || fail "$d: exit 0 (stdout: $(cat "$T/mf.out"))"
+	[ $rc != 124 ] || fail "$d: hung (killed after 60 s)"
+	[ "$(wc -l <"$T/mf.err")" = 1 ] ||
+		fail "$d: want one line on stderr, got: $(cat "$T/mf.err")"
+	for p in "${pats[@]}"; do
+		grep -qiE -- "$p" "$T/mf.err" || fail "$d: '$p' not in: $(cat "$T/mf.err")"
+	done
+	say "$d: exit $rc in $MS ms: $(cat "$T/mf.err")"
+}
+
 assert_eq() { # expected actual message
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }

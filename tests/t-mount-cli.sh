@@ -18,25 +18,6 @@ gone() {
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# must_fail DESC PATTERN... -- COMMAND...: non-zero exit, one line on
-# stderr that matches every (extended, case-insensitive) PATTERN.
-must_fail() {
-	local d=$1 pats=() p rc=0 s
-	shift
-	while [ "$1" != -- ]; do pats+=("$1"); shift; done
-	shift
-	s=$(date +%s%N)
-	timeout 60 "$@" >"$T/mf.out" 2>"$T/mf.err" || rc=$?
-	MS=$((($(date +%s%N) - s) / 1000000))
-	[ $rc != 0 ] || fail "$d: exit 0 (stdout: $(cat "$T/mf.out"))"
-	[ $rc != 124 ] || fail "$d: hung (killed after 60 s)"
-	[ "$(wc -l <"$T/mf.err")" = 1 ] ||
-		fail "$d: want one line on stderr, got: $(cat "$T/mf.err")"
-	for p in "${pats[@]}"; do
-		grep -qiE -- "$p" "$T/mf.err" || fail "$d: '$p' not in: $(cat "$T/mf.err")"
-	done
-	say "$d: exit $rc in $MS ms: $(cat "$T/mf.err")"
-}
 no_mirror_mounts() { # description
 	grep -q " fuse.mirror " /proc/mounts &&
 		grep " fuse.mirror " /proc/mounts | grep -qF "$T/" &&
