@@ -40,7 +40,7 @@ pyserv_image() {
 # Sets PYSERV_PID (the app container's PID on this machine) and PYSERV_IP.
 pyserv_up() {
 	podman kube down "$PYSERV_YAML" >/dev/null 2>&1
-	podman kube play "$PYSERV_YAML" >"$T/kube-play.out" 2>&1 ||
+	(cd "$T" && podman kube play "$PYSERV_YAML") >"$T/kube-play.out" 2>&1 ||
 		{ cat "$T/kube-play.out" >&2; fail "podman kube play failed"; }
 	on_exit "podman kube down '$PYSERV_YAML'"
 	PYSERV_PID=$(podman inspect --format '{{.State.Pid}}' "$PYSERV_CTR") ||
