@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mirrorctl.h"
+#include "run.h"
 #include "xmalloc.h"
 
 static int cmd_doctor_exec(int, char **);
@@ -41,25 +42,6 @@ check(int ok, int required, const char *what, const char *fix)
 	printf("\n");
 	if (!ok && required)
 		nfail++;
-}
-
-static int
-in_path(const char *prog)
-{
-	char *path = getenv("PATH"), *copy, *dir, *save = NULL, *full;
-	int found = 0;
-
-	if (path == NULL)
-		return 0;
-	copy = xstrdup(path);
-	for (dir = strtok_r(copy, ":", &save); dir && !found;
-	    dir = strtok_r(NULL, ":", &save)) {
-		xasprintf(&full, "%s/%s", dir, prog);
-		found = access(full, X_OK) == 0;
-		x_free(full);
-	}
-	x_free(copy);
-	return found;
 }
 
 static int
@@ -130,7 +112,7 @@ cmd_doctor_exec(int argc, char **argv)
 	    "--device /dev/fuse");
 	if (fd >= 0)
 		close(fd);
-	check(in_path("fusermount3"), 1, "fusermount3",
+	check(run_have("fusermount3"), 1, "fusermount3",
 	    "apt-get install fuse3");
 	check(openat2_works(), 1, "openat2 (Linux 5.6 or newer)",
 	    "the agent needs openat2 to confine paths; upgrade the kernel");
@@ -142,11 +124,13 @@ cmd_doctor_exec(int argc, char **argv)
 	check(has_cap(12), 0, "CAP_NET_ADMIN (routes)", "run as root (sudo)");
 	check(access("/bin/busybox", X_OK) == 0, 0, "busybox (the demo pod)",
 	    "apt-get install busybox-static");
-	check(in_path("ip"), 0, "ip (the demo pod's network)",
+	check(run_have("ip"), 0, "ip (the demo pod's network)",
 	    "apt-get install iproute2");
-	check(in_path("podman"), 0, "podman (podman/NAME targets)",
+	check(run_have("podman"), 0, "podman (podman/NAME targets)",
 	    "apt-get install podman");
-	check(in_path("kubectl"), 0, "kubectl (Kubernetes targets)",
+	check(run_have("docker"), 0, "docker (docker/NAME targets)",
+	    "install the docker CLI (or podman-docker)");
+	check(run_have("kubectl"), 0, "kubectl (Kubernetes targets)",
 	    "install kubectl and point it at a cluster");
 	p = ctl_program_path("mirror-agent");
 	check(access(p, X_OK) == 0, 1, "mirror-agent", "make install, or set "

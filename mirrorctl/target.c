@@ -131,14 +131,38 @@ target_runtime(const struct target *t)
 	return t->kind == TARGET_DOCKER ? "docker" : "podman";
 }
 
+/*
+ * True if process pid is in the cgroup of the container with this ID
+ * (podman: libpod-ID, docker: docker-ID.scope or /docker/ID), so a PID
+ * from an engine in a VM is never taken for a local process.
+ */
+static int
+pid_in_container(int pid, const char *id)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	if (strlen(id) < 12)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, id) != NULL;
+	fclose(f);
+	return found;
+}
+
 int
 target_container_pid(const struct target *t, pid_t *pid)
 {
 	const char *rt = target_runtime(t);
 	const char *argv[] = { rt, "inspect", "--type", "container",
-		"--format", "{{.State.Pid}} {{.State.Status}}", t->name, NULL };
+		"--format", "{{.State.Pid}} {{.State.Status}} {{.Id}}", t->name,
+		NULL };
 	struct run_result r;
-	char status[64] = "";
+	char status[64] = "", id[80] = "";
 	int p = 0;
 
 	if (!run_have(rt))
@@ -158,7 +182,7 @@ target_container_pid(const struct target *t, pid_t *pid)
 		run_result_free(&r);
 		return -1;
 	}
-	if (sscanf(r.out.s, "%d %63s", &p, status) < 1) {
+	if (sscanf(r.out.s, "%d %63s %79s", &p, status, id) < 1) {
 		ctl_error("%s/%s: %s inspect gave no PID (\"%.80s\")", rt,
 		    t->name, rt, r.out.s);
 		run_result_free(&r);
@@ -169,6 +193,11 @@ target_container_pid(const struct target *t, pid_t *pid)
 		return -ctl_error("%s/%s: the container is %s, not running "
 		    "(start it: %s start %s)", rt, t->name,
 		    status[0] ? status : "stopped", rt, t->name);
+	if (!pid_in_container(p, id))
+		return -ctl_error("%s/%s: process %d, which %s reports, is not "
+		    "that container's on this machine (an engine in a VM, "
+		    "such as Docker Desktop's, runs containers out of reach)",
+		    rt, t->name, p, rt);
 	*pid = (pid_t)p;
 	return 0;
 }
