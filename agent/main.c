@@ -491,7 +491,8 @@ main(int argc, char **argv)
 			    strerror(-rc));
 		fatalx("cannot open /proc/%d/root: %s%s", pid, strerror(-rc),
 		    rc == -EACCES || rc == -EPERM ?
-		    " (serving another process needs root)" : "");
+		    " (serving another process needs root, and in a "
+		    "container CAP_SYS_PTRACE)" : "");
 	}
 
 	agent.fs.writable = rw;

@@ -36,14 +36,15 @@
 #define KUBE_PORT_SPAN		20000
 
 /*
- * What the agent may do, and nothing more: read every file of the
- * target whoever owns it (DAC_OVERRIDE, DAC_READ_SEARCH), reach another
- * process's root and environment (SYS_PTRACE), and in a writable mount
- * give new files their caller's owner and keep modes (CHOWN, FOWNER,
- * FSETID).
+ * What the agent may do, and nothing more (each one tried away in
+ * t-agent-image): read and write every file of the target whoever owns
+ * it (DAC_OVERRIDE), reach another process's root and environment
+ * (SYS_PTRACE), and in a writable mount give new files their caller's
+ * owner (CHOWN), chmod and utimens them (FOWNER) and keep their set-id
+ * bits (FSETID).
  */
 static const char *const kube_caps[] = { "CHOWN", "DAC_OVERRIDE",
-	"DAC_READ_SEARCH", "FOWNER", "FSETID", "SYS_PTRACE", NULL };
+	"FOWNER", "FSETID", "SYS_PTRACE", NULL };
 
 /* One line of the pod template below, split. */
 struct kube_pod {

@@ -14,6 +14,9 @@ need_podman() {
 	need_cmd busybox busybox-static
 	podman info >/dev/null 2>"$T/podman-info.err" ||
 		missing "podman does not work here: $(tail -n 1 "$T/podman-info.err")"
+	# The pod's name and the image's tag are fixed: one test at a time.
+	exec {PODMAN_LOCK}>/tmp/mirror-test-podman.lock
+	flock "$PODMAN_LOCK"
 }
 
 # Builds the sample app's image: busybox, a page, and a marker file with

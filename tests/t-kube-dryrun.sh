@@ -128,7 +128,7 @@ check(c["image"] == p["image"] and c["command"] == ["/usr/bin/mirror-agent"], "i
 sc = c["securityContext"]
 check(sc["capabilities"]["drop"] == ["ALL"], "drops ALL")
 check(sorted(sc["capabilities"]["add"]) == sorted(["CHOWN", "DAC_OVERRIDE",
-      "DAC_READ_SEARCH", "FOWNER", "FSETID", "SYS_PTRACE"]), "capabilities")
+      "FOWNER", "FSETID", "SYS_PTRACE"]), "capabilities")
 check(sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False,
       "not privileged")
 check(sc["readOnlyRootFilesystem"] is True, "read-only root")
