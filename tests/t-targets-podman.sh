@@ -21,7 +21,8 @@ pyserv_image
 pyserv_up
 say "py-serv runs: container $PYSERV_CTR, pid $PYSERV_PID, address $PYSERV_IP"
 need_cmd curl
-curl -sf --max-time 5 "http://$PYSERV_IP:80/" | grep -q "py-serv" || fail "py-serv does not serve HTTP on port 80"
+curl -sf --max-time 5 "http://$PYSERV_IP:80/" >"$T/index.html"
+grep -q "py-serv" "$T/index.html" || fail "py-serv does not serve HTTP on port 80"
 
 say "mirrorctl ls"
 "$CTL" ls >"$T/ls" 2>"$T/ls.err" || fail "mirrorctl ls: $(cat "$T/ls.err")"
