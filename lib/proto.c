@@ -43,7 +43,26 @@ static const char *op_names[OP_MAX_] = {
 	[OP_FLUSH] = "flush",
 	[OP_FGETXATTR] = "fgetxattr",
 	[OP_FLISTXATTR] = "flistxattr",
+	[OP_NET_INFO] = "net_info",
+	[OP_DNS] = "dns",
 };
+
+static const char *stream_op_names[STREAM_MAX_] = {
+	[STREAM_OPEN] = "stream_open",
+	[STREAM_OPENED] = "stream_opened",
+	[STREAM_DATA] = "stream_data",
+	[STREAM_CREDIT] = "stream_credit",
+	[STREAM_SHUT] = "stream_shut",
+	[STREAM_CLOSE] = "stream_close",
+};
+
+const char *
+proto_stream_op_name(unsigned int op)
+{
+	if (op == 0 || op >= STREAM_MAX_)
+		return "unknown";
+	return stream_op_names[op];
+}
 
 const char *
 proto_op_name(unsigned int op)
@@ -111,13 +130,15 @@ proto_hdr_decode(const uint8_t *msg, size_t len, struct proto_hdr *h,
 	h->length = le32(msg + 12);
 	if (h->version != PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h->kind < MSG_HELLO || h->kind > MSG_REPLY)
+	if (h->kind < MSG_HELLO || h->kind > MSG_STREAM)
 		return -EBADMSG;
 	if (h->length > PROTO_PAYLOAD_MAX)
 		return -EMSGSIZE;
 	if ((size_t)h->length != len - PROTO_HDR_LEN)
 		return -EBADMSG;
-	if (h->kind == MSG_HELLO ? h->op != 0 : (h->op == 0 || h->op >= OP_MAX_))
+	if (h->kind == MSG_HELLO ? h->op != 0 : h->kind == MSG_STREAM ?
+	    (h->op == 0 || h->op >= STREAM_MAX_) :
+	    (h->op == 0 || h->op >= OP_MAX_))
 		return -EOPNOTSUPP;
 	payload->p = msg + PROTO_HDR_LEN;
 	payload->left = h->length;

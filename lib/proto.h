@@ -69,6 +69,41 @@
  *   OP_FLUSH     u64 fh, u64 owner              -> (empty); drops the
  *                owner's POSIX locks on the file (a close() did)
  *
+ * Network (served by every agent; netd is the client):
+ *   OP_NET_INFO  (empty)   -> bytes resolv_conf (the target's
+ *                /etc/resolv.conf), u32 n, n x (u8 family 4|6,
+ *                bytes addr, u8 prefixlen, str ifname): the target
+ *                netns' interface addresses (loopback left out),
+ *                u32 m, m x (u8 family, bytes dst, u8 prefixlen,
+ *                str ifname): its routes that are not default routes
+ *   OP_DNS       bytes query (one DNS message) -> bytes answer (the
+ *                answer of the target's nameservers, unchanged; sent
+ *                from the target's netns)
+ *
+ * Streams (MSG_STREAM, either direction; header op = STREAM_*, id = a
+ * stream id the client picked, never reused on the connection; status
+ * 0 unless said otherwise). A stream's data, in each direction, is
+ * flow controlled: a side may have at most "window" bytes sent that the
+ * other side has not credited back.
+ *   STREAM_OPEN    client -> agent: u8 proto (NET_TCP, NET_UDP,
+ *                  NET_ICMP), u8 family (4|6), bytes addr (4 or 16),
+ *                  u16 port (0 for ICMP), u32 window (what the agent may
+ *                  send before a credit). The agent connects from the
+ *                  target's netns.
+ *   STREAM_OPENED  agent -> client: status 0, or the connect's errno
+ *                  (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH,
+ *                  ...; the stream is then gone); u32 window (what the
+ *                  client may send before a credit)
+ *   STREAM_DATA    the payload is the data: TCP bytes, or one UDP
+ *                  datagram, or one ICMP echo message (type, code,
+ *                  checksum, id, seq, data; the agent's kernel sets id)
+ *   STREAM_CREDIT  u32 n: the sender of this consumed n more bytes
+ *   STREAM_SHUT    (empty): the sender sends no more data (TCP FIN)
+ *   STREAM_CLOSE   status 0 or an errno (ECONNRESET: a reset); the
+ *                  stream is gone for the sender at once and for the
+ *                  receiver when it arrives. Data for an unknown id is
+ *                  dropped.
+ *
  * str is u16 length + bytes (no NUL inside); bytes is u32 length + bytes.
  * Paths are absolute within the target's root ("/", "/etc/passwd").
  * attr is struct proto_attr field by field (lstat, plus ATTR_* flags).
@@ -97,7 +132,26 @@ enum msg_kind {
 	MSG_HELLO = 1,
 	MSG_REQUEST = 2,
 	MSG_REPLY = 3,
+	MSG_STREAM = 4,
 };
+
+enum stream_op {
+	STREAM_OPEN = 1,
+	STREAM_OPENED,
+	STREAM_DATA,
+	STREAM_CREDIT,
+	STREAM_SHUT,
+	STREAM_CLOSE,
+	STREAM_MAX_
+};
+
+/* STREAM_OPEN protocols (the IP protocol numbers). */
+#define NET_ICMP	1
+#define NET_TCP		6
+#define NET_UDP		17
+
+/* Largest STREAM_DATA payload a side sends. */
+#define PROTO_STREAM_DATA_MAX	(256u * 1024)
 
 enum proto_op {
 	OP_LOOKUP = 1,
@@ -130,6 +184,8 @@ enum proto_op {
 	OP_FLUSH,
 	OP_FGETXATTR,
 	OP_FLISTXATTR,
+	OP_NET_INFO,
+	OP_DNS,
 	OP_MAX_
 };
 
@@ -173,6 +229,8 @@ struct proto_attr {
 
 /* Hello caps, agent to client: the agent accepts writes (--rw). */
 #define CAP_WRITE	0x1
+/* ... and serves OP_NET_INFO, OP_DNS and streams. */
+#define CAP_NET		0x2
 
 /* OP_SETATTR: which fields to set. */
 #define SETATTR_MODE		0x01
@@ -214,6 +272,7 @@ struct proto_buf {
 };
 
 const char	*proto_op_name(unsigned int op);
+const char	*proto_stream_op_name(unsigned int op);
 
 /* Header: decode fails unless version, kind and length are acceptable
  * and the length equals the bytes present. */
