@@ -38,6 +38,45 @@ conf_defaults(struct mirror_conf *c)
 	c->agent_idle_ttl = 300;
 	c->agent_port = 0;
 	snprintf(c->kubectl, sizeof(c->kubectl), "kubectl");
+	snprintf(c->net_tun_name, sizeof(c->net_tun_name), "mirror0");
+	snprintf(c->net_tun_range, sizeof(c->net_tun_range), "198.18.0.0/15");
+	c->net_dns = 1;
+	c->net_udp_idle = 60;
+}
+
+/* A list of CIDR strings (net.routes, net.never_route). */
+static int
+get_cidrs(config_t *cfg, const char *path, const char *name,
+    char list[][64], int *n)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		log_warnx("%s: %s must be a list of CIDR strings, e.g. "
+		    "[\"10.96.0.0/12\"]", path, name);
+		return -EINVAL;
+	}
+	len = config_setting_length(s);
+	if (len > CONF_CIDRS_MAX) {
+		log_warnx("%s: %s holds more than %d entries", path, name,
+		    CONF_CIDRS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (v == NULL || v[0] == '\0' || strlen(v) >= 64) {
+			log_warnx("%s: %s[%d] must be a CIDR string", path,
+			    name, i);
+			return -EINVAL;
+		}
+		snprintf(list[i], 64, "%s", v);
+	}
+	*n = len;
+	return 0;
 }
 
 /* A string setting copied into buf; an error if it does not fit. */
@@ -160,6 +199,19 @@ conf_load(struct mirror_conf *c, const char *path)
 			goto out;
 		}
 	}
+	if (config_lookup_bool(&cfg, "net.dns", &c->net_dns))
+		c->net_dns = c->net_dns != 0;
+	if ((rc = get_cidrs(&cfg, path, "net.routes", c->net_routes,
+	    &c->net_nroutes)) < 0 ||
+	    (rc = get_cidrs(&cfg, path, "net.never_route", c->net_never,
+	    &c->net_nnever)) < 0 ||
+	    (rc = get_string(&cfg, path, "net.tun_name", c->net_tun_name,
+	    sizeof(c->net_tun_name))) < 0 ||
+	    (rc = get_string(&cfg, path, "net.tun_range", c->net_tun_range,
+	    sizeof(c->net_tun_range))) < 0 ||
+	    (rc = get_double(&cfg, "net.udp_idle_timeout", &c->net_udp_idle,
+	    1, 86400)) < 0)
+		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||
 	    (rc = get_string(&cfg, path, "kube.kubectl", c->kubectl,

@@ -6,6 +6,8 @@
 #ifndef MIRROR_CONF_H
 #define MIRROR_CONF_H
 
+#define CONF_CIDRS_MAX	64
+
 struct mirror_conf {
 	char	log_level[16];		/* log.level */
 	/* fs */
@@ -27,6 +29,15 @@ struct mirror_conf {
 	double	agent_idle_ttl;		/* agent.idle_ttl: exit after so long idle */
 	int	agent_port;		/* agent.port: in the pod; 0 picks one */
 	char	kubectl[256];		/* kube.kubectl: the kubectl to run */
+	/* net (mirrorctl connect, mirror-netd) */
+	char	net_tun_name[16];	/* net.tun_name */
+	char	net_tun_range[64];	/* net.tun_range: CIDR */
+	int	net_dns;		/* net.dns: the DNS stub */
+	double	net_udp_idle;		/* net.udp_idle_timeout: seconds */
+	int	net_nroutes;		/* net.routes: CIDRs routed too */
+	char	net_routes[CONF_CIDRS_MAX][64];
+	int	net_nnever;		/* net.never_route: CIDRs left out */
+	char	net_never[CONF_CIDRS_MAX][64];
 };
 
 /* Fills c with defaults. */
