@@ -20,8 +20,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "demo.h"
-#include "kube.h"
+#include "agent.h"
 #include "mountinfo.h"
 #include "mirrorctl.h"
 #include "session.h"
@@ -82,120 +81,6 @@ const struct cmd_entry cmd_mount_entry = {
 "Unmount with: mirrorctl umount MOUNTPOINT\n",
 	.exec = cmd_mount_exec,
 };
-
-/* Starts mirror-agent for a process; waits for its "ready" line. */
-static int
-start_agent(struct session *s, pid_t target, const char *config, int rw,
-    double wait_s)
-{
-	char *agent = ctl_program_path("mirror-agent"), pidarg[32], line[400];
-	const char *argv[12];
-	struct pollfd pfd;
-	size_t len = 0;
-	int out[2], logfd, argc = 0, rc = -ETIMEDOUT;
-	double waited = 0;
-	pid_t pid;
-
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)target);
-	argv[argc++] = agent;
-	argv[argc++] = "--listen";
-	argv[argc++] = "127.0.0.1:0";
-	argv[argc++] = "--token-file";
-	argv[argc++] = xstrdup(session_file(s, "token"));
-	argv[argc++] = "--target-pid";
-	argv[argc++] = pidarg;
-	if (rw)
-		argv[argc++] = "--rw";
-	if (config) {
-		argv[argc++] = "--config";
-		argv[argc++] = config;
-	}
-	argv[argc] = NULL;
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return -errno;
-	logfd = open(session_file(s, "agent.log"), O_WRONLY | O_CREAT |
-	    O_APPEND | O_CLOEXEC, 0600);
-	if ((pid = fork()) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (pid == 0) {
-		int nfd = open("/dev/null", O_RDONLY);
-
-		setsid();
-		dup2(nfd, 0);
-		dup2(out[1], 1);
-		if (logfd >= 0)
-			dup2(logfd, 2);
-		execv(agent, (char **)argv);
-		fprintf(stderr, "cannot run %s: %s\n", agent, strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	out[1] = -1;
-	s->agent_pid = pid;
-	pfd.fd = out[0];
-	pfd.events = POLLIN;
-	while (waited < wait_s) {
-		ssize_t n;
-		char *nl;
-
-		if (poll(&pfd, 1, 100) == 0) {
-			waited += 0.1;
-			continue;
-		}
-		n = read(out[0], line + len, sizeof(line) - 1 - len);
-		if (n <= 0) {
-			rc = -ECHILD;	/* it exited: the log says why */
-			break;
-		}
-		len += (size_t)n;
-		line[len] = '\0';
-		if ((nl = strchr(line, '\n')) != NULL) {
-			*nl = '\0';
-			if (strncmp(line, "ready ", 6) == 0) {
-				snprintf(s->url, sizeof(s->url), "%s", line + 6);
-				rc = 0;
-			} else
-				rc = -EPROTO;
-			break;
-		}
-		if (len == sizeof(line) - 1) {
-			rc = -EPROTO;
-			break;
-		}
-	}
-out:
-	close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (logfd >= 0)
-		close(logfd);
-	if (rc < 0 && s->agent_pid > 0) {
-		session_stop_pid(s->agent_pid, 1000);
-		s->agent_pid = 0;
-	}
-	x_free((char *)argv[4]);
-	x_free(agent);
-	return rc;
-}
-
-/* The last line the agent logged, to explain why it did not start. */
-static void
-print_agent_log(const struct session *s)
-{
-	char line[512], last[512] = "";
-	FILE *f = fopen(session_file(s, "agent.log"), "r");
-
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (line[0] != '\n')
-			snprintf(last, sizeof(last), "%s", line);
-	fclose(f);
-	if (last[0])
-		fprintf(stderr, "mirrorctl: %s", last);
-}
 
 static volatile sig_atomic_t fg_signal;
 
@@ -294,22 +179,6 @@ out:
 	return rc;
 }
 
-/* The token for an agent mirrorctl starts: the user's, or a new one. */
-static int
-mount_token(const char *token_file, char *token, size_t size)
-{
-	int rc;
-
-	if (token_file == NULL)
-		return token_generate(token, size) < 0 ? -ctl_error("cannot "
-		    "generate a token") : 0;
-	if ((rc = token_read_file(token_file, token, size)) < 0)
-		return -ctl_error("cannot read the token file %s: %s",
-		    token_file, rc == -EINVAL ? "empty or too long" :
-		    strerror(-rc));
-	return 0;
-}
-
 static int
 cmd_mount_exec(int argc, char **argv)
 {
@@ -330,10 +199,10 @@ cmd_mount_exec(int argc, char **argv)
 	struct target t;
 	struct kube_opts ko;
 	const char *token_file = NULL, *config = NULL, *target, *mp;
-	char token[PROTO_TOKEN_MAX + 1], abs[PATH_MAX], *tf = NULL;
+	char token[PROTO_TOKEN_MAX + 1], abs[PATH_MAX];
 	struct stat st;
 	pid_t pid = 0;
-	int ch, fg = 0, rw = 0, dry = 0, rc, ret = 1;
+	int ch, fg = 0, rw = 0, dry = 0, rc, ret;
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
@@ -374,7 +243,7 @@ cmd_mount_exec(int argc, char **argv)
 			return ctl_error("%s: --dry-run shows what a mount "
 			    "would apply to a Kubernetes cluster; this target "
 			    "is local", target);
-		if (mount_token(token_file, token, sizeof(token)) < 0)
+		if (ctl_agent_token(token_file, token, sizeof(token)) < 0)
 			return 1;
 		ret = kube_dry_run(&t, target, &ko, token);
 		explicit_bzero(token, sizeof(token));
@@ -399,38 +268,8 @@ cmd_mount_exec(int argc, char **argv)
 		return ctl_error("%s is already a mount point (busy); unmount "
 		    "it first: mirrorctl umount %s", abs, abs);
 
-	switch (t.kind) {
-	case TARGET_WS:
-		if (token_file == NULL)
-			return ctl_error("%s: an agent that is already running "
-			    "needs --token-file FILE (the token it was started "
-			    "with)", target);
-		if (access(token_file, R_OK) != 0)
-			return ctl_error("cannot read the token file %s: %s",
-			    token_file, strerror(errno));
-		break;
-	case TARGET_PID:
-	case TARGET_DEMO:
-	case TARGET_PODMAN:
-	case TARGET_DOCKER:
-		if (t.kind == TARGET_PID) {
-			char proc[32];
-
-			pid = t.pid;
-			snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-			if (access(proc, F_OK) != 0)
-				return ctl_error("target process %d is gone "
-				    "(no %s); pick a running PID", (int)pid,
-				    proc);
-		} else if (t.kind == TARGET_DEMO) {
-			if (demo_up(0, &pid) < 0)
-				return 1;
-		} else if (target_container_pid(&t, &pid) < 0)
-			return 1;
-		break;
-	case TARGET_KUBE:
-		break;
-	}
+	if (ctl_agent_check(&t, target, token_file, &pid) < 0)
+		return 1;
 
 	if ((rc = session_create(&s)) < 0)
 		return ctl_error("cannot create session state in %s: %s",
@@ -439,60 +278,24 @@ cmd_mount_exec(int argc, char **argv)
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
 	s.rw = rw;
 
-	if (pid > 0 || t.kind == TARGET_KUBE) {
-		if (mount_token(t.kind == TARGET_KUBE ? token_file : NULL,
-		    token, sizeof(token)) < 0)
-			goto fail;
-		if (token_write_file(session_file(&s, "token"), token) < 0) {
-			explicit_bzero(token, sizeof(token));
-			ctl_error("cannot write a session token in %s", s.dir);
-			goto fail;
-		}
-		if (t.kind == TARGET_KUBE) {
-			rc = kube_start(&t, &ko, token, &s);
-			explicit_bzero(token, sizeof(token));
-			/* Saved now, so umount finds the port-forward even
-			 * if mountd fails. */
-			session_save(&s);
-			if (rc < 0)
-				goto fail;
-		} else {
-			explicit_bzero(token, sizeof(token));
-			rc = start_agent(&s, pid, config, rw,
-			    conf.agent_connect_timeout);
-			if (rc < 0) {
-				ctl_error("the agent for %s did not start%s",
-				    target, rc == -ETIMEDOUT ? " in time" : "");
-				print_agent_log(&s);
-				goto fail;
-			}
-		}
-		tf = xstrdup(session_file(&s, "token"));
-		token_file = tf;
-	} else
-		snprintf(s.url, sizeof(s.url), "%s", target);
+	if (ctl_agent_start(&s, &t, pid, token_file, config, &conf, &ko,
+	    rw) < 0)
+		goto fail;
 
-	if (run_mountd(&s, token_file, config, rw, fg) < 0)
+	if (run_mountd(&s, s.token_file, config, rw, fg) < 0)
 		goto fail;
 	if (fg) {
-		session_stop_pid(s.agent_pid, 2000);
-		session_stop_pid(s.pf_pid, 2000);
-		kube_cleanup(&s);
+		ctl_agent_stop(&s);
 		session_remove(&s);
-		x_free(tf);
 		return 0;
 	}
 	if ((rc = session_save(&s)) < 0)
 		ctl_error("warning: cannot save the session: %s",
 		    strerror(-rc));
 	printf("mounted %s on %s%s\n", target, abs, rw ? " (read-write)" : "");
-	x_free(tf);
 	return 0;
 fail:
-	session_stop_pid(s.agent_pid, 2000);
-	session_stop_pid(s.pf_pid, 2000);
-	kube_cleanup(&s);
+	ctl_agent_stop(&s);
 	session_remove(&s);
-	x_free(tf);
-	return ret;
+	return 1;
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "mirrorctl.h"
+#include "net.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -14,8 +15,8 @@ static int cmd_status_exec(int, char **);
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
 	.usage = "status",
-	.summary = "List active mounts: target, mount point, pids, agent, "
-	    "uptime.",
+	.summary = "List active mounts (target, mount point, pids, agent, "
+	    "uptime) and connections.",
 	.help = "",
 	.exec = cmd_status_exec,
 };
@@ -37,7 +38,7 @@ static int
 cmd_status_exec(int argc, char **argv)
 {
 	struct session *all;
-	size_t n, i;
+	size_t n, i, nmounts;
 	char up[32], agent[32];
 
 	if (ctl_wants_help(argc, argv)) {
@@ -45,18 +46,21 @@ cmd_status_exec(int argc, char **argv)
 		return 0;
 	}
 	session_list(&all, &n);
-	if (n == 0) {
+	for (i = nmounts = 0; i < n; i++)
+		if (!all[i].net)
+			nmounts++;
+	if (nmounts == 0)
 		printf("no active mounts\n");
-		x_free(all);
-		return 0;
-	}
-	printf("%-16s %-28s %-8s %-8s %-24s %-8s %-4s %s\n", "TARGET",
+	else
+		printf("%-16s %-28s %-8s %-8s %-24s %-8s %-4s %s\n", "TARGET",
 	    "MOUNTPOINT", "MOUNTD", "AGENT", "AGENT URL", "UPTIME", "MODE",
 	    "STATE");
 	for (i = 0; i < n; i++) {
 		struct session *s = &all[i];
 		const char *state = "ok";
 
+		if (s->net)
+			continue;
 		fmt_uptime(time(NULL) - s->started, up, sizeof(up));
 		if (s->agent_pid > 0)
 			snprintf(agent, sizeof(agent), "%d", (int)s->agent_pid);
@@ -70,6 +74,9 @@ cmd_status_exec(int argc, char **argv)
 		    s->mountpoint, (int)s->mountd_pid, agent, s->url, up,
 		    s->rw ? "rw" : "ro", state);
 	}
+	for (i = 0; i < n; i++)
+		if (all[i].net)
+			net_print_status(&all[i]);
 	x_free(all);
 	return 0;
 }

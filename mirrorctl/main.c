@@ -21,6 +21,8 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_mount_entry,
 	&cmd_umount_entry,
 	&cmd_status_entry,
+	&cmd_connect_entry,
+	&cmd_disconnect_entry,
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,

@@ -68,9 +68,11 @@ session_save(const struct session *s)
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -errno;
 	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
-	    "agent_pid=%d\nstarted=%lld\nmode=%s\npf_pid=%d\n", s->target,
-	    s->mountpoint, s->url, (int)s->mountd_pid, (int)s->agent_pid,
-	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid);
+	    "agent_pid=%d\nstarted=%lld\nmode=%s\npf_pid=%d\nnet=%d\n"
+	    "netd_pid=%d\ndev=%s\ntoken_file=%s\n", s->target, s->mountpoint,
+	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
+	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid, s->net,
+	    (int)s->netd_pid, s->dev, s->token_file);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
@@ -111,9 +113,17 @@ session_load(const char *dir, struct session *s)
 			s->rw = strcmp(v, "rw") == 0;
 		else if (strcmp(line, "pf_pid") == 0)
 			s->pf_pid = atoi(v);
+		else if (strcmp(line, "net") == 0)
+			s->net = atoi(v);
+		else if (strcmp(line, "netd_pid") == 0)
+			s->netd_pid = atoi(v);
+		else if (strcmp(line, "dev") == 0)
+			snprintf(s->dev, sizeof(s->dev), "%s", v);
+		else if (strcmp(line, "token_file") == 0)
+			snprintf(s->token_file, sizeof(s->token_file), "%s", v);
 	}
 	fclose(f);
-	return s->mountpoint[0] ? 0 : -EINVAL;
+	return s->mountpoint[0] || s->net ? 0 : -EINVAL;
 }
 
 int
@@ -149,7 +159,7 @@ session_find(const char *mountpoint, struct session *s)
 
 	session_list(&all, &n);
 	for (i = 0; i < n; i++)
-		if (strcmp(all[i].mountpoint, mountpoint) == 0) {
+		if (!all[i].net && strcmp(all[i].mountpoint, mountpoint) == 0) {
 			*s = all[i];
 			rc = 0;
 			break;

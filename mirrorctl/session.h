@@ -15,10 +15,14 @@ struct session {
 	char	target[512];
 	char	mountpoint[PATH_MAX];
 	char	url[512];
+	char	token_file[PATH_MAX];	/* what mountd and netd present */
 	pid_t	mountd_pid;
 	pid_t	agent_pid;		/* 0 unless mirrorctl started it */
 	pid_t	pf_pid;			/* the kubectl port-forward keeper */
 	int	rw;			/* a writable mount */
+	int	net;			/* a connect session (no mount) */
+	pid_t	netd_pid;
+	char	dev[32];		/* netd's TUN device */
 	time_t	started;
 };
 

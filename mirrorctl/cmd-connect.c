@@ -1,0 +1,277 @@
+/*
+ * mirrorctl connect: gets an agent for the target (as mount does) and
+ * starts mirror-netd on it: a TUN device, routes for the target's
+ * networks, a DNS stub. Returns once netd is up; "mirrorctl disconnect"
+ * takes it all down.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "mirrorctl.h"
+#include "net.h"
+#include "xmalloc.h"
+
+#define CONNECT_ROUTES_MAX	64
+
+static int	cmd_connect_exec(int, char **);
+
+const struct cmd_entry cmd_connect_entry = {
+	.name = "connect",
+	.usage = "connect [--route CIDR]... [--no-dns] [--token-file FILE] "
+	    "[-n NAMESPACE] [--context CTX] TARGET",
+	.summary = "Route the target's networks and DNS names through a "
+	    "tunnel (netd).",
+	.help =
+"Starts mirror-netd for TARGET (any form mount takes; see \"mirrorctl\n"
+"mount --help\") and returns: a TUN device (net.tun_name, default\n"
+"mirror0) with an address from net.tun_range, routes through it for the\n"
+"target's own subnets and nameservers (the agent reports them) and for\n"
+"every --route / net.routes CIDR, minus net.never_route; a route that\n"
+"would shadow one this machine has is refused, naming both. TCP, UDP and\n"
+"ping to those addresses leave from the target's network namespace. A\n"
+"DNS stub on the TUN address answers with the target's nameservers\n"
+"(dig @ADDR NAME). Needs root. One connection at a time.\n"
+"\n"
+"Options:\n"
+"  --route CIDR       route this too (repeatable), e.g. a service range\n"
+"  --no-dns           no DNS stub (also net.dns = false)\n"
+"  --token-file FILE  as for mount (ws:// agents need it)\n"
+"  -n, --namespace NS, --context CTX   Kubernetes targets\n"
+"  --config FILE      configuration\n"
+"\n"
+"Examples:\n"
+"  mirrorctl connect demo && curl http://203.0.113.2/\n"
+"  mirrorctl connect -n shop deployment/orders --route 10.96.0.0/12\n"
+"  mirrorctl status; mirrorctl disconnect\n",
+	.exec = cmd_connect_exec,
+};
+
+/* Starts netd; waits for "ready DEV ADDR". 0, or -1 after printing why. */
+static int
+run_netd(struct session *s, const char *config, char *const *routes,
+    int nroutes, int no_dns, double wait_s, char *addr, size_t addrsz)
+{
+	char *netd = ctl_program_path("mirror-netd"), line[512];
+	char *logf = xstrdup(session_file(s, "netd.log"));
+	char *pidf = xstrdup(session_file(s, "netd.pid"));
+	char *stf = xstrdup(session_file(s, "netd.status"));
+	const char *argv[32 + 2 * CONNECT_ROUTES_MAX];
+	int argc = 0, out[2], i, status, rc = -1;
+	size_t len = 0;
+	double waited = 0;
+	struct pollfd pfd;
+	pid_t pid;
+	FILE *f;
+
+	argv[argc++] = netd;
+	argv[argc++] = "--agent";
+	argv[argc++] = s->url;
+	argv[argc++] = "--token-file";
+	argv[argc++] = s->token_file;
+	argv[argc++] = "--status-file";
+	argv[argc++] = stf;
+	argv[argc++] = "--pid-file";
+	argv[argc++] = pidf;
+	argv[argc++] = "--log-file";
+	argv[argc++] = logf;
+	for (i = 0; i < nroutes; i++) {
+		argv[argc++] = "--route";
+		argv[argc++] = routes[i];
+	}
+	if (no_dns)
+		argv[argc++] = "--no-dns";
+	if (config) {
+		argv[argc++] = "--config";
+		argv[argc++] = config;
+	}
+	argv[argc] = NULL;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		ctl_error("pipe: %s", strerror(errno));
+		goto done;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		ctl_error("fork: %s", strerror(errno));
+		close(out[0]);
+		close(out[1]);
+		goto done;
+	}
+	if (pid == 0) {
+		dup2(out[1], 1);
+		execv(netd, (char **)argv);
+		fprintf(stderr, "mirrorctl: cannot run %s: %s\n", netd,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	line[0] = '\0';
+	while (waited < wait_s) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) == 0) {
+			waited += 0.1;
+			continue;
+		}
+		n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		line[len] = '\0';
+		if (strchr(line, '\n') || len == sizeof(line) - 1)
+			break;
+	}
+	close(out[0]);
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "ready ", 6) != 0 ||
+	    sscanf(line + 6, "%31s %63s", s->dev, addr) != 2) {
+		/* netd printed why on stderr. */
+		kill(pid, SIGTERM);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (waited >= wait_s)
+			ctl_error("mirror-netd did not come up within %g s "
+			    "(see %s)", wait_s, logf);
+		goto done;
+	}
+	(void)addrsz;
+	/* Without -f netd detached: this child exits once it did. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if ((f = fopen(pidf, "r")) != NULL) {
+		int p = 0;
+
+		if (fscanf(f, "%d", &p) == 1)
+			s->netd_pid = p;
+		fclose(f);
+	}
+	if (s->netd_pid <= 0) {
+		ctl_error("mirror-netd wrote no pid file (%s)", pidf);
+		goto done;
+	}
+	rc = 0;
+done:
+	x_free(netd);
+	x_free(logf);
+	x_free(pidf);
+	x_free(stf);
+	return rc;
+}
+
+static int
+cmd_connect_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "route", required_argument, NULL, 'r' },
+		{ "no-dns", no_argument, NULL, 'D' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "context", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mirror_conf conf;
+	struct kube_opts ko;
+	struct session s, old;
+	struct target t;
+	const char *token_file = NULL, *config = NULL, *target;
+	char *routes[CONNECT_ROUTES_MAX], addr[64];
+	int ch, nroutes = 0, no_dns = 0, rc;
+	pid_t pid;
+
+	memset(&ko, 0, sizeof(ko));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (nroutes == CONNECT_ROUTES_MAX)
+				return ctl_error("at most %d --route options",
+				    CONNECT_ROUTES_MAX);
+			if (!net_cidr_ok(optarg))
+				return ctl_error("--route %s: want an address "
+				    "and a prefix length, e.g. 10.96.0.0/12",
+				    optarg);
+			routes[nroutes++] = optarg;
+			break;
+		case 'D': no_dns = 1; break;
+		case 't': token_file = optarg; break;
+		case 'n': ko.ns = optarg; break;
+		case 'C': ko.context = optarg; break;
+		case 'c': config = optarg; break;
+		case 'h': ctl_usage(&cmd_connect_entry); return 0;
+		default:
+			return ctl_error("usage: mirrorctl %s",
+			    cmd_connect_entry.usage);
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_error("usage: mirrorctl %s", cmd_connect_entry.usage);
+	target = argv[optind];
+	if (target_parse(target, &t) < 0)
+		return 1;
+	if ((ko.ns || ko.context) && t.kind != TARGET_KUBE)
+		return ctl_error("%s: -n and --context are for Kubernetes "
+		    "targets", target);
+	conf_defaults(&conf);
+	if (conf_load(&conf, config) < 0)
+		return 1;
+	ko.conf = &conf;
+	if (!conf.net_dns)
+		no_dns = 1;
+	if (geteuid() != 0)
+		return ctl_error("connect needs root: it creates a TUN device "
+		    "and routes (run with sudo)");
+	if (access("/dev/net/tun", F_OK) != 0)
+		return ctl_error("no /dev/net/tun: modprobe tun, or give the "
+		    "container --device /dev/net/tun");
+	/* A netd that died (SIGKILL) took its device and routes with it;
+	 * its session is cleaned up here. */
+	if (net_session_find(NULL, &old) == 0) {
+		if (session_alive(old.netd_pid))
+			return ctl_error("already connected to %s (device %s); "
+			    "disconnect first: mirrorctl disconnect",
+			    old.target, old.dev);
+		net_session_end(&old, 0);
+	}
+	if (ctl_agent_check(&t, target, token_file, &pid) < 0)
+		return 1;
+	if ((rc = session_create(&s)) < 0)
+		return ctl_error("cannot create session state in %s: %s",
+		    ctl_state_dir(), strerror(-rc));
+	snprintf(s.target, sizeof(s.target), "%s", target);
+	s.net = 1;
+	if (ctl_agent_start(&s, &t, pid, token_file, config, &conf, &ko,
+	    0) < 0)
+		goto fail;
+	session_save(&s);
+	if (run_netd(&s, config, routes, nroutes, no_dns,
+	    conf.agent_connect_timeout + 5, addr, sizeof(addr)) < 0)
+		goto fail;
+	if ((rc = session_save(&s)) < 0)
+		ctl_error("warning: cannot save the session: %s",
+		    strerror(-rc));
+	printf("connected %s: device %s, address %s", target, s.dev, addr);
+	if (!no_dns)
+		printf(", DNS %s:53", addr);
+	printf("\n");
+	net_print_routes(&s);
+	return 0;
+fail:
+	ctl_agent_stop(&s);
+	session_remove(&s);
+	return 1;
+}

@@ -1,0 +1,22 @@
+/*
+ * connect sessions: a netd behind a TUN device, with its agent.
+ */
+#ifndef MIRRORCTL_NET_H
+#define MIRRORCTL_NET_H
+
+#include "session.h"
+
+/* True if s is an IPv4 or IPv6 CIDR ("10.96.0.0/12"). */
+int	net_cidr_ok(const char *s);
+/* The connect session for target (NULL: any). 0 or -ENOENT. */
+int	net_session_find(const char *target, struct session *s);
+/* Stops netd (its device and routes go with it), checks they are gone,
+ * stops the agent and removes the session. Returns 0, or -1 if
+ * something was left (printed). */
+int	net_session_end(struct session *s, int verbose);
+/* The routes netd reports in its status file, one line each. */
+void	net_print_routes(const struct session *s);
+/* For status: device, routes, DNS, counters, connections. */
+void	net_print_status(const struct session *s);
+
+#endif
