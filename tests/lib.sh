@@ -8,7 +8,7 @@ AGENT=$B/mirror-agent
 MOUNTD=$B/mirror-mountd
 CTL=$B/mirrorctl/mirrorctl
 NETD=$B/mirror-netd
-export MIRROR_MOUNTD=$MOUNTD MIRROR_AGENT=$AGENT
+export MIRROR_MOUNTD=$MOUNTD MIRROR_AGENT=$AGENT MIRROR_NETD=$NETD
 export PYTHONDONTWRITEBYTECODE=1
 # Sessions of tests live apart from a user's own.
 export MIRROR_STATE_DIR=${MIRROR_STATE_DIR:-/run/mirror-test-$$}
