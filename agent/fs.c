@@ -100,6 +100,12 @@ open_in_root(struct agent_fs *fs, const char *path, int flags, int resolve_more)
 }
 
 int
+agent_fs_open_in_root(struct agent_fs *fs, const char *path, int flags)
+{
+	return open_in_root(fs, path, flags, 0);
+}
+
+int
 agent_fs_open_root(struct agent_fs *fs, const char *dir, int pid)
 {
 	char proc[64], link[64];

@@ -1,7 +1,8 @@
 /*
  * mirror-agent: serves one target (a process's root, or a directory) to
  * mirror clients over a websocket. The service thread checks each
- * message's header and the hello; file requests run on a worker pool.
+ * message's header and the hello; file requests run on a worker pool,
+ * network requests and streams on the network thread (net.c).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
+#include "net.h"
 #include "pool.h"
 #include "proto.h"
 #include "sha256.h"
@@ -40,6 +42,7 @@ struct agent {
 	struct pool	*lanes[AGENT_LANES_MAX];
 	int		 nlanes;
 	struct ws_ctx	*ws;
+	struct agent_net *net;
 	char		 token[PROTO_TOKEN_MAX + 1];
 	size_t		 token_len;
 	/* --token-sha256: only the token's hash is known */
@@ -58,6 +61,10 @@ struct session {
 	struct agent_files files;
 	int		 authed;	/* service thread only */
 	int		 refs;		/* atomic */
+	/* Made on the first network message; holds a reference on the
+	 * session until the network thread is done with it. Service
+	 * thread only. */
+	struct agent_net_client *net;
 };
 
 struct job {
@@ -88,6 +95,13 @@ session_unref(struct session *s)
 	x_free(s);
 }
 
+/* The network thread is done with the session's streams. */
+static void
+session_net_release(void *arg)
+{
+	session_unref(arg);
+}
+
 static void
 on_open(struct ws_conn *conn, void *arg)
 {
@@ -112,6 +126,10 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (s->authed && --agent.nauthed == 0)
 		agent.idle_since = now_monotonic();
 	ws_conn_set_data(conn, NULL);
+	if (s->net != NULL) {
+		agent_net_detach(agent.net, s->net);
+		s->net = NULL;
+	}
 	session_unref(s);
 }
 
@@ -170,7 +188,7 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 		ok = token_equal(tok, tlen, agent.token, agent.token_len);
 	proto_buf_init(&out, 128);
 	proto_begin(&out, MSG_HELLO, 0, h->id, ok ? 0 : EACCES);
-	proto_put_u32(&out, agent.fs.writable ? CAP_WRITE : 0);
+	proto_put_u32(&out, (agent.fs.writable ? CAP_WRITE : 0) | CAP_NET);
 	proto_put_str(&out, "mirror-agent " PACKAGE_VERSION);
 	if (proto_finish(&out) == 0) {
 		ws_send(s->conn, out.data, out.len);
@@ -226,6 +244,15 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 			return -EACCES;
 		}
 		return handle_hello(s, &h, &c, why);
+	}
+	if (h.kind == MSG_STREAM ||
+	    (h.kind == MSG_REQUEST && agent_net_serves(h.op))) {
+		if (s->net == NULL) {
+			__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+			s->net = agent_net_attach(agent.net, conn,
+			    session_net_release, s);
+		}
+		return agent_net_submit(agent.net, s->net, &h, msg, len, why);
 	}
 	if (h.kind != MSG_REQUEST) {
 		*why = "unexpected message kind";
@@ -496,6 +523,7 @@ main(int argc, char **argv)
 	}
 
 	agent.fs.writable = rw;
+	agent.net = agent_net_new(&agent.fs, pid);
 	/* Modes from clients were masked by the client's kernel already. */
 	umask(0);
 
@@ -532,7 +560,11 @@ main(int argc, char **argv)
 	for (i = 0; i < agent.nlanes; i++)
 		pool_free(agent.lanes[i]);
 	pool_free(agent.pool);
+	/* The network thread stops before the connections go; their
+	 * on_close then releases what it kept of them. */
+	agent_net_stop(agent.net);
 	ws_ctx_free(agent.ws);
+	agent_net_free(agent.net);
 	close(agent.fs.rootfd);
 	explicit_bzero(agent.token, sizeof(agent.token));
 	return 0;

@@ -288,6 +288,15 @@ proto_put_bytes(struct proto_buf *b, const void *src, size_t n)
 		memcpy(p, src, n);
 }
 
+void
+proto_put_raw(struct proto_buf *b, const void *src, size_t n)
+{
+	uint8_t *p = buf_room(b, n);
+
+	if (p && n)
+		memcpy(p, src, n);
+}
+
 uint8_t *
 proto_put_bytes_reserve(struct proto_buf *b, size_t n)
 {

@@ -292,6 +292,8 @@ void	proto_put_u64(struct proto_buf *b, uint64_t v);
 void	proto_put_str(struct proto_buf *b, const char *s);
 void	proto_put_strn(struct proto_buf *b, const char *s, size_t n);
 void	proto_put_bytes(struct proto_buf *b, const void *p, size_t n);
+/* n bytes as they are, no length (STREAM_DATA's payload). */
+void	proto_put_raw(struct proto_buf *b, const void *p, size_t n);
 /* Reserve n bytes of a "bytes" field to be filled in place; returns the
  * place or NULL on overflow. proto_bytes_trim() shortens it afterwards. */
 uint8_t	*proto_put_bytes_reserve(struct proto_buf *b, size_t n);

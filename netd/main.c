@@ -1,48 +1,84 @@
 /*
- * mirror-netd: the network daemon (TUN device, routes, DNS stub). This
- * first slice only checks that this machine can do its job: create a
- * TUN device and talk to the kernel's routing tables through libnl.
- * The tunnel itself is the work of a later issue.
+ * mirror-netd: reaches the target's network from this machine. Connects
+ * to the agent, learns the target's subnets and nameservers, creates a
+ * TUN device with an address from a small range, routes those networks
+ * through it (refusing any route that would shadow one this machine
+ * already has) and relays what enters it (relay.c). Errors before that
+ * reach the caller's terminal and exit status; then, without -f, it
+ * detaches. SIGTERM or SIGINT removes the routes and the device.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
+#include "client.h"
+#include "conf.h"
+#include "log.h"
+#include "relay.h"
 #include "route.h"
+#include "token.h"
 #include "tun.h"
+#include "xmalloc.h"
+
+#define ROUTES_MAX	256
+#define TUN_MTU		1500
+#define TUN_MTU_NO_OFFLOAD 65000
+#define TUN_PREFIX_MIN	28	/* the device's own subnet: .1 and the peers */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: mirror-netd --check\n"
+"usage: mirror-netd --agent ws://HOST:PORT --token-file FILE [options]\n"
+"       mirror-netd --check\n"
 "\n"
-"Checks that a TUN device can be created and that the routing tables\n"
-"can be read through netlink. The traffic tunnel is not implemented in\n"
-"this version.\n");
+"Routes the target's networks through a TUN device and relays what\n"
+"enters it to the agent, which connects from inside the target's network\n"
+"namespace. Usually started by \"mirrorctl connect\". Prints\n"
+"\"ready DEVICE ADDRESS\" once up and, without -f, keeps running in the\n"
+"background; SIGTERM removes the routes and the device.\n"
+"\n"
+"  --agent URL           the agent (ws://HOST:PORT)\n"
+"  --token-file FILE     the agent's session token\n"
+"  --tun NAME            the device (default net.tun_name, \"mirror0\")\n"
+"  --tun-range CIDR      its addresses (default net.tun_range,\n"
+"                        198.18.0.0/15): .1 for the device and the DNS stub\n"
+"  --route CIDR          route this too (repeatable; also net.routes)\n"
+"  --never-route CIDR    never route this (repeatable; net.never_route)\n"
+"  --no-dns              no DNS stub on the device's address\n"
+"  --status-file FILE    keep a key=value status here (once a second)\n"
+"  --pid-file FILE       write the daemon's PID here\n"
+"  --log-file FILE       log here once detached (default: nowhere)\n"
+"  --log-level LEVEL     error, warn, info or debug\n"
+"  --config FILE         configuration (default: the installed mirror.conf)\n"
+"  -f, --foreground      stay in the foreground\n"
+"  --check               check that a TUN device and the routing tables\n"
+"                        can be used, then exit\n"
+"  -h, --help            this help\n");
 }
 
-int
-main(int argc, char **argv)
+static int
+check(void)
 {
 	char name[IFNAMSIZ];
-	int fd, idx, n;
+	int fd, idx, n, offload;
 
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc != 2 || strcmp(argv[1], "--check") != 0) {
-		usage(stderr);
-		return 2;
-	}
 	snprintf(name, sizeof(name), "mirrorchk%d", (int)getpid() % 10000);
-	if ((fd = tun_open(name)) < 0) {
+	if ((fd = tun_open(name, 1, &offload)) < 0) {
 		fprintf(stderr, "mirror-netd: cannot create a TUN device: %s "
 		    "(needs /dev/net/tun and CAP_NET_ADMIN)\n", strerror(-fd));
 		return 1;
@@ -59,7 +95,545 @@ main(int argc, char **argv)
 		    strerror(-n));
 		return 1;
 	}
-	printf("ok: TUN device %s (index %d) created and removed; %d IPv4 "
-	    "routes readable\n", name, idx, n);
+	printf("ok: TUN device %s (index %d) created and removed; offload "
+	    "%s; %d IPv4 routes readable\n", name, idx,
+	    offload ? "on" : "off", n);
 	return 0;
+}
+
+/* Tells the waiting parent how the start went: a status byte, then a
+ * message (on success, the line to print). */
+static void
+report(int fd, int status, const char *msg)
+{
+	unsigned char st = (unsigned char)status;
+
+	if (fd < 0) {
+		if (status != 0)
+			fprintf(stderr, "mirror-netd: %s\n", msg);
+		else {
+			printf("%s\n", msg);
+			fflush(stdout);
+		}
+		return;
+	}
+	if (write(fd, &st, 1) != 1 || write(fd, msg, strlen(msg)) < 0)
+		log_debug("report: %s", strerror(errno));
+	close(fd);
+}
+
+static int
+wait_for_child(int rfd, pid_t pid)
+{
+	unsigned char st = 1;
+	char msg[1024];
+	ssize_t n;
+	size_t len = 0;
+	int ws;
+
+	if (read(rfd, &st, 1) != 1) {
+		waitpid(pid, &ws, 0);
+		fprintf(stderr, "mirror-netd: the network daemon died while "
+		    "starting\n");
+		return 1;
+	}
+	while (len < sizeof(msg) - 1 &&
+	    (n = read(rfd, msg + len, sizeof(msg) - 1 - len)) > 0)
+		len += (size_t)n;
+	msg[len] = '\0';
+	if (st != 0) {
+		fprintf(stderr, "mirror-netd: %s\n", msg);
+		waitpid(pid, &ws, 0);
+		return st;
+	}
+	printf("%s\n", msg);
+	return 0;
+}
+
+/* OP_NET_INFO, waited for. */
+struct net_info {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 done, err;
+	struct cidr	 subnets[ROUTES_MAX];
+	int		 nsubnets;
+	struct cidr	 ns[16];
+	int		 nns;
+};
+
+static void
+parse_resolv_conf(struct net_info *ni, const uint8_t *p, uint32_t n)
+{
+	char *text = xmalloc(n + 1), *line, *save = NULL;
+
+	memcpy(text, p, n);
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char addr[128];
+		struct cidr c;
+
+		if (sscanf(line, " nameserver %127s", addr) != 1)
+			continue;
+		if (cidr_parse(addr, &c) < 0 || c.family != AF_INET ||
+		    c.len != 32 || ni->nns >= 16)
+			continue;
+		ni->ns[ni->nns++] = c;
+	}
+	x_free(text);
+}
+
+static void
+net_info_cb(void *arg, int err, struct proto_cur *p)
+{
+	struct net_info *ni = arg;
+	const uint8_t *rc, *addr;
+	uint32_t n, i, rlen, alen;
+	uint8_t fam, plen;
+	char ifname[IFNAMSIZ + 64];
+
+	if (err == 0 && proto_get_bytes(p, &rc, &rlen, 1 << 20) == 0 &&
+	    proto_get_u32(p, &n) == 0) {
+		parse_resolv_conf(ni, rc, rlen);
+		for (i = 0; i < n && err == 0; i++) {
+			if (proto_get_u8(p, &fam) < 0 ||
+			    proto_get_bytes(p, &addr, &alen, 16) < 0 ||
+			    proto_get_u8(p, &plen) < 0 ||
+			    proto_get_str(p, ifname, sizeof(ifname)) < 0 ||
+			    alen != (fam == 4 ? 4u : 16u)) {
+				err = -EBADMSG;
+				break;
+			}
+			if (fam != 4) {
+				log_info("not routing the target's IPv6 "
+				    "subnet on %s (IPv4 only)", ifname);
+				continue;
+			}
+			if (plen > 32 || ni->nsubnets >= ROUTES_MAX)
+				continue;
+			cidr_make(&ni->subnets[ni->nsubnets++], AF_INET, addr,
+			    plen);
+		}
+		/* The target's other routes follow; not routed here. */
+	} else if (err == 0)
+		err = -EBADMSG;
+	pthread_mutex_lock(&ni->mtx);
+	ni->err = err;
+	ni->done = 1;
+	pthread_cond_signal(&ni->cv);
+	pthread_mutex_unlock(&ni->mtx);
+}
+
+static int
+get_net_info(struct client *cl, struct net_info *ni)
+{
+	struct proto_buf b;
+
+	pthread_mutex_init(&ni->mtx, NULL);
+	pthread_cond_init(&ni->cv, NULL);
+	proto_buf_init(&b, 64);
+	proto_begin(&b, MSG_REQUEST, OP_NET_INFO, 0, 0);
+	client_call(cl, &b, net_info_cb, ni);
+	pthread_mutex_lock(&ni->mtx);
+	while (!ni->done)
+		pthread_cond_wait(&ni->cv, &ni->mtx);
+	pthread_mutex_unlock(&ni->mtx);
+	return ni->err;
+}
+
+/* Adds c to the set unless a prefix there holds it already; drops what
+ * c holds. */
+static void
+set_add(struct cidr *set, int *n, const struct cidr *c)
+{
+	int i, j;
+
+	for (i = 0; i < *n; i++)
+		if (cidr_contains(&set[i], c))
+			return;
+	for (i = j = 0; i < *n; i++)
+		if (!cidr_contains(c, &set[i]))
+			set[j++] = set[i];
+	*n = j;
+	if (*n < ROUTES_MAX)
+		set[(*n)++] = *c;
+}
+
+static int
+set_subtract(struct cidr *set, int *n, const struct cidr *never)
+{
+	struct cidr out[ROUTES_MAX], piece[130];
+	int i, k, m = 0, np;
+
+	for (i = 0; i < *n; i++) {
+		np = cidr_subtract(&set[i], never, piece, 130);
+		if (np < 0)
+			return np;
+		for (k = 0; k < np; k++) {
+			if (m >= ROUTES_MAX)
+				return -E2BIG;
+			out[m++] = piece[k];
+		}
+	}
+	memcpy(set, out, sizeof(out[0]) * (size_t)m);
+	*n = m;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "tun", required_argument, NULL, 'T' },
+		{ "tun-range", required_argument, NULL, 'R' },
+		{ "route", required_argument, NULL, 'r' },
+		{ "never-route", required_argument, NULL, 'n' },
+		{ "no-dns", no_argument, NULL, 'D' },
+		{ "status-file", required_argument, NULL, 's' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "log-file", required_argument, NULL, 'l' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct cidr routes[ROUTES_MAX], nevers[ROUTES_MAX];
+	static struct net_info ni;
+	struct mirror_conf conf;
+	struct relay_config rc_cfg;
+	struct client *cl = NULL;
+	const char *url = NULL, *token_file = NULL, *config = NULL;
+	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
+	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
+	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
+	char token[PROTO_TOKEN_MAX + 1], msg[1024], dev[IFNAMSIZ];
+	char what[256], cs[CIDR_STR_MAX], addr_s[INET_ADDRSTRLEN];
+	struct cidr range, tunnet, c;
+	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
+	int pipefd[2] = { -1, -1 }, wfd = -1, ret = 1, rc, i, tunfd = -1;
+	int offload = 0, ifindex = 0, added = 0, sig, do_check = 0;
+	uint32_t tun_addr;
+	sigset_t sigs;
+	pid_t pid;
+
+	log_init("mirror-netd", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': url = optarg; break;
+		case 't': token_file = optarg; break;
+		case 'T': tun_name = optarg; break;
+		case 'R': tun_range = optarg; break;
+		case 'r':
+			if (nar >= ROUTES_MAX)
+				fatalx("too many --route");
+			arg_routes[nar++] = optarg;
+			break;
+		case 'n':
+			if (nan >= ROUTES_MAX)
+				fatalx("too many --never-route");
+			arg_nevers[nan++] = optarg;
+			break;
+		case 'D': no_dns = 1; break;
+		case 's': status_file = optarg; break;
+		case 'p': pid_file = optarg; break;
+		case 'l': log_file = optarg; break;
+		case 'L': level = optarg; break;
+		case 'c': config = optarg; break;
+		case 'f': fg = 1; break;
+		case 'C': do_check = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (do_check && optind == argc && url == NULL)
+		return check();
+	if (optind != argc || url == NULL || token_file == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	conf_defaults(&conf);
+	if (conf_load(&conf, config) < 0)
+		return 1;
+	if (level == NULL)
+		level = conf.log_level;
+	if (log_level_parse(level) < 0)
+		fatalx("--log-level must be error, warn, info or debug");
+	log_set_level(log_level_parse(level));
+	if (tun_name == NULL)
+		tun_name = conf.net_tun_name;
+	if (tun_range == NULL)
+		tun_range = conf.net_tun_range;
+	if (strlen(tun_name) >= IFNAMSIZ || tun_name[0] == '\0')
+		fatalx("--tun %s: a device name has 1 to %d characters",
+		    tun_name, IFNAMSIZ - 1);
+	snprintf(dev, sizeof(dev), "%s", tun_name);
+	if (cidr_parse(tun_range, &range) < 0 || range.family != AF_INET)
+		fatalx("--tun-range %s: not an IPv4 CIDR", tun_range);
+	if (range.len > TUN_PREFIX_MIN)
+		fatalx("--tun-range %s is too small: it needs at least a /%d "
+		    "(the device, the DNS stub and %d peer addresses)",
+		    tun_range, TUN_PREFIX_MIN, RELAY_PEERS);
+	/* .1 of the range: the device, the listener and the DNS stub;
+	 * .2-.9: the fake peers, routed through the device by its own
+	 * subnet. */
+	memcpy(&tun_addr, range.addr, 4);
+	tun_addr = htonl(ntohl(tun_addr) + 1);
+	cidr_make(&tunnet, AF_INET, range.addr, TUN_PREFIX_MIN);
+	for (i = 0; i < conf.net_nroutes; i++)
+		if (nar < ROUTES_MAX)
+			arg_routes[nar++] = conf.net_routes[i];
+	for (i = 0; i < conf.net_nnever; i++)
+		if (nan < ROUTES_MAX)
+			arg_nevers[nan++] = conf.net_never[i];
+	for (i = 0; i < nan; i++) {
+		if (cidr_parse(arg_nevers[i], &nevers[nnever]) < 0)
+			fatalx("--never-route %s: not a CIDR", arg_nevers[i]);
+		nnever++;
+	}
+	for (i = 0; i < nar; i++)
+		if (cidr_parse(arg_routes[i], &c) < 0 || c.family != AF_INET)
+			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
+	if (!conf.net_dns)
+		no_dns = 1;
+	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
+		fatalx("cannot read the token file %s: %s", token_file,
+		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
+	if (access("/dev/net/tun", R_OK | W_OK) != 0)
+		fatalx("cannot use /dev/net/tun: %s (load the tun module, or "
+		    "run in a container with --device /dev/net/tun)",
+		    strerror(errno));
+
+	/* Signals are taken by sigwait below; every thread inherits the
+	 * mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!fg) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			fatal("pipe");
+		if ((pid = fork()) < 0)
+			fatal("fork");
+		if (pid > 0) {
+			close(pipefd[1]);
+			return wait_for_child(pipefd[0], pid);
+		}
+		close(pipefd[0]);
+		wfd = pipefd[1];
+		setsid();
+		if (log_file != NULL) {
+			int lfd = open(log_file, O_WRONLY | O_CREAT |
+			    O_APPEND | O_CLOEXEC, 0600);
+
+			if (lfd >= 0)
+				log_set_fd(lfd);
+		}
+	}
+
+	cl = client_new(url, token, conf.fs_request_timeout, 4096);
+	explicit_bzero(token, sizeof(token));
+	if (cl == NULL) {
+		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
+		    "ws://HOST:PORT)", url);
+		report(wfd, 2, msg);
+		return 2;
+	}
+	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
+	rc = client_start(cl, conf.agent_connect_timeout, &why);
+	if (rc == -EACCES) {
+		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
+		    "--token-file)", why);
+		report(wfd, 3, msg);
+		goto out;
+	} else if (rc < 0) {
+		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
+		    "(is mirror-agent running and the address right?)",
+		    conf.agent_connect_timeout, why);
+		report(wfd, 4, msg);
+		goto out;
+	}
+	if (!(client_caps(cl) & CAP_NET)) {
+		snprintf(msg, sizeof(msg), "the agent at %s does not serve "
+		    "the network (no CAP_NET in its hello): update "
+		    "mirror-agent", url);
+		report(wfd, 6, msg);
+		goto out;
+	}
+	if ((rc = get_net_info(cl, &ni)) < 0) {
+		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
+		    "the target's network: %s", url, strerror(-rc));
+		report(wfd, 4, msg);
+		goto out;
+	}
+
+	/* The route set: the target's subnets and nameservers, --route
+	 * and net.routes, minus --never-route and net.never_route. */
+	for (i = 0; i < ni.nsubnets; i++)
+		set_add(routes, &nroutes, &ni.subnets[i]);
+	for (i = 0; i < ni.nns; i++) {
+		const uint8_t *a = ni.ns[i].addr;
+
+		if (a[0] == 127 || (a[0] == 169 && a[1] == 254))
+			continue;	/* the target's own loopback */
+		set_add(routes, &nroutes, &ni.ns[i]);
+	}
+	for (i = 0; i < nar; i++) {
+		cidr_parse(arg_routes[i], &c);
+		set_add(routes, &nroutes, &c);
+	}
+	for (i = 0; i < nnever; i++)
+		if (set_subtract(routes, &nroutes, &nevers[i]) < 0) {
+			report(wfd, 1, "--never-route splits the routes into "
+			    "too many pieces");
+			goto out;
+		}
+	for (i = 0; i < nroutes; i++)
+		if (cidr_overlap(&routes[i], &tunnet)) {
+			snprintf(msg, sizeof(msg), "route %s overlaps the TUN "
+			    "range %s; pick another with --tun-range",
+			    cidr_format(&routes[i], cs), tun_range);
+			report(wfd, 1, msg);
+			goto out;
+		}
+	/* Refused before anything is created: nothing to undo. */
+	rc = route_find_shadowed(&tunnet, 1, 0, what, sizeof(what));
+	if (rc == 0) {
+		snprintf(msg, sizeof(msg), "the TUN range %s would shadow %s; "
+		    "pick another with --tun-range", cidr_format(&tunnet, cs),
+		    what);
+		report(wfd, 1, msg);
+		goto out;
+	}
+	rc = rc < 0 ? rc : route_find_shadowed(routes, nroutes, 0, what,
+	    sizeof(what));
+	if (rc < -1) {
+		snprintf(msg, sizeof(msg), "cannot read this machine's routes: "
+		    "%s", strerror(-rc));
+		report(wfd, 1, msg);
+		goto out;
+	}
+	if (rc >= 0) {
+		cidr_format(&routes[rc], cs);
+		snprintf(msg, sizeof(msg), "route %s would shadow %s; leave it "
+		    "out with --never-route %s", cs, what, cs);
+		report(wfd, 1, msg);
+		goto out;
+	}
+
+	if ((tunfd = tun_open(dev, 1, &offload)) < 0) {
+		snprintf(msg, sizeof(msg), "cannot create the TUN device %s: "
+		    "%s%s", dev, strerror(-tunfd), tunfd == -EBUSY ?
+		    " (another mirror-netd uses it? pick a name with --tun)" :
+		    " (needs CAP_NET_ADMIN)");
+		report(wfd, 1, msg);
+		goto out;
+	}
+	if (!offload)
+		log_warnx("the kernel refused TSO offload on %s; using a %d-byte "
+		    "MTU instead", dev, TUN_MTU_NO_OFFLOAD);
+	if ((rc = tun_configure(dev, tun_addr, TUN_PREFIX_MIN,
+	    offload ? TUN_MTU : TUN_MTU_NO_OFFLOAD)) < 0 ||
+	    (rc = ifindex = route_link_index(dev)) < 0) {
+		snprintf(msg, sizeof(msg), "cannot set up the TUN device %s: "
+		    "%s", dev, strerror(-rc));
+		report(wfd, 1, msg);
+		goto out;
+	}
+	for (i = 0; i < nroutes; i++) {
+		const char *nlwhy = NULL;
+
+		if ((rc = route_add(ifindex, &routes[i], tun_addr,
+		    &nlwhy)) < 0) {
+			snprintf(msg, sizeof(msg), "cannot add the route %s "
+			    "dev %s: %s", cidr_format(&routes[i], cs), dev,
+			    nlwhy ? nlwhy : strerror(-rc));
+			report(wfd, 1, msg);
+			goto out;
+		}
+		added++;
+		log_info("route %s dev %s", cidr_format(&routes[i], cs), dev);
+	}
+
+	memset(&rc_cfg, 0, sizeof(rc_cfg));
+	rc_cfg.client = cl;
+	rc_cfg.tunfd = tunfd;
+	rc_cfg.tun_addr = tun_addr;
+	rc_cfg.dns = !no_dns;
+	rc_cfg.udp_idle = conf.net_udp_idle;
+	rc_cfg.dev = dev;
+	rc_cfg.agent_url = url;
+	rc_cfg.status_file = status_file;
+	rc_cfg.routes = routes;
+	rc_cfg.nroutes = nroutes;
+	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
+		report(wfd, 1, msg);
+		goto out;
+	}
+	if (pid_file) {
+		FILE *pf = fopen(pid_file, "w");
+
+		if (pf) {
+			fprintf(pf, "%d\n", (int)getpid());
+			fclose(pf);
+		}
+	}
+	inet_ntop(AF_INET, &tun_addr, addr_s, sizeof(addr_s));
+	log_info("up: %s %s, %d route(s), DNS stub %s", dev, addr_s, nroutes,
+	    no_dns ? "off" : "on");
+	snprintf(msg, sizeof(msg), "ready %s %s", dev, addr_s);
+	if (!fg) {
+		int nfd = open("/dev/null", O_RDWR);
+		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
+		    O_APPEND | O_CLOEXEC, 0600) : -1;
+
+		report(wfd, 0, msg);
+		if (nfd >= 0) {
+			dup2(nfd, 0);
+			dup2(nfd, 1);
+			dup2(lfd >= 0 ? lfd : nfd, 2);
+			if (nfd > 2)
+				close(nfd);
+		}
+		if (lfd >= 0)
+			log_set_fd(lfd);
+		else
+			log_set_level(LOG_LVL_ERROR);
+		if (chdir("/") < 0)
+			log_warn("chdir /");
+	} else
+		report(-1, 0, msg);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			continue;
+		break;
+	}
+	log_info("signal %d: removing the routes and %s", sig, dev);
+	relay_stop();
+	ret = 0;
+out:
+	/* Routes first, explicitly; the device (and anything left through
+	 * it) goes when its fd closes. */
+	if (tunfd >= 0 && added > 0)
+		for (i = 0; i < added; i++)
+			route_del(ifindex, &routes[i]);
+	if (tunfd >= 0)
+		close(tunfd);
+	if (cl) {
+		client_stop(cl);
+		client_free(cl);
+	}
+	if (pid_file && ret == 0)
+		unlink(pid_file);
+	return ret;
 }

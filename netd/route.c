@@ -1,7 +1,11 @@
-/* Route and link queries through libnl-route-3. */
+/* Route and link queries and changes through libnl-route-3. */
 #include "config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <netlink/netlink.h>
@@ -60,4 +64,168 @@ route_link_index(const char *name)
 	nl_cache_free(cache);
 	nl_socket_free(sk);
 	return idx > 0 ? idx : -ENODEV;
+}
+
+/* "10.77.0.0/16 via 10.0.0.1 dev eth0" */
+static void
+describe(struct rtnl_route *r, const struct cidr *dst, char *what,
+    size_t whatsz)
+{
+	struct rtnl_nexthop *nh = rtnl_route_get_nnexthops(r) > 0 ?
+	    rtnl_route_nexthop_n(r, 0) : NULL;
+	struct nl_addr *gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+	char d[CIDR_STR_MAX], g[INET6_ADDRSTRLEN] = "", dev[IF_NAMESIZE];
+	int idx = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+
+	if (gw)
+		inet_ntop(nl_addr_get_family(gw), nl_addr_get_binary_addr(gw),
+		    g, sizeof(g));
+	if (idx <= 0 || if_indextoname((unsigned int)idx, dev) == NULL)
+		snprintf(dev, sizeof(dev), "?");
+	snprintf(what, whatsz, "%s%s%s dev %s", cidr_format(dst, d),
+	    gw ? " via " : "", g, dev);
+}
+
+int
+route_find_shadowed(const struct cidr *want, int n, int own_ifindex,
+    char *what, size_t whatsz)
+{
+	struct nl_sock *sk = route_socket();
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int i, found = -1, fam;
+
+	if (sk == NULL)
+		return -ENOTCONN;
+	for (fam = 0; fam < 2 && found < 0; fam++) {
+		int family = fam == 0 ? AF_INET : AF_INET6;
+
+		if (rtnl_route_alloc_cache(sk, family, 0, &cache) < 0) {
+			nl_socket_free(sk);
+			return -EIO;
+		}
+		for (o = nl_cache_get_first(cache); o && found < 0;
+		    o = nl_cache_get_next(o)) {
+			struct rtnl_route *r = (struct rtnl_route *)o;
+			struct nl_addr *d = rtnl_route_get_dst(r);
+			struct rtnl_nexthop *nh;
+			struct cidr have;
+			int plen;
+
+			if (rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+			    rtnl_route_get_type(r) != RTN_UNICAST || d == NULL)
+				continue;
+			plen = (int)nl_addr_get_prefixlen(d);
+			if (plen == 0)
+				continue;	/* the default route */
+			if (own_ifindex > 0 &&
+			    rtnl_route_get_nnexthops(r) > 0 &&
+			    (nh = rtnl_route_nexthop_n(r, 0)) != NULL &&
+			    rtnl_route_nh_get_ifindex(nh) == own_ifindex)
+				continue;
+			if (nl_addr_get_len(d) != (family == AF_INET ? 4u : 16u))
+				continue;
+			cidr_make(&have, family, nl_addr_get_binary_addr(d),
+			    plen);
+			for (i = 0; i < n; i++) {
+				if (cidr_contains(&have, &want[i])) {
+					describe(r, &have, what, whatsz);
+					found = i;
+					break;
+				}
+			}
+		}
+		nl_cache_free(cache);
+		cache = NULL;
+	}
+	nl_socket_free(sk);
+	return found;
+}
+
+static struct rtnl_route *
+route_build(int ifindex, const struct cidr *dst, uint32_t src)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *a;
+
+	if (r == NULL || nh == NULL) {
+		if (r)
+			rtnl_route_put(r);
+		if (nh)
+			rtnl_route_nh_free(nh);
+		return NULL;
+	}
+	a = nl_addr_build(dst->family, dst->addr,
+	    dst->family == AF_INET ? 4 : 16);
+	nl_addr_set_prefixlen(a, (unsigned int)dst->len);
+	rtnl_route_set_family(r, (uint8_t)dst->family);
+	rtnl_route_set_dst(r, a);
+	nl_addr_put(a);
+	if (src && dst->family == AF_INET) {
+		a = nl_addr_build(AF_INET, &src, 4);
+		rtnl_route_set_pref_src(r, a);
+		nl_addr_put(a);
+	}
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_scope(r, RT_SCOPE_LINK);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	rtnl_route_add_nexthop(r, nh);
+	return r;
+}
+
+static int
+nl_to_errno(int nlerr)
+{
+	switch (-nlerr) {
+	case NLE_EXIST: return -EEXIST;
+	case NLE_OBJ_NOTFOUND: return -ESRCH;
+	case NLE_PERM: return -EPERM;
+	case NLE_NODEV: return -ENODEV;
+	case NLE_INVAL: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+int
+route_add(int ifindex, const struct cidr *dst, uint32_t src,
+    const char **why)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_route *r;
+	int rc;
+
+	if (sk == NULL)
+		return -ENOTCONN;
+	if ((r = route_build(ifindex, dst, src)) == NULL) {
+		nl_socket_free(sk);
+		return -ENOMEM;
+	}
+	rc = rtnl_route_add(sk, r, NLM_F_CREATE | NLM_F_EXCL);
+	if (rc < 0 && why)
+		*why = nl_geterror(rc);
+	rtnl_route_put(r);
+	nl_socket_free(sk);
+	return rc < 0 ? nl_to_errno(rc) : 0;
+}
+
+int
+route_del(int ifindex, const struct cidr *dst)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_route *r;
+	int rc;
+
+	if (sk == NULL)
+		return -ENOTCONN;
+	if ((r = route_build(ifindex, dst, 0)) == NULL) {
+		nl_socket_free(sk);
+		return -ENOMEM;
+	}
+	rc = rtnl_route_delete(sk, r, 0);
+	rtnl_route_put(r);
+	nl_socket_free(sk);
+	return rc < 0 ? nl_to_errno(rc) : 0;
 }

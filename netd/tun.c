@@ -1,27 +1,31 @@
-/* TUN device creation. */
+/* TUN device creation and set-up (ioctl; routes are route.c's). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tun.h"
 
 int
-tun_open(char *name)
+tun_open(char *name, int vnet, int *offload)
 {
 	struct ifreq ifr;
 	int fd, rc;
 
+	if (offload)
+		*offload = 0;
 	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
@@ -29,5 +33,48 @@ tun_open(char *name)
 		return rc;
 	}
 	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	/* The kernel hands over TCP segments of up to 64 KiB with their
+	 * checksum left to us, and takes them back the same way. */
+	if (vnet && ioctl(fd, TUNSETOFFLOAD,
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0 && offload)
+		*offload = 1;
 	return fd;
+}
+
+static int
+ifreq_ioctl(int s, unsigned long req, struct ifreq *ifr)
+{
+	return ioctl(s, req, ifr) < 0 ? -errno : 0;
+}
+
+int
+tun_configure(const char *name, uint32_t addr, int prefixlen, int mtu)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	int s, rc;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_mtu = mtu;
+	if ((rc = ifreq_ioctl(s, SIOCSIFMTU, &ifr)) < 0)
+		goto out;
+	memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = addr;
+	if ((rc = ifreq_ioctl(s, SIOCSIFADDR, &ifr)) < 0)
+		goto out;
+	sin->sin_addr.s_addr = prefixlen ?
+	    htonl(0xffffffffu << (32 - prefixlen)) : 0;
+	if ((rc = ifreq_ioctl(s, SIOCSIFNETMASK, &ifr)) < 0)
+		goto out;
+	if ((rc = ifreq_ioctl(s, SIOCGIFFLAGS, &ifr)) < 0)
+		goto out;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	rc = ifreq_ioctl(s, SIOCSIFFLAGS, &ifr);
+out:
+	close(s);
+	return rc;
 }

@@ -2,8 +2,17 @@
 #ifndef MIRROR_NETD_TUN_H
 #define MIRROR_NETD_TUN_H
 
-/* Creates a TUN device (IFF_TUN | IFF_NO_PI); name is in/out (IFNAMSIZ).
- * Returns the fd or -errno. The device goes away when the fd closes. */
-int	tun_open(char *name);
+#include <stdint.h>
+
+/* Creates a non-persistent TUN device; name is in/out (IFNAMSIZ).
+ * vnet: open with IFF_VNET_HDR and ask for checksum and TSO offload;
+ * *offload (may be NULL) tells whether the kernel took it. Without vnet
+ * it is a plain IFF_TUN | IFF_NO_PI device (mirror-netd --check).
+ * Returns the fd (blocking, close-on-exec) or -errno. The device and
+ * every route through it go away when the fd closes. */
+int	tun_open(char *name, int vnet, int *offload);
+/* Address addr/prefixlen (network order), MTU, up; 0 or -errno. */
+int	tun_configure(const char *name, uint32_t addr, int prefixlen,
+	    int mtu);
 
 #endif

@@ -39,8 +39,9 @@ import time
 VERSION = 1
 HDR = struct.Struct("<BBHIII")  # version, kind, op, id, status, length
 HDR_LEN = HDR.size
-MSG_HELLO, MSG_REQUEST, MSG_REPLY = 1, 2, 3
-KIND_NAMES = {MSG_HELLO: "hello", MSG_REQUEST: "request", MSG_REPLY: "reply"}
+MSG_HELLO, MSG_REQUEST, MSG_REPLY, MSG_STREAM = 1, 2, 3, 4
+KIND_NAMES = {MSG_HELLO: "hello", MSG_REQUEST: "request", MSG_REPLY: "reply",
+              MSG_STREAM: "stream"}
 
 OP_LOOKUP = 1
 OP_GETATTR = 2
@@ -72,7 +73,11 @@ OP_FLOCK = 27
 OP_FLUSH = 28
 OP_FGETXATTR = 29
 OP_FLISTXATTR = 30
-OP_MAX = 31
+OP_NET_INFO = 31
+OP_DNS = 32
+OP_MAX = 33
+STREAM_OPEN, STREAM_OPENED, STREAM_DATA, STREAM_CREDIT = 1, 2, 3, 4
+STREAM_SHUT, STREAM_CLOSE, STREAM_MAX = 5, 6, 7
 CAP_WRITE = 0x1
 SETATTR_MODE, SETATTR_UID, SETATTR_GID, SETATTR_SIZE = 0x1, 0x2, 0x4, 0x8
 SETATTR_ATIME, SETATTR_MTIME = 0x10, 0x20
@@ -88,7 +93,8 @@ OP_NAMES = {0: "hello", OP_LOOKUP: "lookup", OP_GETATTR: "getattr",
             OP_REMOVEXATTR: "removexattr", OP_FALLOCATE: "fallocate",
             OP_FGETATTR: "fgetattr", OP_LOCK: "lock", OP_FLOCK: "flock",
             OP_FLUSH: "flush", OP_FGETXATTR: "fgetxattr",
-            OP_FLISTXATTR: "flistxattr"}
+            OP_FLISTXATTR: "flistxattr", OP_NET_INFO: "net_info",
+            OP_DNS: "dns"}
 
 PAYLOAD_MAX = 4 * 1024 * 1024 + 4096
 MSG_MAX = HDR_LEN + PAYLOAD_MAX
@@ -255,7 +261,8 @@ def decode_msg(msg):
     if length > PAYLOAD_MAX or length != len(msg) - HDR_LEN:
         raise ProtocolError("length field %d, payload %d" %
                             (length, len(msg) - HDR_LEN))
-    if (kind == MSG_HELLO) != (op == 0) or op >= OP_MAX:
+    if (kind == MSG_HELLO) != (op == 0) or \
+            op >= (STREAM_MAX if kind == MSG_STREAM else OP_MAX):
         raise ProtocolError("op %d in a %s" % (op, KIND_NAMES[kind]))
     return kind, op, msg_id, status, Decoder(msg[HDR_LEN:])
 
@@ -927,6 +934,33 @@ def seeds():
         "rep-getxattr": encode_msg(r, OP_GETXATTR, 9, 0, rep_xattr(3, b"abc")),
         "rep-listxattr": encode_msg(r, OP_LISTXATTR, 10, 0,
                                     rep_xattr(14, b"user.a\0user.b\0")),
+        "req-net-info": encode_msg(q, OP_NET_INFO, 11, 0),
+        "req-dns": encode_msg(q, OP_DNS, 12, 0, Encoder().bytes(
+            b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+            b"\x03web\x00\x00\x01\x00\x01").data()),
+        "rep-net-info": encode_msg(r, OP_NET_INFO, 11, 0, Encoder()
+                                   .bytes(b"nameserver 10.77.0.2\n").u32(1)
+                                   .u8(4).bytes(bytes([10, 77, 0, 2])).u8(24)
+                                   .str("eth0").u32(1).u8(4)
+                                   .bytes(bytes([10, 96, 0, 0])).u8(12)
+                                   .str("eth0").data()),
+        "rep-dns": encode_msg(r, OP_DNS, 12, 0, Encoder().bytes(
+            b"\x12\x34\x81\x80" + bytes(8)).data()),
+        "stream-open": encode_msg(MSG_STREAM, STREAM_OPEN, 1, 0, Encoder()
+                                  .u8(6).u8(4).bytes(bytes([10, 77, 0, 2]))
+                                  .u16(80).u32(1 << 20).data()),
+        "stream-opened": encode_msg(MSG_STREAM, STREAM_OPENED, 1, 0,
+                                    Encoder().u32(2 << 20).data()),
+        "stream-refused": encode_msg(MSG_STREAM, STREAM_OPENED, 2,
+                                     errno.ECONNREFUSED,
+                                     Encoder().u32(2 << 20).data()),
+        "stream-data": encode_msg(MSG_STREAM, STREAM_DATA, 1, 0,
+                                  b"GET / HTTP/1.0\r\n\r\n"),
+        "stream-credit": encode_msg(MSG_STREAM, STREAM_CREDIT, 1, 0,
+                                    Encoder().u32(65536).data()),
+        "stream-shut": encode_msg(MSG_STREAM, STREAM_SHUT, 1, 0),
+        "stream-close": encode_msg(MSG_STREAM, STREAM_CLOSE, 1,
+                                   errno.ECONNRESET),
     }
 
 

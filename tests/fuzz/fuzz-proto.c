@@ -59,6 +59,14 @@ u8(struct proto_cur *c, uint8_t *v)
 }
 
 static int
+u16(struct proto_cur *c, uint16_t *v)
+{
+	TRY(proto_get_u16(c, v));
+	proto_put_u16(&out, *v);
+	return 0;
+}
+
+static int
 u32(struct proto_cur *c, uint32_t *v)
 {
 	TRY(proto_get_u32(c, v));
@@ -293,6 +301,13 @@ request(uint16_t op, struct proto_cur *c)
 		TRY(u64(c, &v64));
 		TRY(u32(c, &v32));
 		break;
+	case OP_NET_INFO:
+		has_path = 0;
+		break;
+	case OP_DNS:
+		has_path = 0;
+		TRY(bytes(c, 65535));
+		break;
 	default:
 		/* proto_hdr_decode let through an op it should not have. */
 		abort();
@@ -303,6 +318,60 @@ request(uint16_t op, struct proto_cur *c)
 	if (has_path)
 		(void)proto_path_ok(path);
 	return 0;
+}
+
+/* OP_NET_INFO's address and route lists: u8 family, bytes addr, u8
+ * prefixlen, str ifname. */
+static int
+net_list(struct proto_cur *c)
+{
+	char name[PROTO_NAME_MAX + 1];
+	uint32_t n, i;
+	uint8_t v8;
+
+	TRY(u32(c, &n));
+	for (i = 0; i < n; i++) {
+		TRY(u8(c, &v8));
+		TRY(bytes(c, 16));
+		TRY(u8(c, &v8));
+		TRY(str(c, name, sizeof(name)));
+	}
+	return 0;
+}
+
+/* A stream message, either direction. */
+static int
+stream(uint16_t op, struct proto_cur *c)
+{
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+
+	switch (op) {
+	case STREAM_OPEN:
+		TRY(u8(c, &v8));
+		TRY(u8(c, &v8));
+		TRY(bytes(c, 16));
+		TRY(u16(c, &v16));
+		TRY(u32(c, &v32));
+		break;
+	case STREAM_OPENED:
+	case STREAM_CREDIT:
+		TRY(u32(c, &v32));
+		break;
+	case STREAM_DATA:
+		/* The payload is the data. */
+		proto_put_raw(&out, c->p, c->left);
+		c->p += c->left;
+		c->left = 0;
+		break;
+	case STREAM_SHUT:
+	case STREAM_CLOSE:
+		break;
+	default:
+		abort();
+	}
+	return proto_end(c);
 }
 
 /* A successful reply as the client decodes it. */
@@ -357,6 +426,14 @@ reply(uint16_t op, struct proto_cur *c)
 		break;
 	case OP_WRITE:
 		TRY(u32(c, &v32));
+		break;
+	case OP_NET_INFO:
+		TRY(bytes(c, 65536));
+		TRY(net_list(c));
+		TRY(net_list(c));
+		break;
+	case OP_DNS:
+		TRY(bytes(c, 65535));
 		break;
 	case OP_SETATTR:
 	case OP_MKNOD:
@@ -475,6 +552,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		begin(&h);
 		/* An error reply carries no payload. */
 		if (h.status != 0 ? proto_end(&c) == 0 : reply(h.op, &c) == 0) {
+			check_same(data, size);
+			decoded = 1;
+		}
+		break;
+	case MSG_STREAM:
+		if (h.op == 0 || h.op >= STREAM_MAX_)
+			die("stream message with a bad op accepted", data,
+			    size);
+		c = payload;
+		begin(&h);
+		if (stream(h.op, &c) == 0) {
 			check_same(data, size);
 			decoded = 1;
 		}

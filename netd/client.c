@@ -1,0 +1,563 @@
+/*
+ * The agent connection of netd (a copy of mountd/client.c with streams
+ * added; both could share one lib/ module): a slot table of requests in flight
+ * (the id names the slot), a transport thread running the websocket loop
+ * and a timer thread that fails late requests with EIO and asks for
+ * reconnections.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "ws.h"
+#include "xmalloc.h"
+
+#define SLOT_BITS	16
+#define SLOT_RESERVE	64	/* for calls made from callbacks */
+
+enum cstate { C_DOWN, C_CONNECTING, C_HELLO, C_READY, C_STOPPED };
+
+struct slot {
+	uint32_t	 id;
+	int		 busy;
+	client_cb	 cb;
+	void		*arg;
+	double		 deadline;
+	int		 next_free;
+};
+
+struct client {
+	char		 host[256];
+	int		 port;
+	char		 token[PROTO_TOKEN_MAX + 1];
+	double		 timeout;
+	struct ws_ctx	*ws;
+	pthread_t	 svc_thread, timer_thread;
+
+	pthread_mutex_t	 mtx;		/* protects everything below */
+	pthread_cond_t	 cv;		/* state changes, free slots */
+	enum cstate	 state;
+	struct ws_conn	*conn;
+	uint64_t	 epoch;
+	struct slot	*slots;
+	int		 nslots, nblocking;	/* nblocking: cap for waiters */
+	int		 free_head, nbusy;
+	uint32_t	 seq;
+	double		 next_retry, backoff;
+	int		 auth_failed;
+	char		 why[600];
+	int		 stopping;
+	uint32_t	 caps;		/* the agent's, from its hello */
+	client_stream_cb on_stream;	/* set before start */
+	client_link_cb	 on_link;
+	void		*stream_arg;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct client *
+client_new(const char *url, const char *token, double timeout,
+    int max_inflight)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	int i, tls;
+
+	if (ws_parse_url(url, c->host, sizeof(c->host), &c->port, &tls) < 0 ||
+	    tls) {
+		x_free(c);
+		return NULL;
+	}
+	snprintf(c->token, sizeof(c->token), "%s", token);
+	c->timeout = timeout;
+	if (max_inflight > (1 << SLOT_BITS) - SLOT_RESERVE)
+		max_inflight = (1 << SLOT_BITS) - SLOT_RESERVE;
+	c->nblocking = max_inflight;
+	c->nslots = max_inflight + SLOT_RESERVE;
+	c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+	for (i = 0; i < c->nslots; i++)
+		c->slots[i].next_free = i + 1 < c->nslots ? i + 1 : -1;
+	c->free_head = 0;
+	c->backoff = 0.2;
+	pthread_mutex_init(&c->mtx, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	return c;
+}
+
+uint64_t
+client_epoch(struct client *c)
+{
+	uint64_t e;
+
+	pthread_mutex_lock(&c->mtx);
+	e = c->epoch;
+	pthread_mutex_unlock(&c->mtx);
+	return e;
+}
+
+/* Takes the slot of id out of the table if it is still waiting. */
+static int
+slot_take(struct client *c, uint32_t id, client_cb *cb, void **arg)
+{
+	int i = (int)(id & ((1u << SLOT_BITS) - 1));
+	struct slot *s;
+
+	if (i >= c->nslots)
+		return 0;
+	s = &c->slots[i];
+	if (!s->busy || s->id != id)
+		return 0;
+	*cb = s->cb;
+	*arg = s->arg;
+	s->busy = 0;
+	s->next_free = c->free_head;
+	c->free_head = i;
+	c->nbusy--;
+	pthread_cond_broadcast(&c->cv);
+	return 1;
+}
+
+/* Fails every request in flight (the connection is gone). Unlocked. */
+static void
+fail_all(struct client *c)
+{
+	client_cb cbs[256];
+	void *args[256];
+	int i, n;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&c->mtx);
+		for (i = 0; i < c->nslots && n < 256; i++)
+			if (c->slots[i].busy)
+				slot_take(c, c->slots[i].id, &cbs[n], &args[n]),
+				    n++;
+		pthread_mutex_unlock(&c->mtx);
+		for (i = 0; i < n; i++)
+			cbs[i](args[i], -EIO, NULL);
+	} while (n == 256);
+}
+
+static void
+send_hello(struct client *c, struct ws_conn *conn)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b, 128 + strlen(c->token));
+	proto_begin(&b, MSG_HELLO, 0, 0, 0);
+	proto_put_u32(&b, 0);
+	proto_put_bytes(&b, c->token, strlen(c->token));
+	if (proto_finish(&b) == 0) {
+		ws_send(conn, b.data, b.len);
+		b.data = NULL;
+	}
+	proto_buf_free(&b);
+}
+
+static void
+on_open(struct ws_conn *conn, void *arg)
+{
+	struct client *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	c->state = C_HELLO;
+	pthread_mutex_unlock(&c->mtx);
+	send_hello(c, conn);
+}
+
+static int
+on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
+    const char **why)
+{
+	uint32_t caps = 0;
+
+	if (h->status == 0 && proto_get_u32(p, &caps) < 0) {
+		*why = "malformed hello";
+		return -EBADMSG;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (h->status != 0) {
+		c->auth_failed = 1;
+		snprintf(c->why, sizeof(c->why), "the agent at %s:%d rejected "
+		    "the token", c->host, c->port);
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mtx);
+		log_warnx("authentication failed: %s (check --token-file)",
+		    c->why);
+		*why = "authentication failed";
+		return -EACCES;
+	}
+	c->state = C_READY;
+	c->caps = caps;
+	c->epoch++;
+	c->backoff = 0.2;
+	c->auth_failed = 0;
+	c->why[0] = '\0';
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mtx);
+	log_info("connected to the agent at %s:%d", c->host, c->port);
+	if (c->on_link)
+		c->on_link(c->stream_arg, 1);
+	return 0;
+}
+
+static int
+on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
+    const char **why, void *arg)
+{
+	struct client *c = arg;
+	struct proto_hdr h;
+	struct proto_cur cur;
+	client_cb cb;
+	void *cbarg;
+	int found;
+
+	if (proto_hdr_decode(msg, len, &h, &cur) < 0) {
+		*why = "malformed message from the agent";
+		return -EBADMSG;
+	}
+	if (h.kind == MSG_HELLO)
+		return on_hello(c, &h, &cur, why);
+	if (h.kind == MSG_STREAM) {
+		if (c->on_stream)
+			c->on_stream(c->stream_arg, &h, &cur);
+		return 0;
+	}
+	if (h.kind != MSG_REPLY) {
+		*why = "unexpected message kind from the agent";
+		return -EBADMSG;
+	}
+	pthread_mutex_lock(&c->mtx);
+	found = slot_take(c, h.id, &cb, &cbarg);
+	pthread_mutex_unlock(&c->mtx);
+	if (!found) {
+		log_debug("late or unknown reply id %u (%s)", h.id,
+		    proto_op_name(h.op));
+		return 0;
+	}
+	if (h.status != 0)
+		cb(cbarg, h.status < 4096 ? -(int)h.status : -EIO, NULL);
+	else
+		cb(cbarg, 0, &cur);
+	return 0;
+}
+
+static void
+on_close(struct ws_conn *conn, const char *why, void *arg)
+{
+	struct client *c = arg;
+	int was_ready, owned = 0;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->conn == conn) {
+		c->conn = NULL;
+		owned = 1;
+	} else if (c->state != C_CONNECTING) {
+		pthread_mutex_unlock(&c->mtx);
+		return;		/* an old connection */
+	}
+	/* else: the connect failed before on_wake stored it */
+	was_ready = c->state == C_READY;
+	if (c->state != C_STOPPED)
+		c->state = C_DOWN;
+	if (!c->auth_failed)
+		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
+		    "%s:%d: %s", c->host, c->port, why);
+	c->next_retry = now_s() + c->backoff;
+	c->backoff = c->backoff * 2 > 2.0 ? 2.0 : c->backoff * 2;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mtx);
+	if (was_ready)
+		log_warnx("lost the agent at %s:%d (%s); operations fail with "
+		    "EIO until it is back", c->host, c->port, why);
+	if (owned)
+		ws_conn_unref(conn);
+	fail_all(c);
+	if (was_ready && c->on_link)
+		c->on_link(c->stream_arg, 0);
+}
+
+/* Transport thread: start a connection if one is due. */
+static void
+on_wake(void *arg)
+{
+	struct client *c = arg;
+	struct ws_conn *conn = NULL;
+	int rc;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->state != C_DOWN || c->stopping || now_s() < c->next_retry) {
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	c->state = C_CONNECTING;
+	pthread_mutex_unlock(&c->mtx);
+	rc = ws_client_connect(c->ws, c->host, c->port, "/", &conn);
+	pthread_mutex_lock(&c->mtx);
+	if (rc < 0 || conn == NULL) {
+		if (c->state == C_CONNECTING)
+			c->state = C_DOWN;
+		c->next_retry = now_s() + c->backoff;
+		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
+		    "%s:%d", c->host, c->port);
+	} else if (c->state == C_CONNECTING || c->state == C_HELLO)
+		c->conn = conn;		/* our reference from connect */
+	else
+		ws_conn_unref(conn);	/* closed already */
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static const struct ws_handlers handlers = {
+	.on_open = on_open,
+	.on_message = on_message,
+	.on_close = on_close,
+	.on_wake = on_wake,
+};
+
+static void *
+svc_main(void *arg)
+{
+	struct client *c = arg;
+
+	ws_run(c->ws);
+	return NULL;
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct client *c = arg;
+	client_cb cbs[256];
+	void *args[256];
+	double t;
+	int i, n, wake;
+
+	for (;;) {
+		usleep(100 * 1000);
+		n = 0;
+		t = now_s();
+		pthread_mutex_lock(&c->mtx);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->mtx);
+			return NULL;
+		}
+		for (i = 0; i < c->nslots && n < 256; i++)
+			if (c->slots[i].busy && c->slots[i].deadline < t &&
+			    slot_take(c, c->slots[i].id, &cbs[n], &args[n]))
+				n++;
+		wake = c->state == C_DOWN && t >= c->next_retry;
+		pthread_mutex_unlock(&c->mtx);
+		if (n > 0)
+			log_warnx("%d request(s) to the agent timed out", n);
+		for (i = 0; i < n; i++)
+			cbs[i](args[i], -EIO, NULL);
+		if (wake)
+			ws_wake(c->ws);
+	}
+}
+
+int
+client_start(struct client *c, double wait_s, const char **why)
+{
+	struct timespec ts;
+	double deadline = now_s() + wait_s;
+	sigset_t all, old;
+	int rc = 0;
+
+	c->ws = ws_client_new(&handlers, c);
+	if (c->ws == NULL) {
+		*why = "cannot create the websocket context";
+		return -ENOMEM;
+	}
+	c->state = C_DOWN;
+	c->next_retry = 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&c->svc_thread, NULL, svc_main, c) != 0 ||
+	    pthread_create(&c->timer_thread, NULL, timer_main, c) != 0)
+		fatalx("cannot start the client threads");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ws_wake(c->ws);
+
+	pthread_mutex_lock(&c->mtx);
+	while (c->state != C_READY && !c->auth_failed) {
+		double left = deadline - now_s();
+
+		if (left <= 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)left;
+		ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mtx, &ts);
+	}
+	if (c->auth_failed)
+		rc = -EACCES;
+	*why = c->why[0] ? c->why : "the agent did not answer";
+	pthread_mutex_unlock(&c->mtx);
+	return rc;
+}
+
+void
+client_stop(struct client *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->stopping = 1;
+	c->state = C_STOPPED;
+	pthread_mutex_unlock(&c->mtx);
+	if (c->ws) {
+		pthread_join(c->timer_thread, NULL);
+		ws_stop(c->ws);
+		pthread_join(c->svc_thread, NULL);
+		fail_all(c);
+		ws_ctx_free(c->ws);
+		c->ws = NULL;
+	}
+	explicit_bzero(c->token, sizeof(c->token));
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	x_free(c->slots);
+	pthread_mutex_destroy(&c->mtx);
+	pthread_cond_destroy(&c->cv);
+	x_free(c);
+}
+
+void
+client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
+{
+	struct ws_conn *conn;
+	struct slot *s;
+	uint32_t id;
+	int i, limit, on_svc;
+
+	if (proto_finish(b) < 0) {
+		proto_buf_free(b);
+		cb(arg, -ENAMETOOLONG, NULL);
+		return;
+	}
+	on_svc = ws_on_io_thread();
+	pthread_mutex_lock(&c->mtx);
+	/* Callers from the transport thread must not wait for it. */
+	limit = on_svc ? c->nslots : c->nblocking;
+	while (c->state == C_READY && c->nbusy >= limit && !on_svc)
+		pthread_cond_wait(&c->cv, &c->mtx);
+	if (c->state != C_READY || c->free_head < 0 || c->conn == NULL) {
+		pthread_mutex_unlock(&c->mtx);
+		proto_buf_free(b);
+		cb(arg, -EIO, NULL);
+		return;
+	}
+	i = c->free_head;
+	s = &c->slots[i];
+	c->free_head = s->next_free;
+	c->nbusy++;
+	c->seq++;
+	id = (c->seq << SLOT_BITS) | (uint32_t)i;
+	s->id = id;
+	s->busy = 1;
+	s->cb = cb;
+	s->arg = arg;
+	s->deadline = now_s() + c->timeout;
+	conn = c->conn;
+	ws_conn_ref(conn);
+	pthread_mutex_unlock(&c->mtx);
+
+	b->data[4] = id & 0xff;
+	b->data[5] = (id >> 8) & 0xff;
+	b->data[6] = (id >> 16) & 0xff;
+	b->data[7] = id >> 24;
+	if (ws_send(conn, b->data, b->len) < 0) {
+		client_cb fcb;
+		void *farg;
+		int found;
+
+		pthread_mutex_lock(&c->mtx);
+		found = slot_take(c, id, &fcb, &farg);
+		pthread_mutex_unlock(&c->mtx);
+		if (found)
+			fcb(farg, -EIO, NULL);
+	}
+	b->data = NULL;
+	ws_conn_unref(conn);
+}
+
+uint32_t
+client_caps(struct client *c)
+{
+	uint32_t caps;
+
+	pthread_mutex_lock(&c->mtx);
+	caps = c->caps;
+	pthread_mutex_unlock(&c->mtx);
+	return caps;
+}
+
+void
+client_set_stream_handler(struct client *c, client_stream_cb on_stream,
+    client_link_cb on_link, void *arg)
+{
+	c->on_stream = on_stream;
+	c->on_link = on_link;
+	c->stream_arg = arg;
+}
+
+int
+client_ready(struct client *c)
+{
+	int r;
+
+	pthread_mutex_lock(&c->mtx);
+	r = c->state == C_READY;
+	pthread_mutex_unlock(&c->mtx);
+	return r;
+}
+
+int
+client_send(struct client *c, struct proto_buf *b)
+{
+	struct ws_conn *conn;
+	int rc;
+
+	if ((rc = proto_finish(b)) < 0) {
+		proto_buf_free(b);
+		return rc;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->state != C_READY || c->conn == NULL) {
+		pthread_mutex_unlock(&c->mtx);
+		proto_buf_free(b);
+		return -ENOTCONN;
+	}
+	conn = c->conn;
+	ws_conn_ref(conn);
+	pthread_mutex_unlock(&c->mtx);
+	rc = ws_send(conn, b->data, b->len);
+	b->data = NULL;
+	ws_conn_unref(conn);
+	return rc;
+}
