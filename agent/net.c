@@ -168,34 +168,6 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void
-st16(uint8_t *p, uint16_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = v >> 8;
-}
-
-static void
-st32(uint8_t *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = v >> 24;
-}
-
-static void
-hdr_put(uint8_t *p, uint8_t kind, uint16_t op, uint32_t id, uint32_t status,
-    uint32_t len)
-{
-	p[0] = PROTO_VERSION;
-	p[1] = kind;
-	st16(p + 2, op);
-	st32(p + 4, id);
-	st32(p + 8, status);
-	st32(p + 12, len);
-}
-
 int
 agent_net_serves(unsigned int op)
 {
@@ -210,13 +182,17 @@ static void
 send_small(struct agent_net_client *cl, uint8_t kind, uint16_t op,
     uint32_t id, uint32_t status, int with_u32, uint32_t v)
 {
-	size_t len = PROTO_HDR_LEN + (with_u32 ? 4 : 0);
-	uint8_t *m = xmalloc(len);
+	struct proto_buf b;
 
-	hdr_put(m, kind, op, id, status, with_u32 ? 4 : 0);
+	proto_buf_init(&b, PROTO_HDR_LEN + 4);
+	proto_begin(&b, kind, op, id, status);
 	if (with_u32)
-		st32(m + PROTO_HDR_LEN, v);
-	ws_send(cl->conn, m, len);
+		proto_put_u32(&b, v);
+	if (proto_finish(&b) == 0) {
+		ws_send(cl->conn, b.data, b.len);
+		b.data = NULL;
+	}
+	proto_buf_free(&b);
 }
 
 static void
@@ -471,7 +447,7 @@ tcp_read(struct agent_net *net, struct stream *s)
 		m = xmalloc(PROTO_HDR_LEN + want);
 		r = recv(s->io.fd, m + PROTO_HDR_LEN, want, MSG_DONTWAIT);
 		if (r > 0) {
-			hdr_put(m, MSG_STREAM, STREAM_DATA, s->id, 0,
+			proto_hdr_encode(m, MSG_STREAM, STREAM_DATA, s->id, 0,
 			    (uint32_t)r);
 			ws_send(s->cl->conn, m, PROTO_HDR_LEN + (size_t)r);
 			s->sent += (uint64_t)r;
@@ -686,7 +662,7 @@ dgram_event(struct agent_net *net, struct stream *s)
 			continue;
 		}
 		m = xmalloc(PROTO_HDR_LEN + (size_t)r);
-		hdr_put(m, MSG_STREAM, STREAM_DATA, s->id, 0, (uint32_t)r);
+		proto_hdr_encode(m, MSG_STREAM, STREAM_DATA, s->id, 0, (uint32_t)r);
 		memcpy(m + PROTO_HDR_LEN, buf, (size_t)r);
 		ws_send(s->cl->conn, m, PROTO_HDR_LEN + (size_t)r);
 		s->sent += (uint64_t)r;
@@ -987,8 +963,7 @@ put_routes(struct proto_buf *out)
 		}
 		fclose(f);
 	}
-	if (out->err == 0)
-		st32(out->data + at, n);
+	proto_patch_u32(out, at, n);
 }
 
 static void
@@ -1044,8 +1019,7 @@ serve_net_info(struct agent_net *net, struct agent_net_client *cl,
 	}
 	if (ifa0)
 		freeifaddrs(ifa0);
-	if (out.err == 0)
-		st32(out.data + at, n);
+	proto_patch_u32(&out, at, n);
 	put_routes(&out);
 	send_buf(cl, &out);
 }

@@ -202,12 +202,19 @@ proto_begin(struct proto_buf *b, uint8_t kind, uint16_t op, uint32_t id,
 	b->len = 0;
 	b->err = 0;
 	p = buf_room(b, PROTO_HDR_LEN);
+	proto_hdr_encode(p, kind, op, id, status, 0);
+}
+
+void
+proto_hdr_encode(uint8_t *p, uint8_t kind, uint16_t op, uint32_t id,
+    uint32_t status, uint32_t length)
+{
 	p[0] = PROTO_VERSION;
 	p[1] = kind;
 	st16(p + 2, op);
 	st32(p + 4, id);
 	st32(p + 8, status);
-	st32(p + 12, 0);
+	st32(p + 12, length);
 }
 
 int
@@ -286,6 +293,13 @@ proto_put_bytes(struct proto_buf *b, const void *src, size_t n)
 
 	if (p && n)
 		memcpy(p, src, n);
+}
+
+void
+proto_patch_u32(struct proto_buf *b, size_t at, uint32_t v)
+{
+	if (b->err == 0 && at + 4 <= b->len)
+		st32(b->data + at, v);
 }
 
 void

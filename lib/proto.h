@@ -279,6 +279,11 @@ const char	*proto_stream_op_name(unsigned int op);
 int	proto_hdr_decode(const uint8_t *msg, size_t len, struct proto_hdr *h,
 	    struct proto_cur *payload);
 
+/* A header into p (PROTO_HDR_LEN bytes), for a message built by hand
+ * (a stream's data read straight into place after it). */
+void	proto_hdr_encode(uint8_t *p, uint8_t kind, uint16_t op, uint32_t id,
+	    uint32_t status, uint32_t length);
+
 /* Output. Start a message, put fields, finish (fills in the length). */
 void	proto_buf_init(struct proto_buf *b, size_t hint);
 void	proto_buf_free(struct proto_buf *b);
@@ -292,6 +297,8 @@ void	proto_put_u64(struct proto_buf *b, uint64_t v);
 void	proto_put_str(struct proto_buf *b, const char *s);
 void	proto_put_strn(struct proto_buf *b, const char *s, size_t n);
 void	proto_put_bytes(struct proto_buf *b, const void *p, size_t n);
+/* Overwrites the u32 put at offset at (a count known only later). */
+void	proto_patch_u32(struct proto_buf *b, size_t at, uint32_t v);
 /* n bytes as they are, no length (STREAM_DATA's payload). */
 void	proto_put_raw(struct proto_buf *b, const void *p, size_t n);
 /* Reserve n bytes of a "bytes" field to be filled in place; returns the
