@@ -10,7 +10,7 @@ packages=(
 	libconfig-dev
 	busybox-static iproute2 util-linux procps psmisc python3 curl git tar
 	clang libclang-rt-14-dev
-	podman runc dnsmasq-base
+	podman runc dnsmasq-base iputils-ping
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
