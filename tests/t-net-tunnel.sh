@@ -38,6 +38,14 @@ printf 'nameserver %s\nsearch demo.svc.cluster.local\n' "$TUN_ADDR" >"/etc/netns
 laptop curl -sf --max-time 10 "http://$WEB_NAME/" >"$T/page2" || fail "curl by name"
 cmp -s "$T/page2" "$T/www/index.html" || fail "the page by name differs"
 
+sleep 1.2	# netd rewrites its status once a second
+"$CTL" status >"$T/status" || fail "status"
+cat "$T/status"
+grep -qE "route +10.77.0.0/24" "$T/status" || fail "status shows no route"
+grep -qE "dns +$TUN_ADDR:53" "$T/status" || fail "status shows no DNS stub"
+total=$(sed -n 's/^ *tcp_total *//p' "$T/status")
+[ "${total:-0}" -ge 2 ] || fail "status counts ${total:-no} TCP connections after two curls"
+
 say "DNS over UDP and TCP, UDP echo, refused port"
 assert_eq "$POD_ADDR" "$(laptop python3 "$P" dns "$TUN_ADDR" "$WEB_NAME" udp)" "DNS over UDP"
 assert_eq "$POD_ADDR" "$(laptop python3 "$P" dns "$TUN_ADDR" "$WEB_NAME" tcp)" "DNS over TCP"
