@@ -451,12 +451,14 @@ main(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);
 		report(wfd, 3, msg);
+		ret = 3;
 		goto out;
 	} else if (rc < 0) {
 		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
 		    "(is mirror-agent running and the address right?)",
 		    conf.agent_connect_timeout, why);
 		report(wfd, 4, msg);
+		ret = 4;
 		goto out;
 	}
 	if (!(client_caps(cl) & CAP_NET)) {
@@ -464,12 +466,14 @@ main(int argc, char **argv)
 		    "the network (no CAP_NET in its hello): update "
 		    "mirror-agent", url);
 		report(wfd, 6, msg);
+		ret = 6;
 		goto out;
 	}
 	if ((rc = get_net_info(cl, &ni)) < 0) {
 		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
 		    "the target's network: %s", url, strerror(-rc));
 		report(wfd, 4, msg);
+		ret = 4;
 		goto out;
 	}
 
@@ -511,8 +515,9 @@ main(int argc, char **argv)
 		report(wfd, 1, msg);
 		goto out;
 	}
-	rc = rc < 0 ? rc : route_find_shadowed(routes, nroutes, 0, what,
-	    sizeof(what));
+	if (rc == -1)
+		rc = route_find_shadowed(routes, nroutes, 0, what,
+		    sizeof(what));
 	if (rc < -1) {
 		snprintf(msg, sizeof(msg), "cannot read this machine's routes: "
 		    "%s", strerror(-rc));
@@ -558,7 +563,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		added++;
-		log_info("route %s dev %s", cidr_format(&routes[i], cs), dev);
+		log_debug("route %s dev %s", cidr_format(&routes[i], cs), dev);
 	}
 
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
@@ -586,8 +591,6 @@ main(int argc, char **argv)
 		}
 	}
 	inet_ntop(AF_INET, &tun_addr, addr_s, sizeof(addr_s));
-	log_info("up: %s %s, %d route(s), DNS stub %s", dev, addr_s, nroutes,
-	    no_dns ? "off" : "on");
 	snprintf(msg, sizeof(msg), "ready %s %s", dev, addr_s);
 	if (!fg) {
 		int nfd = open("/dev/null", O_RDWR);
@@ -610,6 +613,8 @@ main(int argc, char **argv)
 			log_warn("chdir /");
 	} else
 		report(-1, 0, msg);
+	log_info("up: %s %s, %d route(s), DNS stub %s, offload %s", dev,
+	    addr_s, nroutes, no_dns ? "off" : "on", offload ? "on" : "off");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

@@ -406,8 +406,12 @@ tun_packet(uint8_t *buf, size_t len)
 		else if ((p.tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK |
 		    PKT_TCP_RST)) == PKT_TCP_SYN)
 			queue_push(item_new(IT_PKT, buf, len));
-		else if (!(p.tcp_flags & PKT_TCP_RST))
+		else if (!(p.tcp_flags & PKT_TCP_RST)) {
+			log_debug("reset: a TCP segment (flags 0x%x) of no "
+			    "connection, port %u", p.tcp_flags,
+			    ntohs(p.sport));
 			tun_write(out, pkt_tcp_rst(out, &p));
+		}
 		return;
 	}
 	if (p.proto == IPPROTO_UDP || (p.proto == IPPROTO_ICMP &&
@@ -593,6 +597,7 @@ stream_free(struct stream *st, int reset)
 		if (reset) {
 			struct linger l = { 1, 0 };
 
+			log_debug("reset: stream %u", st->id);
 			setsockopt(st->fd, SOL_SOCKET, SO_LINGER, &l,
 			    sizeof(l));
 		}
@@ -918,6 +923,9 @@ tcp_accept(void)
 		if (st == NULL || st->fd >= 0) {
 			struct linger l = { 1, 0 };
 
+			log_debug("reset: an accepted connection of no stream "
+			    "(slot %d, nat %s)", slot, n == NULL ? "none" :
+			    n->state == NAT_DEAD ? "dead" : "pending");
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 			close(fd);
 			continue;
@@ -1136,6 +1144,9 @@ stream_message(const struct proto_hdr *h, const uint8_t *data, size_t n)
 			stream_maybe_finish(st);
 		break;
 	case STREAM_CLOSE:
+		if (h->status != 0)
+			log_debug("stream %u: the agent closed it: %s", st->id,
+			    strerror((int)h->status));
 		st->remote_gone = 1;
 		if (st->proto != NET_TCP || !st->opened || h->status != 0) {
 			stream_free(st, h->status != 0);

@@ -1,7 +1,8 @@
 # The network test topology (sourced after lib.sh), made of network
 # namespaces only:
 #   pod     10.77.0.2/24 on a link of its own: busybox httpd :80, a UDP echo
-#           :7, a sink :9000 and a source :9001 (tests/netpeer.py), and
+#           :7, an HTTP server for bursts :8080, a sink :9000 and a source
+#           :9001 (tests/netpeer.py), and
 #           dnsmasq :53 answering web.demo.svc.cluster.local; a process
 #           there ($TARGET_PID) whose /etc/resolv.conf names dnsmasq
 #   host    the agent for that process, listening on 10.78.0.1 only
@@ -62,6 +63,7 @@ net_topology() {
 	echo "<h1>the web server of the pod</h1>" >"$T/www/index.html"
 	pod_run busybox httpd -f -p "$POD_ADDR:80" -h "$T/www"
 	pod_run python3 "$SRC/tests/netpeer.py" udp-echo "$POD_ADDR" 7
+	pod_run python3 "$SRC/tests/netpeer.py" http "$POD_ADDR" 8080
 	pod_run python3 "$SRC/tests/netpeer.py" sink "$POD_ADDR" 9000
 	SOURCE_LOG=$T/source.log pod_run python3 "$SRC/tests/netpeer.py" source "$POD_ADDR" 9001
 	pod_run dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
@@ -78,7 +80,7 @@ net_topology() {
 			grep -q /etc/resolv.conf "/proc/$TARGET_PID/mountinfo" 2>/dev/null && break
 		sleep 0.1
 	done
-	AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID"
+	AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" ${NET_AGENT_ARGS:-}
 }
 
 # laptop CMD...: CMD in the laptop's namespace.

@@ -10,6 +10,11 @@ Servers (run in the "pod" namespace):
                                  followed by nothing; the sha256 hex of them
                                  is written to the file named by $SOURCE_LOG
                                  (one line per connection)
+  netpeer.py http ADDR PORT      a minimal HTTP/1.0 server ("200 OK",
+                                 "hello") with a listen backlog of 4096,
+                                 so that a burst of connections is not
+                                 dropped by the server itself (busybox
+                                 httpd listens with a backlog of 9)
 Clients (run in the "laptop" namespace):
   netpeer.py send ADDR PORT N    send N random bytes, print "SENT RECEIVED"
                                  sha256 hex digests
@@ -73,6 +78,17 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 1024
+
+
+async def serve_http(addr, port):
+    async def one(r, w):
+        await r.readuntil(b"\r\n\r\n")
+        w.write(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n")
+        await w.drain()
+        w.close()
+
+    server = await asyncio.start_server(one, addr, port, backlog=4096)
+    await server.serve_forever()
 
 
 def send(addr, port, n):
@@ -142,6 +158,13 @@ async def many(addr, port, n):
     res = await asyncio.gather(*[get(addr, port) for _ in range(n)],
                                return_exceptions=True)
     print(sum(1 for r in res if r is True))
+    bad = {}
+    for r in res:
+        if r is not True:
+            k = repr(r)[:80]
+            bad[k] = bad.get(k, 0) + 1
+    for k, v in bad.items():
+        print("%d x %s" % (v, k), file=sys.stderr)
 
 
 def dns(server, name, proto):
@@ -198,6 +221,8 @@ def main():
         serve_udp_echo(a[0], int(a[1]))
     elif cmd in ("sink", "source"):
         Server((a[0], int(a[1])), Sink if cmd == "sink" else Source).serve_forever()
+    elif cmd == "http":
+        asyncio.run(serve_http(a[0], int(a[1])))
     elif cmd == "send":
         send(a[0], int(a[1]), int(a[2]))
     elif cmd == "fetch":

@@ -69,7 +69,7 @@ laptop python3 "$P" stall "$POD_ADDR" 9001 >"$T/stall.out" &
 STALL=$!
 on_exit "kill $STALL"
 for i in $(seq 50); do grep -q stalled "$T/stall.out" && break; sleep 0.1; done
-assert_eq 500 "$(laptop python3 "$P" many "$POD_ADDR" 80 500)" "HTTP GETs that got a 200"
+assert_eq 500 "$(laptop python3 "$P" many "$POD_ADDR" 8080 500)" "HTTP GETs that got a 200"
 laptop curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "curl while a reader stalls"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
 say "agent RSS with a stalled 1 GiB stream: $rss KiB"

@@ -1,5 +1,6 @@
 /*
- * The agent connection of mountd: a slot table of requests in flight
+ * The client's connection to the agent, for mountd and netd: a slot
+ * table of requests in flight
  * (the id names the slot), a transport thread running the websocket loop
  * and a timer thread that fails late requests with EIO and asks for
  * reconnections.
@@ -56,6 +57,9 @@ struct client {
 	char		 why[600];
 	int		 stopping;
 	uint32_t	 caps;		/* the agent's, from its hello */
+	client_stream_cb on_stream;	/* set before start */
+	client_link_cb	 on_link;
+	void		*stream_arg;
 };
 
 static double
@@ -193,8 +197,9 @@ on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
 		    "the token", c->host, c->port);
 		pthread_cond_broadcast(&c->cv);
 		pthread_mutex_unlock(&c->mtx);
-		log_warnx("authentication failed: %s (check --token-file)",
-		    c->why);
+		if (c->epoch > 0)	/* at start, the caller says it */
+			log_warnx("authentication failed: %s (check "
+			    "--token-file)", c->why);
 		*why = "authentication failed";
 		return -EACCES;
 	}
@@ -206,7 +211,14 @@ on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
 	c->why[0] = '\0';
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
-	log_info("connected to the agent at %s:%d", c->host, c->port);
+	/* The first time is the caller's "ready"; a reconnection is news. */
+	if (c->epoch > 1)
+		log_info("connected to the agent at %s:%d again", c->host,
+		    c->port);
+	else
+		log_debug("connected to the agent at %s:%d", c->host, c->port);
+	if (c->on_link)
+		c->on_link(c->stream_arg, 1);
 	return 0;
 }
 
@@ -227,6 +239,11 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	}
 	if (h.kind == MSG_HELLO)
 		return on_hello(c, &h, &cur, why);
+	if (h.kind == MSG_STREAM) {
+		if (c->on_stream)
+			c->on_stream(c->stream_arg, &h, &cur);
+		return 0;
+	}
 	if (h.kind != MSG_REPLY) {
 		*why = "unexpected message kind from the agent";
 		return -EBADMSG;
@@ -277,6 +294,8 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (owned)
 		ws_conn_unref(conn);
 	fail_all(c);
+	if (was_ready && c->on_link)
+		c->on_link(c->stream_arg, 0);
 }
 
 /* Transport thread: start a connection if one is due. */
@@ -502,4 +521,49 @@ client_caps(struct client *c)
 	caps = c->caps;
 	pthread_mutex_unlock(&c->mtx);
 	return caps;
+}
+
+void
+client_set_stream_handler(struct client *c, client_stream_cb on_stream,
+    client_link_cb on_link, void *arg)
+{
+	c->on_stream = on_stream;
+	c->on_link = on_link;
+	c->stream_arg = arg;
+}
+
+int
+client_ready(struct client *c)
+{
+	int r;
+
+	pthread_mutex_lock(&c->mtx);
+	r = c->state == C_READY;
+	pthread_mutex_unlock(&c->mtx);
+	return r;
+}
+
+int
+client_send(struct client *c, struct proto_buf *b)
+{
+	struct ws_conn *conn;
+	int rc;
+
+	if ((rc = proto_finish(b)) < 0) {
+		proto_buf_free(b);
+		return rc;
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (c->state != C_READY || c->conn == NULL) {
+		pthread_mutex_unlock(&c->mtx);
+		proto_buf_free(b);
+		return -ENOTCONN;
+	}
+	conn = c->conn;
+	ws_conn_ref(conn);
+	pthread_mutex_unlock(&c->mtx);
+	rc = ws_send(conn, b->data, b->len);
+	b->data = NULL;
+	ws_conn_unref(conn);
+	return rc;
 }

@@ -1,10 +1,12 @@
 /*
- * mountd's connection to the agent: one websocket, many requests in
- * flight matched by id, each with a deadline. Reconnects in the
- * background; while disconnected every call fails at once with EIO.
+ * A client's connection to the agent (mountd, netd): one websocket, many
+ * requests in flight matched by id, each with a deadline, and (for netd)
+ * MSG_STREAM messages both ways. Reconnects in the background; while
+ * disconnected every call fails at once with EIO and every stream send
+ * with -ENOTCONN.
  */
-#ifndef MIRROR_MOUNTD_CLIENT_H
-#define MIRROR_MOUNTD_CLIENT_H
+#ifndef MIRROR_CLIENT_H
+#define MIRROR_CLIENT_H
 
 #include <stdint.h>
 
@@ -18,8 +20,23 @@ struct client;
  * payload is borrowed for the call; NULL unless err is 0. */
 typedef void (*client_cb)(void *arg, int err, struct proto_cur *payload);
 
+/* Called on the connection's reader thread for every MSG_STREAM
+ * message; payload borrowed for the call. */
+typedef void (*client_stream_cb)(void *arg, const struct proto_hdr *h,
+		    struct proto_cur *payload);
+/* Called when a connection is ready (up 1) and when it is gone (up 0),
+ * on the transport thread. Streams of a gone connection are gone. */
+typedef void (*client_link_cb)(void *arg, int up);
+
 struct client	*client_new(const char *url, const char *token,
 		    double request_timeout, int max_inflight);
+void		 client_set_stream_handler(struct client *, client_stream_cb,
+		    client_link_cb, void *arg);
+/* Sends a stream message begun with proto_begin(MSG_STREAM, ...); takes
+ * b's data. 0, or -ENOTCONN while disconnected. Any thread. */
+int		 client_send(struct client *, struct proto_buf *b);
+/* 1 while a connection is up and authenticated. */
+int		 client_ready(struct client *);
 /* Starts the threads and waits up to wait_s for the first hello.
  * 0, -EACCES (token rejected), -ECONNREFUSED or -ETIMEDOUT; *why gets a
  * human reason. */
