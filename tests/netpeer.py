@@ -22,6 +22,8 @@ Clients (run in the "laptop" namespace):
   netpeer.py udp ADDR PORT       one datagram; exit 0 if echoed back
   netpeer.py refused ADDR PORT   exit 0 if connect fails with ECONNREFUSED,
                                  printing the milliseconds it took
+  netpeer.py fails ADDR PORT     connect (20 s at most); prints the errno's
+                                 name and the milliseconds it took
   netpeer.py many ADDR PORT N    N concurrent HTTP/1.0 GETs of /; prints how
                                  many got a 200
   netpeer.py dns ADDR NAME udp|tcp   A query; prints the addresses
@@ -145,6 +147,20 @@ def refused(addr, port):
     sys.exit(1)
 
 
+def fails(addr, port):
+    t = time.monotonic()
+    s = socket.socket()
+    s.settimeout(20)
+    try:
+        s.connect((addr, port))
+        name = "connected"
+    except socket.timeout:
+        name = "timeout"
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, str(e.errno))
+    print(name, int((time.monotonic() - t) * 1000))
+
+
 async def get(addr, port):
     r, w = await asyncio.open_connection(addr, port)
     w.write(b"GET / HTTP/1.0\r\n\r\n")
@@ -231,6 +247,8 @@ def main():
         udp(a[0], int(a[1]))
     elif cmd == "refused":
         refused(a[0], int(a[1]))
+    elif cmd == "fails":
+        fails(a[0], int(a[1]))
     elif cmd == "many":
         asyncio.run(many(a[0], int(a[1]), int(a[2])))
     elif cmd == "dns":

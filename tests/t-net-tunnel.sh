@@ -57,6 +57,14 @@ say "refused in $ms ms"
 laptop ping -c 2 -W 3 "$POD_ADDR" >"$T/ping" 2>&1 || fail "ping through the tunnel: $(cat "$T/ping")"
 say "ping: $(grep -o 'time=[0-9.]* ms' "$T/ping" | head -n 1)"
 
+# An address of the pod's subnet that nobody has: in the pod, connect
+# fails with EHOSTUNREACH once ARP gives up (about 3 s); the same here.
+read -r pod_err pod_ms < <(ip netns exec "$POD_NS" python3 "$P" fails 10.77.0.99 80)
+read -r lap_err lap_ms < <(laptop python3 "$P" fails 10.77.0.99 80)
+say "unreachable: in the pod $pod_err after $pod_ms ms; through the tunnel $lap_err after $lap_ms ms"
+assert_eq "$pod_err" "$lap_err" "the error of a connect to an address nobody has"
+[ "$lap_ms" -lt $((pod_ms + 2000)) ] || fail "the tunnel took $lap_ms ms, the pod $pod_ms ms"
+
 say "1 GiB each way"
 read -r sent got < <(laptop python3 "$P" send "$POD_ADDR" 9000 $((1 << 30)))
 assert_eq "$sent" "$got" "sha256 of 1 GiB laptop -> pod"
