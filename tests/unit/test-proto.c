@@ -883,13 +883,27 @@ test_header(void)
 	    "bad version reported before bad kind/op/length");
 
 	for (bad = 0, k = 0; k < 256; k++) {
-		if (k >= MSG_HELLO && k <= MSG_REPLY)
+		if (k >= MSG_HELLO && k <= MSG_STREAM)
 			continue;
 		mkhdr(m, PROTO_VERSION, (uint8_t)k, OP_GETATTR, 1, 0, 0);
 		if (hdr_rc(m, PROTO_HDR_LEN) != -EBADMSG)
 			bad++;
 	}
 	ok(bad == 0, "every unknown kind -> -EBADMSG");
+	for (bad = 0, k = 0; k < 65536; k++) {
+		int rc;
+
+		mkhdr(m, PROTO_VERSION, MSG_STREAM, (uint16_t)k, 1, 0, 0);
+		rc = hdr_rc(m, PROTO_HDR_LEN);
+		if ((k >= STREAM_OPEN && k < STREAM_MAX_) ? rc != 0 :
+		    rc != -EOPNOTSUPP)
+			bad++;
+	}
+	ok(bad == 0, "stream ops: the known ones pass, every other one "
+	    "-> -EOPNOTSUPP");
+	ok(strcmp(proto_stream_op_name(STREAM_DATA), "stream_data") == 0 &&
+	    strcmp(proto_stream_op_name(STREAM_MAX_), "unknown") == 0,
+	    "stream op names");
 
 	mkhdr(m, PROTO_VERSION, MSG_REQUEST, 0, 1, 0, 0);
 	ok(hdr_rc(m, PROTO_HDR_LEN) < 0, "op 0 in a request rejected");
@@ -1456,6 +1470,43 @@ test_names(void)
 	    "out-of-range ops are unknown");
 }
 
+/* Messages built by hand: a header in place, a count patched later,
+ * raw data after it (STREAM_DATA). */
+static void
+test_stream_build(void)
+{
+	static const uint8_t data[5] = { 'h', 'e', 'l', 'l', 'o' };
+	uint8_t hand[PROTO_HDR_LEN + sizeof(data)];
+	struct proto_buf b;
+	struct proto_hdr h;
+	struct proto_cur c;
+	uint32_t v;
+
+	proto_hdr_encode(hand, MSG_STREAM, STREAM_DATA, 7, 0, sizeof(data));
+	memcpy(hand + PROTO_HDR_LEN, data, sizeof(data));
+	proto_buf_init(&b, 0);
+	proto_begin(&b, MSG_STREAM, STREAM_DATA, 7, 0);
+	proto_put_raw(&b, data, sizeof(data));
+	ok(proto_finish(&b) == 0 && b.len == sizeof(hand) &&
+	    memcmp(b.data, hand, sizeof(hand)) == 0,
+	    "proto_hdr_encode + raw data == proto_begin + proto_put_raw");
+	ok(proto_hdr_decode(hand, sizeof(hand), &h, &c) == 0 &&
+	    h.kind == MSG_STREAM && h.op == STREAM_DATA && h.id == 7 &&
+	    c.left == sizeof(data), "a hand-built stream message decodes");
+
+	proto_begin(&b, MSG_REPLY, OP_NET_INFO, 1, 0);
+	proto_put_u32(&b, 0);
+	proto_put_u32(&b, 99);
+	proto_patch_u32(&b, PROTO_HDR_LEN, 3);
+	proto_patch_u32(&b, b.len - 2, 5);	/* past the end: ignored */
+	ok(proto_finish(&b) == 0 &&
+	    proto_hdr_decode(b.data, b.len, &h, &c) == 0 &&
+	    proto_get_u32(&c, &v) == 0 && v == 3 &&
+	    proto_get_u32(&c, &v) == 0 && v == 99 && proto_end(&c) == 0,
+	    "proto_patch_u32 overwrites the count in place, and only there");
+	proto_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1480,6 +1531,7 @@ main(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_case(&cases[i]);
 	test_header();
+	test_stream_build();
 	test_lengths();
 	test_integers();
 	test_attr();
