@@ -6,6 +6,15 @@
  * sockets, ping sockets, and c-ares' sockets for DNS. The service thread
  * checks each message and hands over a copy through a locked queue and
  * an eventfd; this thread answers with ws_send().
+ *
+ * Stream state is under run_mtx, which this thread holds for each round
+ * of its loop. A stream message other than STREAM_OPEN (whose socket must
+ * be born in the target's namespace, on this thread) is handled on the
+ * service thread itself when it gets run_mtx at once and nothing is
+ * queued: the client's data goes straight into the socket, without a
+ * wakeup of this thread. Otherwise it is queued; in order either way.
+ * Streams are freed only at the end of this thread's round (reap), so an
+ * event of the round never points at freed memory.
  */
 #include "config.h"
 
@@ -47,6 +56,10 @@
 /* Small client data is copied together into buffers of this size. */
 #define NET_COALESCE		16384
 #define NET_IOV_MAX		64
+/* Client data up to this size is written by the service thread itself
+ * when it can (latency); bulk data goes through the queue, so that this
+ * thread writes while the service thread parses the next message. */
+#define NET_INLINE_MAX		16384
 /* A connection whose messages pile up unprocessed beyond this is cut. */
 #define NET_QUEUE_MAX		(256u * 1024 * 1024)
 #define NET_RESOLV_MAX		65536
@@ -142,7 +155,9 @@ struct agent_net {
 	struct net_msg	*q, *q_tail;
 	int		 stopped;
 	volatile int	 stop;
-	/* network thread only */
+	/* Everything below; held by the network thread for each round, by
+	 * the service thread for a stream message it handles itself. */
+	pthread_mutex_t	 run_mtx;
 	int		 ok;		/* inside the target's netns */
 	int		 dns_ok;
 	ares_channel	 chan;
@@ -558,47 +573,54 @@ tcp_enqueue(struct stream *s, struct net_msg *m)
 	s->txq_tail = m;
 }
 
+/* Client data for the socket: data/len, held by m, or (m NULL) borrowed
+ * for the call and copied only if the socket does not take it all now. */
 static void
-tcp_data(struct agent_net *net, struct stream *s, struct net_msg *m)
+tcp_data(struct agent_net *net, struct stream *s, struct net_msg *m,
+    const uint8_t *data, size_t len)
 {
+	size_t off = 0;
 	ssize_t r;
 
-	if (m->len == 0) {
-		x_free(m);
-		return;
-	}
+	if (len == 0)
+		goto out;
 	if (s->peer_shut) {
-		x_free(m);
 		client_violation(s->cl, "stream data after stream_shut");
-		return;
+		goto out;
 	}
-	if (s->txq_bytes + s->uncredited + m->len > AGENT_NET_WINDOW) {
-		x_free(m);
+	if (s->txq_bytes + s->uncredited + len > AGENT_NET_WINDOW) {
 		client_violation(s->cl, "stream data beyond the window");
-		return;
+		goto out;
 	}
-	m->off = 0;
-	m->cap = 0;
 	if (s->state == ST_OPEN && s->txq == NULL) {
-		r = send(s->io.fd, m->data, m->len,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = send(s->io.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
-			x_free(m);
 			stream_reset(net, s, errno);
-			return;
+			goto out;
 		}
 		if (r > 0) {
-			m->off = (size_t)r;
+			off = (size_t)r;
 			tcp_written(s, (size_t)r);
 		}
-		if (m->off == m->len) {
-			x_free(m);
-			return;
-		}
+		if (off == len)
+			goto out;
 	}
+	if (m == NULL) {
+		m = xmalloc(sizeof(*m) + len - off);
+		memset(m, 0, sizeof(*m));
+		m->data = m->buf;
+		memcpy(m->buf, data + off, len - off);
+		m->len = len - off;
+		off = 0;
+	}
+	m->off = off;
+	m->cap = 0;
 	tcp_enqueue(s, m);
 	stream_interest(net, s);
+	return;
+out:
+	x_free(m);
 }
 
 static void
@@ -670,12 +692,11 @@ dgram_event(struct agent_net *net, struct stream *s)
 }
 
 static void
-dgram_data(struct stream *s, struct net_msg *m)
+dgram_data(struct stream *s, const uint8_t *data, size_t len)
 {
 	/* Datagrams are dropped when the socket would block, as a
 	 * router's full queue would. */
-	(void)send(s->io.fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	x_free(m);
+	(void)send(s->io.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* ---- opening ------------------------------------------------------- */
@@ -799,33 +820,32 @@ connect_timeouts(struct agent_net *net, double now)
 
 /* ---- stream messages ----------------------------------------------- */
 
+/* A stream message other than STREAM_OPEN; its payload data/len is held
+ * by m, or (m NULL) borrowed for the call. Frees m. */
 static void
-stream_message(struct agent_net *net, struct agent_net_client *cl,
+stream_message_payload(struct agent_net *net, struct agent_net_client *cl,
+    const struct proto_hdr *h, const uint8_t *data, size_t len,
     struct net_msg *m)
 {
 	struct stream *s;
 	uint32_t n = 0;
 
-	if (m->h.op == STREAM_OPEN) {
-		stream_open(net, cl, m);
-		x_free(m);
-		return;
-	}
-	s = stream_find(cl, m->h.id);
+	s = stream_find(cl, h->id);
 	if (s == NULL) {		/* gone already: dropped */
 		x_free(m);
 		return;
 	}
-	switch (m->h.op) {
+	switch (h->op) {
 	case STREAM_DATA:
-		if (s->proto == NET_TCP)
-			tcp_data(net, s, m);
-		else
-			dgram_data(s, m);
-		return;
+		if (s->proto == NET_TCP) {
+			tcp_data(net, s, m, data, len);
+			return;
+		}
+		dgram_data(s, data, len);
+		break;
 	case STREAM_CREDIT:
-		n = (uint32_t)m->data[0] | (uint32_t)m->data[1] << 8 |
-		    (uint32_t)m->data[2] << 16 | (uint32_t)m->data[3] << 24;
+		n = (uint32_t)data[0] | (uint32_t)data[1] << 8 |
+		    (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
 		/* More credit than was sent is the client's mistake; it
 		 * never widens the window. */
 		if (n > s->sent - s->credited)
@@ -842,12 +862,24 @@ stream_message(struct agent_net *net, struct agent_net_client *cl,
 		}
 		break;
 	case STREAM_CLOSE:
-		stream_free(net, s, m->h.status == ECONNRESET);
+		stream_free(net, s, h->status == ECONNRESET);
 		break;
 	default:
 		break;
 	}
 	x_free(m);
+}
+
+static void
+stream_message(struct agent_net *net, struct agent_net_client *cl,
+    struct net_msg *m)
+{
+	if (m->h.op == STREAM_OPEN) {
+		stream_open(net, cl, m);
+		x_free(m);
+		return;
+	}
+	stream_message_payload(net, cl, &m->h, m->data, m->len, m);
 }
 
 static void
@@ -1449,13 +1481,17 @@ net_main(void *arg)
 	struct epoll_event evs[NET_EVENTS];
 	struct net_io *io;
 	struct agent_net_client *cl;
-	int n, i;
+	int n, i, timeout;
 
+	pthread_mutex_lock(&net->run_mtx);
 	enter_netns(net);
 	if (net->ok)
 		dns_init(net);
 	while (!net->stop) {
-		n = epoll_wait(net->ep, evs, NET_EVENTS, epoll_timeout(net));
+		timeout = epoll_timeout(net);
+		pthread_mutex_unlock(&net->run_mtx);
+		n = epoll_wait(net->ep, evs, NET_EVENTS, timeout);
+		pthread_mutex_lock(&net->run_mtx);
 		if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
@@ -1499,6 +1535,7 @@ net_main(void *arg)
 		net->dns_ok = 0;
 	}
 	reap(net);
+	pthread_mutex_unlock(&net->run_mtx);
 	return NULL;
 }
 
@@ -1516,6 +1553,7 @@ agent_net_new(struct agent_fs *fs, int pid)
 	net->pid = pid;
 	net->nsfd = -1;
 	pthread_mutex_init(&net->mtx, NULL);
+	pthread_mutex_init(&net->run_mtx, NULL);
 	if (pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 		net->nsfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1602,6 +1640,7 @@ agent_net_free(struct agent_net *net)
 	if (net->nsfd >= 0)
 		close(net->nsfd);
 	pthread_mutex_destroy(&net->mtx);
+	pthread_mutex_destroy(&net->run_mtx);
 	ares_library_cleanup();
 	x_free(net);
 }
@@ -1719,6 +1758,26 @@ bad:
 	return -EBADMSG;
 }
 
+/* Service thread: handles a stream message at once if the network
+ * thread is idle and nothing is queued before it. 1 if it did. */
+static int
+submit_now(struct agent_net *net, struct agent_net_client *cl,
+    const struct proto_hdr *h, const uint8_t *data, size_t len)
+{
+	int idle;
+
+	if (pthread_mutex_trylock(&net->run_mtx) != 0)
+		return 0;
+	pthread_mutex_lock(&net->mtx);
+	idle = net->q == NULL && !net->stop && !net->stopped &&
+	    net->running;
+	pthread_mutex_unlock(&net->mtx);
+	if (idle && !cl->broken && !cl->detached)
+		stream_message_payload(net, cl, h, data, len, NULL);
+	pthread_mutex_unlock(&net->run_mtx);
+	return idle;
+}
+
 int
 agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
     const struct proto_hdr *h, const uint8_t *msg, size_t len,
@@ -1731,6 +1790,10 @@ agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
 
 	if ((rc = check_payload(h, c, why)) < 0)
 		return rc;
+	if (h->kind == MSG_STREAM && h->op != STREAM_OPEN &&
+	    (h->op != STREAM_DATA || plen <= NET_INLINE_MAX) &&
+	    submit_now(net, cl, h, msg + PROTO_HDR_LEN, plen))
+		return 0;
 	if (__atomic_add_fetch(&cl->queued, plen, __ATOMIC_RELAXED) >
 	    NET_QUEUE_MAX) {
 		__atomic_sub_fetch(&cl->queued, plen, __ATOMIC_RELAXED);

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -745,6 +747,18 @@ writer_stop(struct ws_conn *c)
 	c->wq = c->wq_tail = NULL;
 }
 
+/* Small messages (a 1-byte request) go out at once, never held back
+ * behind an unacknowledged one. */
+static void
+set_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+}
+
 /* Service thread: hand the socket's receive side to rx_main. */
 static void
 rx_start(struct ws_conn *c, struct lws *wsi)
@@ -754,6 +768,7 @@ rx_start(struct ws_conn *c, struct lws *wsi)
 	c->rx_fd = lws_get_socket_fd(wsi);
 	if (c->rx_fd < 0)
 		return;
+	set_nodelay(c->rx_fd);
 	lws_rx_flow_control(wsi, 0);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -813,6 +828,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		c->opened = 1;
 		/* Workers write replies themselves (see ws_send_direct). */
 		c->rx_fd = lws_get_socket_fd(wsi);
+		set_nodelay(c->rx_fd);
 		if (c->rx_fd >= 0)
 			writer_start(c);
 		if (ctx->h->on_open)

@@ -10,10 +10,13 @@
  * socket (its peer address names the NAT entry) with the stream.
  *
  * Threads: the TUN thread only translates; what it cannot translate (a
- * new SYN, UDP, ICMP) it queues to the relay thread, as the client's
- * reader thread queues every stream message. The relay thread owns all
- * stream state, so streams need no lock; the NAT table is shared with
- * the TUN thread under nat_mtx.
+ * new SYN, UDP, ICMP) it queues to the relay thread. Stream state is
+ * under relay_mtx, which the relay thread holds for each round of its
+ * loop. The client's reader thread handles a stream message itself when
+ * it gets relay_mtx at once and nothing is queued (so the agent's data
+ * goes straight into the socket without waking the relay thread), and
+ * queues it otherwise; handled in order either way. The NAT table is
+ * shared with the TUN thread under nat_mtx.
  */
 #include "config.h"
 
@@ -51,6 +54,10 @@
 #define ACCEPT_TIMEOUT	30.0
 #define STATUS_CONN_MAX	200
 #define TUN_BATCH	256		/* packets read per wakeup */
+/* Agent data up to this size goes into the socket on the reader thread
+ * when it can (latency); bulk data is the relay thread's, so that the
+ * reader reads on meanwhile. */
+#define INLINE_MAX	16384
 #define DNS_TCP_MAX	32		/* DNS-over-TCP connections at once */
 
 enum nat_state { NAT_PENDING, NAT_OPEN, NAT_DEAD };
@@ -71,7 +78,8 @@ struct nat {
 	struct nat	*lnext;		/* linger queue */
 };
 
-enum tag { TAG_STREAM, TAG_EVENT, TAG_LISTEN, TAG_DNS_UDP, TAG_DNS_TCP };
+enum tag { TAG_EVENT = 1, TAG_LISTEN, TAG_DNS_UDP, TAG_DNS_TCP };
+#define EV_STREAM	(1ull << 63)	/* epoll data: a stream id */
 
 struct dgram {
 	struct dgram	*next;
@@ -79,10 +87,10 @@ struct dgram {
 	uint8_t		 data[];
 };
 
-/* A stream to the agent: a TCP connection or a UDP or ICMP flow. Relay
- * thread only. */
+/* A stream to the agent: a TCP connection or a UDP or ICMP flow.
+ * relay_mtx. In epoll a stream is named by its id (EV_STREAM | id), never
+ * by pointer: the reader thread may free it while an event waits. */
 struct stream {
-	int		 tag;		/* TAG_STREAM, first: an epoll tag */
 	uint32_t	 id;
 	uint8_t		 proto;		/* NET_* */
 	int		 fd;		/* accepted socket; -1 before */
@@ -140,7 +148,9 @@ static struct {
 	pthread_mutex_t	 q_mtx;
 	struct item	*q_head, *q_tail;
 
-	/* relay thread only */
+	/* relay_mtx: the relay thread holds it for each loop round; the
+	 * reader thread may take it for a stream message */
+	pthread_mutex_t	 relay_mtx;
 	struct stream	*ids[ID_BUCKETS];
 	struct stream	*flows[ID_BUCKETS];
 	struct stream	*all;
@@ -341,13 +351,32 @@ item_new(int kind, const void *data, size_t len)
 	return it;
 }
 
+static void stream_message(const struct proto_hdr *, const uint8_t *,
+    size_t);
+
+/* The client's reader thread. Handled here when the relay thread is idle
+ * and nothing queued waits before it: one wakeup less per message. */
 void
 relay_on_stream(void *arg, const struct proto_hdr *h,
     struct proto_cur *payload)
 {
 	struct item *it;
+	int empty;
 
 	(void)arg;
+	if (h->op >= STREAM_OPENED && h->op < STREAM_MAX_ &&
+	    (h->op != STREAM_DATA || payload->left <= INLINE_MAX) &&
+	    pthread_mutex_trylock(&R.relay_mtx) == 0) {
+		pthread_mutex_lock(&R.q_mtx);
+		empty = R.q_head == NULL;
+		pthread_mutex_unlock(&R.q_mtx);
+		if (empty && !R.stop) {
+			stream_message(h, payload->p, payload->left);
+			pthread_mutex_unlock(&R.relay_mtx);
+			return;
+		}
+		pthread_mutex_unlock(&R.relay_mtx);
+	}
 	it = item_new(IT_MSG, payload->p, payload->left);
 	it->h = *h;
 	queue_push(it);
@@ -538,7 +567,6 @@ stream_new(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
 	struct stream *st = xcalloc(1, sizeof(*st));
 	unsigned int h;
 
-	st->tag = TAG_STREAM;
 	st->id = ++R.next_id;
 	if (st->id == 0)
 		st->id = ++R.next_id;
@@ -665,7 +693,7 @@ stream_set_events(struct stream *st)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = want;
-	ev.data.ptr = st;
+	ev.data.u64 = EV_STREAM | st->id;
 	if (epoll_ctl(R.epfd, EPOLL_CTL_MOD, st->fd, &ev) < 0)
 		log_warn("epoll_ctl");
 	st->events = want;
@@ -935,7 +963,7 @@ tcp_accept(void)
 		R.n_unjoined--;
 		st->events = 0;
 		memset(&ev, 0, sizeof(ev));
-		ev.data.ptr = st;
+		ev.data.u64 = EV_STREAM | st->id;
 		if (epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			log_warn("epoll_ctl");
 			stream_close(st, ECONNRESET);
@@ -1495,7 +1523,9 @@ relay_main(void *arg)
 
 	(void)arg;
 	R.next_tick = now_s() + 1;
+	pthread_mutex_lock(&R.relay_mtx);
 	write_status();
+	pthread_mutex_unlock(&R.relay_mtx);
 	while (!R.stop) {
 		t = now_s();
 		timeout = t >= R.next_tick ? 0 :
@@ -1505,21 +1535,13 @@ relay_main(void *arg)
 			log_warn("epoll_wait");
 			break;
 		}
-		/* Streams are named by id from here on: a queued message
-		 * handled first may free one. */
+		pthread_mutex_lock(&R.relay_mtx);
+		/* Queued messages and new connections first: a stream's
+		 * event may be for one they free. */
 		for (i = 0; i < n; i++) {
 			int *tag = evs[i].data.ptr;
 
-			if (*tag == TAG_STREAM) {
-				evs[i].data.u64 = ((struct stream *)
-				    (void *)tag)->id;
-				evs[i].events |= 1u << 31;
-			}
-		}
-		for (i = 0; i < n; i++) {
-			int *tag = evs[i].data.ptr;
-
-			if (evs[i].events & (1u << 31))
+			if (evs[i].data.u64 & EV_STREAM)
 				continue;
 			switch (*tag) {
 			case TAG_EVENT:
@@ -1539,7 +1561,7 @@ relay_main(void *arg)
 		for (i = 0; i < n; i++) {
 			struct stream *st;
 
-			if (!(evs[i].events & (1u << 31)))
+			if (!(evs[i].data.u64 & EV_STREAM))
 				continue;
 			st = stream_find((uint32_t)evs[i].data.u64);
 			if (st == NULL || st->fd < 0)
@@ -1550,6 +1572,7 @@ relay_main(void *arg)
 			tick(t);
 			R.next_tick = t + 1;
 		}
+		pthread_mutex_unlock(&R.relay_mtx);
 	}
 	return NULL;
 }
@@ -1610,6 +1633,7 @@ relay_start(const struct relay_config *cfg, const char **why)
 	R.lfd = R.dns_ufd = R.dns_tfd = -1;
 	pthread_mutex_init(&R.nat_mtx, NULL);
 	pthread_mutex_init(&R.q_mtx, NULL);
+	pthread_mutex_init(&R.relay_mtx, NULL);
 	R.ports = xcalloc((size_t)RELAY_PEERS * NAT_PORTS, sizeof(*R.ports));
 	R.rbuf = xmalloc(PROTO_HDR_LEN + PROTO_STREAM_DATA_MAX);
 	R.pbuf = xmalloc(PKT_BUF_MAX);
@@ -1672,15 +1696,20 @@ relay_stop(void)
 	pthread_join(R.tun_thread, NULL);
 	pthread_join(R.relay_thread, NULL);
 	R.started = 0;
-	/* Reset what is still open, so clients hear of it at once. */
+	/* Reset what is still open, so clients hear of it at once. The
+	 * reader thread may still run; R.stop keeps it to the queue. */
+	pthread_mutex_lock(&R.relay_mtx);
 	while (R.all)
 		stream_close(R.all, ECONNRESET);
+	pthread_mutex_unlock(&R.relay_mtx);
 	nat_expire(1e300);
+	pthread_mutex_lock(&R.q_mtx);
 	while ((it = R.q_head) != NULL) {
 		R.q_head = it->next;
 		x_free(it);
 	}
 	R.q_tail = NULL;
+	pthread_mutex_unlock(&R.q_mtx);
 	if (R.cfg.status_file)
 		unlink(R.cfg.status_file);
 	close(R.lfd);
