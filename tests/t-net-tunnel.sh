@@ -73,7 +73,9 @@ assert_eq $((1 << 30)) "$n" "bytes pod -> laptop"
 assert_eq "$(tail -n 1 "$T/source.log")" "$sum" "sha256 of 1 GiB pod -> laptop"
 
 say "a stalled reader and 500 concurrent connections"
-laptop python3 "$P" stall "$POD_ADDR" 9001 >"$T/stall.out" &
+# Not through the laptop function: $! must be the python process itself
+# (ip netns exec execs it), or kill would leave it running.
+ip netns exec "$LAPTOP_NS" python3 "$P" stall "$POD_ADDR" 9001 >"$T/stall.out" &
 STALL=$!
 on_exit "kill $STALL"
 for i in $(seq 50); do grep -q stalled "$T/stall.out" && break; sleep 0.1; done
