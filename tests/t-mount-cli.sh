@@ -31,7 +31,7 @@ mkdir -p "$R/sub" "$T/m1" "$T/m2" "$T/m3"
 echo hello >"$R/sub/hello"
 
 say "--help"
-for c in mount umount status doctor demo; do
+for c in mount umount status doctor demo ls connect disconnect; do
 	rc=0
 	"$CTL" "$c" --help >"$T/help.$c" 2>&1 || rc=$?
 	[ $rc = 0 ] || fail "mirrorctl $c --help: exit $rc: $(cat "$T/help.$c")"
@@ -41,7 +41,7 @@ done
 grep -q 'ws://' "$T/help.mount" && grep -q 'pid/' "$T/help.mount" &&
 	grep -qw demo "$T/help.mount" || fail "mount --help does not list the target forms"
 "$CTL" --help >"$T/help" 2>&1 || fail "mirrorctl --help: exit $?"
-for c in mount umount status doctor demo; do
+for c in mount umount status doctor demo ls connect disconnect; do
 	grep -qw "$c" "$T/help" || fail "mirrorctl --help does not mention $c"
 done
 
