@@ -57,10 +57,13 @@ const struct cmd_entry cmd_connect_entry = {
 	.exec = cmd_connect_exec,
 };
 
-/* Starts netd; waits for "ready DEV ADDR". 0, or -1 after printing why. */
+#define NETD_ADDR_MAX	64
+
+/* Starts netd; waits for "ready DEV ADDR": DEV into s->dev, ADDR into
+ * addr (NETD_ADDR_MAX bytes). 0, or -1 after printing why. */
 static int
 run_netd(struct session *s, const char *config, char *const *routes,
-    int nroutes, int no_dns, double wait_s, char *addr, size_t addrsz)
+    int nroutes, int no_dns, double wait_s, char *addr)
 {
 	char *netd = ctl_program_path("mirror-netd"), line[512];
 	char *logf = xstrdup(session_file(s, "netd.log"));
@@ -147,7 +150,6 @@ run_netd(struct session *s, const char *config, char *const *routes,
 			    "(see %s)", wait_s, logf);
 		goto done;
 	}
-	(void)addrsz;
 	/* Without -f netd detached: this child exits once it did. */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -189,7 +191,7 @@ cmd_connect_exec(int argc, char **argv)
 	struct session s, old;
 	struct target t;
 	const char *token_file = NULL, *config = NULL, *target;
-	char *routes[CONNECT_ROUTES_MAX], addr[64];
+	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
 	int ch, nroutes = 0, no_dns = 0, rc;
 	pid_t pid;
 
@@ -259,7 +261,7 @@ cmd_connect_exec(int argc, char **argv)
 		goto fail;
 	session_save(&s);
 	if (run_netd(&s, config, routes, nroutes, no_dns,
-	    conf.agent_connect_timeout + 5, addr, sizeof(addr)) < 0)
+	    conf.agent_connect_timeout + 5, addr) < 0)
 		goto fail;
 	if ((rc = session_save(&s)) < 0)
 		ctl_error("warning: cannot save the session: %s",

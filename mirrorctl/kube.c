@@ -45,6 +45,9 @@
  */
 static const char *const kube_caps[] = { "CHOWN", "DAC_OVERRIDE",
 	"FOWNER", "FSETID", "SYS_PTRACE", NULL };
+/* In job mode the agent runs in a pod of its own: its network thread
+ * must setns() into the target's network namespace (mirrorctl connect). */
+#define KUBE_JOB_CAP	"SYS_ADMIN"
 
 /* One line of the pod template below, split. */
 struct kube_pod {
@@ -363,7 +366,7 @@ kube_agent_args(const struct kube_plan *p, struct sbuf *b)
 }
 
 static void
-kube_security(struct sbuf *b)
+kube_security(struct sbuf *b, int job)
 {
 	int i;
 
@@ -375,6 +378,8 @@ kube_security(struct sbuf *b)
 	    "\"capabilities\": {\"drop\": [\"ALL\"], \"add\": [");
 	for (i = 0; kube_caps[i]; i++)
 		sbuf_printf(b, "%s\"%s\"", i ? ", " : "", kube_caps[i]);
+	if (job)
+		sbuf_printf(b, ", \"%s\"", KUBE_JOB_CAP);
 	sbuf_printf(b, "]}}");
 }
 
@@ -391,7 +396,7 @@ kube_ephemeral_manifest(const struct kube_plan *p, struct sbuf *b)
 	sbuf_printf(b, ", ");
 	kube_agent_args(p, b);
 	sbuf_printf(b, ", \"stdin\": false, \"tty\": false, ");
-	kube_security(b);
+	kube_security(b, 0);
 	sbuf_printf(b, "}]}}");
 }
 
@@ -431,7 +436,7 @@ kube_job_manifest(const struct kube_plan *p, struct sbuf *b)
 	kube_agent_args(p, b);
 	sbuf_printf(b, ", \"resources\": {\"requests\": {\"cpu\": \"10m\", "
 	    "\"memory\": \"16Mi\"}, \"limits\": {\"memory\": \"256Mi\"}}, ");
-	kube_security(b);
+	kube_security(b, 1);
 	sbuf_printf(b, "}]}}}}");
 }
 
