@@ -23,10 +23,13 @@
 #include "client.h"
 #include "conf.h"
 #include "log.h"
+#include "startup.h"
 #include "mountinfo.h"
 #include "ops.h"
 #include "token.h"
 #include "xmalloc.h"
+
+#define PROG	"mirror-mountd"
 
 static void
 usage(FILE *f)
@@ -101,49 +104,6 @@ set_readahead(const char *mnt, int kb)
 	close(fd);
 }
 
-/* Tells the waiting parent how the start went: a status byte, then a
- * message. */
-static void
-report(int fd, int status, const char *msg)
-{
-	unsigned char st = (unsigned char)status;
-
-	if (fd < 0) {
-		if (status != 0)
-			fprintf(stderr, "mirror-mountd: %s\n", msg);
-		return;
-	}
-	(void)write(fd, &st, 1);
-	(void)write(fd, msg, strlen(msg));
-	close(fd);
-}
-
-static int
-wait_for_child(int rfd, pid_t pid)
-{
-	unsigned char st = 1;
-	char msg[1024];
-	ssize_t n;
-	size_t len = 0;
-	int ws;
-
-	if (read(rfd, &st, 1) != 1) {
-		waitpid(pid, &ws, 0);
-		fprintf(stderr, "mirror-mountd: the mount daemon died while "
-		    "starting\n");
-		return 1;
-	}
-	while (len < sizeof(msg) - 1 &&
-	    (n = read(rfd, msg + len, sizeof(msg) - 1 - len)) > 0)
-		len += (size_t)n;
-	msg[len] = '\0';
-	if (st != 0) {
-		fprintf(stderr, "mirror-mountd: %s\n", msg);
-		waitpid(pid, &ws, 0);
-		return st;
-	}
-	return 0;
-}
 
 int
 main(int argc, char **argv)
@@ -221,7 +181,8 @@ main(int argc, char **argv)
 			fatal("fork");
 		if (pid > 0) {
 			close(pipefd[1]);
-			return wait_for_child(pipefd[0], pid);
+			return startup_wait(pipefd[0], pid, PROG,
+			    "mount daemon");
 		}
 		close(pipefd[0]);
 		wfd = pipefd[1];
@@ -243,26 +204,26 @@ main(int argc, char **argv)
 	if (cl == NULL) {
 		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
 		    "ws://HOST:PORT)", url);
-		report(wfd, 2, msg);
+		startup_report(wfd, PROG, 2, msg);
 		return 2;
 	}
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);
-		report(wfd, 3, msg);
+		startup_report(wfd, PROG, 3, msg);
 		goto out;
 	} else if (rc < 0) {
 		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
 		    "(is mirror-agent running and the address right?)",
 		    conf.agent_connect_timeout, why);
-		report(wfd, 4, msg);
+		startup_report(wfd, PROG, 4, msg);
 		goto out;
 	}
 	if (rw && !(client_caps(cl) & CAP_WRITE)) {
 		snprintf(msg, sizeof(msg), "the agent at %s serves read-only: "
 		    "start mirror-agent with --rw, or mount without --rw", url);
-		report(wfd, 6, msg);
+		startup_report(wfd, PROG, 6, msg);
 		goto out;
 	}
 
@@ -288,18 +249,18 @@ main(int argc, char **argv)
 		fuse_opt_add_arg(&args, "-odebug");
 	se = fuse_session_new(&args, ops_table(&oc), sizeof(struct fuse_lowlevel_ops), NULL);
 	if (se == NULL) {
-		report(wfd, 1, "cannot create the FUSE session");
+		startup_report(wfd, PROG, 1, "cannot create the FUSE session");
 		goto out;
 	}
 	if (fuse_session_mount(se, mnt) != 0) {
 		snprintf(msg, sizeof(msg), "cannot mount on %s (is it busy, "
 		    "or already a mount? try: mirrorctl umount %s)", mnt, mnt);
-		report(wfd, 5, msg);
+		startup_report(wfd, PROG, 5, msg);
 		goto out_session;
 	}
 	set_readahead(mnt, conf.fs_readahead_kb);
 	if (fuse_set_signal_handlers(se) != 0) {
-		report(wfd, 1, "cannot install signal handlers");
+		startup_report(wfd, PROG, 1, "cannot install signal handlers");
 		goto out_unmount;
 	}
 	if (pid_file) {
@@ -316,7 +277,7 @@ main(int argc, char **argv)
 		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
 		    O_APPEND | O_CLOEXEC, 0600) : -1;
 
-		report(wfd, 0, "mounted");
+		startup_report(wfd, PROG, 0, "");
 		if (nfd >= 0) {
 			dup2(nfd, 0);
 			dup2(nfd, 1);

@@ -28,11 +28,14 @@
 #include "client.h"
 #include "conf.h"
 #include "log.h"
+#include "startup.h"
 #include "relay.h"
 #include "route.h"
 #include "token.h"
 #include "tun.h"
 #include "xmalloc.h"
+
+#define PROG	"mirror-netd"
 
 #define ROUTES_MAX	256
 #define TUN_MTU		1500
@@ -101,54 +104,6 @@ check(void)
 	return 0;
 }
 
-/* Tells the waiting parent how the start went: a status byte, then a
- * message (on success, the line to print). */
-static void
-report(int fd, int status, const char *msg)
-{
-	unsigned char st = (unsigned char)status;
-
-	if (fd < 0) {
-		if (status != 0)
-			fprintf(stderr, "mirror-netd: %s\n", msg);
-		else {
-			printf("%s\n", msg);
-			fflush(stdout);
-		}
-		return;
-	}
-	if (write(fd, &st, 1) != 1 || write(fd, msg, strlen(msg)) < 0)
-		log_debug("report: %s", strerror(errno));
-	close(fd);
-}
-
-static int
-wait_for_child(int rfd, pid_t pid)
-{
-	unsigned char st = 1;
-	char msg[1024];
-	ssize_t n;
-	size_t len = 0;
-	int ws;
-
-	if (read(rfd, &st, 1) != 1) {
-		waitpid(pid, &ws, 0);
-		fprintf(stderr, "mirror-netd: the network daemon died while "
-		    "starting\n");
-		return 1;
-	}
-	while (len < sizeof(msg) - 1 &&
-	    (n = read(rfd, msg + len, sizeof(msg) - 1 - len)) > 0)
-		len += (size_t)n;
-	msg[len] = '\0';
-	if (st != 0) {
-		fprintf(stderr, "mirror-netd: %s\n", msg);
-		waitpid(pid, &ws, 0);
-		return st;
-	}
-	printf("%s\n", msg);
-	return 0;
-}
 
 /* OP_NET_INFO, waited for. */
 struct net_info {
@@ -423,7 +378,8 @@ main(int argc, char **argv)
 			fatal("fork");
 		if (pid > 0) {
 			close(pipefd[1]);
-			return wait_for_child(pipefd[0], pid);
+			return startup_wait(pipefd[0], pid, PROG,
+			    "network daemon");
 		}
 		close(pipefd[0]);
 		wfd = pipefd[1];
@@ -442,7 +398,7 @@ main(int argc, char **argv)
 	if (cl == NULL) {
 		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
 		    "ws://HOST:PORT)", url);
-		report(wfd, 2, msg);
+		startup_report(wfd, PROG, 2, msg);
 		return 2;
 	}
 	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
@@ -450,14 +406,14 @@ main(int argc, char **argv)
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);
-		report(wfd, 3, msg);
+		startup_report(wfd, PROG, 3, msg);
 		ret = 3;
 		goto out;
 	} else if (rc < 0) {
 		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
 		    "(is mirror-agent running and the address right?)",
 		    conf.agent_connect_timeout, why);
-		report(wfd, 4, msg);
+		startup_report(wfd, PROG, 4, msg);
 		ret = 4;
 		goto out;
 	}
@@ -465,14 +421,14 @@ main(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "the agent at %s does not serve "
 		    "the network (no CAP_NET in its hello): update "
 		    "mirror-agent", url);
-		report(wfd, 6, msg);
+		startup_report(wfd, PROG, 6, msg);
 		ret = 6;
 		goto out;
 	}
 	if ((rc = get_net_info(cl, &ni)) < 0) {
 		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
 		    "the target's network: %s", url, strerror(-rc));
-		report(wfd, 4, msg);
+		startup_report(wfd, PROG, 4, msg);
 		ret = 4;
 		goto out;
 	}
@@ -494,7 +450,7 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < nnever; i++)
 		if (set_subtract(routes, &nroutes, &nevers[i]) < 0) {
-			report(wfd, 1, "--never-route splits the routes into "
+			startup_report(wfd, PROG, 1, "--never-route splits the routes into "
 			    "too many pieces");
 			goto out;
 		}
@@ -503,7 +459,7 @@ main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "route %s overlaps the TUN "
 			    "range %s; pick another with --tun-range",
 			    cidr_format(&routes[i], cs), tun_range);
-			report(wfd, 1, msg);
+			startup_report(wfd, PROG, 1, msg);
 			goto out;
 		}
 	/* Refused before anything is created: nothing to undo. */
@@ -512,7 +468,7 @@ main(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "the TUN range %s would shadow %s; "
 		    "pick another with --tun-range", cidr_format(&tunnet, cs),
 		    what);
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 	if (rc == -1)
@@ -521,14 +477,14 @@ main(int argc, char **argv)
 	if (rc < -1) {
 		snprintf(msg, sizeof(msg), "cannot read this machine's routes: "
 		    "%s", strerror(-rc));
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 	if (rc >= 0) {
 		cidr_format(&routes[rc], cs);
 		snprintf(msg, sizeof(msg), "route %s would shadow %s; leave it "
 		    "out with --never-route %s", cs, what, cs);
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 
@@ -537,7 +493,7 @@ main(int argc, char **argv)
 		    "%s%s", dev, strerror(-tunfd), tunfd == -EBUSY ?
 		    " (another mirror-netd uses it? pick a name with --tun)" :
 		    " (needs CAP_NET_ADMIN)");
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 	if (!offload)
@@ -548,7 +504,7 @@ main(int argc, char **argv)
 	    (rc = ifindex = route_link_index(dev)) < 0) {
 		snprintf(msg, sizeof(msg), "cannot set up the TUN device %s: "
 		    "%s", dev, strerror(-rc));
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 	for (i = 0; i < nroutes; i++) {
@@ -559,7 +515,7 @@ main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "cannot add the route %s "
 			    "dev %s: %s", cidr_format(&routes[i], cs), dev,
 			    nlwhy ? nlwhy : strerror(-rc));
-			report(wfd, 1, msg);
+			startup_report(wfd, PROG, 1, msg);
 			goto out;
 		}
 		added++;
@@ -579,7 +535,7 @@ main(int argc, char **argv)
 	rc_cfg.nroutes = nroutes;
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		report(wfd, 1, msg);
+		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
 	if (pid_file) {
@@ -597,7 +553,7 @@ main(int argc, char **argv)
 		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
 		    O_APPEND | O_CLOEXEC, 0600) : -1;
 
-		report(wfd, 0, msg);
+		startup_report(wfd, PROG, 0, msg);
 		if (nfd >= 0) {
 			dup2(nfd, 0);
 			dup2(nfd, 1);
@@ -612,7 +568,7 @@ main(int argc, char **argv)
 		if (chdir("/") < 0)
 			log_warn("chdir /");
 	} else
-		report(-1, 0, msg);
+		startup_report(-1, PROG, 0, msg);
 	log_info("up: %s %s, %d route(s), DNS stub %s, offload %s", dev,
 	    addr_s, nroutes, no_dns ? "off" : "on", offload ? "on" : "off");
 
