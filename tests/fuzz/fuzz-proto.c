@@ -7,8 +7,11 @@
  * byte the same, since each message has exactly one encoding.
  *
  * With MIRROR_FUZZ_EXPECT_VALID=1 in the environment every input must
- * decode; t-fuzz.sh uses that to check its seeds (made by wsclient.py's
+ * decode; run-one uses that to check its seeds (made by wsclient.py's
  * independent encoder) against this decoder.
+ *
+ * FUZZ-SOURCES: lib/proto.c lib/xmalloc.c lib/log.c
+ * FUZZ-SEEDS-CMD: python3 tests/wsclient.py seeds
  */
 #include "config.h"
 
