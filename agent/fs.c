@@ -581,6 +581,22 @@ split_path(char *s, char **comp, int max)
 
 #define COMP_MAX	(PROTO_PATH_MAX / 2 + 1)
 
+/* Appends "/comp" (just "comp" to an empty buf) at *len, or fails with
+ * -ENAMETOOLONG and leaves buf as it was: the length never passes sz. */
+static int
+path_append(char *buf, size_t sz, size_t *len, const char *comp)
+{
+	size_t n = strlen(comp), sep = *len > 0;
+
+	if (*len >= sz || n + sep >= sz - *len)
+		return -ENAMETOOLONG;
+	if (sep)
+		buf[(*len)++] = '/';
+	memcpy(buf + *len, comp, n + 1);
+	*len += n;
+	return 0;
+}
+
 /* Lexical resolution inside the root: ".." stops at "/". */
 static int
 normalize_in_root(char *s, char **comp, int max)
@@ -694,11 +710,15 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 		nres = normalize_in_root(lex, res, COMP_MAX);
 		if (nres >= 0) {
 			/* res points into lex: copy out before it goes. */
+			/* Too deep to say from the link's directory:
+			 * refused, never cut (a cut path names another
+			 * file). */
 			len = 0;
+			tbuf[0] = '\0';
 			for (i = 0; i < nres; i++)
-				len += (size_t)snprintf(tbuf + len,
-				    sizeof(tbuf) - len, "%s%s", i ? "/" : "",
-				    res[i]);
+				if (path_append(tbuf, sizeof(tbuf), &len,
+				    res[i]) < 0)
+					return -ENAMETOOLONG;
 			nres = normalize_in_root(tbuf, res, COMP_MAX);
 		}
 	}
@@ -707,24 +727,18 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 
 	for (k = 0; k < ndir && k < nres && strcmp(dir[k], res[k]) == 0; k++)
 		;
+	if (outsz < 2)
+		return -ENAMETOOLONG;
 	len = 0;
 	out[0] = '\0';
-	for (i = k; i < ndir; i++) {
-		if (len + 3 >= outsz)
+	for (i = k; i < ndir; i++)
+		if (path_append(out, outsz, &len, "..") < 0)
 			return -ENAMETOOLONG;
-		len += (size_t)snprintf(out + len, outsz - len, "%s..",
-		    len ? "/" : "");
-	}
-	for (i = k; i < nres; i++) {
-		size_t need = strlen(res[i]) + 1;
-
-		if (len + need >= outsz)
+	for (i = k; i < nres; i++)
+		if (path_append(out, outsz, &len, res[i]) < 0)
 			return -ENAMETOOLONG;
-		len += (size_t)snprintf(out + len, outsz - len, "%s%s",
-		    len ? "/" : "", res[i]);
-	}
 	if (len == 0)
-		snprintf(out, outsz, ".");
+		memcpy(out, ".", 2);
 	return 0;
 }
 

@@ -78,7 +78,9 @@ log_write(int level, const char *prefix, const char *fmt, va_list ap,
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write per line so concurrent threads do not interleave. */
-	(void)write(log_fd, line, n);
+	if (write(log_fd, line, n) < 0) {
+		/* Nowhere left to report it. */
+	}
 }
 
 void
