@@ -359,6 +359,19 @@ node_free(struct node *n)
 	x_free(n);
 }
 
+/* 1 if path is the node's name (a symlink has one). */
+static int
+node_named(const struct node *n, const char *path)
+{
+	return n->npaths > 0 && strcmp(n->paths[0], path) == 0;
+}
+
+/*
+ * A symlink's hard links are nodes of their own, one per name: the kernel
+ * asks for a link's target by node, and the target the agent gives is
+ * relative to one name; followed from another name at another depth it
+ * could climb out of the mount.
+ */
 uint64_t
 nodes_ref(const char *path, const struct proto_attr *a)
 {
@@ -371,7 +384,8 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	pthread_mutex_lock(&nodes_mtx);
 	h = key_hash(a->dev, a->ino) & (nbuckets - 1);
 	for (n = by_key[h]; n; n = n->next_key)
-		if (n->dev == a->dev && n->ino == a->ino)
+		if (n->dev == a->dev && n->ino == a->ino &&
+		    (!S_ISLNK(a->mode) || node_named(n, path)))
 			break;
 	if (n == NULL) {
 		if (nnodes + 1 > nbuckets) {
