@@ -79,6 +79,55 @@ get_cidrs(config_t *cfg, const char *path, const char *name,
 	return 0;
 }
 
+/* fs.allow_users: user names (strings) or uids (integers). Names are
+ * resolved by the program that uses them. */
+static int
+get_users(config_t *cfg, const char *path, const char *name,
+    char list[][64], int *n)
+{
+	config_setting_t *s = config_lookup(cfg, name), *e;
+	const char *v;
+	long long id;
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		goto bad;
+	len = config_setting_length(s);
+	if (len > CONF_USERS_MAX) {
+		log_warnx("%s: %s holds more than %d entries", path, name,
+		    CONF_USERS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		switch (config_setting_type(e)) {
+		case CONFIG_TYPE_STRING:
+			v = config_setting_get_string(e);
+			if (v[0] == '\0' || strlen(v) >= 64)
+				goto bad;
+			snprintf(list[i], 64, "%s", v);
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			id = config_setting_get_int64(e);
+			if (id < 0 || id >= 4294967295LL)
+				goto bad;
+			snprintf(list[i], 64, "%lld", id);
+			break;
+		default:
+			goto bad;
+		}
+	}
+	*n = len;
+	return 0;
+bad:
+	log_warnx("%s: %s must be a list of user names or uids, e.g. "
+	    "[\"alice\", \"bob\"], or ( \"alice\", 1001 )", path, name);
+	return -EINVAL;
+}
+
 /* A string setting copied into buf; an error if it does not fit. */
 static int
 get_string(config_t *cfg, const char *path, const char *name, char *buf,
@@ -212,6 +261,9 @@ conf_load(struct mirror_conf *c, const char *path)
 	    (rc = get_double(&cfg, "net.udp_idle_timeout", &c->net_udp_idle,
 	    1, 86400)) < 0)
 		goto out;
+	if ((rc = get_users(&cfg, path, "fs.allow_users", c->fs_allow_users,
+	    &c->fs_nallow_users)) < 0)
+		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||
 	    (rc = get_string(&cfg, path, "kube.kubectl", c->kubectl,
@@ -233,4 +285,20 @@ conf_load(struct mirror_conf *c, const char *path)
 out:
 	config_destroy(&cfg);
 	return rc;
+}
+
+uid_t
+conf_invoking_uid(void)
+{
+	const char *s = getenv("SUDO_UID");
+	unsigned long v;
+	char *end;
+
+	if (getuid() != 0 || s == NULL || s[0] < '0' || s[0] > '9')
+		return getuid();
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= (uid_t)-1)
+		return getuid();
+	return (uid_t)v;
 }

@@ -7,6 +7,9 @@
 #define MIRROR_CONF_H
 
 #define CONF_CIDRS_MAX	64
+#define CONF_USERS_MAX	64
+
+#include <sys/types.h>
 
 struct mirror_conf {
 	char	log_level[16];		/* log.level */
@@ -20,6 +23,8 @@ struct mirror_conf {
 	int	fs_readahead_kb;	/* the mount's read_ahead_kb */
 	int	fs_max_inflight;	/* requests outstanding per mount */
 	int	fs_write_behind_kb;	/* writes answered before done, per file */
+	int	fs_nallow_users;	/* fs.allow_users: served besides the */
+	char	fs_allow_users[CONF_USERS_MAX][64]; /* owner and root */
 	/* agent */
 	int	agent_workers;		/* file-syscall threads */
 	double	agent_connect_timeout;	/* bounded wait for an agent */
@@ -46,5 +51,8 @@ void	conf_defaults(struct mirror_conf *c);
  * installed mirror.conf if present). Returns 0, or -errno after
  * printing a message that names the file and line. */
 int	conf_load(struct mirror_conf *c, const char *path);
+/* The user a root program acts for: SUDO_UID when root runs it under
+ * sudo, else the real uid. */
+uid_t	conf_invoking_uid(void);
 
 #endif

@@ -98,7 +98,8 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 	char *mountd = ctl_program_path("mirror-mountd");
 	char *logf = xstrdup(session_file(s, "mountd.log"));
 	char *pidf = xstrdup(session_file(s, "mountd.pid"));
-	const char *argv[16];
+	const char *argv[18];
+	char owner[16];
 	int argc = 0, status, rc;
 	pid_t pid;
 	FILE *f;
@@ -120,6 +121,11 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 		argv[argc++] = "-f";
 	if (rw)
 		argv[argc++] = "--rw";
+	/* The mount is the invoking user's (and root's): under sudo, the
+	 * user behind it. fs.allow_users reaches mountd with the config. */
+	snprintf(owner, sizeof(owner), "%u", (unsigned)conf_invoking_uid());
+	argv[argc++] = "--owner-uid";
+	argv[argc++] = owner;
 	argv[argc++] = s->url;
 	argv[argc++] = s->mountpoint;
 	argv[argc] = NULL;

@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "guard.h"
 #include "log.h"
 #include "startup.h"
 #include "mountinfo.h"
@@ -48,6 +49,9 @@ usage(FILE *f)
 "  -f, --foreground    stay in the foreground\n"
 "  --rw                writable (also fs.mode = \"rw\"); the agent must\n"
 "                      have been started with --rw\n"
+"  --owner-uid UID     the user the mount serves besides root and\n"
+"                      fs.allow_users (default: SUDO_UID under sudo, else\n"
+"                      the caller); everyone else gets EACCES\n"
 "  --log-file FILE     log here once detached (default: nowhere)\n"
 "  --pid-file FILE     write the daemon's PID here\n"
 "  --log-level LEVEL   error, warn, info or debug\n"
@@ -104,6 +108,43 @@ set_readahead(const char *mnt, int kb)
 	close(fd);
 }
 
+/* The users the mount serves: root, the owner, fs.allow_users. A root
+ * mount needs allow_other for the owner to reach it, so the guard is
+ * all that keeps other users out. */
+static void
+set_users(const struct mirror_conf *conf, const char *owner)
+{
+	unsigned long v;
+	char *end;
+	uid_t uid = conf_invoking_uid();
+	int i, rc;
+
+	if (owner != NULL) {
+		errno = 0;
+		v = strtoul(owner, &end, 10);
+		if (owner[0] < '0' || owner[0] > '9' || *end != '\0' ||
+		    errno != 0 || v >= (uid_t)-1)
+			fatalx("--owner-uid must be a numeric uid, not \"%s\"",
+			    owner);
+		uid = (uid_t)v;
+	}
+	if (getuid() != 0 && uid != getuid())
+		fatalx("--owner-uid %u: only a root mountd serves another "
+		    "user", (unsigned)uid);
+	guard_init(uid);
+	if (getuid() != 0 && conf->fs_nallow_users > 0)
+		log_warnx("fs.allow_users is ignored: only a root mountd "
+		    "serves other users");
+	for (i = 0; i < conf->fs_nallow_users; i++) {
+		if ((rc = guard_allow_user(conf->fs_allow_users[i])) < 0)
+			fatalx("fs.allow_users: \"%s\": %s",
+			    conf->fs_allow_users[i], rc == -ENOENT ?
+			    "no such user" : rc == -ENOSPC ? "too many users" :
+			    "not a user name or uid");
+	}
+	log_debug("serving root, uid %u and %d more", (unsigned)uid,
+	    conf->fs_nallow_users);
+}
 
 int
 main(int argc, char **argv)
@@ -113,6 +154,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "rw", no_argument, NULL, 'w' },
+		{ "owner-uid", required_argument, NULL, 'o' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -126,7 +168,8 @@ main(int argc, char **argv)
 	struct fuse_loop_config lc;
 	struct client *cl = NULL;
 	const char *token_file = NULL, *config = NULL, *log_file = NULL;
-	const char *pid_file = NULL, *level = NULL, *url, *why = "";
+	const char *pid_file = NULL, *level = NULL, *owner = NULL, *url;
+	const char *why = "";
 	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
 	struct stat st;
 	int ch, fg = 0, rw = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
@@ -139,6 +182,7 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'f': fg = 1; break;
 		case 'w': rw = 1; break;
+		case 'o': owner = optarg; break;
 		case 'l': log_file = optarg; break;
 		case 'p': pid_file = optarg; break;
 		case 'L': level = optarg; break;
@@ -161,6 +205,7 @@ main(int argc, char **argv)
 	log_set_level(log_level_parse(level));
 	if (conf.fs_rw)
 		rw = 1;
+	set_users(&conf, owner);
 	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
 		fatalx("cannot read the token file %s: %s", token_file,
 		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
@@ -247,7 +292,8 @@ main(int argc, char **argv)
 	/* libfuse's own trace of every request, for debugging (-f). */
 	if (getenv("MIRROR_FUSE_DEBUG") != NULL)
 		fuse_opt_add_arg(&args, "-odebug");
-	se = fuse_session_new(&args, ops_table(&oc), sizeof(struct fuse_lowlevel_ops), NULL);
+	se = fuse_session_new(&args, guard_table(ops_table(&oc)),
+	    sizeof(struct fuse_lowlevel_ops), NULL);
 	if (se == NULL) {
 		startup_report(wfd, PROG, 1, "cannot create the FUSE session");
 		goto out;

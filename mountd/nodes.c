@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <fuse_lowlevel.h>
 
 #include "nodes.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 #define NODE_PATHS_MAX	8	/* names remembered per hard-linked file */
@@ -29,6 +31,9 @@ struct node {
 	 * one was unlinked (open files are then reached by handle). */
 	char		*paths[NODE_PATHS_MAX];
 	unsigned int	 npaths;
+	/* The shallowest of the names forgotten to make room for newer
+	 * ones: the kernel may still follow a link by such a name. */
+	unsigned int	 dropped_depth;
 	uint64_t	*open_fh, *open_epoch;	/* agent handles held open */
 	unsigned int	 nopen, capopen;
 	int		 posix_locked;
@@ -165,6 +170,29 @@ nodes_path(uint64_t nodeid)
 }
 
 char *
+nodes_link_path(uint64_t nodeid, unsigned int *depth)
+{
+	struct node *n;
+	unsigned int i, best = 0, d, min = UINT_MAX;
+	char *p = NULL;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = find_id(nodeid)) != NULL && n->npaths > 0) {
+		for (i = 0; i < n->npaths; i++) {
+			d = reply_link_depth(n->paths[i]);
+			if (d < min) {
+				min = d;
+				best = i;
+			}
+		}
+		p = xstrdup(n->paths[best]);
+		*depth = min < n->dropped_depth ? min : n->dropped_depth;
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	return p;
+}
+
+char *
 nodes_child_path(uint64_t parent, const char *name)
 {
 	struct node *n;
@@ -285,8 +313,13 @@ node_add_path(struct node *n, const char *path)
 		n->paths[0] = p;
 		return;
 	}
-	if (n->npaths == NODE_PATHS_MAX)
+	if (n->npaths == NODE_PATHS_MAX) {
+		unsigned int d = reply_link_depth(n->paths[n->npaths - 1]);
+
+		if (d < n->dropped_depth)
+			n->dropped_depth = d;
 		node_path_remove(n, n->npaths - 1);	/* forget the oldest */
+	}
 	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
 	n->paths[0] = xstrdup(path);
 	n->npaths++;
@@ -326,6 +359,19 @@ node_free(struct node *n)
 	x_free(n);
 }
 
+/* 1 if path is the node's name (a symlink has one). */
+static int
+node_named(const struct node *n, const char *path)
+{
+	return n->npaths > 0 && strcmp(n->paths[0], path) == 0;
+}
+
+/*
+ * A symlink's hard links are nodes of their own, one per name: the kernel
+ * asks for a link's target by node, and the target the agent gives is
+ * relative to one name; followed from another name at another depth it
+ * could climb out of the mount.
+ */
 uint64_t
 nodes_ref(const char *path, const struct proto_attr *a)
 {
@@ -338,7 +384,8 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	pthread_mutex_lock(&nodes_mtx);
 	h = key_hash(a->dev, a->ino) & (nbuckets - 1);
 	for (n = by_key[h]; n; n = n->next_key)
-		if (n->dev == a->dev && n->ino == a->ino)
+		if (n->dev == a->dev && n->ino == a->ino &&
+		    (!S_ISLNK(a->mode) || node_named(n, path)))
 			break;
 	if (n == NULL) {
 		if (nnodes + 1 > nbuckets) {
@@ -347,6 +394,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		}
 		n = xcalloc(1, sizeof(*n));
 		n->id = next_id++;
+		n->dropped_depth = UINT_MAX;
 		n->dev = a->dev;
 		n->ino = a->ino;
 		n->next_key = by_key[h];

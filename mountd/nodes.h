@@ -14,6 +14,11 @@
 void	 nodes_init(void);
 /* The node's path, or NULL if the id is unknown. Caller frees. */
 char	*nodes_path(uint64_t nodeid);
+/* A symlink's path to ask the agent about (its shallowest name), and in
+ * *depth the fewest directories above any name the kernel may follow it
+ * by (reply_link_target_ok()'s depth). NULL if the id is unknown. Caller
+ * frees. */
+char	*nodes_link_path(uint64_t nodeid, unsigned int *depth);
 /* parent's path + "/" + name, or NULL (unknown parent, bad name).
  * Caller frees. */
 char	*nodes_child_path(uint64_t parent, const char *name);

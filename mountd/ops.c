@@ -22,6 +22,7 @@
 #include "log.h"
 #include "nodes.h"
 #include "ops.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 static struct ops_config cfg;
@@ -47,16 +48,10 @@ struct call {
 	struct fuse_file_info fi;
 };
 
-struct dirent_rec {
-	char		*name;
-	struct proto_attr attr;
-};
-
 /* An open directory: every entry, fetched in one go when read from the
- * start. */
+ * start (bounded by reply.h's caps). */
 struct dirh {
-	struct dirent_rec *ents;
-	size_t		 n, cap;
+	struct reply_dir list;
 	uint64_t	 ino;
 	int		 loaded;
 };
@@ -240,7 +235,7 @@ getattr_done(void *arg, int err, struct proto_cur *p)
 	struct proto_attr a;
 	struct stat st;
 
-	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+	if (err == 0 && (reply_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
@@ -312,6 +307,12 @@ readlink_done(void *arg, int err, struct proto_cur *p)
 	if (err == 0 && (proto_get_str(p, target, sizeof(target)) < 0 ||
 	    proto_end(p) < 0))
 		err = -EIO;
+	/* The agent confines targets; a hostile one would not. c->size is
+	 * the link's depth. */
+	if (err == 0 && (err = reply_link_target_ok(target,
+	    (unsigned int)c->size)) == -EIO)
+		log_warnx("link %s: the agent's target leaves the mount or is "
+		    "not relative: EIO", c->path);
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else
@@ -323,10 +324,20 @@ static void
 ops_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct proto_buf b;
-	struct call *c;
+	struct call *c = call_new(req, ino);
+	unsigned int depth;
 
-	if ((c = node_call(req, ino, &b, OP_READLINK)) != NULL)
-		client_call(cfg.client, &b, readlink_done, c);
+	/* Asked by its shallowest name: the target the agent gives for it
+	 * climbs least, and must stay inside from every name. */
+	if ((c->path = nodes_link_path(ino, &depth)) == NULL) {
+		fuse_reply_err(req, ESTALE);
+		call_free(c);
+		return;
+	}
+	c->size = depth;
+	request_keyed(&b, OP_READLINK, ino);
+	proto_put_str(&b, c->path);
+	client_call(cfg.client, &b, readlink_done, c);
 }
 
 /* directories */
@@ -334,11 +345,7 @@ ops_readlink(fuse_req_t req, fuse_ino_t ino)
 static void
 dirh_free(struct dirh *d)
 {
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		x_free(d->ents[i].name);
-	x_free(d->ents);
+	reply_dir_free(&d->list);
 	x_free(d);
 }
 
@@ -347,14 +354,13 @@ static void release_done(void *arg, int err, struct proto_cur *p);
 static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
     int plus);
 
-static void
-dirh_clear(struct dirh *d)
+static double
+mono_now(void)
 {
-	size_t i;
+	struct timespec ts;
 
-	for (i = 0; i < d->n; i++)
-		x_free(d->ents[i].name);
-	d->n = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -362,43 +368,27 @@ readdir_done(void *arg, int err, struct proto_cur *p)
 {
 	struct call *c = arg;
 	struct dirh *d = c->dir;
-	uint8_t eof = 1;
-	uint64_t next = 0;
-	uint32_t n, i;
-	char name[PROTO_NAME_MAX + 1];
 
-	if (err == 0 && (proto_get_u8(p, &eof) < 0 ||
-	    proto_get_u64(p, &next) < 0 || proto_get_u32(p, &n) < 0))
-		err = -EIO;
-	for (i = 0; err == 0 && i < n; i++) {
-		struct dirent_rec *r;
-
-		if (proto_get_str(p, name, sizeof(name)) < 0 ||
-		    !proto_name_ok(name)) {
-			err = -EIO;
-			break;
+	if (err == 0) {
+		err = reply_readdir_page(p, &d->list, mono_now());
+		if (err == 0) {
+			readdir_page(c, d->list.cookie);
+			return;
 		}
-		if (d->n == d->cap) {
-			d->cap = d->cap ? d->cap * 2 : 64;
-			d->ents = xrealloc(d->ents, d->cap * sizeof(*d->ents));
-		}
-		r = &d->ents[d->n];
-		if (proto_get_attr(p, &r->attr) < 0) {
-			err = -EIO;
-			break;
-		}
-		r->name = xstrdup(name);
-		d->n++;
-	}
-	if (err == 0 && proto_end(p) < 0)
-		err = -EIO;
-	if (err == 0 && !eof) {
-		readdir_page(c, next);
-		return;
+		if (err == -EOVERFLOW)
+			log_warnx("listing %s: more than %u entries, %u MiB, "
+			    "%u pages or %.0f s: EIO", c->path,
+			    REPLY_DIR_ENTRIES_MAX, REPLY_DIR_BYTES_MAX >> 20,
+			    REPLY_DIR_PAGES_MAX, REPLY_DIR_SECONDS_MAX);
+		else if (err == -EIO)
+			log_warnx("listing %s: the agent sent a malformed page "
+			    "(a bad name or attributes, or no progress): EIO",
+			    c->path);
+		err = err < 0 ? -EIO : 0;
 	}
 	if (err == -ENOENT) {
 		/* Removed while open: a removed directory is empty. */
-		dirh_clear(d);
+		reply_dir_start(&d->list, 0);
 		err = 0;
 	}
 	if (err < 0)
@@ -425,6 +415,7 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirh *d = xcalloc(1, sizeof(*d));
 
+	reply_dir_init(&d->list);
 	/* The listing is fetched by the first readdir, and again on every
 	 * rewind: a listing shows the directory as it is when read. */
 	d->ino = ino;
@@ -446,7 +437,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		serve_dir(req, d, size, off, plus);
 		return;
 	}
-	dirh_clear(d);
+	reply_dir_start(&d->list, mono_now());
 	d->loaded = 1;
 	if ((path = nodes_path(ino)) == NULL) {
 		serve_dir(req, d, size, off, plus);	/* removed: empty */
@@ -467,7 +458,7 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 {
 	uint64_t ino = d->ino;
 	char *buf, *path;
-	size_t used = 0, total = d->n + 2, i;
+	size_t used = 0, total = d->list.n + 2, i;
 	struct fuse_entry_param e;
 	struct stat st;
 
@@ -494,9 +485,9 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 			used += need;
 			continue;
 		}
-		name = d->ents[i - 2].name;
+		name = d->list.ents[i - 2].name;
 		if (!plus) {
-			proto_attr_to_stat(&d->ents[i - 2].attr, &st);
+			proto_attr_to_stat(&d->list.ents[i - 2].attr, &st);
 			need = fuse_add_direntry(req, buf + used, size - used,
 			    name, &st, (off_t)i + 1);
 			if (need > size - used)
@@ -505,17 +496,17 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 			continue;
 		}
 		/* Measure first: the entry only counts if it fits. */
-		fill_entry(&e, 0, &d->ents[i - 2].attr);
+		fill_entry(&e, 0, &d->list.ents[i - 2].attr);
 		need = fuse_add_direntry_plus(req, NULL, 0, name, &e, 0);
 		if (need > size - used)
 			break;
 		/* The open directory's node is held by the kernel. */
 		if ((path = nodes_child_path(d->ino, name)) == NULL)
 			break;
-		e.ino = nodes_ref(path, &d->ents[i - 2].attr);
+		e.ino = nodes_ref(path, &d->list.ents[i - 2].attr);
 		x_free(path);
 		{
-			struct proto_attr fixed = d->ents[i - 2].attr;
+			struct proto_attr fixed = d->list.ents[i - 2].attr;
 
 			nodes_fix_attr(e.ino, &fixed);
 			proto_attr_to_stat(&fixed, &e.attr);
@@ -560,7 +551,7 @@ open_done(void *arg, int err, struct proto_cur *p)
 	int synthetic;
 
 	if (err == 0 && (proto_get_u64(p, &afh) < 0 ||
-	    proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+	    reply_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
 	if (err < 0) {
 		fuse_reply_err(c->req, -err);
@@ -725,7 +716,8 @@ xattr_done(void *arg, int err, struct proto_cur *p)
 
 	if (err == 0 && (proto_get_u32(p, &needed) < 0 ||
 	    proto_get_bytes(p, &data, &n, PROTO_XATTR_MAX) < 0 ||
-	    proto_end(p) < 0))
+	    proto_end(p) < 0 || reply_xattr_size_ok(needed) < 0 ||
+	    (c->op == OP_LISTXATTR && reply_xattr_list_ok(data, n) < 0)))
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
@@ -795,6 +787,7 @@ ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if ((c = xattr_call(req, ino, &b, OP_LISTXATTR, OP_FLISTXATTR)) ==
 	    NULL)
 		return;
+	c->op = OP_LISTXATTR;	/* its answer is a list of names */
 	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
 	proto_put_u32(&b, (uint32_t)c->size);
 	client_call(cfg.client, &b, xattr_done, c);
@@ -838,7 +831,7 @@ entry_done(void *arg, int err, struct proto_cur *p)
 	struct fuse_entry_param e;
 	struct proto_attr a;
 
-	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+	if (err == 0 && (reply_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
 	if (err == -ENOENT && c->op == OP_LOOKUP && cfg.negative_timeout > 0) {
 		/* A cached "no such file": ino 0 with a timeout. */
@@ -911,7 +904,7 @@ create_done(void *arg, int err, struct proto_cur *p)
 	uint64_t afh = 0;
 
 	if (err == 0 && (proto_get_u64(p, &afh) < 0 ||
-	    proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+	    reply_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
 	if (err < 0) {
 		fuse_reply_err(c->req, -err);
@@ -1053,7 +1046,7 @@ setattr_behind_done(void *arg, int err, struct proto_cur *p)
 	struct call *c = arg;
 	struct proto_attr a;
 
-	if (err == 0 && (proto_get_attr(p, &a) < 0 || proto_end(p) < 0))
+	if (err == 0 && (reply_get_attr(p, &a) < 0 || proto_end(p) < 0))
 		err = -EIO;
 	nodes_setattr_end(c->ino, err, err == 0 ? &a : NULL);
 	call_free(c);
@@ -1627,7 +1620,8 @@ lock_done(void *arg, int err, struct proto_cur *p)
 	}
 	if (c->op == OP_LOCK && c->flags == LOCK_CMD_GET && err == 0) {
 		if (proto_get_u8(p, &type) < 0 || proto_get_u64(p, &start) < 0
-		    || proto_get_u64(p, &len) < 0 || proto_end(p) < 0)
+		    || proto_get_u64(p, &len) < 0 || proto_end(p) < 0 ||
+		    reply_lock_ok(type, start, len) < 0)
 			err = -EIO;
 		else {
 			memset(&fl, 0, sizeof(fl));

@@ -88,7 +88,8 @@ R=/proc/$PYSERV_PID/root
 mkdir -p "$M"
 chmod 711 "$T"		# the writer below reaches the mount through $T
 on_exit "'$CTL' umount '$M'; umount -l '$M'"
-"$CTL" mount --rw --token-file "$T/token" "ws://$PYSERV_IP:7681" "$M" >/dev/null ||
+# The mount is the writer's (a mount serves root and the user behind sudo).
+SUDO_UID=$WRITER "$CTL" mount --rw --token-file "$T/token" "ws://$PYSERV_IP:7681" "$M" >/dev/null ||
 	fail "mirrorctl mount of the agent in the pod failed"
 assert_eq "$PYSERV_MARKER" "$(cat "$M/app/MARKER")" "the container's MARKER through the mount"
 ls "$M/app/www" >"$T/ls" || fail "ls app/www failed"

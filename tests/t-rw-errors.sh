@@ -26,7 +26,9 @@ chmod 0755 "$T" "$R"
 chmod 0700 "$R/full"
 
 start_agent "$R" --rw
-mount_url "$AGENT_URL" "$M" --rw
+# uid 1234 below is the mount's user (a mount serves root and the user
+# behind sudo only).
+SUDO_UID=1234 mount_url "$AGENT_URL" "$M" --rw
 
 python3 - "$M" <<'PY' || fail "errors through the mount (above)"
 import errno, os, sys

@@ -28,7 +28,9 @@ timeout 120 python3 "$SEM" "$L" >"$T/local.out" 2>"$T/local.err" ||
 	fail "semantic.py in $L failed: $(tail -n 20 "$T/local.err")"
 
 start_agent "$R" --rw
-mount_url "$AGENT_URL" "$M" --rw
+# uid 1234 below is the mount's user (a mount serves root and the user
+# behind sudo only).
+SUDO_UID=1234 mount_url "$AGENT_URL" "$M" --rw
 is_mounted "$M" || fail "$M is not in /proc/mounts after mount"
 
 say "the sequence in the mount"
