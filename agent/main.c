@@ -485,8 +485,7 @@ main(int argc, char **argv)
 		if ((rc = token_read_file(token_file, agent.token,
 		    sizeof(agent.token))) < 0)
 			fatalx("cannot read the token file %s: %s", token_file,
-			    rc == -EINVAL ? "empty or longer than 512 bytes" :
-			    strerror(-rc));
+			    token_strerror(rc));
 		agent.token_len = strlen(agent.token);
 	}
 

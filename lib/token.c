@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -17,14 +18,33 @@ token_read_file(const char *path, char *buf, size_t bufsz)
 {
 	char tmp[PROTO_TOKEN_MAX + 2];
 	const char *nl;
+	struct stat st;
 	ssize_t n;
 	size_t len;
 	int fd, rc = 0;
 
 	if (bufsz < PROTO_TOKEN_MAX + 1)
 		return -EINVAL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/*
+	 * A link could point the daemon (root) at a file someone else
+	 * chose; a fifo would block it; a token others can read is no
+	 * secret. Refuse all three rather than read them.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH |
+	    S_IWOTH))) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : !S_ISREG(st.st_mode) ?
+		    -ENOTSUP : -EPERM;
+		close(fd);
+		goto out;
+	}
 	n = read(fd, tmp, sizeof(tmp) - 1);
 	if (n < 0) {
 		rc = -errno;
@@ -47,6 +67,24 @@ token_read_file(const char *path, char *buf, size_t bufsz)
 out:
 	explicit_bzero(tmp, sizeof(tmp));
 	return rc;
+}
+
+const char *
+token_strerror(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "empty or longer than 512 bytes";
+	case -ELOOP:
+		return "it is a symbolic link (name the file itself)";
+	case -EPERM:
+		return "it is readable or writable by group/other "
+		    "(chmod 600 it)";
+	case -ENOTSUP:
+		return "not a regular file";
+	default:
+		return strerror(-rc);
+	}
 }
 
 int

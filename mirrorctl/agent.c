@@ -146,8 +146,7 @@ ctl_agent_token(const char *token_file, char *token, size_t size)
 		    "generate a token") : 0;
 	if ((rc = token_read_file(token_file, token, size)) < 0)
 		return -ctl_error("cannot read the token file %s: %s",
-		    token_file, rc == -EINVAL ? "empty or too long" :
-		    strerror(-rc));
+		    token_file, token_strerror(rc));
 	return 0;
 }
 
@@ -156,7 +155,8 @@ int
 ctl_agent_check(const struct target *t, const char *target,
     const char *token_file, pid_t *pid)
 {
-	char proc[32];
+	char proc[32], token[PROTO_TOKEN_MAX + 1];
+	int rc;
 
 	*pid = 0;
 	switch (t->kind) {
@@ -165,10 +165,11 @@ ctl_agent_check(const struct target *t, const char *target,
 			return -ctl_error("%s: an agent that is already "
 			    "running needs --token-file FILE (the token it was "
 			    "started with)", target);
-		if (access(token_file, R_OK) != 0)
-			return -ctl_error("cannot read the token file %s: %s",
-			    token_file, strerror(errno));
-		return 0;
+		/* Read it here too: a refused file (a link, group-readable)
+		 * gets its reason on the terminal, not in mountd's log. */
+		rc = ctl_agent_token(token_file, token, sizeof(token));
+		explicit_bzero(token, sizeof(token));
+		return rc;
 	case TARGET_PID:
 		*pid = t->pid;
 		snprintf(proc, sizeof(proc), "/proc/%d", (int)t->pid);

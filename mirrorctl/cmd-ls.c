@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "mirrorctl.h"
 #include "run.h"
+#include "target.h"
 #include "xmalloc.h"
 
 #define LS_TIMEOUT_MS	15000
@@ -293,6 +294,9 @@ cmd_ls_exec(int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_error("usage: mirrorctl %s", cmd_ls_entry.usage);
+	if ((ns && target_arg_ok("namespace", ns) < 0) ||
+	    (ctx && target_arg_ok("context", ctx) < 0))
+		return 1;
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
 		return 1;

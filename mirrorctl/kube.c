@@ -530,6 +530,9 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
 	uint8_t rnd[8];
 	int i;
 
+	if ((o->ns && target_arg_ok("namespace", o->ns) < 0) ||
+	    (o->context && target_arg_ok("context", o->context) < 0))
+		return -1;
 	memset(p, 0, sizeof(*p));
 	p->t = t;
 	p->o = o;

@@ -33,6 +33,18 @@ name_ok(const char *s, size_t max)
 }
 
 int
+target_arg_ok(const char *what, const char *s)
+{
+	/* No pod, namespace, context or container name starts with '-'
+	 * (Kubernetes and the runtimes forbid it), so refusing loses
+	 * nothing and keeps "--help" or "-oyaml" out of their argv. */
+	if (s[0] != '-')
+		return 0;
+	return -ctl_error("%s \"%s\" starts with '-': not a name (kubectl, "
+	    "podman and docker would take it for an option)", what, s);
+}
+
+int
 target_is_kube(const char *s)
 {
 	size_t n;
@@ -85,7 +97,8 @@ target_parse(const char *s, struct target *t)
 			return -1;
 		}
 		snprintf(t->name, sizeof(t->name), "%s", s + 7);
-		return 0;
+		return target_arg_ok(s[0] == 'p' ? "podman container" :
+		    "docker container", t->name);
 	}
 	for (i = 0; kube_resources[i]; i++) {
 		size_t n = strlen(kube_resources[i]);
@@ -119,6 +132,10 @@ target_parse(const char *s, struct target *t)
 			    kube_resources[i]);
 			return -1;
 		}
+		if (target_arg_ok(kube_resources[i], t->name) < 0 ||
+		    (t->container[0] && target_arg_ok("container",
+		    t->container) < 0))
+			return -1;
 		return 0;
 	}
 	ctl_error("unknown target \"%s\" (want %s)", s, TARGET_FORMS);
@@ -159,8 +176,8 @@ target_container_pid(const struct target *t, pid_t *pid)
 {
 	const char *rt = target_runtime(t);
 	const char *argv[] = { rt, "inspect", "--type", "container",
-		"--format", "{{.State.Pid}} {{.State.Status}} {{.Id}}", t->name,
-		NULL };
+		"--format", "{{.State.Pid}} {{.State.Status}} {{.Id}}", "--",
+		t->name, NULL };
 	struct run_result r;
 	char status[64] = "", id[80] = "";
 	int p = 0;

@@ -27,6 +27,10 @@ struct target {
 
 /* Parses s. On error prints a message naming the forms and returns -1. */
 int	target_parse(const char *s, struct target *t);
+/* 0 if s, a name the user gave for what (a pod, a namespace, ...), can
+ * go into kubectl's, podman's or docker's argv; -1 after saying why not
+ * (it starts with '-', so the tool would read it as an option). */
+int	target_arg_ok(const char *what, const char *s);
 /* True if s names a Kubernetes target. */
 int	target_is_kube(const char *s);
 /* The runtime's CLI for a local container target: "podman" or "docker". */

@@ -208,7 +208,7 @@ main(int argc, char **argv)
 	set_users(&conf, owner);
 	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
 		fatalx("cannot read the token file %s: %s", token_file,
-		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
+		    token_strerror(rc));
 	if (realpath(argv[optind + 1], mnt) == NULL)
 		fatalx("mount point %s does not exist: create it with "
 		    "mkdir -p %s", argv[optind + 1], argv[optind + 1]);

@@ -356,7 +356,7 @@ main(int argc, char **argv)
 		no_dns = 1;
 	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
 		fatalx("cannot read the token file %s: %s", token_file,
-		    rc == -EINVAL ? "empty or too long" : strerror(-rc));
+		    token_strerror(rc));
 	if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		fatalx("cannot use /dev/net/tun: %s (load the tun module, or "
 		    "run in a container with --device /dev/net/tun)",

@@ -1,7 +1,8 @@
 /*
  * Unit tests of session tokens (lib/token.c): reading a token file
- * (trimming, empty, too long, missing), generating, writing a new 0600
- * file, and constant-time comparison. Prints TAP; exits 0 only if every
+ * (trimming, empty, too long, missing; a symbolic link, a file group or
+ * other may read, a fifo refused), generating, writing a new 0600 file,
+ * and constant-time comparison. Prints TAP; exits 0 only if every
  * test passed.
  */
 #include "config.h"
@@ -111,6 +112,63 @@ test_read(void)
 	ok(rc == -EINVAL, "buffer smaller than PROTO_TOKEN_MAX + 1 -> -EINVAL");
 }
 
+/* What the daemons (root) must not trust: a token file behind a link, one
+ * others can read, something that is not a file. */
+static void
+test_refuse(void)
+{
+	char buf[PROTO_TOKEN_MAX + 1], link[256], fifo[256], real[256];
+	static const mode_t bad[] = { 0644, 0640, 0604, 0620, 0602, 0666 };
+	size_t i;
+	int rc;
+
+	snprintf(real, sizeof(real), "%s", put_file("real", "secret\n", 7));
+	rc = token_read_file(real, buf, sizeof(buf));
+	ok(rc == 0 && strcmp(buf, "secret") == 0, "a 0600 file is accepted");
+	chmod(real, 0400);
+	rc = token_read_file(real, buf, sizeof(buf));
+	ok(rc == 0 && strcmp(buf, "secret") == 0, "a 0400 file is accepted");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		chmod(real, bad[i]);
+		memset(buf, 0, sizeof(buf));
+		rc = token_read_file(real, buf, sizeof(buf));
+		ok(rc == -EPERM && buf[0] == '\0',
+		    "a %04o file is refused with -EPERM, nothing read (%d)",
+		    (unsigned int)bad[i], rc);
+	}
+	ok(strstr(token_strerror(-EPERM), "chmod 600") != NULL &&
+	    strstr(token_strerror(-EPERM), "group/other") != NULL,
+	    "the reason says group/other and chmod 600: %s",
+	    token_strerror(-EPERM));
+	chmod(real, 0600);
+
+	snprintf(link, sizeof(link), "%s/link", dir);
+	if (symlink(real, link) == 0) {
+		memset(buf, 0, sizeof(buf));
+		rc = token_read_file(link, buf, sizeof(buf));
+		ok(rc == -ELOOP && buf[0] == '\0',
+		    "a symbolic link to a 0600 token is refused (%d)", rc);
+		ok(strstr(token_strerror(rc), "symbolic link") != NULL,
+		    "the reason says symbolic link: %s", token_strerror(rc));
+		unlink(link);
+	} else
+		ok(0, "symlink %s", link);
+
+	/* A fifo with no writer would hang a daemon that opened it. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	if (mkfifo(fifo, 0600) == 0) {
+		alarm(10);
+		rc = token_read_file(fifo, buf, sizeof(buf));
+		alarm(0);
+		ok(rc == -ENOTSUP, "a fifo is refused at once (%d: %s)", rc,
+		    token_strerror(rc));
+		unlink(fifo);
+	} else
+		ok(0, "mkfifo %s", fifo);
+	ok(strcmp(token_strerror(-ENOENT), strerror(ENOENT)) == 0,
+	    "other errors read as strerror");
+}
+
 static int
 is_hex(const char *s, size_t n)
 {
@@ -200,6 +258,7 @@ main(void)
 		return 99;
 	}
 	test_read();
+	test_refuse();
 	test_generate();
 	test_write();
 	test_equal();
