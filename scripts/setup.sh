@@ -42,4 +42,5 @@ fi
 echo "setup: make"
 make -s -j"$(nproc)" >/dev/null
 make -s -j"$(nproc)" tests/unit/test-proto tests/unit/test-token tests/unit/test-sha256 >/dev/null
+make -s tests/unit/test-admit >/dev/null
 echo "setup: built mirrorctl/mirrorctl, mirror-agent, mirror-mountd, mirror-netd"
