@@ -116,6 +116,8 @@ print_route(const char *key, const char *val, void *arg)
 	(void)arg;
 	if (strcmp(key, "route") == 0)
 		printf("  route %s\n", val);
+	else if (strcmp(key, "skipped") == 0)
+		printf("  not routed %s\n", val);
 }
 
 void
@@ -138,6 +140,8 @@ print_status(const char *key, const char *val, void *arg)
 		printf("  route       %s\n", val);
 	else if (strcmp(key, "conn") == 0)
 		printf("  conn        %s\n", val);
+	else if (strcmp(key, "skipped") == 0)
+		printf("  not routed  %s\n", val);
 	else
 		printf("  %-11s %s\n", key, val);
 }

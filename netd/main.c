@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "cidr.h"
 #include "client.h"
 #include "conf.h"
@@ -111,6 +113,7 @@ struct net_info {
 	pthread_cond_t	 cv;
 	int		 done, err;
 	struct cidr	 subnets[ROUTES_MAX];
+	char		 ifnames[ROUTES_MAX][IFNAMSIZ];
 	int		 nsubnets;
 	struct cidr	 ns[16];
 	int		 nns;
@@ -119,23 +122,22 @@ struct net_info {
 static void
 parse_resolv_conf(struct net_info *ni, const uint8_t *p, uint32_t n)
 {
-	char *text = xmalloc(n + 1), *line, *save = NULL;
+	ni->nns = admit_nameservers((const char *)p, n, ni->ns,
+	    (int)(sizeof(ni->ns) / sizeof(ni->ns[0])));
+}
 
-	memcpy(text, p, n);
-	text[n] = '\0';
-	for (line = strtok_r(text, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char addr[128];
-		struct cidr c;
+/* An interface name from the agent, for messages and the status file:
+ * at most IFNAMSIZ - 1 characters of those Linux allows, '?' for any
+ * other (a fake agent's newline would add lines to the status file). */
+static void
+ifname_copy(char *dst, const char *src)
+{
+	size_t i;
 
-		if (sscanf(line, " nameserver %127s", addr) != 1)
-			continue;
-		if (cidr_parse(addr, &c) < 0 || c.family != AF_INET ||
-		    c.len != 32 || ni->nns >= 16)
-			continue;
-		ni->ns[ni->nns++] = c;
-	}
-	x_free(text);
+	for (i = 0; i < IFNAMSIZ - 1 && src[i]; i++)
+		dst[i] = (src[i] > ' ' && src[i] < 0x7f && src[i] != '/' &&
+		    src[i] != ':') ? src[i] : '?';
+	dst[i] = '\0';
 }
 
 static void
@@ -159,15 +161,12 @@ net_info_cb(void *arg, int err, struct proto_cur *p)
 				err = -EBADMSG;
 				break;
 			}
-			if (fam != 4) {
-				log_info("not routing the target's IPv6 "
-				    "subnet on %s (IPv4 only)", ifname);
+			if (plen > (fam == 4 ? 32 : 128) ||
+			    ni->nsubnets >= ROUTES_MAX)
 				continue;
-			}
-			if (plen > 32 || ni->nsubnets >= ROUTES_MAX)
-				continue;
-			cidr_make(&ni->subnets[ni->nsubnets++], AF_INET, addr,
-			    plen);
+			ifname_copy(ni->ifnames[ni->nsubnets], ifname);
+			cidr_make(&ni->subnets[ni->nsubnets++], fam == 4 ?
+			    AF_INET : AF_INET6, addr, plen);
 		}
 		/* The target's other routes follow; not routed here. */
 	} else if (err == 0)
@@ -197,21 +196,23 @@ get_net_info(struct client *cl, struct net_info *ni)
 }
 
 /* Adds c to the set unless a prefix there holds it already; drops what
- * c holds. */
-static void
+ * c holds. 0, or -E2BIG when the set is full. */
+static int
 set_add(struct cidr *set, int *n, const struct cidr *c)
 {
 	int i, j;
 
 	for (i = 0; i < *n; i++)
 		if (cidr_contains(&set[i], c))
-			return;
+			return 0;
 	for (i = j = 0; i < *n; i++)
 		if (!cidr_contains(c, &set[i]))
 			set[j++] = set[i];
 	*n = j;
-	if (*n < ROUTES_MAX)
-		set[(*n)++] = *c;
+	if (*n == ROUTES_MAX)
+		return -E2BIG;
+	set[(*n)++] = *c;
+	return 0;
 }
 
 static int
@@ -233,6 +234,232 @@ set_subtract(struct cidr *set, int *n, const struct cidr *never)
 	memcpy(set, out, sizeof(out[0]) * (size_t)m);
 	*n = m;
 	return 0;
+}
+
+/* What is routed, and what was left out and why (the status file says
+ * so to "mirrorctl status"). */
+#define SKIPPED_MAX	64
+#define SKIP_LEN	224
+#define RESOLVERS_MAX	32
+
+struct plan {
+	const struct cidr *tunnet;
+	const struct cidr *nevers;
+	int		 nnever;
+	struct cidr	 resolvers[RESOLVERS_MAX];
+	const char	*resolver_file[RESOLVERS_MAX];
+	int		 nresolvers;
+	struct route_have *have;	/* this machine's routes */
+	int		 nhave;
+	struct cidr	 routes[ROUTES_MAX];
+	int		 nroutes;
+	struct cidr	 user[ROUTES_MAX];	/* what the user named */
+	int		 nuser;
+	char		 skipped[SKIPPED_MAX][SKIP_LEN];
+	int		 nskipped;
+	int		 nmore;		/* left out beyond SKIPPED_MAX */
+};
+
+static void __attribute__((format(printf, 4, 5)))
+plan_skip(struct plan *pl, const struct cidr *c, const char *src,
+    const char *fmt, ...)
+{
+	char line[SKIP_LEN], cs[CIDR_STR_MAX], why[SKIP_LEN - 96];
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s (%s): %s", cidr_format(c, cs), src,
+	    why);
+	for (i = 0; i < pl->nskipped; i++)
+		if (strcmp(pl->skipped[i], line) == 0)
+			return;
+	log_info("not routing %s", line);
+	if (pl->nskipped == SKIPPED_MAX) {
+		pl->nmore++;
+		return;
+	}
+	memcpy(pl->skipped[pl->nskipped++], line, sizeof(line));
+}
+
+/* The nameservers this machine's own resolver uses: never routed, or a
+ * pod could answer this machine's DNS. */
+static void
+plan_read_resolvers(struct plan *pl, const char *path)
+{
+	char *text = xmalloc(65536);
+	ssize_t r;
+	size_t len = 0;
+	int fd, i, k;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		goto out;
+	while (len < 65535 && (r = read(fd, text + len, 65535 - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	k = admit_nameservers(text, len, pl->resolvers + pl->nresolvers,
+	    RESOLVERS_MAX - pl->nresolvers);
+	for (i = 0; i < k; i++)
+		pl->resolver_file[pl->nresolvers + i] = path;
+	pl->nresolvers += k;
+out:
+	x_free(text);
+}
+
+/* Reads this machine's routes and resolvers; checks the TUN range. 0, or
+ * -1 with the reason in msg. */
+static int
+plan_load(struct plan *pl, const struct cidr *tunnet,
+    const struct cidr *nevers, int nnever, char *msg, size_t msgsz)
+{
+	char cs[CIDR_STR_MAX];
+	int k;
+
+	pl->tunnet = tunnet;
+	pl->nevers = nevers;
+	pl->nnever = nnever;
+	plan_read_resolvers(pl, "/etc/resolv.conf");
+	/* systemd-resolved's upstream servers, behind its 127.0.0.53 */
+	plan_read_resolvers(pl, "/run/systemd/resolve/resolv.conf");
+	if ((pl->nhave = route_list(&pl->have, 0)) < 0) {
+		snprintf(msg, msgsz, "cannot read this machine's routes: %s",
+		    strerror(-pl->nhave));
+		return -1;
+	}
+	k = admit_covering(tunnet, pl->have, pl->nhave);
+	if (k >= 0 && pl->have[k].dst.len > 0) {
+		snprintf(msg, msgsz, "the TUN range %s would shadow %s; pick "
+		    "another with --tun-range", cidr_format(tunnet, cs),
+		    pl->have[k].what);
+		return -1;
+	}
+	return 0;
+}
+
+/* c minus the never-routes and this machine's resolvers, into out
+ * (ROUTES_MAX); each resolver taken out is noted. Returns how many
+ * pieces, or -E2BIG. */
+static int
+plan_pieces(struct plan *pl, const struct cidr *c, const char *src,
+    struct cidr *out)
+{
+	int i, j, n = 1;
+
+	out[0] = *c;
+	for (i = 0; i < pl->nnever; i++)
+		if (set_subtract(out, &n, &pl->nevers[i]) < 0)
+			return -E2BIG;
+	for (i = 0; i < pl->nresolvers; i++) {
+		for (j = 0; j < n; j++)
+			if (cidr_overlap(&out[j], &pl->resolvers[i]))
+				break;
+		if (j == n)
+			continue;
+		plan_skip(pl, &pl->resolvers[i], src, "a nameserver of this "
+		    "machine (%s)", pl->resolver_file[i]);
+		if (set_subtract(out, &n, &pl->resolvers[i]) < 0)
+			return -E2BIG;
+	}
+	return n;
+}
+
+/* A --route or net.routes CIDR: routed, unless it would shadow one of
+ * this machine's routes (then -1, why in msg). */
+static int
+plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
+{
+	static struct cidr piece[ROUTES_MAX];
+	char cs[CIDR_STR_MAX], ts[CIDR_STR_MAX];
+	int i, k, n;
+
+	if ((n = plan_pieces(pl, c, "--route", piece)) < 0) {
+		snprintf(msg, msgsz, "--never-route splits the routes into "
+		    "too many pieces");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		cidr_format(&piece[i], cs);
+		if (cidr_overlap(&piece[i], pl->tunnet)) {
+			snprintf(msg, msgsz, "route %s overlaps the TUN range "
+			    "%s; pick another with --tun-range", cs,
+			    cidr_format(pl->tunnet, ts));
+			return -1;
+		}
+		k = admit_covering(&piece[i], pl->have, pl->nhave);
+		if (k >= 0 && pl->have[k].dst.len > 0) {
+			snprintf(msg, msgsz, "route %s would shadow %s; leave "
+			    "it out with --never-route %s", cs,
+			    pl->have[k].what, cs);
+			return -1;
+		}
+		set_add(pl->routes, &pl->nroutes, &piece[i]);
+		set_add(pl->user, &pl->nuser, &piece[i]);
+	}
+	return 0;
+}
+
+/* A prefix the agent reported (src says what it is): routed only if it
+ * passes admission and takes no traffic this machine sends elsewhere
+ * today; otherwise noted. */
+static void
+plan_agent(struct plan *pl, const struct cidr *c, const char *src)
+{
+	static struct cidr piece[ROUTES_MAX];
+	struct cidr lo, ll;
+	char cs[CIDR_STR_MAX];
+	const char *why;
+	int i, j, k, n;
+
+	cidr_parse("127.0.0.0/8", &lo);
+	cidr_parse("169.254.0.0/16", &ll);
+	if (c->family != AF_INET) {
+		plan_skip(pl, c, src, "IPv6 (netd routes IPv4 only)");
+		return;
+	}
+	if (cidr_contains(&lo, c) || cidr_contains(&ll, c)) {
+		plan_skip(pl, c, src, "the target's own loopback or "
+		    "link-local address");
+		return;
+	}
+	if (admit_agent_prefix(c, &why) < 0) {
+		plan_skip(pl, c, src, "%s", why);
+		return;
+	}
+	if (cidr_overlap(c, pl->tunnet)) {
+		plan_skip(pl, c, src, "overlaps the TUN range %s",
+		    cidr_format(pl->tunnet, cs));
+		return;
+	}
+	if ((n = plan_pieces(pl, c, src, piece)) < 0) {
+		plan_skip(pl, c, src, "--never-route splits it into too many "
+		    "pieces");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < pl->nuser; j++)
+			if (cidr_contains(&pl->user[j], &piece[i]))
+				break;
+		if (j < pl->nuser)
+			continue;	/* routed as the user asked */
+		k = admit_covering(&piece[i], pl->have, pl->nhave);
+		if (k >= 0 && pl->have[k].dst.len > 0)
+			plan_skip(pl, &piece[i], src, "would shadow %s",
+			    pl->have[k].what);
+		else if (k >= 0)
+			plan_skip(pl, &piece[i], src, "this machine sends it "
+			    "by its %s; --route %s routes it", pl->have[k].what,
+			    cidr_format(&piece[i], cs));
+		else if (set_add(pl->routes, &pl->nroutes, &piece[i]) < 0)
+			plan_skip(pl, &piece[i], src, "more than %d routes",
+			    ROUTES_MAX);
+	}
 }
 
 int
@@ -258,6 +485,8 @@ main(int argc, char **argv)
 	};
 	static struct cidr routes[ROUTES_MAX], nevers[ROUTES_MAX];
 	static struct net_info ni;
+	static struct plan plan;
+	static const char *skipped[SKIPPED_MAX];
 	struct mirror_conf conf;
 	struct relay_config rc_cfg;
 	struct client *cl = NULL;
@@ -433,60 +662,29 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	/* The route set: the target's subnets and nameservers, --route
-	 * and net.routes, minus --never-route and net.never_route. */
-	for (i = 0; i < ni.nsubnets; i++)
-		set_add(routes, &nroutes, &ni.subnets[i]);
-	for (i = 0; i < ni.nns; i++) {
-		const uint8_t *a = ni.ns[i].addr;
-
-		if (a[0] == 127 || (a[0] == 169 && a[1] == 254))
-			continue;	/* the target's own loopback */
-		set_add(routes, &nroutes, &ni.ns[i]);
+	/* The route set: --route and net.routes, and what the agent
+	 * reported that passes admission (plan_agent), minus
+	 * --never-route, net.never_route and this machine's resolvers. */
+	if ((rc = plan_load(&plan, &tunnet, nevers, nnever, msg,
+	    sizeof(msg))) < 0) {
+		startup_report(wfd, PROG, 1, msg);
+		goto out;
 	}
 	for (i = 0; i < nar; i++) {
 		cidr_parse(arg_routes[i], &c);
-		set_add(routes, &nroutes, &c);
-	}
-	for (i = 0; i < nnever; i++)
-		if (set_subtract(routes, &nroutes, &nevers[i]) < 0) {
-			startup_report(wfd, PROG, 1, "--never-route splits the routes into "
-			    "too many pieces");
-			goto out;
-		}
-	for (i = 0; i < nroutes; i++)
-		if (cidr_overlap(&routes[i], &tunnet)) {
-			snprintf(msg, sizeof(msg), "route %s overlaps the TUN "
-			    "range %s; pick another with --tun-range",
-			    cidr_format(&routes[i], cs), tun_range);
+		if (plan_user(&plan, &c, msg, sizeof(msg)) < 0) {
 			startup_report(wfd, PROG, 1, msg);
 			goto out;
 		}
-	/* Refused before anything is created: nothing to undo. */
-	rc = route_find_shadowed(&tunnet, 1, 0, what, sizeof(what));
-	if (rc == 0) {
-		snprintf(msg, sizeof(msg), "the TUN range %s would shadow %s; "
-		    "pick another with --tun-range", cidr_format(&tunnet, cs),
-		    what);
-		startup_report(wfd, PROG, 1, msg);
-		goto out;
 	}
-	if (rc == -1)
-		rc = route_find_shadowed(routes, nroutes, 0, what,
-		    sizeof(what));
-	if (rc < -1) {
-		snprintf(msg, sizeof(msg), "cannot read this machine's routes: "
-		    "%s", strerror(-rc));
-		startup_report(wfd, PROG, 1, msg);
-		goto out;
+	for (i = 0; i < ni.nsubnets; i++) {
+		snprintf(what, sizeof(what), "subnet on %s", ni.ifnames[i]);
+		plan_agent(&plan, &ni.subnets[i], what);
 	}
-	if (rc >= 0) {
-		cidr_format(&routes[rc], cs);
-		snprintf(msg, sizeof(msg), "route %s would shadow %s; leave it "
-		    "out with --never-route %s", cs, what, cs);
-		startup_report(wfd, PROG, 1, msg);
-		goto out;
-	}
+	for (i = 0; i < ni.nns; i++)
+		plan_agent(&plan, &ni.ns[i], "nameserver");
+	nroutes = plan.nroutes;
+	memcpy(routes, plan.routes, sizeof(routes[0]) * (size_t)nroutes);
 
 	if ((tunfd = tun_open(dev, 1, &offload)) < 0) {
 		snprintf(msg, sizeof(msg), "cannot create the TUN device %s: "
@@ -533,6 +731,11 @@ main(int argc, char **argv)
 	rc_cfg.status_file = status_file;
 	rc_cfg.routes = routes;
 	rc_cfg.nroutes = nroutes;
+	for (i = 0; i < plan.nskipped; i++)
+		skipped[i] = plan.skipped[i];
+	rc_cfg.skipped = skipped;
+	rc_cfg.nskipped = plan.nskipped;
+	rc_cfg.nmore = plan.nmore;
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
 		startup_report(wfd, PROG, 1, msg);

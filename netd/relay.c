@@ -1441,6 +1441,11 @@ write_status(void)
 		fprintf(f, "dns=off\n");
 	for (i = 0; i < cfg->nroutes; i++)
 		fprintf(f, "route=%s\n", cidr_format(&cfg->routes[i], c));
+	for (i = 0; i < cfg->nskipped; i++)
+		fprintf(f, "skipped=%s\n", cfg->skipped[i]);
+	if (cfg->nmore > 0)
+		fprintf(f, "skipped=... and %d more (see the log)\n",
+		    cfg->nmore);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",

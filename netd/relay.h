@@ -27,6 +27,10 @@ struct relay_config {
 	const char	*status_file;	/* NULL: none */
 	const struct cidr *routes;	/* borrowed for the relay's life */
 	int		 nroutes;
+	/* What was left out and why, "CIDR (source): reason" (borrowed) */
+	const char *const *skipped;
+	int		 nskipped;
+	int		 nmore;		/* left out beyond those */
 };
 
 /* Binds the listener and the DNS stub on the TUN address and starts the

@@ -13,6 +13,7 @@
 #include <netlink/route/route.h>
 
 #include "route.h"
+#include "xmalloc.h"
 
 static struct nl_sock *
 route_socket(void)
@@ -82,64 +83,82 @@ describe(struct rtnl_route *r, const struct cidr *dst, char *what,
 		    g, sizeof(g));
 	if (idx <= 0 || if_indextoname((unsigned int)idx, dev) == NULL)
 		snprintf(dev, sizeof(dev), "?");
-	snprintf(what, whatsz, "%s%s%s dev %s", cidr_format(dst, d),
+	if (dst->len == 0)
+		snprintf(d, sizeof(d), "default");
+	else
+		cidr_format(dst, d);
+	snprintf(what, whatsz, "%s%s%s dev %s", d,
 	    gw ? " via " : "", g, dev);
 }
 
 int
-route_find_shadowed(const struct cidr *want, int n, int own_ifindex,
-    char *what, size_t whatsz)
+route_list(struct route_have **out, int own_ifindex)
 {
 	struct nl_sock *sk = route_socket();
 	struct nl_cache *cache = NULL;
 	struct nl_object *o;
-	int i, found = -1, fam;
+	struct route_have *have = NULL;
+	int n = 0, cap = 0, fam, rc = 0;
 
+	*out = NULL;
 	if (sk == NULL)
 		return -ENOTCONN;
-	for (fam = 0; fam < 2 && found < 0; fam++) {
+	for (fam = 0; fam < 2; fam++) {
 		int family = fam == 0 ? AF_INET : AF_INET6;
 
 		if (rtnl_route_alloc_cache(sk, family, 0, &cache) < 0) {
-			nl_socket_free(sk);
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
-		for (o = nl_cache_get_first(cache); o && found < 0;
+		for (o = nl_cache_get_first(cache); o;
 		    o = nl_cache_get_next(o)) {
 			struct rtnl_route *r = (struct rtnl_route *)o;
 			struct nl_addr *d = rtnl_route_get_dst(r);
 			struct rtnl_nexthop *nh;
-			struct cidr have;
+			struct cidr have1;
 			int plen;
 
-			if (rtnl_route_get_table(r) != RT_TABLE_MAIN ||
-			    rtnl_route_get_type(r) != RTN_UNICAST || d == NULL)
+			if (rtnl_route_get_type(r) != RTN_UNICAST || d == NULL)
 				continue;
 			plen = (int)nl_addr_get_prefixlen(d);
-			if (plen == 0)
-				continue;	/* the default route */
+			if (plen != 0 &&
+			    rtnl_route_get_table(r) != RT_TABLE_MAIN)
+				continue;
 			if (own_ifindex > 0 &&
 			    rtnl_route_get_nnexthops(r) > 0 &&
 			    (nh = rtnl_route_nexthop_n(r, 0)) != NULL &&
 			    rtnl_route_nh_get_ifindex(nh) == own_ifindex)
 				continue;
-			if (nl_addr_get_len(d) != (family == AF_INET ? 4u : 16u))
+			if (plen == 0) {
+				/* "default" has no address bytes */
+				memset(&have1, 0, sizeof(have1));
+				have1.family = family;
+			} else if (nl_addr_get_len(d) ==
+			    (family == AF_INET ? 4u : 16u))
+				cidr_make(&have1, family,
+				    nl_addr_get_binary_addr(d), plen);
+			else
 				continue;
-			cidr_make(&have, family, nl_addr_get_binary_addr(d),
-			    plen);
-			for (i = 0; i < n; i++) {
-				if (cidr_contains(&have, &want[i])) {
-					describe(r, &have, what, whatsz);
-					found = i;
-					break;
-				}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				have = xrealloc(have,
+				    (size_t)cap * sizeof(*have));
 			}
+			have[n].dst = have1;
+			describe(r, &have1, have[n].what,
+			    sizeof(have[n].what));
+			n++;
 		}
 		nl_cache_free(cache);
 		cache = NULL;
 	}
 	nl_socket_free(sk);
-	return found;
+	if (rc < 0) {
+		x_free(have);
+		return rc;
+	}
+	*out = have;
+	return n;
 }
 
 static struct rtnl_route *

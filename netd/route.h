@@ -7,19 +7,22 @@
 
 #include "cidr.h"
 
+/* A route this machine has: its destination and how it reads in a
+ * message ("10.77.0.0/16 via 10.0.0.1 dev eth0"). */
+struct route_have {
+	struct cidr	 dst;		/* len 0: a default route */
+	char		 what[96];
+};
+
+/* The unicast routes of the main table, and the default routes of every
+ * table (a policy-routed default still carries this machine's traffic),
+ * IPv4 and IPv6, other than routes through own_ifindex (0: none), into
+ * *out (caller frees with x_free()). Returns how many, or -errno. */
+int	route_list(struct route_have **out, int own_ifindex);
 /* Counts the IPv4 routes of the main table; -errno on failure. */
 int	route_count_ipv4(void);
 /* The kernel's index of a link by name, or -errno. */
 int	route_link_index(const char *name);
-/* Which of want[0..n-1] would shadow a route of the main table that
- * this machine already has: one that is the same prefix or contains it
- * (so ours would take some of its traffic), other than a default route
- * and other than routes through own_ifindex (0: none). Returns the index
- * of the first such want and describes the existing route in what
- * ("10.77.0.0/16 dev eth0"); -1 when none does; -errno when the table
- * cannot be read. */
-int	route_find_shadowed(const struct cidr *want, int n, int own_ifindex,
-	    char *what, size_t whatsz);
 /* Adds or deletes a route of dst through the link ifindex, preferred
  * source src (network order, 0: none). 0 or -errno; *why (may be NULL)
  * gets libnl's reason. */
