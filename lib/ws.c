@@ -87,9 +87,11 @@ struct ws_conn {
 	uint64_t	 rng;
 	void		*data;
 	char		 peer[80];
+	/* TLS: no direct reads or writes (see the top comment); set
+	 * before the connection is up, never changed */
+	int		 tls;
 	/* client, TLS: the pinned certificate hash; set before connecting,
 	 * then service thread only (the verify callback runs there) */
-	int		 tls;
 	uint8_t		 pin[TLSCERT_FP_LEN];
 	int		 pin_ok, pin_refused;
 };
@@ -709,6 +711,8 @@ ws_send_direct(struct ws_conn *c, uint8_t *msg, size_t len)
 static void
 writer_start(struct ws_conn *c)
 {
+	if (c->tls)	/* only the service thread may use the SSL */
+		return;
 	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) ||
 	    c->rng == 0)
 		c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)c;
@@ -762,6 +766,8 @@ rx_start(struct ws_conn *c, struct lws *wsi)
 	if (c->rx_fd < 0)
 		return;
 	set_nodelay(c->rx_fd);
+	if (c->tls)	/* lws reads the SSL, see the top comment */
+		return;
 	lws_rx_flow_control(wsi, 0);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -864,11 +870,12 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		lws_set_opaque_user_data(wsi, c);
 		c->opened = 1;
-		/* Workers write replies themselves (see ws_send_direct);
-		 * never on TLS, where only this thread may touch the SSL. */
+		/* Workers write replies themselves (see ws_send_direct),
+		 * unless it is TLS. */
+		c->tls = lws_is_ssl(wsi);
 		c->rx_fd = lws_get_socket_fd(wsi);
 		set_nodelay(c->rx_fd);
-		if (c->rx_fd >= 0 && !lws_is_ssl(wsi))
+		if (c->rx_fd >= 0)
 			writer_start(c);
 		if (ctx->h->on_open)
 			ctx->h->on_open(c, ctx->arg);
@@ -878,10 +885,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		c->wsi = wsi;
 		c->opened = 1;
-		if (c->tls)		/* lws reads, see the top comment */
-			set_nodelay(lws_get_socket_fd(wsi));
-		else
-			rx_start(c, wsi);
+		rx_start(c, wsi);
 		if (ctx->h->on_open)
 			ctx->h->on_open(c, ctx->arg);
 		lws_callback_on_writable(wsi);
