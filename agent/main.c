@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "proto.h"
 #include "sha256.h"
 #include "target.h"
+#include "tlscert.h"
 #include "token.h"
 #include "ws.h"
 #include "xmalloc.h"
@@ -322,10 +324,17 @@ usage(FILE *f)
 "\n"
 "Serves one target's files to mirror clients over a websocket. Prints\n"
 "\"ready ws://HOST:PORT\" on stdout once it accepts connections (PORT 0\n"
-"picks a free port). Every path is resolved inside the target's root.\n"
+"picks a free port), or with --tls \"ready wss://HOST:PORT sha256=HEX\",\n"
+"HEX being the fingerprint clients pin (mirrorctl mount --fingerprint).\n"
+"Every path is resolved inside the target's root.\n"
 "\n"
 "  --listen HOST:PORT   address to listen on (127.0.0.1; in a pod,\n"
 "                       0.0.0.0 or the pod's IP)\n"
+"  --tls                serve wss:// with a self-signed certificate made\n"
+"                       at start (needed off loopback)\n"
+"  --insecure-plaintext allow ws:// on an address other than loopback:\n"
+"                       anyone on the path can read and change the\n"
+"                       traffic\n"
 "  --token-file FILE    the session token; clients must present it\n"
 "  --token-sha256 HEX   instead of --token-file: the SHA-256 of the token\n"
 "                       (64 hex digits), so that a pod spec never holds\n"
@@ -363,6 +372,23 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+/* True for a numeric loopback address (127/8, ::1, ::ffff:127/104): the
+ * only addresses served in clear without --insecure-plaintext. */
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
 /* 64 hex digits, either case, into 32 bytes. 0 or -EINVAL. */
 static int
 parse_sha256_hex(const char *s, uint8_t out[SHA256_LEN])
@@ -396,6 +422,8 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "tls", no_argument, NULL, 'S' },
+		{ "insecure-plaintext", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -404,11 +432,13 @@ main(int argc, char **argv)
 	const char *root = NULL, *pid_arg = NULL, *container = NULL;
 	const char *config = NULL, *level = NULL, *ttl_arg = NULL;
 	char host[256], proc[64], cid[TARGET_ID_MAX + 1];
-	char full_id[TARGET_ID_MAX + 1];
+	char full_id[TARGET_ID_MAX + 1], fphex[TLSCERT_FP_HEX_LEN + 1];
+	struct tlscert cert;
 	struct sigaction sa;
 	char *end;
 	long v;
 	int ch, i, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
+	int use_tls = 0, plaintext_ok = 0;
 
 	log_init("mirror-agent", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -424,6 +454,8 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'w': workers = atoi(optarg); break;
 		case 'L': level = optarg; break;
+		case 'S': use_tls = 1; break;
+		case 'P': plaintext_ok = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -481,6 +513,17 @@ main(int argc, char **argv)
 
 	if (ws_parse_url(listen, host, sizeof(host), &port, &tls) < 0 || tls)
 		fatalx("--listen wants HOST:PORT, got \"%s\"", listen);
+	if (use_tls && plaintext_ok)
+		usage_error("--tls and --insecure-plaintext exclude each other");
+	/* Loopback stays plaintext: local agents (pid/, podman/, docker/,
+	 * demo) and Kubernetes ones, which listen on the pod's loopback
+	 * behind kubectl port-forward (tunnelled through the API server's
+	 * TLS). Anything else crosses a network. */
+	if (!use_tls && !plaintext_ok && !is_loopback(host))
+		usage_error("refusing to serve in clear on %s, which is not a "
+		    "loopback address: add --tls (clients pin the fingerprint "
+		    "printed on the ready line), or --insecure-plaintext if "
+		    "everything on the path is trusted", host);
 	if (token_file != NULL) {
 		if ((rc = token_read_file(token_file, agent.token,
 		    sizeof(agent.token))) < 0)
@@ -537,14 +580,40 @@ main(int argc, char **argv)
 	agent.nlanes = workers < AGENT_LANES_MAX ? workers : AGENT_LANES_MAX;
 	for (i = 0; i < agent.nlanes; i++)
 		agent.lanes[i] = pool_new(1);
-	agent.ws = ws_server_new(host, port, &handlers, NULL, &bound);
+	if (use_tls) {
+		struct ws_tls_id id;
+
+		if (tlscert_make(&cert, "mirror-agent") < 0)
+			fatalx("cannot make a TLS certificate (libcrypto "
+			    "failed)");
+		id.cert_pem = cert.cert_pem;
+		id.cert_len = cert.cert_len;
+		id.key_pem = cert.key_pem;
+		id.key_len = cert.key_len;
+		agent.ws = ws_server_new_tls(host, port, &id, &handlers, NULL,
+		    &bound);
+		tlscert_fp_hex(cert.fp, fphex);
+		tlscert_free(&cert);	/* the SSL context holds its copy */
+	} else {
+		if (!is_loopback(host))
+			log_warnx("serving in clear on %s (--insecure-"
+			    "plaintext): anyone on the path can read and "
+			    "change the traffic", host);
+		agent.ws = ws_server_new(host, port, &handlers, NULL, &bound);
+	}
 	if (agent.ws == NULL)
 		fatalx("cannot listen on %s: address in use or not on this "
 		    "machine", listen);
 	log_info("serving %s%s%s on %s:%d", pid ? "the root of process " : "",
 	    pid ? proc + 6 : root, rw ? " read-write" : " read-only", host,
 	    bound);
-	if (strchr(host, ':'))
+	/* Scripts parse this line: keep "ready ws://HOST:PORT" as it is,
+	 * and add to it, never rename. */
+	if (use_tls && strchr(host, ':'))
+		printf("ready wss://[%s]:%d sha256=%s\n", host, bound, fphex);
+	else if (use_tls)
+		printf("ready wss://%s:%d sha256=%s\n", host, bound, fphex);
+	else if (strchr(host, ':'))
 		printf("ready ws://[%s]:%d\n", host, bound);
 	else
 		printf("ready ws://%s:%d\n", host, bound);

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "tlscert.h"
 #include "ws.h"
 #include "xmalloc.h"
 
@@ -38,6 +39,9 @@ struct slot {
 struct client {
 	char		 host[256];
 	int		 port;
+	int		 tls;		/* wss://: pin set by client_pin */
+	int		 pinned;
+	uint8_t		 pin[TLSCERT_FP_LEN];
 	char		 token[PROTO_TOKEN_MAX + 1];
 	double		 timeout;
 	struct ws_ctx	*ws;
@@ -54,6 +58,7 @@ struct client {
 	uint32_t	 seq;
 	double		 next_retry, backoff;
 	int		 auth_failed;
+	int		 pin_refused;	/* the last connect met another cert */
 	char		 why[600];
 	int		 stopping;
 	uint32_t	 caps;		/* the agent's, from its hello */
@@ -76,10 +81,10 @@ client_new(const char *url, const char *token, double timeout,
     int max_inflight)
 {
 	struct client *c = xcalloc(1, sizeof(*c));
-	int i, tls;
+	int i;
 
-	if (ws_parse_url(url, c->host, sizeof(c->host), &c->port, &tls) < 0 ||
-	    tls) {
+	if (ws_parse_url(url, c->host, sizeof(c->host), &c->port,
+	    &c->tls) < 0) {
 		x_free(c);
 		return NULL;
 	}
@@ -97,6 +102,26 @@ client_new(const char *url, const char *token, double timeout,
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	return c;
+}
+
+int
+client_pin(struct client *c, const char *fingerprint, const char **why)
+{
+	if (fingerprint == NULL) {
+		*why = "a wss:// agent needs its certificate's fingerprint "
+		    "(--fingerprint HEX, from the agent's ready line)";
+		return c->tls ? -EINVAL : 0;
+	}
+	if (!c->tls) {
+		*why = "--fingerprint is for wss:// agents only";
+		return -EINVAL;
+	}
+	if (tlscert_fp_parse(fingerprint, c->pin) < 0) {
+		*why = "--fingerprint wants the 64 hex digits of a SHA-256";
+		return -EINVAL;
+	}
+	c->pinned = 1;
+	return 0;
 }
 
 uint64_t
@@ -281,7 +306,11 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	was_ready = c->state == C_READY;
 	if (c->state != C_STOPPED)
 		c->state = C_DOWN;
-	if (!c->auth_failed)
+	c->pin_refused = ws_conn_pin_refused(conn);
+	if (c->pin_refused)
+		snprintf(c->why, sizeof(c->why), "the agent at %s:%d: %s",
+		    c->host, c->port, why);
+	else if (!c->auth_failed)
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d: %s", c->host, c->port, why);
 	c->next_retry = now_s() + c->backoff;
@@ -291,6 +320,8 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (was_ready)
 		log_warnx("lost the agent at %s:%d (%s); operations fail with "
 		    "EIO until it is back", c->host, c->port, why);
+	else if (c->pin_refused && c->epoch > 0)	/* at start: the caller */
+		log_warnx("%s", c->why);
 	if (owned)
 		ws_conn_unref(conn);
 	fail_all(c);
@@ -313,7 +344,8 @@ on_wake(void *arg)
 	}
 	c->state = C_CONNECTING;
 	pthread_mutex_unlock(&c->mtx);
-	rc = ws_client_connect(c->ws, c->host, c->port, "/", &conn);
+	rc = ws_client_connect(c->ws, c->host, c->port, "/",
+	    c->tls ? c->pin : NULL, &conn);
 	pthread_mutex_lock(&c->mtx);
 	if (rc < 0 || conn == NULL) {
 		if (c->state == C_CONNECTING)
@@ -385,7 +417,11 @@ client_start(struct client *c, double wait_s, const char **why)
 	sigset_t all, old;
 	int rc = 0;
 
-	c->ws = ws_client_new(&handlers, c);
+	if (c->tls && !c->pinned) {
+		*why = "a wss:// agent needs a pinned fingerprint";
+		return -EINVAL;
+	}
+	c->ws = ws_client_new(&handlers, c, c->tls);
 	if (c->ws == NULL) {
 		*why = "cannot create the websocket context";
 		return -ENOMEM;
@@ -401,7 +437,7 @@ client_start(struct client *c, double wait_s, const char **why)
 	ws_wake(c->ws);
 
 	pthread_mutex_lock(&c->mtx);
-	while (c->state != C_READY && !c->auth_failed) {
+	while (c->state != C_READY && !c->auth_failed && !c->pin_refused) {
 		double left = deadline - now_s();
 
 		if (left <= 0) {
@@ -419,6 +455,8 @@ client_start(struct client *c, double wait_s, const char **why)
 	}
 	if (c->auth_failed)
 		rc = -EACCES;
+	else if (c->pin_refused)
+		rc = -EKEYREJECTED;
 	*why = c->why[0] ? c->why : "the agent did not answer";
 	pthread_mutex_unlock(&c->mtx);
 	return rc;

@@ -30,6 +30,11 @@ typedef void (*client_link_cb)(void *arg, int up);
 
 struct client	*client_new(const char *url, const char *token,
 		    double request_timeout, int max_inflight);
+/* Pins a wss:// agent's certificate (the SHA-256 of its DER, as
+ * tlscert_fp_parse reads it); required for wss://, refused for ws://.
+ * NULL: none. Before client_start. 0, or -EINVAL with *why. */
+int		 client_pin(struct client *, const char *fingerprint,
+		    const char **why);
 void		 client_set_stream_handler(struct client *, client_stream_cb,
 		    client_link_cb, void *arg);
 /* Sends a stream message begun with proto_begin(MSG_STREAM, ...); takes
@@ -38,8 +43,8 @@ int		 client_send(struct client *, struct proto_buf *b);
 /* 1 while a connection is up and authenticated. */
 int		 client_ready(struct client *);
 /* Starts the threads and waits up to wait_s for the first hello.
- * 0, -EACCES (token rejected), -ECONNREFUSED or -ETIMEDOUT; *why gets a
- * human reason. */
+ * 0, -EACCES (token rejected), -EKEYREJECTED (not the pinned
+ * certificate), -ECONNREFUSED or -ETIMEDOUT; *why gets a human reason. */
 int		 client_start(struct client *, double wait_s, const char **why);
 void		 client_stop(struct client *);
 /* Frees a stopped (or never started) client. */

@@ -1,8 +1,24 @@
 /*
  * Websocket transport: reassembles incoming fragments into whole messages
  * (capped at PROTO_MSG_MAX), queues outgoing messages per connection and
- * writes them in chunks from the WRITEABLE callback only. Other threads
- * hand work over through a locked list and lws_cancel_service().
+ * writes them in chunks from the WRITEABLE callback. Other threads hand
+ * work over through a locked list and lws_cancel_service().
+ *
+ * Who reads and writes a socket, and when (the one rule):
+ * - Plaintext, once the websocket handshake is done: the sending thread
+ *   writes whole frames itself under wmtx, and the connection's flusher
+ *   thread finishes what the socket did not take (ws_send_direct); a
+ *   client's reader thread reads (rx_main). lws, on the service thread,
+ *   writes only the handshake and, after the direct writes drained, the
+ *   close frame; a server's input is read by lws.
+ * - TLS: the SSL object must never be used by two threads, so the
+ *   service thread alone touches the socket: lws reads (RECEIVE) and
+ *   writes (lws_write from WRITEABLE, conn_writable); every other thread
+ *   queues with ws_send() and wakes it. No reader or flusher thread is
+ *   started, and c->direct stays 0.
+ * A client pins a TLS server's certificate by its SHA-256 in OpenSSL's
+ * verify callback, and sends nothing (not even the HTTP upgrade) unless
+ * the pin matched.
  */
 #include "config.h"
 
@@ -19,10 +35,13 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "proto.h"
+#include "tlscert.h"
 #include "ws.h"
+#include "wsframe.h"
 #include "xmalloc.h"
 
 #define WS_CHUNK	(256 * 1024)	/* bytes per lws_write() */
@@ -42,7 +61,7 @@ struct ws_conn {
 	int		 refs;
 	int		 closing;	/* no more sends accepted */
 	int		 close_requested;
-	char		 close_why[128];
+	char		 close_why[256];
 	struct ws_msg	*outq, *outq_tail;
 	size_t		 queued;
 	int		 pending;	/* on ctx->pending (ctx->mtx) */
@@ -68,6 +87,13 @@ struct ws_conn {
 	uint64_t	 rng;
 	void		*data;
 	char		 peer[80];
+	/* TLS: no direct reads or writes (see the top comment); set
+	 * before the connection is up, never changed */
+	int		 tls;
+	/* client, TLS: the pinned certificate hash; set before connecting,
+	 * then service thread only (the verify callback runs there) */
+	uint8_t		 pin[TLSCERT_FP_LEN];
+	int		 pin_ok, pin_refused;
 };
 
 static __thread int ws_io_thread;
@@ -441,58 +467,49 @@ rx_main(void *arg)
 
 	ws_io_thread = 1;
 	for (;;) {
-		size_t avail = end - start, hl, plen, i;
+		size_t avail = end - start, plen;
 		uint8_t *p = buf + start, op;
-		int fin;
+		struct wsframe_hdr fh;
+		int fin, rc;
 		ssize_t n;
 
 		/* Parse one frame if it is all here. */
-		if (avail >= 2) {
-			fin = p[0] & 0x80;
-			op = p[0] & 0x0f;
-			if ((p[0] & 0x70) || (p[1] & 0x80)) {
-				why = "bad frame from the server";
-				break;
-			}
-			plen = p[1] & 0x7f;
-			hl = 2;
-			if (plen == 126) {
-				if (avail < 4)
-					goto more;
-				plen = ((size_t)p[2] << 8) | p[3];
-				hl = 4;
-			} else if (plen == 127) {
-				if (avail < 10)
-					goto more;
-				for (plen = 0, i = 2; i < 10; i++)
-					plen = (plen << 8) | p[i];
-				hl = 10;
-			}
-			if (plen > PROTO_MSG_MAX) {
-				why = "frame larger than the protocol allows";
-				break;
-			}
-			if (avail < hl + plen)
+		rc = wsframe_parse(p, avail, PROTO_MSG_MAX, &fh);
+		if (rc == 0 && fh.masked)
+			rc = -EPROTO;	/* a server's frames are not masked */
+		if (rc == -EMSGSIZE) {
+			why = "frame larger than the protocol allows";
+			break;
+		}
+		if (rc < 0 && rc != -EAGAIN) {
+			why = "bad frame from the server";
+			break;
+		}
+		if (rc == 0) {
+			fin = fh.fin;
+			op = fh.opcode;
+			plen = (size_t)fh.payload_len;
+			if (avail < fh.hdr_len + plen)
 				goto more;
-			start += hl + plen;
-			p += hl;
-			if (op == 0x8) {
+			start += fh.hdr_len + plen;
+			p += fh.hdr_len;
+			if (op == WSFRAME_CLOSE) {
 				snprintf(whybuf, sizeof(whybuf), "the server "
 				    "closed the connection (code %u)", plen >= 2 ?
 				    ((unsigned)p[0] << 8 | p[1]) : 0);
 				why = whybuf;
 				break;
 			}
-			if (op == 0x9 || op == 0xa)
+			if (op == WSFRAME_PING || op == WSFRAME_PONG)
 				continue;	/* pings: lws servers send none */
-			if (op == 0x2 || op == 0x1) {
+			if (op == WSFRAME_BINARY || op == WSFRAME_TEXT) {
 				if (in_msg) {
 					why = "new message inside a message";
 					break;
 				}
 				in_msg = 1;
 				mlen = 0;
-			} else if (op != 0x0 || !in_msg) {
+			} else if (op != WSFRAME_CONT || !in_msg) {
 				why = "unexpected frame from the server";
 				break;
 			}
@@ -570,27 +587,12 @@ more:
 static uint8_t *
 frame_message(struct ws_conn *c, const uint8_t *msg, size_t len, size_t *flen)
 {
-	uint8_t *f, key[4], maskbit = c->ctx->server ? 0 : 0x80;
-	size_t hl = 2, i;
-	uint64_t k64, v;
+	uint8_t *f = xmalloc(WSFRAME_HDR_MAX + len), key[4];
 	uint32_t k32;
+	size_t hl;
 
-	if (len >= 126)
-		hl = len > 0xffff ? 10 : 4;
-	f = xmalloc(hl + 4 + len);
-	f[0] = 0x82;			/* FIN, binary */
-	if (hl == 2)
-		f[1] = maskbit | (uint8_t)len;
-	else if (hl == 4) {
-		f[1] = maskbit | 126;
-		f[2] = (uint8_t)(len >> 8);
-		f[3] = (uint8_t)len;
-	} else {
-		f[1] = maskbit | 127;
-		for (i = 0; i < 8; i++)
-			f[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-	}
-	if (!maskbit) {		/* a server's frames are not masked */
+	if (c->ctx->server) {	/* a server's frames are not masked */
+		hl = wsframe_header(f, 1, WSFRAME_BINARY, len, NULL);
 		memcpy(f + hl, msg, len);
 		*flen = hl + len;
 		return f;
@@ -602,16 +604,9 @@ frame_message(struct ws_conn *c, const uint8_t *msg, size_t len, size_t *flen)
 	c->rng ^= c->rng << 17;
 	k32 = (uint32_t)(c->rng >> 32);
 	memcpy(key, &k32, 4);
-	memcpy(f + hl, key, 4);
-	k64 = (uint64_t)k32 | ((uint64_t)k32 << 32);
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&v, msg + i, 8);
-		v ^= k64;
-		memcpy(f + hl + 4 + i, &v, 8);
-	}
-	for (; i < len; i++)
-		f[hl + 4 + i] = msg[i] ^ key[i & 3];
-	*flen = hl + 4 + len;
+	hl = wsframe_header(f, 1, WSFRAME_BINARY, len, key);
+	wsframe_mask(f + hl, msg, len, key, 0);
+	*flen = hl + len;
 	return f;
 }
 
@@ -716,6 +711,8 @@ ws_send_direct(struct ws_conn *c, uint8_t *msg, size_t len)
 static void
 writer_start(struct ws_conn *c)
 {
+	if (c->tls)	/* only the service thread may use the SSL */
+		return;
 	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) ||
 	    c->rng == 0)
 		c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)c;
@@ -769,6 +766,8 @@ rx_start(struct ws_conn *c, struct lws *wsi)
 	if (c->rx_fd < 0)
 		return;
 	set_nodelay(c->rx_fd);
+	if (c->tls)	/* lws reads the SSL, see the top comment */
+		return;
 	lws_rx_flow_control(wsi, 0);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -796,6 +795,51 @@ rx_stop(struct ws_conn *c)
 	ws_conn_unref(c);
 }
 
+/*
+ * Client, service thread, inside the TLS handshake: OpenSSL's verdict on
+ * each certificate of the server's chain (x is its X509_STORE_CTX). No
+ * CA signed the agent's certificate and its name is not checked: the
+ * pinned hash of the leaf is the whole trust, so every other error is
+ * overruled and a leaf that is not the pinned one fails the handshake.
+ * Returns 0 to accept, 1 to refuse (lws's convention).
+ */
+static int
+pin_verify(struct ws_conn *c, void *x)
+{
+	X509_STORE_CTX *xs = x;
+	uint8_t fp[TLSCERT_FP_LEN];
+	char got[TLSCERT_FP_HEX_LEN + 1], want[TLSCERT_FP_HEX_LEN + 1];
+
+	if (c == NULL || !c->tls)
+		return 1;
+	if (X509_STORE_CTX_get_error_depth(xs) > 0) {
+		/* Issuers the server sent are neither trusted nor needed. */
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 0;
+	}
+	if (tlscert_fp_x509(X509_STORE_CTX_get_current_cert(xs), fp) == 0 &&
+	    memcmp(fp, c->pin, sizeof(fp)) == 0) {
+		c->pin_ok = 1;
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 0;
+	}
+	c->pin_ok = 0;
+	c->pin_refused = 1;
+	tlscert_fp_hex(fp, got);
+	tlscert_fp_hex(c->pin, want);
+	snprintf(c->close_why, sizeof(c->close_why), "certificate sha256=%.16s"
+	    "... is not the pinned sha256=%.16s... (wrong "
+	    "--fingerprint, or not our agent)", got, want);
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+	return 1;
+}
+
+int
+ws_conn_pin_refused(struct ws_conn *c)
+{
+	return c->pin_refused;
+}
+
 static int
 ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -803,7 +847,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct lws_context *lctx = lws_get_context(wsi);
 	struct ws_ctx *ctx = lws_context_user(lctx);
 	struct ws_conn *c = lws_get_opaque_user_data(wsi);
-	char why[160];
+	char why[256];
 
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
@@ -826,7 +870,9 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		lws_set_opaque_user_data(wsi, c);
 		c->opened = 1;
-		/* Workers write replies themselves (see ws_send_direct). */
+		/* Workers write replies themselves (see ws_send_direct),
+		 * unless it is TLS. */
+		c->tls = lws_is_ssl(wsi);
 		c->rx_fd = lws_get_socket_fd(wsi);
 		set_nodelay(c->rx_fd);
 		if (c->rx_fd >= 0)
@@ -854,11 +900,24 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (c == NULL)
 			return -1;
 		return conn_writable(c, wsi);
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		return pin_verify(c, user);
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* The last moment before our first byte goes out. */
+		if (c != NULL && c->tls && !c->pin_ok) {
+			if (c->close_why[0] == '\0')
+				snprintf(c->close_why, sizeof(c->close_why),
+				    "the agent's certificate was not checked "
+				    "against the pinned fingerprint");
+			c->pin_refused = 1;
+			return -1;
+		}
+		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c == NULL)
 			break;
-		snprintf(why, sizeof(why), "%s",
-		    in ? (const char *)in : "connection failed");
+		snprintf(why, sizeof(why), "%s", c->close_why[0] ?
+		    c->close_why : in ? (const char *)in : "connection failed");
 		lws_set_opaque_user_data(wsi, NULL);
 		conn_closed(c, why);
 		break;
@@ -900,7 +959,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 static struct ws_ctx *
 ctx_new(const struct ws_handlers *h, void *arg, int server, const char *host,
-    int port, int *bound)
+    int port, int *bound, int tls, const struct ws_tls_id *id)
 {
 	struct lws_context_creation_info info;
 	struct ws_ctx *ctx = xcalloc(1, sizeof(*ctx));
@@ -925,11 +984,20 @@ ctx_new(const struct ws_handlers *h, void *arg, int server, const char *host,
 	info.gid = -1;
 	info.uid = -1;
 	info.pt_serv_buf_size = WS_CHUNK;
+	if (tls)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (server) {
 		info.port = port;
 		info.iface = host;
 		info.vhost_name = "mirror";
 		info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+		if (id != NULL) {
+			info.server_ssl_cert_mem = id->cert_pem;
+			info.server_ssl_cert_mem_len = (unsigned int)id->cert_len;
+			info.server_ssl_private_key_mem = id->key_pem;
+			info.server_ssl_private_key_mem_len =
+			    (unsigned int)id->key_len;
+		}
 	} else
 		info.port = CONTEXT_PORT_NO_LISTEN;
 	ctx->lws = lws_create_context(&info);
@@ -960,18 +1028,25 @@ struct ws_ctx *
 ws_server_new(const char *host, int port, const struct ws_handlers *h,
     void *arg, int *bound)
 {
-	return ctx_new(h, arg, 1, host, port, bound);
+	return ctx_new(h, arg, 1, host, port, bound, 0, NULL);
 }
 
 struct ws_ctx *
-ws_client_new(const struct ws_handlers *h, void *arg)
+ws_server_new_tls(const char *host, int port, const struct ws_tls_id *id,
+    const struct ws_handlers *h, void *arg, int *bound)
 {
-	return ctx_new(h, arg, 0, NULL, 0, NULL);
+	return ctx_new(h, arg, 1, host, port, bound, 1, id);
+}
+
+struct ws_ctx *
+ws_client_new(const struct ws_handlers *h, void *arg, int tls)
+{
+	return ctx_new(h, arg, 0, NULL, 0, NULL, tls, NULL);
 }
 
 int
 ws_client_connect(struct ws_ctx *ctx, const char *host, int port,
-    const char *path, struct ws_conn **out)
+    const char *path, const uint8_t *pin, struct ws_conn **out)
 {
 	struct lws_client_connect_info ci;
 	struct ws_conn *c = conn_new(ctx);
@@ -987,6 +1062,13 @@ ws_client_connect(struct ws_ctx *ctx, const char *host, int port,
 	ci.protocol = WS_PROTOCOL;
 	ci.opaque_user_data = c;
 	ci.pwsi = &c->wsi;
+	if (pin != NULL) {
+		/* No CA and no name to check: pin_verify is the check. */
+		c->tls = 1;
+		memcpy(c->pin, pin, sizeof(c->pin));
+		ci.ssl_connection = LCCSCF_USE_SSL |
+		    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+	}
 	ws_conn_ref(c);		/* for *out */
 	if (lws_client_connect_via_info(&ci) == NULL) {
 		/* lws may already have reported the error through the

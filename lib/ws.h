@@ -1,12 +1,15 @@
 /*
  * Websocket transport over libwebsockets: whole binary messages in and
- * out, for a server (the agent) or a client (mountd). lws listens,
- * connects, does the handshake and the close; once a connection is up,
- * the sending thread writes its own frames (ws_send from any thread), and
- * a client reads its frames on a reader thread of its own, because lws
- * 4.1 parses client input one byte at a time. One service thread runs
- * ws_run(); any thread may call ws_send(), ws_close(), ws_wake() and
- * ws_stop(). Only this module includes libwebsockets.
+ * out, for a server (the agent) or a client (mountd), in clear (ws://) or
+ * over TLS (wss://, the server's self-signed certificate pinned by the
+ * client). lws listens, connects, does the handshake and the close; once
+ * a plaintext connection is up, the sending thread writes its own frames
+ * (ws_send from any thread), and a client reads its frames on a reader
+ * thread of its own, because lws 4.1 parses client input one byte at a
+ * time. A TLS connection is read and written by the service thread only
+ * (see ws.c). One service thread runs ws_run(); any thread may call
+ * ws_send(), ws_close(), ws_wake() and ws_stop(). Only this module
+ * includes libwebsockets.
  */
 #ifndef MIRROR_WS_H
 #define MIRROR_WS_H
@@ -41,13 +44,28 @@ struct ws_handlers {
 /* Listens on host:port (port 0 picks one; *bound gets the real one). */
 struct ws_ctx	*ws_server_new(const char *host, int port,
 		    const struct ws_handlers *, void *arg, int *bound);
-struct ws_ctx	*ws_client_new(const struct ws_handlers *, void *arg);
+/* The same over TLS with this certificate and key (PEM, borrowed for
+ * the call). */
+struct ws_tls_id {
+	const char	*cert_pem, *key_pem;
+	size_t		 cert_len, key_len;
+};
+struct ws_ctx	*ws_server_new_tls(const char *host, int port,
+		    const struct ws_tls_id *, const struct ws_handlers *,
+		    void *arg, int *bound);
+/* tls: the context may make wss:// connections. */
+struct ws_ctx	*ws_client_new(const struct ws_handlers *, void *arg, int tls);
 void		 ws_ctx_free(struct ws_ctx *);
 
 /* Client: starts a connection; call from the service thread (on_wake)
- * or before ws_run. The result arrives as on_open or on_close. */
+ * or before ws_run. The result arrives as on_open or on_close. pin NULL:
+ * plaintext; else TLS, and the server's certificate must have this
+ * SHA-256 (of its DER), checked before the websocket request is sent; a
+ * mismatch closes the connection with a reason saying so, and
+ * ws_conn_pin_refused() is true for it. */
 int		 ws_client_connect(struct ws_ctx *, const char *host, int port,
-		    const char *path, struct ws_conn **out);
+		    const char *path, const uint8_t *pin, struct ws_conn **out);
+int		 ws_conn_pin_refused(struct ws_conn *);
 
 /* Runs the service loop until ws_stop(). */
 void		 ws_run(struct ws_ctx *);

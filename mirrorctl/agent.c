@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "demo.h"
 #include "mirrorctl.h"
+#include "tlscert.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -93,8 +94,7 @@ start_agent(struct session *s, pid_t target, const char *config, int rw,
 		if ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (strncmp(line, "ready ", 6) == 0) {
-				snprintf(s->url, sizeof(s->url), "%s", line + 6);
-				rc = 0;
+				rc = ctl_agent_ready_line(s, line + 6);
 			} else
 				rc = -EPROTO;
 			break;
@@ -117,6 +117,47 @@ out:
 	x_free((char *)argv[4]);
 	x_free(agent);
 	return rc;
+}
+
+int
+ctl_agent_ready_line(struct session *s, const char *rest)
+{
+	const char *fp;
+	size_t n = strcspn(rest, " ");
+
+	if (n == 0 || n >= sizeof(s->url))
+		return -EPROTO;
+	memcpy(s->url, rest, n);
+	s->url[n] = '\0';
+	s->fingerprint[0] = '\0';
+	/* "ready wss://HOST:PORT sha256=HEX": later words may be added */
+	if ((fp = strstr(rest + n, " sha256=")) != NULL) {
+		snprintf(s->fingerprint, sizeof(s->fingerprint), "%.*s",
+		    (int)strcspn(fp + 8, " "), fp + 8);
+		if (ctl_agent_pin(s, s->fingerprint) < 0)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+int
+ctl_agent_pin(struct session *s, const char *fingerprint)
+{
+	uint8_t fp[TLSCERT_FP_LEN];
+	int tls = strncmp(s->url[0] ? s->url : s->target, "wss://", 6) == 0;
+
+	if (fingerprint == NULL && tls)
+		return -ctl_error("%s: a wss:// agent needs --fingerprint HEX "
+		    "(the sha256= of its ready line)", s->target);
+	if (fingerprint == NULL)
+		return 0;
+	if (!tls)
+		return -ctl_error("--fingerprint is for wss:// agents only");
+	if (tlscert_fp_parse(fingerprint, fp) < 0)
+		return -ctl_error("--fingerprint wants the 64 hex digits of a "
+		    "SHA-256, got \"%s\"", fingerprint);
+	tlscert_fp_hex(fp, s->fingerprint);
+	return 0;
 }
 
 /* The last line the agent logged, to explain why it did not start. */
@@ -197,6 +238,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 	int rc;
 
 	if (t->kind == TARGET_WS) {
+		/* s->fingerprint: set by the caller (ctl_agent_pin) */
 		snprintf(s->url, sizeof(s->url), "%s", s->target);
 		snprintf(s->token_file, sizeof(s->token_file), "%s",
 		    token_file);

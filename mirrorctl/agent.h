@@ -29,6 +29,13 @@ int	ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 	    const char *token_file, const char *config,
 	    const struct mirror_conf *conf, const struct kube_opts *ko,
 	    int rw);
+/* Pins a ws:// or wss:// target's certificate: fingerprint (--fingerprint,
+ * NULL if not given) is required for wss://, refused for ws://, stored
+ * in s->fingerprint as lowercase hex. 0, or -1 after printing why. */
+int	ctl_agent_pin(struct session *s, const char *fingerprint);
+/* Parses what follows "ready " on an agent's stdout into s->url and
+ * s->fingerprint. 0 or -EPROTO. */
+int	ctl_agent_ready_line(struct session *s, const char *rest);
 /* Stops what ctl_agent_start started. */
 void	ctl_agent_stop(struct session *s);
 

@@ -29,6 +29,7 @@ static int	cmd_connect_exec(int, char **);
 const struct cmd_entry cmd_connect_entry = {
 	.name = "connect",
 	.usage = "connect [--route CIDR]... [--no-dns] [--token-file FILE] "
+	    "[--fingerprint HEX] "
 	    "[-n NAMESPACE] [--context CTX] TARGET",
 	.summary = "Route the target's networks and DNS names through a "
 	    "tunnel (netd).",
@@ -53,6 +54,7 @@ const struct cmd_entry cmd_connect_entry = {
 "  --route CIDR       route this too (repeatable), e.g. a service range\n"
 "  --no-dns           no DNS stub (also net.dns = false)\n"
 "  --token-file FILE  as for mount (ws:// agents need it)\n"
+"  --fingerprint HEX  as for mount (wss:// agents need it)\n"
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n"
 "  --config FILE      configuration\n"
 "\n"
@@ -88,6 +90,10 @@ run_netd(struct session *s, const char *config, char *const *routes,
 	argv[argc++] = s->url;
 	argv[argc++] = "--token-file";
 	argv[argc++] = s->token_file;
+	if (s->fingerprint[0]) {
+		argv[argc++] = "--fingerprint";
+		argv[argc++] = s->fingerprint;
+	}
 	argv[argc++] = "--status-file";
 	argv[argc++] = stf;
 	argv[argc++] = "--pid-file";
@@ -186,6 +192,7 @@ cmd_connect_exec(int argc, char **argv)
 		{ "route", required_argument, NULL, 'r' },
 		{ "no-dns", no_argument, NULL, 'D' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
@@ -197,6 +204,7 @@ cmd_connect_exec(int argc, char **argv)
 	struct session s, old;
 	struct target t;
 	const char *token_file = NULL, *config = NULL, *target;
+	const char *fingerprint = NULL;
 	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
 	int ch, nroutes = 0, no_dns = 0, rc;
 	pid_t pid;
@@ -217,6 +225,7 @@ cmd_connect_exec(int argc, char **argv)
 			break;
 		case 'D': no_dns = 1; break;
 		case 't': token_file = optarg; break;
+		case 'F': fingerprint = optarg; break;
 		case 'n': ko.ns = optarg; break;
 		case 'C': ko.context = optarg; break;
 		case 'c': config = optarg; break;
@@ -262,6 +271,8 @@ cmd_connect_exec(int argc, char **argv)
 		    ctl_state_dir(), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	s.net = 1;
+	if (t.kind == TARGET_WS && ctl_agent_pin(&s, fingerprint) < 0)
+		goto fail;
 	if (ctl_agent_start(&s, &t, pid, token_file, config, &conf, &ko,
 	    0) < 0)
 		goto fail;

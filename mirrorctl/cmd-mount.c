@@ -33,12 +33,15 @@ static int cmd_mount_exec(int, char **);
 
 const struct cmd_entry cmd_mount_entry = {
 	.name = "mount",
-	.usage = "mount [--token-file FILE] [--rw] [-f] [-n NAMESPACE] "
+	.usage = "mount [--token-file FILE] [--fingerprint HEX] [--rw] [-f] "
+	    "[-n NAMESPACE] "
 	    "[--context CTX] [--dry-run] TARGET MOUNTPOINT",
 	.summary = "Mount a target's root file system (read-only unless --rw).",
 	.help =
 "TARGET is one of (\"mirrorctl ls\" lists them):\n"
 "  ws://HOST:PORT     an agent that is already running (needs --token-file)\n"
+"  wss://HOST:PORT    the same over TLS (mirror-agent --tls; needs\n"
+"                     --fingerprint too)\n"
 "  pid/N              a local process: mirrorctl starts an agent for it and\n"
 "                     stops it on umount (needs root)\n"
 "  podman/NAME        a local podman or docker container (also one in a\n"
@@ -59,6 +62,8 @@ const struct cmd_entry cmd_mount_entry = {
 "  --token-file FILE  the session token: of a running agent (ws://), or\n"
 "                     the one to give a Kubernetes agent (default: a new\n"
 "                     random one); never put in argv or the cluster\n"
+"  --fingerprint HEX  wss://: the sha256= on the agent's ready line; the\n"
+"                     agent's certificate must have it\n"
 "  --rw               writable: edits land in the target (also fs.mode =\n"
 "                     \"rw\" in the config); a ws:// agent must have been\n"
 "                     started with --rw\n"
@@ -98,7 +103,7 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 	char *mountd = ctl_program_path("mirror-mountd");
 	char *logf = xstrdup(session_file(s, "mountd.log"));
 	char *pidf = xstrdup(session_file(s, "mountd.pid"));
-	const char *argv[18];
+	const char *argv[22];
 	char owner[16];
 	int argc = 0, status, rc;
 	pid_t pid;
@@ -126,6 +131,10 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 	snprintf(owner, sizeof(owner), "%u", (unsigned)conf_invoking_uid());
 	argv[argc++] = "--owner-uid";
 	argv[argc++] = owner;
+	if (s->fingerprint[0]) {
+		argv[argc++] = "--fingerprint";
+		argv[argc++] = s->fingerprint;
+	}
 	argv[argc++] = s->url;
 	argv[argc++] = s->mountpoint;
 	argv[argc] = NULL;
@@ -190,6 +199,7 @@ cmd_mount_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "token-file", required_argument, NULL, 't' },
+		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "rw", no_argument, NULL, 'w' },
@@ -205,6 +215,7 @@ cmd_mount_exec(int argc, char **argv)
 	struct target t;
 	struct kube_opts ko;
 	const char *token_file = NULL, *config = NULL, *target, *mp;
+	const char *fingerprint = NULL;
 	char token[PROTO_TOKEN_MAX + 1], abs[PATH_MAX];
 	struct stat st;
 	pid_t pid = 0;
@@ -215,6 +226,7 @@ cmd_mount_exec(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "fhn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token_file = optarg; break;
+		case 'F': fingerprint = optarg; break;
 		case 'f': fg = 1; break;
 		case 'c': config = optarg; break;
 		case 'w': rw = 1; break;
@@ -284,6 +296,8 @@ cmd_mount_exec(int argc, char **argv)
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
 	s.rw = rw;
 
+	if (t.kind == TARGET_WS && ctl_agent_pin(&s, fingerprint) < 0)
+		goto fail;
 	if (ctl_agent_start(&s, &t, pid, token_file, config, &conf, &ko,
 	    rw) < 0)
 		goto fail;

@@ -918,6 +918,9 @@ kube_port_forward(const struct kube_plan *p, struct session *s)
 	if (waited < KUBE_PF_READY_S * 10 && read(st[0], c, sizeof(c)) > 0 &&
 	    c[0] == 'r') {
 		close(st[0]);
+		/* Plaintext on purpose: the agent listens on the pod's
+		 * loopback, and kubectl port-forward carries the bytes
+		 * inside its own TLS connection to the API server. */
 		snprintf(s->url, sizeof(s->url), "ws://127.0.0.1:%d", local);
 		return 0;
 	}

@@ -73,6 +73,8 @@ session_save(const struct session *s)
 	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
 	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid, s->net,
 	    (int)s->netd_pid, s->dev, s->token_file);
+	if (s->fingerprint[0])
+		fprintf(f, "fingerprint=%s\n", s->fingerprint);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
@@ -121,6 +123,9 @@ session_load(const char *dir, struct session *s)
 			snprintf(s->dev, sizeof(s->dev), "%s", v);
 		else if (strcmp(line, "token_file") == 0)
 			snprintf(s->token_file, sizeof(s->token_file), "%s", v);
+		else if (strcmp(line, "fingerprint") == 0)
+			snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
+			    v);
 	}
 	fclose(f);
 	return s->mountpoint[0] || s->net ? 0 : -EINVAL;

@@ -15,6 +15,7 @@ struct session {
 	char	target[512];
 	char	mountpoint[PATH_MAX];
 	char	url[512];
+	char	fingerprint[72];	/* wss://: the agent's cert SHA-256 */
 	char	token_file[PATH_MAX];	/* what mountd and netd present */
 	pid_t	mountd_pid;
 	pid_t	agent_pid;		/* 0 unless mirrorctl started it */

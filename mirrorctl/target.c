@@ -11,7 +11,7 @@
 #include "run.h"
 #include "target.h"
 
-#define TARGET_FORMS "ws://HOST:PORT, pid/N, podman/NAME, docker/NAME, " \
+#define TARGET_FORMS "ws://HOST:PORT, wss://HOST:PORT, pid/N, podman/NAME, docker/NAME, " \
 	"pod/NAME[/container/C], deployment/NAME, statefulset/NAME or demo"
 #define INSPECT_MS	20000
 
@@ -66,14 +66,9 @@ target_parse(const char *s, struct target *t)
 	int i;
 
 	memset(t, 0, sizeof(*t));
-	if (strncmp(s, "ws://", 5) == 0) {
+	if (strncmp(s, "ws://", 5) == 0 || strncmp(s, "wss://", 6) == 0) {
 		t->kind = TARGET_WS;
 		return 0;
-	}
-	if (strncmp(s, "wss://", 6) == 0) {
-		ctl_error("%s: wss:// is not supported yet; use ws:// through "
-		    "a tunnel", s);
-		return -1;
 	}
 	if (strcmp(s, "demo") == 0) {
 		t->kind = TARGET_DEMO;

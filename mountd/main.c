@@ -37,6 +37,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: mirror-mountd --token-file FILE [options] ws://HOST:PORT MOUNTPOINT\n"
+"       mirror-mountd --token-file FILE --fingerprint HEX [options]\n"
+"                     wss://HOST:PORT MOUNTPOINT\n"
 "\n"
 "Mounts the root served by a mirror-agent on MOUNTPOINT (read-only unless\n"
 "--rw).\n"
@@ -45,6 +47,8 @@ usage(FILE *f)
 "background; unmount with \"mirrorctl umount\" or \"fusermount3 -u\".\n"
 "\n"
 "  --token-file FILE   the agent's session token\n"
+"  --fingerprint HEX   wss:// only: the SHA-256 of the agent's certificate\n"
+"                      (its ready line's sha256=); any other is refused\n"
 "  --config FILE       configuration (default: the installed mirror.conf)\n"
 "  -f, --foreground    stay in the foreground\n"
 "  --rw                writable (also fs.mode = \"rw\"); the agent must\n"
@@ -151,6 +155,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "token-file", required_argument, NULL, 't' },
+		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "rw", no_argument, NULL, 'w' },
@@ -169,7 +174,7 @@ main(int argc, char **argv)
 	struct client *cl = NULL;
 	const char *token_file = NULL, *config = NULL, *log_file = NULL;
 	const char *pid_file = NULL, *level = NULL, *owner = NULL, *url;
-	const char *why = "";
+	const char *why = "", *fingerprint = NULL;
 	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
 	struct stat st;
 	int ch, fg = 0, rw = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
@@ -179,6 +184,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token_file = optarg; break;
+		case 'F': fingerprint = optarg; break;
 		case 'c': config = optarg; break;
 		case 'f': fg = 1; break;
 		case 'w': rw = 1; break;
@@ -252,7 +258,17 @@ main(int argc, char **argv)
 		startup_report(wfd, PROG, 2, msg);
 		return 2;
 	}
+	if (client_pin(cl, fingerprint, &why) < 0) {
+		startup_report(wfd, PROG, 2, why);
+		client_free(cl);
+		return 2;
+	}
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
+	if (rc == -EKEYREJECTED) {
+		snprintf(msg, sizeof(msg), "refusing %s", why);
+		startup_report(wfd, PROG, 3, msg);
+		goto out;
+	}
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);

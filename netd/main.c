@@ -49,6 +49,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: mirror-netd --agent ws://HOST:PORT --token-file FILE [options]\n"
+"       mirror-netd --agent wss://HOST:PORT --fingerprint HEX ...\n"
 "       mirror-netd --check\n"
 "\n"
 "Routes the target's networks through a TUN device and relays what\n"
@@ -59,6 +60,8 @@ usage(FILE *f)
 "\n"
 "  --agent URL           the agent (ws://HOST:PORT)\n"
 "  --token-file FILE     the agent's session token\n"
+"  --fingerprint HEX     wss:// only: the SHA-256 of the agent's\n"
+"                        certificate (its ready line's sha256=)\n"
 "  --tun NAME            the device (default net.tun_name, \"mirror0\")\n"
 "  --tun-range CIDR      its addresses (default net.tun_range,\n"
 "                        198.18.0.0/15): .1 for the device and the DNS stub\n"
@@ -468,6 +471,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "agent", required_argument, NULL, 'a' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "tun", required_argument, NULL, 'T' },
 		{ "tun-range", required_argument, NULL, 'R' },
 		{ "route", required_argument, NULL, 'r' },
@@ -491,6 +495,7 @@ main(int argc, char **argv)
 	struct relay_config rc_cfg;
 	struct client *cl = NULL;
 	const char *url = NULL, *token_file = NULL, *config = NULL;
+	const char *fingerprint = NULL;
 	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
 	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
@@ -509,6 +514,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'a': url = optarg; break;
 		case 't': token_file = optarg; break;
+		case 'F': fingerprint = optarg; break;
 		case 'T': tun_name = optarg; break;
 		case 'R': tun_range = optarg; break;
 		case 'r':
@@ -630,8 +636,19 @@ main(int argc, char **argv)
 		startup_report(wfd, PROG, 2, msg);
 		return 2;
 	}
+	if (client_pin(cl, fingerprint, &why) < 0) {
+		startup_report(wfd, PROG, 2, why);
+		client_free(cl);
+		return 2;
+	}
 	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
+	if (rc == -EKEYREJECTED) {
+		snprintf(msg, sizeof(msg), "refusing %s", why);
+		startup_report(wfd, PROG, 3, msg);
+		ret = 3;
+		goto out;
+	}
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);

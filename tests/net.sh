@@ -80,7 +80,10 @@ net_topology() {
 			grep -q /etc/resolv.conf "/proc/$TARGET_PID/mountinfo" 2>/dev/null && break
 		sleep 0.1
 	done
-	AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" ${NET_AGENT_ARGS:-}
+	# The agent's "network" is a veth inside this machine: plaintext is
+	# allowed there on purpose (t-tls.sh tests the TLS path).
+	AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" \
+		--insecure-plaintext ${NET_AGENT_ARGS:-}
 }
 
 # laptop CMD...: CMD in the laptop's namespace.

@@ -79,8 +79,8 @@ on_exit "podman rm -f $POD_CTR"
 podman run -d --rm --name "$POD_CTR" \
 	--pod "$PYSERV_POD" --pid container:$PYSERV_CTR \
 	--cap-drop ALL --cap-add "$CAPS" \
-	"$IMAGE" --listen 0.0.0.0:7681 --target-pid 1 --token-sha256 "$hash" \
-	--idle-ttl 30 --rw >/dev/null || fail "podman run of the agent failed"
+	"$IMAGE" --listen 0.0.0.0:7681 --insecure-plaintext --target-pid 1 \
+	--token-sha256 "$hash" --idle-ttl 30 --rw >/dev/null || fail "podman run of the agent failed"
 wait_ready "$POD_CTR"
 
 M=$T/mnt
@@ -149,7 +149,8 @@ ID=$(podman inspect --format '{{.Id}}' "$PYSERV_CTR")
 on_exit "podman rm -f $JOB_CTR"
 podman run -d --name "$JOB_CTR" --pod "$PYSERV_POD" --pid host \
 	--cap-drop ALL --cap-add "$CAPS" \
-	"$IMAGE" --listen 0.0.0.0:7682 --target-container-id "podman://$ID" \
+	"$IMAGE" --listen 0.0.0.0:7682 --insecure-plaintext \
+	--target-container-id "podman://$ID" \
 	--token-sha256 "$hash" --idle-ttl 3 >/dev/null || fail "podman run of the job agent failed"
 wait_ready "$JOB_CTR"
 podman logs "$JOB_CTR" >"$T/job.log" 2>&1
