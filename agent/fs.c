@@ -105,6 +105,73 @@ agent_fs_open_in_root(struct agent_fs *fs, const char *path, int flags)
 	return open_in_root(fs, path, flags, 0);
 }
 
+/* The kinds of node open_checked() may open. */
+#define OPEN_REG	0x1
+#define OPEN_DIR	0x2
+
+/*
+ * Opens path under the root without ever opening what the caller did
+ * not mean: an O_PATH handle first (it opens nothing, so no fifo waits
+ * and no device driver runs), its type checked with fstat, then that
+ * same object reopened through /proc/self/fd, so the type checked is the
+ * type opened even when the pod renames something else over the name
+ * meanwhile. Only regular files and directories are ever opened. The
+ * client's kernel keeps fifos, sockets and devices on a FUSE mount to
+ * itself (and the mount is nodev), so a request to open one comes from a
+ * race or a hostile client and is refused: ENXIO for a fifo or a socket
+ * (what open(2) says of a socket), EACCES for a device node (what open(2)
+ * says on a nodev mount), EISDIR for a directory a file was asked for,
+ * ELOOP for a symlink under O_NOFOLLOW. flags are open(2)'s.
+ */
+static int
+open_checked(struct agent_fs *fs, const char *path, int flags, int types)
+{
+	char procfd[64];
+	struct stat st;
+	int pfd, fd, rc = 0;
+
+	pfd = open_in_root(fs, path, O_PATH | (flags & (O_NOFOLLOW |
+	    O_DIRECTORY)), 0);
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &st) < 0)
+		rc = -errno;
+	else if (S_ISREG(st.st_mode))
+		rc = (types & OPEN_REG) ? 0 : -EINVAL;
+	else if (S_ISDIR(st.st_mode))
+		rc = (types & OPEN_DIR) ? 0 : -EISDIR;
+	else if (S_ISLNK(st.st_mode))
+		rc = -ELOOP;
+	else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		rc = -EACCES;
+	else
+		rc = -ENXIO;
+	if (rc < 0)
+		goto out;
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", pfd);
+	/* O_NONBLOCK: a file under a lease answers now, not when the
+	 * lease holder lets go; cleared below. */
+	fd = open(procfd, (flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL |
+	    O_TMPFILE)) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!(flags & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	rc = fd;
+out:
+	close(pfd);
+	return rc;
+}
+
+int
+agent_fs_open_regular_in_root(struct agent_fs *fs, const char *path,
+    int flags)
+{
+	return open_checked(fs, path, flags, OPEN_REG);
+}
+
 int
 agent_fs_open_root(struct agent_fs *fs, const char *dir, int pid)
 {
@@ -476,21 +543,18 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 		rc = -EROFS;
 		goto out;
 	}
-	/* O_NONBLOCK: a fifo in the pod must not hang a worker. */
-	fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW | O_NONBLOCK, 0);
+	/* Never a fifo or a device: those are the local kernel's. */
+	fd = open_checked(fs, path, (int)flags | O_NOFOLLOW,
+	    OPEN_REG | OPEN_DIR);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		rc = -EINVAL;	/* devices and fifos are the local kernel's */
-	if (rc < 0) {
 		close(fd);
 		goto out;
 	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	proto_attr_from_stat(&a, &st);
 	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
 	if (fstatfs(fd, &sfs) == 0 && synthetic_fs((unsigned long)sfs.f_type))
@@ -951,7 +1015,7 @@ serve_create(struct agent_fs *fs, struct agent_files *files,
 	uint32_t flags, mode, uid, gid;
 	struct proto_attr a;
 	int64_t fh = 0;
-	int fd, rc, made = 1;
+	int fd, rc, made = 1, tries;
 
 	if (get_path(c, path, sizeof(path)) < 0 ||
 	    proto_get_u32(c, &flags) < 0 || proto_get_u32(c, &mode) < 0 ||
@@ -959,17 +1023,27 @@ serve_create(struct agent_fs *fs, struct agent_files *files,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	flags &= OPEN_FLAGS_PASSED | O_EXCL;
-	/* Exclusive first, to know whether this call made the file (and
-	 * so may give it to the caller). */
-	fd = open_in_root_mode(fs, path, (int)flags | O_CREAT | O_EXCL |
-	    O_NOFOLLOW, (mode_t)mode, 0);
-	if (fd == -EEXIST && !(flags & O_EXCL)) {
+	/*
+	 * Exclusive first, to know whether this call made the file (and
+	 * so may give it to the caller); O_EXCL never opens what is there.
+	 * What is there is opened only if it is a regular file: the pod
+	 * may have put a fifo under the name since the client looked.
+	 * A name that comes and goes meanwhile is tried again, a few times.
+	 */
+	for (tries = 0; tries < 4; tries++) {
+		made = 1;
+		fd = open_in_root_mode(fs, path, (int)flags | O_CREAT |
+		    O_EXCL | O_NOFOLLOW, (mode_t)mode, 0);
+		if (fd != -EEXIST || (flags & O_EXCL))
+			break;
 		made = 0;
-		fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW, 0);
+		fd = open_checked(fs, path, (int)flags | O_NOFOLLOW, OPEN_REG);
+		if (fd != -ENOENT)
+			break;
 	}
 	if ((rc = fd) >= 0) {
-		if (made)
-			rc = give_new(fs, path, fd, uid, gid);
+		/* An existing file too gets its handle and attributes. */
+		rc = made ? give_new(fs, path, fd, uid, gid) : 0;
 		if (rc == 0 && (rc = stat_fd(fd, &a)) == 0 &&
 		    (fh = files_add(files, fd)) < 0)
 			rc = (int)fh;
