@@ -686,11 +686,14 @@ normalize_in_root(char *s, char **comp, int max)
  * A symlink's target is followed by the local kernel, relative to the
  * mount. A relative target whose ".." components all come first and
  * climb no higher than the link's directory stays inside the mount
- * whatever it points to, and is returned as it is. Any other target
- * (absolute, or climbing out, or with ".." after a name, which a
- * symlinked directory could turn into an escape) is resolved inside the
- * root, physically when it exists and lexically otherwise, and returned
- * as "../../real/path" from the link's directory.
+ * whatever it points to, and is returned as it is. An absolute target,
+ * or one climbing higher, made only of names (after any leading "..")
+ * keeps its names: written from the link's directory as "../../etc/x",
+ * the ".."s cut at the root as the pod's own are, so readlink shows the
+ * pod's structure and the kernel follows each name inside the mount.
+ * A target with ".." after a name (which a symlinked directory could
+ * turn into an escape) is resolved inside the root, physically when it
+ * exists and lexically otherwise, and returned the same way.
  */
 int
 agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
@@ -701,6 +704,7 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 	char *dir[COMP_MAX], *tc[COMP_MAX], *res[COMP_MAX], *slash;
 	const char *inroot = NULL;
 	int ndir, nt, nres, i, k, leading = 0, seen_name = 0, safe = 1, fd;
+	int lexical = 1;
 	size_t len = 0, rl;
 	ssize_t hn;
 
@@ -713,23 +717,19 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 	if ((ndir = normalize_in_root(dirbuf, dir, COMP_MAX)) < 0)
 		return ndir;
 
-	if (target[0] == '/')
-		safe = 0;
-	else {
-		snprintf(tbuf, sizeof(tbuf), "%s", target);
-		if ((nt = split_path(tbuf, tc, COMP_MAX)) < 0)
-			return nt;
-		for (i = 0; i < nt; i++) {
-			if (strcmp(tc[i], "..") == 0) {
-				if (seen_name)
-					safe = 0;
-				leading++;
-			} else
-				seen_name = 1;
-		}
-		if (leading > ndir)
-			safe = 0;
+	snprintf(tbuf, sizeof(tbuf), "%s", target);
+	if ((nt = split_path(tbuf, tc, COMP_MAX)) < 0)
+		return nt;
+	for (i = 0; i < nt; i++) {
+		if (strcmp(tc[i], "..") == 0) {
+			if (seen_name)
+				lexical = 0;
+			leading++;
+		} else
+			seen_name = 1;
 	}
+	if (target[0] == '/' || !lexical || leading > ndir)
+		safe = 0;
 	if (safe) {
 		if (strlen(target) >= outsz)
 			return -ENAMETOOLONG;
@@ -745,7 +745,10 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 
 		snprintf(cand + dl, sizeof(cand) - dl, "/%s", target);
 	}
-	fd = open_in_root(fs, cand, O_PATH, 0);
+	/* Leading ".."s and names only: the same names from the root
+	 * (or from as high as the pod's own ".." reach), each one
+	 * followed by the client's kernel through the mount. */
+	fd = lexical ? -1 : open_in_root(fs, cand, O_PATH, 0);
 	if (fd >= 0) {
 		snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 		hn = readlink(procfd, host, sizeof(host) - 1);
