@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -970,10 +971,11 @@ open_parent(struct agent_fs *fs, char *path, const char **name, int *dirfd)
  * caller's uid, and its gid unless the directory is set-group-ID (then
  * the kernel gave it the directory's group already). The agent made it
  * as itself; only root can give it away, and a non-root agent's objects
- * stay its own. fd is the object, or -1 with dirfd and name.
+ * stay its own. fd is the object (an open handle, never a name: see
+ * creds_as_caller() for the nodes made without one).
  */
 static int
-give_new_at(int dirfd, const char *name, int fd, uint32_t uid, uint32_t gid)
+give_new_at(int dirfd, int fd, uint32_t uid, uint32_t gid)
 {
 	struct stat dst, st;
 
@@ -983,14 +985,12 @@ give_new_at(int dirfd, const char *name, int fd, uint32_t uid, uint32_t gid)
 		return -errno;
 	if (dst.st_mode & S_ISGID)
 		gid = (uint32_t)-1;		/* inherited */
-	if (fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st,
-	    AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((uid_t)uid == st.st_uid && (gid == (uint32_t)-1 ||
 	    (gid_t)gid == st.st_gid))
 		return 0;
-	if (fd >= 0 ? fchown(fd, uid, gid) : fchownat(dirfd, name, uid, gid,
-	    AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchown(fd, uid, gid) < 0)
 		return -errno;
 	return 0;
 }
@@ -1005,7 +1005,7 @@ give_new(struct agent_fs *fs, char *path, int fd, uint32_t uid, uint32_t gid)
 		return 0;
 	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
 		return rc;
-	rc = give_new_at(dirfd, name, fd, uid, gid);
+	rc = give_new_at(dirfd, fd, uid, gid);
 	close(dirfd);
 	return rc;
 }
@@ -1203,6 +1203,34 @@ serve_fsync(struct agent_fs *fs, struct agent_files *files,
 	return 0;
 }
 
+/*
+ * Makes this thread create files as uid:gid (fsuid and fsgid are per
+ * thread), so a new node belongs to the caller from the start and is
+ * never chowned by name afterwards, where a pod could have put another
+ * file (a hard link, a symlink) under the name meanwhile. Creating is
+ * then checked as the caller, as the client's kernel checked it with
+ * default_permissions. 0, or -EINVAL if the id cannot be taken (an id
+ * not mapped in the agent's namespace, as chown would say). Undone with
+ * creds_restore().
+ */
+static int
+creds_as_caller(uint32_t uid, uint32_t gid)
+{
+	(void)setfsgid((gid_t)gid);
+	(void)setfsuid((uid_t)uid);
+	if ((uid_t)setfsuid((uid_t)-1) != (uid_t)uid ||
+	    (gid_t)setfsgid((gid_t)-1) != (gid_t)gid)
+		return -EINVAL;
+	return 0;
+}
+
+static void
+creds_restore(void)
+{
+	(void)setfsuid(geteuid());
+	(void)setfsgid(getegid());
+}
+
 /* mknod, mkdir, symlink, unlink, rmdir: one name in one directory. */
 static int
 serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
@@ -1213,7 +1241,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	uint64_t rdev = 0;
 	const char *name;
 	struct proto_attr a;
-	int dirfd, rc, want_attr = 0;
+	int dirfd, rc, want_attr = 0, as_caller;
 
 	if (get_path(c, path, sizeof(path)) < 0)
 		return -EBADMSG;
@@ -1232,6 +1260,13 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		return -EBADMSG;
 	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
 		return reply_begin(out, h, rc), 0;
+	as_caller = (h->op == OP_MKNOD || h->op == OP_MKDIR ||
+	    h->op == OP_SYMLINK) && geteuid() == 0 && (uid != 0 || gid != 0);
+	if (as_caller && (rc = creds_as_caller(uid, gid)) < 0) {
+		creds_restore();
+		close(dirfd);
+		return reply_begin(out, h, rc), 0;
+	}
 	switch (h->op) {
 	case OP_MKNOD:
 		rc = mknodat(dirfd, name, (mode_t)mode, (dev_t)rdev);
@@ -1255,8 +1290,8 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		break;
 	}
 	rc = rc < 0 ? -errno : 0;
-	if (rc == 0 && want_attr && (uid != 0 || gid != 0))
-		rc = give_new_at(dirfd, name, -1, uid, gid);
+	if (as_caller)
+		creds_restore();
 	if (rc == 0 && want_attr)
 		rc = stat_child(dirfd, name, &a);
 	close(dirfd);
