@@ -990,9 +990,36 @@ give_new_at(int dirfd, int fd, uint32_t uid, uint32_t gid)
 	if ((uid_t)uid == st.st_uid && (gid == (uint32_t)-1 ||
 	    (gid_t)gid == st.st_gid))
 		return 0;
-	if (fchown(fd, uid, gid) < 0)
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * For an agent that may chown but not take another fsuid (a pod's agent
+ * has CAP_CHOWN, not CAP_SETUID): the node just made by name is given to
+ * the caller through an O_PATH handle, and only if the handle is still
+ * a node this call could have made: the type asked for, the agent's own,
+ * no second link. A pod that put a hard link to one of its files, or
+ * anything else, under the name meanwhile gets nothing chowned.
+ */
+static int
+give_made_node(int dirfd, const char *name, mode_t type, uint32_t uid,
+    uint32_t gid)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if ((st.st_mode & S_IFMT) == type && st.st_uid == geteuid() &&
+	    (S_ISDIR(st.st_mode) || st.st_nlink == 1))
+		rc = give_new_at(dirfd, fd, uid, gid);
+	close(fd);
+	return rc;
 }
 
 static int
@@ -1209,9 +1236,9 @@ serve_fsync(struct agent_fs *fs, struct agent_files *files,
  * never chowned by name afterwards, where a pod could have put another
  * file (a hard link, a symlink) under the name meanwhile. Creating is
  * then checked as the caller, as the client's kernel checked it with
- * default_permissions. 0, or -EINVAL if the id cannot be taken (an id
- * not mapped in the agent's namespace, as chown would say). Undone with
- * creds_restore().
+ * default_permissions. 0, or -EINVAL if the id cannot be taken (no
+ * CAP_SETUID, or an id not mapped in the agent's namespace): then
+ * give_made_node() does it. Undone with creds_restore().
  */
 static int
 creds_as_caller(uint32_t uid, uint32_t gid)
@@ -1241,7 +1268,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	uint64_t rdev = 0;
 	const char *name;
 	struct proto_attr a;
-	int dirfd, rc, want_attr = 0, as_caller;
+	int dirfd, rc, want_attr = 0, as_caller, chown_after = 0;
 
 	if (get_path(c, path, sizeof(path)) < 0)
 		return -EBADMSG;
@@ -1262,10 +1289,10 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		return reply_begin(out, h, rc), 0;
 	as_caller = (h->op == OP_MKNOD || h->op == OP_MKDIR ||
 	    h->op == OP_SYMLINK) && geteuid() == 0 && (uid != 0 || gid != 0);
-	if (as_caller && (rc = creds_as_caller(uid, gid)) < 0) {
+	if (as_caller && creds_as_caller(uid, gid) < 0) {
 		creds_restore();
-		close(dirfd);
-		return reply_begin(out, h, rc), 0;
+		as_caller = 0;
+		chown_after = 1;
 	}
 	switch (h->op) {
 	case OP_MKNOD:
@@ -1292,6 +1319,10 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	rc = rc < 0 ? -errno : 0;
 	if (as_caller)
 		creds_restore();
+	if (rc == 0 && chown_after)
+		rc = give_made_node(dirfd, name, h->op == OP_MKDIR ? S_IFDIR :
+		    h->op == OP_SYMLINK ? S_IFLNK : (mode & S_IFMT) ?
+		    (mode & S_IFMT) : S_IFREG, uid, gid);
 	if (rc == 0 && want_attr)
 		rc = stat_child(dirfd, name, &a);
 	close(dirfd);

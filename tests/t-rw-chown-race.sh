@@ -18,10 +18,7 @@ echo "pod secret" >"$R/victim"
 echo "host file" >"$O/victim"
 chmod 600 "$R/victim" "$O/victim"
 chmod 777 "$R/d"
-start_agent "$R" --rw
-say "agent at $AGENT_URL serving $R read-write"
-
-python3 - "$SRC/tests" "$AGENT_URL" "$T/token" "$R" "$O" <<'PY' || fail "chown race (above)"
+cat >"$T/race.py" <<'PY'
 import os, stat, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 import wsclient as w
@@ -119,5 +116,28 @@ if bad:
     sys.exit("\n".join(bad))
 print("# victims still root:root; new nodes are %d:%d" % (UID, GID))
 PY
+
+# A root agent creates as the caller (per-thread fsuid/fsgid).
+start_agent "$R" --rw
+say "agent at $AGENT_URL serving $R read-write"
+python3 "$T/race.py" "$SRC/tests" "$AGENT_URL" "$T/token" "$R" "$O" ||
+	fail "chown race (above)"
+kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died"
+
+# A pod's agent has CAP_CHOWN but not CAP_SETUID: it makes the node,
+# then chowns it through a handle it checks.
+need_cmd setpriv util-linux
+rm -rf "${R:?}/d"/*
+REAL_AGENT=$AGENT
+printf '#!/bin/sh\nexec setpriv --bounding-set=-setuid,-setgid "%s" "$@"\n' \
+	"$REAL_AGENT" >"$T/agent-nosetuid"
+chmod +x "$T/agent-nosetuid"
+AGENT=$T/agent-nosetuid
+start_agent "$R" --rw
+AGENT=$REAL_AGENT
+grep -q '^CapEff:.*' "/proc/$AGENT_PID/status"
+say "agent without CAP_SETUID/CAP_SETGID (CapEff $(awk '/^CapEff/ {print $2}' "/proc/$AGENT_PID/status"))"
+python3 "$T/race.py" "$SRC/tests" "$AGENT_URL" "$T/token" "$R" "$O" ||
+	fail "chown race without CAP_SETUID (above)"
 kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent died"
 exit 0
