@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,73 @@ int
 agent_fs_open_in_root(struct agent_fs *fs, const char *path, int flags)
 {
 	return open_in_root(fs, path, flags, 0);
+}
+
+/* The kinds of node open_checked() may open. */
+#define OPEN_REG	0x1
+#define OPEN_DIR	0x2
+
+/*
+ * Opens path under the root without ever opening what the caller did
+ * not mean: an O_PATH handle first (it opens nothing, so no fifo waits
+ * and no device driver runs), its type checked with fstat, then that
+ * same object reopened through /proc/self/fd, so the type checked is the
+ * type opened even when the pod renames something else over the name
+ * meanwhile. Only regular files and directories are ever opened. The
+ * client's kernel keeps fifos, sockets and devices on a FUSE mount to
+ * itself (and the mount is nodev), so a request to open one comes from a
+ * race or a hostile client and is refused: ENXIO for a fifo or a socket
+ * (what open(2) says of a socket), EACCES for a device node (what open(2)
+ * says on a nodev mount), EISDIR for a directory a file was asked for,
+ * ELOOP for a symlink under O_NOFOLLOW. flags are open(2)'s.
+ */
+static int
+open_checked(struct agent_fs *fs, const char *path, int flags, int types)
+{
+	char procfd[64];
+	struct stat st;
+	int pfd, fd, rc = 0;
+
+	pfd = open_in_root(fs, path, O_PATH | (flags & (O_NOFOLLOW |
+	    O_DIRECTORY)), 0);
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &st) < 0)
+		rc = -errno;
+	else if (S_ISREG(st.st_mode))
+		rc = (types & OPEN_REG) ? 0 : -EINVAL;
+	else if (S_ISDIR(st.st_mode))
+		rc = (types & OPEN_DIR) ? 0 : -EISDIR;
+	else if (S_ISLNK(st.st_mode))
+		rc = -ELOOP;
+	else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		rc = -EACCES;
+	else
+		rc = -ENXIO;
+	if (rc < 0)
+		goto out;
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", pfd);
+	/* O_NONBLOCK: a file under a lease answers now, not when the
+	 * lease holder lets go; cleared below. */
+	fd = open(procfd, (flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL |
+	    O_TMPFILE)) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!(flags & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	rc = fd;
+out:
+	close(pfd);
+	return rc;
+}
+
+int
+agent_fs_open_regular_in_root(struct agent_fs *fs, const char *path,
+    int flags)
+{
+	return open_checked(fs, path, flags, OPEN_REG);
 }
 
 int
@@ -476,21 +544,18 @@ serve_open(struct agent_fs *fs, struct agent_files *files,
 		rc = -EROFS;
 		goto out;
 	}
-	/* O_NONBLOCK: a fifo in the pod must not hang a worker. */
-	fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW | O_NONBLOCK, 0);
+	/* Never a fifo or a device: those are the local kernel's. */
+	fd = open_checked(fs, path, (int)flags | O_NOFOLLOW,
+	    OPEN_REG | OPEN_DIR);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		rc = -EINVAL;	/* devices and fifos are the local kernel's */
-	if (rc < 0) {
 		close(fd);
 		goto out;
 	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	proto_attr_from_stat(&a, &st);
 	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
 	if (fstatfs(fd, &sfs) == 0 && synthetic_fs((unsigned long)sfs.f_type))
@@ -622,11 +687,14 @@ normalize_in_root(char *s, char **comp, int max)
  * A symlink's target is followed by the local kernel, relative to the
  * mount. A relative target whose ".." components all come first and
  * climb no higher than the link's directory stays inside the mount
- * whatever it points to, and is returned as it is. Any other target
- * (absolute, or climbing out, or with ".." after a name, which a
- * symlinked directory could turn into an escape) is resolved inside the
- * root, physically when it exists and lexically otherwise, and returned
- * as "../../real/path" from the link's directory.
+ * whatever it points to, and is returned as it is. An absolute target,
+ * or one climbing higher, made only of names (after any leading "..")
+ * keeps its names: written from the link's directory as "../../etc/x",
+ * the ".."s cut at the root as the pod's own are, so readlink shows the
+ * pod's structure and the kernel follows each name inside the mount.
+ * A target with ".." after a name (which a symlinked directory could
+ * turn into an escape) is resolved inside the root, physically when it
+ * exists and lexically otherwise, and returned the same way.
  */
 int
 agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
@@ -637,6 +705,7 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 	char *dir[COMP_MAX], *tc[COMP_MAX], *res[COMP_MAX], *slash;
 	const char *inroot = NULL;
 	int ndir, nt, nres, i, k, leading = 0, seen_name = 0, safe = 1, fd;
+	int lexical = 1;
 	size_t len = 0, rl;
 	ssize_t hn;
 
@@ -649,23 +718,19 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 	if ((ndir = normalize_in_root(dirbuf, dir, COMP_MAX)) < 0)
 		return ndir;
 
-	if (target[0] == '/')
-		safe = 0;
-	else {
-		snprintf(tbuf, sizeof(tbuf), "%s", target);
-		if ((nt = split_path(tbuf, tc, COMP_MAX)) < 0)
-			return nt;
-		for (i = 0; i < nt; i++) {
-			if (strcmp(tc[i], "..") == 0) {
-				if (seen_name)
-					safe = 0;
-				leading++;
-			} else
-				seen_name = 1;
-		}
-		if (leading > ndir)
-			safe = 0;
+	snprintf(tbuf, sizeof(tbuf), "%s", target);
+	if ((nt = split_path(tbuf, tc, COMP_MAX)) < 0)
+		return nt;
+	for (i = 0; i < nt; i++) {
+		if (strcmp(tc[i], "..") == 0) {
+			if (seen_name)
+				lexical = 0;
+			leading++;
+		} else
+			seen_name = 1;
 	}
+	if (target[0] == '/' || !lexical || leading > ndir)
+		safe = 0;
 	if (safe) {
 		if (strlen(target) >= outsz)
 			return -ENAMETOOLONG;
@@ -681,7 +746,10 @@ agent_fs_confine_link(struct agent_fs *fs, const char *linkpath,
 
 		snprintf(cand + dl, sizeof(cand) - dl, "/%s", target);
 	}
-	fd = open_in_root(fs, cand, O_PATH, 0);
+	/* Leading ".."s and names only: the same names from the root
+	 * (or from as high as the pod's own ".." reach), each one
+	 * followed by the client's kernel through the mount. */
+	fd = lexical ? -1 : open_in_root(fs, cand, O_PATH, 0);
 	if (fd >= 0) {
 		snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 		hn = readlink(procfd, host, sizeof(host) - 1);
@@ -903,10 +971,11 @@ open_parent(struct agent_fs *fs, char *path, const char **name, int *dirfd)
  * caller's uid, and its gid unless the directory is set-group-ID (then
  * the kernel gave it the directory's group already). The agent made it
  * as itself; only root can give it away, and a non-root agent's objects
- * stay its own. fd is the object, or -1 with dirfd and name.
+ * stay its own. fd is the object (an open handle, never a name: see
+ * creds_as_caller() for the nodes made without one).
  */
 static int
-give_new_at(int dirfd, const char *name, int fd, uint32_t uid, uint32_t gid)
+give_new_at(int dirfd, int fd, uint32_t uid, uint32_t gid)
 {
 	struct stat dst, st;
 
@@ -916,16 +985,41 @@ give_new_at(int dirfd, const char *name, int fd, uint32_t uid, uint32_t gid)
 		return -errno;
 	if (dst.st_mode & S_ISGID)
 		gid = (uint32_t)-1;		/* inherited */
-	if (fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st,
-	    AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((uid_t)uid == st.st_uid && (gid == (uint32_t)-1 ||
 	    (gid_t)gid == st.st_gid))
 		return 0;
-	if (fd >= 0 ? fchown(fd, uid, gid) : fchownat(dirfd, name, uid, gid,
-	    AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * For an agent that may chown but not take another fsuid (a pod's agent
+ * has CAP_CHOWN, not CAP_SETUID): the node just made by name is given to
+ * the caller through an O_PATH handle, and only if the handle is still
+ * a node this call could have made: the type asked for, the agent's own,
+ * no second link. A pod that put a hard link to one of its files, or
+ * anything else, under the name meanwhile gets nothing chowned.
+ */
+static int
+give_made_node(int dirfd, const char *name, mode_t type, uint32_t uid,
+    uint32_t gid)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if ((st.st_mode & S_IFMT) == type && st.st_uid == geteuid() &&
+	    (S_ISDIR(st.st_mode) || st.st_nlink == 1))
+		rc = give_new_at(dirfd, fd, uid, gid);
+	close(fd);
+	return rc;
 }
 
 static int
@@ -938,7 +1032,7 @@ give_new(struct agent_fs *fs, char *path, int fd, uint32_t uid, uint32_t gid)
 		return 0;
 	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
 		return rc;
-	rc = give_new_at(dirfd, name, fd, uid, gid);
+	rc = give_new_at(dirfd, fd, uid, gid);
 	close(dirfd);
 	return rc;
 }
@@ -951,7 +1045,7 @@ serve_create(struct agent_fs *fs, struct agent_files *files,
 	uint32_t flags, mode, uid, gid;
 	struct proto_attr a;
 	int64_t fh = 0;
-	int fd, rc, made = 1;
+	int fd, rc, made = 1, tries;
 
 	if (get_path(c, path, sizeof(path)) < 0 ||
 	    proto_get_u32(c, &flags) < 0 || proto_get_u32(c, &mode) < 0 ||
@@ -959,17 +1053,27 @@ serve_create(struct agent_fs *fs, struct agent_files *files,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	flags &= OPEN_FLAGS_PASSED | O_EXCL;
-	/* Exclusive first, to know whether this call made the file (and
-	 * so may give it to the caller). */
-	fd = open_in_root_mode(fs, path, (int)flags | O_CREAT | O_EXCL |
-	    O_NOFOLLOW, (mode_t)mode, 0);
-	if (fd == -EEXIST && !(flags & O_EXCL)) {
+	/*
+	 * Exclusive first, to know whether this call made the file (and
+	 * so may give it to the caller); O_EXCL never opens what is there.
+	 * What is there is opened only if it is a regular file: the pod
+	 * may have put a fifo under the name since the client looked.
+	 * A name that comes and goes meanwhile is tried again, a few times.
+	 */
+	for (tries = 0; tries < 4; tries++) {
+		made = 1;
+		fd = open_in_root_mode(fs, path, (int)flags | O_CREAT |
+		    O_EXCL | O_NOFOLLOW, (mode_t)mode, 0);
+		if (fd != -EEXIST || (flags & O_EXCL))
+			break;
 		made = 0;
-		fd = open_in_root(fs, path, (int)flags | O_NOFOLLOW, 0);
+		fd = open_checked(fs, path, (int)flags | O_NOFOLLOW, OPEN_REG);
+		if (fd != -ENOENT)
+			break;
 	}
 	if ((rc = fd) >= 0) {
-		if (made)
-			rc = give_new(fs, path, fd, uid, gid);
+		/* An existing file too gets its handle and attributes. */
+		rc = made ? give_new(fs, path, fd, uid, gid) : 0;
 		if (rc == 0 && (rc = stat_fd(fd, &a)) == 0 &&
 		    (fh = files_add(files, fd)) < 0)
 			rc = (int)fh;
@@ -1126,6 +1230,34 @@ serve_fsync(struct agent_fs *fs, struct agent_files *files,
 	return 0;
 }
 
+/*
+ * Makes this thread create files as uid:gid (fsuid and fsgid are per
+ * thread), so a new node belongs to the caller from the start and is
+ * never chowned by name afterwards, where a pod could have put another
+ * file (a hard link, a symlink) under the name meanwhile. Creating is
+ * then checked as the caller, as the client's kernel checked it with
+ * default_permissions. 0, or -EINVAL if the id cannot be taken (no
+ * CAP_SETUID, or an id not mapped in the agent's namespace): then
+ * give_made_node() does it. Undone with creds_restore().
+ */
+static int
+creds_as_caller(uint32_t uid, uint32_t gid)
+{
+	(void)setfsgid((gid_t)gid);
+	(void)setfsuid((uid_t)uid);
+	if ((uid_t)setfsuid((uid_t)-1) != (uid_t)uid ||
+	    (gid_t)setfsgid((gid_t)-1) != (gid_t)gid)
+		return -EINVAL;
+	return 0;
+}
+
+static void
+creds_restore(void)
+{
+	(void)setfsuid(geteuid());
+	(void)setfsgid(getegid());
+}
+
 /* mknod, mkdir, symlink, unlink, rmdir: one name in one directory. */
 static int
 serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
@@ -1136,7 +1268,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	uint64_t rdev = 0;
 	const char *name;
 	struct proto_attr a;
-	int dirfd, rc, want_attr = 0;
+	int dirfd, rc, want_attr = 0, as_caller, chown_after = 0;
 
 	if (get_path(c, path, sizeof(path)) < 0)
 		return -EBADMSG;
@@ -1155,6 +1287,13 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		return -EBADMSG;
 	if ((rc = open_parent(fs, path, &name, &dirfd)) < 0)
 		return reply_begin(out, h, rc), 0;
+	as_caller = (h->op == OP_MKNOD || h->op == OP_MKDIR ||
+	    h->op == OP_SYMLINK) && geteuid() == 0 && (uid != 0 || gid != 0);
+	if (as_caller && creds_as_caller(uid, gid) < 0) {
+		creds_restore();
+		as_caller = 0;
+		chown_after = 1;
+	}
 	switch (h->op) {
 	case OP_MKNOD:
 		rc = mknodat(dirfd, name, (mode_t)mode, (dev_t)rdev);
@@ -1178,8 +1317,12 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 		break;
 	}
 	rc = rc < 0 ? -errno : 0;
-	if (rc == 0 && want_attr && (uid != 0 || gid != 0))
-		rc = give_new_at(dirfd, name, -1, uid, gid);
+	if (as_caller)
+		creds_restore();
+	if (rc == 0 && chown_after)
+		rc = give_made_node(dirfd, name, h->op == OP_MKDIR ? S_IFDIR :
+		    h->op == OP_SYMLINK ? S_IFLNK : (mode & S_IFMT) ?
+		    (mode & S_IFMT) : S_IFREG, uid, gid);
 	if (rc == 0 && want_attr)
 		rc = stat_child(dirfd, name, &a);
 	close(dirfd);

@@ -48,6 +48,10 @@ struct agent_files {
 /* Opens path (absolute within the target) under the root, confined as
  * every request is. Returns an fd (caller closes) or -errno. */
 int	agent_fs_open_in_root(struct agent_fs *, const char *path, int flags);
+/* The same, for content the pod controls: only a regular file is
+ * opened (a fifo is ENXIO, a device EACCES), never anything else. */
+int	agent_fs_open_regular_in_root(struct agent_fs *, const char *path,
+	    int flags);
 /* Opens the root: a directory, or /proc/PID/root. 0 or -errno. */
 int	agent_fs_open_root(struct agent_fs *, const char *dir, int pid);
 void	agent_files_init(struct agent_files *);

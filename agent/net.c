@@ -904,7 +904,8 @@ read_resolv_conf(struct agent_net *net, char *buf, size_t size)
 	ssize_t r;
 	int fd;
 
-	fd = agent_fs_open_in_root(net->fs, "/etc/resolv.conf", O_RDONLY);
+	fd = agent_fs_open_regular_in_root(net->fs, "/etc/resolv.conf",
+	    O_RDONLY);
 	if (fd >= 0) {
 		while (len < size - 1) {
 			r = read(fd, buf + len, size - 1 - len);
