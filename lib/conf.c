@@ -287,18 +287,28 @@ out:
 	return rc;
 }
 
-uid_t
-conf_invoking_uid(void)
+int
+conf_parse_uid(const char *s, uid_t *uid)
 {
-	const char *s = getenv("SUDO_UID");
 	unsigned long v;
 	char *end;
 
-	if (getuid() != 0 || s == NULL || s[0] < '0' || s[0] > '9')
-		return getuid();
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v >= (uid_t)-1)
+		return -EINVAL;
+	*uid = (uid_t)v;
+	return 0;
+}
+
+uid_t
+conf_invoking_uid(void)
+{
+	uid_t uid;
+
+	if (getuid() != 0 || conf_parse_uid(getenv("SUDO_UID"), &uid) < 0)
 		return getuid();
-	return (uid_t)v;
+	return uid;
 }

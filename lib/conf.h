@@ -54,5 +54,7 @@ int	conf_load(struct mirror_conf *c, const char *path);
 /* The user a root program acts for: SUDO_UID when root runs it under
  * sudo, else the real uid. */
 uid_t	conf_invoking_uid(void);
+/* A numeric uid (decimal digits only, below (uid_t)-1): 0 or -EINVAL. */
+int	conf_parse_uid(const char *s, uid_t *uid);
 
 #endif

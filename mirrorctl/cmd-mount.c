@@ -83,7 +83,10 @@ const struct cmd_entry cmd_mount_entry = {
 "  mirrorctl mount -n shop deployment/orders /mnt/orders\n"
 "  mirrorctl mount --dry-run pod/web-0/container/app\n"
 "  mirrorctl mount --token-file tok ws://127.0.0.1:7000 /mnt/remote\n"
-"Unmount with: mirrorctl umount MOUNTPOINT\n",
+"Unmount with: mirrorctl umount MOUNTPOINT\n"
+"The mount serves root and the user who made it (under sudo, the user\n"
+"behind it); other local users get \"Permission denied\" unless listed in\n"
+"fs.allow_users in the config.\n",
 	.exec = cmd_mount_exec,
 };
 

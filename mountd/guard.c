@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "guard.h"
 #include "log.h"
 
@@ -46,8 +47,6 @@ int
 guard_allow_user(const char *user)
 {
 	struct passwd *pw;
-	unsigned long v;
-	char *end;
 	uid_t uid;
 
 	if (user == NULL || user[0] == '\0')
@@ -55,11 +54,8 @@ guard_allow_user(const char *user)
 	if ((pw = getpwnam(user)) != NULL)
 		uid = pw->pw_uid;
 	else if (user[0] >= '0' && user[0] <= '9') {
-		errno = 0;
-		v = strtoul(user, &end, 10);
-		if (errno != 0 || *end != '\0' || v >= (uid_t)-1)
+		if (conf_parse_uid(user, &uid) < 0)
 			return -EINVAL;
-		uid = (uid_t)v;
 	} else
 		return -ENOENT;
 	if (guard_uid_allowed(uid))

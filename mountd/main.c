@@ -118,20 +118,11 @@ set_readahead(const char *mnt, int kb)
 static void
 set_users(const struct mirror_conf *conf, const char *owner)
 {
-	unsigned long v;
-	char *end;
 	uid_t uid = conf_invoking_uid();
 	int i, rc;
 
-	if (owner != NULL) {
-		errno = 0;
-		v = strtoul(owner, &end, 10);
-		if (owner[0] < '0' || owner[0] > '9' || *end != '\0' ||
-		    errno != 0 || v >= (uid_t)-1)
-			fatalx("--owner-uid must be a numeric uid, not \"%s\"",
-			    owner);
-		uid = (uid_t)v;
-	}
+	if (owner != NULL && conf_parse_uid(owner, &uid) < 0)
+		fatalx("--owner-uid must be a numeric uid, not \"%s\"", owner);
 	if (getuid() != 0 && uid != getuid())
 		fatalx("--owner-uid %u: only a root mountd serves another "
 		    "user", (unsigned)uid);

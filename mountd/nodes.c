@@ -542,6 +542,13 @@ drop_path(struct node *n, void *arg)
 	while (i < n->npaths) {
 		if (n != &root && strcmp(n->paths[i], path) == 0) {
 			n->attr_stale = 1;	/* its link count changed */
+			/* ... and so do attributes answered before the agent
+			 * is asked again (changes made behind, on a file open
+			 * and unlinked): one link less, none for a directory. */
+			if (S_ISDIR(n->attr.mode))
+				n->attr.nlink = 0;
+			else if (n->attr.nlink > 0)
+				n->attr.nlink--;
 			node_path_remove(n, i);
 		} else
 			i++;

@@ -298,6 +298,30 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		client_call(cfg.client, &b, getattr_done, c);
 }
 
+/* Lines about bad answers from the agent: a hostile one would answer
+ * badly all day, and the log is on a small file system (/run). Ten a
+ * minute. */
+#define BAD_REPLY_LINES_PER_MIN	10
+static pthread_mutex_t bad_reply_mtx = PTHREAD_MUTEX_INITIALIZER;
+static time_t bad_reply_minute;		/* bad_reply_mtx */
+static unsigned int bad_reply_lines;	/* bad_reply_mtx */
+
+static int
+bad_reply_log_ok(void)
+{
+	time_t m = time(NULL) / 60;
+	int ok;
+
+	pthread_mutex_lock(&bad_reply_mtx);
+	if (m != bad_reply_minute) {
+		bad_reply_minute = m;
+		bad_reply_lines = 0;
+	}
+	ok = bad_reply_lines++ < BAD_REPLY_LINES_PER_MIN;
+	pthread_mutex_unlock(&bad_reply_mtx);
+	return ok;
+}
+
 static void
 readlink_done(void *arg, int err, struct proto_cur *p)
 {
@@ -310,7 +334,7 @@ readlink_done(void *arg, int err, struct proto_cur *p)
 	/* The agent confines targets; a hostile one would not. c->size is
 	 * the link's depth. */
 	if (err == 0 && (err = reply_link_target_ok(target,
-	    (unsigned int)c->size)) == -EIO)
+	    (unsigned int)c->size)) == -EIO && bad_reply_log_ok())
 		log_warnx("link %s: the agent's target leaves the mount or is "
 		    "not relative: EIO", c->path);
 	if (err < 0)
@@ -375,12 +399,12 @@ readdir_done(void *arg, int err, struct proto_cur *p)
 			readdir_page(c, d->list.cookie);
 			return;
 		}
-		if (err == -EOVERFLOW)
-			log_warnx("listing %s: more than %u entries, %u MiB, "
-			    "%u pages or %.0f s: EIO", c->path,
+		if (err == -EOVERFLOW && bad_reply_log_ok())
+			log_warnx("listing %s: past a cap (%u entries, %u MiB, "
+			    "%u pages or %.0f s): EIO", c->path,
 			    REPLY_DIR_ENTRIES_MAX, REPLY_DIR_BYTES_MAX >> 20,
 			    REPLY_DIR_PAGES_MAX, REPLY_DIR_SECONDS_MAX);
-		else if (err == -EIO)
+		else if (err < 0 && bad_reply_log_ok())
 			log_warnx("listing %s: the agent sent a malformed page "
 			    "(a bad name or attributes, or no progress): EIO",
 			    c->path);

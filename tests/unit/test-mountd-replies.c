@@ -286,7 +286,7 @@ test_caps(void)
 	    pages, d.n);
 
 	/* Memory: long names, a cap of 64 KiB. */
-	reply_dir_init(&d);
+	reply_dir_free(&d);		/* and back to the default caps */
 	d.max_bytes = 64 * 1024;
 	reply_dir_start(&d, 0);
 	for (pages = 0; pages < 1000; pages++) {
@@ -303,7 +303,7 @@ test_caps(void)
 	    "pages)", d.bytes, pages);
 
 	/* Time: from the listing's start. */
-	reply_dir_init(&d);
+	reply_dir_free(&d);
 	reply_dir_start(&d, 1000.0);
 	ok(one_entry(&d, "a", 1, 0, 1) == 0, "a page in time");
 	page_begin(&pg, 0, 2);
