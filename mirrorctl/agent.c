@@ -234,7 +234,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 void
 ctl_agent_stop(struct session *s)
 {
-	session_stop_pid(s->agent_pid, 2000);
-	session_stop_pid(s->pf_pid, 2000);
+	session_stop_proc(s->agent_pid, s->agent_start, 2000);
+	session_stop_proc(s->pf_pid, s->pf_start, 2000);
 	kube_cleanup(s);
 }
