@@ -4,11 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,7 +66,8 @@ session_save(struct session *s)
 	FILE *f;
 
 	/* Read now, so a PID that changed since (mountd's daemon after its
-	 * parent) gets its own process's time. */
+	 * parent) gets its own process's time. One already gone is saved
+	 * as 0: a later reader could not tell it from a stranger. */
 	s->mountd_start = session_pid_start(s->mountd_pid);
 	s->agent_start = session_pid_start(s->agent_pid);
 	s->pf_start = session_pid_start(s->pf_pid);
@@ -78,9 +79,10 @@ session_save(struct session *s)
 	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
 	    "agent_pid=%d\nstarted=%lld\nmode=%s\npf_pid=%d\nnet=%d\n"
 	    "netd_pid=%d\ndev=%s\ntoken_file=%s\n", s->target, s->mountpoint,
-	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
-	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid, s->net,
-	    (int)s->netd_pid, s->dev, s->token_file);
+	    s->url, s->mountd_start ? (int)s->mountd_pid : 0,
+	    s->agent_start ? (int)s->agent_pid : 0, (long long)s->started,
+	    s->rw ? "rw" : "ro", s->pf_start ? (int)s->pf_pid : 0, s->net,
+	    s->netd_start ? (int)s->netd_pid : 0, s->dev, s->token_file);
 	fprintf(f, "mountd_start=%llu\nagent_start=%llu\npf_start=%llu\n"
 	    "netd_start=%llu\n", s->mountd_start, s->agent_start, s->pf_start,
 	    s->netd_start);

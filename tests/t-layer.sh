@@ -4,23 +4,27 @@
 . "$(dirname "$0")/lib.sh"
 LAYER=$B/.libs/libmirror-layer.so
 [ -f "$LAYER" ] || fail "no $LAYER (make)"
+# An ASan build's layer needs the sanitizers' runtimes loaded first.
+SAN=$(ldd "$LAYER" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ' ')
+PRE="$SAN$LAYER"
+[ -z "$SAN" ] || export ASAN_OPTIONS=detect_leaks=0
 mkdir -p "$T/pod/secrets/sub"
 echo "pod-token" >"$T/pod/secrets/token"
 echo "deep" >"$T/pod/secrets/sub/file"
 map="/var/run/mirror-test-secrets=$T/pod/secrets"
 
-out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD=$LAYER cat /var/run/mirror-test-secrets/token) ||
+out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD="$PRE" cat /var/run/mirror-test-secrets/token) ||
 	fail "cat through the layer failed"
 assert_eq "pod-token" "$out" "open() mapped"
-out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD=$LAYER cat /var/run/mirror-test-secrets/sub/file)
+out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD="$PRE" cat /var/run/mirror-test-secrets/sub/file)
 assert_eq "deep" "$out" "nested path mapped"
-MIRROR_LAYER_MAP=$map LD_PRELOAD=$LAYER /usr/bin/test -f /var/run/mirror-test-secrets/token ||
+MIRROR_LAYER_MAP=$map LD_PRELOAD="$PRE" /usr/bin/test -f /var/run/mirror-test-secrets/token ||
 	fail "stat/access not mapped"
-out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD=$LAYER python3 -c \
+out=$(MIRROR_LAYER_MAP=$map LD_PRELOAD="$PRE" python3 -c \
 	'print(open("/var/run/mirror-test-secrets/token").read().strip())')
 assert_eq "pod-token" "$out" "python open() mapped"
 # A prefix that only looks alike is not mapped.
-if MIRROR_LAYER_MAP=$map LD_PRELOAD=$LAYER cat /var/run/mirror-test-secretsX/token 2>/dev/null; then
+if MIRROR_LAYER_MAP=$map LD_PRELOAD="$PRE" cat /var/run/mirror-test-secretsX/token 2>/dev/null; then
 	fail "a look-alike prefix was mapped"
 fi
 # Without the layer the path does not exist: the mapping did the work.
@@ -39,7 +43,7 @@ echo "inside sub" >"$T/x/y/secrets/sub/file"
 echo "outside the map" >"$T/x/outside"
 echo "outside the map" >"$T/etc/hostname"
 m2="/var/run/mirror-test-secrets=$T/x/y/secrets"
-lay() { MIRROR_LAYER_MAP=$m2 LD_PRELOAD=$LAYER "$@"; }
+lay() { MIRROR_LAYER_MAP=$m2 LD_PRELOAD="$PRE" "$@"; }
 # Not mapped, such a path is what it is without the layer: the host's
 # (where /var/run/mirror-test-secrets does not exist, so nothing).
 out=$(lay cat /var/run/mirror-test-secrets/../../../etc/hostname 2>/dev/null) &&
@@ -65,7 +69,7 @@ done
 out=$(lay cat /var/run/mirror-test-secrets/sub/./../sub/file) || fail "sub/./../sub/file: not mapped"
 assert_eq "inside sub" "$out" "sub/./../sub/file"
 # The map's own prefix is normalised too.
-out=$(MIRROR_LAYER_MAP="/var/run/mirror-test-secrets/sub/..//=$T/x/y/secrets" LD_PRELOAD=$LAYER \
+out=$(MIRROR_LAYER_MAP="/var/run/mirror-test-secrets/sub/..//=$T/x/y/secrets" LD_PRELOAD="$PRE" \
 	cat /var/run/mirror-test-secrets/token) || fail "a prefix written with ../ and // does not map"
 assert_eq inside "$out" "a prefix written with ../ and //"
 say "layer normalises . and .. before mapping"
@@ -83,7 +87,13 @@ libdir=$(dirname "$(ldd /bin/cat | awk '/libc\.so/ { print $3 }')")
 [ -d "$libdir" ] || fail "no libc directory found"
 mkdir -p "$T/lib"
 cp "$LAYER" "$T/lib/libmirror-layer-test.so"
-chmod 4755 "$T/lib/libmirror-layer-test.so"
+SECPRE=
+for l in $SAN; do
+	cp "$l" "$T/lib/"
+	SECPRE+="${l##*/} "
+done
+SECPRE+=libmirror-layer-test.so
+chmod 4755 "$T"/lib/*.so*
 cp /bin/cat "$T/suid-cat"
 cp /bin/cat "$T/plain-cat"
 cp /bin/sleep "$T/suid-sleep"
@@ -91,16 +101,16 @@ chmod 4755 "$T/suid-cat" "$T/suid-sleep"
 chmod 755 "$T" "$T/x" "$T/x/y" "$T/x/y/secrets"
 chmod 644 "$T/x/y/secrets/token"
 unshare -m --propagation private bash -c '
-	libdir=$1 T=$2 m2=$3
+	libdir=$1 T=$2 m2=$3 pre=$4
 	mount -t overlay overlay -o "lowerdir=$T/lib:$libdir" "$libdir" ||
 		{ echo "overlay: cannot mount"; exit 2; }
 	nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups \
-		env LD_PRELOAD=libmirror-layer-test.so MIRROR_LAYER_MAP="$m2" "$@"; }
+		env LD_PRELOAD="$pre" MIRROR_LAYER_MAP="$m2" "$@"; }
 	out=$(nobody "$T/plain-cat" /var/run/mirror-test-secrets/token) &&
 		[ "$out" = inside ] || { echo "control: the layer did not map for a plain program"; exit 1; }
 	# Not through the function: $! must be the program itself.
 	setpriv --reuid 65534 --regid 65534 --clear-groups \
-		env LD_PRELOAD=libmirror-layer-test.so MIRROR_LAYER_MAP="$m2" \
+		env LD_PRELOAD="$pre" MIRROR_LAYER_MAP="$m2" \
 		"$T/suid-sleep" 5 &
 	pid=$!
 	sleep 0.5
@@ -112,7 +122,7 @@ unshare -m --propagation private bash -c '
 		exit 1
 	fi
 	exit 0
-' _ "$libdir" "$T" "$m2" >"$T/suid.out" 2>&1 || {
+' _ "$libdir" "$T" "$m2" "$SECPRE" >"$T/suid.out" 2>&1 || {
 	grep -q "^overlay:" "$T/suid.out" && missing "overlayfs in a mount namespace"
 	fail "$(cat "$T/suid.out")"
 }
