@@ -3,7 +3,10 @@
  * else: MIRROR_LAYER_MAP="/from=/to[:/from2=/to2...]" makes open, openat,
  * fopen, access and the stat family of a path under /from use /to (for
  * example /var/run/secrets onto the same directory in a mounted pod).
- * Port-binding redirection comes with incoming traffic, later.
+ * A path is matched after its "." and ".." are resolved lexically, so
+ * "/from/../../etc/shadow" is never sent to "/to/../../etc/shadow"; a
+ * set-id program ignores the map (secure_getenv). Port-binding
+ * redirection comes with incoming traffic, later.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -30,11 +33,51 @@ struct layer_map {
 static struct layer_map maps[LAYER_MAPS_MAX];
 static int nmaps;
 
+/*
+ * Writes absolute path to out (size sz) with empty and "." components
+ * dropped and each ".." removing the component before it (none above
+ * "/"). Lexical only: what the map's prefix means is decided on names,
+ * the way the user wrote them. 0, or -1 if out is too small.
+ */
+static int
+layer_normalise(const char *path, char *out, size_t sz)
+{
+	const char *p = path, *end;
+	size_t len = 0, n;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if (n == 1 && p[0] == '.')
+			;
+		else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[--len] != '/')
+				;
+		} else {
+			if (len + 1 + n >= sz)
+				return -1;
+			out[len] = '/';
+			memcpy(out + len + 1, p, n);
+			len += 1 + n;
+		}
+		p = end;
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return 0;
+}
+
 __attribute__((constructor)) static void
 layer_init(void)
 {
-	const char *env = getenv("MIRROR_LAYER_MAP");
-	char *copy, *item, *save = NULL, *eq;
+	/* Whoever runs a set-id program must not point it at other files. */
+	const char *env = secure_getenv("MIRROR_LAYER_MAP");
+	char *copy, *item, *save = NULL, *eq, *from;
 
 	if (env == NULL || (copy = strdup(env)) == NULL)
 		return;
@@ -44,11 +87,17 @@ layer_init(void)
 		    eq[1] != '/')
 			continue;
 		*eq = '\0';
+		/* Compared with normalised paths, so normalised too: "/a/"
+		 * and "/b/../a" map like "/a". */
+		from = malloc(strlen(item) + 2);
+		if (from == NULL || layer_normalise(item, from,
+		    strlen(item) + 2) < 0) {
+			free(from);
+			continue;
+		}
 		maps[nmaps].to = eq + 1;
-		while (eq - item > 1 && eq[-1] == '/')
-			*--eq = '\0';	/* "/a/" maps like "/a" */
-		maps[nmaps].from = item;
-		maps[nmaps].fromlen = strlen(item);
+		maps[nmaps].from = from;
+		maps[nmaps].fromlen = strlen(from);
 		nmaps++;
 	}
 	/* copy stays allocated: the maps point into it for the process's
@@ -59,17 +108,22 @@ layer_init(void)
 static const char *
 layer_map_path(const char *path, char *buf, size_t sz)
 {
+	char norm[PATH_MAX];
 	int i;
 
-	if (path == NULL || path[0] != '/')
+	if (path == NULL || path[0] != '/' || nmaps == 0)
+		return path;
+	/* Unchanged if it cannot be normalised: the kernel would refuse a
+	 * path this long anyway. */
+	if (layer_normalise(path, norm, sizeof(norm)) < 0)
 		return path;
 	for (i = 0; i < nmaps; i++) {
 		size_t n = maps[i].fromlen;
 
-		if (strncmp(path, maps[i].from, n) == 0 &&
-		    (path[n] == '/' || path[n] == '\0')) {
+		if (strncmp(norm, maps[i].from, n) == 0 &&
+		    (norm[n] == '/' || norm[n] == '\0')) {
 			if ((size_t)snprintf(buf, sz, "%s%s", maps[i].to,
-			    path + n) >= sz)
+			    norm + n) >= sz)
 				return path;
 			return buf;
 		}

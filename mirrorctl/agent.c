@@ -26,10 +26,11 @@
 /* Starts mirror-agent for a process; waits for its "ready" line. */
 static int
 start_agent(struct session *s, pid_t target, const char *config, int rw,
-    double wait_s)
+    double wait_s, double idle_ttl)
 {
 	char *agent = ctl_program_path("mirror-agent"), pidarg[32], line[400];
-	const char *argv[12];
+	char ttl[32];
+	const char *argv[14];
 	struct pollfd pfd;
 	size_t len = 0;
 	int out[2], logfd, argc = 0, rc = -ETIMEDOUT;
@@ -44,6 +45,11 @@ start_agent(struct session *s, pid_t target, const char *config, int rw,
 	argv[argc++] = xstrdup(session_file(s, "token"));
 	argv[argc++] = "--target-pid";
 	argv[argc++] = pidarg;
+	/* As a cluster's agent (kube.c): one whose mount died without an
+	 * umount does not run on for ever. */
+	snprintf(ttl, sizeof(ttl), "%g", idle_ttl);
+	argv[argc++] = "--idle-ttl";
+	argv[argc++] = ttl;
 	if (rw)
 		argv[argc++] = "--rw";
 	if (config) {
@@ -263,7 +269,8 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 		return rc < 0 ? -1 : 0;
 	}
 	explicit_bzero(token, sizeof(token));
-	rc = start_agent(s, pid, config, rw, conf->agent_connect_timeout);
+	rc = start_agent(s, pid, config, rw, conf->agent_connect_timeout,
+	    conf->agent_idle_ttl);
 	if (rc < 0) {
 		ctl_error("the agent for %s did not start%s", s->target,
 		    rc == -ETIMEDOUT ? " in time" : "");
@@ -276,7 +283,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 void
 ctl_agent_stop(struct session *s)
 {
-	session_stop_pid(s->agent_pid, 2000);
-	session_stop_pid(s->pf_pid, 2000);
+	session_stop_proc(s->agent_pid, s->agent_start, 2000);
+	session_stop_proc(s->pf_pid, s->pf_start, 2000);
 	kube_cleanup(s);
 }

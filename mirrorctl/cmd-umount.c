@@ -86,9 +86,11 @@ cmd_umount_exec(int argc, char **argv)
 		}
 	}
 	if (have_session) {
-		session_stop_pid(s.mountd_pid, 3000);
-		session_stop_pid(s.agent_pid, 3000);
-		session_stop_pid(s.pf_pid, 3000);
+		/* Each only if it is still the process mount started (the
+		 * session's load dropped the others). */
+		session_stop_proc(s.mountd_pid, s.mountd_start, 3000);
+		session_stop_proc(s.agent_pid, s.agent_start, 3000);
+		session_stop_proc(s.pf_pid, s.pf_start, 3000);
 		kube_cleanup(&s);
 		session_remove(&s);
 	}

@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,11 +60,18 @@ session_file(const struct session *s, const char *name)
 }
 
 int
-session_save(const struct session *s)
+session_save(struct session *s)
 {
 	char tmp[PATH_MAX + 64], path[PATH_MAX + 64];
 	FILE *f;
 
+	/* Read now, so a PID that changed since (mountd's daemon after its
+	 * parent) gets its own process's time. One already gone is saved
+	 * as 0: a later reader could not tell it from a stranger. */
+	s->mountd_start = session_pid_start(s->mountd_pid);
+	s->agent_start = session_pid_start(s->agent_pid);
+	s->pf_start = session_pid_start(s->pf_pid);
+	s->netd_start = session_pid_start(s->netd_pid);
 	snprintf(tmp, sizeof(tmp), "%s/state.tmp", s->dir);
 	snprintf(path, sizeof(path), "%s/state", s->dir);
 	if ((f = fopen(tmp, "w")) == NULL)
@@ -70,14 +79,89 @@ session_save(const struct session *s)
 	fprintf(f, "target=%s\nmountpoint=%s\nurl=%s\nmountd_pid=%d\n"
 	    "agent_pid=%d\nstarted=%lld\nmode=%s\npf_pid=%d\nnet=%d\n"
 	    "netd_pid=%d\ndev=%s\ntoken_file=%s\n", s->target, s->mountpoint,
-	    s->url, (int)s->mountd_pid, (int)s->agent_pid,
-	    (long long)s->started, s->rw ? "rw" : "ro", (int)s->pf_pid, s->net,
-	    (int)s->netd_pid, s->dev, s->token_file);
+	    s->url, s->mountd_start ? (int)s->mountd_pid : 0,
+	    s->agent_start ? (int)s->agent_pid : 0, (long long)s->started,
+	    s->rw ? "rw" : "ro", s->pf_start ? (int)s->pf_pid : 0, s->net,
+	    s->netd_start ? (int)s->netd_pid : 0, s->dev, s->token_file);
+	fprintf(f, "mountd_start=%llu\nagent_start=%llu\npf_start=%llu\n"
+	    "netd_start=%llu\n", s->mountd_start, s->agent_start, s->pf_start,
+	    s->netd_start);
 	if (s->fingerprint[0])
 		fprintf(f, "fingerprint=%s\n", s->fingerprint);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
+}
+
+/* The basename of what /proc/PID/exe points to, in buf; -errno if it
+ * cannot be read. */
+static int
+session_pid_exe(pid_t pid, char *buf, size_t sz)
+{
+	char path[64], exe[PATH_MAX], *base;
+	size_t len;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) < 0)
+		return -errno;
+	exe[n] = '\0';
+	len = (size_t)n;
+	/* Reinstalled since it started: still the same program. */
+	if (len > 10 && strcmp(exe + len - 10, " (deleted)") == 0)
+		exe[len - 10] = '\0';
+	base = strrchr(exe, '/');
+	if ((size_t)snprintf(buf, sz, "%s", base ? base + 1 : exe) >= sz)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The file name of the program mirrorctl runs as name ("mirror-agent"),
+ * or of mirrorctl itself for NULL. */
+static void
+session_prog(const char *name, char *buf, size_t sz)
+{
+	char *path, *base;
+
+	if (name == NULL) {
+		if (session_pid_exe(getpid(), buf, sz) < 0)
+			snprintf(buf, sz, "mirrorctl");
+		return;
+	}
+	path = ctl_program_path(name);
+	base = strrchr(path, '/');
+	snprintf(buf, sz, "%s", base ? base + 1 : path);
+	x_free(path);
+}
+
+/*
+ * Keeps *pid only if it is still the process the state file meant: alive,
+ * started at *start, running the program name (NULL: mirrorctl). A file
+ * of an older mirrorctl has no start time: the program must match then.
+ * Otherwise *pid and *start become 0.
+ */
+static void
+session_check_pid(pid_t *pid, unsigned long long *start, const char *name)
+{
+	char want[256], exe[256];
+	unsigned long long now;
+	int rc;
+
+	if (*pid <= 0 || (now = session_pid_start(*pid)) == 0 ||
+	    (*start != 0 && now != *start))
+		goto gone;
+	session_prog(name, want, sizeof(want));
+	rc = session_pid_exe(*pid, exe, sizeof(exe));
+	/* Unreadable (another user's): the start time must decide. */
+	if (rc < 0 && (rc == -ENOENT || *start == 0))
+		goto gone;
+	if (rc == 0 && strcmp(exe, want) != 0)
+		goto gone;
+	*start = now;
+	return;
+gone:
+	*pid = 0;
+	*start = 0;
 }
 
 int
@@ -126,8 +210,20 @@ session_load(const char *dir, struct session *s)
 		else if (strcmp(line, "fingerprint") == 0)
 			snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
 			    v);
+		else if (strcmp(line, "mountd_start") == 0)
+			s->mountd_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "agent_start") == 0)
+			s->agent_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "pf_start") == 0)
+			s->pf_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "netd_start") == 0)
+			s->netd_start = strtoull(v, NULL, 10);
 	}
 	fclose(f);
+	session_check_pid(&s->mountd_pid, &s->mountd_start, "mirror-mountd");
+	session_check_pid(&s->agent_pid, &s->agent_start, "mirror-agent");
+	session_check_pid(&s->pf_pid, &s->pf_start, NULL);
+	session_check_pid(&s->netd_pid, &s->netd_start, "mirror-netd");
 	return s->mountpoint[0] || s->net ? 0 : -EINVAL;
 }
 
@@ -253,6 +349,33 @@ session_alive(pid_t pid)
 	return alive;
 }
 
+unsigned long long
+session_pid_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	int field;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	/* The name in parentheses may hold spaces and ')': fields are
+	 * counted from the last ')', which ends field 2. */
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ' &&
+	    p[2] != 'Z' && p[2] != 'X') {
+		for (field = 2; p != NULL && field < 22; field++)
+			p = strchr(p + 1, ' ');
+		if (p != NULL)
+			start = strtoull(p + 1, NULL, 10);
+	}
+	fclose(f);
+	return start;
+}
+
 void
 session_stop_pid(pid_t pid, int ms)
 {
@@ -270,4 +393,41 @@ session_stop_pid(pid_t pid, int ms)
 	}
 	kill(pid, SIGKILL);
 	(void)waitpid(pid, NULL, 0);
+}
+
+void
+session_stop_proc(pid_t pid, unsigned long long start, int ms)
+{
+	struct pollfd pfd;
+	int fd, waited;
+
+	if (start == 0) {
+		session_stop_pid(pid, ms);
+		return;
+	}
+	if (pid <= 0)
+		return;
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		/* No pidfds (Linux before 5.3): check, then signal. */
+		if (errno == ENOSYS && session_pid_start(pid) == start)
+			session_stop_pid(pid, ms);
+		return;
+	}
+	/* The pidfd holds on to one process: if that one started at start,
+	 * the signals below reach it and no other. */
+	if (session_pid_start(pid) != start)
+		goto out;
+	syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	/* Readable once it has exited. */
+	for (waited = 0; waited < ms; waited += 20)
+		if (poll(&pfd, 1, 20) > 0)
+			goto out;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	(void)poll(&pfd, 1, 1000);
+out:
+	/* Ours (a keeper this mirrorctl forked): reaped. */
+	(void)waitpid(pid, NULL, WNOHANG);
+	close(fd);
 }

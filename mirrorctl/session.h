@@ -2,6 +2,11 @@
  * A mount session's state, one directory per mount under
  * ctl_state_dir()/sessions/: what was mounted where, by which
  * processes, and the token file of an agent mirrorctl started.
+ *
+ * A PID in a state file may have been reused by the time it is read: each
+ * is saved with its process's start time (field 22 of /proc/PID/stat),
+ * and session_load keeps it only while that process still runs, started
+ * then, as the program mirrorctl ran there; otherwise it reads as 0 (gone).
  */
 #ifndef MIRRORCTL_SESSION_H
 #define MIRRORCTL_SESSION_H
@@ -25,11 +30,18 @@ struct session {
 	pid_t	netd_pid;
 	char	dev[32];		/* netd's TUN device */
 	time_t	started;
+	/* Start times of the processes above (session_pid_start), filled
+	 * in by session_save; 0 while not known. */
+	unsigned long long mountd_start, agent_start, pf_start, netd_start;
 };
 
 /* Makes a new, empty session directory (0700). 0 or -errno. */
 int	session_create(struct session *);
-int	session_save(const struct session *);
+/* Writes the state file; records the start time of each PID whose
+ * start is not known yet (a process just started). 0 or -errno. */
+int	session_save(struct session *);
+/* Reads a state file. A PID whose process is gone, or is now another
+ * process (a different start time, another program), reads as 0. */
 int	session_load(const char *dir, struct session *);
 /* The session whose mountpoint is path; 0 or -ENOENT. */
 int	session_find(const char *mountpoint, struct session *);
@@ -44,7 +56,16 @@ const char *session_file(const struct session *, const char *name);
 int	session_abspath(const char *path, char *buf);
 /* True if pid is alive. */
 int	session_alive(pid_t pid);
-/* SIGTERM, wait up to ms, then SIGKILL. */
+/* When pid started (clock ticks after boot; field 22 of its stat), or
+ * 0 if it is gone or a zombie. */
+unsigned long long session_pid_start(pid_t pid);
+/* SIGTERM, wait up to ms, then SIGKILL. Only for a PID that cannot have
+ * been reused: a child not yet reaped. */
 void	session_stop_pid(pid_t pid, int ms);
+/* As session_stop_pid for a PID read from a state file: signals it only
+ * if it is still the process that started at start (through a pidfd,
+ * so it cannot be reused between the check and the signal). start 0:
+ * our own child, as session_stop_pid. */
+void	session_stop_proc(pid_t pid, unsigned long long start, int ms);
 
 #endif

@@ -6,7 +6,8 @@
 # With --token-sha256 it serves the token whose hash it was given and
 # refuses others, and logs neither. The command line's mistakes (two
 # tokens, two targets, a bad hash, a bad or unknown container ID) are
-# clear errors.
+# clear errors. A local agent (pid/N) mirrorctl starts gets agent.idle_ttl
+# from the configuration too.
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -90,18 +91,37 @@ assert_eq 0 "$rc" "exit status with an unauthenticated connection open"
 kill "$holder" 2>/dev/null
 say "a connection that never said hello: the agent still went after $(( $(now_ms) - t0 )) ms"
 
-start_agent "$T/root" --idle-ttl 2
-t0=$(now_ms)
-sleep 1.2
-python3 "$SRC/tests/wsclient.py" --url "$AGENT_URL" --token-file "$T/token" \
-	read /dir/data >"$T/got" || fail "read with the right token failed"
+# The client is started first (python's start-up takes seconds on a
+# loaded machine) and reads when the agent is 3 s old (of a 5 s TTL:
+# room for a slow start); times are on the clock of /proc/uptime, from
+# the agent's own start time.
+uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+fifo=$T/go
+mkfifo "$fifo"
+python3 - "$SRC/tests" "$fifo" "$T/token" >"$T/got" 2>"$T/reader.err" <<'EOF' &
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import wsclient
+url, pid = open(sys.argv[2]).read().split()
+stat = open("/proc/%s/stat" % pid).read()
+start = int(stat.rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+up = float(open("/proc/uptime").read().split()[0])
+time.sleep(max(0.0, start + 3 - up))
+sys.exit(wsclient.main(["--url", url, "--token-file", sys.argv[3], "read",
+                        "/dir/data"]))
+EOF
+reader=$!
+start_agent "$T/root" --idle-ttl 5
+t0=$(( $(cut -d' ' -f22 "/proc/$AGENT_PID/stat") * 1000 / $(getconf CLK_TCK) ))
+echo "$AGENT_URL $AGENT_PID" >"$fifo"
+wait "$reader" || fail "read with the right token failed: $(cat "$T/reader.err")"
 cmp -s "$T/got" "$T/root/dir/data" || fail "read returned the wrong bytes"
-wait_gone "$AGENT_PID" 6 || fail "the agent is still running 6 s after its last client"
-ms=$(( $(now_ms) - t0 ))
-[ "$ms" -ge 3000 ] ||
-	fail "the agent exited $ms ms after the start: its client at 1.2 s did not restart the count"
+wait_gone "$AGENT_PID" 10 || fail "the agent is still running 10 s after its last client"
+ms=$(( $(uptime_ms) - t0 ))
+[ "$ms" -ge 7000 ] ||
+	fail "the agent exited $ms ms after the start: its client at 3 s did not restart the count"
 assert_eq 0 "$(agent_status "$AGENT_PID")" "exit status after a client"
-say "a client at 1.2 s: the agent went after $ms ms"
+say "a client at 3 s: the agent (TTL 5 s) went after $ms ms"
 
 # 4. --token-sha256: only the hash on the command line.
 out=$T/agent.hash
@@ -171,4 +191,35 @@ for id in "$unknown" "containerd://$unknown" "cri-o://${unknown:0:12}" "docker:/
 		fail "unknown container: the error does not say it must be running: $(cat "$T/err")"
 done
 say "command-line mistakes: clear errors ($(head -n 1 "$T/err"))"
+
+# 6. A local agent (pid/N) mirrorctl starts gets agent.idle_ttl as a
+# cluster's agent does: while mounted it stays; when its mountd dies
+# without an umount it goes by itself, and umount still cleans up.
+echo 'agent = { idle_ttl = 2.0; };' >"$T/ttl.conf"
+sleep 600 &
+tpid=$!
+on_exit "kill $tpid"
+mkdir -p "$T/lmnt"
+"$CTL" mount --config "$T/ttl.conf" "pid/$tpid" "$T/lmnt" >"$T/lmount.out" 2>&1 ||
+	fail "mirrorctl mount pid/$tpid: $(cat "$T/lmount.out")"
+on_exit "'$CTL' umount '$T/lmnt'; umount -l '$T/lmnt'"
+state=$(grep -lxF "mountpoint=$T/lmnt" "$MIRROR_STATE_DIR"/sessions/*/state) ||
+	fail "no session for $T/lmnt"
+lapid=$(sed -n 's/^agent_pid=//p' "$state")
+lmpid=$(sed -n 's/^mountd_pid=//p' "$state")
+[ "${lapid:-0}" -gt 0 ] && [ "${lmpid:-0}" -gt 0 ] || fail "no agent or mountd PID in $state"
+tr '\0' ' ' <"/proc/$lapid/cmdline" | grep -q -- "--idle-ttl 2 " ||
+	fail "the local agent has no --idle-ttl 2: $(tr '\0' ' ' <"/proc/$lapid/cmdline")"
+sleep 4
+kill -0 "$lapid" 2>/dev/null || fail "the local agent exited while mounted"
+stat "$T/lmnt/etc/hostname" >/dev/null || fail "the local mount does not serve after 4 s"
+t0=$(now_ms)
+kill -9 "$lmpid"
+wait_gone "$lapid" 8 || fail "the local agent is still running 8 s after its mountd died"
+ms=$(( $(now_ms) - t0 ))
+[ "$ms" -ge 1500 ] || fail "the local agent went $ms ms after its client, before its 2 s"
+"$CTL" umount "$T/lmnt" >"$T/lum" 2>&1 || fail "umount after the agent left: $(cat "$T/lum")"
+is_mounted "$T/lmnt" && fail "$T/lmnt still mounted"
+kill -0 "$tpid" 2>/dev/null || fail "the target process died"
+say "local agent: up while mounted, gone $ms ms after its mountd died (agent.idle_ttl 2)"
 exit 0
