@@ -1446,6 +1446,9 @@ write_status(void)
 	if (cfg->nmore > 0)
 		fprintf(f, "skipped=... and %d more (see the log)\n",
 		    cfg->nmore);
+	if (cfg->fw_table)
+		fprintf(f, "firewall=table inet %s: forwarding through %s "
+		    "dropped\n", cfg->fw_table, cfg->dev);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",
@@ -1596,6 +1599,20 @@ bind_socket(int type, uint16_t port, const char **why)
 		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* The DNS stub answers this host's programs only. Their packets
+	 * to the TUN address travel over lo but the kernel files them
+	 * under the device that holds the address (the route's rt_iif),
+	 * so a socket bound to the TUN device gets them; a neighbour's
+	 * arrive on another device and never reach it (and netd's
+	 * nftables table drops them before that). */
+	if (port == 53 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE,
+	    R.cfg.dev, (socklen_t)strlen(R.cfg.dev) + 1) < 0) {
+		int rc = -errno;
+
+		*why = "SO_BINDTODEVICE";
+		close(fd);
+		return rc;
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = R.tun_addr;
