@@ -19,24 +19,21 @@ net_topology
 P=$SRC/tests/netpeer.py
 NB_NS=mtp-nb-$$
 FAR_NS=mtp-far-$$
-ip netns add "$NB_NS" || fail "ip netns add"
-on_exit "ip netns del $NB_NS"
-ip netns add "$FAR_NS" || fail "ip netns add"
-on_exit "ip netns del $FAR_NS"
-ip -n "$LAPTOP_NS" link add nb0 type veth peer name nb1 netns "$NB_NS"
-ip -n "$LAPTOP_NS" addr add 10.79.0.1/30 dev nb0
-ip -n "$LAPTOP_NS" link set nb0 up
-ip -n "$NB_NS" addr add 10.79.0.2/30 dev nb1
-ip -n "$NB_NS" link set lo up
-ip -n "$NB_NS" link set nb1 up
-ip -n "$NB_NS" route add default via 10.79.0.1
-ip -n "$LAPTOP_NS" link add far0 type veth peer name far1 netns "$FAR_NS"
-ip -n "$LAPTOP_NS" addr add 10.80.0.1/30 dev far0
-ip -n "$LAPTOP_NS" link set far0 up
-ip -n "$FAR_NS" addr add 10.80.0.2/30 dev far1
-ip -n "$FAR_NS" link set lo up
-ip -n "$FAR_NS" link set far1 up
-ip -n "$FAR_NS" route add default via 10.80.0.1
+# behind_laptop NS DEV NET: a namespace on a veth to the laptop (DEV0 there,
+# DEV1 in NS) with NET.1/30 and NET.2/30, its default route the laptop.
+behind_laptop() {
+	ip netns add "$1" || fail "ip netns add"
+	on_exit "ip netns del $1"
+	ip -n "$LAPTOP_NS" link add "${2}0" type veth peer name "${2}1" netns "$1"
+	ip -n "$LAPTOP_NS" addr add "$3.1/30" dev "${2}0"
+	ip -n "$LAPTOP_NS" link set "${2}0" up
+	ip -n "$1" addr add "$3.2/30" dev "${2}1"
+	ip -n "$1" link set lo up
+	ip -n "$1" link set "${2}1" up
+	ip -n "$1" route add default via "$3.1"
+}
+behind_laptop "$NB_NS" nb 10.79.0
+behind_laptop "$FAR_NS" far 10.80.0
 ip netns exec "$FAR_NS" python3 "$P" http 10.80.0.2 8080 >>"$T/far.log" 2>&1 &
 on_exit "kill $!"
 laptop sysctl -qw net.ipv4.ip_forward=1
