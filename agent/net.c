@@ -43,6 +43,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "resolv.h"
 #include "xmalloc.h"
 
 #define NET_EVENTS		256	/* epoll events per wakeup */
@@ -1123,50 +1124,6 @@ ares_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		log_warn("epoll_ctl (c-ares socket)");
 }
 
-/* The "nameserver" lines of the target's resolv.conf as c-ares' list. */
-static void
-dns_servers_from(const char *text, char *csv, size_t csvsz)
-{
-	char line[512], word[64], addr[INET6_ADDRSTRLEN + 1], *pct;
-	const char *p = text, *nl;
-	struct in6_addr a6;
-	struct in_addr a4;
-	size_t len = 0, k;
-	int n;
-
-	csv[0] = '\0';
-	while (*p) {
-		nl = strchr(p, '\n');
-		k = nl ? (size_t)(nl - p) : strlen(p);
-		if (k >= sizeof(line))
-			k = sizeof(line) - 1;
-		memcpy(line, p, k);
-		line[k] = '\0';
-		p = nl ? nl + 1 : p + strlen(p);
-		if (sscanf(line, " %63s %46s", word, addr) != 2 ||
-		    strcmp(word, "nameserver") != 0)
-			continue;
-		if ((pct = strchr(addr, '%')) != NULL)
-			*pct = '\0';
-		if (inet_pton(AF_INET, addr, &a4) == 1)
-			n = snprintf(csv + len, csvsz - len, "%s%s:53",
-			    len ? "," : "", addr);
-		else if (inet_pton(AF_INET6, addr, &a6) == 1)
-			n = snprintf(csv + len, csvsz - len, "%s[%s]:53",
-			    len ? "," : "", addr);
-		else
-			continue;
-		if (n < 0 || (size_t)n >= csvsz - len) {
-			csv[len] = '\0';
-			break;
-		}
-		len += (size_t)n;
-	}
-	/* No nameserver line: the resolver's default. */
-	if (len == 0)
-		snprintf(csv, csvsz, "127.0.0.1:53");
-}
-
 /* Re-reads the target's resolv.conf at most once a second; a changed
  * server list applies once no query is in flight (c-ares refuses to
  * change servers under pending queries). */
@@ -1181,7 +1138,7 @@ dns_refresh(struct agent_net *net)
 	if (now - net->dns_checked >= 1000 || net->dns_checked == 0) {
 		net->dns_checked = now;
 		read_resolv_conf(net, resolv, sizeof(net->resolv));
-		dns_servers_from(resolv, csv, sizeof(csv));
+		agent_resolv_servers(resolv, csv, sizeof(csv));
 		if (strcmp(csv, net->dns_servers) != 0) {
 			snprintf(net->dns_servers, sizeof(net->dns_servers),
 			    "%s", csv);

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -1358,10 +1359,13 @@ dns_udp_readable(void)
 		sl = sizeof(q->from);
 		n = recvfrom(R.dns_ufd, buf, sizeof(buf), MSG_DONTWAIT,
 		    (struct sockaddr *)&q->from, &sl);
-		if (n < 12) {
+		if (n < 0) {
 			x_free(q);
-			if (n < 0)
-				break;
+			break;
+		}
+		if (dns_query_check(buf, (size_t)n, NULL) < 0) {
+			x_free(q);	/* not a query: no answer */
+			dropped();
 			continue;
 		}
 		/* A flood of queries waits on the agent's answers no
@@ -1441,7 +1445,8 @@ dns_tcp_main(void *arg)
 		int ok;
 
 		n = (size_t)len[0] << 8 | len[1];
-		if (n < 12 || read_full(fd, msg, n) < 0)
+		if (read_full(fd, msg, n) < 0 ||
+		    dns_query_check(msg, n, NULL) < 0)
 			break;
 		memset(&w, 0, sizeof(w));
 		pthread_mutex_init(&w.mtx, NULL);

@@ -47,6 +47,12 @@ printf 'nameserver 10.66.0.20\n' >"/etc/netns/$LAP/resolv.conf"
 ip netns exec "$POD" sleep 600 &
 TARGET_PID=$!
 on_exit "kill $TARGET_PID"
+# ip netns exec enters the namespace after the fork: wait for it, or the
+# agent may serve this namespace instead.
+for i in $(seq 100); do
+	[ "$(readlink "/proc/$TARGET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || break
+	sleep 0.05
+done
 make_token "$T/token"
 ip netns exec "$LAP" "$AGENT" --listen 127.0.0.1:0 --token-file "$T/token" \
 	--target-pid "$TARGET_PID" >"$T/agent.out" 2>"$T/agent.err" &
