@@ -43,6 +43,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "resolv.h"
 #include "xmalloc.h"
 
 #define NET_EVENTS		256	/* epoll events per wakeup */
@@ -65,6 +66,11 @@
 #define NET_RESOLV_MAX		65536
 #define NET_ADDRS_MAX		1024
 #define NET_DNS_TIMEOUT_MS	2000
+/* DNS queries of one connection in flight at once; beyond, EAGAIN. */
+#define NET_DNS_PENDING_MAX	1024
+/* What a UDP or ICMP flow may have sent the client ahead of its credits
+ * when its STREAM_OPEN named no window. */
+#define NET_DGRAM_WINDOW	(256u * 1024)
 #define NET_DNS_TRIES		2
 
 /* What an epoll event points at. */
@@ -316,9 +322,12 @@ stream_interest(struct agent_net *net, struct stream *s)
 	if (s->state == ST_CONNECTING)
 		want = EPOLLOUT;
 	else if (s->state == ST_OPEN) {
-		if (s->proto != NET_TCP)
-			want = EPOLLIN;
-		else {
+		if (s->proto != NET_TCP) {
+			/* Unread datagrams wait in the socket, whose
+			 * bounded buffer drops the rest. */
+			if (s->sent - s->credited < s->peer_window)
+				want = EPOLLIN;
+		} else {
 			if (!s->rd_eof && s->sent - s->credited < s->peer_window)
 				want |= EPOLLIN;
 			if (s->txq != NULL)
@@ -421,7 +430,7 @@ stream_opened(struct stream *s, int err)
 /* ---- TCP relay ----------------------------------------------------- */
 
 static void
-tcp_written(struct stream *s, size_t n)
+credit_written(struct stream *s, size_t n)
 {
 	s->uncredited += n;
 	if (s->uncredited >= NET_CREDIT_BATCH) {
@@ -527,7 +536,7 @@ tcp_flush(struct agent_net *net, struct stream *s)
 				s->txq_tail = NULL;
 			x_free(m);
 		}
-		tcp_written(s, (size_t)r);
+		credit_written(s, (size_t)r);
 		if (s->txq != NULL && s->txq->off > 0)
 			break;		/* the socket is full */
 	}
@@ -601,7 +610,7 @@ tcp_data(struct agent_net *net, struct stream *s, struct net_msg *m,
 		}
 		if (r > 0) {
 			off = (size_t)r;
-			tcp_written(s, (size_t)r);
+			credit_written(s, (size_t)r);
 		}
 		if (off == len)
 			goto out;
@@ -666,6 +675,9 @@ tcp_event(struct agent_net *net, struct stream *s, uint32_t events)
 
 /* ---- UDP and ICMP -------------------------------------------------- */
 
+/* Datagrams from the target to the client, within the client's window:
+ * a flood the client cannot take stays in the socket's bounded buffer
+ * (and is dropped there), never in the agent's send queue. */
 static void
 dgram_event(struct agent_net *net, struct stream *s)
 {
@@ -674,7 +686,8 @@ dgram_event(struct agent_net *net, struct stream *s)
 	uint8_t *m;
 	int i;
 
-	for (i = 0; i < NET_DGRAMS_PER_WAKE; i++) {
+	for (i = 0; i < NET_DGRAMS_PER_WAKE &&
+	    s->sent - s->credited < s->peer_window; i++) {
 		r = recv(s->io.fd, buf, NET_DGRAM_MAX, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -683,20 +696,25 @@ dgram_event(struct agent_net *net, struct stream *s)
 			 * connection to lose. */
 			continue;
 		}
+		if (s->sent - s->credited + (uint64_t)r > s->peer_window)
+			break;		/* dropped: no window for it */
 		m = xmalloc(PROTO_HDR_LEN + (size_t)r);
 		proto_hdr_encode(m, MSG_STREAM, STREAM_DATA, s->id, 0, (uint32_t)r);
 		memcpy(m + PROTO_HDR_LEN, buf, (size_t)r);
 		ws_send(s->cl->conn, m, PROTO_HDR_LEN + (size_t)r);
 		s->sent += (uint64_t)r;
 	}
+	stream_interest(net, s);
 }
 
+/* A datagram from the client for the target. Dropped when the socket
+ * would block, as a router's full queue would; credited back either
+ * way, so the client's window bounds what waits here for this thread. */
 static void
 dgram_data(struct stream *s, const uint8_t *data, size_t len)
 {
-	/* Datagrams are dropped when the socket would block, as a
-	 * router's full queue would. */
 	(void)send(s->io.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	credit_written(s, len);
 }
 
 /* ---- opening ------------------------------------------------------- */
@@ -783,7 +801,7 @@ stream_open(struct agent_net *net, struct agent_net_client *cl,
 	s->cl = cl;
 	s->id = id;
 	s->proto = proto;
-	s->peer_window = proto == NET_TCP ? window : UINT32_MAX;
+	s->peer_window = window ? window : NET_DGRAM_WINDOW;
 	tab_insert(cl, s);
 	if (proto == NET_TCP && inprogress) {
 		s->state = ST_CONNECTING;
@@ -851,7 +869,7 @@ stream_message_payload(struct agent_net *net, struct agent_net_client *cl,
 		if (n > s->sent - s->credited)
 			n = (uint32_t)(s->sent - s->credited);
 		s->credited += n;
-		if (s->state == ST_OPEN && s->proto == NET_TCP)
+		if (s->state == ST_OPEN)
 			stream_interest(net, s);
 		break;
 	case STREAM_SHUT:
@@ -1107,50 +1125,6 @@ ares_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		log_warn("epoll_ctl (c-ares socket)");
 }
 
-/* The "nameserver" lines of the target's resolv.conf as c-ares' list. */
-static void
-dns_servers_from(const char *text, char *csv, size_t csvsz)
-{
-	char line[512], word[64], addr[INET6_ADDRSTRLEN + 1], *pct;
-	const char *p = text, *nl;
-	struct in6_addr a6;
-	struct in_addr a4;
-	size_t len = 0, k;
-	int n;
-
-	csv[0] = '\0';
-	while (*p) {
-		nl = strchr(p, '\n');
-		k = nl ? (size_t)(nl - p) : strlen(p);
-		if (k >= sizeof(line))
-			k = sizeof(line) - 1;
-		memcpy(line, p, k);
-		line[k] = '\0';
-		p = nl ? nl + 1 : p + strlen(p);
-		if (sscanf(line, " %63s %46s", word, addr) != 2 ||
-		    strcmp(word, "nameserver") != 0)
-			continue;
-		if ((pct = strchr(addr, '%')) != NULL)
-			*pct = '\0';
-		if (inet_pton(AF_INET, addr, &a4) == 1)
-			n = snprintf(csv + len, csvsz - len, "%s%s:53",
-			    len ? "," : "", addr);
-		else if (inet_pton(AF_INET6, addr, &a6) == 1)
-			n = snprintf(csv + len, csvsz - len, "%s[%s]:53",
-			    len ? "," : "", addr);
-		else
-			continue;
-		if (n < 0 || (size_t)n >= csvsz - len) {
-			csv[len] = '\0';
-			break;
-		}
-		len += (size_t)n;
-	}
-	/* No nameserver line: the resolver's default. */
-	if (len == 0)
-		snprintf(csv, csvsz, "127.0.0.1:53");
-}
-
 /* Re-reads the target's resolv.conf at most once a second; a changed
  * server list applies once no query is in flight (c-ares refuses to
  * change servers under pending queries). */
@@ -1165,7 +1139,7 @@ dns_refresh(struct agent_net *net)
 	if (now - net->dns_checked >= 1000 || net->dns_checked == 0) {
 		net->dns_checked = now;
 		read_resolv_conf(net, resolv, sizeof(net->resolv));
-		dns_servers_from(resolv, csv, sizeof(csv));
+		agent_resolv_servers(resolv, csv, sizeof(csv));
 		if (strcmp(csv, net->dns_servers) != 0) {
 			snprintf(net->dns_servers, sizeof(net->dns_servers),
 			    "%s", csv);
@@ -1253,6 +1227,10 @@ serve_dns(struct agent_net *net, struct agent_net_client *cl,
 	}
 	if (qlen < 12) {
 		reply_errno(cl, &m->h, EINVAL);
+		return;
+	}
+	if (cl->pending_dns >= NET_DNS_PENDING_MAX) {
+		reply_errno(cl, &m->h, EAGAIN);
 		return;
 	}
 	dns_refresh(net);

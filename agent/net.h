@@ -13,8 +13,15 @@
  *    STREAM_SHUT and wrote everything before the client's STREAM_SHUT)
  *    the agent sends STREAM_CLOSE 0 and forgets the stream.
  *  - A connect unanswered for 20 s is ETIMEDOUT.
- *  - UDP, ICMP: no credits either way; a datagram the socket would not
- *    take now is dropped; ICMP errors about earlier datagrams are ignored.
+ *  - UDP, ICMP: credits both ways, per datagram bytes. The agent sends
+ *    at most STREAM_OPEN's window (0: 256 KiB) ahead of the client's
+ *    credits; datagrams beyond wait in the socket's bounded buffer and
+ *    are dropped there. A datagram from the client is credited back
+ *    once handled (batches of 256 KiB, as for TCP), sent or dropped: a
+ *    datagram the socket would not take now is dropped. ICMP errors
+ *    about earlier datagrams are ignored.
+ *  - OP_DNS: at most 1024 queries of a connection in flight; beyond,
+ *    EAGAIN.
  *  - OP_DNS: the answer is the server's, with the client's query ID put
  *    back (c-ares sends under an ID of its own); truncated UDP answers
  *    are retried over TCP by c-ares. Errors: ETIMEDOUT, ECONNREFUSED,

@@ -29,6 +29,7 @@
 #include "cidr.h"
 #include "client.h"
 #include "conf.h"
+#include "fw.h"
 #include "log.h"
 #include "startup.h"
 #include "relay.h"
@@ -83,6 +84,7 @@ static int
 check(void)
 {
 	char name[IFNAMSIZ];
+	const char *why = "";
 	int fd, idx, n, offload;
 
 	snprintf(name, sizeof(name), "mirrorchk%d", (int)getpid() % 10000);
@@ -92,6 +94,12 @@ check(void)
 		return 1;
 	}
 	idx = route_link_index(name);
+	if (idx > 0 && (n = fw_start(name, idx, htonl(0xc6120001), &why)) < 0) {
+		close(fd);
+		fprintf(stderr, "mirror-netd: %s: %s\n", why, strerror(-n));
+		return 1;
+	}
+	fw_stop();
 	close(fd);
 	if (idx < 0) {
 		fprintf(stderr, "mirror-netd: the TUN device %s is not visible "
@@ -104,7 +112,8 @@ check(void)
 		return 1;
 	}
 	printf("ok: TUN device %s (index %d) created and removed; offload "
-	    "%s; %d IPv4 routes readable\n", name, idx,
+	    "%s; an owned nftables table made; %d IPv4 routes readable\n",
+	    name, idx,
 	    offload ? "on" : "off", n);
 	return 0;
 }
@@ -501,6 +510,7 @@ main(int argc, char **argv)
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
 	char token[PROTO_TOKEN_MAX + 1], msg[1024], dev[IFNAMSIZ];
 	char what[256], cs[CIDR_STR_MAX], addr_s[INET_ADDRSTRLEN];
+	char fwname[IFNAMSIZ + 16];
 	struct cidr range, tunnet, c;
 	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
 	int pipefd[2] = { -1, -1 }, wfd = -1, ret = 1, rc, i, tunfd = -1;
@@ -722,6 +732,12 @@ main(int argc, char **argv)
 		startup_report(wfd, PROG, 1, msg);
 		goto out;
 	}
+	/* Before any route: nothing but this host may use the tunnel. */
+	if ((rc = fw_start(dev, ifindex, tun_addr, &why)) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
+		startup_report(wfd, PROG, 1, msg);
+		goto out;
+	}
 	for (i = 0; i < nroutes; i++) {
 		const char *nlwhy = NULL;
 
@@ -746,6 +762,8 @@ main(int argc, char **argv)
 	rc_cfg.dev = dev;
 	rc_cfg.agent_url = url;
 	rc_cfg.status_file = status_file;
+	fw_table_name(dev, fwname, sizeof(fwname));
+	rc_cfg.fw_table = fwname;
 	rc_cfg.routes = routes;
 	rc_cfg.nroutes = nroutes;
 	for (i = 0; i < plan.nskipped; i++)
@@ -810,6 +828,7 @@ out:
 			route_del(ifindex, &routes[i]);
 	if (tunfd >= 0)
 		close(tunfd);
+	fw_stop();
 	if (cl) {
 		client_stop(cl);
 		client_free(cl);

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -59,6 +60,17 @@
  * reader reads on meanwhile. */
 #define INLINE_MAX	16384
 #define DNS_TCP_MAX	32		/* DNS-over-TCP connections at once */
+#define DNS_UDP_INFLIGHT_MAX 256	/* DNS-over-UDP queries at the agent */
+/* Bounds on what waits in netd, whoever floods it. Beyond them a
+ * datagram, echo or SYN is dropped (counted in the status), as a full
+ * router queue drops it; the sender retries or does without. */
+#define PKT_QUEUE_MAX	(4u << 20)	/* TUN thread -> relay thread */
+#define PENDING_MAX	(1u << 20)	/* datagrams of flows not yet open */
+#define DGRAM_UNACKED_MAX (4u << 20)	/* sent to the agent, not credited */
+#define FLOWS_MAX	1024		/* UDP and ICMP flows at once */
+/* The agent's messages queued for the relay thread: beyond this the
+ * reader thread waits, and the agent's socket with it. */
+#define MSG_QUEUE_MAX	(32u << 20)
 
 enum nat_state { NAT_PENDING, NAT_OPEN, NAT_DEAD };
 
@@ -113,6 +125,7 @@ struct stream {
 	uint16_t	 cport, dport;	/* ICMP: echo id, 0 */
 	struct dgram	*q, *qtail;
 	int		 qn;
+	uint32_t	 unacked;	/* UDP/ICMP: sent, not yet credited */
 	struct stream	*idnext, *fnext, *prev, *next;
 };
 
@@ -146,7 +159,9 @@ static struct {
 
 	/* queue to the relay thread: q_mtx */
 	pthread_mutex_t	 q_mtx;
+	pthread_cond_t	 q_cv;		/* the queue shrank */
 	struct item	*q_head, *q_tail;
+	size_t		 q_pkt_bytes, q_msg_bytes;
 
 	/* relay_mtx: the relay thread holds it for each loop round; the
 	 * reader thread may take it for a stream message */
@@ -158,6 +173,9 @@ static struct {
 	int		 n_unjoined;
 	double		 next_tick;
 	uint64_t	 tcp_open, tcp_total, udp_flows;
+	int		 nflows;	/* UDP and ICMP streams */
+	size_t		 pending_bytes;	/* queued before OPENED */
+	size_t		 dgram_unacked;	/* sum of the flows' unacked */
 	uint64_t	 bytes_in, bytes_out;
 	uint8_t		*rbuf;		/* header + PROTO_STREAM_DATA_MAX */
 	uint8_t		*pbuf;		/* PKT_BUF_MAX */
@@ -165,6 +183,8 @@ static struct {
 	/* any thread (atomic) */
 	uint64_t	 dns_queries;
 	int		 dns_tcp_conns;
+	int		 dns_udp_inflight;
+	uint64_t	 dropped;	/* datagrams, echoes and SYNs */
 } R;
 
 static int tag_event = TAG_EVENT, tag_listen = TAG_LISTEN;
@@ -321,6 +341,15 @@ nat_expire(double t)
 /* ---- queue to the relay thread ---- */
 
 static void
+dropped(void)
+{
+	__atomic_add_fetch(&R.dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* Queues it for the relay thread. A packet from the TUN is dropped when
+ * PKT_QUEUE_MAX bytes of them wait (returns -1); the agent's messages
+ * make the reader wait instead (they are not to be lost). */
+static int
 queue_push(struct item *it)
 {
 	uint64_t one = 1;
@@ -328,6 +357,19 @@ queue_push(struct item *it)
 
 	it->next = NULL;
 	pthread_mutex_lock(&R.q_mtx);
+	if (it->kind == IT_PKT) {
+		if (R.q_pkt_bytes + it->len > PKT_QUEUE_MAX) {
+			pthread_mutex_unlock(&R.q_mtx);
+			x_free(it);
+			dropped();
+			return -1;
+		}
+		R.q_pkt_bytes += it->len;
+	} else if (it->kind == IT_MSG) {
+		while (R.q_msg_bytes > MSG_QUEUE_MAX && !R.stop)
+			pthread_cond_wait(&R.q_cv, &R.q_mtx);
+		R.q_msg_bytes += it->len;
+	}
 	wake = R.q_head == NULL;
 	if (R.q_tail)
 		R.q_tail->next = it;
@@ -337,6 +379,7 @@ queue_push(struct item *it)
 	pthread_mutex_unlock(&R.q_mtx);
 	if (wake && write(R.evfd, &one, sizeof(one)) < 0)
 		log_debug("eventfd: %s", strerror(errno));
+	return 0;
 }
 
 static struct item *
@@ -587,6 +630,7 @@ stream_new(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
 		st->fnext = R.flows[h];
 		R.flows[h] = st;
 		R.udp_flows += proto == NET_UDP;
+		R.nflows++;
 	} else {
 		R.tcp_open++;
 		R.tcp_total++;
@@ -650,6 +694,8 @@ stream_free(struct stream *st, int reset)
 				break;
 			}
 		R.udp_flows -= st->proto == NET_UDP;
+		R.nflows--;
+		R.dgram_unacked -= st->unacked;
 	} else
 		R.tcp_open--;
 	if (st->prev)
@@ -660,6 +706,7 @@ stream_free(struct stream *st, int reset)
 		st->next->prev = st->prev;
 	while ((d = st->q) != NULL) {
 		st->q = d->next;
+		R.pending_bytes -= d->len;
 		x_free(d);
 	}
 	x_free(st->syn);
@@ -976,6 +1023,24 @@ tcp_accept(void)
 	}
 }
 
+/* A datagram or echo to the agent, if the flow's window and netd's
+ * bound on what the agent has not yet credited allow; dropped
+ * otherwise, as a full queue drops it. */
+static void
+flow_send(struct stream *st, const uint8_t *data, size_t n)
+{
+	if (n > st->send_avail || R.dgram_unacked + n > DGRAM_UNACKED_MAX) {
+		dropped();
+		return;
+	}
+	send_msg(STREAM_DATA, st->id, 0, data, n);
+	st->send_avail -= (uint32_t)n;
+	st->unacked += (uint32_t)n;
+	R.dgram_unacked += n;
+	st->bytes_out += n;
+	R.bytes_out += n;
+}
+
 /* UDP or ICMP echo from a client: find or open its flow. */
 static void
 flow_packet(uint8_t *buf, size_t len)
@@ -1002,6 +1067,10 @@ flow_packet(uint8_t *buf, size_t len)
 	if (st == NULL) {
 		if (!client_ready(R.cl))
 			return;
+		if (R.nflows >= FLOWS_MAX) {
+			dropped();
+			return;
+		}
 		st = stream_new(proto, p.saddr, p.sport, p.daddr, p.dport);
 		if (stream_send_open(st) < 0) {
 			stream_free(st, 0);
@@ -1010,8 +1079,12 @@ flow_packet(uint8_t *buf, size_t len)
 	}
 	st->last = now_s();
 	if (!st->opened) {
-		if (st->qn >= UDP_QUEUE_MAX)
+		if (st->qn >= UDP_QUEUE_MAX ||
+		    R.pending_bytes + n > PENDING_MAX) {
+			dropped();
 			return;
+		}
+		R.pending_bytes += n;
 		d = xmalloc(sizeof(*d) + n);
 		d->next = NULL;
 		d->len = n;
@@ -1024,12 +1097,7 @@ flow_packet(uint8_t *buf, size_t len)
 		st->qn++;
 		return;
 	}
-	if (n > st->send_avail)
-		return;		/* no window: dropped, as a full queue does */
-	send_msg(STREAM_DATA, st->id, 0, data, n);
-	st->send_avail -= (uint32_t)n;
-	st->bytes_out += n;
-	R.bytes_out += n;
+	flow_send(st, data, n);
 }
 
 static void
@@ -1061,12 +1129,8 @@ flow_opened(struct stream *st, uint32_t status, uint32_t window)
 	st->send_avail = window;
 	while ((d = st->q) != NULL) {
 		st->q = d->next;
-		if (d->len <= st->send_avail) {
-			send_msg(STREAM_DATA, st->id, 0, d->data, d->len);
-			st->send_avail -= (uint32_t)d->len;
-			st->bytes_out += d->len;
-			R.bytes_out += d->len;
-		}
+		R.pending_bytes -= d->len;
+		flow_send(st, d->data, d->len);
 		x_free(d);
 	}
 	st->qtail = NULL;
@@ -1160,6 +1224,11 @@ stream_message(const struct proto_hdr *h, const uint8_t *data, size_t n)
 		if (proto_get_u32(&c, &v) < 0)
 			break;
 		st->send_avail += v;
+		if (st->proto != NET_TCP) {
+			v = v < st->unacked ? v : st->unacked;
+			st->unacked -= v;
+			R.dgram_unacked -= v;
+		}
 		if (st->proto == NET_TCP && st->fd >= 0) {
 			stream_set_events(st);
 			/* Edge case: data waits in the socket while the
@@ -1213,6 +1282,8 @@ drain_queue(void)
 	pthread_mutex_lock(&R.q_mtx);
 	it = R.q_head;
 	R.q_head = R.q_tail = NULL;
+	R.q_pkt_bytes = R.q_msg_bytes = 0;
+	pthread_cond_broadcast(&R.q_cv);
 	pthread_mutex_unlock(&R.q_mtx);
 	for (; it; it = next) {
 		next = it->next;
@@ -1254,6 +1325,7 @@ dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 	const uint8_t *ans;
 	uint32_t n;
 
+	__atomic_sub_fetch(&R.dns_udp_inflight, 1, __ATOMIC_RELAXED);
 	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) == 0 &&
 	    sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
 	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
@@ -1287,10 +1359,23 @@ dns_udp_readable(void)
 		sl = sizeof(q->from);
 		n = recvfrom(R.dns_ufd, buf, sizeof(buf), MSG_DONTWAIT,
 		    (struct sockaddr *)&q->from, &sl);
-		if (n < 12) {
+		if (n < 0) {
 			x_free(q);
-			if (n < 0)
-				break;
+			break;
+		}
+		if (dns_query_check(buf, (size_t)n, NULL) < 0) {
+			x_free(q);	/* not a query: no answer */
+			dropped();
+			continue;
+		}
+		/* A flood of queries waits on the agent's answers no
+		 * longer than this many at once: the rest are dropped. */
+		if (__atomic_add_fetch(&R.dns_udp_inflight, 1,
+		    __ATOMIC_RELAXED) > DNS_UDP_INFLIGHT_MAX) {
+			__atomic_sub_fetch(&R.dns_udp_inflight, 1,
+			    __ATOMIC_RELAXED);
+			x_free(q);
+			dropped();
 			continue;
 		}
 		dns_query(buf, (size_t)n, dns_udp_answer, q);
@@ -1360,7 +1445,8 @@ dns_tcp_main(void *arg)
 		int ok;
 
 		n = (size_t)len[0] << 8 | len[1];
-		if (n < 12 || read_full(fd, msg, n) < 0)
+		if (read_full(fd, msg, n) < 0 ||
+		    dns_query_check(msg, n, NULL) < 0)
 			break;
 		memset(&w, 0, sizeof(w));
 		pthread_mutex_init(&w.mtx, NULL);
@@ -1446,6 +1532,9 @@ write_status(void)
 	if (cfg->nmore > 0)
 		fprintf(f, "skipped=... and %d more (see the log)\n",
 		    cfg->nmore);
+	if (cfg->fw_table)
+		fprintf(f, "firewall=table inet %s: forwarding through %s "
+		    "dropped\n", cfg->fw_table, cfg->dev);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",
@@ -1453,6 +1542,8 @@ write_status(void)
 	    (unsigned long long)R.udp_flows);
 	fprintf(f, "dns_queries=%llu\n", (unsigned long long)
 	    __atomic_load_n(&R.dns_queries, __ATOMIC_RELAXED));
+	fprintf(f, "dropped=%llu\n", (unsigned long long)
+	    __atomic_load_n(&R.dropped, __ATOMIC_RELAXED));
 	fprintf(f, "bytes_in=%llu\nbytes_out=%llu\n",
 	    (unsigned long long)R.bytes_in, (unsigned long long)R.bytes_out);
 	for (st = R.all; st && lines < STATUS_CONN_MAX; st = st->next) {
@@ -1596,6 +1687,20 @@ bind_socket(int type, uint16_t port, const char **why)
 		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* The DNS stub answers this host's programs only. Their packets
+	 * to the TUN address travel over lo but the kernel files them
+	 * under the device that holds the address (the route's rt_iif),
+	 * so a socket bound to the TUN device gets them; a neighbour's
+	 * arrive on another device and never reach it (and netd's
+	 * nftables table drops them before that). */
+	if (port == 53 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE,
+	    R.cfg.dev, (socklen_t)strlen(R.cfg.dev) + 1) < 0) {
+		int rc = -errno;
+
+		*why = "SO_BINDTODEVICE";
+		close(fd);
+		return rc;
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = R.tun_addr;
@@ -1638,6 +1743,7 @@ relay_start(const struct relay_config *cfg, const char **why)
 	R.lfd = R.dns_ufd = R.dns_tfd = -1;
 	pthread_mutex_init(&R.nat_mtx, NULL);
 	pthread_mutex_init(&R.q_mtx, NULL);
+	pthread_cond_init(&R.q_cv, NULL);
 	pthread_mutex_init(&R.relay_mtx, NULL);
 	R.ports = xcalloc((size_t)RELAY_PEERS * NAT_PORTS, sizeof(*R.ports));
 	R.rbuf = xmalloc(PROTO_HDR_LEN + PROTO_STREAM_DATA_MAX);
@@ -1695,6 +1801,9 @@ relay_stop(void)
 	if (!R.started)
 		return;
 	R.stop = 1;
+	pthread_mutex_lock(&R.q_mtx);
+	pthread_cond_broadcast(&R.q_cv);
+	pthread_mutex_unlock(&R.q_mtx);
 	if (write(R.stopfd, &one, sizeof(one)) < 0 ||
 	    write(R.evfd, &one, sizeof(one)) < 0)
 		log_debug("eventfd: %s", strerror(errno));

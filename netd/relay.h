@@ -25,6 +25,7 @@ struct relay_config {
 	const char	*dev;
 	const char	*agent_url;
 	const char	*status_file;	/* NULL: none */
+	const char	*fw_table;	/* netd's nftables table (inet) */
 	const struct cidr *routes;	/* borrowed for the relay's life */
 	int		 nroutes;
 	/* What was left out and why, "CIDR (source): reason" (borrowed) */

@@ -10,6 +10,10 @@ Servers (run in the "pod" namespace):
                                  followed by nothing; the sha256 hex of them
                                  is written to the file named by $SOURCE_LOG
                                  (one line per connection)
+  netpeer.py udp-blackhole ADDR PORT   a UDP socket nobody reads
+  netpeer.py udp-flood-back ADDR PORT  to each peer that sends a datagram:
+                                 1400-byte datagrams as fast as it can for
+                                 the number of seconds the datagram names
   netpeer.py http ADDR PORT      a minimal HTTP/1.0 server ("200 OK",
                                  "hello") with a listen backlog of 4096,
                                  so that a burst of connections is not
@@ -27,6 +31,14 @@ Clients (run in the "laptop" namespace):
   netpeer.py many ADDR PORT N    N concurrent HTTP/1.0 GETs of /; prints how
                                  many got a 200
   netpeer.py dns ADDR NAME udp|tcp   A query; prints the addresses
+  netpeer.py udp-flood ADDR PORT SECS FLOWS   1400-byte datagrams from
+                                 FLOWS sockets as fast as it can for SECS
+                                 seconds; prints how many it sent
+  netpeer.py udp-flows ADDR PORT N   one datagram from each of N sockets
+                                 (N new flows); prints N
+  netpeer.py udp-ask-flood ADDR PORT SECS   ask an udp-flood-back server
+                                 for SECS seconds of datagrams and read
+                                 none of them
   netpeer.py stall ADDR PORT     ask a source for 1 GiB and never read;
                                  prints "stalled" and sleeps until killed
 """
@@ -223,6 +235,75 @@ def dns(server, name, proto):
     print(" ".join(out))
 
 
+def serve_udp_blackhole(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((addr, port))
+    time.sleep(1 << 30)
+
+
+def serve_udp_flood_back(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    while True:
+        data, peer = s.recvfrom(65536)
+        secs = float(data.decode() or "1")
+
+        def flood(peer=peer, secs=secs):
+            # From the socket the peer wrote to: a connected UDP socket
+            # takes datagrams from its peer's address and port only.
+            msg = b"f" * 1400
+            end = time.monotonic() + secs
+            while time.monotonic() < end:
+                try:
+                    s.sendto(msg, peer)
+                except OSError:
+                    time.sleep(0.0005)
+        threading.Thread(target=flood, daemon=True).start()
+
+
+def udp_flood(addr, port, secs, flows):
+    socks = []
+    for _ in range(flows):
+        o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        o.setblocking(False)
+        socks.append(o)
+    msg = b"u" * 1400
+    sent = 0
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        for o in socks:
+            try:
+                o.sendto(msg, (addr, port))
+                sent += 1
+            except BlockingIOError:
+                time.sleep(0.0002)
+            except OSError:
+                pass
+    print(sent)
+
+
+def udp_flows(addr, port, n):
+    socks = []
+    for i in range(n):
+        o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            o.sendto(b"x" * 1000, (addr, port))
+        except OSError:
+            pass
+        socks.append(o)
+        if len(socks) > 500:
+            socks.pop(0).close()
+    print(n)
+
+
+def udp_ask_flood(addr, port, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendto(str(secs).encode(), (addr, port))
+    time.sleep(secs + 1)
+
+
 def stall(addr, port):
     s = socket.create_connection((addr, port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
@@ -253,6 +334,16 @@ def main():
         asyncio.run(many(a[0], int(a[1]), int(a[2])))
     elif cmd == "dns":
         dns(a[0], a[1], a[2])
+    elif cmd == "udp-blackhole":
+        serve_udp_blackhole(a[0], int(a[1]))
+    elif cmd == "udp-flood-back":
+        serve_udp_flood_back(a[0], int(a[1]))
+    elif cmd == "udp-flood":
+        udp_flood(a[0], int(a[1]), float(a[2]), int(a[3]))
+    elif cmd == "udp-flows":
+        udp_flows(a[0], int(a[1]), int(a[2]))
+    elif cmd == "udp-ask-flood":
+        udp_ask_flood(a[0], int(a[1]), float(a[2]))
     elif cmd == "stall":
         stall(a[0], int(a[1]))
     else:

@@ -136,12 +136,17 @@ grep -q "hello from the pod $$" <<<"$out" || fail "GET: wrong page: $out"
 grep -q '^HTTP/1.[01] 200' <<<"$out" || fail "GET: no 200: $out"
 say "TCP: HTTP GET from the pod's httpd"
 
-# Refused at once; unroutable and unreachable as the kernel says.
+# Refused at once; unroutable and unreachable as the kernel says. What
+# a request costs the client (python's start-up, the handshake) is not
+# the refusal's: measured first, on net_info, and allowed on top.
+s=$(date +%s%N)
+nc info >/dev/null 2>&1
+base_ms=$((($(date +%s%N) - s) / 1000000))
 s=$(date +%s%N)
 out=$(nc connect 10.77.0.2 81 2>&1) && fail "connect to a closed port: $out"
 ms=$((($(date +%s%N) - s) / 1000000))
 [ "$out" = "error: ECONNREFUSED" ] || fail "closed port: $out"
-[ $ms -lt 2000 ] || fail "ECONNREFUSED took $ms ms"
+[ $ms -lt $((base_ms + 2000)) ] || fail "ECONNREFUSED took $ms ms (a request $base_ms ms)"
 out=$(nc connect 10.99.0.1 80 2>&1) && fail "connect off every route: $out"
 [ "$out" = "error: ENETUNREACH" ] || fail "no route: $out"
 say "TCP: closed port ECONNREFUSED ($ms ms incl. python), no route ENETUNREACH"
@@ -208,7 +213,7 @@ say "DNS: web.demo.svc.cluster.local is 10.77.0.2; nothing.invalid: $(head -n 1 
 wait $unreach_pid $silent_pid
 read -r secs out <<<"$(cat "$T/silent")"
 [ "$out" = "error: ETIMEDOUT" ] || fail "unanswered SYN: $(cat "$T/silent")"
-[ "$secs" -ge 19 ] && [ "$secs" -le 25 ] || fail "ETIMEDOUT after $secs s, want ~20"
+[ "$secs" -ge 19 ] && [ "$secs" -le $((25 + base_ms / 1000 + 1)) ] || fail "ETIMEDOUT after $secs s, want ~20 (a request $base_ms ms)"
 [ "$(cat "$T/unreach")" = "error: EHOSTUNREACH" ] || fail "no ARP answer: $(cat "$T/unreach")"
 say "TCP: unanswered SYN ETIMEDOUT after $secs s; no ARP answer EHOSTUNREACH"
 

@@ -14,7 +14,8 @@
 # status" names everything left out and why; with a default route in the
 # laptop, nothing the pod reports is routed unless named with --route
 # (then it is); a pod subnet over one of the laptop's routes is left out
-# (netd still comes up).
+# (netd still comes up); systemd-resolved's upstream servers are carved
+# out of the pod's subnets like /etc/resolv.conf's.
 . "$(dirname "$0")/lib.sh"
 need_root
 [ -c /dev/net/tun ] || missing "no /dev/net/tun"
@@ -47,6 +48,12 @@ printf 'nameserver 10.66.0.20\n' >"/etc/netns/$LAP/resolv.conf"
 ip netns exec "$POD" sleep 600 &
 TARGET_PID=$!
 on_exit "kill $TARGET_PID"
+# ip netns exec enters the namespace after the fork: wait for it, or the
+# agent may serve this namespace instead.
+for i in $(seq 100); do
+	[ "$(readlink "/proc/$TARGET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || break
+	sleep 0.05
+done
 make_token "$T/token"
 ip netns exec "$LAP" "$AGENT" --listen 127.0.0.1:0 --token-file "$T/token" \
 	--target-pid "$TARGET_PID" >"$T/agent.out" 2>"$T/agent.err" &
@@ -105,6 +112,21 @@ for a in 1.1.1.1 10.66.0.20 11.22.33.4 8.8.8.8 130.1.1.1; do
 done
 lap ip route get 10.66.0.10 | grep -q "dev mirror0" || fail "10.66.0.10 does not go through mirror0"
 say "routed: $(tun_routes)"
+disconnect
+
+say "systemd-resolved's upstream servers are this machine's resolvers too"
+# In a mount namespace of its own, so the host's /run/systemd is left be.
+lap unshare -m --propagation private sh -c '
+	mount -t tmpfs tmpfs /run/systemd &&
+	mkdir /run/systemd/resolve &&
+	echo "nameserver 10.77.0.9" >/run/systemd/resolve/resolv.conf &&
+	exec "$0" connect --token-file "$1" "$2"' "$CTL" "$T/token" "$AGENT_URL" >"$T/connect.out" 2>&1 ||
+	fail "connect with systemd-resolved: $(cat "$T/connect.out")"
+sleep 1.2
+"$CTL" status >"$T/status" || fail "status"
+tun_routes | grep -q "10.77.0.0/29 10.77.0.10/31 " || fail "10.77.0.9 not carved out: $(tun_routes)"
+lap ip route get 10.77.0.9 2>&1 | grep -q mirror0 && fail "10.77.0.9 goes through mirror0"
+not_routed 10.77.0.9/32 "subnet on pod0" "a nameserver of this machine \(/run/systemd/resolve/resolv.conf\)"
 disconnect
 
 say "a laptop with a default route: nothing the pod reports, unless named"

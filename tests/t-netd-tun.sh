@@ -41,6 +41,12 @@ printf 'search demo.svc.cluster.local\nnameserver 10.66.0.10\n' >"/etc/netns/$PO
 ip netns exec "$POD" sleep 600 &
 TARGET_PID=$!
 on_exit "kill $TARGET_PID"
+# ip netns exec enters the namespace after the fork: wait for it, or the
+# agent may serve this namespace instead.
+for i in $(seq 100); do
+	[ "$(readlink "/proc/$TARGET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || break
+	sleep 0.05
+done
 
 make_token "$T/token"
 ip netns exec "$LAP" "$AGENT" --listen 127.0.0.1:0 --token-file "$T/token" \
@@ -79,9 +85,9 @@ NETD_PID=$(cat "$T/netd.pid")
 on_exit "kill -9 $NETD_PID"
 kill -0 "$NETD_PID" || fail "mirror-netd not running after ready"
 info=$(lap ip -d link show "$TUN") || fail "no device $TUN"
-echo "$info" | grep -q "tun type tun pi off vnet_hdr on" || fail "not a vnet_hdr TUN: $info"
-echo "$info" | grep -q "persist off" || fail "TUN persistent: $info"
-echo "$info" | grep -q "state UNKNOWN\|state UP\|,UP" || fail "device not up: $info"
+grep -q "tun type tun pi off vnet_hdr on" <<<"$info" || fail "not a vnet_hdr TUN: $info"
+grep -q "persist off" <<<"$info" || fail "TUN persistent: $info"
+grep -q "state UNKNOWN\|state UP\|,UP" <<<"$info" || fail "device not up: $info"
 lap ip -4 addr show dev "$TUN" | grep -q "inet 198.18.0.1/28" || fail "address: $(lap ip addr show dev "$TUN")"
 # 10.200.0.0/16 minus 10.200.7.0/24 is eight prefixes; 10.96.1.0/24 is
 # inside 10.96.0.0/12 already.
