@@ -807,6 +807,7 @@ static int
 pin_verify(struct ws_conn *c, void *x)
 {
 	X509_STORE_CTX *xs = x;
+	X509 *cert;
 	uint8_t fp[TLSCERT_FP_LEN];
 	char got[TLSCERT_FP_HEX_LEN + 1], want[TLSCERT_FP_HEX_LEN + 1];
 
@@ -817,7 +818,9 @@ pin_verify(struct ws_conn *c, void *x)
 		X509_STORE_CTX_set_error(xs, X509_V_OK);
 		return 0;
 	}
-	if (tlscert_fp_x509(X509_STORE_CTX_get_current_cert(xs), fp) == 0 &&
+	cert = X509_STORE_CTX_get_current_cert(xs);
+	memset(fp, 0, sizeof(fp));
+	if (cert != NULL && tlscert_fp_x509(cert, fp) == 0 &&
 	    memcmp(fp, c->pin, sizeof(fp)) == 0) {
 		c->pin_ok = 1;
 		X509_STORE_CTX_set_error(xs, X509_V_OK);

@@ -81,9 +81,23 @@ net_topology() {
 		sleep 0.1
 	done
 	# The agent's "network" is a veth inside this machine: plaintext is
-	# allowed there on purpose (t-tls.sh tests the TLS path).
+	# allowed there on purpose, unless the test asks for --tls.
+	local plain=--insecure-plaintext
+	[[ " ${NET_AGENT_ARGS:-} " == *" --tls "* ]] && plain=
 	AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" \
-		--insecure-plaintext ${NET_AGENT_ARGS:-}
+		$plain ${NET_AGENT_ARGS:-}
+}
+
+# both_ways BYTES: BYTES from the laptop to the pod's sink and as many
+# back from its source, through whatever routes the laptop has; sha256s
+# compared at both ends.
+both_ways() {
+	local sent got sum n
+	read -r sent got < <(laptop python3 "$SRC/tests/netpeer.py" send "$POD_ADDR" 9000 "$1")
+	assert_eq "$sent" "$got" "sha256 of $1 bytes laptop -> pod"
+	read -r sum n < <(laptop python3 "$SRC/tests/netpeer.py" fetch "$POD_ADDR" 9001 "$1")
+	assert_eq "$1" "$n" "bytes pod -> laptop"
+	assert_eq "$(tail -n 1 "$T/source.log")" "$sum" "sha256 of $1 bytes pod -> laptop"
 }
 
 # laptop CMD...: CMD in the laptop's namespace.
