@@ -206,6 +206,7 @@ say "SIGKILL: the kernel removed device and routes"
 # -- bad input --
 must_fail "bad URL" "ws://" -- "$NETD" --agent foo --token-file "$T/token" -f
 echo wrong >"$T/badtoken"
+chmod 600 "$T/badtoken"
 must_fail "wrong token" "authentication failed" -- "${NETD_CMD[@]}" -f --token-file "$T/badtoken"
 must_fail "too small range" "too small" -- "${NETD_CMD[@]}" -f --tun-range 198.18.0.0/30
 echo ok
