@@ -68,6 +68,8 @@ struct ws_conn {
 	uint64_t	 rng;
 	void		*data;
 	char		 peer[80];
+	/* server, service thread only: passed the hello (ws_conn_authenticated) */
+	int		 authed;
 };
 
 static __thread int ws_io_thread;
@@ -230,6 +232,12 @@ ws_conn_data(struct ws_conn *c)
 	return c->data;
 }
 
+void
+ws_conn_authenticated(struct ws_conn *c)
+{
+	c->authed = 1;
+}
+
 const char *
 ws_conn_peer(struct ws_conn *c)
 {
@@ -315,9 +323,15 @@ conn_receive(struct ws_conn *c, struct lws *wsi, const uint8_t *in,
 		goto bad;
 	return 0;
 bad:
-	log_warnx("closing connection %s %s: %s",
-	    c->ctx->server ? "from" : "to", c->peer,
-	    why ? why : "bad message");
+	/* Anyone can make an unauthenticated connection fail: its owner
+	 * logs that, rate-limited, from the why it gets in on_close. */
+	if (c->ctx->server && !c->authed)
+		log_debug("closing connection from %s: %s", c->peer,
+		    why ? why : "bad message");
+	else
+		log_warnx("closing connection %s %s: %s",
+		    c->ctx->server ? "from" : "to", c->peer,
+		    why ? why : "bad message");
 	snprintf(c->close_why, sizeof(c->close_why), "%s",
 	    why ? why : "bad message");
 	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
@@ -875,7 +889,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c == NULL)
 			break;
-		if (c->close_why[0] == '\0' && ctx->server)
+		if (c->close_why[0] == '\0' && ctx->server && c->authed)
 			log_warnx("connection from %s dropped: websocket "
 			    "protocol error or connection lost", c->peer);
 		lws_set_opaque_user_data(wsi, NULL);
