@@ -275,6 +275,10 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 
 	if (s == NULL)
 		return -ENOTCONN;
+	/* Refused: its close is on the way behind the refusal; whatever it
+	 * pipelined meanwhile is dropped unread. */
+	if (s->refused)
+		return 0;
 	rc = proto_hdr_decode(msg, len, &h, &c);
 	if (rc < 0) {
 		switch (rc) {

@@ -10,9 +10,10 @@
       A man in the middle: relays TCP to HOST:PORT and writes what each
       client sent into DIR/conn.N (raw, the HTTP upgrade included).
       Runs until killed.
-  authpeer.py replay HOST:PORT FILE
-      Sends FILE's bytes (a recorded client session) to HOST:PORT as
-      they are, then prints what the server answered: one line per
+  authpeer.py replay HOST:PORT FILE [N]
+      Sends FILE's bytes (a recorded client session: the upgrade and its
+      frames up to the close, or only the first N frames) to HOST:PORT
+      as they are, then prints what the server answered: one line per
       message ("hello step S status N", "reply", "stream"), then
       "closed". Exit 0.
 """
@@ -41,6 +42,23 @@ def listen(portfile):
         f.write("%d\n" % s.getsockname()[1])
     os.rename(portfile + ".tmp", portfile)
     return s
+
+
+def frame_size(buf):
+    """Bytes of the whole frame at the front of buf, or None."""
+    if len(buf) < 2:
+        return None
+    n, hl = buf[1] & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, hl = struct.unpack("!H", buf[2:4])[0], 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, hl = struct.unpack("!Q", buf[2:10])[0], 10
+    total = hl + (4 if buf[1] & 0x80 else 0) + n
+    return total if len(buf) >= total else None
 
 
 def read_frames(buf):
@@ -153,10 +171,24 @@ def relay(portfile, target, outdir):
         threading.Thread(target=pipe, args=(u, c, None), daemon=True).start()
 
 
-def replay(target, path):
+def replay(target, path, maxframes=None):
     host, port = target.rsplit(":", 1)
     with open(path, "rb") as f:
         data = f.read()
+    # Up to the client's close frame: what comes after it lws would not
+    # even read, and it drops what it had queued to send.
+    if b"\r\n\r\n" in data:
+        head, body = data.split(b"\r\n\r\n", 1)
+        keep = b""
+        while body:
+            n = frame_size(body)
+            if n is None or body[0] & 0x0F == 0x8 or maxframes == 0:
+                break
+            if maxframes is not None:
+                maxframes -= 1
+            keep += body[:n]
+            body = body[n:]
+        data = head + b"\r\n\r\n" + keep
     s = socket.create_connection((host, int(port)), timeout=10)
     s.sendall(data)
     buf = b""
@@ -176,7 +208,7 @@ def replay(target, path):
     frames, _ = read_frames(buf)
     for op, payload in frames:
         if op == 0x8:
-            print("close frame")
+            print("close frame %s" % payload.hex())
             continue
         try:
             kind, op_, mid, status, _d = wsclient.decode_msg(payload)
@@ -197,7 +229,8 @@ def main():
     elif sys.argv[1] == "relay":
         relay(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "replay":
-        return replay(sys.argv[2], sys.argv[3])
+        return replay(sys.argv[2], sys.argv[3],
+                      int(sys.argv[4]) if len(sys.argv) > 4 else None)
     return 2
 
 

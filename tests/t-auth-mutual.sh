@@ -66,13 +66,19 @@ ls -l "$T/m/sub" >/dev/null
 rec=$(ls "$T"/rec/conn.* | head -n 1)
 [ -s "$rec" ] || fail "the relay recorded nothing"
 grep -qF "$token" "$rec" && fail "the token crossed the wire to the real agent"
+# The hello and the proof alone: the proof is refused (the agent's
+# nonce is new). Then the whole session: nothing is served.
+out=$(python3 "$SRC/tests/authpeer.py" replay "$agent_hostport" "$rec" 2) ||
+	fail "replay failed: $out"
+say "replayed hello and proof: $(echo $out)"
+grep -q "hello step 2 status 0" <<<"$out" || fail "no challenge to the replay: $out"
+grep -q "hello step 4 status 13" <<<"$out" || fail "the replayed proof was not refused: $out"
 out=$(python3 "$SRC/tests/authpeer.py" replay "$agent_hostport" "$rec") ||
 	fail "replay failed: $out"
 say "replayed session: $(echo $out)"
-grep -q "hello step 2 status 0" <<<"$out" || fail "no challenge to the replay: $out"
-grep -q "hello step 4 status 13" <<<"$out" || fail "the replayed proof was not refused: $out"
 grep -qE "^(reply|stream)" <<<"$out" && fail "the agent served a replayed session: $out"
 grep -q "hello step 4 status 0" <<<"$out" && fail "the agent welcomed a replayed session: $out"
+grep -q "closed" <<<"$out" || fail "the replayed session was not closed: $out"
 say "recorded handshake replayed: refused, nothing served"
 
 # 3. Wrong token refused (by both sides), right token served.
