@@ -6,6 +6,10 @@
       the upgrade, answers a client's hello with a random nonce and a
       random "proof", and appends every byte any client sends it to
       RECORD. Runs until killed.
+  authpeer.py evil-agent PORTFILE TOKENFILE RECORD
+      An agent that knows the token (an authenticated but hostile one):
+      it passes the hello, then sends a second hello; appends to RECORD
+      whether each client hung up on it. Runs until killed.
   authpeer.py relay PORTFILE HOST:PORT DIR
       A man in the middle: relays TCP to HOST:PORT and writes what each
       client sent into DIR/conn.N (raw, the HTTP upgrade included).
@@ -62,27 +66,17 @@ def frame_size(buf):
 
 
 def read_frames(buf):
-    """Whole client frames at the front of buf: ([(opcode, payload)], rest)."""
+    """Whole frames at the front of buf: ([(opcode, payload)], rest)."""
     out = []
-    while len(buf) >= 2:
-        op, b1 = buf[0] & 0x0F, buf[1]
-        n, hl = b1 & 0x7F, 2
-        if n == 126:
-            if len(buf) < 4:
-                break
-            n, hl = struct.unpack("!H", buf[2:4])[0], 4
-        elif n == 127:
-            if len(buf) < 10:
-                break
-            n, hl = struct.unpack("!Q", buf[2:10])[0], 10
-        mask = b1 & 0x80
-        if len(buf) < hl + (4 if mask else 0) + n:
-            break
-        key = buf[hl:hl + 4] if mask else b"\0\0\0\0"
-        hl += 4 if mask else 0
-        out.append((op, wsclient.ws_mask(key, buf[hl:hl + n])))
-        buf = buf[hl + n:]
-    return out, buf
+    while True:
+        n = frame_size(buf)
+        if n is None:
+            return out, buf
+        hl = {126: 4, 127: 10}.get(buf[1] & 0x7F, 2)
+        key = buf[hl:hl + 4] if buf[1] & 0x80 else b"\0\0\0\0"
+        hl += 4 if buf[1] & 0x80 else 0
+        out.append((buf[0] & 0x0F, wsclient.ws_mask(key, buf[hl:n])))
+        buf = buf[n:]
 
 
 def fake_conn(conn, record, lock):
@@ -128,6 +122,66 @@ def fake_conn(conn, record, lock):
         pass
     finally:
         conn.close()
+
+
+def evil_conn(conn, key, record):
+    """An agent that knows the key, proves itself, welcomes the client,
+    then sends a second hello; records whether the client hung up."""
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            buf += conn.recv(65536)
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        wkey = [ln.split(b":", 1)[1].strip() for ln in head.split(b"\r\n")
+                if ln.lower().startswith(b"sec-websocket-key:")][0]
+        acc = base64.b64encode(hashlib.sha1(wkey + GUID).digest())
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+                     b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + acc + b"\r\n"
+                     b"Sec-WebSocket-Protocol: mirror\r\n\r\n")
+        an = os.urandom(32)
+        step = 0
+        conn.settimeout(10)
+        while True:
+            frames, buf = read_frames(buf)
+            for op, payload in frames:
+                if op == 0x8:
+                    raise EOFError
+                kind, _, mid, _, d = wsclient.decode_msg(payload)
+                if kind == wsclient.MSG_HELLO and mid == 1 and step == 0:
+                    d.u32()
+                    cn, sid = d.bytes(32), d.bytes(16)
+                    conn.sendall(wsclient.ws_frame(0x2, wsclient.hello_challenge(
+                        an, wsclient.auth_mac(key, b"agent", cn, an, sid)),
+                        mask=False))
+                    step = 1
+                elif kind == wsclient.MSG_HELLO and mid == 3 and step == 1:
+                    conn.sendall(wsclient.ws_frame(0x2, wsclient.hello_agent(
+                        "evil", 2), mask=False))
+                    conn.sendall(wsclient.ws_frame(0x2, wsclient.hello_agent(
+                        "evil again", 3), mask=False))
+                    step = 2
+            d = conn.recv(65536)
+            if not d:
+                raise EOFError
+            buf += d
+    except EOFError:
+        with open(record, "a") as f:
+            f.write("client hung up at step %d\n" % step)
+    except (OSError, socket.timeout):
+        with open(record, "a") as f:
+            f.write("client stayed at step %d\n" % step)
+    finally:
+        conn.close()
+
+
+def evil_agent(portfile, tokenfile, record):
+    key = wsclient.auth_key(wsclient.read_token(tokenfile))
+    s = listen(portfile)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=evil_conn, args=(c, key, record),
+                         daemon=True).start()
 
 
 def fake_agent(portfile, record):
@@ -226,6 +280,8 @@ def replay(target, path, maxframes=None):
 def main():
     if sys.argv[1] == "fake-agent":
         fake_agent(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "evil-agent":
+        evil_agent(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "relay":
         relay(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "replay":

@@ -102,6 +102,22 @@ for c in second-hello proof-before-challenge; do
 	case $out in *"received: reply"*|*"step 4"*) fail "$c: answered: $out" ;; esac
 done
 say "second hello and early proof: closed"
+
+# The client side: an agent that knows the token (hostile, but
+# authenticated) sends a second hello; mountd hangs up on it.
+python3 "$SRC/tests/authpeer.py" evil-agent "$T/evil.port" "$T/token" "$T/evil.rec" &
+on_exit "kill $!"
+eport=$(wait_port "$T/evil.port")
+mkdir -p "$T/m2"
+timeout 30 "$CTL" mount --token-file "$T/token" "ws://127.0.0.1:$eport" "$T/m2" \
+	>/dev/null 2>&1 && on_exit "'$CTL' umount '$T/m2'; umount -l '$T/m2'"
+for i in $(seq 100); do
+	[ -s "$T/evil.rec" ] && break
+	sleep 0.1
+done
+grep -q "client hung up at step 2" "$T/evil.rec" ||
+	fail "mountd did not hang up on a second hello: $(cat "$T/evil.rec" 2>/dev/null)"
+say "mountd hung up on the agent's second hello"
 kill -0 "$AGENT_PID" || fail "the agent died"
 assert_eq "pod secret $$" "$(cat "$T/m/sub/file")" "the mount after the attacks"
 exit 0
