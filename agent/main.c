@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
@@ -45,11 +46,12 @@ struct agent {
 	int		 nlanes;
 	struct ws_ctx	*ws;
 	struct agent_net *net;
-	char		 token[PROTO_TOKEN_MAX + 1];
-	size_t		 token_len;
-	/* --token-sha256: only the token's hash is known */
-	int		 token_hashed;
-	uint8_t		 token_hash[SHA256_LEN];
+	/* The hello's key: SHA-256 of the token, which is all an agent
+	 * started with --token-sha256 knows; the token itself is not kept. */
+	uint8_t		 key[AUTH_KEY_LEN];
+	/* Failed hellos are logged at most once a second (service thread). */
+	double		 authfail_last;
+	unsigned long	 authfail_quiet;
 	/* --idle-ttl: exit once no authenticated client has been connected
 	 * for so many seconds (0: never). Service thread only. */
 	double		 idle_ttl;
@@ -61,7 +63,10 @@ struct agent {
 struct session {
 	struct ws_conn	*conn;
 	struct agent_files files;
-	int		 authed;	/* service thread only */
+	/* service thread only: the hello so far, and whether it is done */
+	struct auth_state auth;
+	int		 authed;
+	int		 refused;	/* its failure is logged already */
 	int		 refs;		/* atomic */
 	/* Made on the first network message; holds a reference on the
 	 * session until the network thread is done with it. Service
@@ -114,7 +119,32 @@ on_open(struct ws_conn *conn, void *arg)
 	agent_files_init(&s->files);
 	s->refs = 1;
 	ws_conn_set_data(conn, s);
-	log_info("client %s connected", ws_conn_peer(conn));
+	/* Not at info: before its hello a connection costs no log line. */
+	log_debug("client %s connected", ws_conn_peer(conn));
+}
+
+/*
+ * A failed or abandoned hello. Anyone who reaches the port can cause
+ * one, so the log gets at most one line a second, saying how many were
+ * left out since the last.
+ */
+static void
+authfail_log(const char *peer, const char *why)
+{
+	double t = now_monotonic();
+
+	if (t - agent.authfail_last < 1.0) {
+		agent.authfail_quiet++;
+		return;
+	}
+	if (agent.authfail_quiet > 0)
+		log_warnx("client %s: authentication failed: %s (and %lu more "
+		    "failed hellos in the last %.0f s)", peer, why,
+		    agent.authfail_quiet, t - agent.authfail_last);
+	else
+		log_warnx("client %s: authentication failed: %s", peer, why);
+	agent.authfail_last = t;
+	agent.authfail_quiet = 0;
 }
 
 static void
@@ -124,9 +154,13 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 
 	if (s == NULL)
 		return;
-	log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
-	if (s->authed && --agent.nauthed == 0)
-		agent.idle_since = now_monotonic();
+	if (s->authed) {
+		log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
+		if (--agent.nauthed == 0)
+			agent.idle_since = now_monotonic();
+	} else if (!s->refused)
+		authfail_log(ws_conn_peer(conn), why);
+	auth_clear(&s->auth);
 	ws_conn_set_data(conn, NULL);
 	if (s->net != NULL) {
 		agent_net_detach(agent.net, s->net);
@@ -163,49 +197,70 @@ run_job(void *arg)
 	x_free(j);
 }
 
+/* Sends a hello step built in out (and frees it). */
+static void
+send_built(struct session *s, struct proto_buf *out)
+{
+	if (proto_finish(out) == 0) {
+		ws_send(s->conn, out->data, out->len);
+		out->data = NULL;
+	}
+	proto_buf_free(out);
+}
+
+/*
+ * The hello (proto.h): the client's nonce and session id, answered with
+ * ours and our proof; then the client's proof, answered with a welcome
+ * or a refusal. Nothing else is accepted until the client's proof
+ * checked, and nothing after it is a hello.
+ */
 static int
 handle_hello(struct session *s, const struct proto_hdr *h,
     struct proto_cur *c, const char **why)
 {
-	const uint8_t *tok;
-	uint32_t caps, tlen;
 	struct proto_buf out;
-	int ok;
+	int rc;
 
-	if (proto_get_u32(c, &caps) < 0 ||
-	    proto_get_bytes(c, &tok, &tlen, PROTO_TOKEN_MAX) < 0 ||
-	    proto_end(c) < 0) {
-		*why = "malformed hello";
-		return -EBADMSG;
+	if (s->authed) {
+		*why = "a second hello on an authenticated connection";
+		return -EPROTO;
 	}
-	if (agent.token_hashed) {
-		uint8_t md[SHA256_LEN];
-
-		/* An empty token is never valid, whatever the hash. */
-		sha256(tok, tlen, md);
-		ok = token_equal(md, sizeof(md), agent.token_hash,
-		    sizeof(agent.token_hash)) && tlen > 0;
-		explicit_bzero(md, sizeof(md));
-	} else
-		ok = token_equal(tok, tlen, agent.token, agent.token_len);
 	proto_buf_init(&out, 128);
-	proto_begin(&out, MSG_HELLO, 0, h->id, ok ? 0 : EACCES);
-	proto_put_u32(&out, (agent.fs.writable ? CAP_WRITE : 0) | CAP_NET);
-	proto_put_str(&out, "mirror-agent " PACKAGE_VERSION);
-	if (proto_finish(&out) == 0) {
-		ws_send(s->conn, out.data, out.len);
-		out.data = NULL;
+	if (s->auth.step == 0) {
+		rc = auth_agent_hello(&s->auth, agent.key, h, c, &out);
+		if (rc < 0) {
+			proto_buf_free(&out);
+			*why = "malformed hello";
+			return rc;
+		}
+		send_built(s, &out);
+		return 0;
 	}
-	proto_buf_free(&out);
-	if (!ok) {
-		log_warnx("client %s: authentication failed (wrong token)",
-		    ws_conn_peer(s->conn));
+	rc = auth_agent_proof(&s->auth, h, c);
+	if (rc == -EACCES) {
+		auth_agent_welcome(&out, EACCES, 0, NULL);
+		send_built(s, &out);
+		authfail_log(ws_conn_peer(s->conn), "wrong proof of the token");
+		s->refused = 1;
 		ws_close(s->conn, "authentication failed");
 		return 0;
 	}
+	if (rc < 0) {
+		proto_buf_free(&out);
+		*why = "malformed proof in the hello";
+		return rc;
+	}
 	s->authed = 1;
 	agent.nauthed++;
-	log_info("client %s authenticated", ws_conn_peer(s->conn));
+	/* Before the welcome: from here on replies go out directly. */
+	ws_conn_authenticated(s->conn);
+	auth_agent_welcome(&out, 0, (agent.fs.writable ? CAP_WRITE : 0) |
+	    CAP_NET, "mirror-agent " PACKAGE_VERSION);
+	send_built(s, &out);
+	log_info("client %s authenticated (session %02x%02x%02x%02x)",
+	    ws_conn_peer(s->conn), s->auth.sid[0], s->auth.sid[1],
+	    s->auth.sid[2], s->auth.sid[3]);
+	auth_clear(&s->auth);
 	return 0;
 }
 
@@ -213,6 +268,7 @@ static int
 on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
     const char **why, void *arg)
 {
+	static char vwhy[128];
 	struct session *s = ws_conn_data(conn);
 	struct proto_hdr h;
 	struct proto_cur c;
@@ -221,11 +277,20 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 
 	if (s == NULL)
 		return -ENOTCONN;
+	/* Refused: its close is on the way behind the refusal; whatever it
+	 * pipelined meanwhile is dropped unread. */
+	if (s->refused)
+		return 0;
 	rc = proto_hdr_decode(msg, len, &h, &c);
 	if (rc < 0) {
 		switch (rc) {
 		case -EPROTONOSUPPORT:
-			*why = "unsupported protocol version";
+			/* Service thread only: why is used before the next. */
+			snprintf(vwhy, sizeof(vwhy), "protocol version %u from "
+			    "the client, this agent speaks %u: use the same "
+			    "mirror version on both sides", len > 0 ? msg[0] : 0,
+			    PROTO_VERSION);
+			*why = vwhy;
 			break;
 		case -EMSGSIZE:
 			*why = "oversized payload length";
@@ -240,12 +305,11 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 		}
 		return rc;
 	}
-	if (!s->authed) {
-		if (h.kind != MSG_HELLO) {
-			*why = "request before a successful hello";
-			return -EACCES;
-		}
+	if (h.kind == MSG_HELLO)
 		return handle_hello(s, &h, &c, why);
+	if (!s->authed) {
+		*why = "request before a successful hello";
+		return -EACCES;
 	}
 	if (h.kind == MSG_STREAM ||
 	    (h.kind == MSG_REQUEST && agent_net_serves(h.op))) {
@@ -488,10 +552,18 @@ main(int argc, char **argv)
 	/* Never echo the hash back: it is as good as a token to a
 	 * brute-force search of short tokens. */
 	if (token_hash != NULL &&
-	    parse_sha256_hex(token_hash, agent.token_hash) < 0)
+	    parse_sha256_hex(token_hash, agent.key) < 0)
 		usage_error("--token-sha256 wants 64 hex digits (the SHA-256 "
 		    "of the token)");
-	agent.token_hashed = token_hash != NULL;
+	if (token_hash != NULL) {
+		uint8_t empty[SHA256_LEN];
+
+		/* No client has an empty token: this is a mistake. */
+		sha256("", 0, empty);
+		if (memcmp(empty, agent.key, sizeof(empty)) == 0)
+			usage_error("--token-sha256 is the SHA-256 of an empty "
+			    "token");
+	}
 	if (ttl_arg != NULL) {
 		errno = 0;
 		agent.idle_ttl = strtod(ttl_arg, &end);
@@ -525,11 +597,14 @@ main(int argc, char **argv)
 		    "printed on the ready line), or --insecure-plaintext if "
 		    "everything on the path is trusted", host);
 	if (token_file != NULL) {
-		if ((rc = token_read_file(token_file, agent.token,
-		    sizeof(agent.token))) < 0)
+		char token[PROTO_TOKEN_MAX + 1];
+
+		if ((rc = token_read_file(token_file, token,
+		    sizeof(token))) < 0)
 			fatalx("cannot read the token file %s: %s", token_file,
 			    token_strerror(rc));
-		agent.token_len = strlen(agent.token);
+		auth_key_from_token(token, strlen(token), agent.key);
+		explicit_bzero(token, sizeof(token));
 	}
 
 	if (container != NULL) {
@@ -634,6 +709,6 @@ main(int argc, char **argv)
 	ws_ctx_free(agent.ws);
 	agent_net_free(agent.net);
 	close(agent.fs.rootfd);
-	explicit_bzero(agent.token, sizeof(agent.token));
+	explicit_bzero(agent.key, sizeof(agent.key));
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "client.h"
 #include "log.h"
 #include "tlscert.h"
@@ -25,7 +26,9 @@
 #define SLOT_BITS	16
 #define SLOT_RESERVE	64	/* for calls made from callbacks */
 
-enum cstate { C_DOWN, C_CONNECTING, C_HELLO, C_READY, C_STOPPED };
+/* C_HELLO: our hello sent, the agent's proof awaited; C_PROOF: ours
+ * sent, the welcome awaited. */
+enum cstate { C_DOWN, C_CONNECTING, C_HELLO, C_PROOF, C_READY, C_STOPPED };
 
 struct slot {
 	uint32_t	 id;
@@ -42,7 +45,7 @@ struct client {
 	int		 tls;		/* wss://: pin set by client_pin */
 	int		 pinned;
 	uint8_t		 pin[TLSCERT_FP_LEN];
-	char		 token[PROTO_TOKEN_MAX + 1];
+	uint8_t		 key[AUTH_KEY_LEN];	/* SHA-256(token) */
 	double		 timeout;
 	struct ws_ctx	*ws;
 	pthread_t	 svc_thread, timer_thread;
@@ -62,6 +65,7 @@ struct client {
 	char		 why[600];
 	int		 stopping;
 	uint32_t	 caps;		/* the agent's, from its hello */
+	struct auth_state auth;		/* the hello in progress */
 	client_stream_cb on_stream;	/* set before start */
 	client_link_cb	 on_link;
 	void		*stream_arg;
@@ -88,7 +92,7 @@ client_new(const char *url, const char *token, double timeout,
 		x_free(c);
 		return NULL;
 	}
-	snprintf(c->token, sizeof(c->token), "%s", token);
+	auth_key_from_token(token, strlen(token), c->key);
 	c->timeout = timeout;
 	if (max_inflight > (1 << SLOT_BITS) - SLOT_RESERVE)
 		max_inflight = (1 << SLOT_BITS) - SLOT_RESERVE;
@@ -178,56 +182,91 @@ fail_all(struct client *c)
 	} while (n == 256);
 }
 
+/* Sends a message built in b (and frees it). */
 static void
-send_hello(struct client *c, struct ws_conn *conn)
+send_built(struct ws_conn *conn, struct proto_buf *b)
 {
-	struct proto_buf b;
-
-	proto_buf_init(&b, 128 + strlen(c->token));
-	proto_begin(&b, MSG_HELLO, 0, 0, 0);
-	proto_put_u32(&b, 0);
-	proto_put_bytes(&b, c->token, strlen(c->token));
-	if (proto_finish(&b) == 0) {
-		ws_send(conn, b.data, b.len);
-		b.data = NULL;
+	if (proto_finish(b) == 0) {
+		ws_send(conn, b->data, b->len);
+		b->data = NULL;
 	}
-	proto_buf_free(&b);
+	proto_buf_free(b);
 }
 
 static void
 on_open(struct ws_conn *conn, void *arg)
 {
 	struct client *c = arg;
+	struct proto_buf b;
 
+	proto_buf_init(&b, 128);
 	pthread_mutex_lock(&c->mtx);
 	c->state = C_HELLO;
+	auth_client_hello(&c->auth, c->key, 0, &b);
 	pthread_mutex_unlock(&c->mtx);
-	send_hello(c, conn);
+	send_built(conn, &b);
 }
 
-static int
-on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
-    const char **why)
+/* The hello failed for a reason retrying will not cure. Locked. */
+static void
+hello_failed(struct client *c)
 {
-	uint32_t caps = 0;
+	c->auth_failed = 1;
+	auth_clear(&c->auth);
+	pthread_cond_broadcast(&c->cv);
+	if (c->epoch > 0)	/* at start, the caller says it */
+		log_warnx("authentication failed: %s", c->why);
+}
 
-	if (h->status == 0 && proto_get_u32(p, &caps) < 0) {
-		*why = "malformed hello";
-		return -EBADMSG;
-	}
+/* A hello step from the agent (see proto.h). The agent proves it knows
+ * the token before we send anything that depends on it. */
+static int
+on_hello(struct client *c, struct ws_conn *conn, const struct proto_hdr *h,
+    struct proto_cur *p, const char **why)
+{
+	struct proto_buf b;
+	char server[PROTO_NAME_MAX + 1];
+	uint32_t caps = 0;
+	int rc;
+
+	proto_buf_init(&b, 128);
 	pthread_mutex_lock(&c->mtx);
-	if (h->status != 0) {
-		c->auth_failed = 1;
-		snprintf(c->why, sizeof(c->why), "the agent at %s:%d rejected "
-		    "the token", c->host, c->port);
-		pthread_cond_broadcast(&c->cv);
+	switch (c->state) {
+	case C_HELLO:
+		rc = auth_client_challenge(&c->auth, h, p, &b);
+		if (rc == -EACCES) {
+			snprintf(c->why, sizeof(c->why), "the agent at %s:%d "
+			    "did not prove it knows the session token: not our "
+			    "agent (or not our token)", c->host, c->port);
+			hello_failed(c);
+			*why = "the agent did not prove it knows the token";
+			goto fail;
+		}
+		if (rc < 0)
+			goto bad;
+		c->state = C_PROOF;
 		pthread_mutex_unlock(&c->mtx);
-		if (c->epoch > 0)	/* at start, the caller says it */
-			log_warnx("authentication failed: %s (check "
-			    "--token-file)", c->why);
-		*why = "authentication failed";
-		return -EACCES;
+		send_built(conn, &b);
+		return 0;
+	case C_PROOF:
+		rc = auth_client_welcome(&c->auth, h, p, &caps, server,
+		    sizeof(server));
+		if (rc == -EACCES) {
+			snprintf(c->why, sizeof(c->why), "the agent at %s:%d "
+			    "refused our proof of the token", c->host, c->port);
+			hello_failed(c);
+			*why = "authentication failed";
+			goto fail;
+		}
+		if (rc < 0)
+			goto bad;
+		break;
+	default:
+		*why = "a second hello from the agent";
+		rc = -EPROTO;
+		goto fail;
 	}
+	auth_clear(&c->auth);
 	c->state = C_READY;
 	c->caps = caps;
 	c->epoch++;
@@ -236,15 +275,24 @@ on_hello(struct client *c, const struct proto_hdr *h, struct proto_cur *p,
 	c->why[0] = '\0';
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
+	proto_buf_free(&b);
 	/* The first time is the caller's "ready"; a reconnection is news. */
 	if (c->epoch > 1)
 		log_info("connected to the agent at %s:%d again", c->host,
 		    c->port);
 	else
-		log_debug("connected to the agent at %s:%d", c->host, c->port);
+		log_debug("connected to the agent at %s:%d (%s)", c->host,
+		    c->port, server);
 	if (c->on_link)
 		c->on_link(c->stream_arg, 1);
 	return 0;
+bad:
+	*why = "malformed hello from the agent";
+	rc = -EBADMSG;
+fail:
+	pthread_mutex_unlock(&c->mtx);
+	proto_buf_free(&b);
+	return rc;
 }
 
 static int
@@ -258,12 +306,30 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	void *cbarg;
 	int found;
 
+	if (len > 0 && msg[0] != PROTO_VERSION) {
+		pthread_mutex_lock(&c->mtx);
+		if (c->state != C_READY) {
+			snprintf(c->why, sizeof(c->why), "the agent at %s:%d "
+			    "speaks protocol version %u, this client %u: use "
+			    "the same mirror version on both sides", c->host,
+			    c->port, msg[0], PROTO_VERSION);
+			hello_failed(c);
+		}
+		pthread_mutex_unlock(&c->mtx);
+		*why = "unsupported protocol version from the agent";
+		return -EPROTONOSUPPORT;
+	}
 	if (proto_hdr_decode(msg, len, &h, &cur) < 0) {
 		*why = "malformed message from the agent";
 		return -EBADMSG;
 	}
 	if (h.kind == MSG_HELLO)
-		return on_hello(c, &h, &cur, why);
+		return on_hello(c, conn, &h, &cur, why);
+	if (!client_ready(c)) {
+		/* Nothing from an agent that has not proved itself. */
+		*why = "a message from the agent before the hello was done";
+		return -EPROTO;
+	}
 	if (h.kind == MSG_STREAM) {
 		if (c->on_stream)
 			c->on_stream(c->stream_arg, &h, &cur);
@@ -292,7 +358,7 @@ static void
 on_close(struct ws_conn *conn, const char *why, void *arg)
 {
 	struct client *c = arg;
-	int was_ready, owned = 0;
+	int was_ready, in_hello, owned = 0;
 
 	pthread_mutex_lock(&c->mtx);
 	if (c->conn == conn) {
@@ -304,12 +370,18 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	}
 	/* else: the connect failed before on_wake stored it */
 	was_ready = c->state == C_READY;
+	in_hello = c->state == C_HELLO || c->state == C_PROOF;
 	if (c->state != C_STOPPED)
 		c->state = C_DOWN;
 	c->pin_refused = ws_conn_pin_refused(conn);
 	if (c->pin_refused)
 		snprintf(c->why, sizeof(c->why), "the agent at %s:%d: %s",
 		    c->host, c->port, why);
+	else if (!c->auth_failed && in_hello)
+		snprintf(c->why, sizeof(c->why), "the agent at %s:%d closed "
+		    "the connection during the hello (%s): is it a "
+		    "mirror-agent of the same version (protocol %u)?",
+		    c->host, c->port, why, PROTO_VERSION);
 	else if (!c->auth_failed)
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d: %s", c->host, c->port, why);
@@ -353,7 +425,8 @@ on_wake(void *arg)
 		c->next_retry = now_s() + c->backoff;
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d", c->host, c->port);
-	} else if (c->state == C_CONNECTING || c->state == C_HELLO)
+	} else if (c->state == C_CONNECTING || c->state == C_HELLO ||
+	    c->state == C_PROOF)
 		c->conn = conn;		/* our reference from connect */
 	else
 		ws_conn_unref(conn);	/* closed already */
@@ -477,7 +550,8 @@ client_stop(struct client *c)
 		ws_ctx_free(c->ws);
 		c->ws = NULL;
 	}
-	explicit_bzero(c->token, sizeof(c->token));
+	explicit_bzero(c->key, sizeof(c->key));
+	auth_clear(&c->auth);
 }
 
 void

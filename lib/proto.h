@@ -16,9 +16,28 @@
  *                 any order
  *   u32 length    payload bytes that follow
  *
- * Hello, client to agent:  u32 caps, bytes token
- * Hello, agent to client:  status 0 or EACCES; u32 caps, str server
- * Nothing but a hello is accepted before the token matched.
+ * The hello: mutual authentication by challenge and response (lib/auth.c).
+ * The token never crosses the wire; the agent proves it knows it first,
+ * the client second. Each step is a MSG_HELLO, op 0, with the step in id:
+ *   1 client -> agent  u32 caps, bytes cn (32), bytes sid (16)
+ *   2 agent -> client  bytes an (32), bytes HMAC(K, "mirror-auth-2 agent"
+ *                      || cn || an || sid)
+ *   3 client -> agent  bytes HMAC(K, "mirror-auth-2 client" || cn || an
+ *                      || sid)
+ *   4 agent -> client  status 0: u32 caps, str server; or EACCES, empty
+ * K = SHA-256(token) (all an agent started with --token-sha256 knows, so
+ * that hash is as secret as the token); HMAC is HMAC-SHA-256; cn and an
+ * are fresh random nonces of each side (getrandom), sid a random session
+ * id the client picks (the agent logs it). The client checks the agent's
+ * MAC (constant time) before it sends step 3 and closes without it when
+ * the MAC is wrong: a fake agent on the port gets a nonce and a random
+ * label, nothing derived from K. The agent's MAC always covers its own
+ * fresh nonce, so a fake client that sends a chosen cn learns nothing it
+ * can replay as an agent, and a recorded step 3 fails against a new an.
+ * The agent serves nothing and accepts nothing but these steps until the
+ * client's MAC checked; a hello after that is refused on both sides and
+ * closes the connection. A peer speaking another PROTO_VERSION is told so
+ * (its header's first byte) and the connection closed.
  *
  * Requests and replies (reply payload only when status is 0):
  *   OP_LOOKUP    str path                       -> attr
@@ -115,7 +134,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define PROTO_VERSION	1
+/* 2: the hello became a challenge and response (was: the token itself) */
+#define PROTO_VERSION	2
 #define PROTO_HDR_LEN	16
 /* Largest payload either side accepts; checked before anything is read. */
 #define PROTO_PAYLOAD_MAX	(4u * 1024 * 1024 + 4096)

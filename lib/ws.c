@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -94,6 +95,12 @@ struct ws_conn {
 	 * then service thread only (the verify callback runs there) */
 	uint8_t		 pin[TLSCERT_FP_LEN];
 	int		 pin_ok, pin_refused;
+	/* server, service thread only: passed the hello (ws_conn_authenticated);
+	 * until then on ctx's list of connections waiting for it */
+	int		 authed;
+	struct ws_conn	*pre_prev, *pre_next;
+	int		 on_pre;
+	struct timespec	 born;
 };
 
 static __thread int ws_io_thread;
@@ -115,6 +122,11 @@ struct ws_ctx {
 	struct ws_conn		*pending;
 	int			 woken;
 	lws_sorted_usec_list_t	 tick;		/* service thread only */
+	/* server, service thread only: connections not yet authenticated,
+	 * oldest first */
+	struct ws_conn		*pre_head, *pre_tail;
+	int			 npre;
+	unsigned long		 nfailed;	/* closed unauthenticated */
 	struct lws_protocols	 protocols[2];
 };
 
@@ -168,6 +180,8 @@ ws_conn_unref(struct ws_conn *c)
 	x_free(c);
 }
 
+/* c->tx is made on the first write (see conn_writable): a connection
+ * that never writes, as most failed hellos, never has one. */
 static struct ws_conn *
 conn_new(struct ws_ctx *ctx)
 {
@@ -176,8 +190,75 @@ conn_new(struct ws_ctx *ctx)
 	c->ctx = ctx;
 	c->refs = 1;		/* held by the wsi */
 	pthread_mutex_init(&c->mtx, NULL);
-	c->tx = xmalloc(LWS_PRE + WS_CHUNK);
 	return c;
+}
+
+/* Service thread: c leaves the list of connections waiting for a hello. */
+static void
+pre_remove(struct ws_conn *c)
+{
+	struct ws_ctx *ctx = c->ctx;
+
+	if (!c->on_pre)
+		return;
+	if (c->pre_prev)
+		c->pre_prev->pre_next = c->pre_next;
+	else
+		ctx->pre_head = c->pre_next;
+	if (c->pre_next)
+		c->pre_next->pre_prev = c->pre_prev;
+	else
+		ctx->pre_tail = c->pre_prev;
+	c->pre_prev = c->pre_next = NULL;
+	c->on_pre = 0;
+	ctx->npre--;
+}
+
+/* Service thread: close an unauthenticated connection (lws does it on
+ * its next round; on_close gets why). */
+static void
+pre_kill(struct ws_conn *c, const char *why)
+{
+	pre_remove(c);
+	snprintf(c->close_why, sizeof(c->close_why), "%s", why);
+	if (c->wsi != NULL)
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+}
+
+/* Service thread: a new upgraded connection waits for its hello. Past
+ * WS_PREAUTH_CONNS the oldest waiting one goes: whoever holds many
+ * open cannot keep a real client (which is done in milliseconds) out. */
+static void
+pre_add(struct ws_conn *c)
+{
+	struct ws_ctx *ctx = c->ctx;
+
+	clock_gettime(CLOCK_MONOTONIC, &c->born);
+	c->pre_prev = ctx->pre_tail;
+	if (ctx->pre_tail)
+		ctx->pre_tail->pre_next = c;
+	else
+		ctx->pre_head = c;
+	ctx->pre_tail = c;
+	c->on_pre = 1;
+	ctx->npre++;
+	if (ctx->npre > WS_PREAUTH_CONNS)
+		pre_kill(ctx->pre_head, "too many connections waiting to "
+		    "authenticate");
+}
+
+/* Service thread, every tick: close connections that did not
+ * authenticate within WS_PREAUTH_SECS. */
+static void
+pre_sweep(struct ws_ctx *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (ctx->pre_head != NULL &&
+	    now.tv_sec - ctx->pre_head->born.tv_sec >= WS_PREAUTH_SECS)
+		pre_kill(ctx->pre_head, "no hello within the time allowed");
 }
 
 /* Puts c on the context's pending list and wakes the service thread. */
@@ -256,6 +337,23 @@ ws_conn_data(struct ws_conn *c)
 	return c->data;
 }
 
+static void writer_start(struct ws_conn *);
+
+/* Only now the connection gets its writer thread (see ws_send_direct).
+ * Everything sent before went through lws and reached the peer: it
+ * answered it. */
+void
+ws_conn_authenticated(struct ws_conn *c)
+{
+	if (c->authed)
+		return;
+	c->authed = 1;
+	pre_remove(c);
+	if (c->rx_fd >= 0 && c->wsi != NULL && c->outq == NULL &&
+	    !lws_partial_buffered(c->wsi))
+		writer_start(c);
+}
+
 const char *
 ws_conn_peer(struct ws_conn *c)
 {
@@ -282,6 +380,9 @@ conn_closed(struct ws_conn *c, const char *why)
 	c->closing = 1;
 	pthread_mutex_unlock(&c->mtx);
 	c->wsi = NULL;
+	if (ctx->server && !c->authed)
+		ctx->nfailed++;
+	pre_remove(c);
 	if (!c->close_reported) {
 		c->close_reported = 1;
 		if (ctx->h->on_close)
@@ -306,6 +407,14 @@ conn_receive(struct ws_conn *c, struct lws *wsi, const uint8_t *in,
 	}
 	final = lws_is_final_fragment(wsi) &&
 	    lws_remaining_packet_payload(wsi) == 0;
+	/* Before the hello is done, a message is small (a hello step). */
+	if (ctx->server && !c->authed &&
+	    (len > WS_PREAUTH_MSG_MAX - c->rx_len ||
+	    lws_remaining_packet_payload(wsi) >
+	    WS_PREAUTH_MSG_MAX - c->rx_len - len)) {
+		why = "message too large before authentication";
+		goto bad;
+	}
 	if (c->rx_len == 0 && final) {
 		rc = ctx->h->on_message(c, in, len, &why, ctx->arg);
 		if (rc < 0)
@@ -341,9 +450,15 @@ conn_receive(struct ws_conn *c, struct lws *wsi, const uint8_t *in,
 		goto bad;
 	return 0;
 bad:
-	log_warnx("closing connection %s %s: %s",
-	    c->ctx->server ? "from" : "to", c->peer,
-	    why ? why : "bad message");
+	/* Anyone can make an unauthenticated connection fail: its owner
+	 * logs that, rate-limited, from the why it gets in on_close. */
+	if (c->ctx->server && !c->authed)
+		log_debug("closing connection from %s: %s", c->peer,
+		    why ? why : "bad message");
+	else
+		log_warnx("closing connection %s %s: %s",
+		    c->ctx->server ? "from" : "to", c->peer,
+		    why ? why : "bad message");
 	snprintf(c->close_why, sizeof(c->close_why), "%s",
 	    why ? why : "bad message");
 	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
@@ -393,6 +508,8 @@ conn_writable(struct ws_conn *c, struct lws *wsi)
 			chunk = WS_CHUNK;
 		start = m->off == 0;
 		end = m->off + chunk == m->len;
+		if (c->tx == NULL)
+			c->tx = xmalloc(LWS_PRE + WS_CHUNK);
 		memcpy(c->tx + LWS_PRE, m->data + m->off, chunk);
 		flags = lws_write_ws_flags(LWS_WRITE_BINARY, start, end);
 		n = lws_write(wsi, c->tx + LWS_PRE, chunk, flags);
@@ -873,13 +990,12 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		lws_set_opaque_user_data(wsi, c);
 		c->opened = 1;
-		/* Workers write replies themselves (see ws_send_direct),
-		 * unless it is TLS. */
+		/* Workers write replies themselves (see ws_send_direct), once
+		 * the peer authenticated: ws_conn_authenticated. */
 		c->tls = lws_is_ssl(wsi);
 		c->rx_fd = lws_get_socket_fd(wsi);
 		set_nodelay(c->rx_fd);
-		if (c->rx_fd >= 0)
-			writer_start(c);
+		pre_add(c);
 		if (ctx->h->on_open)
 			ctx->h->on_open(c, ctx->arg);
 		break;
@@ -937,7 +1053,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c == NULL)
 			break;
-		if (c->close_why[0] == '\0' && ctx->server)
+		if (c->close_why[0] == '\0' && ctx->server && c->authed)
 			log_warnx("connection from %s dropped: websocket "
 			    "protocol error or connection lost", c->peer);
 		lws_set_opaque_user_data(wsi, NULL);
@@ -993,6 +1109,13 @@ ctx_new(const struct ws_handlers *h, void *arg, int server, const char *host,
 		info.port = port;
 		info.iface = host;
 		info.vhost_name = "mirror";
+		/* A connection that never finishes its HTTP upgrade goes
+		 * after as long as one that never says hello. */
+		info.timeout_secs = WS_PREAUTH_SECS;
+		/* Each connection in its upgrade holds a header buffer
+		 * (lws's "ah") of this size; our clients' upgrade requests
+		 * are a few hundred bytes. */
+		info.max_http_header_data = 2048;
 		info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 		if (id != NULL) {
 			info.server_ssl_cert_mem = id->cert_pem;
@@ -1095,7 +1218,17 @@ ctx_tick(lws_sorted_usec_list_t *sul)
 {
 	struct ws_ctx *ctx = lws_container_of(sul, struct ws_ctx, tick);
 
-	ctx->h->on_tick(ctx->arg);
+	if (ctx->server) {
+		pre_sweep(ctx);
+		/* What unauthenticated peers made us allocate goes back to
+		 * the system, not just to malloc's free lists. */
+		if (ctx->nfailed > 0 && ctx->npre == 0)
+			malloc_trim(0);
+		if (ctx->npre == 0)
+			ctx->nfailed = 0;
+	}
+	if (ctx->h->on_tick)
+		ctx->h->on_tick(ctx->arg);
 	if (!ctx->stop)
 		lws_sul_schedule(ctx->lws, 0, &ctx->tick, ctx_tick,
 		    (lws_usec_t)WS_TICK_MS * 1000);
@@ -1105,7 +1238,7 @@ void
 ws_run(struct ws_ctx *ctx)
 {
 	ws_io_thread = 1;
-	if (ctx->h->on_tick)
+	if (ctx->h->on_tick || ctx->server)
 		lws_sul_schedule(ctx->lws, 0, &ctx->tick, ctx_tick,
 		    (lws_usec_t)WS_TICK_MS * 1000);
 	while (!ctx->stop)

@@ -83,6 +83,15 @@ void		 ws_conn_unref(struct ws_conn *);
 /* The caller's own pointer, set once; not freed here. */
 void		 ws_conn_set_data(struct ws_conn *, void *);
 void		*ws_conn_data(struct ws_conn *);
+/* Server, service thread: the peer passed the hello. Until then a
+ * connection costs a few KiB: no threads, messages of at most
+ * WS_PREAUTH_MSG_MAX bytes, WS_PREAUTH_SECS to authenticate, at most
+ * WS_PREAUTH_CONNS such connections (the oldest goes), and its errors
+ * logged at debug level only (the owner rate-limits its own line). */
+void		 ws_conn_authenticated(struct ws_conn *);
+#define WS_PREAUTH_MSG_MAX	1024
+#define WS_PREAUTH_SECS		5
+#define WS_PREAUTH_CONNS	16
 /* "127.0.0.1:4321", borrowed for the connection's life. */
 const char	*ws_conn_peer(struct ws_conn *);
 

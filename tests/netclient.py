@@ -100,12 +100,7 @@ class NetClient:
         self.auto_credit = auto_credit
         self.caps = None
         self.unknown = 0          # stream messages for unknown ids
-        if isinstance(token, str):
-            token = token.encode()
-        self.ws.send(encode(MSG_HELLO, 0, 0, 0,
-                            Encoder().u32(0).bytes(token).data()))
-        while self.caps is None:
-            self._recv()
+        self.caps, _ = wsclient.hello_on(self.ws, token)
 
     # -- receiving --------------------------------------------------------
 

@@ -27,6 +27,7 @@ import argparse
 import base64
 import errno
 import hashlib
+import hmac
 import os
 import socket
 import struct
@@ -36,7 +37,7 @@ import time
 # ---------------------------------------------------------------------------
 # The mirror wire protocol.
 
-VERSION = 1
+VERSION = 2
 HDR = struct.Struct("<BBHIII")  # version, kind, op, id, status, length
 HDR_LEN = HDR.size
 MSG_HELLO, MSG_REQUEST, MSG_REPLY, MSG_STREAM = 1, 2, 3, 4
@@ -267,15 +268,42 @@ def decode_msg(msg):
     return kind, op, msg_id, status, Decoder(msg[HDR_LEN:])
 
 
-# Hello, both directions.
-def hello_client(token, caps=0):
-    return encode_msg(MSG_HELLO, 0, 0, 0, Encoder().u32(caps).bytes(token).data())
+# The hello: a challenge and response over K = SHA-256(token); the step
+# travels in the header's id. The agent proves itself first.
+AUTH_HELLO, AUTH_CHALLENGE, AUTH_PROOF, AUTH_WELCOME = 1, 2, 3, 4
+AUTH_LABEL = b"mirror-auth-2 "
+NONCE_LEN, SID_LEN, MAC_LEN = 32, 16, 32
+
+
+def auth_key(token):
+    return hashlib.sha256(token).digest()
+
+
+def auth_mac(key, role, cn, an, sid):
+    return hmac.new(key, AUTH_LABEL + role + cn + an + sid,
+                    hashlib.sha256).digest()
+
+
+def hello_client(cn, sid, caps=0):
+    return encode_msg(MSG_HELLO, 0, AUTH_HELLO, 0,
+                      Encoder().u32(caps).bytes(cn).bytes(sid).data())
+
+
+def hello_challenge(an, mac):
+    return encode_msg(MSG_HELLO, 0, AUTH_CHALLENGE, 0,
+                      Encoder().bytes(an).bytes(mac).data())
+
+
+def hello_proof(mac):
+    return encode_msg(MSG_HELLO, 0, AUTH_PROOF, 0, Encoder().bytes(mac).data())
 
 
 def hello_agent(server, caps=0, status=0):
+    """The agent's last step: the welcome, or a refusal."""
     if status:
-        return encode_msg(MSG_HELLO, 0, 0, status)
-    return encode_msg(MSG_HELLO, 0, 0, 0, Encoder().u32(caps).str(server).data())
+        return encode_msg(MSG_HELLO, 0, AUTH_WELCOME, status)
+    return encode_msg(MSG_HELLO, 0, AUTH_WELCOME, 0,
+                      Encoder().u32(caps).str(server).data())
 
 
 # Request payloads, one function per operation.
@@ -601,6 +629,36 @@ class WebSocket:
         self.sock.close()
 
 
+def hello_on(ws, token, caps=0):
+    """The whole hello on a bare WebSocket (for other test clients);
+    returns the agent's (caps, server). AuthFailed if either side's
+    proof fails."""
+    if isinstance(token, str):
+        token = token.encode()
+    key = auth_key(token)
+    cn, sid = os.urandom(NONCE_LEN), os.urandom(SID_LEN)
+    ws.send(hello_client(cn, sid, caps))
+
+    def step(want):
+        opcode, msg = ws.recv_message()
+        kind, op, msg_id, status, d = decode_msg(msg)
+        if kind != MSG_HELLO or msg_id != want:
+            raise ProtocolError("expected hello step %d" % want)
+        return status, d
+    _, d = step(AUTH_CHALLENGE)
+    an, mac = d.bytes(NONCE_LEN), d.bytes(MAC_LEN)
+    d.end()
+    if not hmac.compare_digest(auth_mac(key, b"agent", cn, an, sid), mac):
+        raise AuthFailed("the agent did not prove it knows the token")
+    ws.send(hello_proof(auth_mac(key, b"client", cn, an, sid)))
+    status, d = step(AUTH_WELCOME)
+    if status:
+        raise AuthFailed()
+    agent_caps, server = d.u32(), d.str(PATH_MAX)
+    d.end()
+    return agent_caps, server
+
+
 # ---------------------------------------------------------------------------
 # Client.
 
@@ -615,6 +673,8 @@ class Client:
         self.server = None
         self.caps = None
         self.hello_status = None
+        self.challenge = None   # (an, mac) from the agent
+        self.key = self.cn = self.sid = self.an = None
 
     def _recv(self, timeout=None):
         opcode, msg = self.ws.recv_message(timeout)
@@ -622,13 +682,25 @@ class Client:
             raise ProtocolError("text message from the server")
         kind, op, msg_id, status, d = decode_msg(msg)
         if kind == MSG_HELLO:
-            if self.hello_status is not None:
-                raise ProtocolError("second hello from the server")
+            if msg_id == AUTH_CHALLENGE and self.challenge is None:
+                if status:
+                    raise ProtocolError("challenge with status %d" % status)
+                an = d.bytes(NONCE_LEN)
+                mac = d.bytes(MAC_LEN)
+                d.end()
+                if len(an) != NONCE_LEN or len(mac) != MAC_LEN:
+                    raise ProtocolError("challenge field sizes")
+                self.challenge = (an, mac)
+                return
+            if msg_id != AUTH_WELCOME or self.challenge is None or \
+                    self.hello_status is not None:
+                raise ProtocolError("unexpected hello (step %d) from the "
+                                    "server" % msg_id)
             self.hello_status = status
             if status == 0:
                 self.caps = d.u32()
                 self.server = d.str(PATH_MAX)
-                d.end()
+            d.end()
             return
         if kind != MSG_REPLY:
             raise ProtocolError("%s from the server" % KIND_NAMES[kind])
@@ -641,11 +713,32 @@ class Client:
         self.replies[msg_id] = (op, status, d)
 
     def send_hello(self, token, caps=0):
+        """Step 1: our nonce and a session id."""
         if isinstance(token, str):
             token = token.encode()
-        self.ws.send(hello_client(token, caps))
+        self.key = auth_key(token)
+        self.cn = os.urandom(NONCE_LEN)
+        self.sid = os.urandom(SID_LEN)
+        self.ws.send(hello_client(self.cn, self.sid, caps))
+
+    def wait_challenge(self, check=True):
+        """Step 2: the agent's nonce and proof; AuthFailed if the proof
+        is wrong (unless check is False: a client that goes on anyway,
+        to test the agent's side)."""
+        while self.challenge is None:
+            self._recv()
+        self.an, mac = self.challenge
+        want = auth_mac(self.key, b"agent", self.cn, self.an, self.sid)
+        if check and not hmac.compare_digest(want, mac):
+            raise AuthFailed("the agent did not prove it knows the token")
+
+    def send_proof(self):
+        """Step 3: our proof."""
+        self.ws.send(hello_proof(auth_mac(self.key, b"client", self.cn,
+                                          self.an, self.sid)))
 
     def wait_hello(self):
+        """Step 4: the welcome."""
         while self.hello_status is None:
             self._recv()
         if self.hello_status == errno.EACCES:
@@ -654,8 +747,10 @@ class Client:
             raise RemoteError(self.hello_status, "hello")
         return self.caps, self.server
 
-    def hello(self, token, caps=0):
+    def hello(self, token, caps=0, check_agent=True):
         self.send_hello(token, caps)
+        self.wait_challenge(check_agent)
+        self.send_proof()
         return self.wait_hello()
 
     def send_request(self, op, payload):
@@ -811,7 +906,8 @@ class Client:
 
 BAD_CASES = ("truncated-header", "bad-version", "unknown-op",
              "oversized-length", "length-mismatch", "request-before-hello",
-             "garbage-ws-frame", "huge-ws-frame")
+             "garbage-ws-frame", "huge-ws-frame", "second-hello",
+             "proof-before-challenge")
 
 
 def bad_frames(case):
@@ -833,6 +929,11 @@ def bad_frames(case):
                                        0, len(p) + 5) + p)]
     if case == "request-before-hello":
         return False, [("msg", getattr_req)]
+    if case == "second-hello":
+        return True, [("msg", hello_client(os.urandom(NONCE_LEN),
+                                           os.urandom(SID_LEN)))]
+    if case == "proof-before-challenge":
+        return False, [("msg", hello_proof(os.urandom(MAC_LEN)))]
     if case == "garbage-ws-frame":
         # RSV bits without an extension, a reserved opcode, unmasked.
         return True, [("raw", ws_frame(0xB, b"garbage!", rsv=7, mask=False))]
@@ -903,7 +1004,11 @@ def seeds():
                                  255)))
     q, r = MSG_REQUEST, MSG_REPLY
     return {
-        "hello-client": hello_client(b"0123456789abcdef" * 4, 1),
+        "hello-client": hello_client(b"0123456789abcdef" * 2,
+                                     b"fedcba9876543210", 1),
+        "hello-challenge": hello_challenge(b"\x01" * NONCE_LEN,
+                                           b"\x02" * MAC_LEN),
+        "hello-proof": hello_proof(b"\x03" * MAC_LEN),
         "hello-agent": hello_agent("mirror-agent 0.1", 1),
         "hello-refused": hello_agent("", status=errno.EACCES),
         "req-lookup": encode_msg(q, OP_LOOKUP, 1, 0, req_path("/etc/passwd")),
@@ -1047,8 +1152,8 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=10.0,
                    help="seconds to wait for each answer (default 10)")
     p.add_argument("--eager", action="store_true",
-                   help="send the request right behind the hello, without "
-                        "waiting for the agent's hello")
+                   help="send the request right behind our proof, without "
+                        "checking the agent's or waiting for its welcome")
     p.add_argument("--bad", choices=BAD_CASES,
                    help="send this bad frame and report whether the server "
                         "closed the connection")
@@ -1102,9 +1207,13 @@ def main(argv=None):
                            args.wait, args.no_hello)
         c = Client(args.url, timeout=args.timeout)
         if args.eager:
-            # The request goes out before the agent has judged the token;
-            # if the token is refused, nothing may come back for it.
+            # The request goes out right behind our proof, before the
+            # agent has judged it, and the proof goes out even when the
+            # agent's did not check; if ours is refused, nothing may
+            # come back for the request.
             c.send_hello(token)
+            c.wait_challenge(check=False)
+            c.send_proof()
             msg_id = c.send_request(OP_GETATTR, req_path(args.path))
             try:
                 c.wait_hello()

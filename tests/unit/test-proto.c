@@ -878,7 +878,7 @@ test_header(void)
 	}
 	ok(bad == 0, "every other version -> -EPROTONOSUPPORT");
 	/* The version is checked before anything else. */
-	mkhdr(m, 2, 0, 0xffff, 1, 0, UINT32_MAX);
+	mkhdr(m, PROTO_VERSION + 1, 0, 0xffff, 1, 0, UINT32_MAX);
 	ok(hdr_rc(m, PROTO_HDR_LEN) == -EPROTONOSUPPORT,
 	    "bad version reported before bad kind/op/length");
 
@@ -1184,8 +1184,9 @@ test_integers(void)
 	proto_put_u64(&b, 0x0f0e0d0c0b0a0908ull);
 	ok(proto_finish(&b) == 0 && b.len == PROTO_HDR_LEN + sizeof(in) &&
 	    memcmp(b.data + PROTO_HDR_LEN, in, sizeof(in)) == 0 &&
-	    memcmp(b.data, "\x01\x02\x05\x00\x01\x02\x03\x04"
-	    "\0\0\0\0\x0f\0\0\0", PROTO_HDR_LEN) == 0,
+	    b.data[0] == PROTO_VERSION &&
+	    memcmp(b.data + 1, "\x02\x05\x00\x01\x02\x03\x04"
+	    "\0\0\0\0\x0f\0\0\0", PROTO_HDR_LEN - 1) == 0,
 	    "header and integers encode little-endian");
 	proto_buf_free(&b);
 }
