@@ -970,7 +970,8 @@ put_routes(struct proto_buf *out)
 	proto_put_u32(out, 0);		/* n, filled in below */
 	/* /proc/net follows the reading thread's netns only by this way. */
 	if ((f = fopen("/proc/thread-self/net/route", "re")) != NULL) {
-		(void)fgets(line, sizeof(line), f);	/* header */
+		if (fgets(line, sizeof(line), f) == NULL)	/* header */
+			line[0] = '\0';
 		while (fgets(line, sizeof(line), f) != NULL && n < NET_ADDRS_MAX) {
 			if (sscanf(line, "%16s %x %x %x %u %u %u %x", ifname,
 			    &d, &g, &flags, &refc, &use, &metric, &mask) != 8)
@@ -1374,7 +1375,8 @@ drain_queue(struct agent_net *net)
 	struct net_msg *list, *m;
 	uint64_t v;
 
-	(void)read(net->wake.fd, &v, sizeof(v));
+	if (read(net->wake.fd, &v, sizeof(v)) < 0)
+		v = 0;	/* nothing to drain: another wake took it */
 	pthread_mutex_lock(&net->mtx);
 	list = net->q;
 	net->q = net->q_tail = NULL;
@@ -1575,7 +1577,8 @@ wake(struct agent_net *net)
 {
 	uint64_t one = 1;
 
-	(void)write(net->wake.fd, &one, sizeof(one));
+	if (write(net->wake.fd, &one, sizeof(one)) < 0)
+		return;	/* EAGAIN: the counter is already non-zero */
 }
 
 void
