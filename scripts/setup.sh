@@ -8,7 +8,7 @@ packages=(
 	build-essential autoconf automake libtool pkg-config
 	libfuse3-dev fuse3 libnl-route-3-dev libc-ares-dev libwebsockets-dev
 	libconfig-dev
-	libnftnl-dev libmnl-dev nftables
+	libnftnl-dev libmnl-dev nftables libssl-dev
 	busybox-static iproute2 util-linux procps psmisc python3 curl git tar
 	clang libclang-rt-14-dev
 	podman runc dnsmasq-base iputils-ping
