@@ -996,29 +996,80 @@ give_new_at(int dirfd, int fd, uint32_t uid, uint32_t gid)
 }
 
 /*
- * For an agent that may chown but not take another fsuid (a pod's agent
- * has CAP_CHOWN, not CAP_SETUID): the node just made by name is given to
- * the caller through an O_PATH handle, and only if the handle is still
- * a node this call could have made: the type asked for, the agent's own,
- * no second link. A pod that put a hard link to one of its files, or
- * anything else, under the name meanwhile gets nothing chowned.
+ * For an agent that may chown but not take another fsuid (an id not
+ * mapped in its user namespace, or an agent started without CAP_SETUID):
+ * the node is made in a directory of the agent's own, mode 0700, that
+ * nobody but root can enter, given to the caller there through a handle,
+ * and only then renamed under its name (never replacing one). A pod
+ * that swaps names in the parent meanwhile never has a file of its own
+ * where the chown lands: checking a node made under its final name and
+ * chowning it could not tell the agent's node from a hard link the pod
+ * put there and thinned back to one name.
  */
-static int
-give_made_node(int dirfd, const char *name, mode_t type, uint32_t uid,
-    uint32_t gid)
-{
-	struct stat st;
-	int fd, rc = 0;
+#define ASIDE_NODE	"n"
 
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
+static int
+make_aside(int dirfd, const char *name, const struct proto_hdr *h,
+    mode_t mode, dev_t rdev, const char *target, uint32_t uid, uint32_t gid)
+{
+	static _Atomic unsigned aside_seq;
+	char tmp[64];
+	struct stat st;
+	int tfd = -1, nfd = -1, rc, tries;
+
+	for (tries = 0; ; tries++) {
+		snprintf(tmp, sizeof(tmp), ".mirror-new.%d.%u", (int)getpid(),
+		    aside_seq++);
+		if (mkdirat(dirfd, tmp, 0700) == 0)
+			break;
+		if (errno != EEXIST || tries == 8)
+			return -errno;
+	}
+	/* Checked: a directory of the agent's that only it can enter, even
+	 * if the pod put another under the name since. Nobody else can
+	 * change what is inside it. */
+	tfd = openat(dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (tfd < 0) {
 		rc = -errno;
-	else if ((st.st_mode & S_IFMT) == type && st.st_uid == geteuid() &&
-	    (S_ISDIR(st.st_mode) || st.st_nlink == 1))
-		rc = give_new_at(dirfd, fd, uid, gid);
-	close(fd);
+		goto out;
+	}
+	if (fstat(tfd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 0077)) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	if (h->op == OP_MKNOD)
+		rc = mknodat(tfd, ASIDE_NODE, mode, rdev);
+	else if (h->op == OP_MKDIR)
+		rc = mkdirat(tfd, ASIDE_NODE, mode & 07777);
+	else
+		rc = symlinkat(target, tfd, ASIDE_NODE);
+	if (rc < 0) {
+		rc = -errno;
+		goto out;
+	}
+	nfd = openat(tfd, ASIDE_NODE, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0)
+		rc = -errno;
+	else
+		rc = give_new_at(dirfd, nfd, uid, gid);
+	if (rc == 0 && renameat2(tfd, ASIDE_NODE, dirfd, name,
+	    RENAME_NOREPLACE) < 0)
+		rc = -errno;
+	if (rc < 0)
+		(void)unlinkat(tfd, ASIDE_NODE, h->op == OP_MKDIR ?
+		    AT_REMOVEDIR : 0);
+out:
+	if (nfd >= 0)
+		close(nfd);
+	if (tfd >= 0)
+		close(tfd);
+	/* By name: at worst an empty directory the pod put there goes. */
+	(void)unlinkat(dirfd, tmp, AT_REMOVEDIR);
 	return rc;
 }
 
@@ -1238,7 +1289,7 @@ serve_fsync(struct agent_fs *fs, struct agent_files *files,
  * then checked as the caller, as the client's kernel checked it with
  * default_permissions. 0, or -EINVAL if the id cannot be taken (no
  * CAP_SETUID, or an id not mapped in the agent's namespace): then
- * give_made_node() does it. Undone with creds_restore().
+ * make_aside() does it. Undone with creds_restore().
  */
 static int
 creds_as_caller(uint32_t uid, uint32_t gid)
@@ -1268,7 +1319,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	uint64_t rdev = 0;
 	const char *name;
 	struct proto_attr a;
-	int dirfd, rc, want_attr = 0, as_caller, chown_after = 0;
+	int dirfd, rc, want_attr = 0, as_caller, aside = 0;
 
 	if (get_path(c, path, sizeof(path)) < 0)
 		return -EBADMSG;
@@ -1292,7 +1343,13 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	if (as_caller && creds_as_caller(uid, gid) < 0) {
 		creds_restore();
 		as_caller = 0;
-		chown_after = 1;
+		aside = 1;
+	}
+	if (aside) {
+		rc = make_aside(dirfd, name, h, (mode_t)mode, (dev_t)rdev,
+		    target, uid, gid);
+		want_attr = 1;
+		goto made;
 	}
 	switch (h->op) {
 	case OP_MKNOD:
@@ -1319,10 +1376,7 @@ serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	rc = rc < 0 ? -errno : 0;
 	if (as_caller)
 		creds_restore();
-	if (rc == 0 && chown_after)
-		rc = give_made_node(dirfd, name, h->op == OP_MKDIR ? S_IFDIR :
-		    h->op == OP_SYMLINK ? S_IFLNK : (mode & S_IFMT) ?
-		    (mode & S_IFMT) : S_IFREG, uid, gid);
+made:
 	if (rc == 0 && want_attr)
 		rc = stat_child(dirfd, name, &a);
 	close(dirfd);

@@ -39,12 +39,14 @@
  * What the agent may do, and nothing more (each one tried away in
  * t-agent-image): read and write every file of the target whoever owns
  * it (DAC_OVERRIDE), reach another process's root and environment
- * (SYS_PTRACE), and in a writable mount give new files their caller's
- * owner (CHOWN), chmod and utimens them (FOWNER) and keep their set-id
- * bits (FSETID).
+ * (SYS_PTRACE), and in a writable mount create new files as their
+ * caller (SETUID, SETGID: a per-thread fsuid/fsgid, so nothing is
+ * chowned by name where the pod could swap it), give them their owner
+ * where the caller's id is not the agent's to take (CHOWN), chmod and
+ * utimens them (FOWNER) and keep their set-id bits (FSETID).
  */
 static const char *const kube_caps[] = { "CHOWN", "DAC_OVERRIDE",
-	"FOWNER", "FSETID", "SYS_PTRACE", NULL };
+	"FOWNER", "FSETID", "SETGID", "SETUID", "SYS_PTRACE", NULL };
 /* In job mode the agent runs in a pod of its own: its network thread
  * must setns() into the target's network namespace (mirrorctl connect). */
 #define KUBE_JOB_CAP	"SYS_ADMIN"

@@ -28,10 +28,11 @@ IMAGE=localhost/mirror-agent:test
 POD_CTR=mirror-agent-test
 JOB_CTR=mirror-agent-test-job
 # What the agent needs: read the target's root (SYS_PTRACE), serve every
-# file whoever owns it (DAC_OVERRIDE), give a new file to its writer
-# (CHOWN), chmod and utimes as the owner's stand-in (FOWNER) without
-# losing a setgid bit (FSETID). The list mirrorctl puts in pod specs.
-CAPS=CHOWN,DAC_OVERRIDE,FOWNER,FSETID,SYS_PTRACE
+# file whoever owns it (DAC_OVERRIDE), make a new file as its writer
+# (SETUID, SETGID: a per-thread fsuid) or give it to them (CHOWN),
+# chmod and utimes as the owner's stand-in (FOWNER) without losing a
+# setgid bit (FSETID). The list mirrorctl puts in pod specs.
+CAPS=CHOWN,DAC_OVERRIDE,FOWNER,FSETID,SETGID,SETUID,SYS_PTRACE
 WRITER=4321
 
 # 1. The image: only the agent and /tmp.

@@ -128,7 +128,7 @@ check(c["image"] == p["image"] and c["command"] == ["/usr/bin/mirror-agent"], "i
 sc = c["securityContext"]
 check(sc["capabilities"]["drop"] == ["ALL"], "drops ALL")
 check(sorted(sc["capabilities"]["add"]) == sorted(["CHOWN", "DAC_OVERRIDE",
-      "FOWNER", "FSETID", "SYS_PTRACE"] + (["SYS_ADMIN"] if job else [])),
+      "FOWNER", "FSETID", "SETGID", "SETUID", "SYS_PTRACE"] + (["SYS_ADMIN"] if job else [])),
       "capabilities (job mode: SYS_ADMIN to enter the target's netns)")
 check(sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False,
       "not privileged")
