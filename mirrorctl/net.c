@@ -65,7 +65,9 @@ net_session_end(struct session *s, int verbose)
 {
 	int rc = 0;
 
-	session_stop_pid(s->netd_pid, NETD_STOP_MS);
+	/* Through a pidfd, and only if netd_pid is still the netd that
+	 * started at netd_start (a reused PID is left alone). */
+	session_stop_proc(s->netd_pid, s->netd_start, NETD_STOP_MS);
 	/* The device is not persistent: it went with netd's descriptor, and
 	 * the kernel dropped every route through it. Should one stay (a
 	 * netd of another build), it goes now. */
