@@ -1,10 +1,11 @@
 /*
  * "mirrorctl demo up|down|status": start, stop and show the bundled demo
- * pod (demo.c), the target that needs no cluster.
+ * pod, the target that needs no cluster. The pod's runtime is a helper
+ * program, mirror-demo (demo/, run through demo.c): this file keeps the
+ * command line users type.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,26 +55,6 @@ cmd_demo_usage(void)
 }
 
 static int
-cmd_demo_status(void)
-{
-	pid_t pid;
-	int error;
-
-	if ((error = demo_running_pid(&pid)) == 0) {
-		demo_print_status(pid);
-		return 0;
-	}
-	if (error == -ENOENT)
-		return ctl_error("demo pod is not running (start it with: "
-		    "mirrorctl demo up)");
-	if (error == -EACCES || error == -EPERM)
-		return ctl_error("cannot read the demo pod's state in %s/demo: "
-		    "%s (run with sudo)", ctl_state_dir(), strerror(-error));
-	return ctl_error("cannot read the demo pod's state in %s/demo: %s",
-	    ctl_state_dir(), strerror(-error));
-}
-
-static int
 cmd_demo_exec(int argc, char **argv)
 {
 	const char *verb;
@@ -104,14 +85,14 @@ cmd_demo_exec(int argc, char **argv)
 	if (strcmp(verb, "status") == 0) {
 		if (quiet)
 			return cmd_demo_usage();
-		return cmd_demo_status();
+		return demo_helper("status", 0);
 	}
 	if (strcmp(verb, "up") == 0)
 		return demo_up(quiet, &pid) == 0 ? 0 : 1;
 	if (strcmp(verb, "down") == 0) {
-		if (demo_down(quiet) != 0)
+		if (demo_helper("down", quiet) != 0)
 			return 1;
-		if (purge && demo_purge(quiet) != 0)
+		if (purge && demo_helper("purge", quiet) != 0)
 			return 1;
 		return 0;
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The agent's network side, through its websocket (tests/netclient.py):
-# a "pod" network namespace (lo + one veth end with 10.77.0.2/24) with
+# a "pod" network namespace (lo + a veth pair, pod0 with 10.77.0.2/24;
+# tests/net.sh builds it) with
 # busybox httpd, TCP/UDP echo servers and dnsmasq inside, and a target
 # process in it whose /etc/resolv.conf names that dnsmasq. Through an
 # agent started on the host with --target-pid: OP_NET_INFO, TCP streams
@@ -8,10 +9,10 @@
 # stalled reader), UDP, ICMP echo, OP_DNS, malformed stream messages;
 # then an agent with --root (no namespace change) to 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net.sh"
 
-need_root
+need_netns
 need_cmd python3
-need_cmd ip iproute2
 need_cmd unshare util-linux
 need_cmd busybox busybox-static
 need_cmd dnsmasq dnsmasq-base
@@ -20,19 +21,10 @@ busybox --list | grep -qx httpd || missing "busybox has no httpd"
 
 NC=(python3 "$SRC/tests/netclient.py" --timeout 20)
 POD=mirror-net-$$
-VETH=vmn$$
-VETHP=vmp$$
+VETHP=pod0
 
-ip netns add "$POD" || missing "cannot create a network namespace"
-on_exit "ip netns del '$POD'"
-ip link add "$VETH" type veth peer name "$VETHP" ||
-	missing "cannot create a veth pair"
-on_exit "ip link del '$VETH'"
-ip link set "$VETHP" netns "$POD"
-ip -n "$POD" link set lo up
-ip -n "$POD" addr add 10.77.0.2/24 dev "$VETHP"
-ip -n "$POD" link set "$VETHP" up
-ip link set "$VETH" up
+netns_add "$POD"
+pod_links "$POD"
 # Ping sockets for every group (the setting is the namespace's own).
 ip netns exec "$POD" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 
@@ -86,24 +78,12 @@ threading.Event().wait()
 EOF
 ip netns exec "$POD" python3 "$T/servers.py" 10.77.0.2 7 9000 >"$T/servers.out" 2>&1 &
 on_exit "kill $!"
-ip netns exec "$POD" dnsmasq --no-daemon --no-resolv --no-hosts \
-	--listen-address=10.77.0.2 --bind-interfaces \
-	--address=/web.demo.svc.cluster.local/10.77.0.2 --port 53 \
-	--pid-file="$T/dnsmasq.pid" >"$T/dnsmasq.log" 2>&1 &
-on_exit "kill $!"
+pod_dns "$POD"
 
 # The target: a process in the pod's netns with the pod's resolv.conf.
-printf 'nameserver 10.77.0.2\nsearch demo.svc.cluster.local svc.cluster.local\noptions ndots:5\n' \
-	>"$T/resolv.conf"
-ip netns exec "$POD" unshare -m sh -c \
-	"mount --make-rprivate / && mount --bind '$T/resolv.conf' /etc/resolv.conf && exec sleep 1000" &
-TPID=$!
-on_exit "kill $TPID"
-for i in $(seq 50); do
-	[ "$(cat /proc/$TPID/comm 2>/dev/null)" = sleep ] && break
-	sleep 0.1
-done
-[ "$(cat /proc/$TPID/comm 2>/dev/null)" = sleep ] || fail "the target process did not start"
+pod_resolv "$T/resolv.conf"
+pod_target "$POD" "$T/resolv.conf"
+TPID=$TARGET_PID
 for i in $(seq 50); do
 	grep -q ready "$T/servers.out" 2>/dev/null && break
 	sleep 0.1

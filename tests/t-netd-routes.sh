@@ -17,56 +17,26 @@
 # (netd still comes up); systemd-resolved's upstream servers are carved
 # out of the pod's subnets like /etc/resolv.conf's.
 . "$(dirname "$0")/lib.sh"
-need_root
+. "$(dirname "$0")/net.sh"
+need_netns
 [ -c /dev/net/tun ] || missing "no /dev/net/tun"
-need_cmd ip iproute2
 [ -x "$NETD" ] && [ -x "$AGENT" ] && [ -x "$CTL" ] || fail "build first (make)"
-ip netns add "mtr-probe-$$" 2>/dev/null || missing "cannot create network namespaces"
-ip netns del "mtr-probe-$$"
 
 POD=mtr-pod-$$
 LAP=mtr-lap-$$
-ip netns add "$POD" || fail "ip netns add"
-on_exit "ip netns del $POD; rm -rf /etc/netns/$POD"
-ip netns add "$LAP" || fail "ip netns add"
-on_exit "ip netns del $LAP; rm -rf /etc/netns/$LAP"
-ip -n "$POD" link set lo up
-ip -n "$POD" link add pod0 type veth peer name pod1
-ip -n "$POD" addr add 10.77.0.2/24 dev pod0
+netns_add "$POD"
+netns_add "$LAP"
+pod_links "$POD"
 ip -n "$POD" addr add 10.66.0.10/24 dev pod0
 ip -n "$POD" addr add 11.22.33.4/24 dev pod1
 ip -n "$POD" addr add 10.1.2.3/4 dev pod1
 ip -n "$POD" addr add 1.2.3.4/1 dev pod1
 ip -n "$POD" -6 addr add fd00:77::2/64 dev pod0 nodad 2>/dev/null || true
-ip -n "$POD" link set pod0 up
-ip -n "$POD" link set pod1 up
-ip -n "$LAP" link set lo up
 mkdir -p "/etc/netns/$POD" "/etc/netns/$LAP"
 printf 'nameserver 1.1.1.1\nnameserver 10.66.0.20\nnameserver 10.66.0.10\n' >"/etc/netns/$POD/resolv.conf"
 printf 'nameserver 10.66.0.20\n' >"/etc/netns/$LAP/resolv.conf"
-
-ip netns exec "$POD" sleep 600 &
-TARGET_PID=$!
-on_exit "kill $TARGET_PID"
-# ip netns exec enters the namespace after the fork: wait for it, or the
-# agent may serve this namespace instead.
-for i in $(seq 100); do
-	[ "$(readlink "/proc/$TARGET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || break
-	sleep 0.05
-done
-make_token "$T/token"
-ip netns exec "$LAP" "$AGENT" --listen 127.0.0.1:0 --token-file "$T/token" \
-	--target-pid "$TARGET_PID" >"$T/agent.out" 2>"$T/agent.err" &
-AGENT_PID=$!
-on_exit "kill $AGENT_PID"
-for i in $(seq 100); do
-	AGENT_URL=$(awk '/^ready /{print $2; exit}' "$T/agent.out")
-	[ -n "$AGENT_URL" ] && break
-	kill -0 $AGENT_PID 2>/dev/null || fail "agent exited: $(cat "$T/agent.err")"
-	sleep 0.1
-done
-[ -n "$AGENT_URL" ] || fail "agent did not print ready"
-case $AGENT_URL in ws://*|wss://*) ;; *) AGENT_URL=ws://$AGENT_URL ;; esac
+pod_target "$POD"
+netns_agent "$LAP" --target-pid "$TARGET_PID"
 
 lap() { ip netns exec "$LAP" "$@"; }
 tun_routes() { lap ip -4 route show dev mirror0 2>/dev/null | grep -v 'proto kernel' | awk '{print $1}' | sort | tr '\n' ' '; }

@@ -14,53 +14,22 @@
 # network, also: HTTP through the tunnel (and a big download, checked),
 # a refused port, DNS through the stub, UDP and ICMP.
 . "$(dirname "$0")/lib.sh"
-need_root
+. "$(dirname "$0")/net.sh"
+need_netns
 [ -c /dev/net/tun ] || missing "no /dev/net/tun"
-need_cmd ip iproute2
 [ -x "$NETD" ] && [ -x "$AGENT" ] || fail "build first (make)"
-ip netns add "mtn-probe-$$" 2>/dev/null || missing "cannot create network namespaces"
-ip netns del "mtn-probe-$$"
 
 POD=mtn-pod-$$
 LAP=mtn-lap-$$
 TUN=mtn$$
-ip netns add "$POD" || fail "ip netns add"
-on_exit "ip netns del $POD; rm -rf /etc/netns/$POD"
-ip netns add "$LAP" || fail "ip netns add"
-on_exit "ip netns del $LAP"
-ip -n "$POD" link set lo up
-ip -n "$POD" link add pod0 type veth peer name pod1
-ip -n "$POD" addr add 10.77.0.2/24 dev pod0
-ip -n "$POD" link set pod0 up
-ip -n "$POD" link set pod1 up
-ip -n "$LAP" link set lo up
+netns_add "$POD"
+netns_add "$LAP"
+pod_links "$POD"
 # ip netns exec bind-mounts /etc/netns/NAME/* over /etc for what it runs.
 mkdir -p "/etc/netns/$POD"
 printf 'search demo.svc.cluster.local\nnameserver 10.66.0.10\n' >"/etc/netns/$POD/resolv.conf"
-
-ip netns exec "$POD" sleep 600 &
-TARGET_PID=$!
-on_exit "kill $TARGET_PID"
-# ip netns exec enters the namespace after the fork: wait for it, or the
-# agent may serve this namespace instead.
-for i in $(seq 100); do
-	[ "$(readlink "/proc/$TARGET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || break
-	sleep 0.05
-done
-
-make_token "$T/token"
-ip netns exec "$LAP" "$AGENT" --listen 127.0.0.1:0 --token-file "$T/token" \
-	--target-pid "$TARGET_PID" >"$T/agent.out" 2>"$T/agent.err" &
-AGENT_PID=$!
-on_exit "kill $AGENT_PID"
-for i in $(seq 100); do
-	AGENT_URL=$(sed -n 's/^ready //p' "$T/agent.out")
-	[ -n "$AGENT_URL" ] && break
-	kill -0 $AGENT_PID 2>/dev/null || fail "agent exited: $(cat "$T/agent.err")"
-	sleep 0.1
-done
-[ -n "$AGENT_URL" ] || fail "agent did not print ready"
-case $AGENT_URL in ws://*) ;; *) AGENT_URL=ws://$AGENT_URL ;; esac
+pod_target "$POD"
+netns_agent "$LAP" --target-pid "$TARGET_PID"
 
 lap() { ip netns exec "$LAP" "$@"; }
 NETD_CMD=(ip netns exec "$LAP" "$NETD" --agent "$AGENT_URL" --token-file "$T/token" --tun "$TUN")
