@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "daemon.h"
 #include "guard.h"
 #include "log.h"
 #include "startup.h"
@@ -168,8 +169,7 @@ main(int argc, char **argv)
 	const char *why = "", *fingerprint = NULL;
 	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
 	struct stat st;
-	int ch, fg = 0, rw = 0, rc, pipefd[2] = { -1, -1 }, wfd = -1, ret = 1;
-	pid_t pid;
+	int ch, fg = 0, rw = 0, rc, wfd = -1, ret = DAEMON_EXIT_FAIL;
 
 	log_init("mirror-mountd", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
@@ -184,17 +184,17 @@ main(int argc, char **argv)
 		case 'p': pid_file = optarg; break;
 		case 'L': level = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return DAEMON_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2 || token_file == NULL) {
 		usage(stderr);
-		return 2;
+		return DAEMON_EXIT_USAGE;
 	}
 	url = argv[optind];
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	if (level == NULL)
 		level = conf.log_level;
 	if (log_level_parse(level) < 0)
@@ -216,66 +216,44 @@ main(int argc, char **argv)
 		    "run in a container with --device /dev/fuse)",
 		    strerror(errno));
 
-	if (!fg) {
-		if (pipe2(pipefd, O_CLOEXEC) < 0)
-			fatal("pipe");
-		if ((pid = fork()) < 0)
-			fatal("fork");
-		if (pid > 0) {
-			close(pipefd[1]);
-			return startup_wait(pipefd[0], pid, PROG,
-			    "mount daemon");
-		}
-		close(pipefd[0]);
-		wfd = pipefd[1];
-		setsid();
-	}
-
-	/* Warnings while starting go to the log file: the caller sees one
-	 * line, the reported error. */
-	if (!fg && log_file != NULL) {
-		int lfd = open(log_file, O_WRONLY | O_CREAT | O_APPEND |
-		    O_CLOEXEC, 0600);
-
-		if (lfd >= 0)
-			log_set_fd(lfd);
-	}
+	if (!fg)
+		wfd = daemon_detach(PROG, "mount daemon", log_file);
 	cl = client_new(url, token, conf.fs_request_timeout,
 	    conf.fs_max_inflight);
 	explicit_bzero(token, sizeof(token));
 	if (cl == NULL) {
 		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
 		    "ws://HOST:PORT)", url);
-		startup_report(wfd, PROG, 2, msg);
-		return 2;
+		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, msg);
+		return DAEMON_EXIT_USAGE;
 	}
 	if (client_pin(cl, fingerprint, &why) < 0) {
-		startup_report(wfd, PROG, 2, why);
+		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, why);
 		client_free(cl);
-		return 2;
+		return DAEMON_EXIT_USAGE;
 	}
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
 	if (rc == -EKEYREJECTED) {
 		snprintf(msg, sizeof(msg), "refusing %s", why);
-		startup_report(wfd, PROG, 3, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
 		goto out;
 	}
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);
-		startup_report(wfd, PROG, 3, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
 		goto out;
 	} else if (rc < 0) {
 		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
 		    "(is mirror-agent running and the address right?)",
 		    conf.agent_connect_timeout, why);
-		startup_report(wfd, PROG, 4, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
 		goto out;
 	}
 	if (rw && !(client_caps(cl) & CAP_WRITE)) {
 		snprintf(msg, sizeof(msg), "the agent at %s serves read-only: "
 		    "start mirror-agent with --rw, or mount without --rw", url);
-		startup_report(wfd, PROG, 6, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_AGENT_CAPS, msg);
 		goto out;
 	}
 
@@ -302,55 +280,31 @@ main(int argc, char **argv)
 	se = fuse_session_new(&args, guard_table(ops_table(&oc)),
 	    sizeof(struct fuse_lowlevel_ops), NULL);
 	if (se == NULL) {
-		startup_report(wfd, PROG, 1, "cannot create the FUSE session");
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL,
+		    "cannot create the FUSE session");
 		goto out;
 	}
 	if (fuse_session_mount(se, mnt) != 0) {
 		snprintf(msg, sizeof(msg), "cannot mount on %s (is it busy, "
 		    "or already a mount? try: mirrorctl umount %s)", mnt, mnt);
-		startup_report(wfd, PROG, 5, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_MOUNT, msg);
 		goto out_session;
 	}
 	set_readahead(mnt, conf.fs_readahead_kb);
 	if (fuse_set_signal_handlers(se) != 0) {
-		startup_report(wfd, PROG, 1, "cannot install signal handlers");
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL,
+		    "cannot install signal handlers");
 		goto out_unmount;
 	}
-	if (pid_file) {
-		FILE *pf = fopen(pid_file, "w");
-
-		if (pf) {
-			fprintf(pf, "%d\n", (int)getpid());
-			fclose(pf);
-		}
-	}
+	daemon_pidfile_write(pid_file);
 	log_info("mounted %s on %s", url, mnt);
-	if (!fg) {
-		int nfd = open("/dev/null", O_RDWR);
-		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
-		    O_APPEND | O_CLOEXEC, 0600) : -1;
-
-		startup_report(wfd, PROG, 0, "");
-		if (nfd >= 0) {
-			dup2(nfd, 0);
-			dup2(nfd, 1);
-			dup2(lfd >= 0 ? lfd : nfd, 2);
-			if (nfd > 2)
-				close(nfd);
-		}
-		if (lfd >= 0)
-			log_set_fd(lfd);
-		else
-			log_set_level(LOG_LVL_ERROR);
-		if (chdir("/") < 0)
-			log_warn("chdir /");
-	}
+	daemon_ready(wfd, PROG, log_file, "");
 
 	memset(&lc, 0, sizeof(lc));
 	lc.clone_fd = 0;
 	lc.max_idle_threads = 8;
 	rc = fuse_session_loop_mt(se, &lc);
-	ret = rc == 0 ? 0 : 1;
+	ret = rc == 0 ? DAEMON_EXIT_OK : DAEMON_EXIT_FAIL;
 	log_info("unmounting %s", mnt);
 	fuse_remove_signal_handlers(se);
 out_unmount:
@@ -364,7 +318,6 @@ out:
 	client_stop(cl);
 	client_free(cl);
 	fuse_opt_free_args(&args);
-	if (pid_file)
-		unlink(pid_file);
+	daemon_pidfile_remove(pid_file);
 	return ret;
 }

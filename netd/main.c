@@ -29,6 +29,7 @@
 #include "cidr.h"
 #include "client.h"
 #include "conf.h"
+#include "daemon.h"
 #include "fw.h"
 #include "log.h"
 #include "startup.h"
@@ -91,25 +92,25 @@ check(void)
 	if ((fd = tun_open(name, 1, &offload)) < 0) {
 		fprintf(stderr, "mirror-netd: cannot create a TUN device: %s "
 		    "(needs /dev/net/tun and CAP_NET_ADMIN)\n", strerror(-fd));
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	}
 	idx = route_link_index(name);
 	if (idx > 0 && (n = fw_start(name, idx, htonl(0xc6120001), &why)) < 0) {
 		close(fd);
 		fprintf(stderr, "mirror-netd: %s: %s\n", why, strerror(-n));
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	}
 	fw_stop();
 	close(fd);
 	if (idx < 0) {
 		fprintf(stderr, "mirror-netd: the TUN device %s is not visible "
 		    "through netlink: %s\n", name, strerror(-idx));
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	}
 	if ((n = route_count_ipv4()) < 0) {
 		fprintf(stderr, "mirror-netd: cannot read routes: %s\n",
 		    strerror(-n));
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	}
 	printf("ok: TUN device %s (index %d) created and removed; offload "
 	    "%s; an owned nftables table made; %d IPv4 routes readable\n",
@@ -513,11 +514,10 @@ main(int argc, char **argv)
 	char fwname[IFNAMSIZ + 16];
 	struct cidr range, tunnet, c;
 	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
-	int pipefd[2] = { -1, -1 }, wfd = -1, ret = 1, rc, i, tunfd = -1;
+	int wfd = -1, ret = DAEMON_EXIT_FAIL, rc, i, tunfd = -1;
 	int offload = 0, ifindex = 0, added = 0, sig, do_check = 0;
 	uint32_t tun_addr;
 	sigset_t sigs;
-	pid_t pid;
 
 	log_init("mirror-netd", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
@@ -546,18 +546,18 @@ main(int argc, char **argv)
 		case 'f': fg = 1; break;
 		case 'C': do_check = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return DAEMON_EXIT_USAGE;
 		}
 	}
 	if (do_check && optind == argc && url == NULL)
 		return check();
 	if (optind != argc || url == NULL || token_file == NULL) {
 		usage(stderr);
-		return 2;
+		return DAEMON_EXIT_USAGE;
 	}
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	if (level == NULL)
 		level = conf.log_level;
 	if (log_level_parse(level) < 0)
@@ -616,76 +616,57 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!fg) {
-		if (pipe2(pipefd, O_CLOEXEC) < 0)
-			fatal("pipe");
-		if ((pid = fork()) < 0)
-			fatal("fork");
-		if (pid > 0) {
-			close(pipefd[1]);
-			return startup_wait(pipefd[0], pid, PROG,
-			    "network daemon");
-		}
-		close(pipefd[0]);
-		wfd = pipefd[1];
-		setsid();
-		if (log_file != NULL) {
-			int lfd = open(log_file, O_WRONLY | O_CREAT |
-			    O_APPEND | O_CLOEXEC, 0600);
-
-			if (lfd >= 0)
-				log_set_fd(lfd);
-		}
-	}
+	if (!fg)
+		wfd = daemon_detach(PROG, "network daemon", log_file);
 
 	cl = client_new(url, token, conf.fs_request_timeout, 4096);
 	explicit_bzero(token, sizeof(token));
 	if (cl == NULL) {
 		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
 		    "ws://HOST:PORT)", url);
-		startup_report(wfd, PROG, 2, msg);
-		return 2;
+		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, msg);
+		return DAEMON_EXIT_USAGE;
 	}
 	if (client_pin(cl, fingerprint, &why) < 0) {
-		startup_report(wfd, PROG, 2, why);
+		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, why);
 		client_free(cl);
-		return 2;
+		return DAEMON_EXIT_USAGE;
 	}
 	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
 	if (rc == -EKEYREJECTED) {
 		snprintf(msg, sizeof(msg), "refusing %s", why);
-		startup_report(wfd, PROG, 3, msg);
-		ret = 3;
+		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
+		ret = DAEMON_EXIT_AUTH;
 		goto out;
 	}
 	if (rc == -EACCES) {
 		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
 		    "--token-file)", why);
-		startup_report(wfd, PROG, 3, msg);
-		ret = 3;
+		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
+		ret = DAEMON_EXIT_AUTH;
 		goto out;
 	} else if (rc < 0) {
 		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
 		    "(is mirror-agent running and the address right?)",
 		    conf.agent_connect_timeout, why);
-		startup_report(wfd, PROG, 4, msg);
-		ret = 4;
+		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
+		ret = DAEMON_EXIT_UNREACHABLE;
 		goto out;
 	}
 	if (!(client_caps(cl) & CAP_NET)) {
 		snprintf(msg, sizeof(msg), "the agent at %s does not serve "
 		    "the network (no CAP_NET in its hello): update "
 		    "mirror-agent", url);
-		startup_report(wfd, PROG, 6, msg);
-		ret = 6;
+		startup_report(wfd, PROG, DAEMON_EXIT_AGENT_CAPS, msg);
+		ret = DAEMON_EXIT_AGENT_CAPS;
 		goto out;
 	}
 	if ((rc = get_net_info(cl, &ni)) < 0) {
 		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
 		    "the target's network: %s", url, strerror(-rc));
-		startup_report(wfd, PROG, 4, msg);
-		ret = 4;
+		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
+		ret = DAEMON_EXIT_UNREACHABLE;
 		goto out;
 	}
 
@@ -694,13 +675,13 @@ main(int argc, char **argv)
 	 * --never-route, net.never_route and this machine's resolvers. */
 	if ((rc = plan_load(&plan, &tunnet, nevers, nnever, msg,
 	    sizeof(msg))) < 0) {
-		startup_report(wfd, PROG, 1, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
 	for (i = 0; i < nar; i++) {
 		cidr_parse(arg_routes[i], &c);
 		if (plan_user(&plan, &c, msg, sizeof(msg)) < 0) {
-			startup_report(wfd, PROG, 1, msg);
+			startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 			goto out;
 		}
 	}
@@ -718,7 +699,7 @@ main(int argc, char **argv)
 		    "%s%s", dev, strerror(-tunfd), tunfd == -EBUSY ?
 		    " (another mirror-netd uses it? pick a name with --tun)" :
 		    " (needs CAP_NET_ADMIN)");
-		startup_report(wfd, PROG, 1, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
 	if (!offload)
@@ -729,13 +710,13 @@ main(int argc, char **argv)
 	    (rc = ifindex = route_link_index(dev)) < 0) {
 		snprintf(msg, sizeof(msg), "cannot set up the TUN device %s: "
 		    "%s", dev, strerror(-rc));
-		startup_report(wfd, PROG, 1, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
 	/* Before any route: nothing but this host may use the tunnel. */
 	if ((rc = fw_start(dev, ifindex, tun_addr, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, 1, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
 	for (i = 0; i < nroutes; i++) {
@@ -746,7 +727,7 @@ main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "cannot add the route %s "
 			    "dev %s: %s", cidr_format(&routes[i], cs), dev,
 			    nlwhy ? nlwhy : strerror(-rc));
-			startup_report(wfd, PROG, 1, msg);
+			startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 			goto out;
 		}
 		added++;
@@ -773,40 +754,13 @@ main(int argc, char **argv)
 	rc_cfg.nmore = plan.nmore;
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, 1, msg);
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
-	if (pid_file) {
-		FILE *pf = fopen(pid_file, "w");
-
-		if (pf) {
-			fprintf(pf, "%d\n", (int)getpid());
-			fclose(pf);
-		}
-	}
+	daemon_pidfile_write(pid_file);
 	inet_ntop(AF_INET, &tun_addr, addr_s, sizeof(addr_s));
 	snprintf(msg, sizeof(msg), "ready %s %s", dev, addr_s);
-	if (!fg) {
-		int nfd = open("/dev/null", O_RDWR);
-		int lfd = log_file ? open(log_file, O_WRONLY | O_CREAT |
-		    O_APPEND | O_CLOEXEC, 0600) : -1;
-
-		startup_report(wfd, PROG, 0, msg);
-		if (nfd >= 0) {
-			dup2(nfd, 0);
-			dup2(nfd, 1);
-			dup2(lfd >= 0 ? lfd : nfd, 2);
-			if (nfd > 2)
-				close(nfd);
-		}
-		if (lfd >= 0)
-			log_set_fd(lfd);
-		else
-			log_set_level(LOG_LVL_ERROR);
-		if (chdir("/") < 0)
-			log_warn("chdir /");
-	} else
-		startup_report(-1, PROG, 0, msg);
+	daemon_ready(wfd, PROG, log_file, msg);
 	log_info("up: %s %s, %d route(s), DNS stub %s, offload %s", dev,
 	    addr_s, nroutes, no_dns ? "off" : "on", offload ? "on" : "off");
 
@@ -819,7 +773,7 @@ main(int argc, char **argv)
 	}
 	log_info("signal %d: removing the routes and %s", sig, dev);
 	relay_stop();
-	ret = 0;
+	ret = DAEMON_EXIT_OK;
 out:
 	/* Routes first, explicitly; the device (and anything left through
 	 * it) goes when its fd closes. */
@@ -833,7 +787,7 @@ out:
 		client_stop(cl);
 		client_free(cl);
 	}
-	if (pid_file && ret == 0)
-		unlink(pid_file);
+	if (ret == DAEMON_EXIT_OK)
+		daemon_pidfile_remove(pid_file);
 	return ret;
 }

@@ -1,0 +1,211 @@
+/*
+ * netd's DNS stub on the TUN address, port 53: each query is checked
+ * (dns.c) and passed to the agent as OP_DNS, and the answer is sent back.
+ * UDP is read on the relay thread and answered from the client's reader
+ * thread; TCP gets a blocking thread per connection. Its counters are
+ * atomics in R.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+#include "proto.h"
+#include "relay-internal.h"
+#include "xmalloc.h"
+
+struct dns_udp_req {
+	struct sockaddr_in from;
+};
+
+static void
+dns_udp_answer(void *arg, int err, struct proto_cur *payload)
+{
+	struct dns_udp_req *q = arg;
+	const uint8_t *ans;
+	uint32_t n;
+
+	__atomic_sub_fetch(&R.dns_udp_inflight, 1, __ATOMIC_RELAXED);
+	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) == 0 &&
+	    sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
+	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
+		log_debug("DNS answer: %s", strerror(errno));
+	x_free(q);
+}
+
+static void
+dns_query(const uint8_t *msg, size_t n, client_cb cb, void *arg)
+{
+	struct proto_buf b;
+
+	__atomic_add_fetch(&R.dns_queries, 1, __ATOMIC_RELAXED);
+	proto_buf_init(&b, PROTO_HDR_LEN + 4 + n);
+	proto_begin(&b, MSG_REQUEST, OP_DNS, 0, 0);
+	proto_put_bytes(&b, msg, n);
+	client_call(R.cl, &b, cb, arg);
+}
+
+void
+dnsstub_udp_readable(void)
+{
+	uint8_t buf[4096];
+	struct dns_udp_req *q;
+	socklen_t sl;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		q = xmalloc(sizeof(*q));
+		sl = sizeof(q->from);
+		n = recvfrom(R.dns_ufd, buf, sizeof(buf), MSG_DONTWAIT,
+		    (struct sockaddr *)&q->from, &sl);
+		if (n < 0) {
+			x_free(q);
+			break;
+		}
+		if (dns_query_check(buf, (size_t)n, NULL) < 0) {
+			x_free(q);	/* not a query: no answer */
+			relay_dropped();
+			continue;
+		}
+		/* A flood of queries waits on the agent's answers no
+		 * longer than this many at once: the rest are dropped. */
+		if (__atomic_add_fetch(&R.dns_udp_inflight, 1,
+		    __ATOMIC_RELAXED) > DNS_UDP_INFLIGHT_MAX) {
+			__atomic_sub_fetch(&R.dns_udp_inflight, 1,
+			    __ATOMIC_RELAXED);
+			x_free(q);
+			relay_dropped();
+			continue;
+		}
+		dns_query(buf, (size_t)n, dns_udp_answer, q);
+	}
+}
+
+/* DNS over TCP is rare (truncated answers, zone tools): one thread per
+ * connection, blocking. */
+struct dns_tcp_wait {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 done, err;
+	uint8_t		*ans;
+	uint32_t	 n;
+};
+
+static void
+dns_tcp_answer(void *arg, int err, struct proto_cur *payload)
+{
+	struct dns_tcp_wait *w = arg;
+	const uint8_t *ans = NULL;
+	uint32_t n = 0;
+
+	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) < 0)
+		err = -EBADMSG;
+	pthread_mutex_lock(&w->mtx);
+	w->err = err;
+	if (err == 0) {
+		w->ans = xmalloc(n ? n : 1);
+		memcpy(w->ans, ans, n);
+		w->n = n;
+	}
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static int
+read_full(int fd, uint8_t *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void *
+dns_tcp_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct timeval tv = { 30, 0 };
+	uint8_t *msg = xmalloc(65536), len[2];
+	size_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (read_full(fd, len, 2) == 0) {
+		struct dns_tcp_wait w;
+		int ok;
+
+		n = (size_t)len[0] << 8 | len[1];
+		if (read_full(fd, msg, n) < 0 ||
+		    dns_query_check(msg, n, NULL) < 0)
+			break;
+		memset(&w, 0, sizeof(w));
+		pthread_mutex_init(&w.mtx, NULL);
+		pthread_cond_init(&w.cv, NULL);
+		dns_query(msg, n, dns_tcp_answer, &w);
+		pthread_mutex_lock(&w.mtx);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mtx);
+		pthread_mutex_unlock(&w.mtx);
+		pthread_mutex_destroy(&w.mtx);
+		pthread_cond_destroy(&w.cv);
+		ok = w.err == 0;
+		if (ok) {
+			len[0] = (uint8_t)(w.n >> 8);
+			len[1] = (uint8_t)w.n;
+			ok = send(fd, len, 2, MSG_NOSIGNAL | MSG_MORE) == 2 &&
+			    send(fd, w.ans, w.n, MSG_NOSIGNAL) == (ssize_t)w.n;
+		}
+		x_free(w.ans);
+		if (!ok)
+			break;
+	}
+	x_free(msg);
+	close(fd);
+	__atomic_sub_fetch(&R.dns_tcp_conns, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+void
+dnsstub_tcp_accept(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	while ((fd = accept4(R.dns_tfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		if (__atomic_add_fetch(&R.dns_tcp_conns, 1,
+		    __ATOMIC_RELAXED) > DNS_TCP_MAX) {
+			__atomic_sub_fetch(&R.dns_tcp_conns, 1,
+			    __ATOMIC_RELAXED);
+			close(fd);
+			continue;
+		}
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, dns_tcp_main,
+		    (void *)(intptr_t)fd) != 0) {
+			__atomic_sub_fetch(&R.dns_tcp_conns, 1,
+			    __ATOMIC_RELAXED);
+			close(fd);
+		}
+		pthread_attr_destroy(&attr);
+	}
+}

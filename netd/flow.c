@@ -1,0 +1,177 @@
+/*
+ * netd's UDP and ICMP echo flows (relay thread, under R.relay_mtx): a
+ * flow is a stream found by its 5-tuple. Datagrams wait while the agent
+ * opens it, go to the agent within the flow's window and netd's bound on
+ * what is not yet credited, and come back as packets written to the TUN.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pkt.h"
+#include "proto.h"
+#include "relay-internal.h"
+#include "xmalloc.h"
+
+unsigned int
+flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
+    uint16_t dport)
+{
+	return (nat_hash(caddr, cport, daddr, dport) * 31u + proto) &
+	    (ID_BUCKETS - 1);
+}
+
+struct stream *
+flow_find(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
+    uint16_t dport)
+{
+	struct stream *st;
+
+	for (st = R.flows[flow_hash(proto, caddr, cport, daddr, dport)]; st;
+	    st = st->fnext)
+		if (st->proto == proto && st->caddr == caddr &&
+		    st->cport == cport && st->daddr == daddr &&
+		    st->dport == dport)
+			return st;
+	return NULL;
+}
+
+/* A datagram or echo to the agent, if the flow's window and netd's
+ * bound on what the agent has not yet credited allow; dropped
+ * otherwise, as a full queue drops it. */
+static void
+flow_send(struct stream *st, const uint8_t *data, size_t n)
+{
+	if (n > st->send_avail || R.dgram_unacked + n > DGRAM_UNACKED_MAX) {
+		relay_dropped();
+		return;
+	}
+	stream_send_msg(STREAM_DATA, st->id, 0, data, n);
+	st->send_avail -= (uint32_t)n;
+	st->unacked += (uint32_t)n;
+	R.dgram_unacked += n;
+	st->bytes_out += n;
+	R.bytes_out += n;
+}
+
+/* UDP or ICMP echo from a client: find or open its flow. */
+void
+flow_packet(uint8_t *buf, size_t len)
+{
+	struct stream *st;
+	struct dgram *d;
+	struct pkt p;
+	uint8_t proto;
+	const uint8_t *data;
+	size_t n;
+
+	if (pkt_parse(buf, len, &p) < 0)
+		return;
+	if (p.proto == IPPROTO_UDP) {
+		proto = NET_UDP;
+		data = p.l4 + 8;
+		n = p.l4len - 8;
+	} else {
+		proto = NET_ICMP;
+		data = p.l4;
+		n = p.l4len;
+	}
+	st = flow_find(proto, p.saddr, p.sport, p.daddr, p.dport);
+	if (st == NULL) {
+		if (!client_ready(R.cl))
+			return;
+		if (R.nflows >= FLOWS_MAX) {
+			relay_dropped();
+			return;
+		}
+		st = stream_new(proto, p.saddr, p.sport, p.daddr, p.dport);
+		if (stream_send_open(st) < 0) {
+			stream_free(st, 0);
+			return;
+		}
+	}
+	st->last = now_s();
+	if (!st->opened) {
+		if (st->qn >= UDP_QUEUE_MAX ||
+		    R.pending_bytes + n > PENDING_MAX) {
+			relay_dropped();
+			return;
+		}
+		R.pending_bytes += n;
+		d = xmalloc(sizeof(*d) + n);
+		d->next = NULL;
+		d->len = n;
+		memcpy(d->data, data, n);
+		if (st->qtail)
+			st->qtail->next = d;
+		else
+			st->q = d;
+		st->qtail = d;
+		st->qn++;
+		return;
+	}
+	flow_send(st, data, n);
+}
+
+void
+flow_opened(struct stream *st, uint32_t status, uint32_t window)
+{
+	struct dgram *d;
+
+	if (status != 0) {
+		uint8_t *out = R.pbuf;
+
+		/* A refused UDP port answers the first datagram the way
+		 * the pod's kernel would; a refused ICMP socket (EPERM,
+		 * EACCES) is silence. */
+		if (st->proto == NET_UDP && status == ECONNREFUSED &&
+		    st->q != NULL) {
+			uint8_t icmp[PKT_VNET_LEN + 80];
+			size_t plen = pkt_udp(out, st->caddr, st->cport,
+			    st->daddr, st->dport, st->q->data, st->q->len);
+			struct pkt p;
+
+			if (plen && pkt_parse(out, plen, &p) == 0)
+				tunio_write(icmp, pkt_icmp_unreach(icmp, &p, 3));
+		}
+		st->remote_gone = 1;
+		stream_free(st, 0);
+		return;
+	}
+	st->opened = 1;
+	st->send_avail = window;
+	while ((d = st->q) != NULL) {
+		st->q = d->next;
+		R.pending_bytes -= d->len;
+		flow_send(st, d->data, d->len);
+		x_free(d);
+	}
+	st->qtail = NULL;
+	st->qn = 0;
+}
+
+/* A datagram or echo reply from the agent, into the TUN. */
+void
+flow_data(struct stream *st, const uint8_t *data, size_t n)
+{
+	size_t len;
+
+	if (st->proto == NET_UDP)
+		len = pkt_udp(R.pbuf, st->daddr, st->dport, st->caddr,
+		    st->cport, data, n);
+	else
+		len = pkt_icmp(R.pbuf, st->daddr, st->caddr, st->cport, data,
+		    n);
+	tunio_write(R.pbuf, len);
+	st->bytes_in += n;
+	R.bytes_in += n;
+	st->last = now_s();
+	st->uncredited += (uint32_t)n;
+	if (st->uncredited >= st->rwin / 4) {
+		stream_send_credit(st, st->uncredited);
+		st->uncredited = 0;
+	}
+}

@@ -1,0 +1,242 @@
+/*
+ * What the parts of netd's relay share (relay.c, nat.c, tunio.c,
+ * stream.c, flow.c, dnsstub.c, status.c): the limits, the NAT entry,
+ * the stream, the queue item, the one relay state R and the functions
+ * one part calls in another. Not for anything outside the relay; its
+ * public face is relay.h. Who owns what (threads and locks) is said at
+ * the top of relay.c and at each struct.
+ */
+#ifndef MIRROR_NETD_RELAY_INTERNAL_H
+#define MIRROR_NETD_RELAY_INTERNAL_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client.h"
+#include "proto.h"
+#include "relay.h"
+
+#define NAT_PORT_LO	10000
+#define NAT_PORTS	51000		/* 10000..60999 per peer */
+#define NAT_LINGER	60.0		/* TIME_WAIT: a port rests so long */
+#define FWD_BUCKETS	65536
+#define ID_BUCKETS	65536
+#define TCP_WINDOW	(1024u * 1024)	/* what the agent may send ahead */
+#define UDP_WINDOW	(256u * 1024)
+#define UDP_QUEUE_MAX	16		/* datagrams held before OPENED */
+#define ACCEPT_TIMEOUT	30.0
+#define STATUS_CONN_MAX	200
+#define TUN_BATCH	256		/* packets read per wakeup */
+/* Agent data up to this size goes into the socket on the reader thread
+ * when it can (latency); bulk data is the relay thread's, so that the
+ * reader reads on meanwhile. */
+#define INLINE_MAX	16384
+#define DNS_TCP_MAX	32		/* DNS-over-TCP connections at once */
+#define DNS_UDP_INFLIGHT_MAX 256	/* DNS-over-UDP queries at the agent */
+/* Bounds on what waits in netd, whoever floods it. Beyond them a
+ * datagram, echo or SYN is dropped (counted in the status), as a full
+ * router queue drops it; the sender retries or does without. */
+#define PKT_QUEUE_MAX	(4u << 20)	/* TUN thread -> relay thread */
+#define PENDING_MAX	(1u << 20)	/* datagrams of flows not yet open */
+#define DGRAM_UNACKED_MAX (4u << 20)	/* sent to the agent, not credited */
+#define FLOWS_MAX	1024		/* UDP and ICMP flows at once */
+/* The agent's messages queued for the relay thread: beyond this the
+ * reader thread waits, and the agent's socket with it. */
+#define MSG_QUEUE_MAX	(32u << 20)
+
+enum nat_state { NAT_PENDING, NAT_OPEN, NAT_DEAD };
+
+/* One TCP connection through the TUN. Fields are fixed at creation
+ * except state, in_fwd, expire and the links (nat_mtx). */
+struct nat {
+	uint32_t	 caddr, daddr;	/* client, original destination */
+	uint16_t	 cport, dport;
+	uint32_t	 paddr;		/* fake peer */
+	uint16_t	 pport;		/* NAT port */
+	int		 slot;
+	int		 state;
+	int		 in_fwd;
+	double		 expire;
+	struct stream	*st;		/* relay thread only */
+	struct nat	*fnext;		/* forward hash chain */
+	struct nat	*lnext;		/* linger queue */
+};
+
+enum tag { TAG_EVENT = 1, TAG_LISTEN, TAG_DNS_UDP, TAG_DNS_TCP };
+#define EV_STREAM	(1ull << 63)	/* epoll data: a stream id */
+
+struct dgram {
+	struct dgram	*next;
+	size_t		 len;
+	uint8_t		 data[];
+};
+
+/* A stream to the agent: a TCP connection or a UDP or ICMP flow.
+ * relay_mtx. In epoll a stream is named by its id (EV_STREAM | id), never
+ * by pointer: the reader thread may free it while an event waits. */
+struct stream {
+	uint32_t	 id;
+	uint8_t		 proto;		/* NET_* */
+	int		 fd;		/* accepted socket; -1 before */
+	uint32_t	 events;	/* epoll interest of fd */
+	struct nat	*nat;
+	uint8_t		*syn;		/* held until STREAM_OPENED */
+	size_t		 synlen;
+	int		 opened;
+	uint32_t	 send_avail;	/* we may send the agent so much */
+	uint32_t	 rwin;		/* the agent may send us so much */
+	uint32_t	 uncredited;	/* consumed, not yet credited */
+	uint8_t		*obuf;		/* agent -> socket, not yet taken */
+	size_t		 ooff, olen, ocap;
+	int		 local_eof, remote_shut, wr_shut, remote_gone;
+	int		 in_ids;
+	uint64_t	 bytes_in, bytes_out;
+	double		 last, deadline;
+	/* the flow's addresses (all protocols, for the status) */
+	uint32_t	 caddr, daddr;
+	uint16_t	 cport, dport;	/* ICMP: echo id, 0 */
+	struct dgram	*q, *qtail;
+	int		 qn;
+	uint32_t	 unacked;	/* UDP/ICMP: sent, not yet credited */
+	struct stream	*idnext, *fnext, *prev, *next;
+};
+
+struct item {
+	struct item	*next;
+	int		 kind;		/* IT_* */
+	struct proto_hdr h;
+	size_t		 len;
+	uint8_t		 data[];
+};
+enum { IT_MSG, IT_PKT, IT_DOWN };
+
+struct relay_state {
+	struct relay_config cfg;
+	struct client	*cl;
+	int		 tunfd;
+	uint32_t	 tun_addr;
+	uint32_t	 peer_base;	/* host order: first fake peer */
+	uint16_t	 listen_port;	/* network order */
+	int		 lfd, dns_ufd, dns_tfd, epfd, evfd, stopfd;
+	pthread_t	 tun_thread, relay_thread;
+	int		 started;
+	volatile int	 stop;
+
+	/* NAT table: nat_mtx */
+	pthread_mutex_t	 nat_mtx;
+	struct nat	*fwd[FWD_BUCKETS];
+	struct nat	**ports;	/* RELAY_PEERS * NAT_PORTS */
+	int		 cursor;
+	struct nat	*linger_head, *linger_tail;
+
+	/* queue to the relay thread: q_mtx */
+	pthread_mutex_t	 q_mtx;
+	pthread_cond_t	 q_cv;		/* the queue shrank */
+	struct item	*q_head, *q_tail;
+	size_t		 q_pkt_bytes, q_msg_bytes;
+
+	/* relay_mtx: the relay thread holds it for each loop round; the
+	 * reader thread may take it for a stream message */
+	pthread_mutex_t	 relay_mtx;
+	struct stream	*ids[ID_BUCKETS];
+	struct stream	*flows[ID_BUCKETS];
+	struct stream	*all;
+	uint32_t	 next_id;
+	int		 n_unjoined;
+	double		 next_tick;
+	uint64_t	 tcp_open, tcp_total, udp_flows;
+	int		 nflows;	/* UDP and ICMP streams */
+	size_t		 pending_bytes;	/* queued before OPENED */
+	size_t		 dgram_unacked;	/* sum of the flows' unacked */
+	uint64_t	 bytes_in, bytes_out;
+	uint8_t		*rbuf;		/* header + PROTO_STREAM_DATA_MAX */
+	uint8_t		*pbuf;		/* PKT_BUF_MAX */
+
+	/* any thread (atomic) */
+	uint64_t	 dns_queries;
+	int		 dns_tcp_conns;
+	int		 dns_udp_inflight;
+	uint64_t	 dropped;	/* datagrams, echoes and SYNs */
+};
+
+/* The relay's state; its parts are shared as said at each field. */
+extern struct relay_state R;
+
+static inline double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline const char *
+ip_str(uint32_t a, char *buf)
+{
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+/* relay.c: the queue to the relay thread, and the drop counter. */
+void	relay_dropped(void);
+/* Queues it (caller's, freed here) for the relay thread. A packet from
+ * the TUN is dropped when PKT_QUEUE_MAX bytes of them wait (returns -1);
+ * the agent's messages make the reader wait instead. */
+int	relay_queue_push(struct item *);
+struct item *relay_item_new(int kind, const void *data, size_t len);
+
+/* nat.c: the NAT table, under R.nat_mtx except where said. */
+unsigned int nat_hash(uint32_t caddr, uint16_t cport, uint32_t daddr,
+	    uint16_t dport);
+struct nat *nat_find(uint32_t caddr, uint16_t cport, uint32_t daddr,
+	    uint16_t dport);
+void	nat_unhash(struct nat *);
+int	nat_slot_alloc(void);
+void	nat_slot_addr(int slot, uint32_t *paddr, uint16_t *pport);
+int	nat_slot_of(uint32_t paddr, uint16_t pport);
+/* These three take R.nat_mtx themselves. */
+void	nat_drop(struct nat *);
+void	nat_retire(struct nat *);
+void	nat_expire(double t);
+
+/* tunio.c: the TUN thread; tunio_write from any thread. */
+void	*tunio_main(void *);
+void	tunio_write(const uint8_t *buf, size_t len);
+
+/* stream.c: streams and the TCP relay (relay thread, R.relay_mtx). */
+void	stream_send_msg(uint16_t op, uint32_t id, uint32_t status,
+	    const void *data, size_t n);
+void	stream_send_credit(struct stream *, uint32_t n);
+struct stream *stream_find(uint32_t id);
+struct stream *stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
+	    uint32_t daddr, uint16_t dport);
+int	stream_send_open(struct stream *);
+void	stream_free(struct stream *, int reset);
+void	stream_close(struct stream *, uint32_t err);
+void	stream_message(const struct proto_hdr *, const uint8_t *, size_t);
+void	stream_event(struct stream *, uint32_t events);
+void	stream_tcp_syn(uint8_t *buf, size_t len);
+void	stream_tcp_accept(void);
+
+/* flow.c: UDP and ICMP echo flows (relay thread, R.relay_mtx). */
+unsigned int flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport,
+	    uint32_t daddr, uint16_t dport);
+struct stream *flow_find(uint8_t proto, uint32_t caddr, uint16_t cport,
+	    uint32_t daddr, uint16_t dport);
+void	flow_packet(uint8_t *buf, size_t len);
+void	flow_opened(struct stream *, uint32_t status, uint32_t window);
+void	flow_data(struct stream *, const uint8_t *data, size_t n);
+
+/* dnsstub.c: the DNS stub's sockets are readable (relay thread). */
+void	dnsstub_udp_readable(void);
+void	dnsstub_tcp_accept(void);
+
+/* status.c: rewrites the status file, if any (relay thread). */
+void	status_write(void);
+
+#endif

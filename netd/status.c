@@ -1,0 +1,76 @@
+/*
+ * netd's status file (relay thread, once a second): the device, routes,
+ * counters and up to STATUS_CONN_MAX connections as key=value lines,
+ * written to a temporary file and renamed into place. mirrorctl reads it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "relay-internal.h"
+
+void
+status_write(void)
+{
+	const struct relay_config *cfg = &R.cfg;
+	char tmp[4096], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char c[CIDR_STR_MAX];
+	struct stream *st;
+	FILE *f;
+	int i, lines = 0;
+
+	if (cfg->status_file == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->status_file);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(f, "device=%s\n", cfg->dev);
+	fprintf(f, "address=%s\n", ip_str(R.tun_addr, a));
+	if (cfg->dns)
+		fprintf(f, "dns=%s:53\n", a);
+	else
+		fprintf(f, "dns=off\n");
+	for (i = 0; i < cfg->nroutes; i++)
+		fprintf(f, "route=%s\n", cidr_format(&cfg->routes[i], c));
+	for (i = 0; i < cfg->nskipped; i++)
+		fprintf(f, "skipped=%s\n", cfg->skipped[i]);
+	if (cfg->nmore > 0)
+		fprintf(f, "skipped=... and %d more (see the log)\n",
+		    cfg->nmore);
+	if (cfg->fw_table)
+		fprintf(f, "firewall=table inet %s: forwarding through %s "
+		    "dropped\n", cfg->fw_table, cfg->dev);
+	fprintf(f, "agent=%s\n", cfg->agent_url);
+	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
+	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",
+	    (unsigned long long)R.tcp_open, (unsigned long long)R.tcp_total,
+	    (unsigned long long)R.udp_flows);
+	fprintf(f, "dns_queries=%llu\n", (unsigned long long)
+	    __atomic_load_n(&R.dns_queries, __ATOMIC_RELAXED));
+	fprintf(f, "dropped=%llu\n", (unsigned long long)
+	    __atomic_load_n(&R.dropped, __ATOMIC_RELAXED));
+	fprintf(f, "bytes_in=%llu\nbytes_out=%llu\n",
+	    (unsigned long long)R.bytes_in, (unsigned long long)R.bytes_out);
+	for (st = R.all; st && lines < STATUS_CONN_MAX; st = st->next) {
+		if (st->proto == NET_TCP && (!st->opened || st->fd < 0))
+			continue;
+		ip_str(st->caddr, a);
+		ip_str(st->daddr, b);
+		if (st->proto == NET_ICMP)
+			fprintf(f, "conn=icmp %s -> %s %llu %llu\n", a, b,
+			    (unsigned long long)st->bytes_in,
+			    (unsigned long long)st->bytes_out);
+		else
+			fprintf(f, "conn=%s %s:%u -> %s:%u %llu %llu\n",
+			    st->proto == NET_TCP ? "tcp" : "udp", a,
+			    ntohs(st->cport), b, ntohs(st->dport),
+			    (unsigned long long)st->bytes_in,
+			    (unsigned long long)st->bytes_out);
+		lines++;
+	}
+	if (fclose(f) != 0 || rename(tmp, cfg->status_file) < 0)
+		unlink(tmp);
+}
