@@ -59,7 +59,45 @@ need_mount() {
 	need_fuse
 	[ -x "$CTL" ] && [ -x "$AGENT" ] && [ -x "$MOUNTD" ] || fail "build first (make)"
 }
+# need_cmd CMD [PACKAGE]: the test (or a part of it) needs CMD, from the
+# Debian package PACKAGE (CMD by default). Skips without it; fails under
+# CI. Never test for a tool with "command -v" and quietly leave out
+# what needs it: call need_cmd at the top.
 need_cmd() { command -v "$1" >/dev/null || missing "no $1 (apt-get install ${2:-$1})"; }
+
+# wait_for SECONDS COMMAND...: runs COMMAND (a program or a function)
+# every 0.1 s until it succeeds; returns 0 then, or 1 once SECONDS
+# (whole seconds) have passed. For a state to come about: a file, a
+# line in a log, a process gone. A sleep stays only where the wait
+# itself is under test (a timeout or TTL that must pass, or a span in
+# which something must NOT happen), and says so.
+wait_for() {
+	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	shift
+	until "$@"; do
+		[ $(($(date +%s%N) / 1000000)) -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_rewritten SECONDS FILE: waits until FILE (a status a daemon
+# rewrites on a timer, by rename) has been written twice since the call,
+# so that what it shows was computed after the call. 0, or 1 at the
+# deadline.
+wait_rewritten() {
+	local secs=$1 f=$2 n
+	for n in 1 2; do
+		local was
+		was=$(stat -c '%i %y' "$f" 2>/dev/null)
+		wait_for "$secs" eval '[ "$(stat -c "%i %y" "$f" 2>/dev/null)" != "$was" ]' ||
+			return 1
+	done
+}
+
+# pid_gone PID: PID has exited (a zombie counts as gone).
+pid_gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
 
 # must_fail DESC PATTERN... -- COMMAND...: non-zero exit, one line on
 # stderr that matches every (extended, case-insensitive) PATTERN.

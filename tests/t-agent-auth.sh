@@ -20,13 +20,7 @@ mkdir -p "$T/root/etc"
 head -c 100000 /dev/urandom >"$T/root/data"
 echo "root-local-passwd" >"$T/root/etc/passwd"
 
-args=()
-if "$AGENT" --help 2>&1 | grep -q -- '--log-level'; then
-	args=(--log-level debug)
-else
-	say "the agent has no --log-level; checking its default log only"
-fi
-start_agent "$T/root" "${args[@]}"
+start_agent "$T/root" --log-level debug
 token=$(cat "$T/token")
 agent_err=$(ls "$T"/agent.*.err | head -n 1)
 agent_out=${agent_err%.err}

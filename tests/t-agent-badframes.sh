@@ -29,7 +29,7 @@ wsc --timeout 20 readloop /data --expect-file "$T/root/data" \
 	--until-file "$T/stop" >"$T/good.out" 2>&1 &
 good=$!
 on_exit "kill $good"
-sleep 0.5
+sleep 0.5	# it must still run after a while: nothing to poll for
 kill -0 $good 2>/dev/null || fail "the good client ended early: $(cat "$T/good.out")"
 
 # Lines the agent logged since line $1 that give a reason for a close.

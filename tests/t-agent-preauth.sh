@@ -97,7 +97,8 @@ print("bad hellos sent: %d" % bad)
 print("peak RSS %d KiB, peak threads %d" % (peak_rss, peak_thr))
 EOF
 attack=$!
-# Meanwhile a real client is served.
+# Meanwhile a real client is served: 3 s into the attack (the timing
+# is the test, not a wait for a state).
 sleep 3
 assert_eq "served $$" "$(served)" "a real client during the attack"
 wait $attack || fail "the attack script failed: $(cat "$T/attack.out")"
@@ -105,7 +106,7 @@ cat "$T/attack.out"
 grep -q "real client during half-open: ok" "$T/attack.out" ||
 	fail "the real client was not served among 1,000 half-open connections"
 kill -0 "$AGENT_PID" || fail "the agent died"
-sleep 6		# the last half-open ones go by their deadline
+sleep 6		# the last half-open ones go by their deadline (the wait is the test)
 rss1=$(rss) thr1=$(threads)
 assert_eq "served $$" "$(served)" "a real client after"
 say "after: RSS ${rss1} KiB, ${thr1} threads"

@@ -22,14 +22,7 @@ hash=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # wait_gone PID SECONDS: 0 once PID has exited, 1 if it is still there.
-wait_gone() {
-	local i
-	for i in $(seq $(($2 * 20))); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	return 1
-}
+wait_gone() { wait_for "$2" eval "! kill -0 $1 2>/dev/null"; }
 
 # The agent's exit status (it is this shell's child).
 agent_status() {
@@ -58,7 +51,7 @@ say "no client: exited by itself after $ms ms, status 0"
 # 2. A mount keeps it up; after the umount it goes within ~2-4 s.
 start_agent "$T/root" --idle-ttl 2
 mount_url "$AGENT_URL" "$T/mnt"
-sleep 5
+sleep 5		# past its 2 s TTL: the wait is the test
 kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited while mounted"
 cmp -s "$T/mnt/dir/data" "$T/root/dir/data" || fail "read through the mount after 5 s"
 "$CTL" umount "$T/mnt" >/dev/null || fail "mirrorctl umount failed"
@@ -210,7 +203,7 @@ lmpid=$(sed -n 's/^mountd_pid=//p' "$state")
 [ "${lapid:-0}" -gt 0 ] && [ "${lmpid:-0}" -gt 0 ] || fail "no agent or mountd PID in $state"
 tr '\0' ' ' <"/proc/$lapid/cmdline" | grep -q -- "--idle-ttl 2 " ||
 	fail "the local agent has no --idle-ttl 2: $(tr '\0' ' ' <"/proc/$lapid/cmdline")"
-sleep 4
+sleep 4		# past its 2 s TTL: the wait is the test
 kill -0 "$lapid" 2>/dev/null || fail "the local agent exited while mounted"
 stat "$T/lmnt/etc/hostname" >/dev/null || fail "the local mount does not serve after 4 s"
 t0=$(now_ms)

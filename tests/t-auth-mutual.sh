@@ -111,10 +111,7 @@ eport=$(wait_port "$T/evil.port")
 mkdir -p "$T/m2"
 timeout 30 "$CTL" mount --token-file "$T/token" "ws://127.0.0.1:$eport" "$T/m2" \
 	>/dev/null 2>&1 && on_exit "'$CTL' umount '$T/m2'; umount -l '$T/m2'"
-for i in $(seq 100); do
-	[ -s "$T/evil.rec" ] && break
-	sleep 0.1
-done
+wait_for 10 test -s "$T/evil.rec"
 grep -q "client hung up at step 2" "$T/evil.rec" ||
 	fail "mountd did not hang up on a second hello: $(cat "$T/evil.rec" 2>/dev/null)"
 say "mountd hung up on the agent's second hello"

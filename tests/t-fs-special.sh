@@ -193,11 +193,8 @@ mknod "$P/dev/zero" c 1 5
 chroot "$P" /bin/busybox sleep 1000 &
 TPID=$!
 on_exit "kill $TPID"
-for i in $(seq 50); do
-	[ "$(readlink /proc/$TPID/root 2>/dev/null)" = "$P" ] && break
-	sleep 0.1
-done
-[ "$(readlink /proc/$TPID/root)" = "$P" ] || fail "the pod process did not start"
+in_pod_root() { [ "$(readlink /proc/$TPID/root 2>/dev/null)" = "$P" ]; }
+wait_for 5 in_pod_root || fail "the pod process did not start"
 AGENT_PID0=$AGENT_PID
 start_agent --target-pid "$TPID"
 nc() {

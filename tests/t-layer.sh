@@ -113,7 +113,11 @@ unshare -m --propagation private bash -c '
 		env LD_PRELOAD="$pre" MIRROR_LAYER_MAP="$m2" \
 		"$T/suid-sleep" 5 &
 	pid=$!
-	sleep 0.5
+	# Until the program runs, linked with the layer (5 s at most).
+	for i in $(seq 50); do
+		grep -q libmirror-layer-test "/proc/$pid/maps" 2>/dev/null && break
+		sleep 0.1
+	done
 	grep -q libmirror-layer-test "/proc/$pid/maps" ||
 		{ echo "the layer is not loaded in the set-ID program; the test proves nothing"; exit 1; }
 	kill $pid

@@ -49,10 +49,6 @@ expect_eio() { # description command...
 	[ "$MS" -le 10000 ] || fail "$d took $MS ms to fail (request timeout is 2 s)"
 	say "$d: EIO after $MS ms"
 }
-# Gone, or a zombie its new parent has not reaped yet.
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
 mountd_pid_of() { # mountpoint
 	"$CTL" status | awk -v m="$(realpath -m "$1")" '$2 == m { print $3 }'
 }
@@ -72,12 +68,13 @@ mpid=$(mountd_pid_of "$M")
 say "kill -9 the agent ($agent1)"
 kill -9 "$agent1"
 wait "$agent1" 2>/dev/null
-sleep 0.3
+wait_for 5 grep -q "lost the agent" "$MIRROR_STATE_DIR"/sessions/*/mountd.log ||
+	fail "mountd did not notice the agent's death within 5 s"
 expect_eio "ls of a directory not looked up before" ls "$M/somedir"
 expect_eio "cat of a file not read before" cat "$M/unread"
 # (cat <&7 reads the open file; cat /dev/fd/7 would open it anew)
 expect_eio "reading a file opened before the outage" sh -c 'cat <&7 >/dev/null'
-gone "$mpid" && fail "mountd died with the agent"
+pid_gone "$mpid" && fail "mountd died with the agent"
 is_mounted "$M" || fail "the mount went away with the agent"
 
 say "agent back on the same address, same token"
@@ -130,8 +127,7 @@ assert_eq x "$(cat "$T/ls.out")" "ls of stopdir after SIGCONT"
 say "mirrorctl umount"
 "$CTL" umount "$M" >"$T/umount.out" 2>&1 || fail "mirrorctl umount: $(cat "$T/umount.out")"
 is_mounted "$M" && fail "$M still mounted after umount"
-sleep 0.2
-gone "$mpid" || fail "mountd $mpid still runs after umount"
+wait_for 5 pid_gone "$mpid" || fail "mountd $mpid still runs 5 s after umount"
 [ -z "$(ls -A "$M")" ] || fail "$M is not an empty dir after umount"
 
 say "mirrorctl umount while the agent is dead"
@@ -146,8 +142,7 @@ timed "$CTL" umount "$M"
 [ "$RC" = 0 ] || fail "mirrorctl umount with the agent dead: $OUT"
 [ "$MS" -le 10000 ] || fail "mirrorctl umount with the agent dead took $MS ms"
 is_mounted "$M" && fail "$M still mounted after umount (agent dead)"
-sleep 0.2
-gone "$mpid" || fail "mountd $mpid still runs after umount (agent dead)"
+wait_for 5 pid_gone "$mpid" || fail "mountd $mpid still runs 5 s after umount (agent dead)"
 "$CTL" status | grep -qF " $(realpath "$M") " && fail "status still lists $M: $("$CTL" status)"
 
 # ----------------------------------------------------------- mountd dies
@@ -160,7 +155,8 @@ mpid=$(mountd_pid_of "$M")
 pg=$(pgrep -f "mirror-mountd.*$M")
 assert_eq "$mpid" "$pg" "mountd pid from status vs pgrep"
 kill -9 "$mpid"
-sleep 0.3
+# The kernel aborts the connection once mountd's /dev/fuse is closed.
+wait_for 5 pid_gone "$mpid" || fail "mountd $mpid survived kill -9"
 timed ls "$M"
 [ "$RC" != 0 ] || fail "ls of a mount whose mountd died succeeded: $OUT"
 case $OUT in

@@ -8,6 +8,7 @@
 need_mount
 need_cmd python3
 need_cmd sha256sum coreutils
+need_cmd fincore util-linux
 
 SIZE=$((512 * 1024 * 1024))
 avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
@@ -61,10 +62,8 @@ say "read 512 MiB in $ms ms"
 
 say "8 whole-file readers and ${#pieces[@]} piece readers at once, cold"
 evict "$B"
-if command -v fincore >/dev/null; then
-	p=$(cached_pages "$B")
-	[ "${p:-0}" -lt 1024 ] || say "note: $p pages still cached after eviction"
-fi
+p=$(cached_pages "$B")
+[ "${p:-0}" -lt 1024 ] || say "note: $p pages still cached after eviction"
 pids=()
 for i in $(seq 1 8); do
 	(sha256sum <"$B" | cut -d' ' -f1 >"$T/whole.$i") 2>"$T/whole.$i.err" &
@@ -90,10 +89,8 @@ done
 say "drop caches, read again"
 sync
 echo 3 >/proc/sys/vm/drop_caches || fail "cannot drop caches"
-if command -v fincore >/dev/null; then
-	p=$(cached_pages "$B")
-	[ "${p:-0}" -lt 1024 ] || say "note: $p pages still cached after drop_caches"
-fi
+p=$(cached_pages "$B")
+[ "${p:-0}" -lt 1024 ] || say "note: $p pages still cached after drop_caches"
 got=$(sha256sum <"$B" | cut -d' ' -f1) || fail "reading $B after drop_caches failed"
 assert_eq "$want" "$got" "sha256 after drop_caches"
 for i in "${!pieces[@]}"; do

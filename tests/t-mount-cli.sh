@@ -11,10 +11,6 @@ need_mount
 need_cmd python3
 need_cmd unshare util-linux
 
-# Gone, or a zombie its new parent has not reaped yet.
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -162,10 +158,9 @@ find "$MIRROR_STATE_DIR" -name '*.log' | grep -q . ||
 say "umount stops the agent mount started"
 "$CTL" umount "$T/m3" >"$T/um3" 2>&1 || fail "mirrorctl umount $T/m3: $(cat "$T/um3")"
 is_mounted "$T/m3" && fail "$T/m3 still mounted after umount"
-sleep 0.2
-gone "$apid" || fail "the agent $apid for pid/$tpid still runs after umount"
+wait_for 5 pid_gone "$apid" || fail "the agent $apid for pid/$tpid still runs 5 s after umount"
 left=$(pgrep -f "target-pid $tpid")
-for p in $left; do gone "$p" || fail "a mirror-agent for pid/$tpid is left: $p"; done
+for p in $left; do pid_gone "$p" || fail "a mirror-agent for pid/$tpid is left: $p"; done
 kill -0 "$tpid" 2>/dev/null || fail "umount killed the target process"
 grep -qF "pid/$tpid" <("$CTL" status) && fail "status still lists pid/$tpid"
 

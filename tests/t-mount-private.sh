@@ -84,7 +84,7 @@ refused $B "remove A's file" rm -f "$M/shared/a-file"
 assert_eq a "$(cat "$R/shared/a-file")" "A's file after B's attempts"
 # Names and attributes the kernel caches are its own answer until
 # fs.attr_timeout / fs.entry_timeout (1 s) pass; then mountd is asked.
-sleep 1.5
+sleep 1.5	# past the timeouts: the wait is the test
 refused $B "stat once the cache expired" stat "$M/secret"
 refused $C "stat" stat "$M/sub/file"
 

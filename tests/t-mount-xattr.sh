@@ -32,7 +32,7 @@ out=$(python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$T/mnt/witho
 assert_eq "[]" "$out" "listxattr of a file without xattrs"
 # The pod adds one: seen once the attributes are refreshed (1 s default).
 python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.late", b"x")' "$T/root/without"
-sleep 1.5
+sleep 1.5	# past the attr timeout: the wait is the test
 stat "$T/mnt/without" >/dev/null
 check "$T/mnt/without" user.late x || fail "xattr added in the pod not seen after the timeout"
 say "xattrs ok"

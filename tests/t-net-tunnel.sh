@@ -38,7 +38,12 @@ printf 'nameserver %s\nsearch demo.svc.cluster.local\n' "$TUN_ADDR" >"/etc/netns
 laptop curl -sf --max-time 10 "http://$WEB_NAME/" >"$T/page2" || fail "curl by name"
 cmp -s "$T/page2" "$T/www/index.html" || fail "the page by name differs"
 
-sleep 1.2	# netd rewrites its status once a second
+# netd rewrites its status once a second: until it counts both curls.
+status_counts_curls() {
+	"$CTL" status >"$T/status" &&
+		[ "$(sed -n 's/^ *tcp_total *//p' "$T/status")" -ge 2 ] 2>/dev/null
+}
+wait_for 5 status_counts_curls
 "$CTL" status >"$T/status" || fail "status"
 cat "$T/status"
 grep -qE "route +10.77.0.0/24" "$T/status" || fail "status shows no route"
@@ -74,7 +79,7 @@ say "a stalled reader and 500 concurrent connections"
 ip netns exec "$LAPTOP_NS" python3 "$P" stall "$POD_ADDR" 9001 >"$T/stall.out" &
 STALL=$!
 on_exit "kill $STALL"
-for i in $(seq 50); do grep -q stalled "$T/stall.out" && break; sleep 0.1; done
+wait_for 5 grep -q stalled "$T/stall.out" || fail "the reader did not stall: $(cat "$T/stall.out")"
 assert_eq 500 "$(laptop python3 "$P" many "$POD_ADDR" 8080 500)" "HTTP GETs that got a 200"
 laptop curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "curl while a reader stalls"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
@@ -94,7 +99,8 @@ laptop "$CTL" connect --token-file "$T/token" "$AGENT_URL" >"$T/connect.out" 2>&
 	fail "connect again: $(cat "$T/connect.out")"
 netd=$(cat "$MIRROR_STATE_DIR"/sessions/*/netd.pid)
 kill -9 "$netd"
-for i in $(seq 50); do laptop ip link show mirror0 >/dev/null 2>&1 || break; sleep 0.1; done
+mirror0_gone() { ! laptop ip link show mirror0 >/dev/null 2>&1; }
+wait_for 5 mirror0_gone
 laptop "$CTL" disconnect >"$T/disc.out" 2>&1 || fail "disconnect after SIGKILL: $(cat "$T/disc.out")"
 laptop ip link show mirror0 >/dev/null 2>&1 && fail "mirror0 is still there after SIGKILL + disconnect"
 laptop ip route >"$T/routes"

@@ -79,7 +79,7 @@ stalled() {
 	for k in $(seq 12); do sleep 0.5; sample; done
 	kill -CONT "$1"
 }
-sleep 1
+sleep 1		# the floods run a while first: the timing is the test
 stalled "$NETD_PID" netd	# the agent must not buffer the pod's floods for it
 stalled "$AGENT_PID" "the agent"	# nor netd the laptop's for the agent
 tcp_during=0 tcp_tries=0
@@ -93,7 +93,7 @@ wait "$f1" "$f2" "${f3[@]}"
 say "the flood sent $(cat "$T/flood.out") datagrams; $(cat "$T/flows.out") new flows"
 say "TCP during the flood: $tcp_during of $tcp_tries rounds (a page and 32 MiB each)"
 say "peak: netd $peak_netd kB (+$((peak_netd - base_netd))), agent $peak_agent kB (+$((peak_agent - base_agent)))"
-sleep 1.2
+wait_rewritten 5 "$(ls "$MIRROR_STATE_DIR"/sessions/*/netd.status)"
 "$CTL" status | grep -E "udp_flows|dropped|bytes_" | sed 's/^/# /'
 kill -0 "$NETD_PID" || fail "netd died"
 kill -0 "$AGENT_PID" || fail "the agent died"

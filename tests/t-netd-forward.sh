@@ -62,7 +62,8 @@ laptop curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "the laptop
 assert_eq "$POD_ADDR" "$(laptop python3 "$P" dns "$TUN_ADDR" "$WEB_NAME" udp)" "the laptop: DNS over UDP"
 assert_eq "$POD_ADDR" "$(laptop python3 "$P" dns "$TUN_ADDR" "$WEB_NAME" tcp)" "the laptop: DNS over TCP"
 laptop python3 "$P" udp "$POD_ADDR" 7 || fail "the laptop: UDP echo"
-sleep 1.2
+STATUS_FILE=$(ls "$MIRROR_STATE_DIR"/sessions/*/netd.status)
+wait_rewritten 5 "$STATUS_FILE" || fail "netd did not rewrite $STATUS_FILE"
 tcp_before=$("$CTL" status | sed -n 's/^ *tcp_total *//p')
 udp_before=$("$CTL" status | sed -n 's/^ *udp_flows *//p')
 dns_before=$("$CTL" status | sed -n 's/^ *dns_queries *//p')
@@ -83,7 +84,7 @@ port=$(laptop ss -Hltn "src $TUN_ADDR" | awk '{print $4}' | sed 's/.*://' | grep
 nb curl -s --max-time 3 "http://$TUN_ADDR:$port/" >/dev/null
 rc=$?
 [ $rc = 28 ] || fail "the neighbour's connect to the relay's listener $TUN_ADDR:$port was not dropped (curl exit $rc)"
-sleep 1.2
+wait_rewritten 5 "$STATUS_FILE" || fail "netd did not rewrite $STATUS_FILE"
 assert_eq "$tcp_before" "$("$CTL" status | sed -n 's/^ *tcp_total *//p')" "netd's TCP count after the neighbour's attempts"
 assert_eq "$udp_before" "$("$CTL" status | sed -n 's/^ *udp_flows *//p')" "netd's UDP flows after the neighbour's attempts"
 assert_eq "$dns_before" "$("$CTL" status | sed -n 's/^ *dns_queries *//p')" "netd's DNS count after the neighbour's attempts"
@@ -92,10 +93,8 @@ laptop curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "the laptop
 
 say "SIGKILL of netd: the kernel removes the table"
 kill -9 "$NETD_PID"
-for i in $(seq 50); do
-	laptop nft list tables | grep -q "$TABLE" || break
-	sleep 0.1
-done
+table_gone() { ! laptop nft list tables | grep -q "$TABLE"; }
+wait_for 5 table_gone
 laptop nft list tables | grep -q "$TABLE" && fail "$TABLE left behind after SIGKILL of netd"
 laptop "$CTL" disconnect >/dev/null || fail "disconnect after SIGKILL"
 echo ok

@@ -174,10 +174,7 @@ os.fsync(fd)
 os.close(fd)
 os.kill(agent, signal.SIGKILL)  # the instant close returned
 EOF
-for i in $(seq 1 50); do # dead (gone, or a zombie)
-	[ ! -e "/proc/$AGENT_PID" ] || grep -q '^State:[[:space:]]*Z' "/proc/$AGENT_PID/status" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 5 pid_gone "$AGENT_PID"
 cmp "$T/closed.src" "$R/closed" ||
 	fail "8 MiB written and closed (close returned 0), then the agent was killed: the agent side has $(stat -c %s "$R/closed") bytes or other bytes"
 assert_eq "100000 640 1500000000.123456789" "$(stat -c '%s %a %.9Y' "$R/closed2")" \

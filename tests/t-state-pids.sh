@@ -21,10 +21,8 @@ state_set() {
 	echo "$2=$3" >>"$1.new"
 	mv "$1.new" "$1"
 }
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-alive() { kill -0 "$1" 2>/dev/null && ! gone "$1"; }
+alive() { kill -0 "$1" 2>/dev/null && ! pid_gone "$1"; }
+daemons_gone() { pid_gone "$mpid" && pid_gone "$apid"; }
 mount_pid() { # DIR: mounts pid/$TPID on DIR; sets STATE
 	mkdir -p "$1"
 	"$CTL" mount "pid/$TPID" "$1" >"$T/mount.out" 2>&1 ||
@@ -50,8 +48,7 @@ assert_eq "$(stat -c %i /etc/hostname)" "$(stat -c %i "$T/m/etc/hostname")" \
 
 say "mountd and the agent die; their PIDs now name other processes"
 kill -9 "$mpid" "$apid"
-for i in $(seq 50); do gone "$mpid" && gone "$apid" && break; sleep 0.1; done
-gone "$mpid" && gone "$apid" || fail "mountd or the agent survived kill -9"
+wait_for 5 daemons_gone || fail "mountd or the agent survived kill -9"
 sleep 1000 &
 v1=$!
 on_exit "kill $v1"
@@ -68,7 +65,7 @@ state_set "$STATE" pf_start "$(start_of "$v2")"
 grep -F " $T/m " "$T/st" | grep -q "mountd dead" ||
 	fail "status takes another process for mountd: $(cat "$T/st")"
 "$CTL" umount "$T/m" >"$T/um" 2>&1 || fail "umount after the daemons died: $(cat "$T/um")"
-sleep 0.3
+sleep 0.3	# a wrong signal would land by now: a span with nothing to poll for
 alive "$v1" || fail "umount killed process $v1, which only has mountd's and the agent's old PID"
 alive "$v2" || fail "umount killed process $v2 (not the port-forward keeper)"
 is_mounted "$T/m" && fail "$T/m is still mounted"
@@ -81,12 +78,12 @@ mount_pid "$T/m2"
 mpid=$(state_get mountd_pid "$STATE")
 apid=$(state_get agent_pid "$STATE")
 kill -9 "$mpid" "$apid"
-for i in $(seq 50); do gone "$mpid" && gone "$apid" && break; sleep 0.1; done
+wait_for 5 daemons_gone || fail "mountd or the agent survived kill -9"
 grep -v '_start=' "$STATE" >"$STATE.new" && mv "$STATE.new" "$STATE"
 state_set "$STATE" mountd_pid "$v1"
 state_set "$STATE" agent_pid "$v2"
 "$CTL" umount "$T/m2" >"$T/um" 2>&1 || fail "umount (old state file): $(cat "$T/um")"
-sleep 0.3
+sleep 0.3	# a wrong signal would land by now: a span with nothing to poll for
 alive "$v1" && alive "$v2" || fail "umount of an old state file killed a sleep"
 is_mounted "$T/m2" && fail "$T/m2 is still mounted"
 
@@ -110,7 +107,7 @@ netd_start=$(start_of "$v2")
 agent_start=12345
 EOS
 "$CTL" disconnect "pid/$TPID" >"$T/dc" 2>&1 || fail "disconnect: $(cat "$T/dc")"
-sleep 0.3
+sleep 0.3	# a wrong signal would land by now: a span with nothing to poll for
 alive "$v1" && alive "$v2" || fail "disconnect killed a sleep"
 [ -e "$d/state" ] && fail "disconnect left the session"
 
@@ -119,8 +116,8 @@ mount_pid "$T/m3"
 mpid=$(state_get mountd_pid "$STATE")
 apid=$(state_get agent_pid "$STATE")
 "$CTL" umount "$T/m3" >"$T/um" 2>&1 || fail "umount: $(cat "$T/um")"
-for i in $(seq 50); do gone "$mpid" && gone "$apid" && break; sleep 0.1; done
-gone "$mpid" || fail "umount left mountd $mpid running"
-gone "$apid" || fail "umount left the agent $apid running"
+wait_for 5 daemons_gone
+pid_gone "$mpid" || fail "umount left mountd $mpid running"
+pid_gone "$apid" || fail "umount left the agent $apid running"
 alive "$v1" && alive "$v2" || fail "a sleep died"
 echo ok

@@ -104,7 +104,7 @@ must_fail "wrong fingerprint" "not the pinned" "sha256=${wrong:0:16}" \
 	-- "$CTL" mount --token-file "$T/token" --fingerprint "$wrong" "$URL" "$T/mnt2"
 [ "$MS" -lt 10000 ] || fail "the refusal took $MS ms: it should not wait for a timeout"
 is_mounted "$T/mnt2" && fail "mounted with a wrong fingerprint"
-sleep 0.3
+sleep 0.3	# a log line that must NOT come: nothing to poll for
 # The agent logs every websocket client and every hello; none came.
 tail -n +$((before + 1)) "$T/agent.tls.err" | grep -Ei "connected|authenticat|hello" &&
 	fail "a websocket request or hello reached the agent for the wrong fingerprint"
@@ -157,8 +157,7 @@ EOF
 relay() {
 	python3 "$T/relay.py" "$T/$1.port" "$POD_ADDR" "$2" "$T/$1.rec" &
 	on_exit "kill $!"
-	local i
-	for i in $(seq 50); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
+	wait_for 5 test -s "$T/$1.port" || fail "the relay wrote no port"
 	RELAY_PORT=$(cat "$T/$1.port")
 }
 leaks() { # record: how many markers are in clear
