@@ -56,9 +56,12 @@ cidr_parse(const char *s, struct cidr *c)
 		return -EINVAL;
 	len = family_bits(c->family);
 	if (slash) {
+		/* Digits only: strtol would also take a sign and blanks. */
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
 		errno = 0;
 		len = strtol(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || len < 0 ||
+		if (*end != '\0' || errno != 0 || len < 0 ||
 		    len > family_bits(c->family))
 			return -EINVAL;
 	}
