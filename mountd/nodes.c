@@ -1,4 +1,11 @@
-/* The node table: two hash chains per node, by id and by (dev, ino). */
+/*
+ * mountd's inode table: FUSE node ids mapped to the target's files by
+ * (dev, ino), two hash chains per node (by id and by key), the names
+ * each node is known by (hashed, so that an unlink or a rename finds its
+ * node at once), the agent handles open on it and its lookup count.
+ * What mountd knows of a node ahead of the agent (attributes, writes
+ * behind, fresh directories) is in cache.c.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -7,67 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
 #include "nodes.h"
+#include "nodes-table.h"
 #include "reply.h"
 #include "xmalloc.h"
 
-#define NODE_PATHS_MAX	8	/* names remembered per hard-linked file */
-#define FRESH_NAMES_MAX	65536	/* past this, a fresh directory is not */
-
-struct name_ent {
-	struct name_ent	*next;
-	char		 name[];
-};
-
-struct node {
-	uint64_t	 id;
-	uint64_t	 dev, ino;
-	/* The names it is known by, most recent first; none once the last
-	 * one was unlinked (open files are then reached by handle). */
-	char		*paths[NODE_PATHS_MAX];
-	unsigned int	 npaths;
-	/* The shallowest of the names forgotten to make room for newer
-	 * ones: the kernel may still follow a link by such a name. */
-	unsigned int	 dropped_depth;
-	uint64_t	*open_fh, *open_epoch;	/* agent handles held open */
-	unsigned int	 nopen, capopen;
-	int		 posix_locked;
-	/* Writes answered to the kernel and not yet done by the agent. */
-	unsigned int	 wpending;
-	uint64_t	 wbytes, wend;
-	int		 werr;		/* first failure, until reported */
-	unsigned int	 spending;	/* of them, attribute changes */
-	/* The attributes last heard, or, while changes are outstanding,
-	 * the ones they will leave. */
-	struct proto_attr attr;
-	int		 have_attr;
-	int		 attr_stale;	/* changed in ways not followed here */
-	int		 attr_est;	/* times guessed here, not the agent's */
-	double		 attr_at;	/* when the agent last said them */
-	int		 created_here;	/* made through this mount */
-	/* A directory made through this mount: until fresh_until every
-	 * name in it is one made through the mount too (names). */
-	double		 fresh_until;
-	struct name_ent	**names;
-	size_t		 nnames, nbnames;
-	uint64_t	 nlookup;
-	int		 have_data;
-	uint32_t	 flags;
-	int64_t		 mtime_sec;
-	uint32_t	 mtime_nsec;
-	uint64_t	 size;
-	struct node	*next_id, *next_key;
-};
-
-static double mono_now(void);
-
-static pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t nodes_cv = PTHREAD_COND_INITIALIZER;	/* writes done */
+pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
 /* All below are protected by nodes_mtx. */
 static struct node **by_id, **by_key;
 static size_t nbuckets;
@@ -143,8 +99,9 @@ nodes_init(void)
 	root.nlookup = 1;
 }
 
-static struct node *
-find_id(uint64_t id)
+
+struct node *
+nodes_find(uint64_t id)
 {
 	struct node *n;
 
@@ -163,7 +120,7 @@ nodes_path(uint64_t nodeid)
 	char *p = NULL;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->npaths > 0)
+	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0)
 		p = xstrdup(n->paths[0]);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
@@ -177,7 +134,7 @@ nodes_link_path(uint64_t nodeid, unsigned int *depth)
 	char *p = NULL;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->npaths > 0) {
+	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0) {
 		for (i = 0; i < n->npaths; i++) {
 			d = reply_link_depth(n->paths[i]);
 			if (d < min) {
@@ -201,28 +158,18 @@ nodes_child_path(uint64_t parent, const char *name)
 	if (!proto_name_ok(name))
 		return NULL;
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(parent)) != NULL && n->npaths > 0)
+	if ((n = nodes_find(parent)) != NULL && n->npaths > 0)
 		xasprintf(&p, "%s/%s", strcmp(n->paths[0], "/") ?
 		    n->paths[0] : "", name);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
 
-static size_t
-str_hash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h;
-}
-
 static void
 pidx_add(struct node *n, const char *path)
 {
 	struct pent *e = xmalloc(sizeof(*e)), **nb, *x, *next;
-	size_t i, nn;
+	size_t i, nn, h;
 
 	if (npent + 1 > npidx) {
 		nn = npidx ? npidx * 2 : 1024;
@@ -230,8 +177,9 @@ pidx_add(struct node *n, const char *path)
 		for (i = 0; i < npidx; i++)
 			for (x = pidx[i]; x; x = next) {
 				next = x->next;
-				x->next = nb[str_hash(x->path) & (nn - 1)];
-				nb[str_hash(x->path) & (nn - 1)] = x;
+				h = nodes_str_hash(x->path) & (nn - 1);
+				x->next = nb[h];
+				nb[h] = x;
 			}
 		x_free(pidx);
 		pidx = nb;
@@ -239,8 +187,8 @@ pidx_add(struct node *n, const char *path)
 	}
 	e->n = n;
 	e->path = path;
-	e->next = pidx[str_hash(path) & (npidx - 1)];
-	pidx[str_hash(path) & (npidx - 1)] = e;
+	e->next = pidx[nodes_str_hash(path) & (npidx - 1)];
+	pidx[nodes_str_hash(path) & (npidx - 1)] = e;
 	npent++;
 }
 
@@ -251,7 +199,8 @@ pidx_del(struct node *n, const char *path)
 
 	if (npidx == 0)
 		return;
-	for (pp = &pidx[str_hash(path) & (npidx - 1)]; *pp; pp = &(*pp)->next)
+	for (pp = &pidx[nodes_str_hash(path) & (npidx - 1)]; *pp;
+	    pp = &(*pp)->next)
 		if ((*pp)->n == n && (*pp)->path == path) {
 			e = *pp;
 			*pp = e->next;
@@ -291,7 +240,8 @@ nodes_named(const char *path, struct node **out, size_t max)
 
 	if (npidx == 0)
 		return 0;
-	for (e = pidx[str_hash(path) & (npidx - 1)]; e && k < max; e = e->next)
+	for (e = pidx[nodes_str_hash(path) & (npidx - 1)]; e && k < max;
+	    e = e->next)
 		if (strcmp(e->path, path) == 0)
 			out[k++] = e->n;
 	return k;
@@ -328,23 +278,6 @@ node_add_path(struct node *n, const char *path)
 }
 
 static void
-names_clear(struct node *n)
-{
-	struct name_ent *e, *next;
-	size_t i;
-
-	for (i = 0; i < n->nbnames; i++)
-		for (e = n->names[i]; e; e = next) {
-			next = e->next;
-			x_free(e);
-		}
-	x_free(n->names);
-	n->names = NULL;
-	n->nnames = n->nbnames = 0;
-	n->fresh_until = 0;
-}
-
-static void
 node_free(struct node *n)
 {
 	unsigned int i;
@@ -355,7 +288,7 @@ node_free(struct node *n)
 	}
 	x_free(n->open_fh);
 	x_free(n->open_epoch);
-	names_clear(n);
+	cache_node_free(n);
 	x_free(n);
 }
 
@@ -406,13 +339,8 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	node_add_path(n, path);
 	n->nlookup++;
 	n->flags = a->flags;
-	if (n->wpending == 0) {
-		n->attr = *a;
-		n->have_attr = 1;
-		n->attr_stale = 0;
-		n->attr_est = 0;
-		n->attr_at = mono_now();
-	}
+	if (n->wpending == 0)
+		cache_record_attr(n, a);
 	id = n->id;
 	pthread_mutex_unlock(&nodes_mtx);
 	return id;
@@ -426,7 +354,7 @@ nodes_forget(uint64_t nodeid, uint64_t count)
 	if (nodeid == FUSE_ROOT_ID)
 		return;
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) == NULL) {
+	if ((n = nodes_find(nodeid)) == NULL) {
 		pthread_mutex_unlock(&nodes_mtx);
 		return;
 	}
@@ -450,25 +378,6 @@ nodes_forget(uint64_t nodeid, uint64_t count)
 	pthread_mutex_unlock(&nodes_mtx);
 }
 
-int
-nodes_same_data(uint64_t nodeid, const struct proto_attr *a)
-{
-	struct node *n;
-	int same = 0;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL) {
-		same = n->have_data && n->mtime_sec == a->mtime_sec &&
-		    n->mtime_nsec == a->mtime_nsec && n->size == a->size;
-		n->have_data = 1;
-		n->mtime_sec = a->mtime_sec;
-		n->mtime_nsec = a->mtime_nsec;
-		n->size = a->size;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return same;
-}
-
 unsigned long
 nodes_count(void)
 {
@@ -487,7 +396,7 @@ nodes_flags(uint64_t nodeid)
 	uint32_t f = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		f = n->flags;
 	pthread_mutex_unlock(&nodes_mtx);
 	return f;
@@ -499,7 +408,7 @@ nodes_set_flags(uint64_t nodeid, uint32_t flags)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		n->flags = flags;
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -669,7 +578,7 @@ nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL) {
+	if ((n = nodes_find(nodeid)) != NULL) {
 		if (n->nopen == n->capopen) {
 			n->capopen = n->capopen ? n->capopen * 2 : 2;
 			n->open_fh = xrealloc(n->open_fh,
@@ -691,7 +600,7 @@ nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 	unsigned int i;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		for (i = 0; i < n->nopen; i++)
 			if (n->open_fh[i] == fh && n->open_epoch[i] == epoch) {
 				n->nopen--;
@@ -710,7 +619,7 @@ nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh)
 	int found = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		for (i = 0; i < n->nopen && !found; i++)
 			if (n->open_epoch[i] == epoch) {
 				*fh = n->open_fh[i];
@@ -726,7 +635,7 @@ nodes_set_locked(uint64_t nodeid)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		n->posix_locked = 1;
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -738,400 +647,8 @@ nodes_locked(uint64_t nodeid)
 	int l = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
+	if ((n = nodes_find(nodeid)) != NULL)
 		l = n->posix_locked;
 	pthread_mutex_unlock(&nodes_mtx);
 	return l;
-}
-
-int
-nodes_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
-    uint64_t window)
-{
-	struct node *n;
-	int rc = 0;
-
-	pthread_mutex_lock(&nodes_mtx);
-	while ((n = find_id(nodeid)) != NULL && n->werr == 0 &&
-	    n->wpending > 0 && n->wbytes + size > window)
-		pthread_cond_wait(&nodes_cv, &nodes_mtx);
-	if (n == NULL)
-		rc = -ESTALE;
-	else if (n->werr != 0)
-		rc = n->werr;
-	else {
-		n->wpending++;
-		n->wbytes += size;
-		if (end > n->wend)
-			n->wend = end;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return rc;
-}
-
-void
-nodes_write_end(uint64_t nodeid, uint64_t size, int err)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
-		n->wpending--;
-		n->wbytes -= size;
-		if (err < 0 && n->werr == 0)
-			n->werr = err;
-		if (n->wpending == 0)
-			n->wend = 0;
-	}
-	pthread_cond_broadcast(&nodes_cv);
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-int
-nodes_write_drain(uint64_t nodeid, int clear)
-{
-	struct node *n;
-	int err = 0;
-
-	pthread_mutex_lock(&nodes_mtx);
-	while ((n = find_id(nodeid)) != NULL && n->wpending > 0)
-		pthread_cond_wait(&nodes_cv, &nodes_mtx);
-	if (n != NULL) {
-		err = n->werr;
-		if (clear)
-			n->werr = 0;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return err;
-}
-
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-void
-nodes_fix_attr(uint64_t nodeid, struct proto_attr *a)
-{
-	struct node *n;
-	uint64_t size;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
-		if (n->spending > 0 && n->have_attr) {
-			size = a->size;
-			*a = n->attr;
-			a->size = size;
-		}
-		if (a->size < n->wend)
-			a->size = n->wend;
-	} else if (n != NULL) {
-		n->attr = *a;
-		n->have_attr = 1;
-		n->attr_stale = 0;
-		n->attr_est = 0;
-		n->attr_at = mono_now();
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-void
-nodes_set_created(uint64_t nodeid)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
-		n->created_here = 1;
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-int
-nodes_setattr_begin(uint64_t nodeid, const struct nodes_setattr *sa,
-    struct proto_attr *out)
-{
-	struct node *n;
-	struct proto_attr *a;
-	int rc = -1;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) == NULL || !n->created_here ||
-	    !n->have_attr || n->werr != 0)
-		goto out;
-	a = &n->attr;
-	if (sa->set_mode)
-		a->mode = (a->mode & ~07777u) | (sa->mode & 07777u);
-	if (sa->set_uid || sa->set_gid) {
-		if (sa->set_uid)
-			a->uid = sa->uid;
-		if (sa->set_gid)
-			a->gid = sa->gid;
-		/* As chown(2) does to a file that is not a directory. */
-		if (!S_ISDIR(a->mode)) {
-			a->mode &= ~(uint32_t)S_ISUID;
-			if (a->mode & S_IXGRP)
-				a->mode &= ~(uint32_t)S_ISGID;
-		}
-	}
-	if (sa->set_atime) {
-		a->atime_sec = sa->atime_sec;
-		a->atime_nsec = sa->atime_nsec;
-	}
-	if (sa->set_mtime) {
-		a->mtime_sec = sa->mtime_sec;
-		a->mtime_nsec = sa->mtime_nsec;
-	}
-	a->ctime_sec = sa->now_sec;
-	a->ctime_nsec = sa->now_nsec;
-	n->attr_est = 1;
-	n->wpending++;
-	n->spending++;
-	*out = *a;
-	if (out->size < n->wend)
-		out->size = n->wend;
-	rc = 0;
-out:
-	pthread_mutex_unlock(&nodes_mtx);
-	return rc;
-}
-
-void
-nodes_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->wpending > 0) {
-		n->wpending--;
-		n->spending--;
-		if (err < 0 && n->werr == 0)
-			n->werr = err;
-		if (n->wpending == 0) {
-			n->wend = 0;
-			if (real != NULL) {
-				n->attr = *real;
-				n->attr_stale = 0;
-				n->attr_est = 0;
-		n->attr_est = 0;
-				n->attr_at = mono_now();
-			} else
-				n->have_attr = 0;	/* ask again */
-		}
-	}
-	pthread_cond_broadcast(&nodes_cv);
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-static size_t
-name_hash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h;
-}
-
-static struct name_ent **
-name_find(struct node *n, const char *name)
-{
-	struct name_ent **pp;
-
-	for (pp = &n->names[name_hash(name) & (n->nbnames - 1)]; *pp;
-	    pp = &(*pp)->next)
-		if (strcmp((*pp)->name, name) == 0)
-			return pp;
-	return pp;
-}
-
-void
-nodes_dir_made(uint64_t nodeid, double fresh_s)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && fresh_s > 0) {
-		names_clear(n);
-		n->nbnames = 16;
-		n->names = xcalloc(n->nbnames, sizeof(*n->names));
-		n->fresh_until = mono_now() + fresh_s;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-void
-nodes_dir_note(uint64_t nodeid, const char *name, int present)
-{
-	struct name_ent **pp, *e, **nb, *next;
-	struct node *n;
-	size_t i, nbn;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) == NULL || n->names == NULL)
-		goto out;
-	pp = name_find(n, name);
-	if (!present && *pp != NULL) {
-		e = *pp;
-		*pp = e->next;
-		x_free(e);
-		n->nnames--;
-	} else if (present && *pp == NULL) {
-		if (n->nnames >= FRESH_NAMES_MAX) {
-			names_clear(n);
-			goto out;
-		}
-		e = xmalloc(sizeof(*e) + strlen(name) + 1);
-		strcpy(e->name, name);
-		e->next = NULL;
-		*pp = e;
-		if (++n->nnames > n->nbnames) {
-			nbn = n->nbnames * 2;
-			nb = xcalloc(nbn, sizeof(*nb));
-			for (i = 0; i < n->nbnames; i++)
-				for (e = n->names[i]; e; e = next) {
-					next = e->next;
-					e->next = nb[name_hash(e->name) &
-					    (nbn - 1)];
-					nb[name_hash(e->name) & (nbn - 1)] = e;
-				}
-			x_free(n->names);
-			n->names = nb;
-			n->nbnames = nbn;
-		}
-	}
-out:
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-double
-nodes_dir_absent(uint64_t nodeid, const char *name)
-{
-	struct node *n;
-	double left = 0, now;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->names != NULL) {
-		now = mono_now();
-		if (now >= n->fresh_until)
-			names_clear(n);
-		else if (*name_find(n, name) == NULL)
-			left = n->fresh_until - now;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return left;
-}
-
-void
-nodes_wrote(uint64_t nodeid, uint64_t end)
-{
-	struct node *n;
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
-		if (end > n->attr.size)
-			n->attr.size = end;
-		/* The times are the agent's to say: git keeps them. */
-		n->attr_stale = 1;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-void
-nodes_forget_attr(uint64_t nodeid)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->wpending == 0)
-		n->have_attr = 0;
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-int
-nodes_cached_attr(uint64_t nodeid, struct proto_attr *a)
-{
-	struct node *n;
-	int rc = -ESTALE;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
-		*a = n->attr;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return rc;
-}
-
-int
-nodes_pending_attr(uint64_t nodeid, struct proto_attr *a)
-{
-	struct node *n;
-	int rc = -1;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->spending > 0 && n->have_attr) {
-		*a = n->attr;
-		if (a->size < n->wend)
-			a->size = n->wend;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return rc;
-}
-
-int
-nodes_known_attr(uint64_t nodeid, double timeout, struct proto_attr *a,
-    int *estimated)
-{
-	struct node *n;
-	int rc = -1;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->created_here &&
-	    n->have_attr && !n->attr_stale && n->wpending == 0 &&
-	    mono_now() - n->attr_at < timeout) {
-		*a = n->attr;
-		*estimated = n->attr_est;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-	return rc;
-}
-
-void
-nodes_dir_changed(uint64_t nodeid, int nlink_delta, int known)
-{
-	struct node *n;
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL && n->have_attr) {
-		if (!known)
-			n->attr_stale = 1;
-		else {
-			n->attr_est = 1;
-			n->attr.nlink = (uint32_t)((int)n->attr.nlink +
-			    nlink_delta);
-			n->attr.mtime_sec = n->attr.ctime_sec = now.tv_sec;
-			n->attr.mtime_nsec = n->attr.ctime_nsec =
-			    (uint32_t)now.tv_nsec;
-		}
-	}
-	pthread_mutex_unlock(&nodes_mtx);
-}
-
-void
-nodes_attr_stale(uint64_t nodeid)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&nodes_mtx);
-	if ((n = find_id(nodeid)) != NULL)
-		n->attr_stale = 1;
-	pthread_mutex_unlock(&nodes_mtx);
 }

@@ -1,0 +1,218 @@
+/*
+ * mountd's FUSE lock operations: POSIX locks (getlk, setlk) and flock.
+ * They are held by the agent on the target's file, so processes in the
+ * target see them. The agent never blocks: a waiting lock (F_SETLKW,
+ * flock without LOCK_NB) is asked again here, from a short-lived
+ * thread, 10 ms doubling up to 200 ms, until it is granted or the
+ * caller is interrupted; ops_stop() ends the waits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "client.h"
+#include "nodes.h"
+#include "ops-internal.h"
+#include "reply.h"
+#include "xmalloc.h"
+
+struct retry {
+	struct call	*c;
+	uint8_t		*msg;		/* the request, to send again */
+	size_t		 len;
+	unsigned int	 delay_ms;
+};
+
+static void lock_done(void *arg, int err, struct proto_cur *p);
+
+static void
+lock_send(struct call *c)
+{
+	struct retry *r = c->retry;
+	struct proto_buf b;
+
+	proto_buf_init(&b, r->len);
+	memcpy(b.data, r->msg, r->len);
+	b.len = r->len;
+	client_call(ops_cfg.client, &b, lock_done, c);
+}
+
+/* Lock waits in progress (retry threads), and whether mountd is going
+ * away: ops_stop() ends them before the session does. */
+static int nwaiting;			/* atomic */
+static int stopping;			/* atomic */
+
+static void *
+retry_thread(void *arg)
+{
+	struct call *c = arg;
+	struct timespec ts;
+	unsigned int ms = c->retry->delay_ms;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	if (fuse_req_interrupted(c->req) ||
+	    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		fuse_reply_err(c->req, EINTR);
+		x_free(c->retry->msg);
+		x_free(c->retry);
+		ops_call_free(c);
+	} else
+		lock_send(c);
+	__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+	return NULL;
+}
+
+void
+ops_stop(void)
+{
+	int i;
+
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	/* A retry thread sleeps at most 200 ms. */
+	for (i = 0; i < 100 && __atomic_load_n(&nwaiting, __ATOMIC_ACQUIRE);
+	    i++)
+		usleep(10000);
+}
+
+static void
+lock_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct retry *r = c->retry;
+	struct flock fl;
+	uint8_t type;
+	uint64_t start, len;
+	pthread_t t;
+	pthread_attr_t ta;
+
+	if (err == -EAGAIN && r->delay_ms > 0) {
+		/* Wait, and ask again; 10 ms doubling up to 200 ms. */
+		if (r->delay_ms < 200)
+			r->delay_ms = r->delay_ms * 2 > 200 ? 200 :
+			    r->delay_ms * 2;
+		pthread_attr_init(&ta);
+		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		__atomic_add_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+		if (pthread_create(&t, &ta, retry_thread, c) == 0) {
+			pthread_attr_destroy(&ta);
+			return;
+		}
+		__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+		pthread_attr_destroy(&ta);
+		err = -ENOLCK;
+	}
+	if (c->op == OP_LOCK && c->flags == LOCK_CMD_GET && err == 0) {
+		if (proto_get_u8(p, &type) < 0 || proto_get_u64(p, &start) < 0
+		    || proto_get_u64(p, &len) < 0 || proto_end(p) < 0 ||
+		    reply_lock_ok(type, start, len) < 0)
+			err = -EIO;
+		else {
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = (short)proto_lock_to_fcntl(type);
+			fl.l_whence = SEEK_SET;
+			fl.l_start = (off_t)start;
+			fl.l_len = (off_t)len;
+			fl.l_pid = 0;	/* the holder's pid means nothing here */
+			fuse_reply_lock(c->req, &fl);
+		}
+	} else
+		err = ops_reply_end(err, p);
+	if (err < 0 || !(c->op == OP_LOCK && c->flags == LOCK_CMD_GET))
+		fuse_reply_err(c->req, -err);
+	x_free(r->msg);
+	x_free(r);
+	ops_call_free(c);
+}
+
+/* Sends a lock request, again and again while wait and EAGAIN. */
+static void
+lock_start(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op,
+    unsigned int cmd, int wait)
+{
+	struct call *c = ops_call_new(req, ino);
+	struct retry *r = xcalloc(1, sizeof(*r));
+
+	if (proto_finish(b) < 0) {
+		proto_buf_free(b);
+		x_free(r);
+		ops_call_free(c);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	c->op = op;
+	c->flags = cmd;
+	c->retry = r;
+	r->c = c;
+	r->msg = b->data;
+	r->len = b->len;
+	r->delay_ms = wait ? 10 : 0;
+	b->data = NULL;
+	lock_send(c);
+}
+
+static void
+do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock, unsigned int cmd, int wait)
+{
+	uint64_t afh;
+	struct proto_buf b;
+
+	if ((afh = ops_file_fh_or_eio(req, fi)) == 0)
+		return;
+	if (lock->l_start < 0 || lock->l_len < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (cmd == LOCK_CMD_SET)
+		nodes_set_locked(ino);
+	cache_attr_stale(ino);	/* a lock orders this with other writers */
+	ops_request_keyed(&b, OP_LOCK, ino);
+	proto_put_u64(&b, afh);
+	proto_put_u64(&b, fi->lock_owner);
+	proto_put_u8(&b, (uint8_t)cmd);
+	proto_put_u8(&b, proto_lock_from_fcntl(lock->l_type));
+	proto_put_u64(&b, (uint64_t)lock->l_start);
+	proto_put_u64(&b, (uint64_t)lock->l_len);
+	lock_start(req, ino, &b, OP_LOCK, cmd,
+	    wait && lock->l_type != F_UNLCK);
+}
+
+void
+ops_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock)
+{
+	do_lock(req, ino, fi, lock, LOCK_CMD_GET, 0);
+}
+
+void
+ops_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+    struct flock *lock, int sleep)
+{
+	do_lock(req, ino, fi, lock, LOCK_CMD_SET, sleep);
+}
+
+void
+ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	uint64_t afh;
+	struct proto_buf b;
+
+	if ((afh = ops_file_fh_or_eio(req, fi)) == 0)
+		return;
+	cache_attr_stale(ino);
+	ops_request_keyed(&b, OP_FLOCK, ino);
+	proto_put_u64(&b, afh);
+	proto_put_u32(&b, (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)));
+	lock_start(req, ino, &b, OP_FLOCK, 0,
+	    !(op & LOCK_NB) && !(op & LOCK_UN));
+}

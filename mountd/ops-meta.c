@@ -1,0 +1,536 @@
+/*
+ * mountd's FUSE operations that read what the target holds and change
+ * nothing: lookup and forget, getattr, readlink, directory listings
+ * (fetched whole when read from the start, served from the listing
+ * after), statfs, getxattr and listxattr. Attributes the mount itself
+ * knows (cache.h) are answered without a round trip.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "cache.h"
+#include "client.h"
+#include "log.h"
+#include "nodes.h"
+#include "ops-internal.h"
+#include "reply.h"
+#include "xmalloc.h"
+
+/* An open directory: every entry, fetched in one go when read from the
+ * start (bounded by reply.h's caps). */
+struct dirh {
+	struct reply_dir list;
+	uint64_t	 ino;
+	int		 loaded;
+};
+
+/* lookup */
+
+void
+ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct call *c;
+	struct proto_buf b;
+	double left;
+
+	if (strlen(name) > PROTO_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if ((left = cache_dir_absent(parent, name)) > 0) {
+		/* A directory this mount made, and not a name it made. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = left;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if ((c = ops_child_call(req, parent, name, &b, OP_LOOKUP)) != NULL)
+		client_call(ops_cfg.client, &b, ops_entry_done, c);
+}
+
+void
+ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	nodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+void
+ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		nodes_forget(f[i].ino, f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* A name's attributes (looked up, or just made): the entry for the
+ * kernel. */
+void
+ops_entry_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct fuse_entry_param e;
+	struct proto_attr a;
+
+	err = ops_reply_attr(err, p, &a);
+	if (err == -ENOENT && c->op == OP_LOOKUP &&
+	    ops_cfg.negative_timeout > 0) {
+		/* A cached "no such file": ino 0 with a timeout. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = ops_cfg.negative_timeout;
+		fuse_reply_entry(c->req, &e);
+	} else if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else {
+		uint64_t id = nodes_ref(c->path, &a);
+
+		if (c->op != OP_LOOKUP) {
+			cache_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+			cache_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
+		}
+		if (c->op == OP_MKDIR) {
+			cache_set_created(id);
+			cache_dir_made(id, ops_cfg.negative_timeout);
+		}
+		cache_fix_attr(id, &a);
+		ops_fill_entry(&e, id, &a);
+		if (fuse_reply_entry(c->req, &e) != 0)
+			nodes_forget(e.ino, 1);
+	}
+	ops_call_free(c);
+}
+
+void
+ops_getattr_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct proto_attr a;
+	struct stat st;
+
+	if ((err = ops_reply_attr(err, p, &a)) < 0)
+		fuse_reply_err(c->req, -err);
+	else {
+		nodes_set_flags(c->ino, a.flags);
+		cache_fix_attr(c->ino, &a);
+		proto_attr_to_stat(&a, &st);
+		fuse_reply_attr(c->req, &st, ops_cfg.attr_timeout);
+	}
+	ops_call_free(c);
+}
+
+void
+ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t afh = 0;
+	struct proto_buf b;
+	struct proto_attr a;
+	struct stat st;
+	struct call *c;
+	char *path;
+	int est = 1;
+
+	/* Attribute changes made behind are outstanding: their result is
+	 * the answer (chown asks before it changes anything). Or the node
+	 * was made here and all that happened to it since is known. */
+	if (cache_pending_attr(ino, &a) == 0 ||
+	    cache_known_attr(ino, ops_cfg.attr_timeout, &a, &est) == 0) {
+		/* Guessed times are not for the kernel to keep: it asks
+		 * again, and gets the agent's once they are known. */
+		proto_attr_to_stat(&a, &st);
+		fuse_reply_attr(req, &st, est ? 0 : ops_cfg.attr_timeout);
+		return;
+	}
+	/* An open file is asked by handle: it is the node's own inode even
+	 * after a rename or unlink in the target. */
+	if ((fi != NULL && (afh = ops_file_fh(fi)) != 0) ||
+	    nodes_open_fh(ino, client_epoch(ops_cfg.client), &afh)) {
+		c = ops_fh_call(req, ino, &b, OP_FGETATTR, afh);
+		client_call(ops_cfg.client, &b, ops_getattr_done, c);
+		return;
+	}
+	if ((path = nodes_path(ino)) == NULL) {
+		/* Removed, and not open here as a file (a directory, or a
+		 * file open before a reconnect): what was last seen, with
+		 * no links left, as fstat() shows a removed file. */
+		if (cache_last_attr(ino, &a) < 0) {
+			fuse_reply_err(req, ESTALE);
+			return;
+		}
+		a.nlink = 0;
+		proto_attr_to_stat(&a, &st);
+		fuse_reply_attr(req, &st, ops_cfg.attr_timeout);
+		return;
+	}
+	x_free(path);
+	if ((c = ops_node_call(req, ino, &b, OP_GETATTR)) != NULL)
+		client_call(ops_cfg.client, &b, ops_getattr_done, c);
+}
+
+static void
+readlink_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	char target[PROTO_PATH_MAX + 1];
+
+	if (err == 0 && (proto_get_str(p, target, sizeof(target)) < 0 ||
+	    proto_end(p) < 0))
+		err = -EIO;
+	/* The agent confines targets; a hostile one would not. c->size is
+	 * the link's depth. */
+	if (err == 0 && (err = reply_link_target_ok(target,
+	    (unsigned int)c->size)) == -EIO && ops_bad_reply_log_ok())
+		log_warnx("link %s: the agent's target leaves the mount or is "
+		    "not relative: EIO", c->path);
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else
+		fuse_reply_readlink(c->req, target);
+	ops_call_free(c);
+}
+
+void
+ops_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct proto_buf b;
+	struct call *c = ops_call_new(req, ino);
+	unsigned int depth;
+
+	/* Asked by its shallowest name: the target the agent gives for it
+	 * climbs least, and must stay inside from every name. */
+	if ((c->path = nodes_link_path(ino, &depth)) == NULL) {
+		fuse_reply_err(req, ESTALE);
+		ops_call_free(c);
+		return;
+	}
+	c->size = depth;
+	ops_request_keyed(&b, OP_READLINK, ino);
+	proto_put_str(&b, c->path);
+	client_call(ops_cfg.client, &b, readlink_done, c);
+}
+
+/* directories */
+
+static void
+dirh_free(struct dirh *d)
+{
+	reply_dir_free(&d->list);
+	x_free(d);
+}
+
+static void readdir_page(struct call *c, uint64_t cookie);
+static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
+    int plus);
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+readdir_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct dirh *d = c->dir;
+
+	if (err == 0) {
+		err = reply_readdir_page(p, &d->list, mono_now());
+		if (err == 0) {
+			readdir_page(c, d->list.cookie);
+			return;
+		}
+		if (err == -EOVERFLOW && ops_bad_reply_log_ok())
+			log_warnx("listing %s: past a cap (%u entries, %u MiB, "
+			    "%u pages or %.0f s): EIO", c->path,
+			    REPLY_DIR_ENTRIES_MAX, REPLY_DIR_BYTES_MAX >> 20,
+			    REPLY_DIR_PAGES_MAX, REPLY_DIR_SECONDS_MAX);
+		else if (err < 0 && ops_bad_reply_log_ok())
+			log_warnx("listing %s: the agent sent a malformed page "
+			    "(a bad name or attributes, or no progress): EIO",
+			    c->path);
+		err = err < 0 ? -EIO : 0;
+	}
+	if (err == -ENOENT) {
+		/* Removed while open: a removed directory is empty. */
+		reply_dir_start(&d->list, 0);
+		err = 0;
+	}
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else
+		serve_dir(c->req, d, c->size, (off_t)c->off, (int)c->flags);
+	ops_call_free(c);
+}
+
+static void
+readdir_page(struct call *c, uint64_t cookie)
+{
+	struct proto_buf b;
+
+	ops_request(&b, OP_READDIR);
+	proto_put_str(&b, c->path);
+	proto_put_u64(&b, cookie);
+	proto_put_u32(&b, 1024 * 1024);
+	client_call(ops_cfg.client, &b, readdir_done, c);
+}
+
+void
+ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *d = xcalloc(1, sizeof(*d));
+
+	reply_dir_init(&d->list);
+	/* The listing is fetched by the first readdir, and again on every
+	 * rewind: a listing shows the directory as it is when read. */
+	d->ino = ino;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		dirh_free(d);
+}
+
+static void
+do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi, int plus)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	struct call *c;
+	char *path;
+
+	if (off != 0 && d->loaded) {
+		serve_dir(req, d, size, off, plus);
+		return;
+	}
+	reply_dir_start(&d->list, mono_now());
+	d->loaded = 1;
+	if ((path = nodes_path(ino)) == NULL) {
+		serve_dir(req, d, size, off, plus);	/* removed: empty */
+		return;
+	}
+	c = ops_call_new(req, ino);
+	c->dir = d;
+	c->path = path;
+	c->size = size;
+	c->off = (uint64_t)off;
+	c->flags = (unsigned int)plus;
+	readdir_page(c, 0);
+}
+
+/* Answers a readdir from the listing held. */
+static void
+serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
+{
+	uint64_t ino = d->ino;
+	char *buf, *path;
+	size_t used = 0, total = d->list.n + 2, i;
+	struct fuse_entry_param e;
+	struct stat st;
+
+	buf = xmalloc(size);
+	for (i = (size_t)off; i < total; i++) {
+		const char *name;
+		size_t need;
+
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {
+			/* "." and "..": no lookup reference is taken. */
+			name = i == 0 ? "." : "..";
+			e.attr.st_mode = S_IFDIR;
+			/* glibc hides entries whose d_ino is 0. */
+			e.attr.st_ino = i == 0 ? ino : 1;
+			if (!plus) {
+				need = fuse_add_direntry(req, buf + used,
+				    size - used, name, &e.attr, (off_t)i + 1);
+			} else
+				need = fuse_add_direntry_plus(req, buf + used,
+				    size - used, name, &e, (off_t)i + 1);
+			if (need > size - used)
+				break;
+			used += need;
+			continue;
+		}
+		name = d->list.ents[i - 2].name;
+		if (!plus) {
+			proto_attr_to_stat(&d->list.ents[i - 2].attr, &st);
+			need = fuse_add_direntry(req, buf + used, size - used,
+			    name, &st, (off_t)i + 1);
+			if (need > size - used)
+				break;
+			used += need;
+			continue;
+		}
+		/* Measure first: the entry only counts if it fits. */
+		ops_fill_entry(&e, 0, &d->list.ents[i - 2].attr);
+		need = fuse_add_direntry_plus(req, NULL, 0, name, &e, 0);
+		if (need > size - used)
+			break;
+		/* The open directory's node is held by the kernel. */
+		if ((path = nodes_child_path(d->ino, name)) == NULL)
+			break;
+		e.ino = nodes_ref(path, &d->list.ents[i - 2].attr);
+		x_free(path);
+		{
+			struct proto_attr fixed = d->list.ents[i - 2].attr;
+
+			cache_fix_attr(e.ino, &fixed);
+			proto_attr_to_stat(&fixed, &e.attr);
+		}
+		used += fuse_add_direntry_plus(req, buf + used, size - used,
+		    name, &e, (off_t)i + 1);
+	}
+	fuse_reply_buf(req, buf, used);
+	x_free(buf);
+}
+
+void
+ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+void
+ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+void
+ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	dirh_free((struct dirh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* the file system, xattrs */
+
+static void
+statfs_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	struct proto_statfs s;
+	struct statvfs sv;
+
+	if (err == 0 && (proto_get_statfs(p, &s) < 0 || proto_end(p) < 0))
+		err = -EIO;
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else {
+		memset(&sv, 0, sizeof(sv));
+		sv.f_bsize = s.bsize;
+		sv.f_frsize = s.frsize;
+		sv.f_blocks = s.blocks;
+		sv.f_bfree = s.bfree;
+		sv.f_bavail = s.bavail;
+		sv.f_files = s.files;
+		sv.f_ffree = s.ffree;
+		sv.f_favail = s.favail;
+		sv.f_namemax = s.namemax;
+		fuse_reply_statfs(c->req, &sv);
+	}
+	ops_call_free(c);
+}
+
+void
+ops_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if ((c = ops_node_call(req, ino, &b, OP_STATFS)) != NULL)
+		client_call(ops_cfg.client, &b, statfs_done, c);
+}
+
+static void
+xattr_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *c = arg;
+	const uint8_t *data;
+	uint32_t needed, n;
+
+	if (err == 0 && (proto_get_u32(p, &needed) < 0 ||
+	    proto_get_bytes(p, &data, &n, PROTO_XATTR_MAX) < 0 ||
+	    proto_end(p) < 0 || reply_xattr_size_ok(needed) < 0 ||
+	    (c->op == OP_LISTXATTR && reply_xattr_list_ok(data, n) < 0)))
+		err = -EIO;
+	if (err < 0)
+		fuse_reply_err(c->req, -err);
+	else if (c->size == 0)
+		fuse_reply_xattr(c->req, needed);
+	else if (n > c->size)
+		fuse_reply_err(c->req, ERANGE);
+	else
+		fuse_reply_buf(c->req, (const char *)data, n);
+	ops_call_free(c);
+}
+
+/* An xattr request on a node: by an open handle if there is one (the
+ * node's own inode, even unlinked), else by path. */
+static struct call *
+xattr_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
+    uint16_t path_op, uint16_t fh_op)
+{
+	uint64_t afh;
+
+	if (nodes_open_fh(ino, client_epoch(ops_cfg.client), &afh))
+		return ops_fh_call(req, ino, b, fh_op, afh);
+	return ops_node_call(req, ino, b, path_op);
+}
+
+void
+ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (strlen(name) > PROTO_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	/* Known to have no xattrs: no round trip (ls -l asks twice per file). */
+	if (nodes_flags(ino) & ATTR_NO_XATTR) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if ((c = xattr_call(req, ino, &b, OP_GETXATTR, OP_FGETXATTR)) == NULL)
+		return;
+	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
+	proto_put_str(&b, name);
+	proto_put_u32(&b, (uint32_t)c->size);
+	client_call(ops_cfg.client, &b, xattr_done, c);
+}
+
+void
+ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct proto_buf b;
+	struct call *c;
+
+	if (nodes_flags(ino) & ATTR_NO_XATTR) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if ((c = xattr_call(req, ino, &b, OP_LISTXATTR, OP_FLISTXATTR)) ==
+	    NULL)
+		return;
+	c->op = OP_LISTXATTR;	/* its answer is a list of names */
+	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
+	proto_put_u32(&b, (uint32_t)c->size);
+	client_call(ops_cfg.client, &b, xattr_done, c);
+}
