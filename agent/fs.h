@@ -1,7 +1,8 @@
 /*
  * The agent's file service: every path resolved under the target's root
  * fd with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). Runs on the
- * worker threads.
+ * worker threads. The confinement functions (opening under the root,
+ * symlink targets) are declared in confine.h, included here.
  */
 #ifndef MIRROR_AGENT_FS_H
 #define MIRROR_AGENT_FS_H
@@ -9,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 
+#include "confine.h"
 #include "proto.h"
 
 struct agent_fs {
@@ -45,15 +47,6 @@ struct agent_files {
 
 #define AGENT_FILES_MAX	65536		/* open files per connection */
 
-/* Opens path (absolute within the target) under the root, confined as
- * every request is. Returns an fd (caller closes) or -errno. */
-int	agent_fs_open_in_root(struct agent_fs *, const char *path, int flags);
-/* The same, for content the pod controls: only a regular file is
- * opened (a fifo is ENXIO, a device EACCES), never anything else. */
-int	agent_fs_open_regular_in_root(struct agent_fs *, const char *path,
-	    int flags);
-/* Opens the root: a directory, or /proc/PID/root. 0 or -errno. */
-int	agent_fs_open_root(struct agent_fs *, const char *dir, int pid);
 void	agent_files_init(struct agent_files *);
 /* Closes every file still open (the connection went away). */
 void	agent_files_close_all(struct agent_files *);
@@ -62,9 +55,5 @@ void	agent_files_close_all(struct agent_files *);
  * decode (the caller drops the connection). */
 int	agent_fs_serve(struct agent_fs *, struct agent_files *,
 	    const struct proto_hdr *, struct proto_cur *, struct proto_buf *out);
-/* The readlink target rewritten so that, followed from the link's
- * directory, it stays inside the root. Exposed for tests. */
-int	agent_fs_confine_link(struct agent_fs *, const char *linkpath,
-	    const char *target, char *out, size_t outsz);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness for the agent's file request dispatch: the real
- * agent_fs_serve (agent/fs.c) with requests made from the input, over a
- * scratch root in /tmp served twice, read-only and read-write, as
+ * agent_fs_serve (agent/fs.c, the handlers of agent/fs-*.c, the
+ * confinement of agent/confine.c) with requests made from the input,
+ * over a scratch root in /tmp served twice, read-only and read-write, as
  * mirror-agent serves it. An input is a run of records
  *   u8 flags (bit 0: the read-write root), u8 op, u16 length (LE),
  *   payload
@@ -11,7 +12,9 @@
  * A reply must finish as a well-formed message; a request that does not
  * decode must be refused with -EBADMSG, never crash the agent.
  *
- * FUZZ-SOURCES: agent/fs.c lib/proto.c lib/log.c lib/xmalloc.c
+ * FUZZ-SOURCES: agent/fs.c agent/fs-read.c agent/fs-write.c
+ * FUZZ-SOURCES: agent/fs-lock.c agent/confine.c lib/proto.c lib/log.c
+ * FUZZ-SOURCES: lib/xmalloc.c
  * FUZZ-FLAGS:
  */
 #include "config.h"

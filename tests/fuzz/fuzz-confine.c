@@ -1,13 +1,13 @@
 /*
  * libFuzzer harness for the agent's symlink confinement
- * (agent_fs_confine_link in agent/fs.c, the real function) over a
+ * (agent_fs_confine_link in agent/confine.c, the real function) over a
  * scratch root made at start: a few directories and links, one of them
  * pointing above the root and one absolute. The input is a link path
  * and a target separated by a NUL byte. Whatever comes back must be a
  * relative target that, walked from the link's directory, never climbs
  * above the root; the function must never write out of bounds (ASan).
  *
- * FUZZ-SOURCES: agent/fs.c lib/proto.c lib/log.c lib/xmalloc.c
+ * FUZZ-SOURCES: agent/confine.c lib/proto.c lib/log.c lib/xmalloc.c
  * FUZZ-FLAGS:
  */
 #include "config.h"

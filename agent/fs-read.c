@@ -1,0 +1,403 @@
+/*
+ * The agent's file service, the reading requests: lookup and getattr,
+ * readdir, open (which the read-only agent serves too), read, release,
+ * readlink (its answer confined by agent_fs_confine_link), statfs and
+ * the xattr reads. Paths are resolved through confine.c.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs-int.h"
+
+#define READDIR_REPLY_MAX	(1024 * 1024)
+
+int
+fs_serve_getattr(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	struct proto_attr a;
+	int rc;
+
+	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if (!proto_path_ok(path))
+		return -EBADMSG;
+	rc = fs_stat_path(fs, path, &a);
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_attr(out, &a);
+	return 0;
+}
+
+int
+fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	uint64_t cookie, next;
+	uint32_t max, count = 0;
+	size_t next_at = 0;
+	struct dirent *de;
+	struct proto_attr a;
+	DIR *d = NULL;
+	int fd, rc = 0, eof = 1;
+
+	if (proto_get_str(c, path, sizeof(path)) < 0 ||
+	    proto_get_u64(c, &cookie) < 0 || proto_get_u32(c, &max) < 0 ||
+	    proto_end(c) < 0 || !proto_path_ok(path))
+		return -EBADMSG;
+	if (max > READDIR_REPLY_MAX)
+		max = READDIR_REPLY_MAX;
+	if (max < 512)
+		max = 512;
+	fd = agent_fs_open_in_root(fs, path,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	if (cookie != 0)
+		seekdir(d, (long)cookie);
+	reply_begin(out, h, 0);
+	proto_put_u8(out, 1);		/* eof, patched below */
+	next_at = out->len;
+	proto_put_u64(out, 0);		/* next cookie, patched below */
+	proto_put_u32(out, 0);
+	next = cookie;
+	for (;;) {
+		long pos = telldir(d);
+		size_t before = out->len;
+
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				rc = -errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		/* A name from getdents has no '/', so this cannot leave
+		 * the directory we resolved in the root. */
+		if (fs_stat_child(dirfd(d), de->d_name, &a) < 0)
+			continue;	/* removed meanwhile */
+		proto_put_str(out, de->d_name);
+		proto_put_attr(out, &a);
+		if (out->len - PROTO_HDR_LEN > max || out->err) {
+			out->len = before;
+			out->err = 0;
+			eof = 0;
+			next = (uint64_t)pos;
+			break;
+		}
+		count++;
+	}
+	if (rc < 0)
+		goto out;
+	out->data[next_at - 1] = (uint8_t)eof;
+	{
+		struct proto_buf tmp = { out->data + next_at, 0, 12, 0 };
+
+		/* Patch the fixed-size fields in place. */
+		tmp.len = 0;
+		proto_put_u64(&tmp, next);
+		proto_put_u32(&tmp, count);
+	}
+out:
+	if (d)
+		closedir(d);
+	if (rc < 0)
+		reply_begin(out, h, rc);
+	return 0;
+}
+
+/* File systems whose files' sizes do not tell what a read returns. */
+static int
+synthetic_fs(unsigned long type)
+{
+	switch (type) {
+	case 0x9fa0:		/* proc */
+	case 0x62656572:	/* sysfs */
+	case 0x64626720:	/* debugfs */
+	case 0x74726163:	/* tracefs */
+	case 0x73636673:	/* securityfs */
+	case 0x27e0eb:		/* cgroup */
+	case 0x63677270:	/* cgroup2 */
+	case 0xcafe4a11:	/* bpf */
+	case 0x6165676c:	/* pstore */
+	case 0xde5e81e4:	/* efivarfs */
+	case 0x42494e4d:	/* binfmt_misc */
+	case 0x6e736673:	/* nsfs */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+fs_serve_open(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	uint32_t flags;
+	struct stat st;
+	struct statfs sfs;
+	struct proto_attr a;
+	int64_t fh = 0;
+	int fd, rc = 0;
+
+	if (proto_get_str(c, path, sizeof(path)) < 0 ||
+	    proto_get_u32(c, &flags) < 0 || proto_end(c) < 0 ||
+	    !proto_path_ok(path))
+		return -EBADMSG;
+	flags &= OPEN_FLAGS_PASSED;
+	if (!fs->writable && ((flags & O_ACCMODE) != O_RDONLY ||
+	    (flags & (O_TRUNC | O_APPEND)))) {
+		rc = -EROFS;
+		goto out;
+	}
+	/* Never a fifo or a device: those are the local kernel's. */
+	fd = confine_open_checked(fs, path, (int)flags | O_NOFOLLOW,
+	    CONFINE_OPEN_REG | CONFINE_OPEN_DIR);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	proto_attr_from_stat(&a, &st);
+	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
+	if (fstatfs(fd, &sfs) == 0 && synthetic_fs((unsigned long)sfs.f_type))
+		a.flags |= ATTR_SYNTHETIC;
+	if ((fh = fs_files_add(files, fd)) < 0) {
+		rc = (int)fh;
+		close(fd);
+	}
+out:
+	reply_begin(out, h, rc);
+	if (rc == 0) {
+		proto_put_u64(out, (uint64_t)fh);
+		proto_put_attr(out, &a);
+	}
+	return 0;
+}
+
+int
+fs_serve_read(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh, off;
+	uint32_t size;
+	uint8_t *p;
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &off) < 0 ||
+	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if (size > PROTO_READ_MAX)
+		size = PROTO_READ_MAX;
+	if (off > INT64_MAX)
+		return reply_begin(out, h, -EINVAL), 0;
+	if ((fd = fs_files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	reply_begin(out, h, 0);
+	p = proto_put_bytes_reserve(out, size);
+	while (p != NULL && got < size) {
+		n = pread(fd, p + got, size - got, (off_t)(off + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	fs_files_put(files, fh);
+	if (rc < 0)
+		reply_begin(out, h, rc);
+	else
+		proto_bytes_trim(out, p, got);
+	return 0;
+}
+
+int
+fs_serve_release(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	uint64_t fh;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	reply_begin(out, h, fs_files_release(files, fh));
+	return 0;
+}
+
+
+int
+fs_serve_readlink(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
+	char confined[PROTO_PATH_MAX + 1];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0 ||
+	    !proto_path_ok(path))
+		return -EBADMSG;
+	if ((fd = agent_fs_open_in_root(fs, path, O_PATH | O_NOFOLLOW)) < 0) {
+		rc = fd;
+		goto out;
+	}
+	n = readlinkat(fd, "", target, sizeof(target) - 1);
+	if (n < 0)
+		rc = errno == ENOENT ? -EINVAL : -errno;
+	close(fd);
+	if (rc < 0)
+		goto out;
+	target[n] = '\0';
+	rc = agent_fs_confine_link(fs, path, target, confined,
+	    sizeof(confined));
+out:
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_str(out, confined);
+	return 0;
+}
+
+int
+fs_serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1];
+	struct statvfs sv;
+	struct proto_statfs s;
+	int fd, rc = 0;
+
+	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0 ||
+	    !proto_path_ok(path))
+		return -EBADMSG;
+	if ((fd = agent_fs_open_in_root(fs, path, O_PATH)) < 0)
+		rc = fd;
+	else {
+		if (fstatvfs(fd, &sv) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	reply_begin(out, h, rc);
+	if (rc == 0) {
+		s.bsize = sv.f_bsize;
+		s.frsize = sv.f_frsize;
+		s.blocks = sv.f_blocks;
+		s.bfree = sv.f_bfree;
+		s.bavail = sv.f_bavail;
+		s.files = sv.f_files;
+		s.ffree = sv.f_ffree;
+		s.favail = sv.f_favail;
+		s.namemax = sv.f_namemax;
+		proto_put_statfs(out, &s);
+	}
+	return 0;
+}
+
+int
+fs_serve_xattr(struct agent_fs *fs, struct agent_files *files,
+    const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	char procfd[64];
+	uint32_t size;
+	uint64_t fh = 0;
+	uint8_t *p = NULL;
+	ssize_t n = 0;
+	int fd, rc = 0, by_fh = h->op == OP_FGETXATTR || h->op == OP_FLISTXATTR;
+
+	name[0] = '\0';
+	if (by_fh ? proto_get_u64(c, &fh) < 0 || fh == 0 :
+	    get_path(c, path, sizeof(path)) < 0)
+		return -EBADMSG;
+	if (((h->op == OP_GETXATTR || h->op == OP_FGETXATTR) &&
+	    proto_get_str(c, name, sizeof(name)) < 0) ||
+	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if (size > PROTO_XATTR_MAX)
+		size = PROTO_XATTR_MAX;
+	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0) {
+		reply_begin(out, h, fd);
+		return 0;
+	}
+	/* xattr calls need a path; the fd's own /proc entry names exactly
+	 * the object we resolved, never anything outside the root. */
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	reply_begin(out, h, 0);
+	proto_put_u32(out, 0);
+	if (size > 0)
+		p = proto_put_bytes_reserve(out, size);
+	else
+		proto_put_u32(out, 0);
+	if (size > 0 && p == NULL)
+		rc = -ENOMEM;
+	else if (h->op == OP_GETXATTR || h->op == OP_FGETXATTR)
+		n = getxattr(procfd, name, p, size);
+	else
+		n = listxattr(procfd, (char *)p, size);
+	if (rc == 0 && n < 0)
+		rc = -errno;
+	fs_target_done(files, fh, fd);
+	if (rc < 0) {
+		reply_begin(out, h, rc);
+		return 0;
+	}
+	{
+		struct proto_buf tmp = { out->data + PROTO_HDR_LEN, 0, 4, 0 };
+
+		proto_put_u32(&tmp, (uint32_t)n);
+	}
+	if (size > 0)
+		proto_bytes_trim(out, p, (size_t)n);
+	return 0;
+}
+
+int
+fs_serve_fgetattr(struct agent_files *files, const struct proto_hdr *h,
+    struct proto_cur *c, struct proto_buf *out)
+{
+	struct proto_attr a;
+	uint64_t fh;
+	int fd, rc;
+
+	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
+		return -EBADMSG;
+	if ((fd = fs_files_get(files, fh)) < 0)
+		return reply_begin(out, h, fd), 0;
+	rc = fs_stat_fd(fd, &a);
+	fs_files_put(files, fh);
+	reply_begin(out, h, rc);
+	if (rc == 0)
+		proto_put_attr(out, &a);
+	return 0;
+}

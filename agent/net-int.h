@@ -1,0 +1,213 @@
+/*
+ * Declarations shared by the files of the agent's network side, not
+ * part of its API in net.h: net.c (the thread, its queue and the
+ * clients), net-stream.c (the stream table, a stream's life, opening
+ * and the stream messages), net-tcp.c (the TCP relay), net-dgram.c (UDP
+ * and ICMP), net-dns.c (DNS through c-ares) and net-info.c (OP_NET_INFO,
+ * the target's resolv.conf). Everything here runs on the network thread
+ * with run_mtx held, unless it says otherwise (see net.c).
+ */
+#ifndef MIRROR_AGENT_NET_INT_H
+#define MIRROR_AGENT_NET_INT_H
+
+#include <ares.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "net.h"
+
+/* The biggest datagram read from a target's socket. */
+#define NET_DGRAM_MAX		65536
+/* The biggest resolv.conf of the target that is read. */
+#define NET_RESOLV_MAX		65536
+
+/* What an epoll event points at. */
+enum io_kind { IO_WAKE = 1, IO_STREAM, IO_ARES };
+
+struct net_io {
+	enum io_kind	 kind;
+	int		 fd;
+};
+
+/* A message from the service thread, or queued data of a stream. */
+struct net_msg {
+	struct net_msg	*next;
+	struct agent_net_client *cl;
+	int		 detach;	/* the connection is gone */
+	struct proto_hdr h;
+	uint8_t		*data;		/* payload */
+	size_t		 len;		/* payload bytes */
+	size_t		 off;		/* bytes already written (tx queue) */
+	size_t		 cap;		/* > 0: room to coalesce up to */
+	uint8_t		 buf[];
+};
+
+enum stream_state { ST_CONNECTING = 1, ST_OPEN, ST_DEAD };
+
+struct stream {
+	struct net_io	 io;		/* first: epoll points here */
+	struct agent_net_client *cl;
+	uint32_t	 id;
+	uint8_t		 proto;
+	enum stream_state state;
+	uint32_t	 ev_cur;	/* registered events; 0: not in epoll */
+	/* agent -> client */
+	uint32_t	 peer_window;
+	uint64_t	 sent, credited;
+	int		 rd_eof;	/* STREAM_SHUT sent */
+	/* client -> agent */
+	struct net_msg	*txq, *txq_tail;
+	size_t		 txq_bytes;
+	size_t		 uncredited;	/* written, not yet credited back */
+	int		 peer_shut;	/* the client sent STREAM_SHUT */
+	int		 wr_shut;	/* shutdown(SHUT_WR) done */
+	/* connecting streams, oldest first */
+	double		 deadline;
+	struct stream	*cprev, *cnext;
+	struct stream	*hnext;		/* hash chain; zombie list when dead */
+};
+
+struct agent_net_client {
+	struct ws_conn	*conn;
+	void		(*release)(void *);
+	void		*arg;
+	size_t		 queued;	/* atomic: bytes on the queue */
+	/* network thread only */
+	struct stream	**tab;
+	unsigned int	 tab_shift;	/* buckets: 1 << (32 - shift) */
+	unsigned int	 nstreams;
+	unsigned int	 pending_dns;
+	int		 detached;
+	int		 broken;	/* closed for a protocol violation */
+	int		 freeing;
+	int		 listed;	/* on net->clients */
+	struct agent_net_client *prev, *next;
+};
+
+struct ares_fd {
+	struct net_io	 io;
+	struct ares_fd	*next;
+};
+
+struct agent_net {
+	struct agent_fs	*fs;
+	int		 pid;
+	int		 nsfd;		/* -1: stay in our own namespace */
+	int		 ns_failed;	/* errno of opening /proc/PID/ns/net */
+	int		 ep;
+	struct net_io	 wake;
+	pthread_t	 thread;
+	int		 running;
+	pthread_mutex_t	 mtx;		/* protects q, q_tail, stopped */
+	struct net_msg	*q, *q_tail;
+	int		 stopped;
+	volatile int	 stop;
+	/* Everything below; held by the network thread for each round, by
+	 * the service thread for a stream message it handles itself. */
+	pthread_mutex_t	 run_mtx;
+	int		 ok;		/* inside the target's netns */
+	int		 dns_ok;
+	ares_channel	 chan;
+	struct ares_fd	*afds, *afd_zombies;
+	unsigned int	 dns_inflight;
+	char		 dns_servers[4096];
+	int		 dns_servers_stale;
+	double		 dns_checked;
+	struct stream	*conn_head, *conn_tail;
+	struct stream	*zombies;
+	struct agent_net_client *clients;
+	struct agent_net_client *dead_clients;
+	uint8_t		 dgram[NET_DGRAM_MAX];
+	char		 resolv[NET_RESOLV_MAX];
+};
+
+static inline double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* net.c: sending to a client, and its end. */
+/* A message with a u32 payload (STREAM_OPENED's window, STREAM_CREDIT)
+ * or none (with_u32 0). */
+void	net_send_small(struct agent_net_client *, uint8_t kind, uint16_t op,
+	    uint32_t id, uint32_t status, int with_u32, uint32_t v);
+/* The reply to h: the errno err and no payload. */
+void	net_reply_errno(struct agent_net_client *, const struct proto_hdr *h,
+	    int err);
+/* Finishes out and sends it; out is freed either way. */
+void	net_send_buf(struct agent_net_client *, struct proto_buf *out);
+/* The client broke the protocol in a way only this thread can see. */
+void	net_client_violation(struct agent_net_client *, const char *what);
+/* Once detached and without streams and DNS queries, a client is freed
+ * at the end of the loop round. */
+void	net_client_maybe_done(struct agent_net *, struct agent_net_client *);
+
+/* net-stream.c */
+/* Registers in epoll what the stream's state wants now. */
+void	net_stream_interest(struct agent_net *, struct stream *);
+/* Off the list of connecting streams. */
+void	net_conn_list_remove(struct agent_net *, struct stream *);
+/* The stream is gone (reset: with an RST for TCP); its memory goes at
+ * the end of the loop round. */
+void	net_stream_free(struct agent_net *, struct stream *, int reset);
+/* A socket error or reset: STREAM_CLOSE to the client, then gone. */
+void	net_stream_reset(struct agent_net *, struct stream *, int err);
+/* Both directions are shut: the stream is done. 1 if it was. */
+int	net_stream_maybe_finish(struct agent_net *, struct stream *);
+/* STREAM_OPENED with err (0: opened) and the agent's window. */
+void	net_stream_opened(struct stream *, int err);
+/* Connects unanswered by now are ETIMEDOUT. */
+void	net_connect_timeouts(struct agent_net *, double now);
+/* A stream message other than STREAM_OPEN; its payload data/len is held
+ * by m, or (m NULL) borrowed for the call. Frees m. Also called by the
+ * service thread, under run_mtx (see net.c). */
+void	net_stream_message_payload(struct agent_net *,
+	    struct agent_net_client *, const struct proto_hdr *h,
+	    const uint8_t *data, size_t len, struct net_msg *m);
+/* A queued stream message, STREAM_OPEN included. Frees m. */
+void	net_stream_message(struct agent_net *, struct agent_net_client *,
+	    struct net_msg *m);
+/* epoll events of a stream's socket. */
+void	net_stream_event(struct agent_net *, struct stream *, uint32_t events);
+
+/* net-tcp.c */
+/* n bytes of the client's were written (or dropped): credited back in
+ * batches. */
+void	net_credit_written(struct stream *, size_t n);
+/* The client shut its side and everything before is written:
+ * shutdown(SHUT_WR). */
+void	net_tcp_shut_if_drained(struct agent_net *, struct stream *);
+/* Client data for the socket: data/len, held by m, or (m NULL) borrowed
+ * for the call. Frees m or keeps it queued. */
+void	net_tcp_data(struct agent_net *, struct stream *, struct net_msg *m,
+	    const uint8_t *data, size_t len);
+void	net_tcp_event(struct agent_net *, struct stream *, uint32_t events);
+
+/* net-dgram.c */
+void	net_dgram_event(struct agent_net *, struct stream *);
+void	net_dgram_data(struct stream *, const uint8_t *data, size_t len);
+
+/* net-info.c */
+/* The target's /etc/resolv.conf into buf (NUL-terminated); 0 bytes if
+ * it has none. Returns the length. */
+size_t	net_read_resolv_conf(struct agent_net *, char *buf, size_t size);
+/* OP_NET_INFO: resolv.conf, addresses and routes of the target. */
+void	net_serve_info(struct agent_net *, struct agent_net_client *,
+	    const struct proto_hdr *h);
+
+/* net-dns.c */
+/* Sets up c-ares (on the network thread, inside the target's netns). */
+void	net_dns_init(struct agent_net *);
+/* Re-reads the target's resolv.conf at most once a second. */
+void	net_dns_refresh(struct agent_net *);
+/* OP_DNS: the query is sent; the reply goes when c-ares answers. */
+void	net_serve_dns(struct agent_net *, struct agent_net_client *,
+	    struct net_msg *m);
+
+#endif
