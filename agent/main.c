@@ -252,7 +252,8 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 	}
 	s->authed = 1;
 	agent.nauthed++;
-	/* Before the welcome: from here on replies go out directly. */
+	/* Before the welcome: off the list of connections that must
+	 * authenticate in time. */
 	ws_conn_authenticated(s->conn);
 	auth_agent_welcome(&out, 0, (agent.fs.writable ? CAP_WRITE : 0) |
 	    CAP_NET, "mirror-agent " PACKAGE_VERSION);
