@@ -690,67 +690,40 @@ rx_main(void *arg)
 	size_t start = 0, end = 0, mlen = 0, mcap = 0;
 	const char *why = NULL;
 	char whybuf[96];
-	int in_msg = 0;
+	struct wsframe_rx rx = { 0 };
 
 	ws_io_thread = 1;
 	for (;;) {
-		size_t avail = end - start, plen;
-		uint8_t *p = buf + start, op;
 		struct wsframe_hdr fh;
-		int fin, rc;
+		uint8_t *p = buf + start;
+		size_t plen;
 		ssize_t n;
+		int rc;
 
-		/* Parse one frame if it is all here. */
-		rc = wsframe_parse(p, avail, PROTO_MSG_MAX, &fh);
-		if (rc == 0 && fh.masked)
-			rc = -EPROTO;	/* a server's frames are not masked */
-		if (rc == -EMSGSIZE) {
-			why = "frame larger than the protocol allows";
+		/* One frame, if it is all here. */
+		rc = wsframe_rx_next(&rx, p, end - start, PROTO_MSG_MAX, &fh,
+		    &why);
+		if (rc < 0 && rc != -EAGAIN)
 			break;
-		}
-		if (rc < 0 && rc != -EAGAIN) {
-			why = "bad frame from the server";
-			break;
-		}
-		if (rc == 0) {
-			fin = fh.fin;
-			op = fh.opcode;
+		if (rc > 0) {
 			plen = (size_t)fh.payload_len;
-			if (avail < fh.hdr_len + plen)
-				goto more;
 			start += fh.hdr_len + plen;
 			p += fh.hdr_len;
-			if (op == WSFRAME_CLOSE) {
+			if (rc == WSFRAME_RX_CLOSE) {
 				snprintf(whybuf, sizeof(whybuf), "the server "
 				    "closed the connection (code %u)", plen >= 2 ?
 				    ((unsigned)p[0] << 8 | p[1]) : 0);
 				why = whybuf;
 				break;
 			}
-			if (op == WSFRAME_PING || op == WSFRAME_PONG)
+			if (rc == WSFRAME_RX_CONTROL)
 				continue;	/* pings: lws servers send none */
-			if (op == WSFRAME_BINARY || op == WSFRAME_TEXT) {
-				if (in_msg) {
-					why = "new message inside a message";
-					break;
-				}
-				in_msg = 1;
-				mlen = 0;
-			} else if (op != WSFRAME_CONT || !in_msg) {
-				why = "unexpected frame from the server";
-				break;
-			}
-			if (fin && mlen == 0) {
+			if (fh.fin && mlen == 0) {
 				/* The common case: deliver in place. */
-				in_msg = 0;
 				if (ctx->h->on_message(c, p, plen, &why,
 				    ctx->arg) < 0)
 					break;
 				continue;
-			}
-			if (mlen + plen > PROTO_MSG_MAX) {
-				why = "message larger than the protocol allows";
-				break;
 			}
 			if (mlen + plen > mcap) {
 				mcap = mlen + plen > 2 * mcap ? mlen + plen :
@@ -759,8 +732,7 @@ rx_main(void *arg)
 			}
 			memcpy(msg + mlen, p, plen);
 			mlen += plen;
-			if (fin) {
-				in_msg = 0;
+			if (fh.fin) {
 				if (ctx->h->on_message(c, msg, mlen, &why,
 				    ctx->arg) < 0)
 					break;
@@ -768,7 +740,6 @@ rx_main(void *arg)
 			}
 			continue;
 		}
-more:
 		if (start > 0 && (end == RX_BUF || start == end ||
 		    start > RX_BUF / 2)) {
 			memmove(buf, buf + start, end - start);
