@@ -40,6 +40,8 @@
  *                          best MB/s   CPU s/GiB agent   mountd
  *   lws WRITEABLE             648         0.82-0.95    0.65-0.71
  *   direct writes (here)      857         0.53-0.65    0.42-0.55
+ * and in a second sitting, 3 runs each: 738 against 1112 MB/s, agent
+ * CPU 0.76-0.88 against 0.45-0.54 s/GiB.
  * bench/fs's cold sequential read (mirror rows, which read the disk
  * too) could not tell them apart on that machine: best of 3 interleaved
  * runs 274 MB/s through lws, 227 direct, single runs anywhere from 118
