@@ -1,15 +1,16 @@
 /*
  * Websocket transport over libwebsockets: whole binary messages in and
- * out, for a server (the agent) or a client (mountd), in clear (ws://) or
- * over TLS (wss://, the server's self-signed certificate pinned by the
- * client). lws listens, connects, does the handshake and the close; once
- * a plaintext connection is up, the sending thread writes its own frames
- * (ws_send from any thread), and a client reads its frames on a reader
- * thread of its own, because lws 4.1 parses client input one byte at a
- * time. A TLS connection is read and written by the service thread only
- * (see ws.c). One service thread runs ws_run(); any thread may call
- * ws_send(), ws_close(), ws_wake() and ws_stop(). Only this module
- * includes libwebsockets.
+ * out, for a server (the agent) or a client (mountd, netd), in clear
+ * (ws://) or over TLS (wss://, the server's self-signed certificate
+ * pinned by the client). lws listens, connects, does the handshake, TLS
+ * and the close; a plaintext connection's frames are written by the
+ * sending thread itself (ws_send from any thread), and a client reads
+ * its frames on a reader thread of its own, because lws 4.1 parses
+ * client input one byte at a time. A TLS connection is read and written
+ * by the service thread only. ws.c's top comment has the rule. One
+ * service thread runs ws_run(); any thread may call ws_send(),
+ * ws_close(), ws_wake() and ws_stop(). Only this module includes
+ * libwebsockets.
  */
 #ifndef MIRROR_WS_H
 #define MIRROR_WS_H
@@ -72,9 +73,10 @@ void		 ws_run(struct ws_ctx *);
 void		 ws_stop(struct ws_ctx *);
 void		 ws_wake(struct ws_ctx *);
 
-/* Sends a message; takes ownership of msg (malloc'd) in every case.
- * Any thread; never waits for the socket (what it does not take is
- * queued). -ENOTCONN once the connection is closing. */
+/* Sends a message; takes ownership of msg (malloc'd) in every case, and
+ * may change it (a client's frames are masked in place). Any thread;
+ * never waits for the socket (what it does not take is queued).
+ * -ENOTCONN once the connection is closing. */
 int		 ws_send(struct ws_conn *, uint8_t *msg, size_t len);
 /* Closes the connection after the queued messages; any thread. */
 void		 ws_close(struct ws_conn *, const char *why);
@@ -84,7 +86,7 @@ void		 ws_conn_unref(struct ws_conn *);
 void		 ws_conn_set_data(struct ws_conn *, void *);
 void		*ws_conn_data(struct ws_conn *);
 /* Server, service thread: the peer passed the hello. Until then a
- * connection costs a few KiB: no threads, messages of at most
+ * connection costs a few KiB: messages of at most
  * WS_PREAUTH_MSG_MAX bytes, WS_PREAUTH_SECS to authenticate, at most
  * WS_PREAUTH_CONNS such connections (the oldest goes), and its errors
  * logged at debug level only (the owner rate-limits its own line). */

@@ -1,6 +1,7 @@
 /*
- * RFC 6455 frame headers (see wsframe.h): section 5.2's layout, checked
- * byte by byte before anything is believed.
+ * RFC 6455 frames (see wsframe.h): section 5.2's layout, checked byte
+ * by byte before anything is believed, and section 5.4's fragmentation
+ * rules for a stream of them.
  */
 #include "config.h"
 
@@ -117,4 +118,55 @@ wsframe_mask(uint8_t *dst, const uint8_t *src, size_t len,
 	}
 	for (; i < len; i++)
 		dst[i] = src[i] ^ mask[(off + i) & 3];
+}
+
+int
+wsframe_rx_next(struct wsframe_rx *rx, const uint8_t *buf, size_t avail,
+    uint64_t max, struct wsframe_hdr *h, const char **why)
+{
+	int rc;
+
+	rc = wsframe_parse(buf, avail, max, h);
+	if (rc == 0 && h->masked)
+		rc = -EPROTO;	/* a server's frames are not masked */
+	if (rc == -EMSGSIZE) {
+		*why = "frame larger than the protocol allows";
+		return rc;
+	}
+	if (rc < 0 && rc != -EAGAIN) {
+		*why = "bad frame from the server";
+		return rc;
+	}
+	if (rc < 0 || avail - h->hdr_len < h->payload_len)
+		return -EAGAIN;
+	switch (h->opcode) {
+	case WSFRAME_CLOSE:
+		return WSFRAME_RX_CLOSE;
+	case WSFRAME_PING:
+	case WSFRAME_PONG:
+		return WSFRAME_RX_CONTROL;
+	case WSFRAME_BINARY:
+	case WSFRAME_TEXT:
+		if (rx->in_msg) {
+			*why = "new message inside a message";
+			return -EPROTO;
+		}
+		rx->in_msg = 1;
+		rx->msg_len = 0;
+		break;
+	default:		/* WSFRAME_CONT */
+		if (!rx->in_msg) {
+			*why = "unexpected frame from the server";
+			return -EPROTO;
+		}
+		break;
+	}
+	if (h->payload_len > max - rx->msg_len) {
+		*why = "message larger than the protocol allows";
+		return -EMSGSIZE;
+	}
+	rx->msg_len += h->payload_len;
+	if (h->fin)
+		rx->in_msg = 0;
+	return WSFRAME_RX_DATA;
 }

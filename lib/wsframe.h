@@ -1,8 +1,9 @@
 /*
- * RFC 6455 frame headers, pure: parse one from a buffer (every length
- * checked), build one, mask or unmask a payload. No I/O and no threads,
- * so the fuzzer (tests/fuzz/fuzz-wsframe.c) reaches exactly the code
- * ws.c runs on what a peer sends.
+ * RFC 6455 frames, pure: parse a header from a buffer (every length
+ * checked), build one, mask or unmask a payload, and follow a server's
+ * frame stream message by message (what a client may accept). No I/O
+ * and no threads, so the fuzzer (tests/fuzz/fuzz-wsframe.c) reaches
+ * exactly the code ws.c runs on what a peer sends.
  */
 #ifndef MIRROR_WSFRAME_H
 #define MIRROR_WSFRAME_H
@@ -45,5 +46,29 @@ size_t	wsframe_header(uint8_t *out, int fin, uint8_t opcode, uint64_t len,
  * (dst may be src). */
 void	wsframe_mask(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t mask[4], size_t off);
+
+/* A client's receiver of a server's frame stream: whether a message is
+ * open (its first frame seen, not its last), and its bytes so far. Zero
+ * it to start. */
+struct wsframe_rx {
+	int		 in_msg;
+	uint64_t	 msg_len;
+};
+
+enum {
+	WSFRAME_RX_DATA = 1,	/* a piece of the open message */
+	WSFRAME_RX_CLOSE,	/* the server's close frame */
+	WSFRAME_RX_CONTROL,	/* a ping or a pong: nothing to do */
+};
+
+/* The next frame of a server's stream at buf (avail bytes), once all of
+ * it is there: WSFRAME_RX_* with *h filled (the payload is at buf +
+ * h->hdr_len; for data, h->fin says the message ends with it); -EAGAIN
+ * until the whole frame is there; -EPROTO for a bad frame (masked, a
+ * message inside a message, a continuation of none) or -EMSGSIZE for a
+ * message longer than max, with *why saying which. */
+int	wsframe_rx_next(struct wsframe_rx *rx, const uint8_t *buf,
+	    size_t avail, uint64_t max, struct wsframe_hdr *h,
+	    const char **why);
 
 #endif

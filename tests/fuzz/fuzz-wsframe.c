@@ -6,7 +6,10 @@
  * buffer (never longer than what is there), built again with
  * wsframe_header and parsed back to the same fields; every payload that
  * is all there is unmasked whole and in two pieces (same bytes), and
- * masking it again gives the input back.
+ * masking it again gives the input back. Then the same bytes are
+ * followed as a server's stream, as rx_main does (wsframe_rx_next): no
+ * frame reaches past the input, no masked frame and no message over the
+ * cap is accepted, and the message state follows the frames.
  *
  * FUZZ-SOURCES: lib/wsframe.c
  */
@@ -55,6 +58,50 @@ check_payload(const uint8_t *p, size_t len, const struct wsframe_hdr *h)
 	free(split);
 }
 
+static void
+check_stream(const uint8_t *data, size_t size)
+{
+	struct wsframe_rx rx = { 0 };
+	struct wsframe_hdr h;
+	const char *why;
+	uint64_t total = 0;
+	size_t off = 0;
+	int rc, was_in;
+
+	while (off < size) {
+		why = NULL;
+		was_in = rx.in_msg;
+		rc = wsframe_rx_next(&rx, data + off, size - off, FUZZ_MAX, &h,
+		    &why);
+		if (rc == -EAGAIN)
+			break;
+		if (rc == -EPROTO || rc == -EMSGSIZE) {
+			if (why == NULL)
+				die("a refused stream without a why");
+			break;
+		}
+		if (rc != WSFRAME_RX_DATA && rc != WSFRAME_RX_CLOSE &&
+		    rc != WSFRAME_RX_CONTROL)
+			die("unexpected return value from the stream");
+		if (h.masked)
+			die("a masked frame accepted from a server");
+		if (h.hdr_len > size - off ||
+		    h.payload_len > size - off - h.hdr_len)
+			die("a frame reaching past the input");
+		if (rc == WSFRAME_RX_DATA) {
+			if (was_in != (h.opcode == WSFRAME_CONT))
+				die("a continuation out of place accepted");
+			total = was_in ? total + h.payload_len : h.payload_len;
+			if (total > FUZZ_MAX || rx.msg_len != total)
+				die("message length wrong or over the cap");
+			if (rx.in_msg == h.fin)
+				die("message state does not follow fin");
+		} else if (h.opcode < WSFRAME_CLOSE || rx.in_msg != was_in)
+			die("a control frame changed the message");
+		off += h.hdr_len + (size_t)h.payload_len;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -97,5 +144,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_payload(data + off, (size_t)h.payload_len, &h);
 		off += (size_t)h.payload_len;
 	}
+	check_stream(data, size);
 	return 0;
 }

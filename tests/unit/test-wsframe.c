@@ -4,7 +4,10 @@
  * 256-byte and a 64 KiB binary frame, a fragmented text message, a ping),
  * and the frames it must refuse: reserved bits and opcodes, fragmented
  * or long control frames, a 64-bit length with its top bit set, a payload
- * over the caller's cap, and every cut of a header (-EAGAIN). Prints TAP.
+ * over the caller's cap, and every cut of a header (-EAGAIN); then a
+ * client's view of a server's frame stream (wsframe_rx_next): messages
+ * in fragments, control frames between them, and the streams it must
+ * refuse. Prints TAP.
  */
 #include "config.h"
 
@@ -31,6 +34,56 @@ check(const char *what, const uint8_t *buf, size_t len, uint64_t max,
 	    h.payload_len == plen && h.hdr_len == hl, "%s: fin %d op %d "
 	    "masked %d len %llu header %zu", what, h.fin, h.opcode, h.masked,
 	    (unsigned long long)h.payload_len, h.hdr_len);
+}
+
+/* The rc wsframe_rx_next gives for buf, from state *rx. */
+static int
+rx_step(struct wsframe_rx *rx, const uint8_t *buf, size_t len, uint64_t max)
+{
+	struct wsframe_hdr h;
+	const char *why = NULL;
+	int rc = wsframe_rx_next(rx, buf, len, max, &h, &why);
+
+	if (rc < 0 && rc != -EAGAIN && why == NULL)
+		return -EINVAL;		/* every refusal says why */
+	return rc;
+}
+
+/* A server's stream, frame by frame (RFC 6455 5.4 and 5.5). */
+static void
+test_rx(void)
+{
+	static const uint8_t frag1[] = { 0x02, 0x03, 'H', 'e', 'l' };
+	static const uint8_t frag2[] = { 0x80, 0x02, 'l', 'o' };
+	static const uint8_t whole[] = { 0x82, 0x02, 'h', 'i' };
+	static const uint8_t ping[] = { 0x89, 0x00 };
+	static const uint8_t closef[] = { 0x88, 0x02, 0x03, 0xe8 };
+	static const uint8_t masked[] = { 0x82, 0x80, 1, 2, 3, 4 };
+	struct wsframe_rx rx = { 0 };
+
+	ok(rx_step(&rx, frag1, sizeof(frag1) - 1, 1000) == -EAGAIN,
+	    "rx: a frame not all here asks for more");
+	ok(rx_step(&rx, frag1, sizeof(frag1), 1000) == WSFRAME_RX_DATA &&
+	    rx.in_msg && rx.msg_len == 3, "rx: a first fragment opens a "
+	    "message");
+	ok(rx_step(&rx, ping, sizeof(ping), 1000) == WSFRAME_RX_CONTROL &&
+	    rx.in_msg, "rx: a ping between fragments");
+	ok(rx_step(&rx, whole, sizeof(whole), 1000) == -EPROTO,
+	    "rx: a new message inside a message is refused");
+	rx.in_msg = 1;
+	rx.msg_len = 3;
+	ok(rx_step(&rx, frag2, sizeof(frag2), 4) == -EMSGSIZE,
+	    "rx: a message over the cap in fragments is refused");
+	ok(rx_step(&rx, frag2, sizeof(frag2), 1000) == WSFRAME_RX_DATA &&
+	    !rx.in_msg && rx.msg_len == 5, "rx: the last fragment ends it");
+	ok(rx_step(&rx, frag2, sizeof(frag2), 1000) == -EPROTO,
+	    "rx: a continuation of no message is refused");
+	ok(rx_step(&rx, whole, sizeof(whole), 1000) == WSFRAME_RX_DATA &&
+	    !rx.in_msg && rx.msg_len == 2, "rx: a message in one frame");
+	ok(rx_step(&rx, masked, sizeof(masked), 1000) == -EPROTO,
+	    "rx: a masked frame from a server is refused");
+	ok(rx_step(&rx, closef, sizeof(closef), 1000) == WSFRAME_RX_CLOSE,
+	    "rx: the close frame");
 }
 
 int
@@ -105,5 +158,6 @@ main(void)
 	n = wsframe_header(out, 1, WSFRAME_BINARY, 65535, NULL);
 	ok(n == 4 && out[1] == 126 && out[2] == 0xff && out[3] == 0xff,
 	    "65535 bytes take the 16-bit length");
+	test_rx();
 	return done_testing();
 }
