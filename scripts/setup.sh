@@ -44,5 +44,6 @@ fi
 echo "setup: make"
 make -s -j"$(nproc)" >/dev/null
 make -s -j"$(nproc)" tests/unit/test-proto tests/unit/test-token tests/unit/test-sha256 \
-	tests/unit/test-mountd-replies tests/unit/test-admit tests/unit/test-wsframe >/dev/null
+	tests/unit/test-mountd-replies tests/unit/test-admit tests/unit/test-wsframe \
+	tests/unit/test-conf >/dev/null
 echo "setup: built mirrorctl/mirrorctl, mirror-agent, mirror-mountd, mirror-netd"
