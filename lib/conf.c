@@ -1,7 +1,14 @@
-/* Configuration loading with libconfig, over built-in defaults. */
+/*
+ * Configuration loading with libconfig, over built-in defaults. Every
+ * setting the file may hold is in conf_settings[]: a name not there, or
+ * a value of the wrong type, is an error that names the file and line
+ * (and, for a misspelt name, the closest known one), so a typo never
+ * leaves a default silently in force.
+ */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +49,202 @@ conf_defaults(struct mirror_conf *c)
 	snprintf(c->net_tun_range, sizeof(c->net_tun_range), "198.18.0.0/15");
 	c->net_dns = 1;
 	c->net_udp_idle = 60;
+}
+
+enum conf_type { CONF_T_STRING, CONF_T_NUMBER, CONF_T_BOOL, CONF_T_LIST };
+
+static const struct conf_setting {
+	const char	*name;		/* group.key */
+	enum conf_type	 type;
+} conf_settings[] = {
+	{ "log.level",			CONF_T_STRING },
+	{ "fs.mode",			CONF_T_STRING },
+	{ "fs.attr_timeout",		CONF_T_NUMBER },
+	{ "fs.entry_timeout",		CONF_T_NUMBER },
+	{ "fs.negative_timeout",	CONF_T_NUMBER },
+	{ "fs.request_timeout",		CONF_T_NUMBER },
+	{ "fs.max_read_kb",		CONF_T_NUMBER },
+	{ "fs.readahead_kb",		CONF_T_NUMBER },
+	{ "fs.max_inflight",		CONF_T_NUMBER },
+	{ "fs.write_behind_kb",		CONF_T_NUMBER },
+	{ "fs.allow_users",		CONF_T_LIST },
+	{ "agent.workers",		CONF_T_NUMBER },
+	{ "agent.connect_timeout",	CONF_T_NUMBER },
+	{ "agent.image",		CONF_T_STRING },
+	{ "agent.mode",			CONF_T_STRING },
+	{ "agent.idle_ttl",		CONF_T_NUMBER },
+	{ "agent.port",			CONF_T_NUMBER },
+	{ "net.tun_name",		CONF_T_STRING },
+	{ "net.tun_range",		CONF_T_STRING },
+	{ "net.routes",			CONF_T_LIST },
+	{ "net.never_route",		CONF_T_LIST },
+	{ "net.dns",			CONF_T_BOOL },
+	{ "net.udp_idle_timeout",	CONF_T_NUMBER },
+	{ "kube.kubectl",		CONF_T_STRING },
+};
+#define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
+#define CONF_NAME_MAX	64	/* longest group.key looked up */
+#define CONF_SUGGEST_MAX 3	/* edits at most for "did you mean" */
+
+static const char *const conf_type_what[] = {
+	[CONF_T_STRING] = "a string in double quotes",
+	[CONF_T_NUMBER] = "a number",
+	[CONF_T_BOOL] = "true or false",
+	[CONF_T_LIST] = "a list, [ ... ] or ( ... )",
+};
+
+/* Levenshtein distance of a and b, both shorter than CONF_NAME_MAX. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t prev[CONF_NAME_MAX + 1], cur[CONF_NAME_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j, best;
+
+	if (la > CONF_NAME_MAX || lb > CONF_NAME_MAX)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			cur[j] = best;
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+/* The known setting closest to name (a group name is compared with the
+ * groups), or NULL if none is within CONF_SUGGEST_MAX edits. The result
+ * points into conf_settings[] or into buf. */
+static const char *
+closest_setting(const char *name, int is_group, char *buf, size_t size)
+{
+	const char *best = NULL, *dot;
+	size_t i, d, bestd = CONF_SUGGEST_MAX + 1;
+
+	for (i = 0; i < CONF_NSETTINGS; i++) {
+		const char *cand = conf_settings[i].name;
+
+		if (is_group) {
+			dot = strchr(cand, '.');
+			snprintf(buf, size, "%.*s", (int)(dot - cand), cand);
+			d = edit_distance(name, buf);
+			if (d < bestd) {
+				bestd = d;
+				best = cand;
+			}
+			continue;
+		}
+		d = edit_distance(name, cand);
+		if (d < bestd) {
+			bestd = d;
+			best = cand;
+		}
+	}
+	if (best != NULL && is_group) {
+		dot = strchr(best, '.');
+		snprintf(buf, size, "%.*s", (int)(dot - best), best);
+		return buf;
+	}
+	return best;
+}
+
+static const struct conf_setting *
+find_setting(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NSETTINGS; i++)
+		if (strcmp(conf_settings[i].name, name) == 0)
+			return &conf_settings[i];
+	return NULL;
+}
+
+static int
+type_matches(config_setting_t *s, enum conf_type t)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		return t == CONF_T_STRING;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+	case CONFIG_TYPE_FLOAT:
+		return t == CONF_T_NUMBER;
+	case CONFIG_TYPE_BOOL:
+		return t == CONF_T_BOOL;
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		return t == CONF_T_LIST;
+	default:
+		return 0;
+	}
+}
+
+/* An unknown setting: file:line, the name, and the closest known one. */
+static void
+warn_unknown(config_setting_t *s, const char *path, const char *name,
+    int is_group)
+{
+	char buf[CONF_NAME_MAX];
+	const char *file = config_setting_source_file(s);
+	const char *near = closest_setting(name, is_group, buf, sizeof(buf));
+
+	if (near != NULL)
+		log_warnx("%s:%d: %s: unknown %s; did you mean %s?",
+		    file ? file : path, config_setting_source_line(s), name,
+		    is_group ? "group" : "setting", near);
+	else
+		log_warnx("%s:%d: %s: unknown %s", file ? file : path,
+		    config_setting_source_line(s), name,
+		    is_group ? "group" : "setting");
+}
+
+/* Every setting in the file is a known one, of its type: 0 or -EINVAL
+ * after a message naming the file and line. */
+static int
+check_settings(config_t *cfg, const char *path)
+{
+	config_setting_t *root = config_root_setting(cfg), *g, *s;
+	const struct conf_setting *known;
+	char name[CONF_NAME_MAX * 2];
+	const char *file;
+	int i, j;
+
+	for (i = 0; (g = config_setting_get_elem(root, (unsigned int)i)) !=
+	    NULL; i++) {
+		if (!config_setting_is_group(g) ||
+		    closest_setting(config_setting_name(g), 1, name,
+		    sizeof(name)) == NULL ||
+		    strcmp(name, config_setting_name(g)) != 0) {
+			warn_unknown(g, path, config_setting_name(g),
+			    config_setting_is_group(g));
+			return -EINVAL;
+		}
+		for (j = 0; (s = config_setting_get_elem(g, (unsigned int)j)) !=
+		    NULL; j++) {
+			snprintf(name, sizeof(name), "%s.%s",
+			    config_setting_name(g), config_setting_name(s));
+			if ((known = find_setting(name)) == NULL) {
+				warn_unknown(s, path, name, 0);
+				return -EINVAL;
+			}
+			if (!type_matches(s, known->type)) {
+				file = config_setting_source_file(s);
+				log_warnx("%s:%d: %s: must be %s",
+				    file ? file : path,
+				    config_setting_source_line(s), name,
+				    conf_type_what[known->type]);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
 }
 
 /* A list of CIDR strings (net.routes, net.never_route). */
@@ -216,6 +419,8 @@ conf_load(struct mirror_conf *c, const char *path)
 		rc = -EINVAL;
 		goto out;
 	}
+	if ((rc = check_settings(&cfg, path)) < 0)
+		goto out;
 	if (config_lookup_string(&cfg, "log.level", &s)) {
 		if (log_level_parse(s) < 0) {
 			log_warnx("%s: log.level must be error, warn, info or "

@@ -34,6 +34,9 @@
 #include "fw.h"
 
 #define FW_PRIORITY	(-10)	/* before the usual filter chains */
+/* MNL_SOCKET_BUFFER_SIZE's upper bound: that macro calls sysconf(), and
+ * an array sized by it would be a VLA. */
+#define FW_ACK_BUF_MAX	8192
 
 static struct mnl_socket *fw_nl;
 
@@ -133,7 +136,7 @@ batch_chain(struct mnl_nlmsg_batch *b, const char *table, const char *name,
 static int
 read_acks(struct mnl_socket *nl, int n)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[FW_ACK_BUF_MAX];
 	struct nlmsghdr *nlh;
 	ssize_t got;
 	int acks = 0, len;

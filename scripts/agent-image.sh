@@ -4,8 +4,8 @@
 # (agent/Containerfile). The build context is a temporary directory that
 # holds only the image's files, so the tree is not sent to the builder.
 # Usage: scripts/agent-image.sh [IMAGE]
-#   IMAGE defaults to agent.image in conf/mirror.conf
-#   (localhost/mirror-agent:0.1.0). Set MIRROR_BUILDDIR to build in an
+#   IMAGE defaults to agent.image in the built conf/mirror.conf
+#   (localhost/mirror-agent:VERSION). Set MIRROR_BUILDDIR to build in an
 #   out-of-tree build directory. Push the image where the cluster can pull
 #   it (podman push IMAGE REGISTRY/...).
 set -euo pipefail
@@ -20,9 +20,13 @@ esac
 
 image=${1:-}
 if [ -z "$image" ]; then
+	# configure makes conf/mirror.conf, with the package's version in
+	# the tag.
+	conf=$builddir/conf/mirror.conf
+	[ -f "$conf" ] || { echo "agent-image: no $conf: run ./configure first" >&2; exit 1; }
 	image=$(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
-		"$src/conf/mirror.conf" 2>/dev/null | head -n 1)
-	image=${image:-localhost/mirror-agent:0.1.0}
+		"$conf" | head -n 1)
+	[ -n "$image" ] || { echo "agent-image: no agent.image in $conf" >&2; exit 1; }
 fi
 command -v podman >/dev/null || { echo "agent-image: no podman (apt-get install podman)" >&2; exit 1; }
 

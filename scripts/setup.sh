@@ -11,6 +11,7 @@ packages=(
 	libnftnl-dev libmnl-dev nftables libssl-dev
 	busybox-static iproute2 util-linux procps psmisc python3 curl git tar
 	clang libclang-rt-14-dev
+	groff-base
 	podman runc dnsmasq-base iputils-ping
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's

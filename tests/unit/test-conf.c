@@ -1,0 +1,222 @@
+/*
+ * Unit tests for the configuration loader (lib/conf.c): a misspelt or
+ * unknown setting and a value of the wrong type are errors that name the
+ * file and line (with a suggestion for a misspelling), a good file
+ * loads, and the shipped conf/mirror.conf holds every setting with the
+ * value conf_defaults() gives it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/mirror-test-conf.XXXXXX";
+static char conf_path[sizeof(dir) + 16];
+static char log_path[sizeof(dir) + 16];
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* Loads text as a configuration; the logged message in msg. */
+static int
+load_text(const char *text, struct mirror_conf *c, char *msg, size_t size)
+{
+	FILE *f;
+	size_t n;
+	int rc;
+
+	write_file(conf_path, text);
+	write_file(log_path, "");
+	conf_defaults(c);
+	rc = conf_load(c, conf_path);
+	msg[0] = '\0';
+	if ((f = fopen(log_path, "r")) != NULL) {
+		n = fread(msg, 1, size - 1, f);
+		msg[n] = '\0';
+		fclose(f);
+	}
+	return rc;
+}
+
+static int
+has(const char *msg, const char *want)
+{
+	if (strstr(msg, want) != NULL)
+		return 1;
+	diag("wanted \"%s\" in: %s", want, msg);
+	return 0;
+}
+
+static void
+test_errors(void)
+{
+	struct mirror_conf c;
+	char msg[1024], want[256];
+	int rc;
+
+	rc = load_text("fs = {\n  mode = \"ro\";\n  attr_timout = 2.0;\n};\n",
+	    &c, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "%s:3: fs.attr_timout: unknown setting; "
+	    "did you mean fs.attr_timeout?", conf_path);
+	ok(rc == -EINVAL && has(msg, want), "misspelt key: file, line, "
+	    "suggestion");
+
+	rc = load_text("log = { level = \"info\"; };\nfss = { mode = \"rw\"; };\n",
+	    &c, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "%s:2: fss: unknown group; did you mean "
+	    "fs?", conf_path);
+	ok(rc == -EINVAL && has(msg, want), "misspelt group: suggestion");
+
+	rc = load_text("kube = { frobnicate_everything = 1; };\n", &c, msg,
+	    sizeof(msg));
+	snprintf(want, sizeof(want), "%s:1: kube.frobnicate_everything: "
+	    "unknown setting\n", conf_path);
+	ok(rc == -EINVAL && has(msg, want), "unknown key: no suggestion");
+
+	rc = load_text("\nfs = {\n  attr_timeout = \"1\";\n};\n", &c, msg,
+	    sizeof(msg));
+	snprintf(want, sizeof(want), "%s:3: fs.attr_timeout: must be a number",
+	    conf_path);
+	ok(rc == -EINVAL && has(msg, want), "string for a number");
+
+	rc = load_text("net = { dns = 1; };\n", &c, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "%s:1: net.dns: must be true or false",
+	    conf_path);
+	ok(rc == -EINVAL && has(msg, want), "number for a boolean");
+
+	rc = load_text("agent = { image = 3; };\n", &c, msg, sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "agent.image: must be a string"),
+	    "number for a string");
+
+	rc = load_text("net = { routes = \"10.0.0.0/8\"; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "net.routes: must be a list"),
+	    "string for a list");
+
+	rc = load_text("fs = { attr_timeout = 99999.0; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "out of range"), "out of range");
+
+	rc = load_text("fs = { attr_timeout = 2; mode = \"rw\"; };\n"
+	    "net = { dns = false; routes = [ \"10.96.0.0/12\" ]; };\n",
+	    &c, msg, sizeof(msg));
+	ok(rc == 0 && c.fs_attr_timeout == 2.0 && c.fs_rw == 1 &&
+	    c.net_dns == 0 && c.net_nroutes == 1 &&
+	    strcmp(c.net_routes[0], "10.96.0.0/12") == 0, "a good file loads");
+}
+
+/* conf/mirror.conf as built (configure makes it from mirror.conf.in). */
+static void
+test_shipped(void)
+{
+	struct mirror_conf want, got;
+	const char *builddir = getenv("MIRROR_BUILDDIR");
+	char path[4096];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/conf/mirror.conf",
+	    builddir ? builddir : ".");
+	conf_defaults(&want);
+	/* Every field away from its default, so that one the file does not
+	 * set shows as a difference. */
+	conf_defaults(&got);
+	snprintf(got.log_level, sizeof(got.log_level), "x");
+	got.fs_rw = 2;
+	got.fs_attr_timeout = got.fs_entry_timeout = -1;
+	got.fs_negative_timeout = got.fs_request_timeout = -1;
+	got.fs_max_read_kb = got.fs_readahead_kb = -1;
+	got.fs_max_inflight = got.fs_write_behind_kb = -1;
+	got.fs_nallow_users = -1;
+	got.agent_workers = -1;
+	got.agent_connect_timeout = -1;
+	snprintf(got.agent_image, sizeof(got.agent_image), "x");
+	got.agent_job = 2;
+	got.agent_idle_ttl = -1;
+	got.agent_port = -1;
+	snprintf(got.kubectl, sizeof(got.kubectl), "x");
+	snprintf(got.net_tun_name, sizeof(got.net_tun_name), "x");
+	snprintf(got.net_tun_range, sizeof(got.net_tun_range), "x");
+	got.net_dns = 2;
+	got.net_udp_idle = -1;
+	got.net_nroutes = got.net_nnever = -1;
+
+	ok(conf_load(&got, path) == 0, "%s loads", path);
+#define SAME_NUM(f) ok(got.f == want.f, "mirror.conf: " #f " = %g, default " \
+	"%g", (double)got.f, (double)want.f)
+#define SAME_STR(f) ok(strcmp(got.f, want.f) == 0, "mirror.conf: " #f \
+	" = \"%s\", default \"%s\"", got.f, want.f)
+	SAME_STR(log_level);
+	SAME_NUM(fs_rw);
+	SAME_NUM(fs_attr_timeout);
+	SAME_NUM(fs_entry_timeout);
+	SAME_NUM(fs_negative_timeout);
+	SAME_NUM(fs_request_timeout);
+	SAME_NUM(fs_max_read_kb);
+	SAME_NUM(fs_readahead_kb);
+	SAME_NUM(fs_max_inflight);
+	SAME_NUM(fs_write_behind_kb);
+	SAME_NUM(fs_nallow_users);
+	SAME_NUM(agent_workers);
+	SAME_NUM(agent_connect_timeout);
+	SAME_STR(agent_image);
+	SAME_NUM(agent_job);
+	SAME_NUM(agent_idle_ttl);
+	SAME_NUM(agent_port);
+	SAME_STR(kubectl);
+	SAME_STR(net_tun_name);
+	SAME_STR(net_tun_range);
+	SAME_NUM(net_dns);
+	SAME_NUM(net_udp_idle);
+	SAME_NUM(net_nroutes);
+	SAME_NUM(net_nnever);
+	for (i = 0; i < want.net_nroutes && i < got.net_nroutes; i++)
+		SAME_STR(net_routes[i]);
+	/* A field added to struct mirror_conf and not compared above makes
+	 * the structs differ here. */
+	ok(memcmp(&got, &want, sizeof(got)) == 0,
+	    "mirror.conf: the whole struct equals the defaults");
+}
+
+int
+main(void)
+{
+	int fd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(conf_path, sizeof(conf_path), "%s/mirror.conf", dir);
+	snprintf(log_path, sizeof(log_path), "%s/log", dir);
+	write_file(log_path, "");
+	if ((fd = open(log_path, O_WRONLY | O_APPEND)) < 0) {
+		perror(log_path);
+		return 1;
+	}
+	log_init("test-conf", LOG_LVL_WARN);
+	log_set_fd(fd);
+
+	test_errors();
+	test_shipped();
+
+	unlink(conf_path);
+	unlink(log_path);
+	rmdir(dir);
+	return done_testing();
+}
