@@ -6,7 +6,8 @@
  * DESIGN: who writes a socket, and when (the one rule).
  * - Every connection has one queue of outgoing frames (outq) under its
  *   lock (mtx). The frame at its head is written by the lws service
- *   thread only, when lws says the socket is writable (conn_writable).
+ *   thread only, when lws says the socket is writable
+ *   (ws_conn_writable, lib/ws-send.c).
  * - Plaintext, once the handshake is done (up): a sending thread frames
  *   its message in place (the header apart, a client's payload masked in
  *   the buffer it handed over; no copy) and, if the queue is empty,
@@ -19,9 +20,10 @@
  * - TLS: an SSL object must never be used by two threads, so every
  *   message is queued and the service thread writes it with lws_write()
  *   (lws frames and encrypts it).
- * - Reading: lws reads a server's input (conn_receive); a plaintext
- *   client's input is read by a reader thread of its own (rx_main),
- *   because lws 4.1 parses what a client receives one byte at a time.
+ * - Reading: lws reads a server's input (ws_conn_receive, lib/ws-rx.c);
+ *   a plaintext client's input is read by a reader thread of its own
+ *   (rx_main, lib/ws-rx.c), because lws 4.1 parses what a client
+ *   receives one byte at a time.
  * - Closing: ws_close() (or a failed write) marks the connection; the
  *   service thread writes what is queued, then sets done under mtx (no
  *   sender writes after that) and lets lws send the close frame and
@@ -63,7 +65,6 @@
 #include <stdatomic.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,88 +76,17 @@
 #include "proto.h"
 #include "tlscert.h"
 #include "ws.h"
+#include "ws-int.h"
 #include "wsframe.h"
 #include "xmalloc.h"
 
-#define WS_CHUNK	(256 * 1024)	/* bytes per lws_write() (TLS) */
-#define WS_TLS_BUDGET	64		/* lws_write()s per writable round */
-#define WS_PROTOCOL	"mirror"
-
-/* One outgoing message. Plaintext: a whole frame, hdr then data, off
- * counting over both. TLS: data only (lws frames it), off into data. */
-struct ws_msg {
-	struct ws_msg	*next;
-	uint8_t		*data;		/* the sender's message, owned */
-	size_t		 len;
-	size_t		 off;
-	uint8_t		 hdr[WSFRAME_HDR_MAX];
-	uint8_t		 hl;		/* 0 for TLS */
-};
-
-struct ws_conn {
-	struct ws_ctx	*ctx;
-	struct lws	*wsi;		/* service thread only; NULL once closed */
-	atomic_int	 refs;
-	/* Set before the connection is up, never changed. */
-	int		 fd;
-	int		 tls;		/* lws writes (see the top comment) */
-	pthread_mutex_t	 mtx;		/* protects the fields below it */
-	int		 up;		/* handshake done: frames may go out */
-	int		 done;		/* nothing more is written */
-	int		 close_requested;
-	char		 close_why[256];
-	struct ws_msg	*outq, *outq_tail;	/* head: service thread only */
-	int		 pending;	/* on ctx->pending (ctx->mtx) */
-	struct ws_conn	*pending_next;	/* ctx->mtx */
-	/* service thread only */
-	uint8_t		*rx;
-	size_t		 rx_len, rx_cap;
-	uint8_t		*tx;		/* TLS: LWS_PRE + WS_CHUNK */
-	int		 opened;	/* lws said ESTABLISHED */
-	int		 close_reported;
-	/* plaintext client: our own reader of the agent's frames (rx_main) */
-	pthread_t	 rx_thread;
-	int		 rx_running;
-	void		*data;
-	char		 peer[80];
-	/* client, TLS: the pinned certificate hash; set before connecting,
-	 * then service thread only (the verify callback runs there) */
-	uint8_t		 pin[TLSCERT_FP_LEN];
-	int		 pin_ok, pin_refused;
-	/* server, service thread only: passed the hello (ws_conn_authenticated);
-	 * until then on ctx's list of connections waiting for it */
-	int		 authed;
-	struct ws_conn	*pre_prev, *pre_next;
-	int		 on_pre;
-	struct timespec	 born;
-};
-
-static __thread int ws_io_thread;
+__thread int ws_io_thread;
 
 int
 ws_on_io_thread(void)
 {
 	return ws_io_thread;
 }
-
-struct ws_ctx {
-	struct lws_context	*lws;
-	struct lws_vhost	*vhost;
-	const struct ws_handlers *h;
-	void			*arg;
-	int			 server;
-	volatile int		 stop;
-	pthread_mutex_t		 mtx;
-	struct ws_conn		*pending;
-	int			 woken;
-	lws_sorted_usec_list_t	 tick;		/* service thread only */
-	/* server, service thread only: connections not yet authenticated,
-	 * oldest first */
-	struct ws_conn		*pre_head, *pre_tail;
-	int			 npre;
-	unsigned long		 nfailed;	/* closed unauthenticated */
-	struct lws_protocols	 protocols[2];
-};
 
 static void
 ws_log_emit(int level, const char *line)
@@ -180,13 +110,6 @@ ws_conn_ref(struct ws_conn *c)
 	atomic_fetch_add(&c->refs, 1);
 }
 
-static void
-msg_free(struct ws_msg *m)
-{
-	x_free(m->data);
-	x_free(m);
-}
-
 void
 ws_conn_unref(struct ws_conn *c)
 {
@@ -196,7 +119,7 @@ ws_conn_unref(struct ws_conn *c)
 		return;
 	for (m = c->outq; m != NULL; m = next) {
 		next = m->next;
-		msg_free(m);
+		ws_msg_free(m);
 	}
 	x_free(c->rx);
 	x_free(c->tx);
@@ -286,169 +209,6 @@ pre_sweep(struct ws_ctx *ctx)
 		pre_kill(ctx->pre_head, "no hello within the time allowed");
 }
 
-/* Puts c on the context's pending list and wakes the service thread. */
-static void
-conn_kick(struct ws_conn *c)
-{
-	struct ws_ctx *ctx = c->ctx;
-	int add = 0;
-
-	pthread_mutex_lock(&ctx->mtx);
-	if (!c->pending) {
-		c->pending = 1;
-		c->pending_next = ctx->pending;
-		ctx->pending = c;
-		add = 1;
-	}
-	pthread_mutex_unlock(&ctx->mtx);
-	if (add)
-		ws_conn_ref(c);
-	lws_cancel_service(ctx->lws);
-}
-
-/* A fresh masking key. xorshift per thread: masking keys only need to
- * be unpredictable to a web page, which cannot see this connection. */
-static void
-mask_key(uint8_t key[4])
-{
-	static __thread uint64_t s;
-	uint32_t k;
-
-	if (s == 0 && (getrandom(&s, sizeof(s), 0) != sizeof(s) || s == 0))
-		s = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&s;
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	k = (uint32_t)(s >> 32);
-	memcpy(key, &k, 4);
-}
-
-/* Plaintext: m's frame header, and a client's payload masked where it
- * lies (the caller handed it over). No lock needed. The header is kept
- * beside the message, not in headroom before it: proto_buf users and
- * the agent's network code hand over plain malloc'd messages, and one
- * gathered write (sendmsg of header and payload) frames every one of
- * them without a copy. */
-static void
-frame_in_place(struct ws_conn *c, struct ws_msg *m)
-{
-	uint8_t key[4];
-
-	if (c->ctx->server) {	/* a server's frames are not masked */
-		m->hl = (uint8_t)wsframe_header(m->hdr, 1, WSFRAME_BINARY,
-		    m->len, NULL);
-		return;
-	}
-	mask_key(key);
-	m->hl = (uint8_t)wsframe_header(m->hdr, 1, WSFRAME_BINARY, m->len,
-	    key);
-	wsframe_mask(m->data, m->data, m->len, key, 0);
-}
-
-/* Plaintext: writes what the socket takes of m's frame, never waiting.
- * 1: all of it is out; 0: the socket is full; -errno: it failed. The
- * caller is the one writer of the moment (see the top comment). */
-static int
-frame_write(int fd, struct ws_msg *m)
-{
-	struct msghdr mh;
-	struct iovec iov[2];
-	ssize_t n;
-
-	while (m->off < m->hl + m->len) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		if (m->off < m->hl) {
-			iov[0].iov_base = m->hdr + m->off;
-			iov[0].iov_len = m->hl - m->off;
-			iov[1].iov_base = m->data;
-			iov[1].iov_len = m->len;
-			mh.msg_iovlen = m->len > 0 ? 2 : 1;
-		} else {
-			iov[0].iov_base = m->data + (m->off - m->hl);
-			iov[0].iov_len = m->len - (m->off - m->hl);
-			mh.msg_iovlen = 1;
-		}
-		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n > 0)
-			m->off += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		else
-			return n < 0 ? -errno : -EPIPE;
-	}
-	return 1;
-}
-
-/* Locked: the socket failed; nothing more is written, and the service
- * thread closes the connection. */
-static void
-conn_fail_locked(struct ws_conn *c, const char *why)
-{
-	c->done = 1;
-	if (!c->close_requested) {
-		c->close_requested = 1;
-		snprintf(c->close_why, sizeof(c->close_why), "%s", why);
-	}
-}
-
-int
-ws_send(struct ws_conn *c, uint8_t *msg, size_t len)
-{
-	struct ws_msg mm = { .data = msg, .len = len }, *m;
-	int rc, kick;
-
-	if (!c->tls)
-		frame_in_place(c, &mm);
-	pthread_mutex_lock(&c->mtx);
-	if (c->done) {
-		pthread_mutex_unlock(&c->mtx);
-		x_free(msg);
-		return -ENOTCONN;
-	}
-	if (c->up && !c->tls && c->outq == NULL) {
-		rc = frame_write(c->fd, &mm);
-		if (rc == 1) {
-			pthread_mutex_unlock(&c->mtx);
-			x_free(msg);
-			return 0;
-		}
-		if (rc < 0) {
-			conn_fail_locked(c, "connection lost (write failed)");
-			pthread_mutex_unlock(&c->mtx);
-			x_free(msg);
-			conn_kick(c);
-			return -ENOTCONN;
-		}
-	}
-	m = xmalloc(sizeof(*m));
-	*m = mm;
-	kick = c->outq == NULL;
-	if (c->outq_tail)
-		c->outq_tail->next = m;
-	else
-		c->outq = m;
-	c->outq_tail = m;
-	pthread_mutex_unlock(&c->mtx);
-	if (kick)
-		conn_kick(c);
-	return 0;
-}
-
-void
-ws_close(struct ws_conn *c, const char *why)
-{
-	pthread_mutex_lock(&c->mtx);
-	if (!c->close_requested) {
-		c->close_requested = 1;
-		snprintf(c->close_why, sizeof(c->close_why), "%s", why);
-	}
-	pthread_mutex_unlock(&c->mtx);
-	conn_kick(c);
-}
-
 void
 ws_conn_set_data(struct ws_conn *c, void *data)
 {
@@ -476,8 +236,6 @@ ws_conn_peer(struct ws_conn *c)
 	return c->peer;
 }
 
-static void rx_stop(struct ws_conn *);
-
 /* Service thread: the connection is gone; tell the owner once. */
 static void
 conn_closed(struct ws_conn *c, const char *why)
@@ -489,7 +247,7 @@ conn_closed(struct ws_conn *c, const char *why)
 	pthread_mutex_lock(&c->mtx);
 	c->done = 1;
 	pthread_mutex_unlock(&c->mtx);
-	rx_stop(c);
+	ws_rx_stop(c);
 	c->wsi = NULL;
 	if (ctx->server && !c->authed)
 		ctx->nfailed++;
@@ -500,165 +258,6 @@ conn_closed(struct ws_conn *c, const char *why)
 			ctx->h->on_close(c, why, ctx->arg);
 	}
 	ws_conn_unref(c);	/* the wsi's reference */
-}
-
-/* Service thread: append a received fragment; deliver whole messages. */
-static int
-conn_receive(struct ws_conn *c, struct lws *wsi, const uint8_t *in,
-    size_t len)
-{
-	struct ws_ctx *ctx = c->ctx;
-	const char *why = NULL;
-	int final, rc;
-
-	if (lws_frame_is_binary(wsi) == 0 && c->rx_len == 0 &&
-	    lws_is_first_fragment(wsi)) {
-		why = "text frame where a binary message was expected";
-		goto bad;
-	}
-	final = lws_is_final_fragment(wsi) &&
-	    lws_remaining_packet_payload(wsi) == 0;
-	/* Before the hello is done, a message is small (a hello step). */
-	if (ctx->server && !c->authed &&
-	    (len > WS_PREAUTH_MSG_MAX - c->rx_len ||
-	    lws_remaining_packet_payload(wsi) >
-	    WS_PREAUTH_MSG_MAX - c->rx_len - len)) {
-		why = "message too large before authentication";
-		goto bad;
-	}
-	if (c->rx_len == 0 && final) {
-		rc = ctx->h->on_message(c, in, len, &why, ctx->arg);
-		if (rc < 0)
-			goto bad;
-		return 0;
-	}
-	if (len > PROTO_MSG_MAX - c->rx_len) {
-		why = "message larger than the protocol allows";
-		goto bad;
-	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t ncap = c->rx_cap ? c->rx_cap : 64 * 1024;
-
-		while (ncap < c->rx_len + len)
-			ncap *= 2;
-		if (ncap > PROTO_MSG_MAX)
-			ncap = PROTO_MSG_MAX;
-		c->rx = xrealloc(c->rx, ncap);
-		c->rx_cap = ncap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (!final)
-		return 0;
-	rc = ctx->h->on_message(c, c->rx, c->rx_len, &why, ctx->arg);
-	c->rx_len = 0;
-	if (c->rx_cap > 1024 * 1024) {	/* don't keep a big buffer around */
-		x_free(c->rx);
-		c->rx = NULL;
-		c->rx_cap = 0;
-	}
-	if (rc < 0)
-		goto bad;
-	return 0;
-bad:
-	/* Anyone can make an unauthenticated connection fail: its owner
-	 * logs that, rate-limited, from the why it gets in on_close. */
-	if (c->ctx->server && !c->authed)
-		log_debug("closing connection from %s: %s", c->peer,
-		    why ? why : "bad message");
-	else
-		log_warnx("closing connection %s %s: %s",
-		    c->ctx->server ? "from" : "to", c->peer,
-		    why ? why : "bad message");
-	snprintf(c->close_why, sizeof(c->close_why), "%s",
-	    why ? why : "bad message");
-	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-	    (unsigned char *)"bad message", 11);
-	return -1;
-}
-
-/* Service thread, TLS: hands m to lws in chunks while the socket takes
- * them. 1: all of m is out; 0: later (the socket is full, or this
- * round's budget is spent); -1: it failed. */
-static int
-conn_write_tls(struct ws_conn *c, struct lws *wsi, struct ws_msg *m,
-    int *budget)
-{
-	size_t chunk;
-	int start, end, flags, n;
-
-	while (*budget > 0 && !lws_send_pipe_choked(wsi)) {
-		chunk = m->len - m->off;
-		if (chunk > WS_CHUNK)
-			chunk = WS_CHUNK;
-		start = m->off == 0;
-		end = m->off + chunk == m->len;
-		if (c->tx == NULL)
-			c->tx = xmalloc(LWS_PRE + WS_CHUNK);
-		memcpy(c->tx + LWS_PRE, m->data + m->off, chunk);
-		flags = lws_write_ws_flags(LWS_WRITE_BINARY, start, end);
-		n = lws_write(wsi, c->tx + LWS_PRE, chunk, flags);
-		if (n < (int)chunk)
-			return -1;
-		m->off += chunk;
-		(*budget)--;
-		if (end)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Service thread: lws says the socket is writable. Writes the queue's
- * head while the socket takes it (only this thread writes a non-empty
- * queue, so no lock is held for the write), then, once the queue is
- * empty and a close was asked for, stops the senders and lets lws close.
- */
-static int
-conn_writable(struct ws_conn *c, struct lws *wsi)
-{
-	struct ws_msg *m;
-	int rc, close, budget = WS_TLS_BUDGET;
-
-	if (!c->opened)
-		return 0;
-	for (;;) {
-		pthread_mutex_lock(&c->mtx);
-		c->up = 1;	/* lws has nothing of its own left to write */
-		m = c->done ? NULL : c->outq;
-		if (m == NULL) {
-			close = c->close_requested || c->done;
-			if (close)
-				c->done = 1;
-			pthread_mutex_unlock(&c->mtx);
-			if (!close)
-				return 0;
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
-			    (unsigned char *)"bye", 3);
-			return -1;
-		}
-		pthread_mutex_unlock(&c->mtx);
-
-		rc = c->tls ? conn_write_tls(c, wsi, m, &budget) :
-		    frame_write(c->fd, m);
-		if (rc < 0) {
-			log_warnx("write to %s failed", c->peer);
-			pthread_mutex_lock(&c->mtx);
-			conn_fail_locked(c, "connection lost (write failed)");
-			pthread_mutex_unlock(&c->mtx);
-			return -1;
-		}
-		if (rc == 0)
-			break;
-		pthread_mutex_lock(&c->mtx);
-		c->outq = m->next;
-		if (c->outq == NULL)
-			c->outq_tail = NULL;
-		pthread_mutex_unlock(&c->mtx);
-		msg_free(m);
-	}
-	lws_callback_on_writable(wsi);
-	return 0;
 }
 
 /* Service thread: act on what other threads queued. */
@@ -687,108 +286,6 @@ ctx_drain_pending(struct ws_ctx *ctx)
 		ctx->h->on_wake(ctx->arg);
 }
 
-/*
- * The client's receive path. libwebsockets (4.1) parses what a client
- * receives one byte at a time, which caps a mount near 130 MB/s; so once
- * the handshake is done, lws stops reading this socket (rx flow control
- * off) and this thread reads whole frames with recv() and hands whole
- * messages on. Frames from a server are never masked. lws keeps doing
- * the handshake and the closing.
- */
-#define RX_BUF	(PROTO_MSG_MAX + 64 * 1024)
-
-static void *
-rx_main(void *arg)
-{
-	struct ws_conn *c = arg;
-	struct ws_ctx *ctx = c->ctx;
-	uint8_t *buf = xmalloc(RX_BUF), *msg = NULL;
-	size_t start = 0, end = 0, mlen = 0, mcap = 0;
-	const char *why = NULL;
-	char whybuf[96];
-	struct wsframe_rx rx = { 0 };
-
-	ws_io_thread = 1;
-	for (;;) {
-		struct wsframe_hdr fh;
-		uint8_t *p = buf + start;
-		size_t plen;
-		ssize_t n;
-		int rc;
-
-		/* One frame, if it is all here. */
-		rc = wsframe_rx_next(&rx, p, end - start, PROTO_MSG_MAX, &fh,
-		    &why);
-		if (rc < 0 && rc != -EAGAIN)
-			break;
-		if (rc > 0) {
-			plen = (size_t)fh.payload_len;
-			start += fh.hdr_len + plen;
-			p += fh.hdr_len;
-			if (rc == WSFRAME_RX_CLOSE) {
-				snprintf(whybuf, sizeof(whybuf), "the server "
-				    "closed the connection (code %u)", plen >= 2 ?
-				    ((unsigned)p[0] << 8 | p[1]) : 0);
-				why = whybuf;
-				break;
-			}
-			if (rc == WSFRAME_RX_CONTROL)
-				continue;	/* pings: lws servers send none */
-			if (fh.fin && mlen == 0) {
-				/* The common case: deliver in place. */
-				if (ctx->h->on_message(c, p, plen, &why,
-				    ctx->arg) < 0)
-					break;
-				continue;
-			}
-			if (mlen + plen > mcap) {
-				mcap = mlen + plen > 2 * mcap ? mlen + plen :
-				    2 * mcap;
-				msg = xrealloc(msg, mcap);
-			}
-			memcpy(msg + mlen, p, plen);
-			mlen += plen;
-			if (fh.fin) {
-				if (ctx->h->on_message(c, msg, mlen, &why,
-				    ctx->arg) < 0)
-					break;
-				mlen = 0;
-			}
-			continue;
-		}
-		if (start > 0 && (end == RX_BUF || start == end ||
-		    start > RX_BUF / 2)) {
-			memmove(buf, buf + start, end - start);
-			end -= start;
-			start = 0;
-		}
-		n = recv(c->fd, buf + end, RX_BUF - end, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* lws keeps the socket non-blocking for its writes */
-			struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-			(void)poll(&pfd, 1, -1);
-			continue;
-		}
-		if (n <= 0) {
-			why = n == 0 ? "the server closed the connection" :
-			    "connection lost";
-			break;
-		}
-		end += (size_t)n;
-	}
-	pthread_mutex_lock(&c->mtx);
-	if (c->close_why[0] == '\0' && why != NULL)
-		snprintf(c->close_why, sizeof(c->close_why), "%s", why);
-	pthread_mutex_unlock(&c->mtx);
-	x_free(buf);
-	x_free(msg);
-	ws_close(c, why ? why : "connection closed");
-	return NULL;
-}
-
 /* Small messages (a 1-byte request) go out at once, never held back
  * behind an unacknowledged one. */
 static void
@@ -803,7 +300,7 @@ set_nodelay(int fd)
 
 /* Service thread, the handshake is done: from now on frames go out as
  * the top comment says. Unless lws still holds part of its handshake
- * reply, senders may write at once; else conn_writable lets them once
+ * reply, senders may write at once; else ws_conn_writable lets them once
  * lws wrote it. */
 static void
 conn_open(struct ws_conn *c, struct lws *wsi)
@@ -816,40 +313,6 @@ conn_open(struct ws_conn *c, struct lws *wsi)
 	c->up = !lws_partial_buffered(wsi);
 	pthread_mutex_unlock(&c->mtx);
 	lws_callback_on_writable(wsi);	/* what was queued before */
-}
-
-/* Service thread, plaintext client: hand the socket's receive side to
- * rx_main. */
-static void
-rx_start(struct ws_conn *c, struct lws *wsi)
-{
-	sigset_t all, old;
-
-	if (c->fd < 0 || c->tls)	/* lws reads the SSL */
-		return;
-	lws_rx_flow_control(wsi, 0);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ws_conn_ref(c);
-	if (pthread_create(&c->rx_thread, NULL, rx_main, c) == 0)
-		c->rx_running = 1;
-	else {
-		ws_conn_unref(c);
-		lws_rx_flow_control(wsi, 1);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* Service thread, before lws closes the socket: stop the reader. */
-static void
-rx_stop(struct ws_conn *c)
-{
-	if (!c->rx_running)
-		return;
-	shutdown(c->fd, SHUT_RDWR);
-	pthread_join(c->rx_thread, NULL);
-	c->rx_running = 0;
-	ws_conn_unref(c);
 }
 
 /*
@@ -939,7 +402,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (c == NULL)
 			break;
 		conn_open(c, wsi);
-		rx_start(c, wsi);
+		ws_rx_start(c, wsi);
 		if (ctx->h->on_open)
 			ctx->h->on_open(c, ctx->arg);
 		break;
@@ -947,12 +410,12 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (c == NULL)
 			return -1;
-		return conn_receive(c, wsi, in, len);
+		return ws_conn_receive(c, wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (c == NULL)
 			return -1;
-		return conn_writable(c, wsi);
+		return ws_conn_writable(c, wsi);
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
 		return pin_verify(c, user);
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
