@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
@@ -83,15 +84,6 @@ struct job {
 
 static struct agent agent;
 
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 session_unref(struct session *s)
 {
@@ -131,7 +123,7 @@ on_open(struct ws_conn *conn, void *arg)
 static void
 authfail_log(const char *peer, const char *why)
 {
-	double t = now_monotonic();
+	double t = mono_now();
 
 	if (t - agent.authfail_last < 1.0) {
 		agent.authfail_quiet++;
@@ -157,7 +149,7 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (s->authed) {
 		log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
 		if (--agent.nauthed == 0)
-			agent.idle_since = now_monotonic();
+			agent.idle_since = mono_now();
 	} else if (!s->refused)
 		authfail_log(ws_conn_peer(conn), why);
 	auth_clear(&s->auth);
@@ -364,7 +356,7 @@ static void
 on_tick(void *arg)
 {
 	if (agent.idle_ttl <= 0 || agent.nauthed > 0 ||
-	    now_monotonic() - agent.idle_since < agent.idle_ttl)
+	    mono_now() - agent.idle_since < agent.idle_ttl)
 		return;
 	log_info("no client for %g s; exiting", agent.idle_ttl);
 	ws_stop(agent.ws);
@@ -713,7 +705,7 @@ main(int argc, char **argv)
 		printf("ready ws://%s:%d\n", host, bound);
 	fflush(stdout);
 
-	agent.idle_since = now_monotonic();
+	agent.idle_since = mono_now();
 	if (agent.idle_ttl > 0)
 		log_info("exiting after %g s without a client", agent.idle_ttl);
 	ws_run(agent.ws);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "net.h"
 
 /* The biggest datagram read from a target's socket. */
@@ -122,15 +123,6 @@ struct agent_net {
 	uint8_t		 dgram[NET_DGRAM_MAX];
 	char		 resolv[NET_RESOLV_MAX];
 };
-
-static inline double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* net.c: sending to a client, and its end. */
 /* A message with a u32 payload (STREAM_OPENED's window, STREAM_CREDIT)

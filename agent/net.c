@@ -269,7 +269,7 @@ epoll_timeout(struct agent_net *net)
 	double ms = 3600e3;
 
 	if (net->conn_head != NULL) {
-		ms = net->conn_head->deadline - now_ms();
+		ms = net->conn_head->deadline - mono_ms();
 		if (ms < 0)
 			ms = 0;
 	}
@@ -325,7 +325,7 @@ net_main(void *arg)
 			}
 		}
 		if (net->conn_head != NULL)
-			net_connect_timeouts(net, now_ms());
+			net_connect_timeouts(net, mono_ms());
 		if (net->dns_ok && net->dns_inflight > 0)
 			ares_process_fd(net->chan, ARES_SOCKET_BAD,
 			    ARES_SOCKET_BAD);

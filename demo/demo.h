@@ -66,7 +66,6 @@ struct demo_paths {
 /* main.c */
 /* Prints "mirrorctl: MSG" on stderr. Returns 1 (an exit code). */
 int	demo_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-long long demo_now_ms(void);
 void	demo_sleep_ms(int ms);
 /* Reads a whole small file into buf (NUL-terminated); returns its length
  * or -errno. */

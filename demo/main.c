@@ -133,15 +133,6 @@ out:
 	return error;
 }
 
-long long
-demo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 demo_sleep_ms(int ms)
 {

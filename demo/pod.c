@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "xmalloc.h"
 #include "demo.h"
 
@@ -578,7 +579,7 @@ demo_wait_http(pid_t pod)
 {
 	struct sockaddr_in sin;
 	struct pollfd pfd;
-	long long deadline;
+	double deadline;
 	socklen_t len;
 	int s, soerr;
 
@@ -586,7 +587,7 @@ demo_wait_http(pid_t pod)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(DEMO_HTTP_PORT);
 	inet_pton(AF_INET, DEMO_POD_ADDR, &sin.sin_addr);
-	deadline = demo_now_ms() + DEMO_READY_MS;
+	deadline = mono_ms() + DEMO_READY_MS;
 	do {
 		if (!demo_pid_alive(pod)) {
 			demo_error("the demo pod exited during start-up");
@@ -613,7 +614,7 @@ demo_wait_http(pid_t pod)
 		if (soerr == 0)
 			return 0;
 		demo_sleep_ms(50);
-	} while (demo_now_ms() < deadline);
+	} while (mono_ms() < deadline);
 	demo_error("the demo pod's HTTP server did not answer on %s:%d within "
 	    "%d s", DEMO_POD_ADDR, DEMO_HTTP_PORT, DEMO_READY_MS / 1000);
 	return -ETIMEDOUT;
@@ -623,10 +624,10 @@ demo_wait_http(pid_t pod)
 int
 demo_wait_gone(pid_t pid, int ms)
 {
-	long long deadline = demo_now_ms() + ms;
+	double deadline = mono_ms() + ms;
 
 	while (demo_pid_alive(pid)) {
-		if (demo_now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		demo_sleep_ms(20);
 	}

@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "tlscert.h"
 #include "ws.h"
@@ -70,15 +71,6 @@ struct client {
 	client_link_cb	 on_link;
 	void		*stream_arg;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct client *
 client_new(const char *url, const char *token, double timeout,
@@ -385,7 +377,7 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	else if (!c->auth_failed)
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d: %s", c->host, c->port, why);
-	c->next_retry = now_s() + c->backoff;
+	c->next_retry = mono_now() + c->backoff;
 	c->backoff = c->backoff * 2 > 2.0 ? 2.0 : c->backoff * 2;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
@@ -410,7 +402,7 @@ on_wake(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&c->mtx);
-	if (c->state != C_DOWN || c->stopping || now_s() < c->next_retry) {
+	if (c->state != C_DOWN || c->stopping || mono_now() < c->next_retry) {
 		pthread_mutex_unlock(&c->mtx);
 		return;
 	}
@@ -422,7 +414,7 @@ on_wake(void *arg)
 	if (rc < 0 || conn == NULL) {
 		if (c->state == C_CONNECTING)
 			c->state = C_DOWN;
-		c->next_retry = now_s() + c->backoff;
+		c->next_retry = mono_now() + c->backoff;
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d", c->host, c->port);
 	} else if (c->state == C_CONNECTING || c->state == C_HELLO ||
@@ -461,7 +453,7 @@ timer_main(void *arg)
 	for (;;) {
 		usleep(100 * 1000);
 		n = 0;
-		t = now_s();
+		t = mono_now();
 		pthread_mutex_lock(&c->mtx);
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->mtx);
@@ -486,7 +478,7 @@ int
 client_start(struct client *c, double wait_s, const char **why)
 {
 	struct timespec ts;
-	double deadline = now_s() + wait_s;
+	double deadline = mono_now() + wait_s;
 	sigset_t all, old;
 	int rc = 0;
 
@@ -511,7 +503,7 @@ client_start(struct client *c, double wait_s, const char **why)
 
 	pthread_mutex_lock(&c->mtx);
 	while (c->state != C_READY && !c->auth_failed && !c->pin_refused) {
-		double left = deadline - now_s();
+		double left = deadline - mono_now();
 
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
@@ -600,7 +592,7 @@ client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 	s->busy = 1;
 	s->cb = cb;
 	s->arg = arg;
-	s->deadline = now_s() + c->timeout;
+	s->deadline = mono_now() + c->timeout;
 	conn = c->conn;
 	ws_conn_ref(conn);
 	pthread_mutex_unlock(&c->mtx);

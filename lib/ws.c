@@ -71,6 +71,7 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proto.h"
 #include "tlscert.h"
@@ -128,7 +129,7 @@ struct ws_conn {
 	int		 authed;
 	struct ws_conn	*pre_prev, *pre_next;
 	int		 on_pre;
-	struct timespec	 born;
+	double		 born;	/* mono_now() at accept */
 };
 
 static __thread int ws_io_thread;
@@ -259,7 +260,7 @@ pre_add(struct ws_conn *c)
 {
 	struct ws_ctx *ctx = c->ctx;
 
-	clock_gettime(CLOCK_MONOTONIC, &c->born);
+	c->born = mono_now();
 	c->pre_prev = ctx->pre_tail;
 	if (ctx->pre_tail)
 		ctx->pre_tail->pre_next = c;
@@ -278,11 +279,10 @@ pre_add(struct ws_conn *c)
 static void
 pre_sweep(struct ws_ctx *ctx)
 {
-	struct timespec now;
+	double now = mono_now();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	while (ctx->pre_head != NULL &&
-	    now.tv_sec - ctx->pre_head->born.tv_sec >= WS_PREAUTH_SECS)
+	    now - ctx->pre_head->born >= WS_PREAUTH_SECS)
 		pre_kill(ctx->pre_head, "no hello within the time allowed");
 }
 

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "nodes.h"
 #include "ops-internal.h"
@@ -229,15 +230,6 @@ dirh_free(struct dirh *d)
 static void readdir_page(struct call *c, uint64_t cookie);
 static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
     int plus);
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 readdir_done(void *arg, int err, struct proto_cur *p)

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "clock.h"
 #include "proto.h"
 #include "relay.h"
 
@@ -165,15 +166,6 @@ struct relay_state {
 
 /* The relay's state; its parts are shared as said at each field. */
 extern struct relay_state R;
-
-static inline double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static inline const char *
 ip_str(uint32_t a, char *buf)
