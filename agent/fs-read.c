@@ -310,15 +310,7 @@ fs_serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
 	}
 	reply_begin(out, h, rc);
 	if (rc == 0) {
-		s.bsize = sv.f_bsize;
-		s.frsize = sv.f_frsize;
-		s.blocks = sv.f_blocks;
-		s.bfree = sv.f_bfree;
-		s.bavail = sv.f_bavail;
-		s.files = sv.f_files;
-		s.ffree = sv.f_ffree;
-		s.favail = sv.f_favail;
-		s.namemax = sv.f_namemax;
+		proto_statfs_from_statvfs(&s, &sv);
 		proto_put_statfs(out, &s);
 	}
 	return 0;

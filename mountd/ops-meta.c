@@ -421,16 +421,7 @@ statfs_done(void *arg, int err, struct proto_cur *p)
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
-		memset(&sv, 0, sizeof(sv));
-		sv.f_bsize = s.bsize;
-		sv.f_frsize = s.frsize;
-		sv.f_blocks = s.blocks;
-		sv.f_bfree = s.bfree;
-		sv.f_bavail = s.bavail;
-		sv.f_files = s.files;
-		sv.f_ffree = s.ffree;
-		sv.f_favail = s.favail;
-		sv.f_namemax = s.namemax;
+		proto_statfs_to_statvfs(&s, &sv);
 		fuse_reply_statfs(c->req, &sv);
 	}
 	ops_call_free(c);
