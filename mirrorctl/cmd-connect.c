@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cidr.h"
 #include "mirrorctl.h"
 #include "net.h"
 #include "xmalloc.h"
@@ -203,6 +204,7 @@ cmd_connect_exec(int argc, char **argv)
 	struct kube_opts ko;
 	struct session s, old;
 	struct target t;
+	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
 	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
@@ -217,7 +219,10 @@ cmd_connect_exec(int argc, char **argv)
 			if (nroutes == CONNECT_ROUTES_MAX)
 				return ctl_error("at most %d --route options",
 				    CONNECT_ROUTES_MAX);
-			if (!net_cidr_ok(optarg))
+			/* A prefix length is required here: a bare address
+			 * is not a route. */
+			if (strchr(optarg, '/') == NULL ||
+			    cidr_parse(optarg, &route) < 0)
 				return ctl_error("--route %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
 				    optarg);

@@ -1,7 +1,6 @@
 /* connect sessions: finding, ending and showing them. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -17,29 +16,6 @@
 #include "xmalloc.h"
 
 #define NETD_STOP_MS	5000
-
-int
-net_cidr_ok(const char *s)
-{
-	char addr[64], *slash, *end;
-	unsigned char buf[16];
-	long len;
-	int v6;
-
-	if (strlen(s) >= sizeof(addr))
-		return 0;
-	snprintf(addr, sizeof(addr), "%s", s);
-	if ((slash = strchr(addr, '/')) == NULL)
-		return 0;
-	*slash = '\0';
-	v6 = strchr(addr, ':') != NULL;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
-		return 0;
-	errno = 0;
-	len = strtol(slash + 1, &end, 10);
-	return slash[1] != '\0' && *end == '\0' && errno == 0 && len >= 0 &&
-	    len <= (v6 ? 128 : 32);
-}
 
 int
 net_session_find(const char *target, struct session *s)
