@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "fs.h"
+#include "hex.h"
 #include "log.h"
 #include "net.h"
 #include "pool.h"
@@ -377,18 +378,6 @@ on_signal(int sig)
 		ws_stop(agent.ws);
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 usage(FILE *f)
 {
@@ -462,24 +451,6 @@ is_loopback(const char *host)
 	if (IN6_IS_ADDR_LOOPBACK(&a6))
 		return 1;
 	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-/* 64 hex digits, either case, into 32 bytes. 0 or -EINVAL. */
-static int
-parse_sha256_hex(const char *s, uint8_t out[SHA256_LEN])
-{
-	int i, hi, lo;
-
-	if (strlen(s) != SHA256_HEX_LEN)
-		return -EINVAL;
-	for (i = 0; i < SHA256_LEN; i++) {
-		hi = hex_digit(s[2 * i]);
-		lo = hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 int
@@ -563,7 +534,7 @@ main(int argc, char **argv)
 	/* Never echo the hash back: it is as good as a token to a
 	 * brute-force search of short tokens. */
 	if (token_hash != NULL &&
-	    parse_sha256_hex(token_hash, agent.key) < 0)
+	    hex_decode(token_hash, agent.key, SHA256_LEN, '\0') < 0)
 		usage_error("--token-sha256 wants 64 hex digits (the SHA-256 "
 		    "of the token)");
 	if (token_hash != NULL) {

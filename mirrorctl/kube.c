@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "kube.h"
 #include "kube-forward.h"
 #include "mirrorctl.h"
@@ -524,7 +525,6 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
     const struct kube_opts *o, const char *token, int dry)
 {
 	uint8_t rnd[8];
-	int i;
 
 	if ((o->ns && target_arg_ok("namespace", o->ns) < 0) ||
 	    (o->context && target_arg_ok("context", o->context) < 0))
@@ -537,8 +537,7 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
 	sbuf_init(&p->resolve);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -ctl_error("getrandom: %s", strerror(errno));
-	for (i = 0; i < 8; i++)
-		snprintf(p->id + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), p->id);
 	snprintf(p->agent, sizeof(p->agent), "mirror-agent-%s", p->id);
 	p->port = o->conf->agent_port > 0 ? o->conf->agent_port :
 	    KUBE_PORT_MIN + (int)(((unsigned)rnd[0] << 8 | rnd[1]) %
