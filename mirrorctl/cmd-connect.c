@@ -21,6 +21,8 @@
 #include "cidr.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "procfs.h"
+#include "statedir.h"
 #include "xmalloc.h"
 
 #define CONNECT_ROUTES_MAX	64
@@ -263,7 +265,7 @@ cmd_connect_exec(int argc, char **argv)
 	/* A netd that died (SIGKILL) took its device and routes with it;
 	 * its session is cleaned up here. */
 	if (net_session_find(NULL, &old) == 0) {
-		if (session_alive(old.netd_pid))
+		if (procfs_alive(old.netd_pid))
 			return ctl_error("already connected to %s (device %s); "
 			    "disconnect first: mirrorctl disconnect",
 			    old.target, old.dev);
@@ -273,7 +275,7 @@ cmd_connect_exec(int argc, char **argv)
 		return 1;
 	if ((rc = session_create(&s)) < 0)
 		return ctl_error("cannot create session state in %s: %s",
-		    ctl_state_dir(), strerror(-rc));
+		    state_dir("mirrorctl"), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	s.net = 1;
 	if (t.kind == TARGET_WS && ctl_agent_pin(&s, fingerprint) < 0)

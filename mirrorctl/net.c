@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "procfs.h"
 #include "run.h"
 #include "xmalloc.h"
 
@@ -128,7 +129,7 @@ void
 net_print_status(const struct session *s)
 {
 	printf("network: %s via %s, netd %d%s\n", s->target, s->dev,
-	    (int)s->netd_pid, session_alive(s->netd_pid) ? "" :
+	    (int)s->netd_pid, procfs_alive(s->netd_pid) ? "" :
 	    " (dead: mirrorctl disconnect cleans up)");
 	net_status_lines(s, print_status, NULL);
 }
