@@ -219,9 +219,9 @@ fs_serve_read(struct agent_files *files, const struct proto_hdr *h,
 	if (size > PROTO_READ_MAX)
 		size = PROTO_READ_MAX;
 	if (off > INT64_MAX)
-		return reply_begin(out, h, -EINVAL), 0;
+		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	reply_begin(out, h, 0);
 	p = proto_put_bytes_reserve(out, size);
 	while (p != NULL && got < size) {
@@ -385,7 +385,7 @@ fs_serve_fgetattr(struct agent_files *files, const struct proto_hdr *h,
 	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
 		return -EBADMSG;
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	rc = fs_stat_fd(fd, &a);
 	fs_files_put(files, fh);
 	reply_begin(out, h, rc);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ struct session {
 	struct auth_state auth;
 	int		 authed;
 	int		 refused;	/* its failure is logged already */
-	int		 refs;		/* atomic */
+	atomic_int	 refs;
 	/* Made on the first network message; holds a reference on the
 	 * session until the network thread is done with it. Service
 	 * thread only. */
@@ -88,7 +89,7 @@ static struct agent agent;
 static void
 session_unref(struct session *s)
 {
-	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) > 1)
 		return;
 	agent_files_close_all(&s->files);
 	ws_conn_unref(s->conn);
@@ -326,7 +327,8 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	if (h.kind == MSG_STREAM ||
 	    (h.kind == MSG_REQUEST && agent_net_serves(h.op))) {
 		if (s->net == NULL) {
-			__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+			atomic_fetch_add_explicit(&s->refs, 1,
+			    memory_order_acq_rel);
 			s->net = agent_net_attach(agent.net, conn,
 			    session_net_release, s);
 		}
@@ -339,7 +341,7 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	j = xmalloc(sizeof(*j));
 	j->agent = &agent;
 	j->sess = s;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_acq_rel);
 	j->msg = xmalloc(len);
 	memcpy(j->msg, msg, len);
 	j->len = len;

@@ -12,6 +12,7 @@
 
 #include <ares.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -74,7 +75,7 @@ struct agent_net_client {
 	struct ws_conn	*conn;
 	void		(*release)(void *);
 	void		*arg;
-	size_t		 queued;	/* atomic: bytes on the queue */
+	atomic_size_t	 queued;	/* bytes on the queue */
 	/* network thread only */
 	struct stream	**tab;
 	unsigned int	 tab_shift;	/* buckets: 1 << (32 - shift) */
@@ -104,7 +105,7 @@ struct agent_net {
 	pthread_mutex_t	 mtx;		/* protects q, q_tail, stopped */
 	struct net_msg	*q, *q_tail;
 	int		 stopped;
-	volatile int	 stop;
+	atomic_int	 stop;
 	/* Everything below; held by the network thread for each round, by
 	 * the service thread for a stream message it handles itself. */
 	pthread_mutex_t	 run_mtx;

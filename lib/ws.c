@@ -146,7 +146,7 @@ struct ws_ctx {
 	const struct ws_handlers *h;
 	void			*arg;
 	int			 server;
-	volatile int		 stop;
+	atomic_int		 stop;
 	pthread_mutex_t		 mtx;
 	struct ws_conn		*pending;
 	int			 woken;

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -125,7 +126,7 @@ struct relay_state {
 	int		 lfd, dns_ufd, dns_tfd, epfd, evfd, stopfd;
 	pthread_t	 tun_thread, relay_thread;
 	int		 started;
-	volatile int	 stop;
+	atomic_int	 stop;
 
 	/* NAT table: nat_mtx */
 	pthread_mutex_t	 nat_mtx;
