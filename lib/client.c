@@ -26,6 +26,8 @@
 
 #define SLOT_BITS	16
 #define SLOT_RESERVE	64	/* for calls made from callbacks */
+#define TIMER_TICK_MS	100	/* the timer thread's round: timeouts, retry */
+#define EXPIRE_BATCH	256	/* timed-out calls answered per round */
 
 /* C_HELLO: our hello sent, the agent's proof awaited; C_PROOF: ours
  * sent, the welcome awaited. */
@@ -157,14 +159,14 @@ slot_take(struct client *c, uint32_t id, client_cb *cb, void **arg)
 static void
 fail_all(struct client *c)
 {
-	client_cb cbs[256];
-	void *args[256];
+	client_cb cbs[EXPIRE_BATCH];
+	void *args[EXPIRE_BATCH];
 	int i, n;
 
 	do {
 		n = 0;
 		pthread_mutex_lock(&c->mtx);
-		for (i = 0; i < c->nslots && n < 256; i++)
+		for (i = 0; i < c->nslots && n < EXPIRE_BATCH; i++)
 			if (c->slots[i].busy)
 				slot_take(c, c->slots[i].id, &cbs[n], &args[n]),
 				    n++;
@@ -445,13 +447,13 @@ static void *
 timer_main(void *arg)
 {
 	struct client *c = arg;
-	client_cb cbs[256];
-	void *args[256];
+	client_cb cbs[EXPIRE_BATCH];
+	void *args[EXPIRE_BATCH];
 	double t;
 	int i, n, wake;
 
 	for (;;) {
-		usleep(100 * 1000);
+		usleep(TIMER_TICK_MS * 1000);
 		n = 0;
 		t = mono_now();
 		pthread_mutex_lock(&c->mtx);
@@ -459,7 +461,7 @@ timer_main(void *arg)
 			pthread_mutex_unlock(&c->mtx);
 			return NULL;
 		}
-		for (i = 0; i < c->nslots && n < 256; i++)
+		for (i = 0; i < c->nslots && n < EXPIRE_BATCH; i++)
 			if (c->slots[i].busy && c->slots[i].deadline < t &&
 			    slot_take(c, c->slots[i].id, &cbs[n], &args[n]))
 				n++;

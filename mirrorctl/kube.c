@@ -26,6 +26,7 @@
 #define KUBE_GET_TIMEOUT	"--request-timeout=15s"
 #define KUBE_RUN_MS		30000	/* one kubectl call */
 #define KUBE_START_S		120	/* image pull and container start */
+#define KUBE_POLL_MS		500	/* between two looks at the pod */
 #define KUBE_AGENT_BIN		"/usr/bin/mirror-agent"
 #define KUBE_PORT_MIN		40000
 #define KUBE_PORT_SPAN		20000
@@ -736,7 +737,7 @@ kube_wait_agent(struct kube_plan *p)
 			snprintf(last, sizeof(last), "%s", state);
 		}
 		run_result_free(&r);
-		usleep(500 * 1000);
+		usleep(KUBE_POLL_MS * 1000);
 	}
 	argv_free(&a);
 	return -ctl_error("the agent did not start within %d s (last state: "

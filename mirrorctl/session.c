@@ -21,6 +21,9 @@
 #include "statedir.h"
 #include "xmalloc.h"
 
+#define STOP_POLL_MS	20	/* between two checks that it is gone */
+#define KILL_WAIT_MS	1000	/* after SIGKILL, for the pidfd to say so */
+
 static int
 sessions_dir(char *buf, size_t sz)
 {
@@ -339,12 +342,12 @@ session_stop_pid(pid_t pid, int ms)
 	if (!procfs_alive(pid))
 		return;
 	kill(pid, SIGTERM);
-	for (waited = 0; waited < ms; waited += 20) {
+	for (waited = 0; waited < ms; waited += STOP_POLL_MS) {
 		/* Our own child must be reaped to stop being "alive". */
 		(void)waitpid(pid, NULL, WNOHANG);
 		if (!procfs_alive(pid))
 			return;
-		usleep(20 * 1000);
+		usleep(STOP_POLL_MS * 1000);
 	}
 	kill(pid, SIGKILL);
 	(void)waitpid(pid, NULL, 0);
@@ -376,11 +379,11 @@ session_stop_proc(pid_t pid, unsigned long long start, int ms)
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	/* Readable once it has exited. */
-	for (waited = 0; waited < ms; waited += 20)
-		if (poll(&pfd, 1, 20) > 0)
+	for (waited = 0; waited < ms; waited += STOP_POLL_MS)
+		if (poll(&pfd, 1, STOP_POLL_MS) > 0)
 			goto out;
 	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-	(void)poll(&pfd, 1, 1000);
+	(void)poll(&pfd, 1, KILL_WAIT_MS);
 out:
 	/* Ours (a keeper this mirrorctl forked): reaped. */
 	(void)waitpid(pid, NULL, WNOHANG);
