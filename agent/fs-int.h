@@ -26,6 +26,15 @@ reply_begin(struct proto_buf *out, const struct proto_hdr *h, int rc)
 	proto_begin(out, MSG_REPLY, h->op, h->id, rc < 0 ? (uint32_t)-rc : 0);
 }
 
+/* A reply with status rc and no fields; returns 0, a handler's "served"
+ * (return reply_status(out, h, -EINVAL) for a refused request). */
+static inline int
+reply_status(struct proto_buf *out, const struct proto_hdr *h, int rc)
+{
+	reply_begin(out, h, rc);
+	return 0;
+}
+
 static inline int
 get_path(struct proto_cur *c, char *path, size_t sz)
 {

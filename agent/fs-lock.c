@@ -68,9 +68,9 @@ fs_serve_lock(struct agent_files *files, const struct proto_hdr *h,
 	    proto_end(c) < 0 || cmd > LOCK_CMD_SET || type > LOCK_TYPE_WRITE)
 		return -EBADMSG;
 	if (start > INT64_MAX || len > INT64_MAX)
-		return reply_begin(out, h, -EINVAL), 0;
+		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = (short)proto_lock_to_fcntl(type);
 	fl.l_whence = SEEK_SET;
@@ -120,9 +120,9 @@ fs_serve_flock(struct agent_files *files, const struct proto_hdr *h,
 		return -EBADMSG;
 	op &= LOCK_SH | LOCK_EX | LOCK_UN;
 	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
-		return reply_begin(out, h, -EINVAL), 0;
+		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	rc = flock(fd, (int)op | LOCK_NB) < 0 ? -errno : 0;
 	fs_files_put(files, fh);
 	reply_begin(out, h, rc);
@@ -142,7 +142,7 @@ fs_serve_flush(struct agent_files *files, const struct proto_hdr *h,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	if (fstat(fd, &st) < 0)
 		rc = -errno;
 	pthread_mutex_lock(&files->mtx);

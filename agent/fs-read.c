@@ -219,9 +219,9 @@ fs_serve_read(struct agent_files *files, const struct proto_hdr *h,
 	if (size > PROTO_READ_MAX)
 		size = PROTO_READ_MAX;
 	if (off > INT64_MAX)
-		return reply_begin(out, h, -EINVAL), 0;
+		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	reply_begin(out, h, 0);
 	p = proto_put_bytes_reserve(out, size);
 	while (p != NULL && got < size) {
@@ -310,15 +310,7 @@ fs_serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
 	}
 	reply_begin(out, h, rc);
 	if (rc == 0) {
-		s.bsize = sv.f_bsize;
-		s.frsize = sv.f_frsize;
-		s.blocks = sv.f_blocks;
-		s.bfree = sv.f_bfree;
-		s.bavail = sv.f_bavail;
-		s.files = sv.f_files;
-		s.ffree = sv.f_ffree;
-		s.favail = sv.f_favail;
-		s.namemax = sv.f_namemax;
+		proto_statfs_from_statvfs(&s, &sv);
 		proto_put_statfs(out, &s);
 	}
 	return 0;
@@ -393,7 +385,7 @@ fs_serve_fgetattr(struct agent_files *files, const struct proto_hdr *h,
 	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
 		return -EBADMSG;
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	rc = fs_stat_fd(fd, &a);
 	fs_files_put(files, fh);
 	reply_begin(out, h, rc);

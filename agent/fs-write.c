@@ -213,9 +213,9 @@ fs_serve_write(struct agent_files *files, const struct proto_hdr *h,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	if (off > INT64_MAX || n > INT64_MAX - off)
-		return reply_begin(out, h, -EFBIG), 0;
+		return reply_status(out, h, -EFBIG);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	while (done < n) {
 		w = pwrite(fd, data + done, n - done, (off_t)(off + done));
 		if (w < 0) {
@@ -307,7 +307,7 @@ fs_serve_setattr(struct agent_fs *fs, struct agent_files *files,
 	    (set & SETATTR_MTIME) ? (long)mnsec : UTIME_OMIT;
 
 	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	rc = apply_setattr(fd, fh == 0, set, mode, uid, gid, size, ts);
 	if (rc == 0)
 		rc = fs_stat_fd(fd, &a);
@@ -332,7 +332,7 @@ fs_serve_fsync(struct agent_fs *fs, struct agent_files *files,
 		return -EBADMSG;
 	if ((fd = fs_target_fd(fs, files, fh, path,
 	    O_RDONLY | O_DIRECTORY)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
 		rc = -errno;
 	fs_target_done(files, fh, fd);
@@ -396,7 +396,7 @@ fs_serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
 	if (proto_end(c) < 0)
 		return -EBADMSG;
 	if ((rc = confine_open_parent(fs, path, &name, &dirfd)) < 0)
-		return reply_begin(out, h, rc), 0;
+		return reply_status(out, h, rc);
 	as_caller = (h->op == OP_MKNOD || h->op == OP_MKDIR ||
 	    h->op == OP_SYMLINK) && geteuid() == 0 && (uid != 0 || gid != 0);
 	if (as_caller && creds_as_caller(uid, gid) < 0) {
@@ -463,7 +463,7 @@ fs_serve_two_names(struct agent_fs *fs, const struct proto_hdr *h,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	if (flags & ~3u)
-		return reply_begin(out, h, -EINVAL), 0;
+		return reply_status(out, h, -EINVAL);
 	if (flags & 1)
 		rflags |= RENAME_NOREPLACE;
 	if (flags & 2)
@@ -509,7 +509,7 @@ fs_serve_setxattr(struct agent_fs *fs, struct agent_files *files,
 	if (proto_end(c) < 0)
 		return -EBADMSG;
 	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 	if (h->op == OP_SETXATTR)
 		rc = setxattr(procfd, name, value, n,
@@ -535,9 +535,9 @@ fs_serve_fallocate(struct agent_files *files, const struct proto_hdr *h,
 	    proto_end(c) < 0)
 		return -EBADMSG;
 	if (off > INT64_MAX || len > INT64_MAX)
-		return reply_begin(out, h, -EFBIG), 0;
+		return reply_status(out, h, -EFBIG);
 	if ((fd = fs_files_get(files, fh)) < 0)
-		return reply_begin(out, h, fd), 0;
+		return reply_status(out, h, fd);
 	rc = fallocate(fd, (int)mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
 	fs_files_put(files, fh);
 	reply_begin(out, h, rc);

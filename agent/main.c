@@ -12,6 +12,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,10 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "conf.h"
 #include "fs.h"
+#include "hex.h"
 #include "log.h"
 #include "net.h"
 #include "pool.h"
@@ -67,7 +70,7 @@ struct session {
 	struct auth_state auth;
 	int		 authed;
 	int		 refused;	/* its failure is logged already */
-	int		 refs;		/* atomic */
+	atomic_int	 refs;
 	/* Made on the first network message; holds a reference on the
 	 * session until the network thread is done with it. Service
 	 * thread only. */
@@ -83,19 +86,10 @@ struct job {
 
 static struct agent agent;
 
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 session_unref(struct session *s)
 {
-	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) > 1)
 		return;
 	agent_files_close_all(&s->files);
 	ws_conn_unref(s->conn);
@@ -131,7 +125,7 @@ on_open(struct ws_conn *conn, void *arg)
 static void
 authfail_log(const char *peer, const char *why)
 {
-	double t = now_monotonic();
+	double t = mono_now();
 
 	if (t - agent.authfail_last < 1.0) {
 		agent.authfail_quiet++;
@@ -157,7 +151,7 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	if (s->authed) {
 		log_info("client %s disconnected: %s", ws_conn_peer(conn), why);
 		if (--agent.nauthed == 0)
-			agent.idle_since = now_monotonic();
+			agent.idle_since = mono_now();
 	} else if (!s->refused)
 		authfail_log(ws_conn_peer(conn), why);
 	auth_clear(&s->auth);
@@ -333,7 +327,8 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	if (h.kind == MSG_STREAM ||
 	    (h.kind == MSG_REQUEST && agent_net_serves(h.op))) {
 		if (s->net == NULL) {
-			__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+			atomic_fetch_add_explicit(&s->refs, 1,
+			    memory_order_acq_rel);
 			s->net = agent_net_attach(agent.net, conn,
 			    session_net_release, s);
 		}
@@ -346,7 +341,7 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	j = xmalloc(sizeof(*j));
 	j->agent = &agent;
 	j->sess = s;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_acq_rel);
 	j->msg = xmalloc(len);
 	memcpy(j->msg, msg, len);
 	j->len = len;
@@ -364,7 +359,7 @@ static void
 on_tick(void *arg)
 {
 	if (agent.idle_ttl <= 0 || agent.nauthed > 0 ||
-	    now_monotonic() - agent.idle_since < agent.idle_ttl)
+	    mono_now() - agent.idle_since < agent.idle_ttl)
 		return;
 	log_info("no client for %g s; exiting", agent.idle_ttl);
 	ws_stop(agent.ws);
@@ -383,18 +378,6 @@ on_signal(int sig)
 	(void)sig;
 	if (agent.ws)
 		ws_stop(agent.ws);
-}
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void
@@ -470,24 +453,6 @@ is_loopback(const char *host)
 	if (IN6_IS_ADDR_LOOPBACK(&a6))
 		return 1;
 	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-/* 64 hex digits, either case, into 32 bytes. 0 or -EINVAL. */
-static int
-parse_sha256_hex(const char *s, uint8_t out[SHA256_LEN])
-{
-	int i, hi, lo;
-
-	if (strlen(s) != SHA256_HEX_LEN)
-		return -EINVAL;
-	for (i = 0; i < SHA256_LEN; i++) {
-		hi = hex_digit(s[2 * i]);
-		lo = hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 int
@@ -571,7 +536,7 @@ main(int argc, char **argv)
 	/* Never echo the hash back: it is as good as a token to a
 	 * brute-force search of short tokens. */
 	if (token_hash != NULL &&
-	    parse_sha256_hex(token_hash, agent.key) < 0)
+	    hex_decode(token_hash, agent.key, SHA256_LEN, '\0') < 0)
 		usage_error("--token-sha256 wants 64 hex digits (the SHA-256 "
 		    "of the token)");
 	if (token_hash != NULL) {
@@ -713,7 +678,7 @@ main(int argc, char **argv)
 		printf("ready ws://%s:%d\n", host, bound);
 	fflush(stdout);
 
-	agent.idle_since = now_monotonic();
+	agent.idle_since = mono_now();
 	if (agent.idle_ttl > 0)
 		log_info("exiting after %g s without a client", agent.idle_ttl);
 	ws_run(agent.ws);

@@ -87,7 +87,7 @@ net_dns_refresh(struct agent_net *net)
 {
 	char *resolv = net->resolv;
 	char csv[sizeof(net->dns_servers)];
-	double now = now_ms();
+	double now = mono_ms();
 	int rc;
 
 	if (now - net->dns_checked >= 1000 || net->dns_checked == 0) {

@@ -12,10 +12,12 @@
 
 #include <ares.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "net.h"
 
 /* The biggest datagram read from a target's socket. */
@@ -73,7 +75,7 @@ struct agent_net_client {
 	struct ws_conn	*conn;
 	void		(*release)(void *);
 	void		*arg;
-	size_t		 queued;	/* atomic: bytes on the queue */
+	atomic_size_t	 queued;	/* bytes on the queue */
 	/* network thread only */
 	struct stream	**tab;
 	unsigned int	 tab_shift;	/* buckets: 1 << (32 - shift) */
@@ -103,7 +105,7 @@ struct agent_net {
 	pthread_mutex_t	 mtx;		/* protects q, q_tail, stopped */
 	struct net_msg	*q, *q_tail;
 	int		 stopped;
-	volatile int	 stop;
+	atomic_int	 stop;
 	/* Everything below; held by the network thread for each round, by
 	 * the service thread for a stream message it handles itself. */
 	pthread_mutex_t	 run_mtx;
@@ -122,15 +124,6 @@ struct agent_net {
 	uint8_t		 dgram[NET_DGRAM_MAX];
 	char		 resolv[NET_RESOLV_MAX];
 };
-
-static inline double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* net.c: sending to a client, and its end. */
 /* A message with a u32 payload (STREAM_OPENED's window, STREAM_CREDIT)

@@ -295,7 +295,7 @@ stream_open(struct agent_net *net, struct agent_net_client *cl,
 	tab_insert(cl, s);
 	if (proto == NET_TCP && inprogress) {
 		s->state = ST_CONNECTING;
-		s->deadline = now_ms() + NET_CONNECT_TIMEOUT_MS;
+		s->deadline = mono_ms() + NET_CONNECT_TIMEOUT_MS;
 		s->cprev = net->conn_tail;
 		if (net->conn_tail)
 			net->conn_tail->cnext = s;

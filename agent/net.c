@@ -158,7 +158,7 @@ handle_msg(struct agent_net *net, struct net_msg *m)
 {
 	struct agent_net_client *cl = m->cl;
 
-	__atomic_sub_fetch(&cl->queued, m->len, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&cl->queued, m->len, memory_order_relaxed);
 	if (!cl->listed && !cl->freeing) {
 		cl->listed = 1;
 		cl->prev = NULL;
@@ -269,7 +269,7 @@ epoll_timeout(struct agent_net *net)
 	double ms = 3600e3;
 
 	if (net->conn_head != NULL) {
-		ms = net->conn_head->deadline - now_ms();
+		ms = net->conn_head->deadline - mono_ms();
 		if (ms < 0)
 			ms = 0;
 	}
@@ -325,7 +325,7 @@ net_main(void *arg)
 			}
 		}
 		if (net->conn_head != NULL)
-			net_connect_timeouts(net, now_ms());
+			net_connect_timeouts(net, mono_ms());
 		if (net->dns_ok && net->dns_inflight > 0)
 			ares_process_fd(net->chan, ARES_SOCKET_BAD,
 			    ARES_SOCKET_BAD);
@@ -602,9 +602,10 @@ agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
 	    (h->op != STREAM_DATA || plen <= NET_INLINE_MAX) &&
 	    submit_now(net, cl, h, msg + PROTO_HDR_LEN, plen))
 		return 0;
-	if (__atomic_add_fetch(&cl->queued, plen, __ATOMIC_RELAXED) >
-	    NET_QUEUE_MAX) {
-		__atomic_sub_fetch(&cl->queued, plen, __ATOMIC_RELAXED);
+	if (atomic_fetch_add_explicit(&cl->queued, plen,
+	    memory_order_relaxed) + plen > NET_QUEUE_MAX) {
+		atomic_fetch_sub_explicit(&cl->queued, plen,
+		    memory_order_relaxed);
 		*why = "network messages faster than they can be served";
 		return -ENOBUFS;
 	}
@@ -619,7 +620,8 @@ agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
 	m->cap = 0;
 	memcpy(m->buf, msg + PROTO_HDR_LEN, plen);
 	if (enqueue(net, m) < 0) {
-		__atomic_sub_fetch(&cl->queued, plen, __ATOMIC_RELAXED);
+		atomic_fetch_sub_explicit(&cl->queued, plen,
+		    memory_order_relaxed);
 		x_free(m);
 	}
 	return 0;

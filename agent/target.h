@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 
+#include "procfs.h"
+
 #define TARGET_ID_MIN	12	/* hex digits of the shortest ID accepted */
-#define TARGET_ID_MAX	64	/* a full container ID */
+#define TARGET_ID_MAX	PROCFS_CONTAINER_ID_MAX	/* a full container ID */
 
 /*
  * Normalizes a container ID: "containerd://ID", "cri-o://ID",

@@ -66,11 +66,7 @@ struct demo_paths {
 /* main.c */
 /* Prints "mirrorctl: MSG" on stderr. Returns 1 (an exit code). */
 int	demo_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-long long demo_now_ms(void);
 void	demo_sleep_ms(int ms);
-/* Reads a whole small file into buf (NUL-terminated); returns its length
- * or -errno. */
-ssize_t	demo_read_small(const char *path, char *buf, size_t size);
 
 /* rootfs.c */
 /* rm -rf that never leaves the file system it starts on. */
@@ -87,8 +83,6 @@ int	demo_rootfs_build(struct demo_paths *, int quiet);
 int	demo_find_program(const char *name, char **path);
 /* Starts the pod's processes; *pod is its init's host PID. */
 int	demo_pod_start(struct demo_paths *, pid_t *pod);
-/* Gone or a zombie: either way, no longer a pod. */
-int	demo_pid_alive(pid_t);
 /* 0 if pid is the init of the pod rooted at rootfs, -ESRCH if it is not
  * (or gone), another -errno if that cannot be told. */
 int	demo_is_our_pod(pid_t, const char *rootfs);

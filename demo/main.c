@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
+#include "statedir.h"
 #include "xmalloc.h"
 #include "demo.h"
 
@@ -44,34 +46,13 @@ demo_error(const char *fmt, ...)
 	return 1;
 }
 
-/*
- * $MIRROR_STATE_DIR or /run/mirror, as mirrorctl's sessions use it,
- * created 0700 on first use. Borrowed string.
- */
-static const char *
-demo_state_dir(void)
-{
-	static char state[PATH_MAX];
-	const char *env = getenv("MIRROR_STATE_DIR");
-
-	if (state[0] != '\0')
-		return state;
-	snprintf(state, sizeof(state), "%s",
-	    env != NULL && env[0] != '\0' ? env : "/run/mirror");
-	if (mkdir(state, 0700) == -1 && errno != EEXIST)
-		demo_error("cannot create %s: %s%s", state, strerror(errno),
-		    errno == EACCES ? " (run as root, or set "
-		    "MIRROR_STATE_DIR)" : "");
-	return state;
-}
-
 static int
 demo_paths_init(struct demo_paths *p)
 {
 	const char *state;
 
 	memset(p, 0, sizeof(*p));
-	if ((state = demo_state_dir()) == NULL)
+	if ((state = state_dir(DEMO_PROGNAME)) == NULL)
 		return -EACCES;
 	xasprintf(&p->dir, "%s/demo", state);
 	xasprintf(&p->pidfile, "%s/pid", p->dir);
@@ -133,15 +114,6 @@ out:
 	return error;
 }
 
-long long
-demo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 demo_sleep_ms(int ms)
 {
@@ -151,33 +123,6 @@ demo_sleep_ms(int ms)
 		;
 }
 
-ssize_t
-demo_read_small(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	size_t len = 0;
-	int fd, error = 0;
-
-	if ((fd = open(path, O_RDONLY|O_CLOEXEC)) == -1)
-		return -errno;
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			error = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-out:
-	buf[len] = '\0';
-	close(fd);
-	return error != 0 ? error : (ssize_t)len;
-}
-
 static int
 demo_read_pidfile(const char *pidfile, pid_t *pid)
 {
@@ -185,7 +130,7 @@ demo_read_pidfile(const char *pidfile, pid_t *pid)
 	ssize_t n;
 	long v;
 
-	if ((n = demo_read_small(pidfile, buf, sizeof(buf))) < 0)
+	if ((n = read_small_file(pidfile, buf, sizeof(buf))) < 0)
 		return n;
 	errno = 0;
 	v = strtol(buf, &end, 10);
@@ -253,7 +198,7 @@ demo_running_pid(pid_t *pid)
 static void
 demo_print_status(pid_t pid)
 {
-	const char *state = demo_state_dir();
+	const char *state = state_dir(DEMO_PROGNAME);
 
 	printf("pid %ld\n", (long)pid);
 	printf("address %s\n", DEMO_POD_ADDR);
@@ -463,10 +408,10 @@ demo_status(void)
 		    "mirrorctl demo up)");
 	if (error == -EACCES || error == -EPERM)
 		return demo_error("cannot read the demo pod's state in "
-		    "%s/demo: %s (run with sudo)", demo_state_dir(),
+		    "%s/demo: %s (run with sudo)", state_dir(DEMO_PROGNAME),
 		    strerror(-error));
 	return demo_error("cannot read the demo pod's state in %s/demo: %s",
-	    demo_state_dir(), strerror(-error));
+	    state_dir(DEMO_PROGNAME), strerror(-error));
 }
 
 static int

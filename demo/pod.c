@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "procfs.h"
 #include "xmalloc.h"
 #include "demo.h"
 
@@ -391,22 +393,6 @@ demo_pod_start(struct demo_paths *p, pid_t *pod)
 	return error;
 }
 
-/* Gone or a zombie: either way, no longer a pod. */
-int
-demo_pid_alive(pid_t pid)
-{
-	char path[64], buf[512], *paren;
-
-	if (kill(pid, 0) == -1 && errno == ESRCH)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (demo_read_small(path, buf, sizeof(buf)) < 0)
-		return 0;
-	if ((paren = strrchr(buf, ')')) == NULL || paren[1] == '\0')
-		return 1;
-	return paren[2] != 'Z' && paren[2] != 'X';
-}
-
 /* 0 if pid is the init of the pod rooted at rootfs, -ESRCH if it is not
  * (or gone), another -errno if that cannot be told. */
 int
@@ -417,11 +403,11 @@ demo_is_our_pod(pid_t pid, const char *rootfs)
 	ssize_t len, off;
 	int error = -ESRCH;
 
-	if (!demo_pid_alive(pid))
+	if (!procfs_alive(pid))
 		goto out;
 	env = xmalloc(DEMO_ENVIRON_MAX);
 	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
-	if ((len = demo_read_small(path, env, DEMO_ENVIRON_MAX)) < 0) {
+	if ((len = read_small_file(path, env, DEMO_ENVIRON_MAX)) < 0) {
 		if (len != -ENOENT && len != -ESRCH)
 			error = len;
 		goto out;
@@ -578,7 +564,7 @@ demo_wait_http(pid_t pod)
 {
 	struct sockaddr_in sin;
 	struct pollfd pfd;
-	long long deadline;
+	double deadline;
 	socklen_t len;
 	int s, soerr;
 
@@ -586,9 +572,9 @@ demo_wait_http(pid_t pod)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(DEMO_HTTP_PORT);
 	inet_pton(AF_INET, DEMO_POD_ADDR, &sin.sin_addr);
-	deadline = demo_now_ms() + DEMO_READY_MS;
+	deadline = mono_ms() + DEMO_READY_MS;
 	do {
-		if (!demo_pid_alive(pod)) {
+		if (!procfs_alive(pod)) {
 			demo_error("the demo pod exited during start-up");
 			return -ESRCH;
 		}
@@ -613,7 +599,7 @@ demo_wait_http(pid_t pod)
 		if (soerr == 0)
 			return 0;
 		demo_sleep_ms(50);
-	} while (demo_now_ms() < deadline);
+	} while (mono_ms() < deadline);
 	demo_error("the demo pod's HTTP server did not answer on %s:%d within "
 	    "%d s", DEMO_POD_ADDR, DEMO_HTTP_PORT, DEMO_READY_MS / 1000);
 	return -ETIMEDOUT;
@@ -623,10 +609,10 @@ demo_wait_http(pid_t pod)
 int
 demo_wait_gone(pid_t pid, int ms)
 {
-	long long deadline = demo_now_ms() + ms;
+	double deadline = mono_ms() + ms;
 
-	while (demo_pid_alive(pid)) {
-		if (demo_now_ms() >= deadline)
+	while (procfs_alive(pid)) {
+		if (mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		demo_sleep_ms(20);
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
 #include "xmalloc.h"
 #include "demo.h"
 
@@ -514,7 +515,7 @@ demo_rootfs_current(struct demo_paths *p)
 
 	if (stat(p->rootfs, &st) == -1)
 		return -errno;
-	if ((n = demo_read_small(p->version, buf, sizeof(buf))) < 0)
+	if ((n = read_small_file(p->version, buf, sizeof(buf))) < 0)
 		return n;
 	if (strcmp(buf, DEMO_ROOTFS_VERSION "\n") != 0)
 		return -ESTALE;

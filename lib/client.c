@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "tlscert.h"
 #include "ws.h"
@@ -25,6 +26,8 @@
 
 #define SLOT_BITS	16
 #define SLOT_RESERVE	64	/* for calls made from callbacks */
+#define TIMER_TICK_MS	100	/* the timer thread's round: timeouts, retry */
+#define EXPIRE_BATCH	256	/* timed-out calls answered per round */
 
 /* C_HELLO: our hello sent, the agent's proof awaited; C_PROOF: ours
  * sent, the welcome awaited. */
@@ -70,15 +73,6 @@ struct client {
 	client_link_cb	 on_link;
 	void		*stream_arg;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct client *
 client_new(const char *url, const char *token, double timeout,
@@ -165,14 +159,14 @@ slot_take(struct client *c, uint32_t id, client_cb *cb, void **arg)
 static void
 fail_all(struct client *c)
 {
-	client_cb cbs[256];
-	void *args[256];
+	client_cb cbs[EXPIRE_BATCH];
+	void *args[EXPIRE_BATCH];
 	int i, n;
 
 	do {
 		n = 0;
 		pthread_mutex_lock(&c->mtx);
-		for (i = 0; i < c->nslots && n < 256; i++)
+		for (i = 0; i < c->nslots && n < EXPIRE_BATCH; i++)
 			if (c->slots[i].busy)
 				slot_take(c, c->slots[i].id, &cbs[n], &args[n]),
 				    n++;
@@ -385,7 +379,7 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	else if (!c->auth_failed)
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d: %s", c->host, c->port, why);
-	c->next_retry = now_s() + c->backoff;
+	c->next_retry = mono_now() + c->backoff;
 	c->backoff = c->backoff * 2 > 2.0 ? 2.0 : c->backoff * 2;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
@@ -410,7 +404,7 @@ on_wake(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&c->mtx);
-	if (c->state != C_DOWN || c->stopping || now_s() < c->next_retry) {
+	if (c->state != C_DOWN || c->stopping || mono_now() < c->next_retry) {
 		pthread_mutex_unlock(&c->mtx);
 		return;
 	}
@@ -422,7 +416,7 @@ on_wake(void *arg)
 	if (rc < 0 || conn == NULL) {
 		if (c->state == C_CONNECTING)
 			c->state = C_DOWN;
-		c->next_retry = now_s() + c->backoff;
+		c->next_retry = mono_now() + c->backoff;
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d", c->host, c->port);
 	} else if (c->state == C_CONNECTING || c->state == C_HELLO ||
@@ -453,21 +447,21 @@ static void *
 timer_main(void *arg)
 {
 	struct client *c = arg;
-	client_cb cbs[256];
-	void *args[256];
+	client_cb cbs[EXPIRE_BATCH];
+	void *args[EXPIRE_BATCH];
 	double t;
 	int i, n, wake;
 
 	for (;;) {
-		usleep(100 * 1000);
+		usleep(TIMER_TICK_MS * 1000);
 		n = 0;
-		t = now_s();
+		t = mono_now();
 		pthread_mutex_lock(&c->mtx);
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->mtx);
 			return NULL;
 		}
-		for (i = 0; i < c->nslots && n < 256; i++)
+		for (i = 0; i < c->nslots && n < EXPIRE_BATCH; i++)
 			if (c->slots[i].busy && c->slots[i].deadline < t &&
 			    slot_take(c, c->slots[i].id, &cbs[n], &args[n]))
 				n++;
@@ -486,7 +480,7 @@ int
 client_start(struct client *c, double wait_s, const char **why)
 {
 	struct timespec ts;
-	double deadline = now_s() + wait_s;
+	double deadline = mono_now() + wait_s;
 	sigset_t all, old;
 	int rc = 0;
 
@@ -511,7 +505,7 @@ client_start(struct client *c, double wait_s, const char **why)
 
 	pthread_mutex_lock(&c->mtx);
 	while (c->state != C_READY && !c->auth_failed && !c->pin_refused) {
-		double left = deadline - now_s();
+		double left = deadline - mono_now();
 
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
@@ -600,7 +594,7 @@ client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 	s->busy = 1;
 	s->cb = cb;
 	s->arg = arg;
-	s->deadline = now_s() + c->timeout;
+	s->deadline = mono_now() + c->timeout;
 	conn = c->conn;
 	ws_conn_ref(conn);
 	pthread_mutex_unlock(&c->mtx);

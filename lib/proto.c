@@ -572,6 +572,35 @@ proto_attr_to_stat(const struct proto_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = a->ctime_nsec;
 }
 
+void
+proto_statfs_from_statvfs(struct proto_statfs *s, const struct statvfs *sv)
+{
+	s->bsize = sv->f_bsize;
+	s->frsize = sv->f_frsize;
+	s->blocks = sv->f_blocks;
+	s->bfree = sv->f_bfree;
+	s->bavail = sv->f_bavail;
+	s->files = sv->f_files;
+	s->ffree = sv->f_ffree;
+	s->favail = sv->f_favail;
+	s->namemax = sv->f_namemax;
+}
+
+void
+proto_statfs_to_statvfs(const struct proto_statfs *s, struct statvfs *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = s->bsize;
+	sv->f_frsize = s->frsize;
+	sv->f_blocks = s->blocks;
+	sv->f_bfree = s->bfree;
+	sv->f_bavail = s->bavail;
+	sv->f_files = s->files;
+	sv->f_ffree = s->ffree;
+	sv->f_favail = s->favail;
+	sv->f_namemax = s->namemax;
+}
+
 int
 proto_path_ok(const char *path)
 {

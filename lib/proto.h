@@ -133,6 +133,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* 2: the hello became a challenge and response (was: the token itself) */
 #define PROTO_VERSION	2
@@ -346,6 +347,12 @@ int	proto_end(struct proto_cur *c);
 
 void	proto_attr_from_stat(struct proto_attr *a, const struct stat *st);
 void	proto_attr_to_stat(const struct proto_attr *a, struct stat *st);
+/* OP_STATFS's reply from fstatvfs() (agent) and back (mountd, for
+ * fuse_reply_statfs; the fields the wire does not carry are 0). */
+void	proto_statfs_from_statvfs(struct proto_statfs *s,
+	    const struct statvfs *sv);
+void	proto_statfs_to_statvfs(const struct proto_statfs *s,
+	    struct statvfs *sv);
 
 /* LOCK_TYPE_* and the fcntl lock types (F_RDLCK, F_WRLCK, F_UNLCK). */
 int	proto_lock_to_fcntl(unsigned int lock_type);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hex.h"
 #include "sha256.h"
 
 static const uint32_t sha256_k[64] = {
@@ -117,14 +118,8 @@ sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 void
 sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t md[SHA256_LEN];
-	int i;
 
 	sha256(data, len, md);
-	for (i = 0; i < SHA256_LEN; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[SHA256_HEX_LEN] = '\0';
+	hex_encode(md, SHA256_LEN, out);
 }

@@ -1,10 +1,10 @@
 /*
  * The agent's self-signed TLS certificate, made with libcrypto in memory
- * (see tlscert.h), and the fingerprints clients pin it by.
+ * (see tlscert.h), and its fingerprint. The fingerprint's text form
+ * (tlscert_fp_parse, tlscert_fp_hex) is hex.c's, in the core library.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,49 +130,4 @@ tlscert_fp_x509(void *x509, uint8_t fp[TLSCERT_FP_LEN])
 	    n != TLSCERT_FP_LEN)
 		return -EIO;
 	return 0;
-}
-
-static const char hexdigits[] = "0123456789abcdef";
-
-/* A hex digit's value, either case; -1 for anything else (and NUL). */
-static int
-hex_value(char c)
-{
-	const char *p;
-
-	if (c == '\0' || (p = strchr(hexdigits, tolower((unsigned char)c))) ==
-	    NULL)
-		return -1;
-	return (int)(p - hexdigits);
-}
-
-int
-tlscert_fp_parse(const char *s, uint8_t fp[TLSCERT_FP_LEN])
-{
-	int i, hi, lo;
-
-	if (strncmp(s, "sha256=", 7) == 0)
-		s += 7;
-	for (i = 0; i < TLSCERT_FP_LEN; i++) {
-		if (i > 0 && *s == ':')
-			s++;
-		if ((hi = hex_value(s[0])) < 0 || (lo = hex_value(s[1])) < 0)
-			return -EINVAL;
-		fp[i] = (uint8_t)(hi << 4 | lo);
-		s += 2;
-	}
-	return *s == '\0' ? 0 : -EINVAL;
-}
-
-void
-tlscert_fp_hex(const uint8_t fp[TLSCERT_FP_LEN],
-    char out[TLSCERT_FP_HEX_LEN + 1])
-{
-	int i;
-
-	for (i = 0; i < TLSCERT_FP_LEN; i++) {
-		out[2 * i] = hexdigits[fp[i] >> 4];
-		out[2 * i + 1] = hexdigits[fp[i] & 15];
-	}
-	out[TLSCERT_FP_HEX_LEN] = '\0';
 }

@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "hex.h"
 
 #define TLSCERT_FP_LEN		32	/* SHA-256 */
 #define TLSCERT_FP_HEX_LEN	64
@@ -34,9 +37,20 @@ int	tlscert_fp_x509(void *x509, uint8_t fp[TLSCERT_FP_LEN]);
 /* 64 hex digits, either case, optionally in pairs separated by ':' (as
  * "openssl x509 -fingerprint -sha256" prints them), optionally after
  * "sha256=". 0 or -EINVAL. */
-int	tlscert_fp_parse(const char *s, uint8_t fp[TLSCERT_FP_LEN]);
+static inline int
+tlscert_fp_parse(const char *s, uint8_t fp[TLSCERT_FP_LEN])
+{
+	if (strncmp(s, "sha256=", 7) == 0)
+		s += 7;
+	return hex_decode(s, fp, TLSCERT_FP_LEN, ':');
+}
+
 /* Lowercase hex, NUL-terminated. */
-void	tlscert_fp_hex(const uint8_t fp[TLSCERT_FP_LEN],
-	    char out[TLSCERT_FP_HEX_LEN + 1]);
+static inline void
+tlscert_fp_hex(const uint8_t fp[TLSCERT_FP_LEN],
+    char out[TLSCERT_FP_HEX_LEN + 1])
+{
+	hex_encode(fp, TLSCERT_FP_LEN, out);
+}
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "proto.h"
 #include "token.h"
 
@@ -90,19 +91,13 @@ token_strerror(int rc)
 int
 token_generate(char *buf, size_t bufsz)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t raw[TOKEN_HEX_LEN / 2];
-	size_t i;
 
 	if (bufsz < TOKEN_HEX_LEN + 1)
 		return -EINVAL;
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return -EIO;
-	for (i = 0; i < sizeof(raw); i++) {
-		buf[2 * i] = hex[raw[i] >> 4];
-		buf[2 * i + 1] = hex[raw[i] & 15];
-	}
-	buf[TOKEN_HEX_LEN] = '\0';
+	hex_encode(raw, sizeof(raw), buf);
 	explicit_bzero(raw, sizeof(raw));
 	return 0;
 }

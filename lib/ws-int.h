@@ -69,7 +69,7 @@ struct ws_conn {
 	int		 authed;
 	struct ws_conn	*pre_prev, *pre_next;
 	int		 on_pre;
-	struct timespec	 born;
+	double		 born;	/* mono_now() at accept */
 };
 
 struct ws_ctx {
@@ -78,7 +78,7 @@ struct ws_ctx {
 	const struct ws_handlers *h;
 	void			*arg;
 	int			 server;
-	volatile int		 stop;
+	atomic_int		 stop;
 	pthread_mutex_t		 mtx;
 	struct ws_conn		*pending;
 	int			 woken;

@@ -72,6 +72,7 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proto.h"
 #include "tlscert.h"
@@ -182,7 +183,7 @@ pre_add(struct ws_conn *c)
 {
 	struct ws_ctx *ctx = c->ctx;
 
-	clock_gettime(CLOCK_MONOTONIC, &c->born);
+	c->born = mono_now();
 	c->pre_prev = ctx->pre_tail;
 	if (ctx->pre_tail)
 		ctx->pre_tail->pre_next = c;
@@ -201,11 +202,10 @@ pre_add(struct ws_conn *c)
 static void
 pre_sweep(struct ws_ctx *ctx)
 {
-	struct timespec now;
+	double now = mono_now();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	while (ctx->pre_head != NULL &&
-	    now.tv_sec - ctx->pre_head->born.tv_sec >= WS_PREAUTH_SECS)
+	    now - ctx->pre_head->born >= WS_PREAUTH_SECS)
 		pre_kill(ctx->pre_head, "no hello within the time allowed");
 }
 

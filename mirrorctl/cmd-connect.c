@@ -18,8 +18,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cidr.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "procfs.h"
+#include "statedir.h"
 #include "xmalloc.h"
 
 #define CONNECT_ROUTES_MAX	64
@@ -203,6 +206,7 @@ cmd_connect_exec(int argc, char **argv)
 	struct kube_opts ko;
 	struct session s, old;
 	struct target t;
+	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
 	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
@@ -217,7 +221,10 @@ cmd_connect_exec(int argc, char **argv)
 			if (nroutes == CONNECT_ROUTES_MAX)
 				return ctl_error("at most %d --route options",
 				    CONNECT_ROUTES_MAX);
-			if (!net_cidr_ok(optarg))
+			/* A prefix length is required here: a bare address
+			 * is not a route. */
+			if (strchr(optarg, '/') == NULL ||
+			    cidr_parse(optarg, &route) < 0)
 				return ctl_error("--route %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
 				    optarg);
@@ -258,7 +265,7 @@ cmd_connect_exec(int argc, char **argv)
 	/* A netd that died (SIGKILL) took its device and routes with it;
 	 * its session is cleaned up here. */
 	if (net_session_find(NULL, &old) == 0) {
-		if (session_alive(old.netd_pid))
+		if (procfs_alive(old.netd_pid))
 			return ctl_error("already connected to %s (device %s); "
 			    "disconnect first: mirrorctl disconnect",
 			    old.target, old.dev);
@@ -268,7 +275,7 @@ cmd_connect_exec(int argc, char **argv)
 		return 1;
 	if ((rc = session_create(&s)) < 0)
 		return ctl_error("cannot create session state in %s: %s",
-		    ctl_state_dir(), strerror(-rc));
+		    state_dir("mirrorctl"), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	s.net = 1;
 	if (t.kind == TARGET_WS && ctl_agent_pin(&s, fingerprint) < 0)

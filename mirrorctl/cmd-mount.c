@@ -24,6 +24,7 @@
 #include "mountinfo.h"
 #include "mirrorctl.h"
 #include "session.h"
+#include "statedir.h"
 #include "target.h"
 #include "proto.h"
 #include "token.h"
@@ -294,7 +295,7 @@ cmd_mount_exec(int argc, char **argv)
 
 	if ((rc = session_create(&s)) < 0)
 		return ctl_error("cannot create session state in %s: %s",
-		    ctl_state_dir(), strerror(-rc));
+		    state_dir("mirrorctl"), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
 	s.rw = rw;

@@ -7,6 +7,7 @@
 
 #include "mirrorctl.h"
 #include "net.h"
+#include "procfs.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -66,9 +67,9 @@ cmd_status_exec(int argc, char **argv)
 			snprintf(agent, sizeof(agent), "%d", (int)s->agent_pid);
 		else
 			snprintf(agent, sizeof(agent), "-");
-		if (!session_alive(s->mountd_pid))
+		if (!procfs_alive(s->mountd_pid))
 			state = "mountd dead (mirrorctl umount cleans up)";
-		else if (s->agent_pid > 0 && !session_alive(s->agent_pid))
+		else if (s->agent_pid > 0 && !procfs_alive(s->agent_pid))
 			state = "agent dead";
 		printf("%-16s %-28s %-8d %-8s %-24s %-8s %-4s %s\n", s->target,
 		    s->mountpoint, (int)s->mountd_pid, agent, s->url, up,

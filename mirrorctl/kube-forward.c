@@ -44,7 +44,7 @@ kube_free_port(void)
 }
 
 static volatile sig_atomic_t keeper_stop;
-static volatile pid_t keeper_child;
+static volatile sig_atomic_t keeper_child;	/* a pid_t */
 
 static void
 keeper_on_signal(int sig)
@@ -52,7 +52,7 @@ keeper_on_signal(int sig)
 	(void)sig;
 	keeper_stop = 1;
 	if (keeper_child > 0)
-		kill(keeper_child, SIGTERM);
+		kill((pid_t)keeper_child, SIGTERM);
 }
 
 /*

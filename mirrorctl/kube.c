@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "kube.h"
 #include "kube-forward.h"
 #include "mirrorctl.h"
@@ -25,6 +26,7 @@
 #define KUBE_GET_TIMEOUT	"--request-timeout=15s"
 #define KUBE_RUN_MS		30000	/* one kubectl call */
 #define KUBE_START_S		120	/* image pull and container start */
+#define KUBE_POLL_MS		500	/* between two looks at the pod */
 #define KUBE_AGENT_BIN		"/usr/bin/mirror-agent"
 #define KUBE_PORT_MIN		40000
 #define KUBE_PORT_SPAN		20000
@@ -524,7 +526,6 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
     const struct kube_opts *o, const char *token, int dry)
 {
 	uint8_t rnd[8];
-	int i;
 
 	if ((o->ns && target_arg_ok("namespace", o->ns) < 0) ||
 	    (o->context && target_arg_ok("context", o->context) < 0))
@@ -537,8 +538,7 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
 	sbuf_init(&p->resolve);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -ctl_error("getrandom: %s", strerror(errno));
-	for (i = 0; i < 8; i++)
-		snprintf(p->id + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), p->id);
 	snprintf(p->agent, sizeof(p->agent), "mirror-agent-%s", p->id);
 	p->port = o->conf->agent_port > 0 ? o->conf->agent_port :
 	    KUBE_PORT_MIN + (int)(((unsigned)rnd[0] << 8 | rnd[1]) %
@@ -737,7 +737,7 @@ kube_wait_agent(struct kube_plan *p)
 			snprintf(last, sizeof(last), "%s", state);
 		}
 		run_result_free(&r);
-		usleep(500 * 1000);
+		usleep(KUBE_POLL_MS * 1000);
 	}
 	argv_free(&a);
 	return -ctl_error("the agent did not start within %d s (last state: "

@@ -64,24 +64,6 @@ ctl_wants_help(int argc, char **argv)
 	return 0;
 }
 
-const char *
-ctl_state_dir(void)
-{
-	static char dir[PATH_MAX];
-	const char *env;
-
-	if (dir[0] == '\0') {
-		env = getenv("MIRROR_STATE_DIR");
-		snprintf(dir, sizeof(dir), "%s", env && *env ? env :
-		    "/run/mirror");
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			fprintf(stderr, "mirrorctl: cannot create %s: %s%s\n",
-			    dir, strerror(errno), errno == EACCES ?
-			    " (run as root, or set MIRROR_STATE_DIR)" : "");
-	}
-	return dir;
-}
-
 char *
 ctl_program_path(const char *name)
 {

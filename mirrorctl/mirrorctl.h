@@ -31,9 +31,6 @@ int	ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	ctl_usage(const struct cmd_entry *);
 /* True if argv holds -h or --help before any "--". */
 int	ctl_wants_help(int argc, char **argv);
-/* Where sessions keep their state: $MIRROR_STATE_DIR or /run/mirror.
- * Created 0700 on first use. Borrowed string. */
-const char *ctl_state_dir(void);
 /* Path of a sibling program (mirror-agent, mirror-mountd, mirror-netd):
  * $MIRROR_AGENT / $MIRROR_MOUNTD / $MIRROR_NETD, else next to
  * mirrorctl's own binary, else the install bindir. Caller frees. */

@@ -1,7 +1,6 @@
 /* connect sessions: finding, ending and showing them. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -13,33 +12,11 @@
 #include "agent.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "procfs.h"
 #include "run.h"
 #include "xmalloc.h"
 
 #define NETD_STOP_MS	5000
-
-int
-net_cidr_ok(const char *s)
-{
-	char addr[64], *slash, *end;
-	unsigned char buf[16];
-	long len;
-	int v6;
-
-	if (strlen(s) >= sizeof(addr))
-		return 0;
-	snprintf(addr, sizeof(addr), "%s", s);
-	if ((slash = strchr(addr, '/')) == NULL)
-		return 0;
-	*slash = '\0';
-	v6 = strchr(addr, ':') != NULL;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
-		return 0;
-	errno = 0;
-	len = strtol(slash + 1, &end, 10);
-	return slash[1] != '\0' && *end == '\0' && errno == 0 && len >= 0 &&
-	    len <= (v6 ? 128 : 32);
-}
 
 int
 net_session_find(const char *target, struct session *s)
@@ -152,7 +129,7 @@ void
 net_print_status(const struct session *s)
 {
 	printf("network: %s via %s, netd %d%s\n", s->target, s->dev,
-	    (int)s->netd_pid, session_alive(s->netd_pid) ? "" :
+	    (int)s->netd_pid, procfs_alive(s->netd_pid) ? "" :
 	    " (dead: mirrorctl disconnect cleans up)");
 	net_status_lines(s, print_status, NULL);
 }

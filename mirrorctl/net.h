@@ -6,8 +6,6 @@
 
 #include "session.h"
 
-/* True if s is an IPv4 or IPv6 CIDR ("10.96.0.0/12"). */
-int	net_cidr_ok(const char *s);
 /* The connect session for target (NULL: any). 0 or -ENOENT. */
 int	net_session_find(const char *target, struct session *s);
 /* Stops netd (its device and routes go with it), checks they are gone,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "run.h"
 #include "xmalloc.h"
 
@@ -171,15 +172,6 @@ run_have(const char *name)
 			return 1;
 	}
 	return 0;
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The last non-empty line of text, trimmed, into buf. */

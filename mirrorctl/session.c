@@ -16,13 +16,18 @@
 #include <unistd.h>
 
 #include "mirrorctl.h"
+#include "procfs.h"
 #include "session.h"
+#include "statedir.h"
 #include "xmalloc.h"
+
+#define STOP_POLL_MS	20	/* between two checks that it is gone */
+#define KILL_WAIT_MS	1000	/* after SIGKILL, for the pidfd to say so */
 
 static int
 sessions_dir(char *buf, size_t sz)
 {
-	snprintf(buf, sz, "%s/sessions", ctl_state_dir());
+	snprintf(buf, sz, "%s/sessions", state_dir("mirrorctl"));
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
@@ -68,10 +73,10 @@ session_save(struct session *s)
 	/* Read now, so a PID that changed since (mountd's daemon after its
 	 * parent) gets its own process's time. One already gone is saved
 	 * as 0: a later reader could not tell it from a stranger. */
-	s->mountd_start = session_pid_start(s->mountd_pid);
-	s->agent_start = session_pid_start(s->agent_pid);
-	s->pf_start = session_pid_start(s->pf_pid);
-	s->netd_start = session_pid_start(s->netd_pid);
+	s->mountd_start = procfs_start_time(s->mountd_pid);
+	s->agent_start = procfs_start_time(s->agent_pid);
+	s->pf_start = procfs_start_time(s->pf_pid);
+	s->netd_start = procfs_start_time(s->netd_pid);
 	snprintf(tmp, sizeof(tmp), "%s/state.tmp", s->dir);
 	snprintf(path, sizeof(path), "%s/state", s->dir);
 	if ((f = fopen(tmp, "w")) == NULL)
@@ -147,7 +152,7 @@ session_check_pid(pid_t *pid, unsigned long long *start, const char *name)
 	unsigned long long now;
 	int rc;
 
-	if (*pid <= 0 || (now = session_pid_start(*pid)) == 0 ||
+	if (*pid <= 0 || (now = procfs_start_time(*pid)) == 0 ||
 	    (*start != 0 && now != *start))
 		goto gone;
 	session_prog(name, want, sizeof(want));
@@ -329,67 +334,20 @@ session_abspath(const char *path, char *buf)
 	return 0;
 }
 
-int
-session_alive(pid_t pid)
-{
-	char path[64], buf[256], *rp;
-	FILE *f;
-	int alive = 1;
-
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
-		return 0;
-	/* A zombie nobody reaped yet has exited. */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (rp = strrchr(buf, ')')) != NULL && rp[1] == ' ' && rp[2] == 'Z')
-		alive = 0;
-	fclose(f);
-	return alive;
-}
-
-unsigned long long
-session_pid_start(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-	int field;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	/* The name in parentheses may hold spaces and ')': fields are
-	 * counted from the last ')', which ends field 2. */
-	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ' &&
-	    p[2] != 'Z' && p[2] != 'X') {
-		for (field = 2; p != NULL && field < 22; field++)
-			p = strchr(p + 1, ' ');
-		if (p != NULL)
-			start = strtoull(p + 1, NULL, 10);
-	}
-	fclose(f);
-	return start;
-}
-
 void
 session_stop_pid(pid_t pid, int ms)
 {
 	int waited;
 
-	if (!session_alive(pid))
+	if (!procfs_alive(pid))
 		return;
 	kill(pid, SIGTERM);
-	for (waited = 0; waited < ms; waited += 20) {
+	for (waited = 0; waited < ms; waited += STOP_POLL_MS) {
 		/* Our own child must be reaped to stop being "alive". */
 		(void)waitpid(pid, NULL, WNOHANG);
-		if (!session_alive(pid))
+		if (!procfs_alive(pid))
 			return;
-		usleep(20 * 1000);
+		usleep(STOP_POLL_MS * 1000);
 	}
 	kill(pid, SIGKILL);
 	(void)waitpid(pid, NULL, 0);
@@ -409,23 +367,23 @@ session_stop_proc(pid_t pid, unsigned long long start, int ms)
 		return;
 	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
 		/* No pidfds (Linux before 5.3): check, then signal. */
-		if (errno == ENOSYS && session_pid_start(pid) == start)
+		if (errno == ENOSYS && procfs_start_time(pid) == start)
 			session_stop_pid(pid, ms);
 		return;
 	}
 	/* The pidfd holds on to one process: if that one started at start,
 	 * the signals below reach it and no other. */
-	if (session_pid_start(pid) != start)
+	if (procfs_start_time(pid) != start)
 		goto out;
 	syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0);
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	/* Readable once it has exited. */
-	for (waited = 0; waited < ms; waited += 20)
-		if (poll(&pfd, 1, 20) > 0)
+	for (waited = 0; waited < ms; waited += STOP_POLL_MS)
+		if (poll(&pfd, 1, STOP_POLL_MS) > 0)
 			goto out;
 	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-	(void)poll(&pfd, 1, 1000);
+	(void)poll(&pfd, 1, KILL_WAIT_MS);
 out:
 	/* Ours (a keeper this mirrorctl forked): reaped. */
 	(void)waitpid(pid, NULL, WNOHANG);

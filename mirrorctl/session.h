@@ -30,7 +30,7 @@ struct session {
 	pid_t	netd_pid;
 	char	dev[32];		/* netd's TUN device */
 	time_t	started;
-	/* Start times of the processes above (session_pid_start), filled
+	/* Start times of the processes above (procfs_start_time), filled
 	 * in by session_save; 0 while not known. */
 	unsigned long long mountd_start, agent_start, pf_start, netd_start;
 };
@@ -54,11 +54,6 @@ const char *session_file(const struct session *, const char *name);
 /* path made absolute and normalized without touching the file system
  * (a dead FUSE mount cannot be resolved). buf holds PATH_MAX. */
 int	session_abspath(const char *path, char *buf);
-/* True if pid is alive. */
-int	session_alive(pid_t pid);
-/* When pid started (clock ticks after boot; field 22 of its stat), or
- * 0 if it is gone or a zombie. */
-unsigned long long session_pid_start(pid_t pid);
 /* SIGTERM, wait up to ms, then SIGKILL. Only for a PID that cannot have
  * been reused: a child not yet reaped. */
 void	session_stop_pid(pid_t pid, int ms);

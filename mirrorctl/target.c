@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "mirrorctl.h"
+#include "procfs.h"
 #include "run.h"
 #include "target.h"
+#include "xmalloc.h"
 
 #define TARGET_FORMS "ws://HOST:PORT, wss://HOST:PORT, pid/N, podman/NAME, docker/NAME, " \
 	"pod/NAME[/container/C], deployment/NAME, statefulset/NAME or demo"
@@ -151,18 +153,16 @@ target_runtime(const struct target *t)
 static int
 pid_in_container(int pid, const char *id)
 {
-	char path[64], line[4096];
-	FILE *f;
-	int found = 0;
+	char path[64], full[PROCFS_CONTAINER_ID_MAX + 1], *text;
+	int found;
 
 	if (strlen(id) < 12)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, id) != NULL;
-	fclose(f);
+	text = xmalloc(PROCFS_CGROUP_MAX);
+	found = read_small_file(path, text, PROCFS_CGROUP_MAX) >= 0 &&
+	    procfs_cgroup_names(text, id, full, sizeof(full));
+	x_free(text);
 	return found;
 }
 

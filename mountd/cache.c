@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "nodes-table.h"
 #include "xmalloc.h"
 
@@ -32,15 +33,6 @@ struct name_ent {
 };
 
 static pthread_cond_t nodes_cv = PTHREAD_COND_INITIALIZER;	/* writes done */
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void
 cache_record_attr(struct node *n, const struct proto_attr *a)

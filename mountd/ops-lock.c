@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -45,10 +46,15 @@ lock_send(struct call *c)
 	client_call(ops_cfg.client, &b, lock_done, c);
 }
 
+#define LOCK_RETRY_FIRST_MS	10	/* the first wait before asking again */
+#define LOCK_RETRY_MAX_MS	200	/* the wait doubles up to this */
+#define STOP_WAIT_MS		1000	/* ops_stop waits this for retry threads */
+#define STOP_POLL_MS		10
+
 /* Lock waits in progress (retry threads), and whether mountd is going
  * away: ops_stop() ends them before the session does. */
-static int nwaiting;			/* atomic */
-static int stopping;			/* atomic */
+static atomic_int nwaiting;
+static atomic_int stopping;
 
 static void *
 retry_thread(void *arg)
@@ -61,14 +67,14 @@ retry_thread(void *arg)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
 	if (fuse_req_interrupted(c->req) ||
-	    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+	    atomic_load_explicit(&stopping, memory_order_acquire)) {
 		fuse_reply_err(c->req, EINTR);
 		x_free(c->retry->msg);
 		x_free(c->retry);
 		ops_call_free(c);
 	} else
 		lock_send(c);
-	__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_sub_explicit(&nwaiting, 1, memory_order_acq_rel);
 	return NULL;
 }
 
@@ -77,11 +83,11 @@ ops_stop(void)
 {
 	int i;
 
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
-	/* A retry thread sleeps at most 200 ms. */
-	for (i = 0; i < 100 && __atomic_load_n(&nwaiting, __ATOMIC_ACQUIRE);
-	    i++)
-		usleep(10000);
+	atomic_store_explicit(&stopping, 1, memory_order_release);
+	/* A retry thread sleeps at most LOCK_RETRY_MAX_MS. */
+	for (i = 0; i < STOP_WAIT_MS / STOP_POLL_MS &&
+	    atomic_load_explicit(&nwaiting, memory_order_acquire); i++)
+		usleep(STOP_POLL_MS * 1000);
 }
 
 static void
@@ -97,17 +103,17 @@ lock_done(void *arg, int err, struct proto_cur *p)
 
 	if (err == -EAGAIN && r->delay_ms > 0) {
 		/* Wait, and ask again; 10 ms doubling up to 200 ms. */
-		if (r->delay_ms < 200)
-			r->delay_ms = r->delay_ms * 2 > 200 ? 200 :
-			    r->delay_ms * 2;
+		if (r->delay_ms < LOCK_RETRY_MAX_MS)
+			r->delay_ms = r->delay_ms * 2 > LOCK_RETRY_MAX_MS ?
+			    LOCK_RETRY_MAX_MS : r->delay_ms * 2;
 		pthread_attr_init(&ta);
 		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-		__atomic_add_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+		atomic_fetch_add_explicit(&nwaiting, 1, memory_order_acq_rel);
 		if (pthread_create(&t, &ta, retry_thread, c) == 0) {
 			pthread_attr_destroy(&ta);
 			return;
 		}
-		__atomic_sub_fetch(&nwaiting, 1, __ATOMIC_ACQ_REL);
+		atomic_fetch_sub_explicit(&nwaiting, 1, memory_order_acq_rel);
 		pthread_attr_destroy(&ta);
 		err = -ENOLCK;
 	}
@@ -155,7 +161,7 @@ lock_start(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op,
 	r->c = c;
 	r->msg = b->data;
 	r->len = b->len;
-	r->delay_ms = wait ? 10 : 0;
+	r->delay_ms = wait ? LOCK_RETRY_FIRST_MS : 0;
 	b->data = NULL;
 	lock_send(c);
 }

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "nodes.h"
 #include "ops-internal.h"
@@ -230,15 +231,6 @@ static void readdir_page(struct call *c, uint64_t cookie);
 static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
     int plus);
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 readdir_done(void *arg, int err, struct proto_cur *p)
 {
@@ -429,16 +421,7 @@ statfs_done(void *arg, int err, struct proto_cur *p)
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else {
-		memset(&sv, 0, sizeof(sv));
-		sv.f_bsize = s.bsize;
-		sv.f_frsize = s.frsize;
-		sv.f_blocks = s.blocks;
-		sv.f_bfree = s.bfree;
-		sv.f_bavail = s.bavail;
-		sv.f_files = s.files;
-		sv.f_ffree = s.ffree;
-		sv.f_favail = s.favail;
-		sv.f_namemax = s.namemax;
+		proto_statfs_to_statvfs(&s, &sv);
 		fuse_reply_statfs(c->req, &sv);
 	}
 	ops_call_free(c);

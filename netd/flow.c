@@ -93,7 +93,7 @@ flow_packet(uint8_t *buf, size_t len)
 			return;
 		}
 	}
-	st->last = now_s();
+	st->last = mono_now();
 	if (!st->opened) {
 		if (st->qn >= UDP_QUEUE_MAX ||
 		    R.pending_bytes + n > PENDING_MAX) {
@@ -168,7 +168,7 @@ flow_data(struct stream *st, const uint8_t *data, size_t n)
 	tunio_write(R.pbuf, len);
 	st->bytes_in += n;
 	R.bytes_in += n;
-	st->last = now_s();
+	st->last = mono_now();
 	st->uncredited += (uint32_t)n;
 	if (st->uncredited >= st->rwin / 4) {
 		stream_send_credit(st, st->uncredited);

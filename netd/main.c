@@ -42,6 +42,7 @@
 #define PROG	"mirror-netd"
 
 #define ROUTES_MAX	256
+#define NETD_MAX_INFLIGHT 4096	/* requests to the agent at once */
 #define TUN_MTU		1500
 #define TUN_MTU_NO_OFFLOAD 65000
 #define TUN_PREFIX_MIN	28	/* the device's own subnet: .1 and the peers */
@@ -619,7 +620,8 @@ main(int argc, char **argv)
 	if (!fg)
 		wfd = daemon_detach(PROG, "network daemon", log_file);
 
-	cl = client_new(url, token, conf.fs_request_timeout, 4096);
+	cl = client_new(url, token, conf.fs_request_timeout,
+	    NETD_MAX_INFLIGHT);
 	explicit_bzero(token, sizeof(token));
 	if (cl == NULL) {
 		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "

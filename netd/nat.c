@@ -111,7 +111,7 @@ nat_retire(struct nat *n)
 	pthread_mutex_lock(&R.nat_mtx);
 	n->state = NAT_DEAD;
 	n->st = NULL;
-	n->expire = now_s() + NAT_LINGER;
+	n->expire = mono_now() + NAT_LINGER;
 	n->lnext = NULL;
 	if (R.linger_tail)
 		R.linger_tail->lnext = n;

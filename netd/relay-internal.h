@@ -12,11 +12,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "client.h"
+#include "clock.h"
 #include "proto.h"
 #include "relay.h"
 
@@ -124,7 +126,7 @@ struct relay_state {
 	int		 lfd, dns_ufd, dns_tfd, epfd, evfd, stopfd;
 	pthread_t	 tun_thread, relay_thread;
 	int		 started;
-	volatile int	 stop;
+	atomic_int	 stop;
 
 	/* NAT table: nat_mtx */
 	pthread_mutex_t	 nat_mtx;
@@ -165,15 +167,6 @@ struct relay_state {
 
 /* The relay's state; its parts are shared as said at each field. */
 extern struct relay_state R;
-
-static inline double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static inline const char *
 ip_str(uint32_t a, char *buf)

@@ -228,12 +228,12 @@ relay_main(void *arg)
 	int i, n, timeout;
 
 	(void)arg;
-	R.next_tick = now_s() + 1;
+	R.next_tick = mono_now() + 1;
 	pthread_mutex_lock(&R.relay_mtx);
 	status_write();
 	pthread_mutex_unlock(&R.relay_mtx);
 	while (!R.stop) {
-		t = now_s();
+		t = mono_now();
 		timeout = t >= R.next_tick ? 0 :
 		    (int)((R.next_tick - t) * 1000) + 1;
 		n = epoll_wait(R.epfd, evs, 128, timeout);
@@ -274,7 +274,7 @@ relay_main(void *arg)
 				continue;
 			stream_event(st, evs[i].events);
 		}
-		if ((t = now_s()) >= R.next_tick) {
+		if ((t = mono_now()) >= R.next_tick) {
 			tick(t);
 			R.next_tick = t + 1;
 		}

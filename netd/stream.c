@@ -94,7 +94,7 @@ stream_new(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
 	st->daddr = daddr;
 	st->dport = dport;
 	st->rwin = proto == NET_TCP ? TCP_WINDOW : UDP_WINDOW;
-	st->last = now_s();
+	st->last = mono_now();
 	h = st->id & (ID_BUCKETS - 1);
 	st->idnext = R.ids[h];
 	R.ids[h] = st;
@@ -338,7 +338,7 @@ stream_readable(struct stream *st)
 		st->send_avail -= (uint32_t)n;
 		st->bytes_out += (uint64_t)n;
 		R.bytes_out += (uint64_t)n;
-		st->last = now_s();
+		st->last = mono_now();
 		if ((size_t)n < want)
 			break;
 	}
@@ -428,7 +428,7 @@ tcp_opened(struct stream *st, uint32_t status, uint32_t window)
 	}
 	st->opened = 1;
 	st->send_avail = window;
-	st->deadline = now_s() + ACCEPT_TIMEOUT;
+	st->deadline = mono_now() + ACCEPT_TIMEOUT;
 	R.n_unjoined++;
 	pthread_mutex_lock(&R.nat_mtx);
 	st->nat->state = NAT_OPEN;
@@ -531,7 +531,7 @@ stream_message(const struct proto_hdr *h, const uint8_t *data, size_t n)
 			break;
 		st->bytes_in += n;
 		R.bytes_in += n;
-		st->last = now_s();
+		st->last = mono_now();
 		if (st->olen - st->ooff + n > st->rwin) {
 			log_warnx("stream %u: the agent sent beyond its "
 			    "window; resetting it", st->id);

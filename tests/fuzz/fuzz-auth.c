@@ -10,7 +10,8 @@
  * key taken from the input, must succeed, and one with a different key
  * must fail at the client (the agent proves itself first).
  *
- * FUZZ-SOURCES: lib/auth.c lib/proto.c lib/sha256.c lib/log.c lib/xmalloc.c
+ * FUZZ-SOURCES: lib/auth.c lib/proto.c lib/sha256.c lib/hex.c lib/log.c
+ * FUZZ-SOURCES: lib/xmalloc.c
  * FUZZ-FLAGS: -lcrypto
  */
 #include "config.h"

@@ -7,7 +7,7 @@
  * must end inside its buffer at every size, and every prefix netd reads
  * must be a whole address.
  *
- * FUZZ-SOURCES: agent/resolv.c netd/admit.c netd/cidr.c
+ * FUZZ-SOURCES: agent/resolv.c netd/admit.c lib/cidr.c
  * FUZZ-FLAGS:
  */
 #include "config.h"

@@ -1,6 +1,6 @@
 /*
- * Unit tests of netd's CIDR arithmetic (netd/cidr.c, compiled into this
- * test): parsing IPv4 and IPv6 prefixes (host bits cleared, a bare
+ * Unit tests of the CIDR arithmetic netd and mirrorctl use (lib/cidr.c):
+ * parsing IPv4 and IPv6 prefixes (host bits cleared, a bare
  * address as a /32 or /128, the /0 and full-length edges, input it must
  * refuse), formatting, contains / overlap / equal across byte and
  * non-byte boundaries and families, and subtracting one prefix from

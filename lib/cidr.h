@@ -1,6 +1,10 @@
-/* CIDR prefixes (IPv4 and IPv6): parse, print, compare, subtract. */
-#ifndef MIRROR_NETD_CIDR_H
-#define MIRROR_NETD_CIDR_H
+/*
+ * CIDR prefixes (IPv4 and IPv6): parse, print, compare, subtract. netd
+ * keeps its route set with these; mirrorctl checks --route with
+ * cidr_parse.
+ */
+#ifndef MIRROR_CIDR_H
+#define MIRROR_CIDR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
-/* CIDR prefixes: the arithmetic behind netd's route set. */
+/* CIDR prefixes: the arithmetic behind netd's route set, and the parser
+ * mirrorctl checks --route with. */
 #include "config.h"
 
 #include <arpa/inet.h>
