@@ -1,8 +1,8 @@
 /*
  * Small readers of /proc that mirrorctl, the demo helper and the agent
- * share: a whole small file (any, not only /proc's), a process's state, parent and start time
- * (/proc/PID/stat), whether it is still alive, and whether its cgroups
- * name a container.
+ * share: a whole small file (any, not only /proc's), a process's state,
+ * parent and start time (/proc/PID/stat), whether it is still alive,
+ * and whether its cgroups name a container.
  */
 #ifndef MIRROR_PROCFS_H
 #define MIRROR_PROCFS_H
@@ -15,7 +15,7 @@
 
 /* What /proc/PID/stat says of a process (fields 3, 4 and 22). */
 struct procfs_stat {
-	char			state;	/* 'R', 'S', ..., 'Z' zombie, 'X' dead */
+	char			state;	/* 'R', 'S', ... 'Z' zombie, 'X' dead */
 	int			ppid;
 	unsigned long long	start;	/* clock ticks after boot */
 };

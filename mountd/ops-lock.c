@@ -48,7 +48,7 @@ lock_send(struct call *c)
 
 #define LOCK_RETRY_FIRST_MS	10	/* the first wait before asking again */
 #define LOCK_RETRY_MAX_MS	200	/* the wait doubles up to this */
-#define STOP_WAIT_MS		1000	/* ops_stop waits this for retry threads */
+#define STOP_WAIT_MS		1000	/* ops_stop's wait for retry threads */
 #define STOP_POLL_MS		10
 
 /* Lock waits in progress (retry threads), and whether mountd is going

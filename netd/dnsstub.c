@@ -33,7 +33,7 @@ dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 	const uint8_t *ans;
 	uint32_t n;
 
-	__atomic_sub_fetch(&R.dns_udp_inflight, 1, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&R.dns_udp_inflight, 1, memory_order_relaxed);
 	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) == 0 &&
 	    sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
 	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
@@ -46,7 +46,7 @@ dns_query(const uint8_t *msg, size_t n, client_cb cb, void *arg)
 {
 	struct proto_buf b;
 
-	__atomic_add_fetch(&R.dns_queries, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&R.dns_queries, 1, memory_order_relaxed);
 	proto_buf_init(&b, PROTO_HDR_LEN + 4 + n);
 	proto_begin(&b, MSG_REQUEST, OP_DNS, 0, 0);
 	proto_put_bytes(&b, msg, n);
@@ -78,10 +78,10 @@ dnsstub_udp_readable(void)
 		}
 		/* A flood of queries waits on the agent's answers no
 		 * longer than this many at once: the rest are dropped. */
-		if (__atomic_add_fetch(&R.dns_udp_inflight, 1,
-		    __ATOMIC_RELAXED) > DNS_UDP_INFLIGHT_MAX) {
-			__atomic_sub_fetch(&R.dns_udp_inflight, 1,
-			    __ATOMIC_RELAXED);
+		if (atomic_fetch_add_explicit(&R.dns_udp_inflight, 1,
+		    memory_order_relaxed) + 1 > DNS_UDP_INFLIGHT_MAX) {
+			atomic_fetch_sub_explicit(&R.dns_udp_inflight, 1,
+			    memory_order_relaxed);
 			x_free(q);
 			relay_dropped();
 			continue;
@@ -179,7 +179,7 @@ dns_tcp_main(void *arg)
 	}
 	x_free(msg);
 	close(fd);
-	__atomic_sub_fetch(&R.dns_tcp_conns, 1, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&R.dns_tcp_conns, 1, memory_order_relaxed);
 	return NULL;
 }
 
@@ -191,10 +191,10 @@ dnsstub_tcp_accept(void)
 	int fd;
 
 	while ((fd = accept4(R.dns_tfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		if (__atomic_add_fetch(&R.dns_tcp_conns, 1,
-		    __ATOMIC_RELAXED) > DNS_TCP_MAX) {
-			__atomic_sub_fetch(&R.dns_tcp_conns, 1,
-			    __ATOMIC_RELAXED);
+		if (atomic_fetch_add_explicit(&R.dns_tcp_conns, 1,
+		    memory_order_relaxed) + 1 > DNS_TCP_MAX) {
+			atomic_fetch_sub_explicit(&R.dns_tcp_conns, 1,
+			    memory_order_relaxed);
 			close(fd);
 			continue;
 		}
@@ -202,8 +202,8 @@ dnsstub_tcp_accept(void)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, dns_tcp_main,
 		    (void *)(intptr_t)fd) != 0) {
-			__atomic_sub_fetch(&R.dns_tcp_conns, 1,
-			    __ATOMIC_RELAXED);
+			atomic_fetch_sub_explicit(&R.dns_tcp_conns, 1,
+			    memory_order_relaxed);
 			close(fd);
 		}
 		pthread_attr_destroy(&attr);

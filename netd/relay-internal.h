@@ -159,10 +159,10 @@ struct relay_state {
 	uint8_t		*pbuf;		/* PKT_BUF_MAX */
 
 	/* any thread (atomic) */
-	uint64_t	 dns_queries;
-	int		 dns_tcp_conns;
-	int		 dns_udp_inflight;
-	uint64_t	 dropped;	/* datagrams, echoes and SYNs */
+	_Atomic uint64_t dns_queries;
+	atomic_int	 dns_tcp_conns;
+	atomic_int	 dns_udp_inflight;
+	_Atomic uint64_t dropped;	/* datagrams, echoes and SYNs */
 };
 
 /* The relay's state; its parts are shared as said at each field. */

@@ -54,7 +54,7 @@ static int tag_dns_udp = TAG_DNS_UDP, tag_dns_tcp = TAG_DNS_TCP;
 void
 relay_dropped(void)
 {
-	__atomic_add_fetch(&R.dropped, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&R.dropped, 1, memory_order_relaxed);
 }
 
 /* Queues it for the relay thread. A packet from the TUN is dropped when

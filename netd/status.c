@@ -49,9 +49,9 @@ status_write(void)
 	    (unsigned long long)R.tcp_open, (unsigned long long)R.tcp_total,
 	    (unsigned long long)R.udp_flows);
 	fprintf(f, "dns_queries=%llu\n", (unsigned long long)
-	    __atomic_load_n(&R.dns_queries, __ATOMIC_RELAXED));
+	    atomic_load_explicit(&R.dns_queries, memory_order_relaxed));
 	fprintf(f, "dropped=%llu\n", (unsigned long long)
-	    __atomic_load_n(&R.dropped, __ATOMIC_RELAXED));
+	    atomic_load_explicit(&R.dropped, memory_order_relaxed));
 	fprintf(f, "bytes_in=%llu\nbytes_out=%llu\n",
 	    (unsigned long long)R.bytes_in, (unsigned long long)R.bytes_out);
 	for (st = R.all; st && lines < STATUS_CONN_MAX; st = st->next) {
