@@ -208,6 +208,28 @@ demo_print_status(pid_t pid)
 	fflush(stdout);
 }
 
+/*
+ * What up and down start with: root, the state directory, the lock.
+ * 0 with *p set up and *lock held, or -errno (said) with nothing held.
+ */
+static int
+demo_begin(struct demo_paths *p, int *lock)
+{
+	int error;
+
+	*lock = -1;
+	if ((error = demo_need_root()) != 0)
+		return error;
+	if ((error = demo_paths_init(p)) != 0) {
+		demo_error("cannot use the state directory: %s",
+		    strerror(-error));
+		return error;
+	}
+	if ((error = demo_lock(p, lock)) != 0)
+		demo_paths_free(p);
+	return error;
+}
+
 static int
 demo_up(int quiet, pid_t *pid)
 {
@@ -216,15 +238,8 @@ demo_up(int quiet, pid_t *pid)
 	pid_t pod = -1;
 	int lock = -1, error, started = 0, linked = 0;
 
-	if ((error = demo_need_root()) != 0)
+	if ((error = demo_begin(&p, &lock)) != 0)
 		return error;
-	if ((error = demo_paths_init(&p)) != 0) {
-		demo_error("cannot use the state directory: %s",
-		    strerror(-error));
-		return error;
-	}
-	if ((error = demo_lock(&p, &lock)) != 0)
-		goto out;
 
 	if ((error = demo_running_pid(&pod)) == 0) {
 		if (!quiet)
@@ -299,15 +314,8 @@ demo_down(int quiet)
 	pid_t pod;
 	int lock = -1, error;
 
-	if ((error = demo_need_root()) != 0)
+	if ((error = demo_begin(&p, &lock)) != 0)
 		return error;
-	if ((error = demo_paths_init(&p)) != 0) {
-		demo_error("cannot use the state directory: %s",
-		    strerror(-error));
-		return error;
-	}
-	if ((error = demo_lock(&p, &lock)) != 0)
-		goto out;
 	if ((error = demo_running_pid(&pod)) == -ENOENT) {
 		if (!quiet)
 			printf("demo pod is not running\n");

@@ -113,6 +113,29 @@ out:
 }
 
 /*
+ * A pipe (close-on-exec) and a child: *child is 0 in the child, its PID
+ * in the parent. Output is flushed first so the child does not repeat
+ * it. 0, or -errno with nothing left open.
+ */
+static int
+demo_fork_piped(int fds[2], pid_t *child)
+{
+	int error;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	if ((*child = fork()) == -1) {
+		error = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return error;
+	}
+	return 0;
+}
+
+/*
  * Runs argv (argv[0] an absolute path) and waits for it; with netns_pid,
  * inside that process's network namespace. What it says on stderr lands
  * in errtext. Returns 0 if it exits 0, else -EIO (-ENOENT if it could not
@@ -128,16 +151,8 @@ demo_run(char *const argv[], pid_t netns_pid, char *errtext, size_t errsize)
 	int fds[2], fd, status, error = 0;
 
 	errtext[0] = '\0';
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	if ((child = fork()) == -1) {
-		error = -errno;
-		close(fds[0]);
-		close(fds[1]);
+	if ((error = demo_fork_piped(fds, &child)) != 0)
 		return error;
-	}
 	if (child == 0) {
 		if (netns_pid > 0) {
 			snprintf(path, sizeof(path), "/proc/%ld/ns/net",
@@ -339,16 +354,8 @@ demo_pod_start(struct demo_paths *p, pid_t *pod)
 	int fds[2], status, error = 0;
 
 	*pod = -1;
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	if ((child = fork()) == -1) {
-		error = -errno;
-		close(fds[0]);
-		close(fds[1]);
+	if ((error = demo_fork_piped(fds, &child)) != 0)
 		return error;
-	}
 	if (child == 0) {
 		close(fds[0]);
 		demo_pod_fork(p->rootfs, fds[1]);
