@@ -15,12 +15,16 @@ WEB_NAME=web.demo.svc.cluster.local
 # The pieces below build it; tests with another topology (t-agent-net,
 # t-netd-tun, t-netd-routes) use the same pieces.
 
-# need_netns: root, ip and network namespaces (a probe).
+. "$(dirname "${BASH_SOURCE[0]}")/netreap.sh"
+
+# need_netns: root, ip and network namespaces (a probe); then
+# net_reap_stale.
 need_netns() {
 	need_root
 	need_cmd ip iproute2
 	ip netns add "mt-probe-$$" 2>/dev/null || missing "cannot create network namespaces"
 	ip netns del "mt-probe-$$"
+	net_reap_stale
 }
 
 need_net() {
