@@ -1,8 +1,9 @@
 /*
  * Declarations shared by the agent's file service files (fs.c, the
  * dispatch and file table; fs-read.c; fs-write.c; fs-lock.c), not part
- * of its API in fs.h. Every handler decodes its request from c, answers
- * into out (reply_begin then the reply's fields) and returns 0, or
+ * of its API in fs.h. Every handler decodes its request from c with its
+ * lib/proto-fs.h decoder, answers into out (reply_begin, then the
+ * reply's encoder) and returns 0, or
  * -EBADMSG when the payload does not decode (the caller drops the
  * connection).
  */
@@ -15,6 +16,7 @@
 
 #include "fs.h"
 #include "proto.h"
+#include "proto-fs.h"
 
 /* Open flags a client may ask for; the rest are the client kernel's. */
 #define OPEN_FLAGS_PASSED	(O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | \
@@ -32,14 +34,6 @@ static inline int
 reply_status(struct proto_buf *out, const struct proto_hdr *h, int rc)
 {
 	reply_begin(out, h, rc);
-	return 0;
-}
-
-static inline int
-get_path(struct proto_cur *c, char *path, size_t sz)
-{
-	if (proto_get_str(c, path, sz) < 0 || !proto_path_ok(path))
-		return -EBADMSG;
 	return 0;
 }
 

@@ -57,16 +57,21 @@ int
 fs_serve_lock(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
+	struct proto_lock_req r;
+	struct proto_lock_rep rep;
 	uint64_t fh, owner, start, len;
 	uint8_t cmd, type;
 	struct flock fl;
 	int fd, lfd, acc, rc = 0;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &owner) < 0 ||
-	    proto_get_u8(c, &cmd) < 0 || proto_get_u8(c, &type) < 0 ||
-	    proto_get_u64(c, &start) < 0 || proto_get_u64(c, &len) < 0 ||
-	    proto_end(c) < 0 || cmd > LOCK_CMD_SET || type > LOCK_TYPE_WRITE)
+	if (proto_dec_lock_req(c, &r) < 0)
 		return -EBADMSG;
+	fh = r.fh;
+	owner = r.owner;
+	cmd = r.cmd;
+	type = r.type;
+	start = r.start;
+	len = r.len;
 	if (start > INT64_MAX || len > INT64_MAX)
 		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
@@ -100,9 +105,10 @@ fs_serve_lock(struct agent_files *files, const struct proto_hdr *h,
 	fs_files_put(files, fh);
 	reply_begin(out, h, rc);
 	if (rc == 0 && cmd == LOCK_CMD_GET) {
-		proto_put_u8(out, proto_lock_from_fcntl(fl.l_type));
-		proto_put_u64(out, (uint64_t)fl.l_start);
-		proto_put_u64(out, (uint64_t)fl.l_len);
+		rep.type = proto_lock_from_fcntl(fl.l_type);
+		rep.start = (uint64_t)fl.l_start;
+		rep.len = (uint64_t)fl.l_len;
+		proto_enc_lock_rep(out, &rep);
 	}
 	return 0;
 }
@@ -111,14 +117,15 @@ int
 fs_serve_flock(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
+	struct proto_flock_req r;
 	uint64_t fh;
 	uint32_t op;
 	int fd, rc;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &op) < 0 ||
-	    proto_end(c) < 0)
+	if (proto_dec_flock_req(c, &r) < 0)
 		return -EBADMSG;
-	op &= LOCK_SH | LOCK_EX | LOCK_UN;
+	fh = r.fh;
+	op = r.op & (LOCK_SH | LOCK_EX | LOCK_UN);
 	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
 		return reply_status(out, h, -EINVAL);
 	if ((fd = fs_files_get(files, fh)) < 0)
@@ -135,12 +142,14 @@ fs_serve_flush(struct agent_files *files, const struct proto_hdr *h,
 {
 	struct agent_lock **pp, *l;
 	struct stat st;
+	struct proto_flush_req r;
 	uint64_t fh, owner;
 	int fd, rc = 0;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &owner) < 0 ||
-	    proto_end(c) < 0)
+	if (proto_dec_flush_req(c, &r) < 0)
 		return -EBADMSG;
+	fh = r.fh;
+	owner = r.owner;
 	if ((fd = fs_files_get(files, fh)) < 0)
 		return reply_status(out, h, fd);
 	if (fstat(fd, &st) < 0)

@@ -26,18 +26,17 @@ int
 fs_serve_getattr(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
+	struct proto_fs_strs s;
+	struct proto_path_req r;
 	struct proto_attr a;
 	int rc;
 
-	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0)
+	if (proto_dec_path_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	if (!proto_path_ok(path))
-		return -EBADMSG;
-	rc = fs_stat_path(fs, path, &a);
+	rc = fs_stat_path(fs, r.path, &a);
 	reply_begin(out, h, rc);
 	if (rc == 0)
-		proto_put_attr(out, &a);
+		proto_enc_attr_rep(out, &a);
 	return 0;
 }
 
@@ -45,24 +44,24 @@ int
 fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
-	uint64_t cookie, next;
-	uint32_t max, count = 0;
-	size_t next_at = 0;
+	struct proto_fs_strs s;
+	struct proto_readdir_req r;
+	struct proto_readdir_enc enc;
+	uint64_t next;
+	uint32_t max;
 	struct dirent *de;
 	struct proto_attr a;
 	DIR *d = NULL;
 	int fd, rc = 0, eof = 1;
 
-	if (proto_get_str(c, path, sizeof(path)) < 0 ||
-	    proto_get_u64(c, &cookie) < 0 || proto_get_u32(c, &max) < 0 ||
-	    proto_end(c) < 0 || !proto_path_ok(path))
+	if (proto_dec_readdir_req(c, &s, &r) < 0)
 		return -EBADMSG;
+	max = r.max;
 	if (max > READDIR_REPLY_MAX)
 		max = READDIR_REPLY_MAX;
 	if (max < 512)
 		max = 512;
-	fd = agent_fs_open_in_root(fs, path,
+	fd = agent_fs_open_in_root(fs, r.path,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (fd < 0) {
 		rc = fd;
@@ -73,17 +72,13 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 		close(fd);
 		goto out;
 	}
-	if (cookie != 0)
-		seekdir(d, (long)cookie);
+	if (r.cookie != 0)
+		seekdir(d, (long)r.cookie);
 	reply_begin(out, h, 0);
-	proto_put_u8(out, 1);		/* eof, patched below */
-	next_at = out->len;
-	proto_put_u64(out, 0);		/* next cookie, patched below */
-	proto_put_u32(out, 0);
-	next = cookie;
+	proto_enc_readdir_rep_begin(out, &enc);
+	next = r.cookie;
 	for (;;) {
 		long pos = telldir(d);
-		size_t before = out->len;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -98,28 +93,16 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 		 * the directory we resolved in the root. */
 		if (fs_stat_child(dirfd(d), de->d_name, &a) < 0)
 			continue;	/* removed meanwhile */
-		proto_put_str(out, de->d_name);
-		proto_put_attr(out, &a);
-		if (out->len - PROTO_HDR_LEN > max || out->err) {
-			out->len = before;
-			out->err = 0;
+		if (proto_enc_readdir_rep_add(out, &enc, de->d_name, &a,
+		    max) < 0) {
 			eof = 0;
 			next = (uint64_t)pos;
 			break;
 		}
-		count++;
 	}
 	if (rc < 0)
 		goto out;
-	out->data[next_at - 1] = (uint8_t)eof;
-	{
-		struct proto_buf tmp = { out->data + next_at, 0, 12, 0 };
-
-		/* Patch the fixed-size fields in place. */
-		tmp.len = 0;
-		proto_put_u64(&tmp, next);
-		proto_put_u32(&tmp, count);
-	}
+	proto_enc_readdir_rep_finish(out, &enc, (uint8_t)eof, next);
 out:
 	if (d)
 		closedir(d);
@@ -155,26 +138,25 @@ int
 fs_serve_open(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
+	struct proto_fs_strs s;
+	struct proto_open_req r;
 	uint32_t flags;
 	struct stat st;
 	struct statfs sfs;
-	struct proto_attr a;
+	struct proto_open_rep rep;
 	int64_t fh = 0;
 	int fd, rc = 0;
 
-	if (proto_get_str(c, path, sizeof(path)) < 0 ||
-	    proto_get_u32(c, &flags) < 0 || proto_end(c) < 0 ||
-	    !proto_path_ok(path))
+	if (proto_dec_open_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	flags &= OPEN_FLAGS_PASSED;
+	flags = r.flags & OPEN_FLAGS_PASSED;
 	if (!fs->writable && ((flags & O_ACCMODE) != O_RDONLY ||
 	    (flags & (O_TRUNC | O_APPEND)))) {
 		rc = -EROFS;
 		goto out;
 	}
 	/* Never a fifo or a device: those are the local kernel's. */
-	fd = confine_open_checked(fs, path, (int)flags | O_NOFOLLOW,
+	fd = confine_open_checked(fs, r.path, (int)flags | O_NOFOLLOW,
 	    CONFINE_OPEN_REG | CONFINE_OPEN_DIR);
 	if (fd < 0) {
 		rc = fd;
@@ -185,10 +167,10 @@ fs_serve_open(struct agent_fs *fs, struct agent_files *files,
 		close(fd);
 		goto out;
 	}
-	proto_attr_from_stat(&a, &st);
-	a.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
+	proto_attr_from_stat(&rep.attr, &st);
+	rep.attr.flags = flistxattr(fd, NULL, 0) == 0 ? ATTR_NO_XATTR : 0;
 	if (fstatfs(fd, &sfs) == 0 && synthetic_fs((unsigned long)sfs.f_type))
-		a.flags |= ATTR_SYNTHETIC;
+		rep.attr.flags |= ATTR_SYNTHETIC;
 	if ((fh = fs_files_add(files, fd)) < 0) {
 		rc = (int)fh;
 		close(fd);
@@ -196,8 +178,8 @@ fs_serve_open(struct agent_fs *fs, struct agent_files *files,
 out:
 	reply_begin(out, h, rc);
 	if (rc == 0) {
-		proto_put_u64(out, (uint64_t)fh);
-		proto_put_attr(out, &a);
+		rep.fh = (uint64_t)fh;
+		proto_enc_open_rep(out, &rep);
 	}
 	return 0;
 }
@@ -206,26 +188,24 @@ int
 fs_serve_read(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	uint64_t fh, off;
-	uint32_t size;
+	struct proto_read_req r;
 	uint8_t *p;
 	size_t got = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &off) < 0 ||
-	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0)
+	if (proto_dec_read_req(c, &r) < 0)
 		return -EBADMSG;
-	if (size > PROTO_READ_MAX)
-		size = PROTO_READ_MAX;
-	if (off > INT64_MAX)
+	if (r.size > PROTO_READ_MAX)
+		r.size = PROTO_READ_MAX;
+	if (r.off > INT64_MAX)
 		return reply_status(out, h, -EINVAL);
-	if ((fd = fs_files_get(files, fh)) < 0)
+	if ((fd = fs_files_get(files, r.fh)) < 0)
 		return reply_status(out, h, fd);
 	reply_begin(out, h, 0);
-	p = proto_put_bytes_reserve(out, size);
-	while (p != NULL && got < size) {
-		n = pread(fd, p + got, size - got, (off_t)(off + got));
+	p = proto_enc_read_rep_reserve(out, r.size);
+	while (p != NULL && got < r.size) {
+		n = pread(fd, p + got, r.size - got, (off_t)(r.off + got));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -236,11 +216,11 @@ fs_serve_read(struct agent_files *files, const struct proto_hdr *h,
 			break;
 		got += (size_t)n;
 	}
-	fs_files_put(files, fh);
+	fs_files_put(files, r.fh);
 	if (rc < 0)
 		reply_begin(out, h, rc);
 	else
-		proto_bytes_trim(out, p, got);
+		proto_enc_read_rep_trim(out, p, got);
 	return 0;
 }
 
@@ -248,11 +228,11 @@ int
 fs_serve_release(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	uint64_t fh;
+	struct proto_fh_req r;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
+	if (proto_dec_fh_req(c, &r) < 0)
 		return -EBADMSG;
-	reply_begin(out, h, fs_files_release(files, fh));
+	reply_begin(out, h, fs_files_release(files, r.fh));
 	return 0;
 }
 
@@ -261,15 +241,16 @@ int
 fs_serve_readlink(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
-	char confined[PROTO_PATH_MAX + 1];
+	char target[PROTO_PATH_MAX + 1], confined[PROTO_PATH_MAX + 1];
+	struct proto_fs_strs s;
+	struct proto_path_req r;
 	ssize_t n;
 	int fd, rc = 0;
 
-	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0 ||
-	    !proto_path_ok(path))
+	if (proto_dec_path_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	if ((fd = agent_fs_open_in_root(fs, path, O_PATH | O_NOFOLLOW)) < 0) {
+	if ((fd = agent_fs_open_in_root(fs, r.path,
+	    O_PATH | O_NOFOLLOW)) < 0) {
 		rc = fd;
 		goto out;
 	}
@@ -280,12 +261,12 @@ fs_serve_readlink(struct agent_fs *fs, const struct proto_hdr *h,
 	if (rc < 0)
 		goto out;
 	target[n] = '\0';
-	rc = agent_fs_confine_link(fs, path, target, confined,
+	rc = agent_fs_confine_link(fs, r.path, target, confined,
 	    sizeof(confined));
 out:
 	reply_begin(out, h, rc);
 	if (rc == 0)
-		proto_put_str(out, confined);
+		proto_enc_readlink_rep(out, confined);
 	return 0;
 }
 
@@ -293,15 +274,15 @@ int
 fs_serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
+	struct proto_fs_strs strs;
+	struct proto_path_req r;
 	struct statvfs sv;
 	struct proto_statfs s;
 	int fd, rc = 0;
 
-	if (proto_get_str(c, path, sizeof(path)) < 0 || proto_end(c) < 0 ||
-	    !proto_path_ok(path))
+	if (proto_dec_path_req(c, &strs, &r) < 0)
 		return -EBADMSG;
-	if ((fd = agent_fs_open_in_root(fs, path, O_PATH)) < 0)
+	if ((fd = agent_fs_open_in_root(fs, r.path, O_PATH)) < 0)
 		rc = fd;
 	else {
 		if (fstatvfs(fd, &sv) < 0)
@@ -311,7 +292,7 @@ fs_serve_statfs(struct agent_fs *fs, const struct proto_hdr *h,
 	reply_begin(out, h, rc);
 	if (rc == 0) {
 		proto_statfs_from_statvfs(&s, &sv);
-		proto_put_statfs(out, &s);
+		proto_enc_statfs_rep(out, &s);
 	}
 	return 0;
 }
@@ -320,25 +301,21 @@ int
 fs_serve_xattr(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	struct proto_fs_strs s;
+	struct proto_xattr_req r;
 	char procfd[64];
 	uint32_t size;
-	uint64_t fh = 0;
 	uint8_t *p = NULL;
 	ssize_t n = 0;
-	int fd, rc = 0, by_fh = h->op == OP_FGETXATTR || h->op == OP_FLISTXATTR;
+	int fd, rc = 0;
 
-	name[0] = '\0';
-	if (by_fh ? proto_get_u64(c, &fh) < 0 || fh == 0 :
-	    get_path(c, path, sizeof(path)) < 0)
+	if (proto_dec_xattr_req(c, h->op, &s, &r) < 0)
 		return -EBADMSG;
-	if (((h->op == OP_GETXATTR || h->op == OP_FGETXATTR) &&
-	    proto_get_str(c, name, sizeof(name)) < 0) ||
-	    proto_get_u32(c, &size) < 0 || proto_end(c) < 0)
-		return -EBADMSG;
+	size = r.size;
 	if (size > PROTO_XATTR_MAX)
 		size = PROTO_XATTR_MAX;
-	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0) {
+	if ((fd = fs_target_fd(fs, files, r.fh, r.path,
+	    O_PATH | O_NOFOLLOW)) < 0) {
 		reply_begin(out, h, fd);
 		return 0;
 	}
@@ -346,31 +323,22 @@ fs_serve_xattr(struct agent_fs *fs, struct agent_files *files,
 	 * the object we resolved, never anything outside the root. */
 	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 	reply_begin(out, h, 0);
-	proto_put_u32(out, 0);
-	if (size > 0)
-		p = proto_put_bytes_reserve(out, size);
-	else
-		proto_put_u32(out, 0);
-	if (size > 0 && p == NULL)
+	p = proto_enc_xattr_rep_reserve(out, size);
+	if (p == NULL)
 		rc = -ENOMEM;
 	else if (h->op == OP_GETXATTR || h->op == OP_FGETXATTR)
-		n = getxattr(procfd, name, p, size);
+		n = getxattr(procfd, r.name, size ? p : NULL, size);
 	else
-		n = listxattr(procfd, (char *)p, size);
+		n = listxattr(procfd, size ? (char *)p : NULL, size);
 	if (rc == 0 && n < 0)
 		rc = -errno;
-	fs_target_done(files, fh, fd);
+	fs_target_done(files, r.fh, fd);
 	if (rc < 0) {
 		reply_begin(out, h, rc);
 		return 0;
 	}
-	{
-		struct proto_buf tmp = { out->data + PROTO_HDR_LEN, 0, 4, 0 };
-
-		proto_put_u32(&tmp, (uint32_t)n);
-	}
-	if (size > 0)
-		proto_bytes_trim(out, p, (size_t)n);
+	proto_enc_xattr_rep_finish(out, p, (uint32_t)n,
+	    size > 0 ? (size_t)n : 0);
 	return 0;
 }
 
@@ -378,18 +346,18 @@ int
 fs_serve_fgetattr(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
+	struct proto_fh_req r;
 	struct proto_attr a;
-	uint64_t fh;
 	int fd, rc;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_end(c) < 0)
+	if (proto_dec_fh_req(c, &r) < 0)
 		return -EBADMSG;
-	if ((fd = fs_files_get(files, fh)) < 0)
+	if ((fd = fs_files_get(files, r.fh)) < 0)
 		return reply_status(out, h, fd);
 	rc = fs_stat_fd(fd, &a);
-	fs_files_put(files, fh);
+	fs_files_put(files, r.fh);
 	reply_begin(out, h, rc);
 	if (rc == 0)
-		proto_put_attr(out, &a);
+		proto_enc_attr_rep(out, &a);
 	return 0;
 }

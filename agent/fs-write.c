@@ -149,18 +149,17 @@ int
 fs_serve_create(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
-	uint32_t flags, mode, uid, gid;
-	struct proto_attr a;
+	struct proto_fs_strs s;
+	struct proto_create_req r;
+	struct proto_open_rep rep;
+	char *path = s.path;
+	uint32_t flags;
 	int64_t fh = 0;
 	int fd, rc, made = 1, tries;
 
-	if (get_path(c, path, sizeof(path)) < 0 ||
-	    proto_get_u32(c, &flags) < 0 || proto_get_u32(c, &mode) < 0 ||
-	    proto_get_u32(c, &uid) < 0 || proto_get_u32(c, &gid) < 0 ||
-	    proto_end(c) < 0)
+	if (proto_dec_create_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	flags &= OPEN_FLAGS_PASSED | O_EXCL;
+	flags = r.flags & (OPEN_FLAGS_PASSED | O_EXCL);
 	/*
 	 * Exclusive first, to know whether this call made the file (and
 	 * so may give it to the caller); O_EXCL never opens what is there.
@@ -171,7 +170,7 @@ fs_serve_create(struct agent_fs *fs, struct agent_files *files,
 	for (tries = 0; tries < 4; tries++) {
 		made = 1;
 		fd = confine_open_mode(fs, path, (int)flags | O_CREAT |
-		    O_EXCL | O_NOFOLLOW, (mode_t)mode);
+		    O_EXCL | O_NOFOLLOW, (mode_t)r.mode);
 		if (fd != -EEXIST || (flags & O_EXCL))
 			break;
 		made = 0;
@@ -182,8 +181,8 @@ fs_serve_create(struct agent_fs *fs, struct agent_files *files,
 	}
 	if ((rc = fd) >= 0) {
 		/* An existing file too gets its handle and attributes. */
-		rc = made ? give_new(fs, path, fd, uid, gid) : 0;
-		if (rc == 0 && (rc = fs_stat_fd(fd, &a)) == 0 &&
+		rc = made ? give_new(fs, path, fd, r.uid, r.gid) : 0;
+		if (rc == 0 && (rc = fs_stat_fd(fd, &rep.attr)) == 0 &&
 		    (fh = fs_files_add(files, fd)) < 0)
 			rc = (int)fh;
 		if (rc < 0)
@@ -191,8 +190,8 @@ fs_serve_create(struct agent_fs *fs, struct agent_files *files,
 	}
 	reply_begin(out, h, rc < 0 ? rc : 0);
 	if (rc >= 0) {
-		proto_put_u64(out, (uint64_t)fh);
-		proto_put_attr(out, &a);
+		rep.fh = (uint64_t)fh;
+		proto_enc_open_rep(out, &rep);
 	}
 	return 0;
 }
@@ -201,23 +200,20 @@ int
 fs_serve_write(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	uint64_t fh, off;
-	const uint8_t *data;
-	uint32_t n;
+	struct proto_write_req r;
 	size_t done = 0;
 	ssize_t w;
 	int fd, rc = 0;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u64(c, &off) < 0 ||
-	    proto_get_bytes(c, &data, &n, PROTO_WRITE_MAX) < 0 ||
-	    proto_end(c) < 0)
+	if (proto_dec_write_req(c, &r) < 0)
 		return -EBADMSG;
-	if (off > INT64_MAX || n > INT64_MAX - off)
+	if (r.off > INT64_MAX || r.len > INT64_MAX - r.off)
 		return reply_status(out, h, -EFBIG);
-	if ((fd = fs_files_get(files, fh)) < 0)
+	if ((fd = fs_files_get(files, r.fh)) < 0)
 		return reply_status(out, h, fd);
-	while (done < n) {
-		w = pwrite(fd, data + done, n - done, (off_t)(off + done));
+	while (done < r.len) {
+		w = pwrite(fd, r.data + done, r.len - done,
+		    (off_t)(r.off + done));
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -226,12 +222,12 @@ fs_serve_write(struct agent_files *files, const struct proto_hdr *h,
 		}
 		done += (size_t)w;
 	}
-	fs_files_put(files, fh);
+	fs_files_put(files, r.fh);
 	/* All or the errno: the client may have answered the write already
 	 * (write-behind), so a part done is still a failure to report. */
 	reply_begin(out, h, rc);
 	if (rc == 0)
-		proto_put_u32(out, (uint32_t)done);
+		proto_enc_write_rep(out, (uint32_t)done);
 	return 0;
 }
 
@@ -282,39 +278,32 @@ int
 fs_serve_setattr(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
-	uint64_t fh, size, t;
-	uint32_t set, mode, uid, gid, ansec, mnsec;
+	struct proto_fs_strs s;
+	struct proto_setattr_req r;
 	struct timespec ts[2];
 	struct proto_attr a;
 	int fd, rc;
 
-	if (get_path(c, path, sizeof(path)) < 0 ||
-	    proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &set) < 0 ||
-	    proto_get_u32(c, &mode) < 0 || proto_get_u32(c, &uid) < 0 ||
-	    proto_get_u32(c, &gid) < 0 || proto_get_u64(c, &size) < 0)
+	if (proto_dec_setattr_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	if (proto_get_u64(c, &t) < 0 || proto_get_u32(c, &ansec) < 0)
-		return -EBADMSG;
-	ts[0].tv_sec = (time_t)(int64_t)t;
-	if (proto_get_u64(c, &t) < 0 || proto_get_u32(c, &mnsec) < 0 ||
-	    proto_end(c) < 0 || ansec >= 1000000000u || mnsec >= 1000000000u)
-		return -EBADMSG;
-	ts[1].tv_sec = (time_t)(int64_t)t;
-	ts[0].tv_nsec = (set & SETATTR_ATIME_NOW) ? UTIME_NOW :
-	    (set & SETATTR_ATIME) ? (long)ansec : UTIME_OMIT;
-	ts[1].tv_nsec = (set & SETATTR_MTIME_NOW) ? UTIME_NOW :
-	    (set & SETATTR_MTIME) ? (long)mnsec : UTIME_OMIT;
+	ts[0].tv_sec = (time_t)r.atime_sec;
+	ts[1].tv_sec = (time_t)r.mtime_sec;
+	ts[0].tv_nsec = (r.set & SETATTR_ATIME_NOW) ? UTIME_NOW :
+	    (r.set & SETATTR_ATIME) ? (long)r.atime_nsec : UTIME_OMIT;
+	ts[1].tv_nsec = (r.set & SETATTR_MTIME_NOW) ? UTIME_NOW :
+	    (r.set & SETATTR_MTIME) ? (long)r.mtime_nsec : UTIME_OMIT;
 
-	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
+	if ((fd = fs_target_fd(fs, files, r.fh, r.path,
+	    O_PATH | O_NOFOLLOW)) < 0)
 		return reply_status(out, h, fd);
-	rc = apply_setattr(fd, fh == 0, set, mode, uid, gid, size, ts);
+	rc = apply_setattr(fd, r.fh == 0, r.set, r.mode, r.uid, r.gid, r.size,
+	    ts);
 	if (rc == 0)
 		rc = fs_stat_fd(fd, &a);
-	fs_target_done(files, fh, fd);
+	fs_target_done(files, r.fh, fd);
 	reply_begin(out, h, rc);
 	if (rc == 0)
-		proto_put_attr(out, &a);
+		proto_enc_attr_rep(out, &a);
 	return 0;
 }
 
@@ -322,20 +311,18 @@ int
 fs_serve_fsync(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1];
-	uint64_t fh;
-	uint8_t datasync;
+	struct proto_fs_strs s;
+	struct proto_fsync_req r;
 	int fd, rc = 0;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u8(c, &datasync) < 0 ||
-	    get_path(c, path, sizeof(path)) < 0 || proto_end(c) < 0)
+	if (proto_dec_fsync_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	if ((fd = fs_target_fd(fs, files, fh, path,
+	if ((fd = fs_target_fd(fs, files, r.fh, r.path,
 	    O_RDONLY | O_DIRECTORY)) < 0)
 		return reply_status(out, h, fd);
-	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+	if ((r.datasync ? fdatasync(fd) : fsync(fd)) < 0)
 		rc = -errno;
-	fs_target_done(files, fh, fd);
+	fs_target_done(files, r.fh, fd);
 	reply_begin(out, h, rc);
 	return 0;
 }
@@ -373,29 +360,30 @@ int
 fs_serve_name_op(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
-	uint32_t mode = 0, uid = 0, gid = 0;
-	uint64_t rdev = 0;
-	const char *name;
+	struct proto_fs_strs s;
+	struct proto_mknode_req r;
+	uint32_t mode, uid, gid;
+	uint64_t rdev;
+	const char *name, *target;
 	struct proto_attr a;
 	int dirfd, rc, want_attr = 0, as_caller, aside = 0;
 
-	if (get_path(c, path, sizeof(path)) < 0)
+	if (h->op == OP_UNLINK || h->op == OP_RMDIR) {
+		struct proto_path_req pr;
+
+		if (proto_dec_path_req(c, &s, &pr) < 0)
+			return -EBADMSG;
+		memset(&r, 0, sizeof(r));
+		r.path = pr.path;
+		r.target = "";
+	} else if (proto_dec_mknode_req(c, h->op, &s, &r) < 0)
 		return -EBADMSG;
-	if (h->op == OP_MKNOD && (proto_get_u32(c, &mode) < 0 ||
-	    proto_get_u64(c, &rdev) < 0))
-		return -EBADMSG;
-	if (h->op == OP_MKDIR && proto_get_u32(c, &mode) < 0)
-		return -EBADMSG;
-	if (h->op == OP_SYMLINK && (proto_get_str(c, target,
-	    sizeof(target)) < 0 || target[0] == '\0'))
-		return -EBADMSG;
-	if ((h->op == OP_MKNOD || h->op == OP_MKDIR || h->op == OP_SYMLINK) &&
-	    (proto_get_u32(c, &uid) < 0 || proto_get_u32(c, &gid) < 0))
-		return -EBADMSG;
-	if (proto_end(c) < 0)
-		return -EBADMSG;
-	if ((rc = confine_open_parent(fs, path, &name, &dirfd)) < 0)
+	mode = r.mode;
+	rdev = r.rdev;
+	uid = r.uid;
+	gid = r.gid;
+	target = r.target;
+	if ((rc = confine_open_parent(fs, s.path, &name, &dirfd)) < 0)
 		return reply_status(out, h, rc);
 	as_caller = (h->op == OP_MKNOD || h->op == OP_MKDIR ||
 	    h->op == OP_SYMLINK) && geteuid() == 0 && (uid != 0 || gid != 0);
@@ -441,7 +429,7 @@ made:
 	close(dirfd);
 	reply_begin(out, h, rc);
 	if (rc == 0 && want_attr)
-		proto_put_attr(out, &a);
+		proto_enc_attr_rep(out, &a);
 	return 0;
 }
 
@@ -450,26 +438,25 @@ int
 fs_serve_two_names(struct agent_fs *fs, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	char from[PROTO_PATH_MAX + 1], to[PROTO_PATH_MAX + 1];
+	struct proto_fs_strs s;
+	struct proto_rename_req r;
 	const char *fname, *tname;
-	uint32_t flags = 0;
+	uint32_t flags;
 	unsigned int rflags = 0;
 	struct proto_attr a;
 	int fdir = -1, tdir = -1, rc;
 
-	if (get_path(c, from, sizeof(from)) < 0 ||
-	    get_path(c, to, sizeof(to)) < 0 ||
-	    (h->op == OP_RENAME && proto_get_u32(c, &flags) < 0) ||
-	    proto_end(c) < 0)
+	if (proto_dec_rename_req(c, h->op, &s, &r) < 0)
 		return -EBADMSG;
+	flags = r.flags;
 	if (flags & ~3u)
 		return reply_status(out, h, -EINVAL);
 	if (flags & 1)
 		rflags |= RENAME_NOREPLACE;
 	if (flags & 2)
 		rflags |= RENAME_EXCHANGE;
-	if ((rc = confine_open_parent(fs, from, &fname, &fdir)) < 0 ||
-	    (rc = confine_open_parent(fs, to, &tname, &tdir)) < 0)
+	if ((rc = confine_open_parent(fs, s.path, &fname, &fdir)) < 0 ||
+	    (rc = confine_open_parent(fs, s.path2, &tname, &tdir)) < 0)
 		goto out;
 	if (h->op == OP_RENAME)
 		rc = renameat2(fdir, fname, tdir, tname, rflags) < 0 ?
@@ -486,7 +473,7 @@ out:
 		close(tdir);
 	reply_begin(out, h, rc);
 	if (rc == 0 && h->op == OP_LINK)
-		proto_put_attr(out, &a);
+		proto_enc_attr_rep(out, &a);
 	return 0;
 }
 
@@ -494,30 +481,24 @@ int
 fs_serve_setxattr(struct agent_fs *fs, struct agent_files *files,
     const struct proto_hdr *h, struct proto_cur *c, struct proto_buf *out)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1], procfd[64];
-	const uint8_t *value = NULL;
-	uint32_t n = 0, flags = 0;
-	uint64_t fh;
+	struct proto_fs_strs s;
+	struct proto_setxattr_req r;
+	char procfd[64];
 	int fd, rc;
 
-	if (get_path(c, path, sizeof(path)) < 0 || proto_get_u64(c, &fh) < 0 ||
-	    proto_get_str(c, name, sizeof(name)) < 0 || name[0] == '\0')
+	if (proto_dec_setxattr_req(c, h->op, &s, &r) < 0)
 		return -EBADMSG;
-	if (h->op == OP_SETXATTR && (proto_get_bytes(c, &value, &n,
-	    PROTO_XATTR_MAX) < 0 || proto_get_u32(c, &flags) < 0))
-		return -EBADMSG;
-	if (proto_end(c) < 0)
-		return -EBADMSG;
-	if ((fd = fs_target_fd(fs, files, fh, path, O_PATH | O_NOFOLLOW)) < 0)
+	if ((fd = fs_target_fd(fs, files, r.fh, r.path,
+	    O_PATH | O_NOFOLLOW)) < 0)
 		return reply_status(out, h, fd);
 	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
 	if (h->op == OP_SETXATTR)
-		rc = setxattr(procfd, name, value, n,
-		    (int)(flags & (XATTR_CREATE | XATTR_REPLACE)));
+		rc = setxattr(procfd, r.name, r.value, r.len,
+		    (int)(r.flags & (XATTR_CREATE | XATTR_REPLACE)));
 	else
-		rc = removexattr(procfd, name);
+		rc = removexattr(procfd, r.name);
 	rc = rc < 0 ? -errno : 0;
-	fs_target_done(files, fh, fd);
+	fs_target_done(files, r.fh, fd);
 	reply_begin(out, h, rc);
 	return 0;
 }
@@ -526,20 +507,18 @@ int
 fs_serve_fallocate(struct agent_files *files, const struct proto_hdr *h,
     struct proto_cur *c, struct proto_buf *out)
 {
-	uint64_t fh, off, len;
-	uint32_t mode;
+	struct proto_fallocate_req r;
 	int fd, rc;
 
-	if (proto_get_u64(c, &fh) < 0 || proto_get_u32(c, &mode) < 0 ||
-	    proto_get_u64(c, &off) < 0 || proto_get_u64(c, &len) < 0 ||
-	    proto_end(c) < 0)
+	if (proto_dec_fallocate_req(c, &r) < 0)
 		return -EBADMSG;
-	if (off > INT64_MAX || len > INT64_MAX)
+	if (r.off > INT64_MAX || r.len > INT64_MAX)
 		return reply_status(out, h, -EFBIG);
-	if ((fd = fs_files_get(files, fh)) < 0)
+	if ((fd = fs_files_get(files, r.fh)) < 0)
 		return reply_status(out, h, fd);
-	rc = fallocate(fd, (int)mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
-	fs_files_put(files, fh);
+	rc = fallocate(fd, (int)r.mode, (off_t)r.off, (off_t)r.len) < 0 ?
+	    -errno : 0;
+	fs_files_put(files, r.fh);
 	reply_begin(out, h, rc);
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "net.h"
 #include "pool.h"
 #include "proto.h"
+#include "proto-fs.h"
 #include "sha256.h"
 #include "target.h"
 #include "tlscert.h"
@@ -163,24 +164,6 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	session_unref(s);
 }
 
-/* What a reply to h needs: a read's holds the data asked for (clamped
- * as serve_read clamps it), everything else is small and grows on
- * demand. So a 4 KiB read does not cost a 4 MiB buffer. */
-static size_t
-reply_size_hint(const struct proto_hdr *h, const struct proto_cur *c)
-{
-	struct proto_cur req = *c;
-	uint64_t fh, off;
-	uint32_t size;
-
-	if (h->op != OP_READ || proto_get_u64(&req, &fh) < 0 ||
-	    proto_get_u64(&req, &off) < 0 || proto_get_u32(&req, &size) < 0)
-		return 512;
-	if (size > PROTO_READ_MAX)
-		size = PROTO_READ_MAX;
-	return PROTO_HDR_LEN + 4 + (size_t)size;	/* header, bytes data */
-}
-
 static void
 run_job(void *arg)
 {
@@ -192,7 +175,7 @@ run_job(void *arg)
 
 	/* The header was checked on the service thread. */
 	(void)proto_hdr_decode(j->msg, j->len, &h, &c);
-	proto_buf_init(&out, reply_size_hint(&h, &c));
+	proto_buf_init(&out, proto_fs_reply_size_hint(h.op, &c));
 	rc = agent_fs_serve(&j->agent->fs, &j->sess->files, &h, &c, &out);
 	if (rc == 0 && (rc = proto_finish(&out)) == 0) {
 		ws_send(j->sess->conn, out.data, out.len);

@@ -599,10 +599,7 @@ client_call(struct client *c, struct proto_buf *b, client_cb cb, void *arg)
 	ws_conn_ref(conn);
 	pthread_mutex_unlock(&c->mtx);
 
-	b->data[4] = id & 0xff;
-	b->data[5] = (id >> 8) & 0xff;
-	b->data[6] = (id >> 16) & 0xff;
-	b->data[7] = id >> 24;
+	proto_set_id(b, id);
 	if (ws_send(conn, b->data, b->len) < 0) {
 		client_cb fcb;
 		void *farg;

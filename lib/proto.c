@@ -217,6 +217,13 @@ proto_hdr_encode(uint8_t *p, uint8_t kind, uint16_t op, uint32_t id,
 	st32(p + 12, length);
 }
 
+void
+proto_set_id(struct proto_buf *b, uint32_t id)
+{
+	if (b->len >= PROTO_HDR_LEN)
+		st32(b->data + 4, id);
+}
+
 int
 proto_finish(struct proto_buf *b)
 {
@@ -300,6 +307,20 @@ proto_patch_u32(struct proto_buf *b, size_t at, uint32_t v)
 {
 	if (b->err == 0 && at + 4 <= b->len)
 		st32(b->data + at, v);
+}
+
+void
+proto_patch_u8(struct proto_buf *b, size_t at, uint8_t v)
+{
+	if (b->err == 0 && at < b->len)
+		b->data[at] = v;
+}
+
+void
+proto_patch_u64(struct proto_buf *b, size_t at, uint64_t v)
+{
+	if (b->err == 0 && at + 8 <= b->len)
+		st64(b->data + at, v);
 }
 
 void

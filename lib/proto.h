@@ -39,7 +39,8 @@
  * closes the connection. A peer speaking another PROTO_VERSION is told so
  * (its header's first byte) and the connection closed.
  *
- * Requests and replies (reply payload only when status is 0):
+ * Requests and replies (reply payload only when status is 0; each
+ * layout is coded once, in lib/proto-fs.c):
  *   OP_LOOKUP    str path                       -> attr
  *   OP_GETATTR   str path                       -> attr
  *   OP_READDIR   str path, u64 cookie, u32 max  -> u8 eof, u64 next_cookie,
@@ -320,6 +321,11 @@ void	proto_put_strn(struct proto_buf *b, const char *s, size_t n);
 void	proto_put_bytes(struct proto_buf *b, const void *p, size_t n);
 /* Overwrites the u32 put at offset at (a count known only later). */
 void	proto_patch_u32(struct proto_buf *b, size_t at, uint32_t v);
+void	proto_patch_u8(struct proto_buf *b, size_t at, uint8_t v);
+void	proto_patch_u64(struct proto_buf *b, size_t at, uint64_t v);
+/* The request id of a message begun in b (the client picks it when it
+ * sends). */
+void	proto_set_id(struct proto_buf *b, uint32_t id);
 /* n bytes as they are, no length (STREAM_DATA's payload). */
 void	proto_put_raw(struct proto_buf *b, const void *p, size_t n);
 /* Reserve n bytes of a "bytes" field to be filled in place; returns the

@@ -12,11 +12,13 @@
 #ifndef MIRROR_MOUNTD_OPS_INTERNAL_H
 #define MIRROR_MOUNTD_OPS_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ops.h"
 #include "proto.h"
+#include "proto-fs.h"
 
 extern struct ops_config ops_cfg;	/* set once, before the session */
 
@@ -47,7 +49,7 @@ struct call {
 struct fileh {
 	uint64_t	 agent_fh;
 	uint64_t	 epoch;
-	uint64_t	 written;	/* bytes through this handle (atomic) */
+	_Atomic uint64_t written;	/* bytes through this handle */
 };
 
 struct call *ops_call_new(fuse_req_t req, uint64_t ino);
@@ -61,16 +63,18 @@ void	 ops_request_keyed(struct proto_buf *b, uint16_t op, uint64_t ino);
 uint32_t ops_node_key(uint64_t ino);
 
 /*
- * Start a request; each replies to the kernel itself and returns NULL
- * when it cannot. node_call: on the node's own path (ESTALE if none).
- * fh_call: on the agent handle afh. child_call: on parent/name
- * (ENAMETOOLONG, ENOENT), the request unkeyed. child_path: only the
- * path parent/name, checked as child_call does; caller frees.
+ * Start a request (its header in b; the caller encodes the payload with
+ * its lib/proto-fs.h encoder); each replies to the kernel itself and
+ * returns NULL when it cannot. node_call: on the node's own path, in
+ * c->path (ESTALE if none). fh_call: on an agent handle, keyed with the
+ * node. child_call: on parent/name, in c->path (ENAMETOOLONG, ENOENT),
+ * the request unkeyed. child_path: only the path parent/name, checked
+ * as child_call does; caller frees.
  */
 struct call *ops_node_call(fuse_req_t req, fuse_ino_t ino,
 	    struct proto_buf *b, uint16_t op);
 struct call *ops_fh_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
-	    uint16_t op, uint64_t afh);
+	    uint16_t op);
 struct call *ops_child_call(fuse_req_t req, fuse_ino_t parent,
 	    const char *name, struct proto_buf *b, uint16_t op);
 char	*ops_child_path(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -94,7 +98,7 @@ int	 ops_reply_opened(int err, struct proto_cur *p, uint64_t *afh,
 int	 ops_reply_end(int err, struct proto_cur *p);
 int	 ops_reply_attr(int err, struct proto_cur *p, struct proto_attr *a);
 /* The caller's ids: what it makes is its own. */
-void	 ops_put_owner(struct proto_buf *b, fuse_req_t req);
+void	 ops_owner(fuse_req_t req, uint32_t *uid, uint32_t *gid);
 void	 ops_fill_entry(struct fuse_entry_param *e, uint64_t nodeid,
 	    const struct proto_attr *a);
 /* Lines about bad answers from the agent: 1 if one may be logged now. */

@@ -96,8 +96,7 @@ lock_done(void *arg, int err, struct proto_cur *p)
 	struct call *c = arg;
 	struct retry *r = c->retry;
 	struct flock fl;
-	uint8_t type;
-	uint64_t start, len;
+	struct proto_lock_rep lr;
 	pthread_t t;
 	pthread_attr_t ta;
 
@@ -118,16 +117,15 @@ lock_done(void *arg, int err, struct proto_cur *p)
 		err = -ENOLCK;
 	}
 	if (c->op == OP_LOCK && c->flags == LOCK_CMD_GET && err == 0) {
-		if (proto_get_u8(p, &type) < 0 || proto_get_u64(p, &start) < 0
-		    || proto_get_u64(p, &len) < 0 || proto_end(p) < 0 ||
-		    reply_lock_ok(type, start, len) < 0)
+		if (proto_dec_lock_rep(p, &lr) < 0 ||
+		    reply_lock_ok(lr.type, lr.start, lr.len) < 0)
 			err = -EIO;
 		else {
 			memset(&fl, 0, sizeof(fl));
-			fl.l_type = (short)proto_lock_to_fcntl(type);
+			fl.l_type = (short)proto_lock_to_fcntl(lr.type);
 			fl.l_whence = SEEK_SET;
-			fl.l_start = (off_t)start;
-			fl.l_len = (off_t)len;
+			fl.l_start = (off_t)lr.start;
+			fl.l_len = (off_t)lr.len;
 			fl.l_pid = 0;	/* the holder's pid means nothing here */
 			fuse_reply_lock(c->req, &fl);
 		}
@@ -183,12 +181,10 @@ do_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		nodes_set_locked(ino);
 	cache_attr_stale(ino);	/* a lock orders this with other writers */
 	ops_request_keyed(&b, OP_LOCK, ino);
-	proto_put_u64(&b, afh);
-	proto_put_u64(&b, fi->lock_owner);
-	proto_put_u8(&b, (uint8_t)cmd);
-	proto_put_u8(&b, proto_lock_from_fcntl(lock->l_type));
-	proto_put_u64(&b, (uint64_t)lock->l_start);
-	proto_put_u64(&b, (uint64_t)lock->l_len);
+	proto_enc_lock_req(&b, &(struct proto_lock_req){ .fh = afh,
+	    .owner = fi->lock_owner, .cmd = (uint8_t)cmd,
+	    .type = proto_lock_from_fcntl(lock->l_type),
+	    .start = (uint64_t)lock->l_start, .len = (uint64_t)lock->l_len });
 	lock_start(req, ino, &b, OP_LOCK, cmd,
 	    wait && lock->l_type != F_UNLCK);
 }
@@ -217,8 +213,8 @@ ops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		return;
 	cache_attr_stale(ino);
 	ops_request_keyed(&b, OP_FLOCK, ino);
-	proto_put_u64(&b, afh);
-	proto_put_u32(&b, (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)));
+	proto_enc_flock_req(&b, &(struct proto_flock_req){ .fh = afh,
+	    .op = (uint32_t)(op & (LOCK_SH | LOCK_EX | LOCK_UN)) });
 	lock_start(req, ino, &b, OP_FLOCK, 0,
 	    !(op & LOCK_NB) && !(op & LOCK_UN));
 }

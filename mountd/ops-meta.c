@@ -52,8 +52,10 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if ((c = ops_child_call(req, parent, name, &b, OP_LOOKUP)) != NULL)
+	if ((c = ops_child_call(req, parent, name, &b, OP_LOOKUP)) != NULL) {
+		proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
 		client_call(ops_cfg.client, &b, ops_entry_done, c);
+	}
 }
 
 void
@@ -154,7 +156,8 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * after a rename or unlink in the target. */
 	if ((fi != NULL && (afh = ops_file_fh(fi)) != 0) ||
 	    nodes_open_fh(ino, client_epoch(ops_cfg.client), &afh)) {
-		c = ops_fh_call(req, ino, &b, OP_FGETATTR, afh);
+		c = ops_fh_call(req, ino, &b, OP_FGETATTR);
+		proto_enc_fh_req(&b, &(struct proto_fh_req){ afh });
 		client_call(ops_cfg.client, &b, ops_getattr_done, c);
 		return;
 	}
@@ -172,8 +175,10 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	x_free(path);
-	if ((c = ops_node_call(req, ino, &b, OP_GETATTR)) != NULL)
+	if ((c = ops_node_call(req, ino, &b, OP_GETATTR)) != NULL) {
+		proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
 		client_call(ops_cfg.client, &b, ops_getattr_done, c);
+	}
 }
 
 static void
@@ -182,8 +187,7 @@ readlink_done(void *arg, int err, struct proto_cur *p)
 	struct call *c = arg;
 	char target[PROTO_PATH_MAX + 1];
 
-	if (err == 0 && (proto_get_str(p, target, sizeof(target)) < 0 ||
-	    proto_end(p) < 0))
+	if (err == 0 && proto_dec_readlink_rep(p, target, sizeof(target)) < 0)
 		err = -EIO;
 	/* The agent confines targets; a hostile one would not. c->size is
 	 * the link's depth. */
@@ -214,7 +218,7 @@ ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	c->size = depth;
 	ops_request_keyed(&b, OP_READLINK, ino);
-	proto_put_str(&b, c->path);
+	proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
 	client_call(ops_cfg.client, &b, readlink_done, c);
 }
 
@@ -226,6 +230,9 @@ dirh_free(struct dirh *d)
 	reply_dir_free(&d->list);
 	x_free(d);
 }
+
+/* The listing bytes one OP_READDIR asks for. */
+#define READDIR_PAGE_BYTES	(1024 * 1024)
 
 static void readdir_page(struct call *c, uint64_t cookie);
 static void serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off,
@@ -272,9 +279,8 @@ readdir_page(struct call *c, uint64_t cookie)
 	struct proto_buf b;
 
 	ops_request(&b, OP_READDIR);
-	proto_put_str(&b, c->path);
-	proto_put_u64(&b, cookie);
-	proto_put_u32(&b, 1024 * 1024);
+	proto_enc_readdir_req(&b, &(struct proto_readdir_req){
+	    .path = c->path, .cookie = cookie, .max = READDIR_PAGE_BYTES });
 	client_call(ops_cfg.client, &b, readdir_done, c);
 }
 
@@ -416,7 +422,7 @@ statfs_done(void *arg, int err, struct proto_cur *p)
 	struct proto_statfs s;
 	struct statvfs sv;
 
-	if (err == 0 && (proto_get_statfs(p, &s) < 0 || proto_end(p) < 0))
+	if (err == 0 && proto_dec_statfs_rep(p, &s) < 0)
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
@@ -433,52 +439,61 @@ ops_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct proto_buf b;
 	struct call *c;
 
-	if ((c = ops_node_call(req, ino, &b, OP_STATFS)) != NULL)
+	if ((c = ops_node_call(req, ino, &b, OP_STATFS)) != NULL) {
+		proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
 		client_call(ops_cfg.client, &b, statfs_done, c);
+	}
 }
 
 static void
 xattr_done(void *arg, int err, struct proto_cur *p)
 {
 	struct call *c = arg;
-	const uint8_t *data;
-	uint32_t needed, n;
+	struct proto_xattr_rep r;
 
-	if (err == 0 && (proto_get_u32(p, &needed) < 0 ||
-	    proto_get_bytes(p, &data, &n, PROTO_XATTR_MAX) < 0 ||
-	    proto_end(p) < 0 || reply_xattr_size_ok(needed) < 0 ||
-	    (c->op == OP_LISTXATTR && reply_xattr_list_ok(data, n) < 0)))
+	if (err == 0 && (proto_dec_xattr_rep(p, &r) < 0 ||
+	    reply_xattr_size_ok(r.needed) < 0 ||
+	    (c->op == OP_LISTXATTR && reply_xattr_list_ok(r.value,
+	    r.len) < 0)))
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else if (c->size == 0)
-		fuse_reply_xattr(c->req, needed);
-	else if (n > c->size)
+		fuse_reply_xattr(c->req, r.needed);
+	else if (r.len > c->size)
 		fuse_reply_err(c->req, ERANGE);
 	else
-		fuse_reply_buf(c->req, (const char *)data, n);
+		fuse_reply_buf(c->req, (const char *)r.value, r.len);
 	ops_call_free(c);
 }
 
-/* An xattr request on a node: by an open handle if there is one (the
- * node's own inode, even unlinked), else by path. */
-static struct call *
-xattr_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
-    uint16_t path_op, uint16_t fh_op)
+/* An xattr query on a node (name: NULL for a list): by an open handle
+ * if there is one (the node's own inode, even unlinked), else by path. */
+static void
+xattr_send(fuse_req_t req, fuse_ino_t ino, uint16_t path_op, uint16_t fh_op,
+    const char *name, size_t size)
 {
-	uint64_t afh;
+	struct proto_buf b;
+	struct proto_xattr_req r = { .name = name };
+	struct call *c;
+	uint16_t op = path_op;
 
-	if (nodes_open_fh(ino, client_epoch(ops_cfg.client), &afh))
-		return ops_fh_call(req, ino, b, fh_op, afh);
-	return ops_node_call(req, ino, b, path_op);
+	if (nodes_open_fh(ino, client_epoch(ops_cfg.client), &r.fh)) {
+		op = fh_op;
+		c = ops_fh_call(req, ino, &b, op);
+	} else if ((c = ops_node_call(req, ino, &b, op)) == NULL)
+		return;
+	r.path = c->path;
+	c->op = path_op;	/* a list's answer is checked as one */
+	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
+	r.size = (uint32_t)c->size;
+	proto_enc_xattr_req(&b, op, &r);
+	client_call(ops_cfg.client, &b, xattr_done, c);
 }
 
 void
 ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	struct proto_buf b;
-	struct call *c;
-
 	if (strlen(name) > PROTO_NAME_MAX) {
 		fuse_reply_err(req, ERANGE);
 		return;
@@ -488,20 +503,12 @@ ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if ((c = xattr_call(req, ino, &b, OP_GETXATTR, OP_FGETXATTR)) == NULL)
-		return;
-	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
-	proto_put_str(&b, name);
-	proto_put_u32(&b, (uint32_t)c->size);
-	client_call(ops_cfg.client, &b, xattr_done, c);
+	xattr_send(req, ino, OP_GETXATTR, OP_FGETXATTR, name, size);
 }
 
 void
 ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct proto_buf b;
-	struct call *c;
-
 	if (nodes_flags(ino) & ATTR_NO_XATTR) {
 		if (size == 0)
 			fuse_reply_xattr(req, 0);
@@ -509,11 +516,5 @@ ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if ((c = xattr_call(req, ino, &b, OP_LISTXATTR, OP_FLISTXATTR)) ==
-	    NULL)
-		return;
-	c->op = OP_LISTXATTR;	/* its answer is a list of names */
-	c->size = size > PROTO_XATTR_MAX ? PROTO_XATTR_MAX : size;
-	proto_put_u32(&b, (uint32_t)c->size);
-	client_call(ops_cfg.client, &b, xattr_done, c);
+	xattr_send(req, ino, OP_LISTXATTR, OP_FLISTXATTR, NULL, size);
 }

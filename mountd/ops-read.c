@@ -31,15 +31,26 @@ ops_fileh_new(struct call *c, uint64_t ino, uint64_t afh)
 	return fh;
 }
 
+/* Closes the agent's handle afh; keyed with ino (after the node's
+ * outstanding writes) unless ino is 0. */
+static void
+release_send(struct proto_buf *b, uint64_t ino, uint64_t afh)
+{
+	if (ino != 0)
+		ops_request_keyed(b, OP_RELEASE, ino);
+	else
+		ops_request(b, OP_RELEASE);
+	proto_enc_fh_req(b, &(struct proto_fh_req){ .fh = afh });
+	client_call(ops_cfg.client, b, ops_release_done, NULL);
+}
+
 void
 ops_fileh_abandon(uint64_t ino, struct fileh *fh)
 {
 	struct proto_buf b;
 
 	nodes_open_del(ino, fh->agent_fh, fh->epoch);
-	ops_request(&b, OP_RELEASE);
-	proto_put_u64(&b, fh->agent_fh);
-	client_call(ops_cfg.client, &b, ops_release_done, NULL);
+	release_send(&b, 0, fh->agent_fh);
 	x_free(fh);
 }
 
@@ -47,9 +58,15 @@ int
 ops_reply_opened(int err, struct proto_cur *p, uint64_t *afh,
     struct proto_attr *a)
 {
-	if (err == 0 && (proto_get_u64(p, afh) < 0 ||
-	    reply_get_attr(p, a) < 0 || proto_end(p) < 0))
+	struct proto_open_rep r;
+
+	if (err == 0 && (proto_dec_open_rep(p, &r) < 0 ||
+	    reply_attr_ok(&r.attr) < 0))
 		return -EIO;
+	if (err == 0) {
+		*afh = r.fh;
+		*a = r.attr;
+	}
 	return err;
 }
 
@@ -96,7 +113,8 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if ((c = ops_node_call(req, ino, &b, OP_OPEN)) == NULL)
 		return;
-	proto_put_u32(&b, (uint32_t)(fi->flags & OPEN_FLAGS_SENT & ~O_EXCL));
+	proto_enc_open_req(&b, &(struct proto_open_req){ .path = c->path,
+	    .flags = (uint32_t)(fi->flags & OPEN_FLAGS_SENT & ~O_EXCL) });
 	c->fi = *fi;
 	client_call(ops_cfg.client, &b, open_done, c);
 }
@@ -105,16 +123,14 @@ static void
 read_done(void *arg, int err, struct proto_cur *p)
 {
 	struct call *c = arg;
-	const uint8_t *data;
-	uint32_t n;
+	struct proto_read_rep r;
 
-	if (err == 0 && (proto_get_bytes(p, &data, &n, (uint32_t)c->size) < 0
-	    || proto_end(p) < 0))
+	if (err == 0 && proto_dec_read_rep(p, (uint32_t)c->size, &r) < 0)
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
 	else
-		fuse_reply_buf(c->req, (const char *)data, n);
+		fuse_reply_buf(c->req, (const char *)r.data, r.len);
 	ops_call_free(c);
 }
 
@@ -137,9 +153,8 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	c = ops_call_new(req, ino);
 	c->size = size;
 	ops_request(&b, OP_READ);
-	proto_put_u64(&b, fh->agent_fh);
-	proto_put_u64(&b, (uint64_t)off);
-	proto_put_u32(&b, (uint32_t)size);
+	proto_enc_read_req(&b, &(struct proto_read_req){ .fh = fh->agent_fh,
+	    .off = (uint64_t)off, .size = (uint32_t)size });
 	client_call(ops_cfg.client, &b, read_done, c);
 }
 
@@ -152,9 +167,7 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	nodes_open_del(ino, fh->agent_fh, fh->epoch);
 	if (fh->epoch == client_epoch(ops_cfg.client)) {
 		/* Keyed: after the node's outstanding writes. */
-		ops_request_keyed(&b, OP_RELEASE, ino);
-		proto_put_u64(&b, fh->agent_fh);
-		client_call(ops_cfg.client, &b, ops_release_done, NULL);
+		release_send(&b, ino, fh->agent_fh);
 	}
 	x_free(fh);
 	fuse_reply_err(req, 0);

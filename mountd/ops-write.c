@@ -64,15 +64,18 @@ ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     struct fuse_file_info *fi)
 {
 	struct proto_buf b;
+	struct proto_create_req r;
 	struct call *c;
 
 	if (ops_refuse_ro(req))
 		return;
 	if ((c = ops_child_call(req, parent, name, &b, OP_CREATE)) == NULL)
 		return;
-	proto_put_u32(&b, (uint32_t)(fi->flags & OPEN_FLAGS_SENT));
-	proto_put_u32(&b, (uint32_t)(mode & 07777));
-	ops_put_owner(&b, req);
+	r.path = c->path;
+	r.flags = (uint32_t)(fi->flags & OPEN_FLAGS_SENT);
+	r.mode = (uint32_t)(mode & 07777);
+	ops_owner(req, &r.uid, &r.gid);
+	proto_enc_create_req(&b, &r);
 	c->fi = *fi;
 	client_call(ops_cfg.client, &b, create_done, c);
 }
@@ -83,8 +86,7 @@ write_done(void *arg, int err, struct proto_cur *p)
 	struct call *c = arg;
 	uint32_t n = 0;
 
-	if (err == 0 && (proto_get_u32(p, &n) < 0 || proto_end(p) < 0 ||
-	    n > c->size))
+	if (err == 0 && (proto_dec_write_rep(p, &n) < 0 || n > c->size))
 		err = -EIO;
 	if (err < 0)
 		fuse_reply_err(c->req, -err);
@@ -103,8 +105,7 @@ write_behind_done(void *arg, int err, struct proto_cur *p)
 	struct call *c = arg;
 	uint32_t n = 0;
 
-	if (err == 0 && (proto_get_u32(p, &n) < 0 || proto_end(p) < 0 ||
-	    n != c->size))
+	if (err == 0 && (proto_dec_write_rep(p, &n) < 0 || n != c->size))
 		err = -EIO;
 	if (err == 0)
 		cache_wrote(c->ino, c->off + n);
@@ -131,11 +132,12 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	c->off = (uint64_t)off;
 	proto_buf_init(&b, size + 64);
 	proto_begin(&b, MSG_REQUEST, OP_WRITE, 0, ops_node_key(ino));
-	proto_put_u64(&b, afh);
-	proto_put_u64(&b, (uint64_t)off);
-	proto_put_bytes(&b, buf, size);
-	if (window == 0 || __atomic_fetch_add(&((struct fileh *)(uintptr_t)
-	    fi->fh)->written, size, __ATOMIC_RELAXED) < WRITE_BEHIND_AFTER) {
+	proto_enc_write_req(&b, &(struct proto_write_req){ .fh = afh,
+	    .off = (uint64_t)off, .data = (const uint8_t *)buf,
+	    .len = (uint32_t)size });
+	if (window == 0 || atomic_fetch_add_explicit(&((struct fileh *)
+	    (uintptr_t)fi->fh)->written, size, memory_order_relaxed) <
+	    WRITE_BEHIND_AFTER) {
 		/* Write-through: answered when the agent has written. */
 		if ((rc = cache_write_drain(ino, 1)) < 0) {
 			proto_buf_free(&b);
@@ -165,18 +167,22 @@ static void
 setattr_request(struct proto_buf *b, fuse_ino_t ino, const char *path,
     uint64_t afh, uint32_t set, const struct stat *st)
 {
+	struct proto_setattr_req r = {
+		.path = path ? path : "/",
+		.fh = afh,
+		.set = set,
+		.mode = (uint32_t)st->st_mode,
+		.uid = (uint32_t)st->st_uid,
+		.gid = (uint32_t)st->st_gid,
+		.size = (uint64_t)st->st_size,
+		.atime_sec = (int64_t)st->st_atim.tv_sec,
+		.atime_nsec = (uint32_t)st->st_atim.tv_nsec,
+		.mtime_sec = (int64_t)st->st_mtim.tv_sec,
+		.mtime_nsec = (uint32_t)st->st_mtim.tv_nsec,
+	};
+
 	ops_request_keyed(b, OP_SETATTR, ino);
-	proto_put_str(b, path ? path : "/");
-	proto_put_u64(b, afh);
-	proto_put_u32(b, set);
-	proto_put_u32(b, (uint32_t)st->st_mode);
-	proto_put_u32(b, (uint32_t)st->st_uid);
-	proto_put_u32(b, (uint32_t)st->st_gid);
-	proto_put_u64(b, (uint64_t)st->st_size);
-	proto_put_u64(b, (uint64_t)st->st_atim.tv_sec);
-	proto_put_u32(b, (uint32_t)st->st_atim.tv_nsec);
-	proto_put_u64(b, (uint64_t)st->st_mtim.tv_sec);
-	proto_put_u32(b, (uint32_t)st->st_mtim.tv_nsec);
+	proto_enc_setattr_req(b, &r);
 }
 
 static void
@@ -325,9 +331,8 @@ do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		return;
 	}
 	ops_request_keyed(&b, OP_FSYNC, ino);
-	proto_put_u64(&b, afh);
-	proto_put_u8(&b, datasync ? 1 : 0);
-	proto_put_str(&b, c->path ? c->path : "/");
+	proto_enc_fsync_req(&b, &(struct proto_fsync_req){ .fh = afh,
+	    .datasync = datasync ? 1 : 0, .path = c->path ? c->path : "/" });
 	client_call(ops_cfg.client, &b, ops_status_done, c);
 }
 
@@ -372,13 +377,27 @@ ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	c = ops_fh_call(req, ino, &b, OP_FLUSH, afh);
+	c = ops_fh_call(req, ino, &b, OP_FLUSH);
 	c->flags = (unsigned int)-rc;	/* the write error goes first */
-	proto_put_u64(&b, fi->lock_owner);
+	proto_enc_flush_req(&b, &(struct proto_flush_req){ .fh = afh,
+	    .owner = fi->lock_owner });
 	client_call(ops_cfg.client, &b, flush_done, c);
 }
 
 /* names */
+
+/* mknod, mkdir, symlink: the node c->path, made as the caller. */
+static void
+mknode_send(fuse_req_t req, struct proto_buf *b, struct call *c,
+    uint32_t mode, uint64_t rdev, const char *target)
+{
+	struct proto_mknode_req r = { .path = c->path, .target = target,
+	    .mode = mode, .rdev = rdev };
+
+	ops_owner(req, &r.uid, &r.gid);
+	proto_enc_mknode_req(b, c->op, &r);
+	client_call(ops_cfg.client, b, ops_entry_done, c);
+}
 
 void
 ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -391,10 +410,7 @@ ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	if ((c = ops_child_call(req, parent, name, &b, OP_MKNOD)) == NULL)
 		return;
-	proto_put_u32(&b, (uint32_t)mode);
-	proto_put_u64(&b, (uint64_t)rdev);
-	ops_put_owner(&b, req);
-	client_call(ops_cfg.client, &b, ops_entry_done, c);
+	mknode_send(req, &b, c, (uint32_t)mode, (uint64_t)rdev, NULL);
 }
 
 void
@@ -407,9 +423,7 @@ ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		return;
 	if ((c = ops_child_call(req, parent, name, &b, OP_MKDIR)) == NULL)
 		return;
-	proto_put_u32(&b, (uint32_t)(mode & 07777));
-	ops_put_owner(&b, req);
-	client_call(ops_cfg.client, &b, ops_entry_done, c);
+	mknode_send(req, &b, c, (uint32_t)(mode & 07777), 0, NULL);
 }
 
 void
@@ -427,9 +441,7 @@ ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	}
 	if ((c = ops_child_call(req, parent, name, &b, OP_SYMLINK)) == NULL)
 		return;
-	proto_put_str(&b, link);
-	ops_put_owner(&b, req);
-	client_call(ops_cfg.client, &b, ops_entry_done, c);
+	mknode_send(req, &b, c, 0, 0, link);
 }
 
 static void
@@ -455,8 +467,10 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
 
 	if (ops_refuse_ro(req))
 		return;
-	if ((c = ops_child_call(req, parent, name, &b, op)) != NULL)
+	if ((c = ops_child_call(req, parent, name, &b, op)) != NULL) {
+		proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
 		client_call(ops_cfg.client, &b, unlink_done, c);
+	}
 }
 
 void
@@ -521,8 +535,8 @@ ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		wire |= 1;
 	if (flags & RENAME_EXCHANGE)
 		wire |= 2;
-	proto_put_str(&b, c->path2);
-	proto_put_u32(&b, wire);
+	proto_enc_rename_req(&b, OP_RENAME, &(struct proto_rename_req){
+	    .from = c->path, .to = c->path2, .flags = wire });
 	client_call(ops_cfg.client, &b, rename_done, c);
 }
 
@@ -545,11 +559,8 @@ ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		x_free(from);
 		return;
 	}
-	/* The request is "from, to": rebuild it in that order. */
-	proto_buf_free(&b);
-	ops_request(&b, OP_LINK);
-	proto_put_str(&b, from);
-	proto_put_str(&b, c->path);
+	proto_enc_rename_req(&b, OP_LINK, &(struct proto_rename_req){
+	    .from = from, .to = c->path });
 	x_free(from);
 	client_call(ops_cfg.client, &b, ops_entry_done, c);
 }
@@ -569,33 +580,31 @@ setxattr_done(void *arg, int err, struct proto_cur *p)
 }
 
 /* setxattr and removexattr: path and handle in one request. */
-static struct call *
-setxattr_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b,
-    uint16_t op)
+static void
+setxattr_send(fuse_req_t req, fuse_ino_t ino, uint16_t op,
+    struct proto_setxattr_req *r)
 {
-	uint64_t afh = 0;
+	struct proto_buf b;
 	struct call *c = ops_call_new(req, ino);
 
+	r->fh = 0;
 	c->path = nodes_path(ino);
-	if (!nodes_open_fh(ino, client_epoch(ops_cfg.client), &afh) &&
+	if (!nodes_open_fh(ino, client_epoch(ops_cfg.client), &r->fh) &&
 	    c->path == NULL) {
 		fuse_reply_err(req, ESTALE);
 		ops_call_free(c);
-		return NULL;
+		return;
 	}
-	ops_request_keyed(b, op, ino);
-	proto_put_str(b, c->path ? c->path : "/");
-	proto_put_u64(b, afh);
-	return c;
+	r->path = c->path ? c->path : "/";
+	ops_request_keyed(&b, op, ino);
+	proto_enc_setxattr_req(&b, op, r);
+	client_call(ops_cfg.client, &b, setxattr_done, c);
 }
 
 void
 ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     const char *value, size_t size, int flags)
 {
-	struct proto_buf b;
-	struct call *c;
-
 	if (ops_refuse_ro(req))
 		return;
 	if (strlen(name) > PROTO_NAME_MAX || name[0] == '\0') {
@@ -606,20 +615,14 @@ ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	if ((c = setxattr_call(req, ino, &b, OP_SETXATTR)) == NULL)
-		return;
-	proto_put_str(&b, name);
-	proto_put_bytes(&b, value, size);
-	proto_put_u32(&b, (uint32_t)flags);
-	client_call(ops_cfg.client, &b, setxattr_done, c);
+	setxattr_send(req, ino, OP_SETXATTR, &(struct proto_setxattr_req){
+	    .name = name, .value = (const uint8_t *)value,
+	    .len = (uint32_t)size, .flags = (uint32_t)flags });
 }
 
 void
 ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct proto_buf b;
-	struct call *c;
-
 	if (ops_refuse_ro(req))
 		return;
 	if (strlen(name) > PROTO_NAME_MAX || name[0] == '\0') {
@@ -630,10 +633,8 @@ ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if ((c = setxattr_call(req, ino, &b, OP_REMOVEXATTR)) == NULL)
-		return;
-	proto_put_str(&b, name);
-	client_call(ops_cfg.client, &b, setxattr_done, c);
+	setxattr_send(req, ino, OP_REMOVEXATTR,
+	    &(struct proto_setxattr_req){ .name = name });
 }
 
 void
@@ -647,9 +648,9 @@ ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	if ((afh = ops_file_fh_or_eio(req, fi)) == 0)
 		return;
 	cache_forget_attr(ino);
-	c = ops_fh_call(req, ino, &b, OP_FALLOCATE, afh);
-	proto_put_u32(&b, (uint32_t)mode);
-	proto_put_u64(&b, (uint64_t)off);
-	proto_put_u64(&b, (uint64_t)len);
+	c = ops_fh_call(req, ino, &b, OP_FALLOCATE);
+	proto_enc_fallocate_req(&b, &(struct proto_fallocate_req){ .fh = afh,
+	    .mode = (uint32_t)mode, .off = (uint64_t)off,
+	    .len = (uint64_t)len });
 	client_call(ops_cfg.client, &b, ops_status_done, c);
 }

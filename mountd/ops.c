@@ -93,18 +93,15 @@ ops_node_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op)
 		return NULL;
 	}
 	ops_request_keyed(b, op, ino);
-	proto_put_str(b, c->path);
 	return c;
 }
 
 struct call *
-ops_fh_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op,
-    uint64_t afh)
+ops_fh_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op)
 {
 	struct call *c = ops_call_new(req, ino);
 
 	ops_request_keyed(b, op, ino);
-	proto_put_u64(b, afh);
 	return c;
 }
 
@@ -140,7 +137,6 @@ ops_child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 	c->op = op;
 	c->path = path;
 	ops_request(b, op);
-	proto_put_str(b, c->path);
 	return c;
 }
 
@@ -176,7 +172,7 @@ ops_file_fh_or_eio(fuse_req_t req, const struct fuse_file_info *fi)
 int
 ops_reply_end(int err, struct proto_cur *p)
 {
-	if (err == 0 && proto_end(p) < 0)
+	if (err == 0 && proto_dec_empty_rep(p) < 0)
 		return -EIO;
 	return err;
 }
@@ -184,18 +180,19 @@ ops_reply_end(int err, struct proto_cur *p)
 int
 ops_reply_attr(int err, struct proto_cur *p, struct proto_attr *a)
 {
-	if (err == 0 && (reply_get_attr(p, a) < 0 || proto_end(p) < 0))
+	if (err == 0 && (proto_dec_attr_rep(p, a) < 0 ||
+	    reply_attr_ok(a) < 0))
 		return -EIO;
 	return err;
 }
 
 void
-ops_put_owner(struct proto_buf *b, fuse_req_t req)
+ops_owner(fuse_req_t req, uint32_t *uid, uint32_t *gid)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	proto_put_u32(b, (uint32_t)ctx->uid);
-	proto_put_u32(b, (uint32_t)ctx->gid);
+	*uid = (uint32_t)ctx->uid;
+	*gid = (uint32_t)ctx->gid;
 }
 
 /* Lines about bad answers from the agent: a hostile one would answer

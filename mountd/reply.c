@@ -8,6 +8,7 @@
 #include <linux/limits.h>
 
 #include "proto.h"
+#include "proto-fs.h"
 #include "reply.h"
 #include "xmalloc.h"
 
@@ -64,6 +65,7 @@ reply_readdir_page(struct proto_cur *p, struct reply_dir *d, double now)
 {
 	char name[PROTO_NAME_MAX + 1];
 	struct proto_attr a;
+	struct proto_readdir_rep head;
 	size_t n0 = d->n, bytes0 = d->bytes, cap0 = d->cap, need, len;
 	uint64_t next;
 	uint32_t n, i;
@@ -72,17 +74,19 @@ reply_readdir_page(struct proto_cur *p, struct reply_dir *d, double now)
 
 	if (++d->pages > d->max_pages || now - d->started > d->max_seconds)
 		return -EOVERFLOW;
-	if (proto_get_u8(p, &eof) < 0 || proto_get_u64(p, &next) < 0 ||
-	    proto_get_u32(p, &n) < 0)
+	if (proto_dec_readdir_rep(p, &head) < 0)
 		return -EIO;
+	eof = head.eof;
+	next = head.next_cookie;
+	n = head.n;
 	/* No progress would ask for the same page for ever. */
 	if (!eof && (n == 0 || next == d->cookie))
 		return -EIO;
 	if (d->n > d->max_entries || n > d->max_entries - d->n)
 		return -EOVERFLOW;
 	for (i = 0; i < n; i++) {
-		if (proto_get_str(p, name, sizeof(name)) < 0 ||
-		    !proto_name_ok(name) || reply_get_attr(p, &a) < 0) {
+		if (proto_dec_readdir_ent(p, name, sizeof(name), &a) < 0 ||
+		    reply_attr_ok(&a) < 0) {
 			rc = -EIO;
 			goto out;
 		}

@@ -161,6 +161,10 @@ class Encoder:
         self.parts.append(struct.pack("<Q", v))
         return self
 
+    def i64(self, v):
+        self.parts.append(struct.pack("<q", v))
+        return self
+
     def str(self, s):
         if isinstance(s, str):
             s = s.encode("utf-8", "surrogateescape")
@@ -214,6 +218,9 @@ class Decoder:
 
     def u64(self):
         return struct.unpack("<Q", self._take(8))[0]
+
+    def i64(self):
+        return struct.unpack("<q", self._take(8))[0]
 
     def str(self, maxlen=PATH_MAX):
         n = self.u16()
@@ -306,52 +313,122 @@ def hello_agent(server, caps=0, status=0):
                       Encoder().u32(caps).str(server).data())
 
 
+# Request layouts, one per file-system operation: (field, type) in wire
+# order, as lib/proto-fs.c codes them (t-codec checks the two agree).
+# str fields named "name" hold one name (NAME_MAX), the others paths.
+_PATH = (("path", "str"),)
+_FH = (("fh", "u64"),)
+REQ_LAYOUTS = {
+    OP_LOOKUP: _PATH, OP_GETATTR: _PATH, OP_READLINK: _PATH,
+    OP_STATFS: _PATH, OP_UNLINK: _PATH, OP_RMDIR: _PATH,
+    OP_READDIR: _PATH + (("cookie", "u64"), ("max", "u32")),
+    OP_OPEN: _PATH + (("flags", "u32"),),
+    OP_READ: _FH + (("off", "u64"), ("size", "u32")),
+    OP_RELEASE: _FH, OP_FGETATTR: _FH,
+    OP_GETXATTR: _PATH + (("name", "str"), ("size", "u32")),
+    OP_LISTXATTR: _PATH + (("size", "u32"),),
+    OP_FGETXATTR: _FH + (("name", "str"), ("size", "u32")),
+    OP_FLISTXATTR: _FH + (("size", "u32"),),
+    OP_CREATE: _PATH + (("flags", "u32"), ("mode", "u32"), ("uid", "u32"),
+                        ("gid", "u32")),
+    OP_WRITE: _FH + (("off", "u64"), ("data", "bytes")),
+    OP_SETATTR: _PATH + (("fh", "u64"), ("set", "u32"), ("mode", "u32"),
+                         ("uid", "u32"), ("gid", "u32"), ("size", "u64"),
+                         ("atime_sec", "i64"), ("atime_nsec", "u32"),
+                         ("mtime_sec", "i64"), ("mtime_nsec", "u32")),
+    OP_FSYNC: _FH + (("datasync", "u8"),) + _PATH,
+    OP_MKNOD: _PATH + (("mode", "u32"), ("rdev", "u64"), ("uid", "u32"),
+                       ("gid", "u32")),
+    OP_MKDIR: _PATH + (("mode", "u32"), ("uid", "u32"), ("gid", "u32")),
+    OP_SYMLINK: _PATH + (("target", "str"), ("uid", "u32"), ("gid", "u32")),
+    OP_RENAME: (("from", "str"), ("to", "str"), ("flags", "u32")),
+    OP_LINK: (("from", "str"), ("to", "str")),
+    OP_SETXATTR: _PATH + (("fh", "u64"), ("name", "str"), ("value", "bytes"),
+                          ("flags", "u32")),
+    OP_REMOVEXATTR: _PATH + (("fh", "u64"), ("name", "str")),
+    OP_FALLOCATE: _FH + (("mode", "u32"), ("off", "u64"), ("len", "u64")),
+    OP_LOCK: _FH + (("owner", "u64"), ("cmd", "u8"), ("type", "u8"),
+                    ("start", "u64"), ("len", "u64")),
+    OP_FLOCK: _FH + (("op", "u32"),),
+    OP_FLUSH: _FH + (("owner", "u64"),),
+}
+_BYTES_MAX = {OP_WRITE: 4 * 1024 * 1024, OP_SETXATTR: XATTR_MAX}
+
+
+def encode_request(op, fields=None, **kw):
+    """A request payload from its fields, a dict or keywords (missing
+    numbers are 0)."""
+    fields = dict(fields or {}, **kw)
+    e = Encoder()
+    for name, kind in REQ_LAYOUTS[op]:
+        v = fields.get(name, b"" if kind == "bytes" else
+                       "" if kind == "str" else 0)
+        getattr(e, kind)(v)
+    return e.data()
+
+
+def decode_request(op, d):
+    """A request payload's fields, as a dict; ends with d.end()."""
+    r = {}
+    for name, kind in REQ_LAYOUTS[op]:
+        if kind == "str":
+            r[name] = d.str(NAME_MAX if name == "name" else PATH_MAX)
+        elif kind == "bytes":
+            r[name] = d.bytes(_BYTES_MAX[op])
+        else:
+            r[name] = getattr(d, kind)()
+    d.end()
+    return r
+
+
 # Request payloads, one function per operation.
 def req_path(path):
-    return Encoder().str(path).data()
+    return encode_request(OP_LOOKUP, path=path)
 
 
 def req_readdir(path, cookie=0, maxn=1024):
-    return Encoder().str(path).u64(cookie).u32(maxn).data()
+    return encode_request(OP_READDIR, path=path, cookie=cookie, max=maxn)
 
 
 def req_open(path, flags=os.O_RDONLY):
-    return Encoder().str(path).u32(flags).data()
+    return encode_request(OP_OPEN, path=path, flags=flags)
 
 
 def req_read(fh, offset, size):
-    return Encoder().u64(fh).u64(offset).u32(size).data()
+    return encode_request(OP_READ, fh=fh, off=offset, size=size)
 
 
 def req_release(fh):
-    return Encoder().u64(fh).data()
+    return encode_request(OP_RELEASE, fh=fh)
 
 
 def req_getxattr(path, name, size):
-    return Encoder().str(path).str(name).u32(size).data()
+    return encode_request(OP_GETXATTR, path=path, name=name, size=size)
 
 
 def req_listxattr(path, size):
-    return Encoder().str(path).u32(size).data()
+    return encode_request(OP_LISTXATTR, path=path, size=size)
 
 
 def req_create(path, flags, mode, uid=0, gid=0):
-    return Encoder().str(path).u32(flags).u32(mode).u32(uid).u32(gid).data()
+    return encode_request(OP_CREATE, path=path, flags=flags, mode=mode,
+                          uid=uid, gid=gid)
 
 
 def req_write(fh, offset, data):
-    return Encoder().u64(fh).u64(offset).bytes(data).data()
+    return encode_request(OP_WRITE, fh=fh, off=offset, data=data)
 
 
 def req_setattr(path, fh=0, set_=0, mode=0, uid=0, gid=0, size=0,
                 atime=(0, 0), mtime=(0, 0)):
-    return (Encoder().str(path).u64(fh).u32(set_).u32(mode).u32(uid)
-            .u32(gid).u64(size).u64(atime[0] & (2**64 - 1)).u32(atime[1])
-            .u64(mtime[0] & (2**64 - 1)).u32(mtime[1]).data())
+    return encode_request(OP_SETATTR, path=path, fh=fh, set=set_, mode=mode,
+                          uid=uid, gid=gid, size=size, atime_sec=atime[0],
+                          atime_nsec=atime[1], mtime_sec=mtime[0],
+                          mtime_nsec=mtime[1])
 
 
 def req_two_paths(a, b):
-    return Encoder().str(a).str(b).data()
+    return encode_request(OP_LINK, **{"from": a, "to": b})
 
 
 # Reply payloads: encoders (for seeds and fake servers) and decoders.
@@ -384,6 +461,14 @@ def rep_statfs(s):
 
 def rep_xattr(needed, value):
     return Encoder().u32(needed).bytes(value).data()
+
+
+def rep_write(written):
+    return Encoder().u32(written).data()
+
+
+def rep_lock(type_, start, length):
+    return Encoder().u8(type_).u64(start).u64(length).data()
 
 
 def decode_reply(op, d):
@@ -815,16 +900,16 @@ class Client:
         return self.call(OP_WRITE, req_write(fh, offset, data))
 
     def mkdir(self, path, mode=0o755, uid=0, gid=0):
-        return self.call(OP_MKDIR, Encoder().str(path).u32(mode).u32(uid)
-                         .u32(gid).data())
+        return self.call(OP_MKDIR, encode_request(
+            OP_MKDIR, path=path, mode=mode, uid=uid, gid=gid))
 
     def mknod(self, path, mode, rdev=0, uid=0, gid=0):
-        return self.call(OP_MKNOD, Encoder().str(path).u32(mode).u64(rdev)
-                         .u32(uid).u32(gid).data())
+        return self.call(OP_MKNOD, encode_request(
+            OP_MKNOD, path=path, mode=mode, rdev=rdev, uid=uid, gid=gid))
 
     def symlink(self, path, target, uid=0, gid=0):
-        return self.call(OP_SYMLINK, Encoder().str(path).str(target)
-                         .u32(uid).u32(gid).data())
+        return self.call(OP_SYMLINK, encode_request(
+            OP_SYMLINK, path=path, target=target, uid=uid, gid=gid))
 
     def unlink(self, path):
         return self.call(OP_UNLINK, req_path(path))
@@ -833,8 +918,8 @@ class Client:
         return self.call(OP_RMDIR, req_path(path))
 
     def rename(self, src, dst, flags=0):
-        return self.call(OP_RENAME, Encoder().str(src).str(dst).u32(flags)
-                         .data())
+        return self.call(OP_RENAME, encode_request(
+            OP_RENAME, flags=flags, **{"from": src, "to": dst}))
 
     def link(self, src, dst):
         return self.call(OP_LINK, req_two_paths(src, dst))
@@ -843,8 +928,9 @@ class Client:
         return self.call(OP_SETATTR, req_setattr(path, **kw))
 
     def setxattr(self, path, name, value, flags=0, fh=0):
-        return self.call(OP_SETXATTR, Encoder().str(path).u64(fh).str(name)
-                         .bytes(value).u32(flags).data())
+        return self.call(OP_SETXATTR, encode_request(
+            OP_SETXATTR, path=path, fh=fh, name=name, value=value,
+            flags=flags))
 
     def getxattr(self, path, name):
         needed, _ = self.call(OP_GETXATTR, req_getxattr(path, name, 0))
@@ -996,6 +1082,12 @@ def run_bad(url, token, case, hexdata, raw, wait, no_hello):
 # Seeds for the fuzzer: one valid message of each layout.
 
 def seeds():
+    return dict(_seeds(), **{
+        "codec-" + name: encode_msg(kind, op, msg_id, status, payload)
+        for name, kind, op, msg_id, status, payload, _ in codec_samples()})
+
+
+def _seeds():
     a = dict(zip(ATTR_FIELDS, (2049, 131, 0o100644, 1, 0, 0, 0, 1234, 8,
                                4096, 1700000000, 5, 1700000001, 6,
                                1700000002, 999999999, 1)))
@@ -1067,6 +1159,143 @@ def seeds():
         "stream-close": encode_msg(MSG_STREAM, STREAM_CLOSE, 1,
                                    errno.ECONNRESET),
     }
+
+
+# ---------------------------------------------------------------------------
+# The codec check (tests/t-codec.sh): the same messages as
+# tests/unit/codec-dump.c builds with lib/proto-fs.c, one per layout.
+
+def codec_attrs():
+    a = dict(zip(ATTR_FIELDS, (2049, 131, 0o100644, 1, 0, 0, 0, 1234, 8,
+                               4096, -2, 5, 1700000001, 6,
+                               1700000002, 999999999, 1)))
+    return a, dict(a, mode=0o040755, nlink=2, ino=2, flags=0)
+
+
+def codec_samples():
+    """(name, kind, op, id, status, payload, decoded) for every
+    file-system request layout and every reply layout."""
+    a, d = codec_attrs()
+    s = dict(zip(STATFS_FIELDS, (4096, 4096, 1000, 500, 400, 100, 50, 50,
+                                 255)))
+    owner = 0xdeadbeefcafe
+    reqs = [
+        ("lookup", OP_LOOKUP, {"path": "/etc/passwd"}),
+        ("getattr", OP_GETATTR, {"path": "/"}),
+        ("readdir", OP_READDIR, {"path": "/etc",
+                                 "cookie": 0x1122334455667788,
+                                 "max": 1 << 20}),
+        ("open", OP_OPEN, {"path": "/etc/hosts", "flags": 0o2001}),
+        ("read", OP_READ, {"fh": 3, "off": 1 << 40, "size": 131072}),
+        ("release", OP_RELEASE, {"fh": 3}),
+        ("readlink", OP_READLINK, {"path": "/bin/sh"}),
+        ("statfs", OP_STATFS, {"path": "/"}),
+        ("getxattr", OP_GETXATTR, {"path": "/f", "name": "user.mime",
+                                   "size": 64}),
+        ("listxattr", OP_LISTXATTR, {"path": "/f", "size": 0}),
+        ("create", OP_CREATE, {"path": "/tmp/new", "flags": 0o1101,
+                               "mode": 0o644, "uid": 1000, "gid": 100}),
+        ("write", OP_WRITE, {"fh": 4, "off": 4096,
+                             "data": b"hello\0world"}),
+        ("setattr", OP_SETATTR, {"path": "/tmp/new", "fh": 4, "set": 0x3f,
+                                 "mode": 0o100600, "uid": 1000, "gid": 100,
+                                 "size": 12345, "atime_sec": -1,
+                                 "atime_nsec": 999999999,
+                                 "mtime_sec": 1700000000, "mtime_nsec": 5}),
+        ("fsync", OP_FSYNC, {"fh": 0, "datasync": 1, "path": "/tmp"}),
+        ("mknod", OP_MKNOD, {"path": "/tmp/fifo", "mode": 0o10644,
+                             "rdev": 0x801, "uid": 1, "gid": 2}),
+        ("mkdir", OP_MKDIR, {"path": "/tmp/d", "mode": 0o755, "uid": 1000,
+                             "gid": 1000}),
+        ("unlink", OP_UNLINK, {"path": "/tmp/new"}),
+        ("rmdir", OP_RMDIR, {"path": "/tmp/d"}),
+        ("symlink", OP_SYMLINK, {"path": "/tmp/l", "target": "../etc/passwd",
+                                 "uid": 0, "gid": 0}),
+        ("rename", OP_RENAME, {"from": "/a", "to": "/b", "flags": 1}),
+        ("link", OP_LINK, {"from": "/a", "to": "/c"}),
+        ("setxattr", OP_SETXATTR, {"path": "/f", "fh": 0, "name": "user.x",
+                                   "value": b"\0\1\xff", "flags": 1}),
+        ("removexattr", OP_REMOVEXATTR, {"path": "/f", "fh": 9,
+                                         "name": "user.x"}),
+        ("fallocate", OP_FALLOCATE, {"fh": 4, "mode": 1, "off": 0,
+                                     "len": 1 << 20}),
+        ("fgetattr", OP_FGETATTR, {"fh": 4}),
+        ("lock", OP_LOCK, {"fh": 4, "owner": owner, "cmd": 1, "type": 2,
+                           "start": 10, "len": 0}),
+        ("flock", OP_FLOCK, {"fh": 4, "op": 2}),
+        ("flush", OP_FLUSH, {"fh": 4, "owner": owner}),
+        ("fgetxattr", OP_FGETXATTR, {"fh": 4, "name": "user.x",
+                                     "size": 16}),
+        ("flistxattr", OP_FLISTXATTR, {"fh": 4, "size": 256}),
+    ]
+    out = [("req-" + name, MSG_REQUEST, op, 100 + op, 7,
+            encode_request(op, f), f) for name, op, f in reqs]
+    reps = [
+        ("attr", OP_GETATTR, 0, rep_attr(a), a),
+        ("mkdir", OP_MKDIR, 0, rep_attr(d), d),
+        ("enoent", OP_LOOKUP, errno.ENOENT, b"", None),
+        ("open", OP_OPEN, 0, rep_open(3, a), (3, a)),
+        ("create", OP_CREATE, 0, rep_open(5, d), (5, d)),
+        ("read", OP_READ, 0, rep_read(b"root:x:0:0\n"), b"root:x:0:0\n"),
+        ("readlink", OP_READLINK, 0, rep_str("../usr/bin/busybox"),
+         "../usr/bin/busybox"),
+        ("statfs", OP_STATFS, 0, rep_statfs(s), s),
+        ("getxattr", OP_GETXATTR, 0, rep_xattr(3, b"abc"), (3, b"abc")),
+        ("listxattr-size", OP_LISTXATTR, 0, rep_xattr(14, b""), (14, b"")),
+        ("write", OP_WRITE, 0, rep_write(11), 11),
+        ("lock", OP_LOCK, 0, rep_lock(1, 100, 50), (1, 100, 50)),
+        ("readdir", OP_READDIR, 0, rep_readdir(0, 3, [("passwd", a),
+                                                       ("ssl", d)]),
+         (0, 3, [("passwd", a), ("ssl", d)])),
+        ("release", OP_RELEASE, 0, b"", None),
+    ]
+    out += [("rep-" + name, MSG_REPLY, op, 200 + op, st, payload, dec)
+            for name, op, st, payload, dec in reps]
+    return out
+
+
+def codec_check(path):
+    """Compares the C codec's messages (lines "NAME HEX" in path) with
+    ours, byte for byte, and decodes each C message back."""
+    with open(path) as f:
+        got = dict(line.split() for line in f if line.strip())
+    bad = []
+    samples = codec_samples()
+    missing = set(REQ_LAYOUTS) - {op for _, kind, op, *_ in samples
+                                  if kind == MSG_REQUEST}
+    if missing:
+        bad.append("no sample for ops %s" % sorted(missing))
+    for name, kind, op, msg_id, status, payload, want in samples:
+        mine = encode_msg(kind, op, msg_id, status, payload)
+        if name not in got:
+            bad.append("%s: the C codec did not print it" % name)
+            continue
+        theirs = bytes.fromhex(got.pop(name))
+        if theirs != mine:
+            bad.append("%s: C %s, Python %s" % (name, theirs.hex(),
+                                                mine.hex()))
+            continue
+        try:
+            k, o, i, st, dec = decode_msg(theirs)
+            if (k, o, i, st) != (kind, op, msg_id, status):
+                raise ProtocolError("header %r" % ((k, o, i, st),))
+            if kind == MSG_REQUEST:
+                back = decode_request(op, dec)
+            elif status == 0:
+                back = decode_reply(op, dec)
+            else:
+                dec.end()
+                back = None
+            if back != want:
+                raise ProtocolError("decoded %r, want %r" % (back, want))
+        except ProtocolError as e:
+            bad.append("%s: %s" % (name, e))
+    for name in sorted(got):
+        bad.append("%s: printed by the C codec, unknown here" % name)
+    for b in bad:
+        print("codec mismatch: " + b)
+    print("%d messages compared, %d mismatches" % (len(samples), len(bad)))
+    return 1 if bad else 0
 
 
 # ---------------------------------------------------------------------------
@@ -1184,8 +1413,13 @@ def main(argv=None):
     sp.add_argument("--interval", type=float, default=0.0)
     sp = sub.add_parser("seeds", help="write fuzzer seeds into DIR")
     sp.add_argument("dir")
+    sp = sub.add_parser("codec-check", help="compare the C codec's "
+                        "messages (codec-dump's output in FILE) with ours")
+    sp.add_argument("file")
     args = p.parse_args(argv)
 
+    if args.command == "codec-check":
+        return codec_check(args.file)
     if args.command == "seeds":
         os.makedirs(args.dir, exist_ok=True)
         for name, msg in seeds().items():

@@ -13,7 +13,8 @@
  * decode must be refused with -EBADMSG, never crash the agent.
  *
  * FUZZ-SOURCES: agent/fs.c agent/fs-read.c agent/fs-write.c
- * FUZZ-SOURCES: agent/fs-lock.c agent/confine.c lib/proto.c lib/log.c
+ * FUZZ-SOURCES: agent/fs-lock.c agent/confine.c lib/proto.c lib/proto-fs.c
+ * FUZZ-SOURCES: lib/log.c
  * FUZZ-SOURCES: lib/xmalloc.c
  * FUZZ-FLAGS:
  */
