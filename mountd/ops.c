@@ -180,8 +180,7 @@ ops_reply_end(int err, struct proto_cur *p)
 int
 ops_reply_attr(int err, struct proto_cur *p, struct proto_attr *a)
 {
-	if (err == 0 && (proto_dec_attr_rep(p, a) < 0 ||
-	    reply_attr_ok(a) < 0))
+	if (err == 0 && reply_get_attr(p, a) < 0)
 		return -EIO;
 	return err;
 }

@@ -142,7 +142,7 @@ reply_attr_ok(const struct proto_attr *a)
 int
 reply_get_attr(struct proto_cur *p, struct proto_attr *a)
 {
-	if (proto_get_attr(p, a) < 0 || reply_attr_ok(a) < 0)
+	if (proto_dec_attr_rep(p, a) < 0 || reply_attr_ok(a) < 0)
 		return -EIO;
 	return 0;
 }

@@ -66,7 +66,8 @@ int	reply_readdir_page(struct proto_cur *p, struct reply_dir *d,
  * exists, size and blocks that fit off_t, nanoseconds below 10^9.
  * -EIO otherwise. */
 int	reply_attr_ok(const struct proto_attr *a);
-/* proto_get_attr(), then reply_attr_ok(): 0 or -EIO. */
+/* An attributes reply (lookup, getattr, setattr, the nodes made, link,
+ * fgetattr): proto_dec_attr_rep(), then reply_attr_ok(). 0 or -EIO. */
 int	reply_get_attr(struct proto_cur *p, struct proto_attr *a);
 
 /* Directories above a path within the target: 0 for "/x", 2 for

@@ -7,16 +7,17 @@
  * kernel must never get (a name with '/', ".", "..", a negative size, a
  * link that climbs above the mount), and a listing never passes its caps.
  *
- * FUZZ-SOURCES: mountd/reply.c lib/proto.c lib/xmalloc.c lib/log.c
+ * FUZZ-SOURCES: mountd/reply.c lib/proto.c lib/proto-fs.c lib/xmalloc.c
+ * FUZZ-SOURCES: lib/log.c
  * FUZZ-FLAGS:
  *
  * Input: byte 0 picks the check (mod 5), the rest is its input:
  *   0 readdir: pages, each u8 seconds since the previous page, u16 length
  *     (little-endian), then an OP_READDIR reply payload of that length
  *   1 link: u8 depth, then the target (up to the first NUL)
- *   2 attr: a proto_attr as on the wire
+ *   2 attr: an attributes reply payload (a proto_attr as on the wire)
  *   3 xattr: u32 needed, then a listxattr answer
- *   4 lock: u8 type, u64 start, u64 length
+ *   4 lock: a getlk reply payload (u8 type, u64 start, u64 length)
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@
 #include <sys/stat.h>
 
 #include "proto.h"
+#include "proto-fs.h"
 #include "../../mountd/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -200,14 +202,18 @@ fuzz_xattr(const uint8_t *data, size_t size)
 static void
 fuzz_lock(const uint8_t *data, size_t size)
 {
+	struct proto_cur c = { data, size };
+	struct proto_lock_rep l;
 	uint64_t start, len;
 
-	if (size < 17)
+	/* As lock_done in mountd/ops-lock.c reads it. */
+	if (proto_dec_lock_rep(&c, &l) < 0 ||
+	    reply_lock_ok(l.type, l.start, l.len) < 0)
 		return;
+	if (size != 17)
+		die("a lock reply with leftovers was accepted");
 	start = le(data + 1, 8);
 	len = le(data + 9, 8);
-	if (reply_lock_ok(data[0], start, len) < 0)
-		return;
 	if (data[0] > LOCK_TYPE_WRITE || start > INT64_MAX ||
 	    start + len > INT64_MAX || start + len < start)
 		die("a lock that does not fit off_t was accepted");

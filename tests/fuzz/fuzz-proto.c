@@ -1,5 +1,6 @@
 /*
- * libFuzzer harness for the wire protocol decoders (lib/proto.c): takes
+ * libFuzzer harness for the wire protocol decoders (lib/proto.c, and the
+ * file-system messages' typed decoders in lib/proto-fs.c): takes
  * arbitrary bytes through proto_hdr_decode and then decodes the payload
  * exactly as the agent (hello, requests) and the client (hello, replies,
  * readdir entry lists) do, ending with proto_end. Every message that
@@ -10,17 +11,19 @@
  * decode; run-one uses that to check its seeds (made by wsclient.py's
  * independent encoder) against this decoder.
  *
- * FUZZ-SOURCES: lib/proto.c lib/xmalloc.c lib/log.c
+ * FUZZ-SOURCES: lib/proto.c lib/proto-fs.c lib/xmalloc.c lib/log.c
  * FUZZ-SEEDS-CMD: python3 tests/wsclient.py seeds
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
+#include "proto-fs.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,14 +81,6 @@ u32(struct proto_cur *c, uint32_t *v)
 }
 
 static int
-u64(struct proto_cur *c, uint64_t *v)
-{
-	TRY(proto_get_u64(c, v));
-	proto_put_u64(&out, *v);
-	return 0;
-}
-
-static int
 bytes(struct proto_cur *c, uint32_t max)
 {
 	const uint8_t *p;
@@ -95,29 +90,6 @@ bytes(struct proto_cur *c, uint32_t max)
 	if (n > max)
 		abort();
 	proto_put_bytes(&out, p, n);
-	return 0;
-}
-
-static int
-attr(struct proto_cur *c)
-{
-	struct proto_attr a;
-	struct stat st;
-
-	TRY(proto_get_attr(c, &a));
-	/* The client turns every attr into a struct stat. */
-	proto_attr_to_stat(&a, &st);
-	proto_put_attr(&out, &a);
-	return 0;
-}
-
-static int
-statfs_(struct proto_cur *c)
-{
-	struct proto_statfs s;
-
-	TRY(proto_get_statfs(c, &s));
-	proto_put_statfs(&out, &s);
 	return 0;
 }
 
@@ -169,183 +141,33 @@ hello(const struct proto_hdr *h, struct proto_cur *c)
 	return proto_end(c);
 }
 
-/* A request as the agent decodes it. */
+/* A request as the agent decodes it: a file-system request through its
+ * lib/proto-fs.c decoder, encoded again with its encoder. */
 static int
 request(uint16_t op, struct proto_cur *c)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
-	char path2[PROTO_PATH_MAX + 1];
-	uint64_t v64;
-	uint32_t v32;
-	uint8_t v8;
-	int has_path = 1;
+	static struct proto_fs_strs strs;
+	union proto_fs_req r;
+	int rc;
 
 	switch (op) {
-	case OP_LOOKUP:
-	case OP_GETATTR:
-	case OP_READLINK:
-	case OP_STATFS:
-		TRY(str(c, path, sizeof(path)));
-		break;
-	case OP_READDIR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		break;
-	case OP_OPEN:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u32(c, &v32));
-		break;
-	case OP_READ:
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		break;
-	case OP_RELEASE:
-		TRY(u64(c, &v64));
-		break;
-	case OP_GETXATTR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(str(c, name, sizeof(name)));
-		TRY(u32(c, &v32));
-		break;
-	case OP_LISTXATTR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u32(c, &v32));
-		break;
-	case OP_CREATE:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		break;
-	case OP_WRITE:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		TRY(bytes(c, PROTO_WRITE_MAX));
-		break;
-	case OP_SETATTR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		break;
-	case OP_FSYNC:
-		TRY(u64(c, &v64));
-		TRY(u8(c, &v8));
-		TRY(str(c, path, sizeof(path)));
-		break;
-	case OP_MKNOD:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u32(c, &v32));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		break;
-	case OP_MKDIR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		break;
-	case OP_UNLINK:
-	case OP_RMDIR:
-		TRY(str(c, path, sizeof(path)));
-		break;
-	case OP_SYMLINK:
-		TRY(str(c, path, sizeof(path)));
-		TRY(str(c, path2, sizeof(path2)));
-		TRY(u32(c, &v32));
-		TRY(u32(c, &v32));
-		break;
-	case OP_RENAME:
-		TRY(str(c, path, sizeof(path)));
-		TRY(str(c, path2, sizeof(path2)));
-		TRY(u32(c, &v32));
-		break;
-	case OP_LINK:
-		TRY(str(c, path, sizeof(path)));
-		TRY(str(c, path2, sizeof(path2)));
-		break;
-	case OP_SETXATTR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u64(c, &v64));
-		TRY(str(c, name, sizeof(name)));
-		TRY(bytes(c, PROTO_XATTR_MAX));
-		TRY(u32(c, &v32));
-		break;
-	case OP_REMOVEXATTR:
-		TRY(str(c, path, sizeof(path)));
-		TRY(u64(c, &v64));
-		TRY(str(c, name, sizeof(name)));
-		break;
-	case OP_FALLOCATE:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		break;
-	case OP_FGETATTR:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		break;
-	case OP_LOCK:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		TRY(u8(c, &v8));
-		TRY(u8(c, &v8));
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		break;
-	case OP_FLOCK:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		break;
-	case OP_FLUSH:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u64(c, &v64));
-		break;
-	case OP_FGETXATTR:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(str(c, name, sizeof(name)));
-		TRY(u32(c, &v32));
-		break;
-	case OP_FLISTXATTR:
-		has_path = 0;
-		TRY(u64(c, &v64));
-		TRY(u32(c, &v32));
-		break;
 	case OP_NET_INFO:
-		has_path = 0;
 		break;
 	case OP_DNS:
-		has_path = 0;
 		TRY(bytes(c, 65535));
 		break;
 	default:
-		/* proto_hdr_decode let through an op it should not have. */
-		abort();
+		rc = proto_dec_fs_req(c, op, &strs, &r);
+		if (rc == -EOPNOTSUPP)
+			/* proto_hdr_decode let through an op it should
+			 * not have. */
+			abort();
+		TRY(rc);
+		if (proto_enc_fs_req(&out, op, &r) < 0)
+			abort();
+		return 0;
 	}
-	TRY(proto_end(c));
-	if (op == OP_READ || op == OP_RELEASE)
-		has_path = 0;
-	if (has_path)
-		(void)proto_path_ok(path);
-	return 0;
+	return proto_end(c);
 }
 
 /* OP_NET_INFO's address and route lists: u8 family, bytes addr, u8
@@ -402,59 +224,103 @@ stream(uint16_t op, struct proto_cur *c)
 	return proto_end(c);
 }
 
-/* A successful reply as the client decodes it. */
+/* A readdir reply: the head, each entry, encoded again as the agent
+ * builds it. */
+static int
+readdir_reply(struct proto_cur *c)
+{
+	char name[PROTO_NAME_MAX + 1];
+	struct proto_readdir_rep r;
+	struct proto_readdir_enc e;
+	struct proto_attr a;
+	uint32_t i;
+
+	TRY(proto_dec_readdir_rep(c, &r));
+	proto_enc_readdir_rep_begin(&out, &e);
+	for (i = 0; i < r.n; i++) {
+		TRY(proto_dec_readdir_ent(c, name, sizeof(name), &a));
+		if (proto_enc_readdir_rep_add(&out, &e, name, &a,
+		    PROTO_PAYLOAD_MAX) < 0)
+			abort();
+	}
+	TRY(proto_end(c));
+	proto_enc_readdir_rep_finish(&out, &e, r.eof, r.next_cookie);
+	return 0;
+}
+
+/* A successful reply as the client decodes it: through the lib/proto-fs.c
+ * decoder of its op, then that layout's encoder. */
 static int
 reply(uint16_t op, struct proto_cur *c)
 {
-	char name[PROTO_NAME_MAX + 1], target[PROTO_PATH_MAX + 1];
-	uint64_t v64;
-	uint32_t v32, n, i;
-	uint8_t eof;
+	char target[PROTO_PATH_MAX + 1];
+	struct proto_attr a;
+	struct proto_open_rep o;
+	struct proto_read_rep rd;
+	struct proto_xattr_rep x;
+	struct proto_lock_rep l;
+	struct proto_statfs s;
+	struct stat st;
+	uint8_t *p;
+	uint32_t w;
 
 	switch (op) {
 	case OP_LOOKUP:
 	case OP_GETATTR:
-		TRY(attr(c));
-		break;
+	case OP_SETATTR:
+	case OP_MKNOD:
+	case OP_MKDIR:
+	case OP_SYMLINK:
+	case OP_LINK:
+	case OP_FGETATTR:
+		TRY(proto_dec_attr_rep(c, &a));
+		/* The client turns every attr into a struct stat. */
+		proto_attr_to_stat(&a, &st);
+		proto_enc_attr_rep(&out, &a);
+		return 0;
 	case OP_READDIR:
-		TRY(u8(c, &eof));
-		TRY(u64(c, &v64));
-		TRY(u32(c, &n));
-		for (i = 0; i < n; i++) {
-			TRY(str(c, name, sizeof(name)));
-			(void)proto_name_ok(name);
-			TRY(attr(c));
-		}
-		break;
+		return readdir_reply(c);
 	case OP_OPEN:
-		TRY(u64(c, &v64));
-		TRY(attr(c));
-		break;
+	case OP_CREATE:
+		TRY(proto_dec_open_rep(c, &o));
+		proto_enc_open_rep(&out, &o);
+		return 0;
 	case OP_READ:
-		TRY(bytes(c, PROTO_READ_MAX));
-		break;
-	case OP_RELEASE:
-		break;
+		TRY(proto_dec_read_rep(c, PROTO_READ_MAX, &rd));
+		p = proto_enc_read_rep_reserve(&out, rd.len);
+		if (p == NULL)
+			abort();
+		if (rd.len > 0)
+			memcpy(p, rd.data, rd.len);
+		return 0;
 	case OP_READLINK:
-		TRY(str(c, target, sizeof(target)));
-		break;
+		TRY(proto_dec_readlink_rep(c, target, sizeof(target)));
+		if (strlen(target) >= sizeof(target))
+			abort();
+		proto_enc_readlink_rep(&out, target);
+		return 0;
 	case OP_STATFS:
-		TRY(statfs_(c));
-		break;
+		TRY(proto_dec_statfs_rep(c, &s));
+		proto_enc_statfs_rep(&out, &s);
+		return 0;
 	case OP_GETXATTR:
 	case OP_LISTXATTR:
 	case OP_FGETXATTR:
 	case OP_FLISTXATTR:
-		TRY(u32(c, &v32));
-		TRY(bytes(c, PROTO_XATTR_MAX));
-		break;
-	case OP_CREATE:
-		TRY(u64(c, &v64));
-		TRY(attr(c));
-		break;
+		TRY(proto_dec_xattr_rep(c, &x));
+		proto_enc_xattr_rep(&out, &x);
+		return 0;
 	case OP_WRITE:
-		TRY(u32(c, &v32));
-		break;
+		TRY(proto_dec_write_rep(c, &w));
+		proto_enc_write_rep(&out, w);
+		return 0;
+	case OP_LOCK:
+		/* getlk: the conflicting lock; setlk: empty */
+		if (c->left == 0)
+			return 0;
+		TRY(proto_dec_lock_rep(c, &l));
+		proto_enc_lock_rep(&out, &l);
+		return 0;
 	case OP_NET_INFO:
 		TRY(bytes(c, 65536));
 		TRY(net_list(c));
@@ -463,22 +329,7 @@ reply(uint16_t op, struct proto_cur *c)
 	case OP_DNS:
 		TRY(bytes(c, 65535));
 		break;
-	case OP_SETATTR:
-	case OP_MKNOD:
-	case OP_MKDIR:
-	case OP_SYMLINK:
-	case OP_LINK:
-	case OP_FGETATTR:
-		TRY(attr(c));
-		break;
-	case OP_LOCK:
-		/* getlk: u8 type, u64 start, u64 length; setlk: empty */
-		if (c->left > 0) {
-			TRY(u8(c, &eof));
-			TRY(u64(c, &v64));
-			TRY(u64(c, &v64));
-		}
-		break;
+	case OP_RELEASE:
 	case OP_FSYNC:
 	case OP_UNLINK:
 	case OP_RMDIR:
@@ -488,7 +339,7 @@ reply(uint16_t op, struct proto_cur *c)
 	case OP_FALLOCATE:
 	case OP_FLOCK:
 	case OP_FLUSH:
-		break;
+		return proto_dec_empty_rep(c);
 	default:
 		abort();
 	}
