@@ -13,7 +13,16 @@
  * Paths are checked with proto_path_ok(), names with the rules the
  * layout states; what a field means is for the agent to judge.
  *
- * The layouts (reply payload only when status is 0) are in proto.h.
+ * Each struct lists its fields in wire order (str: u16 length + bytes,
+ * no NUL; bytes: u32 length + bytes; attr: struct proto_attr field by
+ * field). A reply has a payload only when its status is 0. Paths are
+ * absolute within the target's root ("/", "/etc/passwd").
+ *
+ * Writing (CREATE, WRITE, SETATTR, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK,
+ * RENAME, LINK, SETXATTR, REMOVEXATTR, FALLOCATE) is served only by an
+ * agent started with --rw: EROFS otherwise. uid and gid in a request
+ * that makes a node are the caller's: the node is theirs, as on a local
+ * disk.
  */
 #ifndef MIRROR_PROTO_FS_H
 #define MIRROR_PROTO_FS_H
@@ -30,7 +39,8 @@ struct proto_fs_strs {
 	char	name[PROTO_NAME_MAX + 1];	/* xattr name */
 };
 
-/* OP_LOOKUP, OP_GETATTR, OP_READLINK, OP_STATFS, OP_UNLINK, OP_RMDIR */
+/* OP_LOOKUP, OP_GETATTR, OP_READLINK, OP_STATFS, OP_UNLINK, OP_RMDIR.
+ * READLINK's answer is the target confined to the root. */
 struct proto_path_req {
 	const char	*path;
 };
@@ -104,7 +114,7 @@ struct proto_mknode_req {
 	uint32_t	 uid, gid;
 };
 
-/* OP_RENAME (flags), OP_LINK */
+/* OP_RENAME (flags: RENAME_NOREPLACE 1, RENAME_EXCHANGE 2), OP_LINK */
 struct proto_rename_req {
 	const char	*from, *to;
 	uint32_t	 flags;
@@ -126,18 +136,22 @@ struct proto_fallocate_req {
 	uint64_t	off, len;
 };
 
-/* cmd at most LOCK_CMD_SET, type at most LOCK_TYPE_WRITE. */
+/* OP_LOCK, a POSIX lock of owner: cmd at most LOCK_CMD_SET, type at
+ * most LOCK_TYPE_WRITE, len 0: to the end. Never blocks: a conflict is
+ * EAGAIN, the client retries. */
 struct proto_lock_req {
 	uint64_t	fh, owner;
 	uint8_t		cmd, type;
 	uint64_t	start, len;
 };
 
+/* OP_FLOCK: op LOCK_SH, LOCK_EX or LOCK_UN; never blocks. */
 struct proto_flock_req {
 	uint64_t	fh;
 	uint32_t	op;
 };
 
+/* OP_FLUSH: drops the owner's POSIX locks on the file (a close() did). */
 struct proto_flush_req {
 	uint64_t	fh, owner;
 };

@@ -39,55 +39,11 @@
  * closes the connection. A peer speaking another PROTO_VERSION is told so
  * (its header's first byte) and the connection closed.
  *
- * Requests and replies (reply payload only when status is 0; each
- * layout is coded once, in lib/proto-fs.c):
- *   OP_LOOKUP    str path                       -> attr
- *   OP_GETATTR   str path                       -> attr
- *   OP_READDIR   str path, u64 cookie, u32 max  -> u8 eof, u64 next_cookie,
- *                                                  u32 n, n x (str name, attr)
- *   OP_OPEN      str path, u32 flags            -> u64 fh, attr
- *   OP_READ      u64 fh, u64 offset, u32 size   -> bytes data
- *   OP_RELEASE   u64 fh                         -> (empty)
- *   OP_READLINK  str path                       -> str target (confined)
- *   OP_STATFS    str path                       -> statfs
- *   OP_GETXATTR  str path, str name, u32 size   -> u32 needed, bytes value
- *   OP_LISTXATTR str path, u32 size             -> u32 needed, bytes list
- *
- * Writing (served only by an agent started with --rw; EROFS otherwise):
- *   OP_CREATE    str path, u32 flags, u32 mode, u32 uid, u32 gid
- *                                               -> u64 fh, attr
- *   OP_WRITE     u64 fh, u64 offset, bytes data -> u32 written
- *   OP_SETATTR   str path, u64 fh (0: by path), u32 set (SETATTR_*),
- *                u32 mode, u32 uid, u32 gid, u64 size,
- *                i64 atime_sec, u32 atime_nsec,
- *                i64 mtime_sec, u32 mtime_nsec  -> attr
- *   OP_FSYNC     u64 fh (0: the directory at path), u8 datasync, str path
- *                                               -> (empty)
- *   OP_MKNOD     str path, u32 mode, u64 rdev, u32 uid, u32 gid -> attr
- *   OP_MKDIR     str path, u32 mode, u32 uid, u32 gid -> attr
- *   OP_UNLINK    str path                       -> (empty)
- *   OP_RMDIR     str path                       -> (empty)
- *   OP_SYMLINK   str path, str target, u32 uid, u32 gid -> attr
- * (uid, gid: the caller's; a new object is theirs, as on a local disk)
- *   OP_RENAME    str from, str to, u32 flags (RENAME_NOREPLACE 1,
- *                RENAME_EXCHANGE 2)              -> (empty)
- *   OP_LINK      str from, str to               -> attr
- *   OP_SETXATTR  str path, u64 fh (0: by path), str name, bytes value,
- *                u32 flags                      -> (empty)
- *   OP_REMOVEXATTR str path, u64 fh (0: by path), str name -> (empty)
- *   OP_FALLOCATE u64 fh, u32 mode, u64 offset, u64 length -> (empty)
- * By handle, any mode:
- *   OP_FGETATTR  u64 fh                         -> attr
- *   OP_FGETXATTR u64 fh, str name, u32 size     -> as OP_GETXATTR
- *   OP_FLISTXATTR u64 fh, u32 size              -> as OP_LISTXATTR
- *   OP_LOCK      u64 fh, u64 owner, u8 cmd (LOCK_CMD_*), u8 type
- *                (LOCK_TYPE_*), u64 start, u64 length (0: to the end)
- *                -> getlk: u8 type, u64 start, u64 length; else empty.
- *                Never blocks: a conflict is EAGAIN, the client retries.
- *   OP_FLOCK     u64 fh, u32 op (LOCK_SH/LOCK_EX/LOCK_UN, never blocks)
- *                                               -> (empty)
- *   OP_FLUSH     u64 fh, u64 owner              -> (empty); drops the
- *                owner's POSIX locks on the file (a close() did)
+ * File-system requests and replies (OP_LOOKUP .. OP_FLISTXATTR): each
+ * layout is written once, as a typed struct with its encoder and
+ * decoder, in lib/proto-fs.h; a reply has a payload only when its status
+ * is 0. The writing ones are served only by an agent started with --rw
+ * (EROFS otherwise).
  *
  * Network (served by every agent; netd is the client):
  *   OP_NET_INFO  (empty)   -> bytes resolv_conf (the target's
