@@ -159,6 +159,18 @@ proto_buf_init(struct proto_buf *b, size_t hint)
 }
 
 void
+proto_buf_copy(struct proto_buf *b, const uint8_t *msg, size_t len)
+{
+	proto_buf_init(b, len);
+	if (len > b->cap) {
+		b->err = -EMSGSIZE;
+		return;
+	}
+	memcpy(b->data, msg, len);
+	b->len = len;
+}
+
+void
 proto_buf_free(struct proto_buf *b)
 {
 	x_free(b->data);

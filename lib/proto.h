@@ -265,6 +265,8 @@ void	proto_hdr_encode(uint8_t *p, uint8_t kind, uint16_t op, uint32_t id,
 /* Output. Start a message, put fields, finish (fills in the length). */
 void	proto_buf_init(struct proto_buf *b, size_t hint);
 void	proto_buf_free(struct proto_buf *b);
+/* A buffer holding a copy of a message built before (to send again). */
+void	proto_buf_copy(struct proto_buf *b, const uint8_t *msg, size_t len);
 void	proto_begin(struct proto_buf *b, uint8_t kind, uint16_t op,
 	    uint32_t id, uint32_t status);
 int	proto_finish(struct proto_buf *b);

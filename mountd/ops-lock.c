@@ -40,9 +40,7 @@ lock_send(struct call *c)
 	struct retry *r = c->retry;
 	struct proto_buf b;
 
-	proto_buf_init(&b, r->len);
-	memcpy(b.data, r->msg, r->len);
-	b.len = r->len;
+	proto_buf_copy(&b, r->msg, r->len);
 	client_call(ops_cfg.client, &b, lock_done, c);
 }
 
