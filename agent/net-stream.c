@@ -261,6 +261,11 @@ stream_open(struct agent_net *net, struct agent_net_client *cl, uint32_t id,
 	err = 0;
 	if (!net->ok)
 		err = EPERM;
+	else if (o->family != 4 && o->family != 6)
+		err = EAFNOSUPPORT;
+	else if (o->proto != NET_TCP && o->proto != NET_UDP &&
+	    o->proto != NET_ICMP)
+		err = EPROTONOSUPPORT;
 	else if (cl->nstreams >= AGENT_NET_STREAMS_MAX)
 		err = EMFILE;
 	if (err) {

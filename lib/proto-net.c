@@ -182,10 +182,8 @@ proto_enc_net_errno(struct proto_buf *b, uint8_t kind, uint16_t op,
 static int
 open_ok(const struct proto_stream_open *o, size_t alen)
 {
-	if ((o->family != 4 && o->family != 6) ||
-	    alen != (o->family == 4 ? 4u : 16u))
-		return 0;
-	if (o->proto != NET_TCP && o->proto != NET_UDP && o->proto != NET_ICMP)
+	if ((o->family == 4 && alen != 4) || (o->family == 6 && alen != 16) ||
+	    alen > 16)
 		return 0;
 	return o->proto != NET_TCP || o->window != 0;
 }
@@ -194,7 +192,7 @@ int
 proto_enc_stream_open(struct proto_buf *b, uint32_t id,
     const struct proto_stream_open *o)
 {
-	size_t alen = o->family == 4 ? 4 : 16;
+	size_t alen = o->addrlen ? o->addrlen : o->family == 4 ? 4 : 16;
 
 	if (!open_ok(o, alen))
 		return -EINVAL;
@@ -279,6 +277,7 @@ proto_dec_stream(const struct proto_hdr *h, struct proto_cur *c,
 		if (!open_ok(&m->open, alen))
 			return -EBADMSG;
 		memcpy(m->open.addr, addr, alen);
+		m->open.addrlen = (uint8_t)alen;
 		break;
 	case STREAM_OPENED:
 		/* A refusal may come without the window. */

@@ -92,6 +92,7 @@ struct proto_stream_open {
 	uint8_t		proto;		/* NET_TCP, NET_UDP, NET_ICMP */
 	uint8_t		family;		/* 4 or 6 */
 	uint8_t		addr[16];
+	uint8_t		addrlen;	/* 4 or 16; another family's: 0..16 */
 	uint16_t	port;
 	uint32_t	window;
 };
@@ -109,7 +110,9 @@ struct proto_stream_msg {
 };
 
 /* Checks what a receiver relies on: the address length matches the
- * family (4 or 6), the protocol is one of NET_*, a TCP window is not 0. */
+ * family if that is 4 or 6, a TCP window is not 0. Another family or
+ * protocol decodes (the agent answers it EAFNOSUPPORT or
+ * EPROTONOSUPPORT); addrlen 0 lets the encoder take it from the family. */
 int	proto_enc_stream_open(struct proto_buf *, uint32_t id,
 	    const struct proto_stream_open *);
 /* err 0: opened, with the sender's window; an errno: refused (the
