@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "net-int.h"
+#include "proto-net.h"
 #include "resolv.h"
 #include "xmalloc.h"
 
@@ -147,13 +148,10 @@ dns_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	cl->pending_dns--;
 	if (status == ARES_SUCCESS && abuf != NULL && alen >= 2) {
 		proto_buf_init(&out, PROTO_HDR_LEN + 4 + (size_t)alen);
-		proto_begin(&out, MSG_REPLY, OP_DNS, q->id, 0);
-		p = proto_put_bytes_reserve(&out, (size_t)alen);
-		if (p != NULL) {
-			memcpy(p, abuf, (size_t)alen);
+		if (proto_enc_dns_reply(&out, q->id, abuf, (size_t)alen,
+		    &p) == 0)
 			/* c-ares sent the query under an ID of its own */
 			memcpy(p, q->qid, 2);
-		}
 		net_send_buf(cl, &out);
 	} else
 		net_reply_errno(cl, &h, dns_errno(status));
@@ -170,7 +168,10 @@ net_serve_dns(struct agent_net *net, struct agent_net_client *cl,
 	const uint8_t *query;
 	uint32_t qlen;
 
-	(void)proto_get_bytes(&c, &query, &qlen, 65535);
+	if (proto_dec_dns_req(&c, &query, &qlen) < 0) {
+		net_client_violation(cl, "malformed network request");
+		return;
+	}
 	if (!net->ok) {
 		net_reply_errno(cl, &m->h, EPERM);
 		return;

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "net-int.h"
+#include "proto-net.h"
 
 #define NET_ADDRS_MAX		1024	/* addresses or routes per answer */
 
@@ -64,18 +65,35 @@ is_ll6(const uint8_t *a)
 	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
 }
 
+/* One address or route into the answer; one the codec refuses (a name
+ * too long) is left out. */
+static int
+put_prefix(struct proto_net_info_enc *e, uint8_t fam, const void *addr,
+    unsigned int plen, const char *ifname)
+{
+	struct proto_net_prefix p;
+
+	memset(&p, 0, sizeof(p));
+	p.family = fam;
+	memcpy(p.addr, addr, fam == 4 ? 4 : 16);
+	p.prefixlen = (uint8_t)plen;
+	if (strlen(ifname) >= sizeof(p.ifname))
+		return -EINVAL;
+	strcpy(p.ifname, ifname);
+	return proto_enc_net_info_prefix(e, &p);
+}
+
 /* Routes of the main table, not default ones, not on lo. */
 static void
-put_routes(struct proto_buf *out)
+put_routes(struct proto_net_info_enc *e)
 {
 	char line[512], ifname[IF_NAMESIZE + 1], dst[33];
 	unsigned int d, g, flags, refc, use, metric, mask, plen, i;
 	uint8_t a6[16];
-	size_t at = out->len;
 	uint32_t n = 0;
 	FILE *f;
 
-	proto_put_u32(out, 0);		/* n, filled in below */
+	proto_enc_net_info_routes(e);
 	/* /proc/net follows the reading thread's netns only by this way. */
 	if ((f = fopen("/proc/thread-self/net/route", "re")) != NULL) {
 		if (fgets(line, sizeof(line), f) == NULL)	/* header */
@@ -87,12 +105,10 @@ put_routes(struct proto_buf *out)
 			if (mask == 0 || !(flags & RTF_UP) ||
 			    (flags & RTF_REJECT) || strcmp(ifname, "lo") == 0)
 				continue;
-			proto_put_u8(out, 4);
-			proto_put_bytes(out, &d, 4);	/* network order */
-			proto_put_u8(out, (uint8_t)prefix_len((uint8_t *)&mask,
-			    4));
-			proto_put_str(out, ifname);
-			n++;
+			/* d: network order */
+			if (put_prefix(e, 4, &d, (unsigned int)prefix_len(
+			    (uint8_t *)&mask, 4), ifname) == 0)
+				n++;
 		}
 		fclose(f);
 	}
@@ -115,15 +131,11 @@ put_routes(struct proto_buf *out)
 			    (flags & 0x01000000u) /* RTF_CACHE */ ||
 			    is_ll6(a6) || strcmp(ifname, "lo") == 0)
 				continue;
-			proto_put_u8(out, 6);
-			proto_put_bytes(out, a6, 16);
-			proto_put_u8(out, (uint8_t)plen);
-			proto_put_str(out, ifname);
-			n++;
+			if (put_prefix(e, 6, a6, plen, ifname) == 0)
+				n++;
 		}
 		fclose(f);
 	}
-	proto_patch_u32(out, at, n);
 }
 
 void
@@ -131,10 +143,11 @@ net_serve_info(struct agent_net *net, struct agent_net_client *cl,
     const struct proto_hdr *h)
 {
 	char *resolv = net->resolv;
+	struct proto_net_info_enc e;
 	struct proto_buf out;
 	struct ifaddrs *ifa0 = NULL, *ifa;
 	const uint8_t *addr, *mask;
-	size_t len, at;
+	size_t len;
 	uint32_t n = 0;
 	uint8_t fam;
 
@@ -144,11 +157,7 @@ net_serve_info(struct agent_net *net, struct agent_net_client *cl,
 	}
 	len = net_read_resolv_conf(net, resolv, sizeof(net->resolv));
 	proto_buf_init(&out, 4096);
-	proto_begin(&out, MSG_REPLY, h->op, h->id, 0);
-	proto_put_bytes(&out, resolv, len);
-
-	at = out.len;
-	proto_put_u32(&out, 0);		/* n, filled in below */
+	proto_enc_net_info_begin(&e, &out, h->id, resolv, len);
 	if (getifaddrs(&ifa0) < 0)
 		log_warn("getifaddrs in the target's network namespace");
 	for (ifa = ifa0; ifa != NULL && n < NET_ADDRS_MAX; ifa = ifa->ifa_next) {
@@ -171,15 +180,13 @@ net_serve_info(struct agent_net *net, struct agent_net_client *cl,
 				continue;
 		} else
 			continue;
-		proto_put_u8(&out, fam);
-		proto_put_bytes(&out, addr, fam == 4 ? 4 : 16);
-		proto_put_u8(&out, (uint8_t)prefix_len(mask, fam == 4 ? 4 : 16));
-		proto_put_str(&out, ifa->ifa_name);
-		n++;
+		if (put_prefix(&e, fam, addr, (unsigned int)prefix_len(mask,
+		    fam == 4 ? 4 : 16), ifa->ifa_name) == 0)
+			n++;
 	}
 	if (ifa0)
 		freeifaddrs(ifa0);
-	proto_patch_u32(&out, at, n);
-	put_routes(&out);
+	put_routes(&e);
+	(void)proto_enc_net_info_end(&e);
 	net_send_buf(cl, &out);
 }

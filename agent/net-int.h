@@ -4,8 +4,8 @@
  * clients), net-stream.c (the stream table, a stream's life, opening
  * and the stream messages), net-tcp.c (the TCP relay), net-dgram.c (UDP
  * and ICMP), net-dns.c (DNS through c-ares) and net-info.c (OP_NET_INFO,
- * the target's resolv.conf). Everything here runs on the network thread
- * with run_mtx held, unless it says otherwise (see net.c).
+ * the target's resolv.conf). Everything here runs on the network thread,
+ * which owns it, unless it says otherwise (see net.c).
  */
 #ifndef MIRROR_AGENT_NET_INT_H
 #define MIRROR_AGENT_NET_INT_H
@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "net.h"
+#include "stream.h"
 
 /* The biggest datagram read from a target's socket. */
 #define NET_DGRAM_MAX		65536
@@ -33,7 +34,7 @@ struct net_io {
 	int		 fd;
 };
 
-/* A message from the service thread, or queued data of a stream. */
+/* A message from the service thread to the network thread. */
 struct net_msg {
 	struct net_msg	*next;
 	struct agent_net_client *cl;
@@ -41,43 +42,36 @@ struct net_msg {
 	struct proto_hdr h;
 	uint8_t		*data;		/* payload */
 	size_t		 len;		/* payload bytes */
-	size_t		 off;		/* bytes already written (tx queue) */
-	size_t		 cap;		/* > 0: room to coalesce up to */
 	uint8_t		 buf[];
 };
 
 enum stream_state { ST_CONNECTING = 1, ST_OPEN, ST_DEAD };
 
-struct stream {
+/* One stream of a client: a TCP connection, a UDP flow or a ping socket
+ * in the target's netns. Network thread only (its owner). For TCP the
+ * engine (lib/stream.c) carries the data, credits and shuts once the
+ * socket is connected; datagram flows use its credit accounting only. */
+struct net_stream {
 	struct net_io	 io;		/* first: epoll points here */
+	struct stream	 s;		/* the engine's part */
 	struct agent_net_client *cl;
-	uint32_t	 id;
 	uint8_t		 proto;
 	enum stream_state state;
 	uint32_t	 ev_cur;	/* registered events; 0: not in epoll */
-	/* agent -> client */
-	uint32_t	 peer_window;
-	uint64_t	 sent, credited;
-	int		 rd_eof;	/* STREAM_SHUT sent */
-	/* client -> agent */
-	struct net_msg	*txq, *txq_tail;
-	size_t		 txq_bytes;
-	size_t		 uncredited;	/* written, not yet credited back */
-	int		 peer_shut;	/* the client sent STREAM_SHUT */
-	int		 wr_shut;	/* shutdown(SHUT_WR) done */
 	/* connecting streams, oldest first */
 	double		 deadline;
-	struct stream	*cprev, *cnext;
-	struct stream	*hnext;		/* hash chain; zombie list when dead */
+	struct net_stream *cprev, *cnext;
+	struct net_stream *hnext;	/* hash chain; zombie list when dead */
 };
 
 struct agent_net_client {
+	struct agent_net *net;
 	struct ws_conn	*conn;
 	void		(*release)(void *);
 	void		*arg;
 	atomic_size_t	 queued;	/* bytes on the queue */
 	/* network thread only */
-	struct stream	**tab;
+	struct net_stream **tab;
 	unsigned int	 tab_shift;	/* buckets: 1 << (32 - shift) */
 	unsigned int	 nstreams;
 	unsigned int	 pending_dns;
@@ -106,9 +100,7 @@ struct agent_net {
 	struct net_msg	*q, *q_tail;
 	int		 stopped;
 	atomic_int	 stop;
-	/* Everything below; held by the network thread for each round, by
-	 * the service thread for a stream message it handles itself. */
-	pthread_mutex_t	 run_mtx;
+	/* Everything below: the network thread's only. */
 	int		 ok;		/* inside the target's netns */
 	int		 dns_ok;
 	ares_channel	 chan;
@@ -117,8 +109,8 @@ struct agent_net {
 	char		 dns_servers[4096];
 	int		 dns_servers_stale;
 	double		 dns_checked;
-	struct stream	*conn_head, *conn_tail;
-	struct stream	*zombies;
+	struct net_stream *conn_head, *conn_tail;
+	struct net_stream *zombies;
 	struct agent_net_client *clients;
 	struct agent_net_client *dead_clients;
 	uint8_t		 dgram[NET_DGRAM_MAX];
@@ -126,10 +118,6 @@ struct agent_net {
 };
 
 /* net.c: sending to a client, and its end. */
-/* A message with a u32 payload (STREAM_OPENED's window, STREAM_CREDIT)
- * or none (with_u32 0). */
-void	net_send_small(struct agent_net_client *, uint8_t kind, uint16_t op,
-	    uint32_t id, uint32_t status, int with_u32, uint32_t v);
 /* The reply to h: the errno err and no payload. */
 void	net_reply_errno(struct agent_net_client *, const struct proto_hdr *h,
 	    int err);
@@ -142,49 +130,39 @@ void	net_client_violation(struct agent_net_client *, const char *what);
 void	net_client_maybe_done(struct agent_net *, struct agent_net_client *);
 
 /* net-stream.c */
-/* Registers in epoll what the stream's state wants now. */
-void	net_stream_interest(struct agent_net *, struct stream *);
-/* Off the list of connecting streams. */
-void	net_conn_list_remove(struct agent_net *, struct stream *);
-/* The stream is gone (reset: with an RST for TCP); its memory goes at
- * the end of the loop round. */
-void	net_stream_free(struct agent_net *, struct stream *, int reset);
-/* A socket error or reset: STREAM_CLOSE to the client, then gone. */
-void	net_stream_reset(struct agent_net *, struct stream *, int err);
-/* Both directions are shut: the stream is done. 1 if it was. */
-int	net_stream_maybe_finish(struct agent_net *, struct stream *);
+/* Registers in epoll what a datagram flow or a connecting socket wants
+ * now (a connected TCP stream's interest is the engine's). */
+void	net_stream_interest(struct agent_net *, struct net_stream *);
+/* The stream is gone without a word to the client (reset: with an RST
+ * for TCP); its memory goes at the end of the loop round. */
+void	net_stream_free(struct agent_net *, struct net_stream *, int reset);
 /* STREAM_OPENED with err (0: opened) and the agent's window. */
-void	net_stream_opened(struct stream *, int err);
+void	net_stream_opened(struct net_stream *, int err);
 /* Connects unanswered by now are ETIMEDOUT. */
 void	net_connect_timeouts(struct agent_net *, double now);
-/* A stream message other than STREAM_OPEN; its payload data/len is held
- * by m, or (m NULL) borrowed for the call. Frees m. Also called by the
- * service thread, under run_mtx (see net.c). */
-void	net_stream_message_payload(struct agent_net *,
-	    struct agent_net_client *, const struct proto_hdr *h,
-	    const uint8_t *data, size_t len, struct net_msg *m);
-/* A queued stream message, STREAM_OPEN included. Frees m. */
+/* A queued stream message (its payload checked on the service thread).
+ * Frees m. */
 void	net_stream_message(struct agent_net *, struct agent_net_client *,
 	    struct net_msg *m);
 /* epoll events of a stream's socket. */
-void	net_stream_event(struct agent_net *, struct stream *, uint32_t events);
+void	net_stream_event(struct agent_net *, struct net_stream *,
+	    uint32_t events);
+
+/* A TCP connect under way (timed out by net_connect_timeouts), and its
+ * end. */
+void	net_conn_list_add(struct agent_net *, struct net_stream *);
+void	net_conn_done(struct agent_net *, struct net_stream *);
+extern const struct stream_ops net_stream_ops;
 
 /* net-tcp.c */
-/* n bytes of the client's were written (or dropped): credited back in
- * batches. */
-void	net_credit_written(struct stream *, size_t n);
-/* The client shut its side and everything before is written:
- * shutdown(SHUT_WR). */
-void	net_tcp_shut_if_drained(struct agent_net *, struct stream *);
-/* Client data for the socket: data/len, held by m, or (m NULL) borrowed
- * for the call. Frees m or keeps it queued. */
-void	net_tcp_data(struct agent_net *, struct stream *, struct net_msg *m,
-	    const uint8_t *data, size_t len);
-void	net_tcp_event(struct agent_net *, struct stream *, uint32_t events);
+/* STREAM_OPEN for TCP: the connect has started (inprogress) or is done. */
+void	net_tcp_started(struct agent_net *, struct net_stream *,
+	    int inprogress);
+void	net_tcp_event(struct agent_net *, struct net_stream *, uint32_t events);
 
 /* net-dgram.c */
-void	net_dgram_event(struct agent_net *, struct stream *);
-void	net_dgram_data(struct stream *, const uint8_t *data, size_t len);
+void	net_dgram_event(struct agent_net *, struct net_stream *);
+void	net_dgram_data(struct net_stream *, const uint8_t *data, size_t len);
 
 /* net-info.c */
 /* The target's /etc/resolv.conf into buf (NUL-terminated); 0 bytes if

@@ -7,14 +7,13 @@
  * checks each message and hands over a copy through a locked queue and
  * an eventfd; this thread answers with ws_send().
  *
- * Stream state is under run_mtx, which this thread holds for each round
- * of its loop. A stream message other than STREAM_OPEN (whose socket must
- * be born in the target's namespace, on this thread) is handled on the
- * service thread itself when it gets run_mtx at once and nothing is
- * queued: the client's data goes straight into the socket, without a
- * wakeup of this thread. Otherwise it is queued; in order either way.
- * Streams are freed only at the end of this thread's round (reap), so an
- * event of the round never points at freed memory.
+ * This thread owns every stream, client table and c-ares channel (the
+ * ownership rule of lib/stream.c): the service thread only checks a
+ * message and queues it, and the queue is the only hand-off. It never
+ * runs this thread's work itself (it once did, under a trylock, which
+ * made ownership depend on timing). Streams are freed only at the end of
+ * this thread's round (reap), so an event of the round never points at
+ * freed memory.
  *
  * This file holds the thread, its queue and the clients; the streams
  * are in net-stream.c (table, life, opening), net-tcp.c and
@@ -39,13 +38,10 @@
 
 #include "log.h"
 #include "net-int.h"
+#include "proto-net.h"
 #include "xmalloc.h"
 
 #define NET_EVENTS		256	/* epoll events per wakeup */
-/* Client data up to this size is written by the service thread itself
- * when it can (latency); bulk data goes through the queue, so that this
- * thread writes while the service thread parses the next message. */
-#define NET_INLINE_MAX		16384
 /* A connection whose messages pile up unprocessed beyond this is cut. */
 #define NET_QUEUE_MAX		(256u * 1024 * 1024)
 
@@ -57,31 +53,17 @@ agent_net_serves(unsigned int op)
 
 /* ---- sending ------------------------------------------------------- */
 
-/* A message with a u32 payload (STREAM_OPENED's window, STREAM_CREDIT)
- * or none. */
-void
-net_send_small(struct agent_net_client *cl, uint8_t kind, uint16_t op,
-    uint32_t id, uint32_t status, int with_u32, uint32_t v)
-{
-	struct proto_buf b;
-
-	proto_buf_init(&b, PROTO_HDR_LEN + 4);
-	proto_begin(&b, kind, op, id, status);
-	if (with_u32)
-		proto_put_u32(&b, v);
-	if (proto_finish(&b) == 0) {
-		ws_send(cl->conn, b.data, b.len);
-		b.data = NULL;
-	}
-	proto_buf_free(&b);
-}
-
 void
 net_reply_errno(struct agent_net_client *cl, const struct proto_hdr *h, int err)
 {
-	net_send_small(cl, MSG_REPLY, h->op, h->id, (uint32_t)err, 0, 0);
+	struct proto_buf b;
+
+	proto_buf_init(&b, PROTO_HDR_LEN);
+	(void)proto_enc_net_errno(&b, MSG_REPLY, h->op, h->id, (uint32_t)err);
+	net_send_buf(cl, &b);
 }
 
+/* Sends out, finished by its encoder; out is freed either way. */
 void
 net_send_buf(struct agent_net_client *cl, struct proto_buf *out)
 {
@@ -179,12 +161,6 @@ handle_msg(struct agent_net *net, struct net_msg *m)
 		return;
 	}
 	if (m->h.kind == MSG_STREAM) {
-		if (!net->ok && m->h.op == STREAM_OPEN) {
-			net_send_small(cl, MSG_STREAM, STREAM_OPENED, m->h.id,
-			    EPERM, 1, AGENT_NET_WINDOW);
-			x_free(m);
-			return;
-		}
 		net_stream_message(net, cl, m);
 		return;
 	}
@@ -217,7 +193,7 @@ drain_queue(struct agent_net *net)
 static void
 reap(struct agent_net *net)
 {
-	struct stream *s;
+	struct net_stream *s;
 	struct ares_fd *a;
 	struct agent_net_client *cl;
 
@@ -290,16 +266,13 @@ net_main(void *arg)
 	struct agent_net_client *cl;
 	int n, i, timeout;
 
-	pthread_mutex_lock(&net->run_mtx);
 	enter_netns(net);
 	if (net->ok)
 		net_dns_init(net);
 	while (!net->stop) {
 		timeout = epoll_timeout(net);
-		pthread_mutex_unlock(&net->run_mtx);
 		n = epoll_wait(net->ep, evs, NET_EVENTS, timeout);
-		pthread_mutex_lock(&net->run_mtx);
-		if (n < 0 && errno != EINTR) {
+			if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
 		}
@@ -312,7 +285,7 @@ net_main(void *arg)
 				drain_queue(net);
 				break;
 			case IO_STREAM:
-				net_stream_event(net, (struct stream *)io,
+				net_stream_event(net, (struct net_stream *)io,
 				    evs[i].events);
 				break;
 			case IO_ARES:
@@ -342,7 +315,6 @@ net_main(void *arg)
 		net->dns_ok = 0;
 	}
 	reap(net);
-	pthread_mutex_unlock(&net->run_mtx);
 	return NULL;
 }
 
@@ -360,7 +332,6 @@ agent_net_new(struct agent_fs *fs, int pid)
 	net->pid = pid;
 	net->nsfd = -1;
 	pthread_mutex_init(&net->mtx, NULL);
-	pthread_mutex_init(&net->run_mtx, NULL);
 	if (pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 		net->nsfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -448,7 +419,6 @@ agent_net_free(struct agent_net *net)
 	if (net->nsfd >= 0)
 		close(net->nsfd);
 	pthread_mutex_destroy(&net->mtx);
-	pthread_mutex_destroy(&net->run_mtx);
 	ares_library_cleanup();
 	x_free(net);
 }
@@ -459,6 +429,7 @@ agent_net_attach(struct agent_net *net, struct ws_conn *conn,
 {
 	struct agent_net_client *cl = xcalloc(1, sizeof(*cl));
 
+	cl->net = net;
 	cl->conn = conn;
 	ws_conn_ref(conn);
 	cl->release = release;
@@ -511,79 +482,27 @@ static int
 check_payload(const struct proto_hdr *h, struct proto_cur c,
     const char **why)
 {
+	struct proto_stream_msg sm;
 	const uint8_t *p;
-	uint32_t n, window;
-	uint16_t port;
-	uint8_t proto, family;
+	uint32_t n;
 
 	if (h->kind == MSG_REQUEST) {
-		if (h->op == OP_NET_INFO) {
-			if (proto_end(&c) < 0)
-				goto bad;
-			return 0;
+		if ((h->op == OP_NET_INFO ? proto_dec_net_info_req(&c) :
+		    proto_dec_dns_req(&c, &p, &n)) < 0) {
+			*why = "malformed network request";
+			return -EBADMSG;
 		}
-		if (proto_get_bytes(&c, &p, &n, 65535) < 0 ||
-		    proto_end(&c) < 0)
-			goto bad;
 		return 0;
 	}
-	switch (h->op) {
-	case STREAM_OPEN:
-		if (proto_get_u8(&c, &proto) < 0 ||
-		    proto_get_u8(&c, &family) < 0 ||
-		    proto_get_bytes(&c, &p, &n, 16) < 0 ||
-		    proto_get_u16(&c, &port) < 0 ||
-		    proto_get_u32(&c, &window) < 0 || proto_end(&c) < 0)
-			goto bad;
-		if ((family == 4 && n != 4) || (family == 6 && n != 16)) {
-			*why = "stream_open: address length does not match "
-			    "the family";
-			return -EBADMSG;
-		}
-		if (proto == NET_TCP && window == 0) {
-			*why = "stream_open: zero window";
-			return -EBADMSG;
-		}
-		return 0;
-	case STREAM_DATA:
-		return 0;
-	case STREAM_CREDIT:
-		if (proto_get_u32(&c, &n) < 0 || proto_end(&c) < 0)
-			goto bad;
-		return 0;
-	case STREAM_SHUT:
-	case STREAM_CLOSE:
-		if (proto_end(&c) < 0)
-			goto bad;
-		return 0;
-	default:
+	if (proto_dec_stream(h, &c, &sm) < 0) {
+		*why = "malformed stream message";
+		return -EBADMSG;
+	}
+	if (sm.op == STREAM_OPENED) {
 		*why = "stream message a client may not send";
 		return -EBADMSG;
 	}
-bad:
-	*why = h->kind == MSG_REQUEST ? "malformed network request" :
-	    "malformed stream message";
-	return -EBADMSG;
-}
-
-/* Service thread: handles a stream message at once if the network
- * thread is idle and nothing is queued before it. 1 if it did. */
-static int
-submit_now(struct agent_net *net, struct agent_net_client *cl,
-    const struct proto_hdr *h, const uint8_t *data, size_t len)
-{
-	int idle;
-
-	if (pthread_mutex_trylock(&net->run_mtx) != 0)
-		return 0;
-	pthread_mutex_lock(&net->mtx);
-	idle = net->q == NULL && !net->stop && !net->stopped &&
-	    net->running;
-	pthread_mutex_unlock(&net->mtx);
-	if (idle && !cl->broken && !cl->detached)
-		net_stream_message_payload(net, cl, h, data, len, NULL);
-	pthread_mutex_unlock(&net->run_mtx);
-	return idle;
+	return 0;
 }
 
 int
@@ -598,10 +517,6 @@ agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
 
 	if ((rc = check_payload(h, c, why)) < 0)
 		return rc;
-	if (h->kind == MSG_STREAM && h->op != STREAM_OPEN &&
-	    (h->op != STREAM_DATA || plen <= NET_INLINE_MAX) &&
-	    submit_now(net, cl, h, msg + PROTO_HDR_LEN, plen))
-		return 0;
 	if (atomic_fetch_add_explicit(&cl->queued, plen,
 	    memory_order_relaxed) + plen > NET_QUEUE_MAX) {
 		atomic_fetch_sub_explicit(&cl->queued, plen,
@@ -616,8 +531,6 @@ agent_net_submit(struct agent_net *net, struct agent_net_client *cl,
 	m->h = *h;
 	m->data = m->buf;
 	m->len = plen;
-	m->off = 0;
-	m->cap = 0;
 	memcpy(m->buf, msg + PROTO_HDR_LEN, plen);
 	if (enqueue(net, m) < 0) {
 		atomic_fetch_sub_explicit(&cl->queued, plen,

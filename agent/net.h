@@ -11,7 +11,10 @@
  *    was sent). Data beyond the window, or after STREAM_SHUT, closes the
  *    connection. Once both directions are shut (the agent sent
  *    STREAM_SHUT and wrote everything before the client's STREAM_SHUT)
- *    the agent sends STREAM_CLOSE 0 and forgets the stream.
+ *    the agent sends STREAM_CLOSE 0 and forgets the stream. A
+ *    STREAM_CLOSE 0 from the client counts as its STREAM_SHUT and says it
+ *    reads no more: what it sent is written, then the socket is shut and
+ *    closed. These rules are lib/stream.c's, the same as netd's.
  *  - A connect unanswered for 20 s is ETIMEDOUT.
  *  - UDP, ICMP: credits both ways, per datagram bytes. The agent sends
  *    at most STREAM_OPEN's window (0: 256 KiB) ahead of the client's

@@ -19,6 +19,7 @@
 #include "dns.h"
 #include "log.h"
 #include "proto.h"
+#include "proto-net.h"
 #include "relay-internal.h"
 #include "xmalloc.h"
 
@@ -34,7 +35,7 @@ dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 	uint32_t n;
 
 	atomic_fetch_sub_explicit(&R.dns_udp_inflight, 1, memory_order_relaxed);
-	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) == 0 &&
+	if (err == 0 && proto_dec_dns_reply(payload, &ans, &n) == 0 &&
 	    sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
 	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
 		log_debug("DNS answer: %s", strerror(errno));
@@ -48,8 +49,11 @@ dns_query(const uint8_t *msg, size_t n, client_cb cb, void *arg)
 
 	atomic_fetch_add_explicit(&R.dns_queries, 1, memory_order_relaxed);
 	proto_buf_init(&b, PROTO_HDR_LEN + 4 + n);
-	proto_begin(&b, MSG_REQUEST, OP_DNS, 0, 0);
-	proto_put_bytes(&b, msg, n);
+	if (proto_enc_dns_req(&b, 0, msg, n) < 0) {
+		proto_buf_free(&b);
+		cb(arg, -EMSGSIZE, NULL);
+		return;
+	}
 	client_call(R.cl, &b, cb, arg);
 }
 
@@ -107,7 +111,7 @@ dns_tcp_answer(void *arg, int err, struct proto_cur *payload)
 	const uint8_t *ans = NULL;
 	uint32_t n = 0;
 
-	if (err == 0 && proto_get_bytes(payload, &ans, &n, 65535) < 0)
+	if (err == 0 && proto_dec_dns_reply(payload, &ans, &n) < 0)
 		err = -EBADMSG;
 	pthread_mutex_lock(&w->mtx);
 	w->err = err;

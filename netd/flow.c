@@ -24,11 +24,11 @@ flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
 	    (ID_BUCKETS - 1);
 }
 
-struct stream *
+struct relay_stream *
 flow_find(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
     uint16_t dport)
 {
-	struct stream *st;
+	struct relay_stream *st;
 
 	for (st = R.flows[flow_hash(proto, caddr, cport, daddr, dport)]; st;
 	    st = st->fnext)
@@ -43,25 +43,41 @@ flow_find(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
  * bound on what the agent has not yet credited allow; dropped
  * otherwise, as a full queue drops it. */
 static void
-flow_send(struct stream *st, const uint8_t *data, size_t n)
+flow_send(struct relay_stream *st, const uint8_t *data, size_t n)
 {
-	if (n > st->send_avail || R.dgram_unacked + n > DGRAM_UNACKED_MAX) {
+	if (n > stream_tx_room(&st->s) ||
+	    R.dgram_unacked + n > DGRAM_UNACKED_MAX) {
 		relay_dropped();
 		return;
 	}
-	stream_send_msg(STREAM_DATA, st->id, 0, data, n);
-	st->send_avail -= (uint32_t)n;
-	st->unacked += (uint32_t)n;
+	if (relay_send_data(st, data, n) < 0)
+		return;
+	stream_tx_sent(&st->s, n);
 	R.dgram_unacked += n;
-	st->bytes_out += n;
 	R.bytes_out += n;
+}
+
+/* The agent consumed n bytes of the flow's datagrams. */
+void
+flow_credit(struct relay_stream *st, uint32_t n)
+{
+	uint64_t before = st->s.sent - st->s.credited;
+
+	stream_peer_credit(&st->s, n);
+	R.dgram_unacked -= before - (st->s.sent - st->s.credited);
+}
+
+void
+flow_forget(struct relay_stream *st)
+{
+	R.dgram_unacked -= st->s.sent - st->s.credited;
 }
 
 /* UDP or ICMP echo from a client: find or open its flow. */
 void
 flow_packet(uint8_t *buf, size_t len)
 {
-	struct stream *st;
+	struct relay_stream *st;
 	struct dgram *d;
 	struct pkt p;
 	uint8_t proto;
@@ -87,9 +103,10 @@ flow_packet(uint8_t *buf, size_t len)
 			relay_dropped();
 			return;
 		}
-		st = stream_new(proto, p.saddr, p.sport, p.daddr, p.dport);
-		if (stream_send_open(st) < 0) {
-			stream_free(st, 0);
+		st = relay_stream_new(proto, p.saddr, p.sport, p.daddr,
+		    p.dport);
+		if (relay_stream_open(st) < 0) {
+			relay_stream_free(st, 0);
 			return;
 		}
 	}
@@ -117,7 +134,7 @@ flow_packet(uint8_t *buf, size_t len)
 }
 
 void
-flow_opened(struct stream *st, uint32_t status, uint32_t window)
+flow_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 {
 	struct dgram *d;
 
@@ -137,12 +154,12 @@ flow_opened(struct stream *st, uint32_t status, uint32_t window)
 			if (plen && pkt_parse(out, plen, &p) == 0)
 				tunio_write(icmp, pkt_icmp_unreach(icmp, &p, 3));
 		}
-		st->remote_gone = 1;
-		stream_free(st, 0);
+		st->s.peer_gone = 1;
+		relay_stream_free(st, 0);
 		return;
 	}
 	st->opened = 1;
-	st->send_avail = window;
+	stream_set_peer_window(&st->s, window);
 	while ((d = st->q) != NULL) {
 		st->q = d->next;
 		R.pending_bytes -= d->len;
@@ -155,7 +172,7 @@ flow_opened(struct stream *st, uint32_t status, uint32_t window)
 
 /* A datagram or echo reply from the agent, into the TUN. */
 void
-flow_data(struct stream *st, const uint8_t *data, size_t n)
+flow_data(struct relay_stream *st, const uint8_t *data, size_t n)
 {
 	size_t len;
 
@@ -166,12 +183,8 @@ flow_data(struct stream *st, const uint8_t *data, size_t n)
 		len = pkt_icmp(R.pbuf, st->daddr, st->caddr, st->cport, data,
 		    n);
 	tunio_write(R.pbuf, len);
-	st->bytes_in += n;
+	st->s.bytes_in += n;
 	R.bytes_in += n;
 	st->last = mono_now();
-	st->uncredited += (uint32_t)n;
-	if (st->uncredited >= st->rwin / 4) {
-		stream_send_credit(st, st->uncredited);
-		st->uncredited = 0;
-	}
+	stream_rx_consumed(&st->s, n);
 }

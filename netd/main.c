@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "fw.h"
 #include "log.h"
+#include "proto-net.h"
 #include "startup.h"
 #include "relay.h"
 #include "route.h"
@@ -154,37 +155,31 @@ ifname_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
+/* An interface address of the target: a subnet to route (its other
+ * routes are not routed here). */
+static int
+net_info_prefix(void *arg, int list, const struct proto_net_prefix *p)
+{
+	struct net_info *ni = arg;
+
+	if (list != 0 || ni->nsubnets >= ROUTES_MAX)
+		return 0;
+	ifname_copy(ni->ifnames[ni->nsubnets], p->ifname);
+	cidr_make(&ni->subnets[ni->nsubnets++], p->family == 4 ? AF_INET :
+	    AF_INET6, p->addr, p->prefixlen);
+	return 0;
+}
+
 static void
 net_info_cb(void *arg, int err, struct proto_cur *p)
 {
 	struct net_info *ni = arg;
-	const uint8_t *rc, *addr;
-	uint32_t n, i, rlen, alen;
-	uint8_t fam, plen;
-	char ifname[IFNAMSIZ + 64];
+	const uint8_t *rc;
+	uint32_t rlen;
 
-	if (err == 0 && proto_get_bytes(p, &rc, &rlen, 1 << 20) == 0 &&
-	    proto_get_u32(p, &n) == 0) {
+	if (err == 0 && (err = proto_dec_net_info(p, &rc, &rlen,
+	    net_info_prefix, ni)) == 0)
 		parse_resolv_conf(ni, rc, rlen);
-		for (i = 0; i < n && err == 0; i++) {
-			if (proto_get_u8(p, &fam) < 0 ||
-			    proto_get_bytes(p, &addr, &alen, 16) < 0 ||
-			    proto_get_u8(p, &plen) < 0 ||
-			    proto_get_str(p, ifname, sizeof(ifname)) < 0 ||
-			    alen != (fam == 4 ? 4u : 16u)) {
-				err = -EBADMSG;
-				break;
-			}
-			if (plen > (fam == 4 ? 32 : 128) ||
-			    ni->nsubnets >= ROUTES_MAX)
-				continue;
-			ifname_copy(ni->ifnames[ni->nsubnets], ifname);
-			cidr_make(&ni->subnets[ni->nsubnets++], fam == 4 ?
-			    AF_INET : AF_INET6, addr, plen);
-		}
-		/* The target's other routes follow; not routed here. */
-	} else if (err == 0)
-		err = -EBADMSG;
 	pthread_mutex_lock(&ni->mtx);
 	ni->err = err;
 	ni->done = 1;
@@ -200,7 +195,7 @@ get_net_info(struct client *cl, struct net_info *ni)
 	pthread_mutex_init(&ni->mtx, NULL);
 	pthread_cond_init(&ni->cv, NULL);
 	proto_buf_init(&b, 64);
-	proto_begin(&b, MSG_REQUEST, OP_NET_INFO, 0, 0);
+	(void)proto_enc_net_info_req(&b, 0);
 	client_call(cl, &b, net_info_cb, ni);
 	pthread_mutex_lock(&ni->mtx);
 	while (!ni->done)

@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 
 #include "pkt.h"
 
-static uint16_t ip_ident;
+/* The IP ID of the packets made here; any thread. */
+static _Atomic uint16_t ip_ident;
 
 static uint32_t
 csum_add(uint32_t sum, const void *data, size_t n)
@@ -197,7 +199,8 @@ put_ip(uint8_t *buf, uint8_t proto, uint32_t saddr, uint32_t daddr,
 	ip[0] = 0x45;
 	v = htons((uint16_t)(20 + l4len));
 	memcpy(ip + 2, &v, 2);
-	v = htons(__atomic_fetch_add(&ip_ident, 1, __ATOMIC_RELAXED));
+	v = htons(atomic_fetch_add_explicit(&ip_ident, 1,
+	    memory_order_relaxed));
 	memcpy(ip + 4, &v, 2);
 	ip[8] = 64;
 	ip[9] = proto;

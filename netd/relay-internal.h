@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "proto.h"
 #include "relay.h"
+#include "stream.h"
 
 #define NAT_PORT_LO	10000
 #define NAT_PORTS	51000		/* 10000..60999 per peer */
@@ -33,10 +34,6 @@
 #define ACCEPT_TIMEOUT	30.0
 #define STATUS_CONN_MAX	200
 #define TUN_BATCH	256		/* packets read per wakeup */
-/* Agent data up to this size goes into the socket on the reader thread
- * when it can (latency); bulk data is the relay thread's, so that the
- * reader reads on meanwhile. */
-#define INLINE_MAX	16384
 #define DNS_TCP_MAX	32		/* DNS-over-TCP connections at once */
 #define DNS_UDP_INFLIGHT_MAX 256	/* DNS-over-UDP queries at the agent */
 /* Bounds on what waits in netd, whoever floods it. Beyond them a
@@ -63,7 +60,7 @@ struct nat {
 	int		 state;
 	int		 in_fwd;
 	double		 expire;
-	struct stream	*st;		/* relay thread only */
+	struct relay_stream *st;	/* relay thread only */
 	struct nat	*fnext;		/* forward hash chain */
 	struct nat	*lnext;		/* linger queue */
 };
@@ -77,34 +74,27 @@ struct dgram {
 	uint8_t		 data[];
 };
 
-/* A stream to the agent: a TCP connection or a UDP or ICMP flow.
- * relay_mtx. In epoll a stream is named by its id (EV_STREAM | id), never
- * by pointer: the reader thread may free it while an event waits. */
-struct stream {
-	uint32_t	 id;
+/* A stream to the agent: a TCP connection or a UDP or ICMP flow. Owned
+ * by the relay thread (relay_mtx). A TCP connection's data, credits and
+ * shuts are the stream engine's (lib/stream.c) once the kernel accepted
+ * it; a flow uses the engine's credit accounting only. In epoll a stream
+ * is named by its id (EV_STREAM | id), never by pointer. */
+struct relay_stream {
+	struct stream	 s;		/* the engine's part: id, fd, credit */
 	uint8_t		 proto;		/* NET_* */
-	int		 fd;		/* accepted socket; -1 before */
-	uint32_t	 events;	/* epoll interest of fd */
 	struct nat	*nat;
 	uint8_t		*syn;		/* held until STREAM_OPENED */
 	size_t		 synlen;
 	int		 opened;
-	uint32_t	 send_avail;	/* we may send the agent so much */
-	uint32_t	 rwin;		/* the agent may send us so much */
-	uint32_t	 uncredited;	/* consumed, not yet credited */
-	uint8_t		*obuf;		/* agent -> socket, not yet taken */
-	size_t		 ooff, olen, ocap;
-	int		 local_eof, remote_shut, wr_shut, remote_gone;
+	int		 joined;	/* the accepted socket is attached */
 	int		 in_ids;
-	uint64_t	 bytes_in, bytes_out;
 	double		 last, deadline;
 	/* the flow's addresses (all protocols, for the status) */
 	uint32_t	 caddr, daddr;
 	uint16_t	 cport, dport;	/* ICMP: echo id, 0 */
-	struct dgram	*q, *qtail;
+	struct dgram	*q, *qtail;	/* datagrams before STREAM_OPENED */
 	int		 qn;
-	uint32_t	 unacked;	/* UDP/ICMP: sent, not yet credited */
-	struct stream	*idnext, *fnext, *prev, *next;
+	struct relay_stream *idnext, *fnext, *prev, *next;
 };
 
 struct item {
@@ -141,12 +131,12 @@ struct relay_state {
 	struct item	*q_head, *q_tail;
 	size_t		 q_pkt_bytes, q_msg_bytes;
 
-	/* relay_mtx: the relay thread holds it for each loop round; the
-	 * reader thread may take it for a stream message */
+	/* relay_mtx: the relay thread's, held for each loop round (and by
+	 * relay_stop once the thread is gone); no other thread takes it */
 	pthread_mutex_t	 relay_mtx;
-	struct stream	*ids[ID_BUCKETS];
-	struct stream	*flows[ID_BUCKETS];
-	struct stream	*all;
+	struct relay_stream *ids[ID_BUCKETS];
+	struct relay_stream *flows[ID_BUCKETS];
+	struct relay_stream *all;
 	uint32_t	 next_id;
 	int		 n_unjoined;
 	double		 next_tick;
@@ -155,7 +145,6 @@ struct relay_state {
 	size_t		 pending_bytes;	/* queued before OPENED */
 	size_t		 dgram_unacked;	/* sum of the flows' unacked */
 	uint64_t	 bytes_in, bytes_out;
-	uint8_t		*rbuf;		/* header + PROTO_STREAM_DATA_MAX */
 	uint8_t		*pbuf;		/* PKT_BUF_MAX */
 
 	/* any thread (atomic) */
@@ -202,28 +191,33 @@ void	*tunio_main(void *);
 void	tunio_write(const uint8_t *buf, size_t len);
 
 /* stream.c: streams and the TCP relay (relay thread, R.relay_mtx). */
-void	stream_send_msg(uint16_t op, uint32_t id, uint32_t status,
-	    const void *data, size_t n);
-void	stream_send_credit(struct stream *, uint32_t n);
-struct stream *stream_find(uint32_t id);
-struct stream *stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
-	    uint32_t daddr, uint16_t dport);
-int	stream_send_open(struct stream *);
-void	stream_free(struct stream *, int reset);
-void	stream_close(struct stream *, uint32_t err);
-void	stream_message(const struct proto_hdr *, const uint8_t *, size_t);
-void	stream_event(struct stream *, uint32_t events);
-void	stream_tcp_syn(uint8_t *buf, size_t len);
-void	stream_tcp_accept(void);
+/* A STREAM_DATA of a flow (a datagram or echo) to the agent. */
+int	relay_send_data(struct relay_stream *, const void *data, size_t n);
+struct relay_stream *relay_stream_find(uint32_t id);
+struct relay_stream *relay_stream_new(uint8_t proto, uint32_t caddr,
+	    uint16_t cport, uint32_t daddr, uint16_t dport);
+int	relay_stream_open(struct relay_stream *);
+/* Forgets a stream without a word to the agent (reset: with an RST). */
+void	relay_stream_free(struct relay_stream *, int reset);
+/* Ends a stream on both sides: STREAM_CLOSE err to the agent, unless it
+ * is gone or never opened it, and the local end closed. */
+void	relay_stream_close(struct relay_stream *, uint32_t err);
+void	relay_stream_message(const struct proto_hdr *, const uint8_t *,
+	    size_t);
+void	relay_tcp_syn(uint8_t *buf, size_t len);
+void	relay_tcp_accept(void);
 
 /* flow.c: UDP and ICMP echo flows (relay thread, R.relay_mtx). */
 unsigned int flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport,
 	    uint32_t daddr, uint16_t dport);
-struct stream *flow_find(uint8_t proto, uint32_t caddr, uint16_t cport,
+struct relay_stream *flow_find(uint8_t proto, uint32_t caddr, uint16_t cport,
 	    uint32_t daddr, uint16_t dport);
 void	flow_packet(uint8_t *buf, size_t len);
-void	flow_opened(struct stream *, uint32_t status, uint32_t window);
-void	flow_data(struct stream *, const uint8_t *data, size_t n);
+void	flow_opened(struct relay_stream *, uint32_t status, uint32_t window);
+void	flow_data(struct relay_stream *, const uint8_t *data, size_t n);
+void	flow_credit(struct relay_stream *, uint32_t n);
+/* The flow is forgotten: what it had uncredited at the agent. */
+void	flow_forget(struct relay_stream *);
 
 /* dnsstub.c: the DNS stub's sockets are readable (relay thread). */
 void	dnsstub_udp_readable(void);

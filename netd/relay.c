@@ -10,12 +10,11 @@
  * socket (its peer address names the NAT entry) with the stream.
  *
  * Threads: the TUN thread only translates; what it cannot translate (a
- * new SYN, UDP, ICMP) it queues to the relay thread. Stream state is
- * under relay_mtx, which the relay thread holds for each round of its
- * loop. The client's reader thread handles a stream message itself when
- * it gets relay_mtx at once and nothing is queued (so the agent's data
- * goes straight into the socket without waking the relay thread), and
- * queues it otherwise; handled in order either way. The NAT table is
+ * new SYN, UDP, ICMP) it queues to the relay thread. The relay thread
+ * owns every stream (the ownership rule of lib/stream.c): the client's
+ * reader thread queues the agent's stream messages to it, and the queue
+ * is the only hand-off (the reader once ran them itself under a
+ * trylock, which made ownership depend on timing). The NAT table is
  * shared with the TUN thread under nat_mtx.
  *
  * This file holds the relay's state (R), the queue to the relay thread,
@@ -106,29 +105,14 @@ relay_item_new(int kind, const void *data, size_t len)
 }
 
 
-/* The client's reader thread. Handled here when the relay thread is idle
- * and nothing queued waits before it: one wakeup less per message. */
+/* The client's reader thread: to the relay thread's queue. */
 void
 relay_on_stream(void *arg, const struct proto_hdr *h,
     struct proto_cur *payload)
 {
 	struct item *it;
-	int empty;
 
 	(void)arg;
-	if (h->op >= STREAM_OPENED && h->op < STREAM_MAX_ &&
-	    (h->op != STREAM_DATA || payload->left <= INLINE_MAX) &&
-	    pthread_mutex_trylock(&R.relay_mtx) == 0) {
-		pthread_mutex_lock(&R.q_mtx);
-		empty = R.q_head == NULL;
-		pthread_mutex_unlock(&R.q_mtx);
-		if (empty && !R.stop) {
-			stream_message(h, payload->p, payload->left);
-			pthread_mutex_unlock(&R.relay_mtx);
-			return;
-		}
-		pthread_mutex_unlock(&R.relay_mtx);
-	}
 	it = relay_item_new(IT_MSG, payload->p, payload->left);
 	it->h = *h;
 	relay_queue_push(it);
@@ -146,12 +130,12 @@ relay_on_link(void *arg, int up)
 static void
 link_down(void)
 {
-	struct stream *st;
+	struct relay_stream *st;
 	int n = 0;
 
 	while ((st = R.all) != NULL) {
-		st->remote_gone = 1;
-		stream_free(st, 1);
+		st->s.peer_gone = 1;
+		relay_stream_free(st, 1);
 		n++;
 	}
 	if (n)
@@ -179,14 +163,15 @@ drain_queue(void)
 		case IT_MSG:
 			if (it->h.op >= STREAM_OPENED &&
 			    it->h.op < STREAM_MAX_)
-				stream_message(&it->h, it->data, it->len);
+				relay_stream_message(&it->h, it->data,
+				    it->len);
 			break;
 		case IT_PKT: {
 			struct pkt p;
 
 			if (pkt_parse(it->data, it->len, &p) == 0) {
 				if (p.proto == IPPROTO_TCP)
-					stream_tcp_syn(it->data, it->len);
+					relay_tcp_syn(it->data, it->len);
 				else
 					flow_packet(it->data, it->len);
 			}
@@ -203,7 +188,7 @@ drain_queue(void)
 static void
 tick(double t)
 {
-	struct stream *st, *next;
+	struct relay_stream *st, *next;
 
 	nat_expire(t);
 	/* Flows idle too long, and SYNs the kernel never completed: a
@@ -212,10 +197,10 @@ tick(double t)
 		next = st->next;
 		if (st->proto != NET_TCP) {
 			if (t - st->last > R.cfg.udp_idle)
-				stream_close(st, 0);
-		} else if (st->opened && st->fd < 0 && t > st->deadline &&
+				relay_stream_close(st, 0);
+		} else if (st->opened && !st->joined && t > st->deadline &&
 		    R.n_unjoined > 0)
-			stream_close(st, ECONNRESET);
+			relay_stream_close(st, ECONNRESET);
 	}
 	status_write();
 }
@@ -254,7 +239,7 @@ relay_main(void *arg)
 				drain_queue();
 				break;
 			case TAG_LISTEN:
-				stream_tcp_accept();
+				relay_tcp_accept();
 				break;
 			case TAG_DNS_UDP:
 				dnsstub_udp_readable();
@@ -265,14 +250,14 @@ relay_main(void *arg)
 			}
 		}
 		for (i = 0; i < n; i++) {
-			struct stream *st;
+			struct relay_stream *st;
 
 			if (!(evs[i].data.u64 & EV_STREAM))
 				continue;
-			st = stream_find((uint32_t)evs[i].data.u64);
-			if (st == NULL || st->fd < 0)
+			st = relay_stream_find((uint32_t)evs[i].data.u64);
+			if (st == NULL || st->s.fd < 0)
 				continue;
-			stream_event(st, evs[i].events);
+			stream_event(&st->s, evs[i].events);
 		}
 		if ((t = mono_now()) >= R.next_tick) {
 			tick(t);
@@ -356,7 +341,6 @@ relay_start(const struct relay_config *cfg, const char **why)
 	pthread_cond_init(&R.q_cv, NULL);
 	pthread_mutex_init(&R.relay_mtx, NULL);
 	R.ports = xcalloc((size_t)RELAY_PEERS * NAT_PORTS, sizeof(*R.ports));
-	R.rbuf = xmalloc(PROTO_HDR_LEN + PROTO_STREAM_DATA_MAX);
 	R.pbuf = xmalloc(PKT_BUF_MAX);
 	fcntl(R.tunfd, F_SETFL, fcntl(R.tunfd, F_GETFL) | O_NONBLOCK);
 
@@ -424,7 +408,7 @@ relay_stop(void)
 	 * reader thread may still run; R.stop keeps it to the queue. */
 	pthread_mutex_lock(&R.relay_mtx);
 	while (R.all)
-		stream_close(R.all, ECONNRESET);
+		relay_stream_close(R.all, ECONNRESET);
 	pthread_mutex_unlock(&R.relay_mtx);
 	nat_expire(1e300);
 	pthread_mutex_lock(&R.q_mtx);
@@ -445,6 +429,5 @@ relay_stop(void)
 	close(R.evfd);
 	close(R.stopfd);
 	x_free(R.ports);
-	x_free(R.rbuf);
 	x_free(R.pbuf);
 }

@@ -18,7 +18,7 @@ status_write(void)
 	const struct relay_config *cfg = &R.cfg;
 	char tmp[4096], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	char c[CIDR_STR_MAX];
-	struct stream *st;
+	struct relay_stream *st;
 	FILE *f;
 	int i, lines = 0;
 
@@ -55,20 +55,20 @@ status_write(void)
 	fprintf(f, "bytes_in=%llu\nbytes_out=%llu\n",
 	    (unsigned long long)R.bytes_in, (unsigned long long)R.bytes_out);
 	for (st = R.all; st && lines < STATUS_CONN_MAX; st = st->next) {
-		if (st->proto == NET_TCP && (!st->opened || st->fd < 0))
+		if (st->proto == NET_TCP && (!st->opened || st->s.fd < 0))
 			continue;
 		ip_str(st->caddr, a);
 		ip_str(st->daddr, b);
 		if (st->proto == NET_ICMP)
 			fprintf(f, "conn=icmp %s -> %s %llu %llu\n", a, b,
-			    (unsigned long long)st->bytes_in,
-			    (unsigned long long)st->bytes_out);
+			    (unsigned long long)st->s.bytes_in,
+			    (unsigned long long)st->s.bytes_out);
 		else
 			fprintf(f, "conn=%s %s:%u -> %s:%u %llu %llu\n",
 			    st->proto == NET_TCP ? "tcp" : "udp", a,
 			    ntohs(st->cport), b, ntohs(st->dport),
-			    (unsigned long long)st->bytes_in,
-			    (unsigned long long)st->bytes_out);
+			    (unsigned long long)st->s.bytes_in,
+			    (unsigned long long)st->s.bytes_out);
 		lines++;
 	}
 	if (fclose(f) != 0 || rename(tmp, cfg->status_file) < 0)

@@ -1,11 +1,12 @@
 /*
  * netd's streams to the agent (relay thread, under R.relay_mtx): the
  * stream table, the messages the agent sends for a stream, and the TCP
- * relay with its credit windows both ways. A client's SYN is held while
- * the agent connects (stream_tcp_syn, tcp_opened); the kernel's accepted
- * socket joins the stream (stream_tcp_accept); then data flows between
- * that socket and the agent, each side sending no more than the other
- * credited. UDP and ICMP flows are streams too; their packets are flow.c's.
+ * side of the relay. A client's SYN is held while the agent connects
+ * (relay_tcp_syn, tcp_opened); the kernel's accepted socket joins the
+ * stream (relay_tcp_accept) and from then on the stream engine
+ * (lib/stream.c) relays between that socket and the agent under its
+ * credit and shut rules. UDP and ICMP flows are streams too; their
+ * packets are flow.c's.
  */
 #include "config.h"
 
@@ -23,52 +24,102 @@
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
+#include "proto-net.h"
 #include "relay-internal.h"
 #include "xmalloc.h"
 
-void
-stream_send_msg(uint16_t op, uint32_t id, uint32_t status, const void *data,
-    size_t n)
+/* ---- the engine's callbacks ---------------------------------------- */
+
+static void
+eng_send(struct stream *s, uint8_t *msg, size_t len)
+{
+	struct proto_buf b = { msg, len, len, 0 };
+
+	(void)s;
+	if (len > PROTO_HDR_LEN && msg[2] == STREAM_DATA)
+		R.bytes_out += len - PROTO_HDR_LEN;
+	(void)client_send(R.cl, &b);	/* gone: the link-down resets it */
+}
+
+static void
+eng_interest(struct stream *s, uint32_t old, uint32_t want)
+{
+	struct epoll_event ev;
+	int op;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.u64 = EV_STREAM | s->id;
+	op = want == 0 ? EPOLL_CTL_DEL : old == 0 ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_MOD;
+	if (epoll_ctl(R.epfd, op, s->fd, &ev) < 0)
+		log_warn("epoll_ctl (stream %u)", s->id);
+}
+
+static void forget(struct relay_stream *);
+
+static void
+eng_ended(struct stream *s, int err)
+{
+	if (err != 0)
+		log_debug("stream %u: %s", s->id, strerror(err));
+	forget((struct relay_stream *)s);
+}
+
+static const struct stream_ops relay_stream_ops = {
+	.send = eng_send,
+	.interest = eng_interest,
+	.ended = eng_ended,
+};
+
+/* ---- the table ----------------------------------------------------- */
+
+static void
+send_ctl(uint16_t op, uint32_t id, uint32_t err)
 {
 	struct proto_buf b;
 
+	proto_buf_init(&b, PROTO_HDR_LEN);
+	if ((op == STREAM_CLOSE ? proto_enc_stream_close(&b, id, err) :
+	    proto_enc_stream_shut(&b, id)) == 0)
+		(void)client_send(R.cl, &b);
+	else
+		proto_buf_free(&b);
+}
+
+int
+relay_send_data(struct relay_stream *st, const void *data, size_t n)
+{
+	struct proto_buf b;
+	int rc;
+
 	proto_buf_init(&b, PROTO_HDR_LEN + n);
-	proto_begin(&b, MSG_STREAM, op, id, status);
-	if (n) {
-		memcpy(b.data + b.len, data, n);
-		b.len += n;
+	if ((rc = proto_enc_stream_data(&b, st->s.id, data, n)) < 0) {
+		proto_buf_free(&b);
+		return rc;
 	}
-	client_send(R.cl, &b);
+	return client_send(R.cl, &b);
 }
 
-void
-stream_send_credit(struct stream *st, uint32_t n)
+struct relay_stream *
+relay_stream_find(uint32_t id)
 {
-	uint8_t v[4] = { n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff,
-	    n >> 24 };
-
-	stream_send_msg(STREAM_CREDIT, st->id, 0, v, 4);
-}
-
-struct stream *
-stream_find(uint32_t id)
-{
-	struct stream *st;
+	struct relay_stream *st;
 
 	for (st = R.ids[id & (ID_BUCKETS - 1)]; st; st = st->idnext)
-		if (st->id == id)
+		if (st->s.id == id)
 			return st;
 	return NULL;
 }
 
 static void
-ids_remove(struct stream *st)
+ids_remove(struct relay_stream *st)
 {
-	struct stream **pp;
+	struct relay_stream **pp;
 
 	if (!st->in_ids)
 		return;
-	for (pp = &R.ids[st->id & (ID_BUCKETS - 1)]; *pp;
+	for (pp = &R.ids[st->s.id & (ID_BUCKETS - 1)]; *pp;
 	    pp = &(*pp)->idnext)
 		if (*pp == st) {
 			*pp = st->idnext;
@@ -77,25 +128,26 @@ ids_remove(struct stream *st)
 	st->in_ids = 0;
 }
 
-struct stream *
-stream_new(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
-    uint16_t dport)
+struct relay_stream *
+relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
+    uint32_t daddr, uint16_t dport)
 {
-	struct stream *st = xcalloc(1, sizeof(*st));
+	struct relay_stream *st = xcalloc(1, sizeof(*st));
 	unsigned int h;
+	uint32_t id;
 
-	st->id = ++R.next_id;
-	if (st->id == 0)
-		st->id = ++R.next_id;
+	id = ++R.next_id;
+	if (id == 0)
+		id = ++R.next_id;
+	stream_init(&st->s, &relay_stream_ops, st, id,
+	    proto == NET_TCP ? TCP_WINDOW : UDP_WINDOW);
 	st->proto = proto;
-	st->fd = -1;
 	st->caddr = caddr;
 	st->cport = cport;
 	st->daddr = daddr;
 	st->dport = dport;
-	st->rwin = proto == NET_TCP ? TCP_WINDOW : UDP_WINDOW;
 	st->last = mono_now();
-	h = st->id & (ID_BUCKETS - 1);
+	h = id & (ID_BUCKETS - 1);
 	st->idnext = R.ids[h];
 	R.ids[h] = st;
 	st->in_ids = 1;
@@ -117,39 +169,34 @@ stream_new(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
 }
 
 int
-stream_send_open(struct stream *st)
+relay_stream_open(struct relay_stream *st)
 {
+	struct proto_stream_open o;
 	struct proto_buf b;
-	uint16_t port = ntohs(st->dport);
+	int rc;
 
+	memset(&o, 0, sizeof(o));
+	o.proto = st->proto;
+	o.family = 4;
+	memcpy(o.addr, &st->daddr, 4);
+	o.port = st->proto == NET_ICMP ? 0 : ntohs(st->dport);
+	o.window = st->s.window;
 	proto_buf_init(&b, 64);
-	proto_begin(&b, MSG_STREAM, STREAM_OPEN, st->id, 0);
-	proto_put_u8(&b, st->proto);
-	proto_put_u8(&b, 4);
-	proto_put_bytes(&b, &st->daddr, 4);
-	proto_put_u16(&b, st->proto == NET_ICMP ? 0 : port);
-	proto_put_u32(&b, st->rwin);
+	if ((rc = proto_enc_stream_open(&b, st->s.id, &o)) < 0) {
+		proto_buf_free(&b);
+		return rc;
+	}
 	return client_send(R.cl, &b);
 }
 
-/* Forgets a stream: its socket closed (reset: with a RST), its NAT
- * entry retired or dropped. Sends nothing to the agent. */
-void
-stream_free(struct stream *st, int reset)
+/* Everything of a stream but its socket (the engine closed it, or it
+ * never had one): its NAT entry retired or dropped, out of the tables. */
+static void
+forget(struct relay_stream *st)
 {
 	struct dgram *d;
 
-	if (st->fd >= 0) {
-		if (reset) {
-			struct linger l = { 1, 0 };
-
-			log_debug("reset: stream %u", st->id);
-			setsockopt(st->fd, SOL_SOCKET, SO_LINGER, &l,
-			    sizeof(l));
-		}
-		epoll_ctl(R.epfd, EPOLL_CTL_DEL, st->fd, NULL);
-		close(st->fd);
-	} else if (st->proto == NET_TCP && st->opened)
+	if (st->proto == NET_TCP && st->opened && !st->joined)
 		R.n_unjoined--;
 	if (st->nat) {
 		if (st->opened)
@@ -159,7 +206,7 @@ stream_free(struct stream *st, int reset)
 	}
 	ids_remove(st);
 	if (st->proto != NET_TCP) {
-		struct stream **pp;
+		struct relay_stream **pp;
 
 		for (pp = &R.flows[flow_hash(st->proto, st->caddr, st->cport,
 		    st->daddr, st->dport)]; *pp; pp = &(*pp)->fnext)
@@ -169,7 +216,7 @@ stream_free(struct stream *st, int reset)
 			}
 		R.udp_flows -= st->proto == NET_UDP;
 		R.nflows--;
-		R.dgram_unacked -= st->unacked;
+		flow_forget(st);
 	} else
 		R.tcp_open--;
 	if (st->prev)
@@ -183,175 +230,42 @@ stream_free(struct stream *st, int reset)
 		R.pending_bytes -= d->len;
 		x_free(d);
 	}
+	stream_release(&st->s);
 	x_free(st->syn);
-	x_free(st->obuf);
 	x_free(st);
 }
 
-/* Ends a stream on both sides: tells the agent (unless it is gone),
- * closes the local end. */
 void
-stream_close(struct stream *st, uint32_t err)
+relay_stream_free(struct relay_stream *st, int reset)
 {
-	if (!st->remote_gone && st->opened)
-		stream_send_msg(STREAM_CLOSE, st->id, err, NULL, 0);
-	stream_free(st, err != 0);
-}
-
-static void
-stream_set_events(struct stream *st)
-{
-	struct epoll_event ev;
-	uint32_t want = 0;
-
-	if (st->fd < 0)
+	if (st->s.fd >= 0) {
+		if (reset)
+			log_debug("reset: stream %u", st->s.id);
+		stream_abort(&st->s, reset ? ECONNRESET : 0);
 		return;
-	if (!st->local_eof && st->send_avail > 0)
-		want |= EPOLLIN;
-	if (st->olen > st->ooff)
-		want |= EPOLLOUT;
-	if (want == st->events)
+	}
+	forget(st);
+}
+
+void
+relay_stream_close(struct relay_stream *st, uint32_t err)
+{
+	if (st->s.fd >= 0) {
+		stream_reset(&st->s, err ? (int)err : ECONNRESET);
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.u64 = EV_STREAM | st->id;
-	if (epoll_ctl(R.epfd, EPOLL_CTL_MOD, st->fd, &ev) < 0)
-		log_warn("epoll_ctl");
-	st->events = want;
-}
-
-/* Both directions are done: the stream is over. Returns 1 if freed. */
-static int
-stream_maybe_finish(struct stream *st)
-{
-	if (st->fd < 0 || st->olen > st->ooff)
-		return 0;
-	if ((st->remote_shut || st->remote_gone) && !st->wr_shut) {
-		shutdown(st->fd, SHUT_WR);
-		st->wr_shut = 1;
 	}
-	if (st->remote_gone || (st->local_eof && st->remote_shut)) {
-		stream_close(st, 0);
-		return 1;
-	}
-	return 0;
-}
-
-/* The local socket took n more bytes: credit the agent, in batches of a
- * quarter window (the agent never waits on a smaller remainder). */
-static void
-stream_consumed(struct stream *st, size_t n)
-{
-	if (n == 0)
-		return;
-	st->uncredited += (uint32_t)n;
-	if (!st->remote_gone && st->uncredited >= st->rwin / 4) {
-		stream_send_credit(st, st->uncredited);
-		st->uncredited = 0;
-	}
-}
-
-/* Writes what the socket takes of obuf; credits the agent for it.
- * Returns -1 if the stream was closed. */
-static int
-stream_flush(struct stream *st)
-{
-	ssize_t n;
-	size_t done = 0;
-
-	while (st->olen > st->ooff) {
-		n = send(st->fd, st->obuf + st->ooff, st->olen - st->ooff,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			stream_close(st, errno == EPIPE ? ECONNRESET :
-			    (uint32_t)errno);
-			return -1;
-		}
-		st->ooff += (size_t)n;
-		done += (size_t)n;
-	}
-	if (st->ooff == st->olen)
-		st->ooff = st->olen = 0;
-	stream_consumed(st, done);
-	if (stream_maybe_finish(st))
-		return -1;
-	stream_set_events(st);
-	return 0;
-}
-
-static void
-obuf_append(struct stream *st, const uint8_t *p, size_t n)
-{
-	if (st->ooff > 0 && st->olen + n > st->ocap) {
-		memmove(st->obuf, st->obuf + st->ooff, st->olen - st->ooff);
-		st->olen -= st->ooff;
-		st->ooff = 0;
-	}
-	if (st->olen + n > st->ocap) {
-		size_t cap = st->ocap ? st->ocap : 64 * 1024;
-
-		while (cap < st->olen + n)
-			cap *= 2;
-		st->obuf = xrealloc(st->obuf, cap);
-		st->ocap = cap;
-	}
-	memcpy(st->obuf + st->olen, p, n);
-	st->olen += n;
-}
-
-/* The socket is readable: send what the agent's window allows. */
-static void
-stream_readable(struct stream *st)
-{
-	uint8_t *p = R.rbuf;
-	size_t want;
-	ssize_t n;
-	int rounds = 4;
-
-	while (rounds-- > 0 && !st->local_eof && st->send_avail > 0) {
-		want = st->send_avail;
-		if (want > PROTO_STREAM_DATA_MAX)
-			want = PROTO_STREAM_DATA_MAX;
-		n = recv(st->fd, p + PROTO_HDR_LEN, want, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			stream_close(st, ECONNRESET);
-			return;
-		}
-		if (n == 0) {
-			st->local_eof = 1;
-			if (!st->remote_gone)
-				stream_send_msg(STREAM_SHUT, st->id, 0, NULL, 0);
-			if (stream_maybe_finish(st))
-				return;
-			break;
-		}
-		stream_send_msg(STREAM_DATA, st->id, 0, p + PROTO_HDR_LEN,
-		    (size_t)n);
-		st->send_avail -= (uint32_t)n;
-		st->bytes_out += (uint64_t)n;
-		R.bytes_out += (uint64_t)n;
-		st->last = mono_now();
-		if ((size_t)n < want)
-			break;
-	}
-	stream_set_events(st);
+	if (!st->s.peer_gone && st->opened)
+		send_ctl(STREAM_CLOSE, st->s.id, err);
+	forget(st);
 }
 
 /* A SYN with no NAT entry: hold it and ask the agent to connect. */
 void
-stream_tcp_syn(uint8_t *buf, size_t len)
+relay_tcp_syn(uint8_t *buf, size_t len)
 {
 	struct pkt p;
 	struct nat *n, *old;
-	struct stream *st;
+	struct relay_stream *st;
 	int slot;
 
 	if (pkt_parse(buf, len, &p) < 0)
@@ -392,24 +306,24 @@ stream_tcp_syn(uint8_t *buf, size_t len)
 	R.ports[slot] = n;
 	pthread_mutex_unlock(&R.nat_mtx);
 
-	st = stream_new(NET_TCP, p.saddr, p.sport, p.daddr, p.dport);
+	st = relay_stream_new(NET_TCP, p.saddr, p.sport, p.daddr, p.dport);
 	st->nat = n;
 	n->st = st;
 	st->syn = xmalloc(len);
 	memcpy(st->syn, buf, len);
 	st->synlen = len;
-	if (stream_send_open(st) < 0)
-		stream_free(st, 0);
+	if (relay_stream_open(st) < 0)
+		relay_stream_free(st, 0);
 }
 
 static void
-tcp_opened(struct stream *st, uint32_t status, uint32_t window)
+tcp_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 {
 	uint8_t out[PKT_VNET_LEN + 128];
 	struct pkt p;
 
 	if (pkt_parse(st->syn, st->synlen, &p) < 0) {
-		stream_close(st, ECONNRESET);
+		relay_stream_close(st, ECONNRESET);
 		return;
 	}
 	if (status != 0) {
@@ -417,17 +331,17 @@ tcp_opened(struct stream *st, uint32_t status, uint32_t window)
 
 		log_debug("connect to %s:%u: %s", ip_str(st->daddr, a),
 		    ntohs(st->dport), strerror((int)status));
-		st->remote_gone = 1;
+		st->s.peer_gone = 1;
 		if (status == EHOSTUNREACH || status == ENETUNREACH)
 			tunio_write(out, pkt_icmp_unreach(out, &p,
 			    status == ENETUNREACH ? 0 : 1));
 		else if (status != ETIMEDOUT)
 			tunio_write(out, pkt_tcp_rst(out, &p));
-		stream_free(st, 0);
+		relay_stream_free(st, 0);
 		return;
 	}
 	st->opened = 1;
-	st->send_avail = window;
+	stream_set_peer_window(&st->s, window);
 	st->deadline = mono_now() + ACCEPT_TIMEOUT;
 	R.n_unjoined++;
 	pthread_mutex_lock(&R.nat_mtx);
@@ -441,11 +355,10 @@ tcp_opened(struct stream *st, uint32_t status, uint32_t window)
 }
 
 void
-stream_tcp_accept(void)
+relay_tcp_accept(void)
 {
 	struct sockaddr_in sin;
-	struct epoll_event ev;
-	struct stream *st;
+	struct relay_stream *st;
 	struct nat *n;
 	socklen_t sl;
 	int fd, slot, one = 1;
@@ -469,7 +382,7 @@ stream_tcp_accept(void)
 		if (n && n->state == NAT_OPEN)
 			st = n->st;
 		pthread_mutex_unlock(&R.nat_mtx);
-		if (st == NULL || st->fd >= 0) {
+		if (st == NULL || st->joined) {
 			struct linger l = { 1, 0 };
 
 			log_debug("reset: an accepted connection of no stream "
@@ -480,136 +393,87 @@ stream_tcp_accept(void)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		st->fd = fd;
+		st->joined = 1;
 		R.n_unjoined--;
-		st->events = 0;
-		memset(&ev, 0, sizeof(ev));
-		ev.data.u64 = EV_STREAM | st->id;
-		if (epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			log_warn("epoll_ctl");
-			stream_close(st, ECONNRESET);
-			continue;
-		}
-		/* What the agent sent before the accept. */
-		if (stream_flush(st) < 0)
-			continue;
-		stream_set_events(st);
+		/* What the agent sent before the accept goes out now. */
+		stream_attach(&st->s, fd);
 	}
 }
 
-void
-stream_message(const struct proto_hdr *h, const uint8_t *data, size_t n)
+static void
+stream_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 {
-	struct stream *st = stream_find(h->id);
+	if (st->opened)
+		return;
+	if (st->proto == NET_TCP)
+		tcp_opened(st, status, window);
+	else
+		flow_opened(st, status, window);
+}
+
+void
+relay_stream_message(const struct proto_hdr *h, const uint8_t *data,
+    size_t n)
+{
+	struct relay_stream *st = relay_stream_find(h->id);
 	struct proto_cur c = { data, n };
-	uint32_t v, status;
-	ssize_t w;
+	struct proto_stream_msg m;
 
 	if (st == NULL)
 		return;		/* data for an unknown id is dropped */
-	switch (h->op) {
+	if (proto_dec_stream(h, &c, &m) < 0) {
+		if (h->op == STREAM_OPENED) {
+			stream_opened(st, EPROTO, 0);
+			return;
+		}
+		log_warnx("stream %u: a malformed %s from the agent; "
+		    "resetting it", st->s.id, proto_stream_op_name(h->op));
+		relay_stream_close(st, ECONNRESET);
+		return;
+	}
+	switch (m.op) {
 	case STREAM_OPENED:
-		if (st->opened)
-			break;
-		v = 0;
-		status = h->status;
-		if (status == 0 && proto_get_u32(&c, &v) < 0)
-			status = EPROTO;
-		if (st->proto == NET_TCP)
-			tcp_opened(st, status, v);
-		else
-			flow_opened(st, status, v);
+		stream_opened(st, m.status, m.window);
 		break;
 	case STREAM_DATA:
 		if (!st->opened)
 			break;
 		if (st->proto != NET_TCP) {
-			flow_data(st, data, n);
+			flow_data(st, m.data, m.len);
 			break;
 		}
-		if (st->remote_shut || st->remote_gone)
+		if (st->s.peer_gone)
 			break;
-		st->bytes_in += n;
-		R.bytes_in += n;
-		st->last = mono_now();
-		if (st->olen - st->ooff + n > st->rwin) {
-			log_warnx("stream %u: the agent sent beyond its "
-			    "window; resetting it", st->id);
-			stream_close(st, ECONNRESET);
-			break;
+		R.bytes_in += m.len;
+		if (stream_peer_data(&st->s, m.data, m.len) < 0) {
+			log_warnx("stream %u: the agent sent %s; resetting it",
+			    st->s.id, st->s.peer_shut ? "data after its shut" :
+			    "beyond its window");
+			relay_stream_close(st, ECONNRESET);
 		}
-		/* Straight into the socket when nothing waits before it. */
-		if (st->fd >= 0 && st->olen == st->ooff) {
-			w = send(st->fd, data, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				stream_close(st, ECONNRESET);
-				break;
-			}
-			if (w > 0) {
-				stream_consumed(st, (size_t)w);
-				data += w;
-				n -= (size_t)w;
-			}
-		}
-		if (n > 0)
-			obuf_append(st, data, n);
-		if (st->fd >= 0)
-			stream_flush(st);
 		break;
 	case STREAM_CREDIT:
-		if (proto_get_u32(&c, &v) < 0)
-			break;
-		st->send_avail += v;
-		if (st->proto != NET_TCP) {
-			v = v < st->unacked ? v : st->unacked;
-			st->unacked -= v;
-			R.dgram_unacked -= v;
-		}
-		if (st->proto == NET_TCP && st->fd >= 0) {
-			stream_set_events(st);
-			/* Edge case: data waits in the socket while the
-			 * window was closed; level-triggered epoll sees it. */
-		}
+		if (st->proto != NET_TCP)
+			flow_credit(st, m.credit);
+		else
+			stream_peer_credit(&st->s, m.credit);
 		break;
 	case STREAM_SHUT:
-		st->remote_shut = 1;
 		if (st->proto == NET_TCP)
-			stream_maybe_finish(st);
+			stream_peer_shut(&st->s);
 		break;
 	case STREAM_CLOSE:
-		if (h->status != 0)
-			log_debug("stream %u: the agent closed it: %s", st->id,
-			    strerror((int)h->status));
-		st->remote_gone = 1;
-		if (st->proto != NET_TCP || !st->opened || h->status != 0) {
-			stream_free(st, h->status != 0);
+		if (m.status != 0)
+			log_debug("stream %u: the agent closed it: %s",
+			    st->s.id, strerror((int)m.status));
+		st->s.peer_gone = 1;
+		if (st->proto != NET_TCP || !st->opened || m.status != 0) {
+			relay_stream_free(st, m.status != 0);
 			break;
 		}
-		stream_maybe_finish(st);
+		stream_peer_close(&st->s, 0);
+		break;
+	default:
 		break;
 	}
-}
-
-void
-stream_event(struct stream *st, uint32_t events)
-{
-	int err = 0;
-	socklen_t sl = sizeof(err);
-
-	if (events & EPOLLERR) {
-		getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
-		if (err != 0) {
-			stream_close(st, ECONNRESET);
-			return;
-		}
-	}
-	if ((events & EPOLLOUT) && stream_flush(st) < 0)
-		return;
-	if ((events & EPOLLHUP) && st->local_eof) {
-		stream_close(st, ECONNRESET);
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP))
-		stream_readable(st);
 }

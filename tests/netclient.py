@@ -19,6 +19,11 @@ Usable as a module and as a CLI:
   netclient.py ... ping HOST                  one ICMP echo
   netclient.py ... bad CASE                   a malformed stream message;
                                               "open"/"closed" afterwards
+  netclient.py seeds DIR                      the messages this client sends,
+                                              one a file: the seeds of
+                                              tests/fuzz/fuzz-proto-net.c,
+                                              which must decode each with the
+                                              C codec (lib/proto-net.c)
 
 Exit status: 0 ok; 1 error; 2 errno answer ("error: ECONNREFUSED").
 """
@@ -588,5 +593,36 @@ def main(argv=None):
             c.close()
 
 
+def seeds(outdir):
+    """Writes the messages this client sends, encoded as it encodes them;
+    tests/fuzz/run-one checks that lib/proto-net.c decodes every one."""
+    os.makedirs(outdir, exist_ok=True)
+    msgs = {
+        "info": encode(MSG_REQUEST, OP_NET_INFO, 1, 0, b""),
+        "dns": encode(MSG_REQUEST, OP_DNS, 2, 0,
+                      Encoder().bytes(dns_query("web.demo.svc")).data()),
+        "open-tcp4": encode(MSG_STREAM, STREAM_OPEN, 3, 0,
+                            stream_open_payload(NET_TCP, "10.77.0.2", 80,
+                                                DEFAULT_WINDOW)),
+        "open-udp6": encode(MSG_STREAM, STREAM_OPEN, 4, 0,
+                            stream_open_payload(NET_UDP, "fd00::2", 53, 0)),
+        "open-icmp": encode(MSG_STREAM, STREAM_OPEN, 5, 0,
+                            stream_open_payload(NET_ICMP, "10.77.0.2", 0,
+                                                65536)),
+        "data": encode(MSG_STREAM, STREAM_DATA, 3, 0, b"GET / HTTP/1.0\r\n"),
+        "credit": encode(MSG_STREAM, STREAM_CREDIT, 3, 0,
+                         Encoder().u32(262144).data()),
+        "shut": encode(MSG_STREAM, STREAM_SHUT, 3),
+        "close": encode(MSG_STREAM, STREAM_CLOSE, 3, 0),
+        "reset": encode(MSG_STREAM, STREAM_CLOSE, 3, errno.ECONNRESET),
+    }
+    for name, m in msgs.items():
+        with open(os.path.join(outdir, "netclient-" + name), "wb") as f:
+            f.write(m)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["seeds"] and len(sys.argv) == 3:
+        sys.exit(seeds(sys.argv[2]))
     sys.exit(main())
