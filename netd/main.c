@@ -27,6 +27,7 @@
 
 #include "admit.h"
 #include "cidr.h"
+#include "agentconn.h"
 #include "client.h"
 #include "conf.h"
 #include "daemon.h"
@@ -35,7 +36,6 @@
 #include "startup.h"
 #include "relay.h"
 #include "route.h"
-#include "token.h"
 #include "tun.h"
 #include "xmalloc.h"
 
@@ -505,12 +505,13 @@ main(int argc, char **argv)
 	struct mirror_conf conf;
 	struct relay_config rc_cfg;
 	struct client *cl = NULL;
+	struct agentconn ac;
 	const char *url = NULL, *token_file = NULL, *config = NULL;
 	const char *fingerprint = NULL;
 	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
 	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
-	char token[PROTO_TOKEN_MAX + 1], msg[1024], dev[IFNAMSIZ];
+	char msg[1024], dev[IFNAMSIZ];
 	char what[256], cs[CIDR_STR_MAX], addr_s[INET_ADDRSTRLEN];
 	char fwname[IFNAMSIZ + 16];
 	struct cidr range, tunnet, c;
@@ -600,9 +601,7 @@ main(int argc, char **argv)
 			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
 	if (!conf.net_dns)
 		no_dns = 1;
-	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
-		fatalx("cannot read the token file %s: %s", token_file,
-		    token_strerror(rc));
+	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		fatalx("cannot use /dev/net/tun: %s (load the tun module, or "
 		    "run in a container with --device /dev/net/tun)",
@@ -620,55 +619,20 @@ main(int argc, char **argv)
 	if (!fg)
 		wfd = daemon_detach(PROG, "network daemon", log_file);
 
-	cl = client_new(url, token, conf.fs_request_timeout,
-	    NETD_MAX_INFLIGHT);
-	explicit_bzero(token, sizeof(token));
-	if (cl == NULL) {
-		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
-		    "ws://HOST:PORT)", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, msg);
-		return DAEMON_EXIT_USAGE;
-	}
-	if (client_pin(cl, fingerprint, &why) < 0) {
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, why);
-		client_free(cl);
-		return DAEMON_EXIT_USAGE;
-	}
-	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
-	rc = client_start(cl, conf.agent_connect_timeout, &why);
-	if (rc == -EKEYREJECTED) {
-		snprintf(msg, sizeof(msg), "refusing %s", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
-		ret = DAEMON_EXIT_AUTH;
+	snprintf(msg, sizeof(msg), "the agent at %s does not serve the "
+	    "network (no CAP_NET in its hello): update mirror-agent", url);
+	ac.max_inflight = NETD_MAX_INFLIGHT;
+	ac.on_stream = relay_on_stream;
+	ac.on_link = relay_on_link;
+	ac.caps = CAP_NET;
+	ac.caps_missing = msg;
+	if ((ret = agentconn_start(&ac, wfd, &cl)) != 0)
 		goto out;
-	}
-	if (rc == -EACCES) {
-		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
-		    "--token-file)", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
-		ret = DAEMON_EXIT_AUTH;
-		goto out;
-	} else if (rc < 0) {
-		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
-		    "(is mirror-agent running and the address right?)",
-		    conf.agent_connect_timeout, why);
-		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
-		ret = DAEMON_EXIT_UNREACHABLE;
-		goto out;
-	}
-	if (!(client_caps(cl) & CAP_NET)) {
-		snprintf(msg, sizeof(msg), "the agent at %s does not serve "
-		    "the network (no CAP_NET in its hello): update "
-		    "mirror-agent", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_AGENT_CAPS, msg);
-		ret = DAEMON_EXIT_AGENT_CAPS;
-		goto out;
-	}
+	ret = DAEMON_EXIT_FAIL;
 	if ((rc = get_net_info(cl, &ni)) < 0) {
-		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
-		    "the target's network: %s", url, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
-		ret = DAEMON_EXIT_UNREACHABLE;
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_UNREACHABLE, "the "
+		    "agent at %s did not describe the target's network: %s",
+		    url, strerror(-rc));
 		goto out;
 	}
 
@@ -697,11 +661,10 @@ main(int argc, char **argv)
 	memcpy(routes, plan.routes, sizeof(routes[0]) * (size_t)nroutes);
 
 	if ((tunfd = tun_open(dev, 1, &offload)) < 0) {
-		snprintf(msg, sizeof(msg), "cannot create the TUN device %s: "
-		    "%s%s", dev, strerror(-tunfd), tunfd == -EBUSY ?
-		    " (another mirror-netd uses it? pick a name with --tun)" :
-		    " (needs CAP_NET_ADMIN)");
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot create the "
+		    "TUN device %s: %s%s", dev, strerror(-tunfd),
+		    tunfd == -EBUSY ? " (another mirror-netd uses it? pick a "
+		    "name with --tun)" : " (needs CAP_NET_ADMIN)");
 		goto out;
 	}
 	if (!offload)
@@ -710,15 +673,14 @@ main(int argc, char **argv)
 	if ((rc = tun_configure(dev, tun_addr, TUN_PREFIX_MIN,
 	    offload ? TUN_MTU : TUN_MTU_NO_OFFLOAD)) < 0 ||
 	    (rc = ifindex = route_link_index(dev)) < 0) {
-		snprintf(msg, sizeof(msg), "cannot set up the TUN device %s: "
-		    "%s", dev, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot set up the "
+		    "TUN device %s: %s", dev, strerror(-rc));
 		goto out;
 	}
 	/* Before any route: nothing but this host may use the tunnel. */
 	if ((rc = fw_start(dev, ifindex, tun_addr, &why)) < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
+		    strerror(-rc));
 		goto out;
 	}
 	for (i = 0; i < nroutes; i++) {
@@ -726,10 +688,9 @@ main(int argc, char **argv)
 
 		if ((rc = route_add(ifindex, &routes[i], tun_addr,
 		    &nlwhy)) < 0) {
-			snprintf(msg, sizeof(msg), "cannot add the route %s "
-			    "dev %s: %s", cidr_format(&routes[i], cs), dev,
-			    nlwhy ? nlwhy : strerror(-rc));
-			startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+			startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot add "
+			    "the route %s dev %s: %s", cidr_format(&routes[i],
+			    cs), dev, nlwhy ? nlwhy : strerror(-rc));
 			goto out;
 		}
 		added++;
@@ -755,8 +716,8 @@ main(int argc, char **argv)
 	rc_cfg.nskipped = plan.nskipped;
 	rc_cfg.nmore = plan.nmore;
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
+		    strerror(-rc));
 		goto out;
 	}
 	daemon_pidfile_write(pid_file);
