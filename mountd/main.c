@@ -32,6 +32,9 @@
 #include "xmalloc.h"
 
 #define PROG	"mirror-mountd"
+/* libfuse's worker threads kept waiting for requests: replies are sent
+ * later from the transport thread, so a few carry hundreds in flight. */
+#define FUSE_IDLE_THREADS_MAX	8
 
 static void
 usage(FILE *f)
@@ -271,7 +274,7 @@ main(int argc, char **argv)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.clone_fd = 0;
-	lc.max_idle_threads = 8;
+	lc.max_idle_threads = FUSE_IDLE_THREADS_MAX;
 	rc = fuse_session_loop_mt(se, &lc);
 	ret = rc == 0 ? DAEMON_EXIT_OK : DAEMON_EXIT_FAIL;
 	log_info("unmounting %s", mnt);

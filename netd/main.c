@@ -46,6 +46,16 @@
 #define TUN_MTU		1500
 #define TUN_MTU_NO_OFFLOAD 65000
 #define TUN_PREFIX_MIN	28	/* the device's own subnet: .1 and the peers */
+#define NAMESERVERS_MAX	16	/* the target's, from its resolv.conf */
+/* The target's resolv.conf as the agent sends it, and this machine's
+ * as netd reads it: more is not a resolv.conf. */
+#define RESOLV_CONF_MAX	(1 << 20)
+#define LOCAL_RESOLV_CONF_MAX 65536
+/* One prefix minus another: at most one piece per bit, and room. */
+#define CIDR_PIECES_MAX	130
+/* --check's address for the test device: 198.18.0.1, in the default
+ * net.tun_range. */
+#define CHECK_TUN_ADDR	0xc6120001u
 
 static void
 usage(FILE *f)
@@ -96,7 +106,8 @@ check(void)
 		return DAEMON_EXIT_FAIL;
 	}
 	idx = route_link_index(name);
-	if (idx > 0 && (n = fw_start(name, idx, htonl(0xc6120001), &why)) < 0) {
+	if (idx > 0 && (n = fw_start(name, idx, htonl(CHECK_TUN_ADDR),
+	    &why)) < 0) {
 		close(fd);
 		fprintf(stderr, "mirror-netd: %s: %s\n", why, strerror(-n));
 		return DAEMON_EXIT_FAIL;
@@ -129,7 +140,7 @@ struct net_info {
 	struct cidr	 subnets[ROUTES_MAX];
 	char		 ifnames[ROUTES_MAX][IFNAMSIZ];
 	int		 nsubnets;
-	struct cidr	 ns[16];
+	struct cidr	 ns[NAMESERVERS_MAX];
 	int		 nns;
 };
 
@@ -163,7 +174,7 @@ net_info_cb(void *arg, int err, struct proto_cur *p)
 	uint8_t fam, plen;
 	char ifname[IFNAMSIZ + 64];
 
-	if (err == 0 && proto_get_bytes(p, &rc, &rlen, 1 << 20) == 0 &&
+	if (err == 0 && proto_get_bytes(p, &rc, &rlen, RESOLV_CONF_MAX) == 0 &&
 	    proto_get_u32(p, &n) == 0) {
 		parse_resolv_conf(ni, rc, rlen);
 		for (i = 0; i < n && err == 0; i++) {
@@ -232,11 +243,11 @@ set_add(struct cidr *set, int *n, const struct cidr *c)
 static int
 set_subtract(struct cidr *set, int *n, const struct cidr *never)
 {
-	struct cidr out[ROUTES_MAX], piece[130];
+	struct cidr out[ROUTES_MAX], piece[CIDR_PIECES_MAX];
 	int i, k, m = 0, np;
 
 	for (i = 0; i < *n; i++) {
-		np = cidr_subtract(&set[i], never, piece, 130);
+		np = cidr_subtract(&set[i], never, piece, CIDR_PIECES_MAX);
 		if (np < 0)
 			return np;
 		for (k = 0; k < np; k++) {
@@ -303,14 +314,15 @@ plan_skip(struct plan *pl, const struct cidr *c, const char *src,
 static void
 plan_read_resolvers(struct plan *pl, const char *path)
 {
-	char *text = xmalloc(65536);
+	char *text = xmalloc(LOCAL_RESOLV_CONF_MAX);
 	ssize_t r;
 	size_t len = 0;
 	int fd, i, k;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		goto out;
-	while (len < 65535 && (r = read(fd, text + len, 65535 - len)) != 0) {
+	while (len < LOCAL_RESOLV_CONF_MAX - 1 && (r = read(fd, text + len,
+	    LOCAL_RESOLV_CONF_MAX - 1 - len)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -328,7 +340,7 @@ out:
 }
 
 /* Reads this machine's routes and resolvers; checks the TUN range. 0, or
- * -1 with the reason in msg. */
+ * -errno with the reason in msg. */
 static int
 plan_load(struct plan *pl, const struct cidr *tunnet,
     const struct cidr *nevers, int nnever, char *msg, size_t msgsz)
@@ -345,14 +357,14 @@ plan_load(struct plan *pl, const struct cidr *tunnet,
 	if ((pl->nhave = route_list(&pl->have, 0)) < 0) {
 		snprintf(msg, msgsz, "cannot read this machine's routes: %s",
 		    strerror(-pl->nhave));
-		return -1;
+		return pl->nhave;
 	}
 	k = admit_covering(tunnet, pl->have, pl->nhave);
 	if (k >= 0 && pl->have[k].dst.len > 0) {
 		snprintf(msg, msgsz, "the TUN range %s would shadow %s; pick "
 		    "another with --tun-range", cidr_format(tunnet, cs),
 		    pl->have[k].what);
-		return -1;
+		return -EEXIST;
 	}
 	return 0;
 }
@@ -385,7 +397,8 @@ plan_pieces(struct plan *pl, const struct cidr *c, const char *src,
 }
 
 /* A --route or net.routes CIDR: routed, unless it would shadow one of
- * this machine's routes (then -1, why in msg). */
+ * this machine's routes (then -EEXIST, why in msg) or is split into too
+ * many pieces (-E2BIG). */
 static int
 plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 {
@@ -396,7 +409,7 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 	if ((n = plan_pieces(pl, c, "--route", piece)) < 0) {
 		snprintf(msg, msgsz, "--never-route splits the routes into "
 		    "too many pieces");
-		return -1;
+		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
 		cidr_format(&piece[i], cs);
@@ -404,14 +417,14 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 			snprintf(msg, msgsz, "route %s overlaps the TUN range "
 			    "%s; pick another with --tun-range", cs,
 			    cidr_format(pl->tunnet, ts));
-			return -1;
+			return -EEXIST;
 		}
 		k = admit_covering(&piece[i], pl->have, pl->nhave);
 		if (k >= 0 && pl->have[k].dst.len > 0) {
 			snprintf(msg, msgsz, "route %s would shadow %s; leave "
 			    "it out with --never-route %s", cs,
 			    pl->have[k].what, cs);
-			return -1;
+			return -EEXIST;
 		}
 		set_add(pl->routes, &pl->nroutes, &piece[i]);
 		set_add(pl->user, &pl->nuser, &piece[i]);
