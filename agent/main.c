@@ -32,6 +32,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "fs.h"
 #include "hex.h"
 #include "log.h"
@@ -578,14 +579,8 @@ main(int argc, char **argv)
 			usage_error("--idle-ttl wants seconds (0: never), got "
 			    "\"%s\"", ttl_arg);
 	}
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
-		return 1;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
+	if (daemon_configure(&conf, config, level) < 0)
+		return DAEMON_EXIT_FAIL;
 	if (workers <= 0)
 		workers = conf.agent_workers;
 

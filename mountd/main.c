@@ -197,14 +197,8 @@ main(int argc, char **argv)
 		return DAEMON_EXIT_USAGE;
 	}
 	url = argv[optind];
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
+	if (daemon_configure(&conf, config, level) < 0)
 		return DAEMON_EXIT_FAIL;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
 	if (conf.fs_rw)
 		rw = 1;
 	set_users(&conf, owner);

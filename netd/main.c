@@ -570,14 +570,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return DAEMON_EXIT_USAGE;
 	}
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
+	if (daemon_configure(&conf, config, level) < 0)
 		return DAEMON_EXIT_FAIL;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
 	if (tun_name == NULL)
 		tun_name = conf.net_tun_name;
 	if (tun_range == NULL)
