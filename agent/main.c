@@ -3,6 +3,14 @@
  * mirror clients over a websocket. The service thread checks each
  * message's header and the hello; file requests run on a worker pool,
  * network requests and streams on the network thread (net.c).
+ *
+ * Signals: SIGINT and SIGTERM are blocked from the start of main, so
+ * every thread made later inherits the mask, and one thread takes them
+ * with sigwait() and calls ws_stop(), which only sets a flag and wakes
+ * the service loop with lws_cancel_service() (the one lws call another
+ * thread may make). No code runs in signal context; a signal that comes
+ * while the agent is still starting waits, pending, and stops it as soon
+ * as it serves. SIGPIPE is ignored: a gone peer is an EPIPE.
  */
 #include "config.h"
 
@@ -10,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,6 +32,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "fs.h"
 #include "hex.h"
 #include "log.h"
@@ -355,12 +365,18 @@ static const struct ws_handlers handlers = {
 	.on_tick = on_tick,
 };
 
-static void
-on_signal(int sig)
+/* The signal thread: see the top of the file. */
+static void *
+signal_main(void *arg)
 {
-	(void)sig;
-	if (agent.ws)
-		ws_stop(agent.ws);
+	const sigset_t *sigs = arg;
+	int sig;
+
+	while (sigwait(sigs, &sig) != 0)
+		;
+	log_info("signal %d: stopping", sig);
+	ws_stop(agent.ws);
+	return NULL;
 }
 
 static void
@@ -465,13 +481,20 @@ main(int argc, char **argv)
 	char host[256], proc[64], cid[TARGET_ID_MAX + 1];
 	char full_id[TARGET_ID_MAX + 1], fphex[TLSCERT_FP_HEX_LEN + 1];
 	struct tlscert cert;
-	struct sigaction sa;
+	static sigset_t sigs;	/* read by the signal thread */
+	pthread_t sigthr;
 	char *end;
 	long v;
 	int ch, i, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
 	int use_tls = 0, plaintext_ok = 0;
 
 	log_init("mirror-agent", LOG_LVL_INFO);
+	/* Before any thread: they all inherit the mask (top of file). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': listen = optarg; break;
@@ -539,14 +562,8 @@ main(int argc, char **argv)
 			usage_error("--idle-ttl wants seconds (0: never), got "
 			    "\"%s\"", ttl_arg);
 	}
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
-		return 1;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
+	if (daemon_configure(&conf, config, level) < 0)
+		return DAEMON_EXIT_FAIL;
 	if (workers <= 0)
 		workers = conf.agent_workers;
 
@@ -611,13 +628,6 @@ main(int argc, char **argv)
 	/* Modes from clients were masked by the client's kernel already. */
 	umask(0);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	agent.pool = pool_new(workers);
 	agent.nlanes = workers < AGENT_LANES_MAX ? workers : AGENT_LANES_MAX;
 	for (i = 0; i < agent.nlanes; i++)
@@ -646,6 +656,9 @@ main(int argc, char **argv)
 	if (agent.ws == NULL)
 		fatalx("cannot listen on %s: address in use or not on this "
 		    "machine", listen);
+	if ((rc = pthread_create(&sigthr, NULL, signal_main, &sigs)) != 0)
+		fatalx("cannot start the signal thread: %s", strerror(rc));
+	pthread_detach(sigthr);
 	log_info("serving %s%s%s on %s:%d", pid ? "the root of process " : "",
 	    pid ? proc + 6 : root, rw ? " read-write" : " read-only", host,
 	    bound);

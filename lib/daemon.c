@@ -1,5 +1,6 @@
 /*
- * Detaching a daemon (mirror-mountd, mirror-netd) and its pid file. The
+ * Detaching a daemon (mirror-mountd, mirror-netd) and its pid file, and
+ * the configuration every daemon starts with (the agent too). The
  * caller's process stays until the daemon says it is up or why not
  * (startup.c), so errors reach the terminal and the exit status.
  */
@@ -12,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "startup.h"
@@ -72,6 +74,23 @@ daemon_ready(int wfd, const char *prog, const char *log_file,
 		log_set_level(LOG_LVL_ERROR);
 	if (chdir("/") < 0)
 		log_warn("chdir /");
+}
+
+int
+daemon_configure(struct mirror_conf *conf, const char *config,
+    const char *level)
+{
+	int rc;
+
+	conf_defaults(conf);
+	if ((rc = conf_load(conf, config)) < 0)
+		return rc;
+	if (level == NULL)
+		level = conf->log_level;
+	if ((rc = log_level_parse(level)) < 0)
+		fatalx("--log-level must be error, warn, info or debug");
+	log_set_level(rc);
+	return 0;
 }
 
 int

@@ -39,6 +39,17 @@ int	daemon_detach(const char *prog, const char *what, const char *log_file);
 void	daemon_ready(int wfd, const char *prog, const char *log_file,
 	    const char *msg);
 
+/*
+ * The start of every daemon (agent, mountd, netd): the defaults, then
+ * the configuration file (NULL: the installed one), then the log level
+ * (level, NULL: the file's log.level). An unknown level is fatal (a
+ * command-line mistake, at start-up); 0, or -errno when the file cannot
+ * be used (conf_load printed why).
+ */
+struct mirror_conf;
+int	daemon_configure(struct mirror_conf *conf, const char *config,
+	    const char *level);
+
 /* Writes this process's pid to path (NULL: none); 0 or -errno. */
 int	daemon_pidfile_write(const char *path);
 /* Removes it (NULL: none). */

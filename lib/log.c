@@ -49,7 +49,7 @@ log_level_parse(const char *s)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(s, names[i]) == 0)
 			return (int)i;
-	return -1;
+	return -EINVAL;
 }
 
 static void __attribute__((format(printf, 3, 0)))

@@ -2,13 +2,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "daemon.h"
 #include "startup.h"
+
+/* The longest report line: the parent reads no more than this. */
+#define STARTUP_MSG_MAX	1024
 
 static void
 print_result(const char *prog, int status, const char *msg)
@@ -36,10 +41,23 @@ startup_report(int fd, const char *prog, int status, const char *msg)
 }
 
 int
+startup_fail(int fd, const char *prog, int status, const char *fmt, ...)
+{
+	char msg[STARTUP_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	startup_report(fd, prog, status, msg);
+	return status;
+}
+
+int
 startup_wait(int rfd, pid_t pid, const char *prog, const char *daemon)
 {
 	unsigned char st = 1;
-	char msg[1024];
+	char msg[STARTUP_MSG_MAX];
 	size_t len = 0;
 	ssize_t n;
 	int ws;
@@ -48,7 +66,7 @@ startup_wait(int rfd, pid_t pid, const char *prog, const char *daemon)
 		waitpid(pid, &ws, 0);
 		fprintf(stderr, "%s: the %s died while starting\n", prog,
 		    daemon);
-		return 1;
+		return DAEMON_EXIT_FAIL;
 	}
 	while (len < sizeof(msg) - 1 &&
 	    (n = read(rfd, msg + len, sizeof(msg) - 1 - len)) > 0)

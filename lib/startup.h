@@ -17,9 +17,17 @@
  */
 void	startup_report(int fd, const char *prog, int status, const char *msg);
 /*
+ * A start-up failure: reports status (an exit code of daemon.h, not 0)
+ * and the formatted line as startup_report() does, and returns status,
+ * so that the daemon exits with the same code in the foreground as its
+ * parent does when it detached.
+ */
+int	startup_fail(int fd, const char *prog, int status, const char *fmt,
+	    ...) __attribute__((format(printf, 4, 5)));
+/*
  * Parent side: waits for the report on rfd; prints the message as above
  * and returns the status. A child that died before reporting is
- * "PROG: the DAEMON died while starting" and 1.
+ * "PROG: the DAEMON died while starting" and DAEMON_EXIT_FAIL.
  */
 int	startup_wait(int rfd, pid_t pid, const char *prog, const char *daemon);
 

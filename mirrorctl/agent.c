@@ -23,6 +23,11 @@
 #include "token.h"
 #include "xmalloc.h"
 
+/* How long the agent and kubectl port-forward get to exit on SIGTERM. */
+#define AGENT_STOP_MS		3000
+/* How often the ready line is looked for while the agent starts. */
+#define AGENT_READY_POLL_MS	100
+
 /* Starts mirror-agent for a process; waits for its "ready" line. */
 static int
 start_agent(struct session *s, pid_t target, const char *config, int rw,
@@ -86,8 +91,8 @@ start_agent(struct session *s, pid_t target, const char *config, int rw,
 		ssize_t n;
 		char *nl;
 
-		if (poll(&pfd, 1, 100) == 0) {
-			waited += 0.1;
+		if (poll(&pfd, 1, AGENT_READY_POLL_MS) == 0) {
+			waited += AGENT_READY_POLL_MS / 1000.0;
 			continue;
 		}
 		n = read(out[0], line + len, sizeof(line) - 1 - len);
@@ -128,7 +133,8 @@ out:
 int
 ctl_agent_ready_line(struct session *s, const char *rest)
 {
-	const char *fp;
+	uint8_t fp[TLSCERT_FP_LEN];
+	const char *sha;
 	size_t n = strcspn(rest, " ");
 
 	if (n == 0 || n >= sizeof(s->url))
@@ -137,11 +143,14 @@ ctl_agent_ready_line(struct session *s, const char *rest)
 	s->url[n] = '\0';
 	s->fingerprint[0] = '\0';
 	/* "ready wss://HOST:PORT sha256=HEX": later words may be added */
-	if ((fp = strstr(rest + n, " sha256=")) != NULL) {
+	if ((sha = strstr(rest + n, " sha256=")) != NULL) {
 		snprintf(s->fingerprint, sizeof(s->fingerprint), "%.*s",
-		    (int)strcspn(fp + 8, " "), fp + 8);
-		if (ctl_agent_pin(s, s->fingerprint) < 0)
+		    (int)strcspn(sha + 8, " "), sha + 8);
+		/* Quietly: the caller says the agent did not start. */
+		if (strncmp(s->url, "wss://", 6) != 0 ||
+		    tlscert_fp_parse(s->fingerprint, fp) < 0)
 			return -EPROTO;
+		tlscert_fp_hex(fp, s->fingerprint);
 	}
 	return 0;
 }
@@ -153,14 +162,14 @@ ctl_agent_pin(struct session *s, const char *fingerprint)
 	int tls = strncmp(s->url[0] ? s->url : s->target, "wss://", 6) == 0;
 
 	if (fingerprint == NULL && tls)
-		return -ctl_error("%s: a wss:// agent needs --fingerprint HEX "
+		return ctl_fail("%s: a wss:// agent needs --fingerprint HEX "
 		    "(the sha256= of its ready line)", s->target);
 	if (fingerprint == NULL)
 		return 0;
 	if (!tls)
-		return -ctl_error("--fingerprint is for wss:// agents only");
+		return ctl_fail("--fingerprint is for wss:// agents only");
 	if (tlscert_fp_parse(fingerprint, fp) < 0)
-		return -ctl_error("--fingerprint wants the 64 hex digits of a "
+		return ctl_fail("--fingerprint wants the 64 hex digits of a "
 		    "SHA-256, got \"%s\"", fingerprint);
 	tlscert_fp_hex(fp, s->fingerprint);
 	return 0;
@@ -189,10 +198,10 @@ ctl_agent_token(const char *token_file, char *token, size_t size)
 	int rc;
 
 	if (token_file == NULL)
-		return token_generate(token, size) < 0 ? -ctl_error("cannot "
+		return token_generate(token, size) < 0 ? ctl_fail("cannot "
 		    "generate a token") : 0;
 	if ((rc = token_read_file(token_file, token, size)) < 0)
-		return -ctl_error("cannot read the token file %s: %s",
+		return ctl_fail("cannot read the token file %s: %s",
 		    token_file, token_strerror(rc));
 	return 0;
 }
@@ -209,7 +218,7 @@ ctl_agent_check(const struct target *t, const char *target,
 	switch (t->kind) {
 	case TARGET_WS:
 		if (token_file == NULL)
-			return -ctl_error("%s: an agent that is already "
+			return ctl_fail("%s: an agent that is already "
 			    "running needs --token-file FILE (the token it was "
 			    "started with)", target);
 		/* Read it here too: a refused file (a link, group-readable)
@@ -221,7 +230,7 @@ ctl_agent_check(const struct target *t, const char *target,
 		*pid = t->pid;
 		snprintf(proc, sizeof(proc), "/proc/%d", (int)t->pid);
 		if (access(proc, F_OK) != 0)
-			return -ctl_error("target process %d is gone (no %s); "
+			return ctl_fail("target process %d is gone (no %s); "
 			    "pick a running PID", (int)t->pid, proc);
 		return 0;
 	case TARGET_DEMO:
@@ -255,7 +264,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 		return -1;
 	if (token_write_file(session_file(s, "token"), token) < 0) {
 		explicit_bzero(token, sizeof(token));
-		return -ctl_error("cannot write a session token in %s",
+		return ctl_fail("cannot write a session token in %s",
 		    s->dir);
 	}
 	snprintf(s->token_file, sizeof(s->token_file), "%s",
@@ -272,7 +281,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 	rc = start_agent(s, pid, config, rw, conf->agent_connect_timeout,
 	    conf->agent_idle_ttl);
 	if (rc < 0) {
-		ctl_error("the agent for %s did not start%s", s->target,
+		ctl_fail("the agent for %s did not start%s", s->target,
 		    rc == -ETIMEDOUT ? " in time" : "");
 		print_agent_log(s);
 		return -1;
@@ -283,7 +292,7 @@ ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
 void
 ctl_agent_stop(struct session *s)
 {
-	session_stop_proc(s->agent_pid, s->agent_start, 2000);
-	session_stop_proc(s->pf_pid, s->pf_start, 2000);
+	session_stop_proc(s->agent_pid, s->agent_start, AGENT_STOP_MS);
+	session_stop_proc(s->pf_pid, s->pf_start, AGENT_STOP_MS);
 	kube_cleanup(s);
 }

@@ -36,7 +36,8 @@ int	ctl_agent_pin(struct session *s, const char *fingerprint);
 /* Parses what follows "ready " on an agent's stdout into s->url and
  * s->fingerprint. 0 or -EPROTO. */
 int	ctl_agent_ready_line(struct session *s, const char *rest);
-/* Stops what ctl_agent_start started. */
+/* Stops what ctl_agent_start started: the agent, a port-forward, a
+ * Kubernetes job (umount and disconnect). */
 void	ctl_agent_stop(struct session *s);
 
 #endif

@@ -115,13 +115,13 @@ run_netd(struct session *s, const char *config, char *const *routes,
 	}
 	argv[argc] = NULL;
 	if (pipe2(out, O_CLOEXEC) < 0) {
-		ctl_error("pipe: %s", strerror(errno));
+		ctl_fail("pipe: %s", strerror(errno));
 		goto done;
 	}
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) < 0) {
-		ctl_error("fork: %s", strerror(errno));
+		ctl_fail("fork: %s", strerror(errno));
 		close(out[0]);
 		close(out[1]);
 		goto done;
@@ -161,7 +161,7 @@ run_netd(struct session *s, const char *config, char *const *routes,
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		if (waited >= wait_s)
-			ctl_error("mirror-netd did not come up within %g s "
+			ctl_fail("mirror-netd did not come up within %g s "
 			    "(see %s)", wait_s, logf);
 		goto done;
 	}
@@ -176,7 +176,7 @@ run_netd(struct session *s, const char *config, char *const *routes,
 		fclose(f);
 	}
 	if (s->netd_pid <= 0) {
-		ctl_error("mirror-netd wrote no pid file (%s)", pidf);
+		ctl_fail("mirror-netd wrote no pid file (%s)", pidf);
 		goto done;
 	}
 	rc = 0;
@@ -219,13 +219,13 @@ cmd_connect_exec(int argc, char **argv)
 		switch (ch) {
 		case 'r':
 			if (nroutes == CONNECT_ROUTES_MAX)
-				return ctl_error("at most %d --route options",
+				return ctl_fail("at most %d --route options",
 				    CONNECT_ROUTES_MAX);
 			/* A prefix length is required here: a bare address
 			 * is not a route. */
 			if (strchr(optarg, '/') == NULL ||
 			    cidr_parse(optarg, &route) < 0)
-				return ctl_error("--route %s: want an address "
+				return ctl_fail("--route %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
 				    optarg);
 			routes[nroutes++] = optarg;
@@ -238,17 +238,17 @@ cmd_connect_exec(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_connect_entry); return 0;
 		default:
-			return ctl_error("usage: mirrorctl %s",
+			return ctl_fail("usage: mirrorctl %s",
 			    cmd_connect_entry.usage);
 		}
 	}
 	if (argc - optind != 1)
-		return ctl_error("usage: mirrorctl %s", cmd_connect_entry.usage);
+		return ctl_fail("usage: mirrorctl %s", cmd_connect_entry.usage);
 	target = argv[optind];
 	if (target_parse(target, &t) < 0)
 		return 1;
 	if ((ko.ns || ko.context) && t.kind != TARGET_KUBE)
-		return ctl_error("%s: -n and --context are for Kubernetes "
+		return ctl_fail("%s: -n and --context are for Kubernetes "
 		    "targets", target);
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
@@ -257,16 +257,16 @@ cmd_connect_exec(int argc, char **argv)
 	if (!conf.net_dns)
 		no_dns = 1;
 	if (geteuid() != 0)
-		return ctl_error("connect needs root: it creates a TUN device "
+		return ctl_fail("connect needs root: it creates a TUN device "
 		    "and routes (run with sudo)");
 	if (access("/dev/net/tun", F_OK) != 0)
-		return ctl_error("no /dev/net/tun: modprobe tun, or give the "
+		return ctl_fail("no /dev/net/tun: modprobe tun, or give the "
 		    "container --device /dev/net/tun");
 	/* A netd that died (SIGKILL) took its device and routes with it;
 	 * its session is cleaned up here. */
 	if (net_session_find(NULL, &old) == 0) {
 		if (procfs_alive(old.netd_pid))
-			return ctl_error("already connected to %s (device %s); "
+			return ctl_fail("already connected to %s (device %s); "
 			    "disconnect first: mirrorctl disconnect",
 			    old.target, old.dev);
 		net_session_end(&old, 0);
@@ -274,7 +274,7 @@ cmd_connect_exec(int argc, char **argv)
 	if (ctl_agent_check(&t, target, token_file, &pid) < 0)
 		return 1;
 	if ((rc = session_create(&s)) < 0)
-		return ctl_error("cannot create session state in %s: %s",
+		return ctl_fail("cannot create session state in %s: %s",
 		    state_dir("mirrorctl"), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	s.net = 1;
@@ -288,7 +288,7 @@ cmd_connect_exec(int argc, char **argv)
 	    conf.agent_connect_timeout + 5, addr) < 0)
 		goto fail;
 	if ((rc = session_save(&s)) < 0)
-		ctl_error("warning: cannot save the session: %s",
+		ctl_warn("cannot save the session: %s",
 		    strerror(-rc));
 	printf("connected %s: device %s, address %s", target, s.dev, addr);
 	if (!no_dns)

@@ -51,7 +51,7 @@ const struct cmd_entry cmd_demo_entry = {
 static int
 cmd_demo_usage(void)
 {
-	return ctl_error("usage: mirrorctl %s", cmd_demo_entry.usage);
+	return ctl_fail("usage: mirrorctl %s", cmd_demo_entry.usage);
 }
 
 static int
@@ -75,11 +75,10 @@ cmd_demo_exec(int argc, char **argv)
 		else if (strcmp(argv[i], "--purge") == 0 &&
 		    strcmp(verb, "down") == 0)
 			purge = 1;
-		else {
-			ctl_error("demo %s: unknown argument %s", verb,
-			    argv[i]);
-			return cmd_demo_usage();
-		}
+		else
+			return ctl_fail("demo %s: unknown argument %s (usage: "
+			    "mirrorctl %s)", verb, argv[i],
+			    cmd_demo_entry.usage);
 	}
 
 	if (strcmp(verb, "status") == 0) {
@@ -88,7 +87,7 @@ cmd_demo_exec(int argc, char **argv)
 		return demo_helper("status", 0);
 	}
 	if (strcmp(verb, "up") == 0)
-		return demo_up(quiet, &pid) == 0 ? 0 : 1;
+		return demo_up(quiet, &pid);
 	if (strcmp(verb, "down") == 0) {
 		if (demo_helper("down", quiet) != 0)
 			return 1;
@@ -96,6 +95,6 @@ cmd_demo_exec(int argc, char **argv)
 			return 1;
 		return 0;
 	}
-	ctl_error("demo: unknown command %s", verb);
-	return cmd_demo_usage();
+	return ctl_fail("demo: unknown command %s (usage: mirrorctl %s)",
+	    verb, cmd_demo_entry.usage);
 }

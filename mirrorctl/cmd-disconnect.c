@@ -32,10 +32,10 @@ cmd_disconnect_exec(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 2)
-		return ctl_error("usage: mirrorctl %s",
+		return ctl_fail("usage: mirrorctl %s",
 		    cmd_disconnect_entry.usage);
 	if (net_session_find(argc == 2 ? argv[1] : NULL, &s) < 0)
-		return ctl_error("not connected%s%s (see: mirrorctl status)",
+		return ctl_fail("not connected%s%s (see: mirrorctl status)",
 		    argc == 2 ? " to " : "", argc == 2 ? argv[1] : "");
-	return net_session_end(&s, 1) < 0 ? 1 : 0;
+	return net_session_end(&s, 1) < 0 ? -1 : 0;
 }

@@ -279,7 +279,7 @@ cmd_ls_exec(int argc, char **argv)
 			if (strcmp(optarg, "json") == 0)
 				json = 1;
 			else if (strcmp(optarg, "table") != 0)
-				return ctl_error("-o wants json or table, not "
+				return ctl_fail("-o wants json or table, not "
 				    "\"%s\"", optarg);
 			break;
 		case 'n': ns = optarg; break;
@@ -288,18 +288,18 @@ cmd_ls_exec(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_ls_entry); return 0;
 		default:
-			return ctl_error("usage: mirrorctl %s",
+			return ctl_fail("usage: mirrorctl %s",
 			    cmd_ls_entry.usage);
 		}
 	}
 	if (optind != argc)
-		return ctl_error("usage: mirrorctl %s", cmd_ls_entry.usage);
+		return ctl_fail("usage: mirrorctl %s", cmd_ls_entry.usage);
 	if ((ns && target_arg_ok("namespace", ns) < 0) ||
 	    (ctx && target_arg_ok("context", ctx) < 0))
-		return 1;
+		return -1;
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
-		return 1;
+		return -1;
 	ls_kube(&l, &conf, ns, ctx, all);
 	ls_runtime(&l, "podman");
 	ls_runtime(&l, "docker");

@@ -239,18 +239,18 @@ cmd_mount_exec(int argc, char **argv)
 		case 'D': dry = 1; break;
 		case 'h': ctl_usage(&cmd_mount_entry); return 0;
 		default:
-			return ctl_error("usage: mirrorctl %s",
+			return ctl_fail("usage: mirrorctl %s",
 			    cmd_mount_entry.usage);
 		}
 	}
 	if (argc - optind != 2 && !(dry && argc - optind == 1))
-		return ctl_error("usage: mirrorctl %s", cmd_mount_entry.usage);
+		return ctl_fail("usage: mirrorctl %s", cmd_mount_entry.usage);
 	target = argv[optind];
 	mp = argv[optind + 1];
 	if (target_parse(target, &t) < 0)
 		return 1;
 	if ((ko.ns || ko.context) && t.kind != TARGET_KUBE)
-		return ctl_error("%s: -n and --context are for Kubernetes "
+		return ctl_fail("%s: -n and --context are for Kubernetes "
 		    "targets (pod/..., deployment/..., statefulset/...)",
 		    target);
 	conf_defaults(&conf);
@@ -262,7 +262,7 @@ cmd_mount_exec(int argc, char **argv)
 	ko.rw = rw;
 	if (dry) {
 		if (t.kind != TARGET_KUBE)
-			return ctl_error("%s: --dry-run shows what a mount "
+			return ctl_fail("%s: --dry-run shows what a mount "
 			    "would apply to a Kubernetes cluster; this target "
 			    "is local", target);
 		if (ctl_agent_token(token_file, token, sizeof(token)) < 0)
@@ -273,28 +273,28 @@ cmd_mount_exec(int argc, char **argv)
 	}
 
 	if (geteuid() != 0 && t.kind != TARGET_WS && t.kind != TARGET_KUBE)
-		return ctl_error("%s: serving a local %s needs root (run with "
+		return ctl_fail("%s: serving a local %s needs root (run with "
 		    "sudo)", target, t.kind == TARGET_PID || t.kind ==
 		    TARGET_DEMO ? "process" : "container");
 	if (access("/dev/fuse", F_OK) != 0)
-		return ctl_error("no /dev/fuse: load the fuse module "
+		return ctl_fail("no /dev/fuse: load the fuse module "
 		    "(modprobe fuse) or give the container --device /dev/fuse");
 	if (stat(mp, &st) < 0)
-		return ctl_error("mount point %s: %s (create it with: "
+		return ctl_fail("mount point %s: %s (create it with: "
 		    "mkdir -p %s)", mp, strerror(errno), mp);
 	if (!S_ISDIR(st.st_mode))
-		return ctl_error("mount point %s is not a directory", mp);
+		return ctl_fail("mount point %s is not a directory", mp);
 	if (session_abspath(mp, abs) < 0 || realpath(mp, abs) == NULL)
-		return ctl_error("mount point %s: %s", mp, strerror(errno));
+		return ctl_fail("mount point %s: %s", mp, strerror(errno));
 	if (mountinfo_find(abs, &mi) == 0)
-		return ctl_error("%s is already a mount point (busy); unmount "
+		return ctl_fail("%s is already a mount point (busy); unmount "
 		    "it first: mirrorctl umount %s", abs, abs);
 
 	if (ctl_agent_check(&t, target, token_file, &pid) < 0)
 		return 1;
 
 	if ((rc = session_create(&s)) < 0)
-		return ctl_error("cannot create session state in %s: %s",
+		return ctl_fail("cannot create session state in %s: %s",
 		    state_dir("mirrorctl"), strerror(-rc));
 	snprintf(s.target, sizeof(s.target), "%s", target);
 	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
@@ -314,7 +314,7 @@ cmd_mount_exec(int argc, char **argv)
 		return 0;
 	}
 	if ((rc = session_save(&s)) < 0)
-		ctl_error("warning: cannot save the session: %s",
+		ctl_warn("cannot save the session: %s",
 		    strerror(-rc));
 	printf("mounted %s on %s%s\n", target, abs, rw ? " (read-write)" : "");
 	return 0;

@@ -14,8 +14,11 @@
 
 #include "mirrorctl.h"
 #include "mountinfo.h"
-#include "kube.h"
+#include "agent.h"
 #include "session.h"
+
+/* How long mountd gets to answer what is in flight and exit. */
+#define MOUNTD_STOP_MS	3000
 
 static int cmd_umount_exec(int, char **);
 
@@ -52,32 +55,32 @@ cmd_umount_exec(int argc, char **argv)
 		else if (mp == NULL)
 			mp = argv[i];
 		else
-			return ctl_error("usage: mirrorctl %s",
+			return ctl_fail("usage: mirrorctl %s",
 			    cmd_umount_entry.usage);
 	}
 	if (mp == NULL)
-		return ctl_error("usage: mirrorctl %s", cmd_umount_entry.usage);
+		return ctl_fail("usage: mirrorctl %s", cmd_umount_entry.usage);
 	/* Lexically: realpath() fails on a mount whose daemon died. */
 	if (session_abspath(mp, abs) < 0)
-		return ctl_error("%s: bad path", mp);
+		return ctl_fail("%s: bad path", mp);
 	have_session = session_find(abs, &s) == 0;
 	mounted = mountinfo_find(abs, &mi) == 0;
 	snprintf(type, sizeof(type), "%s", mounted ? mi.fstype : "");
 	if (mounted && strncmp(type, "fuse.mirror", 11) != 0 && !have_session)
-		return ctl_error("%s is a %s mount, not a mirror mount", abs,
+		return ctl_fail("%s is a %s mount, not a mirror mount", abs,
 		    type);
 	if (!mounted && !have_session)
-		return ctl_error("%s is not a mirror mount (see: mirrorctl "
+		return ctl_fail("%s is not a mirror mount (see: mirrorctl "
 		    "status)", abs);
 
 	if (mounted) {
 		if (umount2(abs, 0) < 0) {
 			if (errno == EBUSY && !lazy)
-				return ctl_error("%s is busy: a process has "
+				return ctl_fail("%s is busy: a process has "
 				    "files open there (see: fuser -vm %s); "
 				    "close them, or use --lazy", abs, abs);
 			if (umount2(abs, MNT_DETACH) < 0) {
-				rc = ctl_error("cannot unmount %s: %s%s", abs,
+				rc = ctl_fail("cannot unmount %s: %s%s", abs,
 				    strerror(errno), errno == EPERM ?
 				    " (run as root)" : "");
 				if (!have_session)
@@ -88,10 +91,9 @@ cmd_umount_exec(int argc, char **argv)
 	if (have_session) {
 		/* Each only if it is still the process mount started (the
 		 * session's load dropped the others). */
-		session_stop_proc(s.mountd_pid, s.mountd_start, 3000);
-		session_stop_proc(s.agent_pid, s.agent_start, 3000);
-		session_stop_proc(s.pf_pid, s.pf_start, 3000);
-		kube_cleanup(&s);
+		session_stop_proc(s.mountd_pid, s.mountd_start,
+		    MOUNTD_STOP_MS);
+		ctl_agent_stop(&s);
 		session_remove(&s);
 	}
 	if (rc == 0)

@@ -53,26 +53,26 @@ demo_helper_run(const char *argv[], int pidfd)
 	fflush(stdout);
 	fflush(stderr);
 	if ((child = fork()) == -1) {
-		ctl_error("cannot run %s: %s", path, strerror(errno));
+		ctl_fail("cannot run %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (child == 0) {
 		if (pidfd != -1)
 			fcntl(pidfd, F_SETFD, 0);
 		execv(path, (char **)argv);
-		ctl_error("cannot run %s: %s", path, strerror(errno));
+		ctl_fail("cannot run %s: %s", path, strerror(errno));
 		_exit(1);
 	}
 	while (waitpid(child, &status, 0) == -1) {
 		if (errno != EINTR) {
-			ctl_error("waiting for %s: %s", path, strerror(errno));
+			ctl_fail("waiting for %s: %s", path, strerror(errno));
 			goto out;
 		}
 	}
 	if (WIFEXITED(status))
 		rc = WEXITSTATUS(status);
 	else
-		ctl_error("%s was killed by signal %d", path,
+		ctl_fail("%s was killed by signal %d", path,
 		    WTERMSIG(status));
 out:
 	x_free(path);
@@ -97,7 +97,7 @@ demo_up(int quiet, pid_t *pid)
 	int fds[2], rc;
 
 	if (pipe2(fds, O_CLOEXEC|O_NONBLOCK) == -1) {
-		ctl_error("cannot start the demo pod: pipe: %s",
+		ctl_fail("cannot start the demo pod: pipe: %s",
 		    strerror(errno));
 		return -1;
 	}
@@ -116,7 +116,7 @@ demo_up(int quiet, pid_t *pid)
 	v = strtol(buf, &end, 10);
 	if (n <= 0 || errno != 0 || end == buf || *end != '\n' || v <= 1 ||
 	    v > INT_MAX) {
-		ctl_error("%s up did not say the demo pod's pid", DEMO_HELPER);
+		ctl_fail("%s up did not say the demo pod's pid", DEMO_HELPER);
 		return -1;
 	}
 	*pid = (pid_t)v;

@@ -158,16 +158,16 @@ kube_forward_start(char *const pf[], int local, const char *agent_pod,
 	pid_t pid;
 
 	if (pipe2(st, O_CLOEXEC) < 0)
-		return -ctl_error("pipe: %s", strerror(errno));
+		return ctl_fail("pipe: %s", strerror(errno));
 	logfd = open(session_file(s, "pf.log"), O_WRONLY | O_CREAT | O_APPEND
 	    | O_CLOEXEC, 0600);
 	if (logfd < 0)
-		return -ctl_error("cannot write %s: %s", session_file(s,
+		return ctl_fail("cannot write %s: %s", session_file(s,
 		    "pf.log"), strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) < 0)
-		return -ctl_error("fork: %s", strerror(errno));
+		return ctl_fail("fork: %s", strerror(errno));
 	if (pid == 0) {
 		int nfd = open("/dev/null", O_RDWR);
 
@@ -199,6 +199,6 @@ kube_forward_start(char *const pf[], int local, const char *agent_pod,
 	session_stop_pid(pid, 2000);
 	s->pf_pid = 0;
 	log_tail(session_file(s, "pf.log"), why, sizeof(why));
-	return -ctl_error("kubectl port-forward to pod/%s did not start: %s",
+	return ctl_fail("kubectl port-forward to pod/%s did not start: %s",
 	    agent_pod, why[0] ? why : "no reason given");
 }

@@ -113,7 +113,7 @@ kube_error(const struct kube_plan *p, const char *what,
 	const char *e = r->err;
 
 	if (r->status == 127)
-		ctl_error("%s/%s: cannot run kubectl (\"%s\"): install it or "
+		ctl_fail("%s/%s: cannot run kubectl (\"%s\"): install it or "
 		    "set kube.kubectl in the configuration", p->t->resource,
 		    p->t->name, p->o->conf->kubectl);
 	else if (r->status == 124 || strstr(e, "refused") ||
@@ -123,20 +123,20 @@ kube_error(const struct kube_plan *p, const char *what,
 	    strstr(e, "provide credentials") || strstr(e, "context was not") ||
 	    strstr(e, "Error in configuration") ||
 	    strstr(e, "invalid configuration") || strstr(e, "Unauthorized"))
-		ctl_error("kubectl has no reachable cluster%s%s: %s (check: "
+		ctl_fail("kubectl has no reachable cluster%s%s: %s (check: "
 		    "kubectl%s%s cluster-info)", p->o->context ? " in context "
 		    : "", p->o->context ? p->o->context : "", e,
 		    p->o->context ? " --context " : "",
 		    p->o->context ? p->o->context : "");
 	else if (strstr(e, "NotFound") || strstr(e, "not found"))
-		ctl_error("%s/%s not found in %s (kubectl: %s)",
+		ctl_fail("%s/%s not found in %s (kubectl: %s)",
 		    p->t->resource, p->t->name, kube_ns_name(p), e);
 	else if (strstr(e, "orbidden"))
-		ctl_error("%s/%s: kubectl may not %s: %s (the README lists "
+		ctl_fail("%s/%s: kubectl may not %s: %s (the README lists "
 		    "the RBAC rules mirror needs)", p->t->resource,
 		    p->t->name, what, e);
 	else
-		ctl_error("%s/%s: kubectl could not %s: %s", p->t->resource,
+		ctl_fail("%s/%s: kubectl could not %s: %s", p->t->resource,
 		    p->t->name, what, e[0] ? e : "no reason given");
 }
 
@@ -225,11 +225,11 @@ kube_pick_container(struct kube_plan *p, struct kube_pod *kp)
 		    kp->containers);
 	}
 	if (!list_has(kp->containers, p->container))
-		return -ctl_error("pod/%s has no container %s (it has: %.*s)",
+		return ctl_fail("pod/%s has no container %s (it has: %.*s)",
 		    p->pod, p->container, (int)strlen(kp->containers) - 1,
 		    kp->containers);
 	if (strcmp(kp->phase, "Running") != 0 || kp->deleting[0])
-		return -ctl_error("pod/%s is %s, not running", p->pod,
+		return ctl_fail("pod/%s is %s, not running", p->pod,
 		    kp->deleting[0] ? "being deleted" : kp->phase);
 	snprintf(want, sizeof(want), "%s=", p->container);
 	for (s = strtok_r(kp->statuses, ";", &save); s;
@@ -241,16 +241,16 @@ kube_pick_container(struct kube_plan *p, struct kube_pod *kp)
 		state = strrchr(s, '=');
 		*state++ = '\0';
 		if (strcmp(state, "running") != 0)
-			return -ctl_error("container %s of pod/%s is not "
+			return ctl_fail("container %s of pod/%s is not "
 			    "running", p->container, p->pod);
 		snprintf(p->cid, sizeof(p->cid), "%s", s + strlen(want));
 		break;
 	}
 	if (p->cid[0] == '\0')
-		return -ctl_error("container %s of pod/%s has not started",
+		return ctl_fail("container %s of pod/%s has not started",
 		    p->container, p->pod);
 	if (kp->shared[0] && !p->job)
-		return -ctl_error("pod/%s shares one process namespace among "
+		return ctl_fail("pod/%s shares one process namespace among "
 		    "its containers, so the agent cannot tell %s's process "
 		    "apart; use agent.mode = \"job\"", p->pod, p->container);
 	return 0;
@@ -284,7 +284,7 @@ kube_resolve(struct kube_plan *p)
 		}
 		if (kube_pod_parse(r.out.s, &kp) < 0) {
 			run_result_free(&r);
-			return -ctl_error("pod/%s: kubectl's answer did not "
+			return ctl_fail("pod/%s: kubectl's answer did not "
 			    "parse", t->name);
 		}
 		rc = kube_pick_container(p, &kp);
@@ -310,7 +310,7 @@ kube_resolve(struct kube_plan *p)
 			snprintf(sel, sizeof(sel), "${SELECTOR}");
 		run_result_free(&r);
 		if (sel[0] == '\0')
-			return -ctl_error("%s/%s has no matchLabels selector; "
+			return ctl_fail("%s/%s has no matchLabels selector; "
 			    "name one of its pods: pod/NAME", t->resource,
 			    t->name);
 	}
@@ -341,7 +341,7 @@ kube_resolve(struct kube_plan *p)
 		return rc;
 	}
 	run_result_free(&r);
-	return -ctl_error("%s/%s has no ready pod in %s (see: kubectl get "
+	return ctl_fail("%s/%s has no ready pod in %s (see: kubectl get "
 	    "pods -l %s)", t->resource, t->name, kube_ns_name(p), sel);
 }
 
@@ -537,7 +537,7 @@ kube_plan_init(struct kube_plan *p, const struct target *t,
 	p->job = o->conf->agent_job;
 	sbuf_init(&p->resolve);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return -ctl_error("getrandom: %s", strerror(errno));
+		return ctl_fail("getrandom: %s", strerror(errno));
 	hex_encode(rnd, sizeof(rnd), p->id);
 	snprintf(p->agent, sizeof(p->agent), "mirror-agent-%s", p->id);
 	p->port = o->conf->agent_port > 0 ? o->conf->agent_port :
@@ -560,10 +560,10 @@ kube_dry_run(const struct target *t, const char *target,
 	struct sbuf b, m;
 
 	if (kube_plan_init(&p, t, o, token, 1) < 0)
-		return 1;
+		return -1;
 	if (kube_resolve(&p) < 0) {
 		sbuf_free(&p.resolve);
-		return 1;
+		return -1;
 	}
 	snprintf(p.agent_pod, sizeof(p.agent_pod), "%s", p.job ?
 	    "${AGENT_POD}" : p.pod);
@@ -665,7 +665,7 @@ kube_cleanup(const struct session *s)
 	if (argc == 0)
 		return;
 	if (run_capture((const char *const *)argv, NULL, KUBE_RUN_MS, &r) != 0)
-		ctl_error("warning: could not delete the agent (%s): %s; "
+		ctl_warn("could not delete the agent (%s): %s; "
 		    "delete it with: kubectl delete jobs -l "
 		    "app.kubernetes.io/managed-by=mirrorctl", argc > 5 ?
 		    argv[argc - 4] : "job", r.err);
@@ -714,13 +714,13 @@ kube_wait_agent(struct kube_plan *p)
 		    strstr(state, "InvalidImageName") ||
 		    strstr(state, "CreateContainer")) {
 			if (strncmp(state, "terminated", 10) == 0)
-				ctl_error("the agent in pod/%s stopped: %s "
+				ctl_fail("the agent in pod/%s stopped: %s "
 				    "(see: kubectl logs pod/%s -c %s)",
 				    p->job ? p->agent_pod : p->pod, state + 10,
 				    p->job ? p->agent_pod : p->pod,
 				    p->job ? "mirror-agent" : p->agent);
 			else
-				ctl_error("the agent's container cannot start: "
+				ctl_fail("the agent's container cannot start: "
 				    "%s (agent.image is %s: build it with "
 				    "scripts/agent-image.sh and push it where "
 				    "the cluster pulls from)", state,
@@ -740,7 +740,7 @@ kube_wait_agent(struct kube_plan *p)
 		usleep(KUBE_POLL_MS * 1000);
 	}
 	argv_free(&a);
-	return -ctl_error("the agent did not start within %d s (last state: "
+	return ctl_fail("the agent did not start within %d s (last state: "
 	    "%s)", KUBE_START_S, last[0] ? last : "unknown");
 }
 
@@ -752,7 +752,7 @@ kube_port_forward(const struct kube_plan *p, struct session *s)
 	int local = kube_free_port(), rc;
 
 	if (local < 0)
-		return -ctl_error("no free local port for port-forward");
+		return ctl_fail("no free local port for port-forward");
 	kube_pf_argv(p, local, &a);
 	rc = kube_forward_start(a.v, local, p->agent_pod, s);
 	argv_free(&a);
@@ -783,7 +783,7 @@ kube_start(const struct target *t, const struct kube_opts *o,
 		kube_ephemeral_manifest(&p, &m);
 	kube_apply_argv(&p, m.s, &a);
 	if (p.job && kube_save_cleanup(&p, s) < 0)
-		ctl_error("warning: cannot record the job for umount");
+		ctl_warn("cannot record the job for umount");
 	if (run_capture((const char *const *)a.v, p.job ? m.s : NULL,
 	    KUBE_RUN_MS, &r) != 0) {
 		kube_error(&p, p.job ? "create the agent's job" :

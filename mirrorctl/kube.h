@@ -28,7 +28,7 @@ struct kube_opts {
 int	kube_start(const struct target *t, const struct kube_opts *o,
 	    const char *token, struct session *s);
 /* Prints, as JSON on stdout, what kube_start would run and apply,
- * contacting nothing. Returns an exit code. */
+ * contacting nothing. 0, or -1 after printing why. */
 int	kube_dry_run(const struct target *t, const char *target,
 	    const struct kube_opts *o, const char *token);
 /* Deletes what kube_start recorded in the session (the job pod). */

@@ -29,17 +29,33 @@ static const struct cmd_entry *cmd_table[] = {
 	NULL
 };
 
+static void __attribute__((format(printf, 2, 0)))
+ctl_vprint(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "mirrorctl: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int
-ctl_error(const char *fmt, ...)
+ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mirrorctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vprint("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
+	return -1;
+}
+
+void
+ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vprint("warning: ", fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -123,7 +139,7 @@ main_usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	int i;
+	int i, rc;
 
 	log_init("mirrorctl", LOG_LVL_WARN);
 	if (argc < 2) {
@@ -146,8 +162,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; cmd_table[i]; i++)
-		if (strcmp(argv[1], cmd_table[i]->name) == 0)
-			return cmd_table[i]->exec(argc - 1, argv + 1);
-	ctl_error("unknown command \"%s\" (see mirrorctl --help)", argv[1]);
+		if (strcmp(argv[1], cmd_table[i]->name) == 0) {
+			rc = cmd_table[i]->exec(argc - 1, argv + 1);
+			return rc < 0 ? CTL_EXIT_FAIL : rc;
+		}
+	ctl_fail("unknown command \"%s\" (see mirrorctl --help)", argv[1]);
 	return 2;
 }

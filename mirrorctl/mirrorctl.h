@@ -7,12 +7,16 @@
 
 #include <sys/types.h>
 
+/* Exit status of a command that failed (and printed why). */
+#define CTL_EXIT_FAIL	1
+
 struct cmd_entry {
 	const char	*name;
 	const char	*usage;		/* "mount [--token-file FILE] TARGET DIR [-f]" */
 	const char	*summary;	/* one line for the command list */
 	const char	*help;		/* the rest of --help: options, examples */
-	/* argv[0] is the subcommand's name; returns the exit code. */
+	/* argv[0] is the subcommand's name; returns the exit code, or
+	 * -1 after printing why (exit status CTL_EXIT_FAIL). */
 	int		(*exec)(int argc, char **argv);
 };
 
@@ -25,8 +29,15 @@ extern const struct cmd_entry cmd_ls_entry;
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_disconnect_entry;
 
-/* Prints "mirrorctl: MSG" on stderr. Returns 1 (an exit code). */
-int	ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The one error convention of mirrorctl: a function that fails prints
+ * one line at the point of failure and returns -1; its callers print
+ * nothing more. Helpers that print nothing return -errno instead, and
+ * their caller prints. ctl_fail() prints "mirrorctl: MSG" on stderr and
+ * returns -1; ctl_warn() prints "mirrorctl: warning: MSG".
+ */
+int	ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the --help of a command on stdout. */
 void	ctl_usage(const struct cmd_entry *);
 /* True if argv holds -h or --help before any "--". */

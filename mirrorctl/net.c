@@ -17,6 +17,8 @@
 #include "xmalloc.h"
 
 #define NETD_STOP_MS	5000
+#define NETD_STATUS_WAIT_MS 2000
+#define NETD_STATUS_POLL_MS 100
 
 int
 net_session_find(const char *target, struct session *s)
@@ -54,7 +56,7 @@ net_session_end(struct session *s, int verbose)
 
 		if (run_capture(argv, NULL, 10000, &r) != 0 ||
 		    if_nametoindex(s->dev) != 0) {
-			ctl_error("cannot remove the device %s: %s", s->dev,
+			ctl_fail("cannot remove the device %s: %s", s->dev,
 			    r.err);
 			rc = -1;
 		}
@@ -105,9 +107,9 @@ net_print_routes(const struct session *s)
 	int i;
 
 	/* netd writes its status file within about a second of "ready". */
-	for (i = 0; i < 20 && access(session_file(s, "netd.status"), R_OK);
-	    i++)
-		usleep(100 * 1000);
+	for (i = 0; i < NETD_STATUS_WAIT_MS / NETD_STATUS_POLL_MS &&
+	    access(session_file(s, "netd.status"), R_OK); i++)
+		usleep(NETD_STATUS_POLL_MS * 1000);
 	net_status_lines(s, print_route, NULL);
 }
 

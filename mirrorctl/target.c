@@ -42,7 +42,7 @@ target_arg_ok(const char *what, const char *s)
 	 * nothing and keeps "--help" or "-oyaml" out of their argv. */
 	if (s[0] != '-')
 		return 0;
-	return -ctl_error("%s \"%s\" starts with '-': not a name (kubectl, "
+	return ctl_fail("%s \"%s\" starts with '-': not a name (kubectl, "
 	    "podman and docker would take it for an option)", what, s);
 }
 
@@ -81,7 +81,7 @@ target_parse(const char *s, struct target *t)
 		errno = 0;
 		t->pid = (pid_t)strtol(s + 4, &end, 10);
 		if (s[4] == '\0' || *end != '\0' || t->pid <= 0 || errno) {
-			ctl_error("%s: want pid/N with N a process id", s);
+			ctl_fail("%s: want pid/N with N a process id", s);
 			return -1;
 		}
 		return 0;
@@ -89,7 +89,7 @@ target_parse(const char *s, struct target *t)
 	if (strncmp(s, "podman/", 7) == 0 || strncmp(s, "docker/", 7) == 0) {
 		t->kind = s[0] == 'p' ? TARGET_PODMAN : TARGET_DOCKER;
 		if (!name_ok(s + 7, sizeof(t->name))) {
-			ctl_error("%s: want %.6s/NAME with NAME a container's "
+			ctl_fail("%s: want %.6s/NAME with NAME a container's "
 			    "name or ID (see: mirrorctl ls)", s, s);
 			return -1;
 		}
@@ -112,7 +112,7 @@ target_parse(const char *s, struct target *t)
 			snprintf(t->name, sizeof(t->name), "%.*s",
 			    (int)(slash - name), name);
 			if (!name_ok(slash + 11, sizeof(t->container))) {
-				ctl_error("%s: want pod/NAME/container/C", s);
+				ctl_fail("%s: want pod/NAME/container/C", s);
 				return -1;
 			}
 			snprintf(t->container, sizeof(t->container), "%s",
@@ -120,12 +120,12 @@ target_parse(const char *s, struct target *t)
 		} else if (slash == NULL && name_ok(name, sizeof(t->name)))
 			snprintf(t->name, sizeof(t->name), "%s", name);
 		else {
-			ctl_error("%s: want %s/NAME%s", s, kube_resources[i],
+			ctl_fail("%s: want %s/NAME%s", s, kube_resources[i],
 			    i == 0 ? " or pod/NAME/container/C" : "");
 			return -1;
 		}
 		if (t->name[0] == '\0') {
-			ctl_error("%s: the %s's name is empty", s,
+			ctl_fail("%s: the %s's name is empty", s,
 			    kube_resources[i]);
 			return -1;
 		}
@@ -135,7 +135,7 @@ target_parse(const char *s, struct target *t)
 			return -1;
 		return 0;
 	}
-	ctl_error("unknown target \"%s\" (want %s)", s, TARGET_FORMS);
+	ctl_fail("unknown target \"%s\" (want %s)", s, TARGET_FORMS);
 	return -1;
 }
 
@@ -178,35 +178,35 @@ target_container_pid(const struct target *t, pid_t *pid)
 	int p = 0;
 
 	if (!run_have(rt))
-		return -ctl_error("%s/%s: %s is not installed (no %s in "
+		return ctl_fail("%s/%s: %s is not installed (no %s in "
 		    "PATH)", rt, t->name, rt, rt);
 	if (run_capture(argv, NULL, INSPECT_MS, &r) != 0) {
 		if (strstr(r.err, "no such") || strstr(r.err, "No such"))
-			ctl_error("%s/%s: %s has no container named %s (see: "
+			ctl_fail("%s/%s: %s has no container named %s (see: "
 			    "mirrorctl ls)", rt, t->name, rt, t->name);
 		else if (strstr(r.err, "Cannot connect") ||
 		    strstr(r.err, "daemon"))
-			ctl_error("%s/%s: cannot reach the %s engine: %s", rt,
+			ctl_fail("%s/%s: cannot reach the %s engine: %s", rt,
 			    t->name, rt, r.err);
 		else
-			ctl_error("%s/%s: %s inspect failed: %s", rt, t->name,
+			ctl_fail("%s/%s: %s inspect failed: %s", rt, t->name,
 			    rt, r.err[0] ? r.err : "no reason given");
 		run_result_free(&r);
 		return -1;
 	}
 	if (sscanf(r.out.s, "%d %63s %79s", &p, status, id) < 1) {
-		ctl_error("%s/%s: %s inspect gave no PID (\"%.80s\")", rt,
+		ctl_fail("%s/%s: %s inspect gave no PID (\"%.80s\")", rt,
 		    t->name, rt, r.out.s);
 		run_result_free(&r);
 		return -1;
 	}
 	run_result_free(&r);
 	if (p <= 0)
-		return -ctl_error("%s/%s: the container is %s, not running "
+		return ctl_fail("%s/%s: the container is %s, not running "
 		    "(start it: %s start %s)", rt, t->name,
 		    status[0] ? status : "stopped", rt, t->name);
 	if (!pid_in_container(p, id))
-		return -ctl_error("%s/%s: process %d, which %s reports, is not "
+		return ctl_fail("%s/%s: process %d, which %s reports, is not "
 		    "that container's on this machine (an engine in a VM, "
 		    "such as Docker Desktop's, runs containers out of reach)",
 		    rt, t->name, p, rt);

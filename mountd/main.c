@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentconn.h"
 #include "client.h"
 #include "conf.h"
 #include "daemon.h"
@@ -28,10 +29,12 @@
 #include "startup.h"
 #include "mountinfo.h"
 #include "ops.h"
-#include "token.h"
 #include "xmalloc.h"
 
 #define PROG	"mirror-mountd"
+/* libfuse's worker threads kept waiting for requests: replies are sent
+ * later from the transport thread, so a few carry hundreds in flight. */
+#define FUSE_IDLE_THREADS_MAX	8
 
 static void
 usage(FILE *f)
@@ -166,8 +169,10 @@ main(int argc, char **argv)
 	struct client *cl = NULL;
 	const char *token_file = NULL, *config = NULL, *log_file = NULL;
 	const char *pid_file = NULL, *level = NULL, *owner = NULL, *url;
-	const char *why = "", *fingerprint = NULL;
-	char token[PROTO_TOKEN_MAX + 1], mnt[PATH_MAX], msg[2 * PATH_MAX + 800], *opt;
+	const char *fingerprint = NULL;
+	struct agentconn ac;
+	char mnt[PATH_MAX], msg[PATH_MAX + 160];
+	char *opt;
 	struct stat st;
 	int ch, fg = 0, rw = 0, rc, wfd = -1, ret = DAEMON_EXIT_FAIL;
 
@@ -192,20 +197,12 @@ main(int argc, char **argv)
 		return DAEMON_EXIT_USAGE;
 	}
 	url = argv[optind];
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
+	if (daemon_configure(&conf, config, level) < 0)
 		return DAEMON_EXIT_FAIL;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
 	if (conf.fs_rw)
 		rw = 1;
 	set_users(&conf, owner);
-	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
-		fatalx("cannot read the token file %s: %s", token_file,
-		    token_strerror(rc));
+	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (realpath(argv[optind + 1], mnt) == NULL)
 		fatalx("mount point %s does not exist: create it with "
 		    "mkdir -p %s", argv[optind + 1], argv[optind + 1]);
@@ -218,44 +215,13 @@ main(int argc, char **argv)
 
 	if (!fg)
 		wfd = daemon_detach(PROG, "mount daemon", log_file);
-	cl = client_new(url, token, conf.fs_request_timeout,
-	    conf.fs_max_inflight);
-	explicit_bzero(token, sizeof(token));
-	if (cl == NULL) {
-		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
-		    "ws://HOST:PORT)", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, msg);
-		return DAEMON_EXIT_USAGE;
-	}
-	if (client_pin(cl, fingerprint, &why) < 0) {
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, why);
-		client_free(cl);
-		return DAEMON_EXIT_USAGE;
-	}
-	rc = client_start(cl, conf.agent_connect_timeout, &why);
-	if (rc == -EKEYREJECTED) {
-		snprintf(msg, sizeof(msg), "refusing %s", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
+	snprintf(msg, sizeof(msg), "the agent at %s serves read-only: start "
+	    "mirror-agent with --rw, or mount without --rw", url);
+	ac.caps = rw ? CAP_WRITE : 0;
+	ac.caps_missing = msg;
+	if ((ret = agentconn_start(&ac, wfd, &cl)) != 0)
 		goto out;
-	}
-	if (rc == -EACCES) {
-		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
-		    "--token-file)", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
-		goto out;
-	} else if (rc < 0) {
-		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
-		    "(is mirror-agent running and the address right?)",
-		    conf.agent_connect_timeout, why);
-		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
-		goto out;
-	}
-	if (rw && !(client_caps(cl) & CAP_WRITE)) {
-		snprintf(msg, sizeof(msg), "the agent at %s serves read-only: "
-		    "start mirror-agent with --rw, or mount without --rw", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_AGENT_CAPS, msg);
-		goto out;
-	}
+	ret = DAEMON_EXIT_FAIL;
 
 	memset(&oc, 0, sizeof(oc));
 	oc.client = cl;
@@ -280,19 +246,19 @@ main(int argc, char **argv)
 	se = fuse_session_new(&args, guard_table(ops_table(&oc)),
 	    sizeof(struct fuse_lowlevel_ops), NULL);
 	if (se == NULL) {
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL,
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL,
 		    "cannot create the FUSE session");
 		goto out;
 	}
 	if (fuse_session_mount(se, mnt) != 0) {
-		snprintf(msg, sizeof(msg), "cannot mount on %s (is it busy, "
-		    "or already a mount? try: mirrorctl umount %s)", mnt, mnt);
-		startup_report(wfd, PROG, DAEMON_EXIT_MOUNT, msg);
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_MOUNT, "cannot mount "
+		    "on %s (is it busy, or already a mount? try: mirrorctl "
+		    "umount %s)", mnt, mnt);
 		goto out_session;
 	}
 	set_readahead(mnt, conf.fs_readahead_kb);
 	if (fuse_set_signal_handlers(se) != 0) {
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL,
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL,
 		    "cannot install signal handlers");
 		goto out_unmount;
 	}
@@ -302,7 +268,7 @@ main(int argc, char **argv)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.clone_fd = 0;
-	lc.max_idle_threads = 8;
+	lc.max_idle_threads = FUSE_IDLE_THREADS_MAX;
 	rc = fuse_session_loop_mt(se, &lc);
 	ret = rc == 0 ? DAEMON_EXIT_OK : DAEMON_EXIT_FAIL;
 	log_info("unmounting %s", mnt);
@@ -315,8 +281,10 @@ out_session:
 	client_stop(cl);
 	fuse_session_destroy(se);
 out:
-	client_stop(cl);
-	client_free(cl);
+	if (cl != NULL) {
+		client_stop(cl);
+		client_free(cl);
+	}
 	fuse_opt_free_args(&args);
 	daemon_pidfile_remove(pid_file);
 	return ret;

@@ -27,6 +27,7 @@
 
 #include "admit.h"
 #include "cidr.h"
+#include "agentconn.h"
 #include "client.h"
 #include "conf.h"
 #include "daemon.h"
@@ -36,7 +37,6 @@
 #include "startup.h"
 #include "relay.h"
 #include "route.h"
-#include "token.h"
 #include "tun.h"
 #include "xmalloc.h"
 
@@ -47,6 +47,16 @@
 #define TUN_MTU		1500
 #define TUN_MTU_NO_OFFLOAD 65000
 #define TUN_PREFIX_MIN	28	/* the device's own subnet: .1 and the peers */
+#define NAMESERVERS_MAX	16	/* the target's, from its resolv.conf */
+/* The target's resolv.conf as the agent sends it, and this machine's
+ * as netd reads it: more is not a resolv.conf. */
+#define RESOLV_CONF_MAX	(1 << 20)
+#define LOCAL_RESOLV_CONF_MAX 65536
+/* One prefix minus another: at most one piece per bit, and room. */
+#define CIDR_PIECES_MAX	130
+/* --check's address for the test device: 198.18.0.1, in the default
+ * net.tun_range. */
+#define CHECK_TUN_ADDR	0xc6120001u
 
 static void
 usage(FILE *f)
@@ -97,7 +107,8 @@ check(void)
 		return DAEMON_EXIT_FAIL;
 	}
 	idx = route_link_index(name);
-	if (idx > 0 && (n = fw_start(name, idx, htonl(0xc6120001), &why)) < 0) {
+	if (idx > 0 && (n = fw_start(name, idx, htonl(CHECK_TUN_ADDR),
+	    &why)) < 0) {
 		close(fd);
 		fprintf(stderr, "mirror-netd: %s: %s\n", why, strerror(-n));
 		return DAEMON_EXIT_FAIL;
@@ -130,7 +141,7 @@ struct net_info {
 	struct cidr	 subnets[ROUTES_MAX];
 	char		 ifnames[ROUTES_MAX][IFNAMSIZ];
 	int		 nsubnets;
-	struct cidr	 ns[16];
+	struct cidr	 ns[NAMESERVERS_MAX];
 	int		 nns;
 };
 
@@ -227,11 +238,11 @@ set_add(struct cidr *set, int *n, const struct cidr *c)
 static int
 set_subtract(struct cidr *set, int *n, const struct cidr *never)
 {
-	struct cidr out[ROUTES_MAX], piece[130];
+	struct cidr out[ROUTES_MAX], piece[CIDR_PIECES_MAX];
 	int i, k, m = 0, np;
 
 	for (i = 0; i < *n; i++) {
-		np = cidr_subtract(&set[i], never, piece, 130);
+		np = cidr_subtract(&set[i], never, piece, CIDR_PIECES_MAX);
 		if (np < 0)
 			return np;
 		for (k = 0; k < np; k++) {
@@ -298,14 +309,15 @@ plan_skip(struct plan *pl, const struct cidr *c, const char *src,
 static void
 plan_read_resolvers(struct plan *pl, const char *path)
 {
-	char *text = xmalloc(65536);
+	char *text = xmalloc(LOCAL_RESOLV_CONF_MAX);
 	ssize_t r;
 	size_t len = 0;
 	int fd, i, k;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		goto out;
-	while (len < 65535 && (r = read(fd, text + len, 65535 - len)) != 0) {
+	while (len < LOCAL_RESOLV_CONF_MAX - 1 && (r = read(fd, text + len,
+	    LOCAL_RESOLV_CONF_MAX - 1 - len)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -323,7 +335,7 @@ out:
 }
 
 /* Reads this machine's routes and resolvers; checks the TUN range. 0, or
- * -1 with the reason in msg. */
+ * -errno with the reason in msg. */
 static int
 plan_load(struct plan *pl, const struct cidr *tunnet,
     const struct cidr *nevers, int nnever, char *msg, size_t msgsz)
@@ -340,14 +352,14 @@ plan_load(struct plan *pl, const struct cidr *tunnet,
 	if ((pl->nhave = route_list(&pl->have, 0)) < 0) {
 		snprintf(msg, msgsz, "cannot read this machine's routes: %s",
 		    strerror(-pl->nhave));
-		return -1;
+		return pl->nhave;
 	}
 	k = admit_covering(tunnet, pl->have, pl->nhave);
 	if (k >= 0 && pl->have[k].dst.len > 0) {
 		snprintf(msg, msgsz, "the TUN range %s would shadow %s; pick "
 		    "another with --tun-range", cidr_format(tunnet, cs),
 		    pl->have[k].what);
-		return -1;
+		return -EEXIST;
 	}
 	return 0;
 }
@@ -380,7 +392,8 @@ plan_pieces(struct plan *pl, const struct cidr *c, const char *src,
 }
 
 /* A --route or net.routes CIDR: routed, unless it would shadow one of
- * this machine's routes (then -1, why in msg). */
+ * this machine's routes (then -EEXIST, why in msg) or is split into too
+ * many pieces (-E2BIG). */
 static int
 plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 {
@@ -391,7 +404,7 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 	if ((n = plan_pieces(pl, c, "--route", piece)) < 0) {
 		snprintf(msg, msgsz, "--never-route splits the routes into "
 		    "too many pieces");
-		return -1;
+		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
 		cidr_format(&piece[i], cs);
@@ -399,14 +412,14 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 			snprintf(msg, msgsz, "route %s overlaps the TUN range "
 			    "%s; pick another with --tun-range", cs,
 			    cidr_format(pl->tunnet, ts));
-			return -1;
+			return -EEXIST;
 		}
 		k = admit_covering(&piece[i], pl->have, pl->nhave);
 		if (k >= 0 && pl->have[k].dst.len > 0) {
 			snprintf(msg, msgsz, "route %s would shadow %s; leave "
 			    "it out with --never-route %s", cs,
 			    pl->have[k].what, cs);
-			return -1;
+			return -EEXIST;
 		}
 		set_add(pl->routes, &pl->nroutes, &piece[i]);
 		set_add(pl->user, &pl->nuser, &piece[i]);
@@ -500,12 +513,13 @@ main(int argc, char **argv)
 	struct mirror_conf conf;
 	struct relay_config rc_cfg;
 	struct client *cl = NULL;
+	struct agentconn ac;
 	const char *url = NULL, *token_file = NULL, *config = NULL;
 	const char *fingerprint = NULL;
 	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
 	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
-	char token[PROTO_TOKEN_MAX + 1], msg[1024], dev[IFNAMSIZ];
+	char msg[1024], dev[IFNAMSIZ];
 	char what[256], cs[CIDR_STR_MAX], addr_s[INET_ADDRSTRLEN];
 	char fwname[IFNAMSIZ + 16];
 	struct cidr range, tunnet, c;
@@ -551,14 +565,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return DAEMON_EXIT_USAGE;
 	}
-	conf_defaults(&conf);
-	if (conf_load(&conf, config) < 0)
+	if (daemon_configure(&conf, config, level) < 0)
 		return DAEMON_EXIT_FAIL;
-	if (level == NULL)
-		level = conf.log_level;
-	if (log_level_parse(level) < 0)
-		fatalx("--log-level must be error, warn, info or debug");
-	log_set_level(log_level_parse(level));
 	if (tun_name == NULL)
 		tun_name = conf.net_tun_name;
 	if (tun_range == NULL)
@@ -595,9 +603,7 @@ main(int argc, char **argv)
 			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
 	if (!conf.net_dns)
 		no_dns = 1;
-	if ((rc = token_read_file(token_file, token, sizeof(token))) < 0)
-		fatalx("cannot read the token file %s: %s", token_file,
-		    token_strerror(rc));
+	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		fatalx("cannot use /dev/net/tun: %s (load the tun module, or "
 		    "run in a container with --device /dev/net/tun)",
@@ -615,55 +621,20 @@ main(int argc, char **argv)
 	if (!fg)
 		wfd = daemon_detach(PROG, "network daemon", log_file);
 
-	cl = client_new(url, token, conf.fs_request_timeout,
-	    NETD_MAX_INFLIGHT);
-	explicit_bzero(token, sizeof(token));
-	if (cl == NULL) {
-		snprintf(msg, sizeof(msg), "bad agent URL \"%s\" (want "
-		    "ws://HOST:PORT)", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, msg);
-		return DAEMON_EXIT_USAGE;
-	}
-	if (client_pin(cl, fingerprint, &why) < 0) {
-		startup_report(wfd, PROG, DAEMON_EXIT_USAGE, why);
-		client_free(cl);
-		return DAEMON_EXIT_USAGE;
-	}
-	client_set_stream_handler(cl, relay_on_stream, relay_on_link, NULL);
-	rc = client_start(cl, conf.agent_connect_timeout, &why);
-	if (rc == -EKEYREJECTED) {
-		snprintf(msg, sizeof(msg), "refusing %s", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
-		ret = DAEMON_EXIT_AUTH;
+	snprintf(msg, sizeof(msg), "the agent at %s does not serve the "
+	    "network (no CAP_NET in its hello): update mirror-agent", url);
+	ac.max_inflight = NETD_MAX_INFLIGHT;
+	ac.on_stream = relay_on_stream;
+	ac.on_link = relay_on_link;
+	ac.caps = CAP_NET;
+	ac.caps_missing = msg;
+	if ((ret = agentconn_start(&ac, wfd, &cl)) != 0)
 		goto out;
-	}
-	if (rc == -EACCES) {
-		snprintf(msg, sizeof(msg), "authentication failed: %s (check "
-		    "--token-file)", why);
-		startup_report(wfd, PROG, DAEMON_EXIT_AUTH, msg);
-		ret = DAEMON_EXIT_AUTH;
-		goto out;
-	} else if (rc < 0) {
-		snprintf(msg, sizeof(msg), "agent unreachable after %.0f s: %s "
-		    "(is mirror-agent running and the address right?)",
-		    conf.agent_connect_timeout, why);
-		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
-		ret = DAEMON_EXIT_UNREACHABLE;
-		goto out;
-	}
-	if (!(client_caps(cl) & CAP_NET)) {
-		snprintf(msg, sizeof(msg), "the agent at %s does not serve "
-		    "the network (no CAP_NET in its hello): update "
-		    "mirror-agent", url);
-		startup_report(wfd, PROG, DAEMON_EXIT_AGENT_CAPS, msg);
-		ret = DAEMON_EXIT_AGENT_CAPS;
-		goto out;
-	}
+	ret = DAEMON_EXIT_FAIL;
 	if ((rc = get_net_info(cl, &ni)) < 0) {
-		snprintf(msg, sizeof(msg), "the agent at %s did not describe "
-		    "the target's network: %s", url, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_UNREACHABLE, msg);
-		ret = DAEMON_EXIT_UNREACHABLE;
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_UNREACHABLE, "the "
+		    "agent at %s did not describe the target's network: %s",
+		    url, strerror(-rc));
 		goto out;
 	}
 
@@ -692,11 +663,10 @@ main(int argc, char **argv)
 	memcpy(routes, plan.routes, sizeof(routes[0]) * (size_t)nroutes);
 
 	if ((tunfd = tun_open(dev, 1, &offload)) < 0) {
-		snprintf(msg, sizeof(msg), "cannot create the TUN device %s: "
-		    "%s%s", dev, strerror(-tunfd), tunfd == -EBUSY ?
-		    " (another mirror-netd uses it? pick a name with --tun)" :
-		    " (needs CAP_NET_ADMIN)");
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot create the "
+		    "TUN device %s: %s%s", dev, strerror(-tunfd),
+		    tunfd == -EBUSY ? " (another mirror-netd uses it? pick a "
+		    "name with --tun)" : " (needs CAP_NET_ADMIN)");
 		goto out;
 	}
 	if (!offload)
@@ -705,15 +675,14 @@ main(int argc, char **argv)
 	if ((rc = tun_configure(dev, tun_addr, TUN_PREFIX_MIN,
 	    offload ? TUN_MTU : TUN_MTU_NO_OFFLOAD)) < 0 ||
 	    (rc = ifindex = route_link_index(dev)) < 0) {
-		snprintf(msg, sizeof(msg), "cannot set up the TUN device %s: "
-		    "%s", dev, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot set up the "
+		    "TUN device %s: %s", dev, strerror(-rc));
 		goto out;
 	}
 	/* Before any route: nothing but this host may use the tunnel. */
 	if ((rc = fw_start(dev, ifindex, tun_addr, &why)) < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
+		    strerror(-rc));
 		goto out;
 	}
 	for (i = 0; i < nroutes; i++) {
@@ -721,10 +690,9 @@ main(int argc, char **argv)
 
 		if ((rc = route_add(ifindex, &routes[i], tun_addr,
 		    &nlwhy)) < 0) {
-			snprintf(msg, sizeof(msg), "cannot add the route %s "
-			    "dev %s: %s", cidr_format(&routes[i], cs), dev,
-			    nlwhy ? nlwhy : strerror(-rc));
-			startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+			startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot add "
+			    "the route %s dev %s: %s", cidr_format(&routes[i],
+			    cs), dev, nlwhy ? nlwhy : strerror(-rc));
 			goto out;
 		}
 		added++;
@@ -750,8 +718,8 @@ main(int argc, char **argv)
 	rc_cfg.nskipped = plan.nskipped;
 	rc_cfg.nmore = plan.nmore;
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
+		    strerror(-rc));
 		goto out;
 	}
 	daemon_pidfile_write(pid_file);

@@ -85,6 +85,26 @@ say "recorded handshake replayed: refused, nothing served"
 make_token "$T/wrong"
 must_fail "mount with a wrong token" "authentication failed" -- \
 	"$CTL" mount --token-file "$T/wrong" "$AGENT_URL" "$T/m"
+# The daemons run by hand say the same and exit 3 (DAEMON_EXIT_AUTH),
+# in the foreground as well as detached: one start-up path for both
+# (lib/agentconn.c); mountd -f used to exit 1 here.
+for fg in "" -f; do
+	for d in mountd netd; do
+		rc=0
+		case $d in
+		mountd) timeout 60 "$MOUNTD" $fg --token-file "$T/wrong" \
+			"$AGENT_URL" "$T/m" >"$T/d.out" 2>"$T/d.err" || rc=$? ;;
+		netd) timeout 60 "$NETD" $fg --agent "$AGENT_URL" \
+			--token-file "$T/wrong" --no-dns >"$T/d.out" \
+			2>"$T/d.err" || rc=$? ;;
+		esac
+		[ "$rc" = 3 ] || fail "$d ${fg:-detached}, wrong token: exit $rc, not 3: $(cat "$T/d.err")"
+		grep -q "^mirror-$d: authentication failed: .*(check --token-file)$" \
+			"$T/d.err" || fail "$d ${fg:-detached}: no 'authentication failed' line: $(cat "$T/d.err")"
+		is_mounted "$T/m" && fail "mountd mounted with a wrong token"
+		say "$d ${fg:-detached}, wrong token: exit 3, $(grep -c . "$T/d.err") line(s)"
+	done
+done
 rc=0
 python3 "$SRC/tests/wsclient.py" --url "$AGENT_URL" --token-file "$T/wrong" \
 	--eager getattr /sub/file >"$T/got" 2>"$T/err" || rc=$?
