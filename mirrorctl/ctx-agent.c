@@ -42,25 +42,29 @@ find_live_session(const char *target, struct session *out)
 	return found;
 }
 
-/* Starting an agent may print progress (the demo pod's "pid N" lines,
- * a helper's output): on stderr, since stdout is the command's answer
- * (env's output goes to eval). */
+/* Starting an agent may print progress on stdout (the demo pod's "pid
+ * N" lines, a helper's output): dropped, since stdout is the command's
+ * answer (env's goes to eval). Errors still reach stderr. */
 static int
 start_quietly(struct session *s, const struct target *t, pid_t *pid,
     const char *target, const char *token_file, const char *fingerprint,
     const char *config, const struct mirror_conf *conf,
     const struct kube_opts *ko)
 {
-	int saved, rc = -1;
+	int saved, null, rc = -1;
 
 	fflush(stdout);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if ((saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
-	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+	    null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+		rc = -ctl_error("cannot redirect stdout: %s", strerror(errno));
 		if (saved >= 0)
 			close(saved);
-		return -ctl_error("cannot redirect stdout: %s",
-		    strerror(errno));
+		if (null >= 0)
+			close(null);
+		return rc;
 	}
+	close(null);
 	if (ctl_agent_check(t, target, token_file, pid) < 0)
 		goto out;
 	if ((rc = session_create(s)) < 0) {

@@ -336,6 +336,9 @@ request(uint16_t op, struct proto_cur *c)
 		has_path = 0;
 		TRY(bytes(c, 65535));
 		break;
+	case OP_TARGET_INFO:
+		has_path = 0;
+		break;
 	default:
 		/* proto_hdr_decode let through an op it should not have. */
 		abort();
@@ -462,6 +465,14 @@ reply(uint16_t op, struct proto_cur *c)
 		break;
 	case OP_DNS:
 		TRY(bytes(c, 65535));
+		break;
+	case OP_TARGET_INFO:
+		/* the shapes are fuzz-target-info's; here the layout */
+		TRY(str(c, target, sizeof(target)));
+		TRY(bytes(c, 256 * 1024));
+		TRY(u32(c, &n));
+		for (i = 0; i < n; i++)
+			TRY(str(c, target, sizeof(target)));
 		break;
 	case OP_SETATTR:
 	case OP_MKNOD:
