@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -222,6 +223,9 @@ cmd_env_exec(int argc, char **argv)
 	if (conf_load(&conf, config) < 0)
 		return 1;
 	ko.conf = &conf;
+	/* mirror-query reads the same file (its timeouts). */
+	if (config != NULL)
+		setenv("MIRROR_CONFIG", config, 1);
 	if (ctx_agent_get(&ca, argv[optind], token_file, fingerprint, config,
 	    &conf, &ko) < 0 || ctx_info_fetch(ca.s, &ci) < 0)
 		goto out;

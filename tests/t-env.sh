@@ -43,6 +43,7 @@ grep -qi fake "/proc/$pid/root$SA/token" || fail "no token in the volume"
 
 say "OP_TARGET_INFO through mirror-query"
 start_agent --target-pid "$pid"
+pod_agent=$AGENT_PID
 "$QUERY" --agent "$AGENT_URL" --token-file "$T/token" target-info >"$T/info" ||
 	fail "mirror-query failed"
 grep -qx 'hostname py-serv' "$T/info" || fail "no pod hostname: $(cat "$T/info")"
@@ -56,6 +57,14 @@ echo wrong >"$T/badtoken"
 chmod 600 "$T/badtoken"
 must_fail "mirror-query, wrong token" "refused|authenticat" -- \
 	"$QUERY" --agent "$AGENT_URL" --token-file "$T/badtoken" target-info
+
+say "OP_TARGET_INFO of a directory (--root): its /etc/hostname only"
+mkdir -p "$T/rootdir/etc"
+echo rootdir-host >"$T/rootdir/etc/hostname"
+start_agent "$T/rootdir"
+"$QUERY" --agent "$AGENT_URL" --token-file "$T/token" target-info >"$T/info2" ||
+	fail "mirror-query on a --root agent failed"
+assert_eq "hostname rootdir-host" "$(cat "$T/info2")" "a --root agent's answer"
 
 say "env demo: merged, PATH local"
 export MIRROR_TEST_LOCAL_ONLY=laptop
@@ -72,7 +81,7 @@ grep -qx "export MIRROR_TARGET='demo'" "$T/env.sh" || fail "no MIRROR_TARGET"
 grep -q '^pid [0-9]' "$T/env.sh" && fail "progress on stdout: $(cat "$T/env.sh")"
 n=$(ls "$MIRROR_STATE_DIR/sessions" 2>/dev/null | wc -l)
 assert_eq 0 "$n" "sessions left behind by env"
-pgrep -f "mirror-agent .*--target-pid $pid " | grep -vx "$AGENT_PID" |
+pgrep -f "mirror-agent .*--target-pid $pid " | grep -vx "$pod_agent" |
 	grep -q . && fail "an agent env started is still running"
 
 say "env.exclude, env.override (config)"
