@@ -42,6 +42,7 @@
 #include "proto-fs.h"
 #include "sha256.h"
 #include "target.h"
+#include "target-info.h"
 #include "tlscert.h"
 #include "token.h"
 #include "ws.h"
@@ -60,6 +61,7 @@ struct agent {
 	int		 nlanes;
 	struct ws_ctx	*ws;
 	struct agent_net *net;
+	int		 pid;		/* the target process; 0: --root */
 	/* The hello's key: SHA-256 of the token, which is all an agent
 	 * started with --token-sha256 knows; the token itself is not kept. */
 	uint8_t		 key[AUTH_KEY_LEN];
@@ -186,7 +188,12 @@ run_job(void *arg)
 	/* The header was checked on the service thread. */
 	(void)proto_hdr_decode(j->msg, j->len, &h, &c);
 	proto_buf_init(&out, proto_fs_reply_size_hint(h.op, &c));
-	rc = agent_fs_serve(&j->agent->fs, &j->sess->files, &h, &c, &out);
+	if (h.op == OP_TARGET_INFO)
+		rc = agent_target_info_serve(&j->agent->fs, j->agent->pid, &h,
+		    &c, &out);
+	else
+		rc = agent_fs_serve(&j->agent->fs, &j->sess->files, &h, &c,
+		    &out);
 	if (rc == 0 && (rc = proto_finish(&out)) == 0) {
 		ws_send(j->sess->conn, out.data, out.len);
 		out.data = NULL;
@@ -624,6 +631,7 @@ main(int argc, char **argv)
 	}
 
 	agent.fs.writable = rw;
+	agent.pid = pid;
 	agent.net = agent_net_new(&agent.fs, pid);
 	/* Modes from clients were masked by the client's kernel already. */
 	umask(0);

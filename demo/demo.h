@@ -42,6 +42,10 @@
 #define DEMO_ENV_FIRST		"MIRRORD_FAKE_VAR_FIRST=mirrord.is.running"
 #define DEMO_ENV_SECOND		"MIRRORD_FAKE_VAR_SECOND=7777"
 
+/* The service-account volume (a tmpfs the pod's init mounts and fills,
+ * as the kubelet does), relative to the rootfs. */
+#define DEMO_SA_DIR		"var/run/secrets/kubernetes.io/serviceaccount"
+
 #define DEMO_READY_MS		5000	/* until httpd answers */
 #define DEMO_STOP_MS		5000	/* after SIGTERM, before SIGKILL */
 #define DEMO_KILL_MS		2000	/* after SIGKILL */
@@ -76,6 +80,9 @@ int	demo_rootfs_current(struct demo_paths *);
 /* Builds the rootfs in rootfs_tmp and renames it into place; prints the
  * cause of a failure. */
 int	demo_rootfs_build(struct demo_paths *, int quiet);
+/* Writes the service-account files (token, namespace, ca.crt) into the
+ * directory dir. 0 or -errno. */
+int	demo_rootfs_secrets(const char *dir);
 
 /* pod.c */
 /* Looks for a program in $PATH and the sbin directories sudo may drop.

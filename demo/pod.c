@@ -56,6 +56,7 @@ enum demo_step {
 	DEMO_STEP_HOSTNAME,
 	DEMO_STEP_CHDIR,
 	DEMO_STEP_DEV,
+	DEMO_STEP_SECRETS,
 	DEMO_STEP_CHROOT,
 	DEMO_STEP_PROC,
 	DEMO_STEP_STDIO,
@@ -69,6 +70,7 @@ static const char *demo_step_names[] = {
 	"sethostname",
 	"chdir into the rootfs",
 	"mounting /dev",
+	"mounting the service-account volume",
 	"chroot",
 	"mounting /proc",
 	"opening /dev/null",
@@ -284,6 +286,15 @@ demo_pod_init(const char *rootfs, int fd)
 		if (mount(dev, dev + 1, NULL, MS_BIND, NULL) == -1)
 			goto fail;
 	}
+
+	/* The service-account token is a volume, as the kubelet mounts
+	 * it: a tmpfs of the pod's own, not part of the image. */
+	step = DEMO_STEP_SECRETS;
+	if (mount("tmpfs", DEMO_SA_DIR, "tmpfs", MS_NOSUID|MS_NODEV|MS_NOEXEC,
+	    "mode=0755,size=64k") == -1)
+		goto fail;
+	if ((errno = -demo_rootfs_secrets(DEMO_SA_DIR)) != 0)
+		goto fail;
 
 	step = DEMO_STEP_CHROOT;
 	if (chroot(".") == -1 || chdir("/") == -1)

@@ -1,6 +1,7 @@
 /*
  * The demo pod's root filesystem: busybox and its applets, the seed
- * sample app's files, fake service-account secrets and a few hundred
+ * sample app's files, the fake service-account secrets its init puts
+ * in a volume of their own (demo_rootfs_secrets) and a few hundred
  * files of every shape mirror must serve (hard links, an empty
  * directory, names with spaces and UTF-8, a large file). Built in
  * rootfs.tmp and renamed into place only when whole.
@@ -25,7 +26,7 @@
 #include "demo.h"
 
 /* Bump when the rootfs's content changes: "demo up" rebuilds older ones. */
-#define DEMO_ROOTFS_VERSION	"1"
+#define DEMO_ROOTFS_VERSION	"2"
 #define DEMO_DOCS		240	/* usr/share/demo/docs/NNN.txt */
 #define DEMO_LARGE_SIZE		(1024 * 1024)
 
@@ -261,22 +262,6 @@ static const struct demo_file {
 	  "Linux namespaces. If you can read this, mirror reached it.</p>\n"
 	  "</body></html>\n" },
 	{ "www/healthz", 0644, "ok\n" },
-	{ "var/run/secrets/kubernetes.io/serviceaccount/token", 0644,
-	  /* {"alg":"none","typ":"JWT"}.{"iss":"mirror-demo","sub":
-	   * "system:serviceaccount:default:fake-demo"}. No newline, as in
-	   * Kubernetes. */
-	  "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
-	  "eyJpc3MiOiJtaXJyb3ItZGVtbyIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpk"
-	  "ZWZhdWx0OmZha2UtZGVtbyJ9."
-	  "FAKE-TOKEN-OF-THE-MIRROR-DEMO-POD-NOT-VALID-ANYWHERE" },
-	{ "var/run/secrets/kubernetes.io/serviceaccount/namespace", 0644,
-	  "default" },
-	{ "var/run/secrets/kubernetes.io/serviceaccount/ca.crt", 0644,
-	  "Fake CA of the mirror demo pod. Not a certificate; trusts nothing.\n"
-	  "-----BEGIN CERTIFICATE-----\n"
-	  "RkFLRSBDQSBPRiBUSEUgTUlSUk9SIERFTU8gUE9ELiBOT1QgQSBSRUFMIENFUlRJ\n"
-	  "RklDQVRFLg==\n"
-	  "-----END CERTIFICATE-----\n" },
 	{ "usr/share/demo/README", 0644,
 	  "A few hundred files of different sizes, modes and names, so that\n"
 	  "tools have something to list, read, copy and compare.\n" },
@@ -296,6 +281,42 @@ static const struct demo_file {
 	{ "usr/share/demo/scripts/hello.sh", 0755,
 	  "#!/bin/sh\necho \"hello from $(hostname)\"\n" },
 };
+
+/* In the service-account volume, not in the image (demo_rootfs_secrets). */
+static const struct demo_file demo_sa_files[] = {
+	{ "token", 0644,
+	  /* {"alg":"none","typ":"JWT"}.{"iss":"mirror-demo","sub":
+	   * "system:serviceaccount:default:fake-demo"}. No newline, as in
+	   * Kubernetes. */
+	  "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+	  "eyJpc3MiOiJtaXJyb3ItZGVtbyIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpk"
+	  "ZWZhdWx0OmZha2UtZGVtbyJ9."
+	  "FAKE-TOKEN-OF-THE-MIRROR-DEMO-POD-NOT-VALID-ANYWHERE" },
+	{ "namespace", 0644,
+	  "default" },
+	{ "ca.crt", 0644,
+	  "Fake CA of the mirror demo pod. Not a certificate; trusts nothing.\n"
+	  "-----BEGIN CERTIFICATE-----\n"
+	  "RkFLRSBDQSBPRiBUSEUgTUlSUk9SIERFTU8gUE9ELiBOT1QgQSBSRUFMIENFUlRJ\n"
+	  "RklDQVRFLg==\n"
+	  "-----END CERTIFICATE-----\n" },
+};
+
+int
+demo_rootfs_secrets(const char *dir)
+{
+	size_t i;
+	int fd, error = 0;
+
+	if ((fd = open(dir, O_PATH|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)) == -1)
+		return -errno;
+	for (i = 0; i < sizeof(demo_sa_files) / sizeof(demo_sa_files[0]) &&
+	    error == 0; i++)
+		error = demo_fs_text(fd, demo_sa_files[i].path,
+		    demo_sa_files[i].text, demo_sa_files[i].mode);
+	close(fd);
+	return error;
+}
 
 /* Relative only: an absolute link would point out of a mounted copy. */
 static const struct demo_symlink {

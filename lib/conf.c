@@ -17,6 +17,7 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "proto-target.h"
 #include "log.h"
 
 #ifndef MIRROR_SYSCONFDIR
@@ -51,7 +52,8 @@ conf_defaults(struct mirror_conf *c)
 	c->net_udp_idle = 60;
 }
 
-enum conf_type { CONF_T_STRING, CONF_T_NUMBER, CONF_T_BOOL, CONF_T_LIST };
+enum conf_type { CONF_T_STRING, CONF_T_NUMBER, CONF_T_BOOL, CONF_T_LIST,
+	CONF_T_MAP };
 
 static const struct conf_setting {
 	const char	*name;		/* group.key */
@@ -81,6 +83,9 @@ static const struct conf_setting {
 	{ "net.dns",			CONF_T_BOOL },
 	{ "net.udp_idle_timeout",	CONF_T_NUMBER },
 	{ "kube.kubectl",		CONF_T_STRING },
+	{ "env.include",		CONF_T_LIST },
+	{ "env.exclude",		CONF_T_LIST },
+	{ "env.override",		CONF_T_MAP },
 };
 #define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
 #define CONF_NAME_MAX	64	/* longest group.key looked up */
@@ -91,6 +96,8 @@ static const char *const conf_type_what[] = {
 	[CONF_T_NUMBER] = "a number",
 	[CONF_T_BOOL] = "true or false",
 	[CONF_T_LIST] = "a list, [ ... ] or ( ... )",
+	[CONF_T_MAP] = "a group, { NAME = \"value\"; }, or a list of "
+	    "\"NAME=value\" strings",
 };
 
 /* Levenshtein distance of a and b, both shorter than CONF_NAME_MAX. */
@@ -180,7 +187,9 @@ type_matches(config_setting_t *s, enum conf_type t)
 		return t == CONF_T_BOOL;
 	case CONFIG_TYPE_ARRAY:
 	case CONFIG_TYPE_LIST:
-		return t == CONF_T_LIST;
+		return t == CONF_T_LIST || t == CONF_T_MAP;
+	case CONFIG_TYPE_GROUP:
+		return t == CONF_T_MAP;
 	default:
 		return 0;
 	}
@@ -279,6 +288,80 @@ get_cidrs(config_t *cfg, const char *path, const char *name,
 		snprintf(list[i], 64, "%s", v);
 	}
 	*n = len;
+	return 0;
+}
+
+/* env.include, env.exclude: glob patterns (fnmatch) of names. */
+static int
+get_env_patterns(config_t *cfg, const char *path, const char *name,
+    char list[][CONF_ENV_PATTERN_MAX], int *n)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	len = config_setting_length(s);
+	if (len > CONF_ENV_MAX) {
+		log_warnx("%s: %s holds more than %d entries", path, name,
+		    CONF_ENV_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (v == NULL || v[0] == '\0' ||
+		    strlen(v) >= CONF_ENV_PATTERN_MAX) {
+			log_warnx("%s: %s[%d] must be a pattern of variable "
+			    "names, e.g. \"AWS_*\" (at most %d characters)",
+			    path, name, i, CONF_ENV_PATTERN_MAX - 1);
+			return -EINVAL;
+		}
+		snprintf(list[i], CONF_ENV_PATTERN_MAX, "%s", v);
+	}
+	*n = len;
+	return 0;
+}
+
+/* env.override: a group { NAME = "value"; ... } or a list of
+ * "NAME=value" strings, into "NAME=value" entries. */
+static int
+get_env_override(config_t *cfg, const char *path, struct mirror_conf *c)
+{
+	config_setting_t *s = config_lookup(cfg, "env.override"), *e;
+	const char *v, *name;
+	int i, len, group;
+
+	if (s == NULL)
+		return 0;
+	group = config_setting_is_group(s);
+	len = config_setting_length(s);
+	if (len > CONF_ENV_MAX) {
+		log_warnx("%s: env.override holds more than %d entries", path,
+		    CONF_ENV_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		v = config_setting_get_string(e);
+		name = group ? config_setting_name(e) : v;
+		if (v == NULL || name == NULL ||
+		    !target_env_name_ok(name, group ? strlen(name) :
+		    strcspn(name, "=")) || (!group && strchr(v, '=') == NULL) ||
+		    (size_t)snprintf(c->env_override[i], CONF_ENV_OVERRIDE_MAX,
+		    "%s%s%s", group ? name : "", group ? "=" : "", v) >=
+		    CONF_ENV_OVERRIDE_MAX) {
+			log_warnx("%s:%d: env.override: each entry must be "
+			    "NAME = \"value\" (in a group) or \"NAME=value\" (in "
+			    "a list), NAME a variable name, at most %d "
+			    "characters in all", config_setting_source_file(e) ?
+			    config_setting_source_file(e) : path,
+			    config_setting_source_line(e),
+			    CONF_ENV_OVERRIDE_MAX - 1);
+			return -EINVAL;
+		}
+	}
+	c->env_noverride = len;
 	return 0;
 }
 
@@ -468,6 +551,12 @@ conf_load(struct mirror_conf *c, const char *path)
 		goto out;
 	if ((rc = get_users(&cfg, path, "fs.allow_users", c->fs_allow_users,
 	    &c->fs_nallow_users)) < 0)
+		goto out;
+	if ((rc = get_env_patterns(&cfg, path, "env.include", c->env_include,
+	    &c->env_ninclude)) < 0 ||
+	    (rc = get_env_patterns(&cfg, path, "env.exclude", c->env_exclude,
+	    &c->env_nexclude)) < 0 ||
+	    (rc = get_env_override(&cfg, path, c)) < 0)
 		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||

@@ -8,6 +8,9 @@
 
 #define CONF_CIDRS_MAX	64
 #define CONF_USERS_MAX	64
+#define CONF_ENV_MAX	64	/* entries of env.include, exclude, override */
+#define CONF_ENV_PATTERN_MAX 128
+#define CONF_ENV_OVERRIDE_MAX 512
 
 #include <sys/types.h>
 
@@ -43,6 +46,13 @@ struct mirror_conf {
 	char	net_routes[CONF_CIDRS_MAX][64];
 	int	net_nnever;		/* net.never_route: CIDRs left out */
 	char	net_never[CONF_CIDRS_MAX][64];
+	/* env (the environment of mirrorctl shell, exec and env) */
+	int	env_ninclude;		/* env.include: only these of the pod's */
+	char	env_include[CONF_ENV_MAX][CONF_ENV_PATTERN_MAX];
+	int	env_nexclude;		/* env.exclude: none of these */
+	char	env_exclude[CONF_ENV_MAX][CONF_ENV_PATTERN_MAX];
+	int	env_noverride;		/* env.override: "NAME=value", set */
+	char	env_override[CONF_ENV_MAX][CONF_ENV_OVERRIDE_MAX];
 };
 
 /* Fills c with defaults. */

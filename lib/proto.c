@@ -45,6 +45,7 @@ static const char *op_names[OP_MAX_] = {
 	[OP_FLISTXATTR] = "flistxattr",
 	[OP_NET_INFO] = "net_info",
 	[OP_DNS] = "dns",
+	[OP_TARGET_INFO] = "target_info",
 };
 
 static const char *stream_op_names[STREAM_MAX_] = {

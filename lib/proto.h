@@ -56,6 +56,13 @@
  *                answer of the target's nameservers, unchanged; sent
  *                from the target's netns)
  *
+ * The target itself (served by every agent, read-only; lib/proto-target.h):
+ *   OP_TARGET_INFO (empty) -> str hostname (its UTS name; "" if unknown),
+ *                bytes environ (/proc/PID/environ as it is, NUL-separated,
+ *                at most TARGET_ENV_MAX), u32 n, n x str path: its volume
+ *                mount points (mountinfo beyond the image root, /proc,
+ *                /sys, /dev left out), absolute and normalized
+ *
  * Streams (MSG_STREAM, either direction; header op = STREAM_*, id = a
  * stream id the client picked, never reused on the connection; status
  * 0 unless said otherwise). A stream's data, in each direction, is
@@ -164,6 +171,7 @@ enum proto_op {
 	OP_FLISTXATTR,
 	OP_NET_INFO,
 	OP_DNS,
+	OP_TARGET_INFO,
 	OP_MAX_
 };
 

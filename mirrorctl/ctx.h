@@ -12,6 +12,7 @@
 
 struct session;
 struct mirror_conf;
+struct kube_opts;
 
 /* What the agent reports about its target (OP_TARGET_INFO). Every
  * string came from the pod: checked for shape by the decoder (a hostname
@@ -56,4 +57,23 @@ struct ctx_net {
 int	ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
 	    struct ctx_net *cn);
 void	ctx_net_stop(struct ctx_net *cn);
+
+/* An agent for a command that needs one only while it runs (env, and
+ * the shell when nothing else keeps one): a live session of the same
+ * TARGET lends its agent (url, token file, fingerprint); else one is
+ * started as `mirrorctl mount` starts it (read-only), in a session
+ * directory of its own, and ctx_agent_release stops it and removes the
+ * directory. Local agents also exit by themselves after agent.idle_ttl
+ * without a client, so a killed mirrorctl leaves none for long. */
+struct ctx_agent {
+	struct session	*s;	/* url, token_file, fingerprint, target */
+	int		 owned;	/* started here */
+};
+/* token_file, fingerprint: as mount's --token-file, --fingerprint (NULL
+ * if not given). 0, or -1 after one printed error. */
+int	ctx_agent_get(struct ctx_agent *ca, const char *target,
+	    const char *token_file, const char *fingerprint,
+	    const char *config, const struct mirror_conf *conf,
+	    const struct kube_opts *ko);
+void	ctx_agent_release(struct ctx_agent *ca);
 #endif

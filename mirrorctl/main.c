@@ -23,6 +23,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_connect_entry,
 	&cmd_disconnect_entry,
+	&cmd_env_entry,
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,

@@ -28,6 +28,7 @@ extern const struct cmd_entry cmd_demo_entry;
 extern const struct cmd_entry cmd_ls_entry;
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_disconnect_entry;
+extern const struct cmd_entry cmd_env_entry;
 
 /*
  * The one error convention of mirrorctl: a function that fails prints

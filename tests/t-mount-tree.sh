@@ -233,7 +233,11 @@ dpid=$(sed -n 's/^pid //p' "$T/dstatus")
 [ -n "$DR" ] && [ -d "$DR" ] || fail "no rootfs line in: $(cat "$T/dstatus")"
 [ -n "$dpid" ] || fail "no pid line in: $(cat "$T/dstatus")"
 
-dx=(-path ./proc -prune -o -path ./dev -prune -o)
+# The service-account directory is a volume (a tmpfs the pod's init
+# mounts over the image's empty directory): compared with the pod's own
+# view below, not with the image.
+sa=var/run/secrets/kubernetes.io/serviceaccount
+dx=(-path ./proc -prune -o -path ./dev -prune -o -path "./$sa" -prune -o)
 (cd "$DR" && find . "${dx[@]}" -printf '%y %s %m %U:%G %T@ [%l] %n %i %P\n' |
 	LC_ALL=C sort) >"$T/demo.orig"
 (cd "$DM" && find . "${dx[@]}" -printf '%y %s %m %U:%G %T@ [%l] %n %i %P\n' |
@@ -253,6 +257,10 @@ diff -u "$T/demo.orig" "$T/demo.mnt" >"$T/demo.diff" ||
 diff -u "$T/demo.sums.orig" "$T/demo.sums.mnt" >"$T/demo.sums.diff" ||
 	fail "demo file contents differ: $(head -n 20 "$T/demo.sums.diff")"
 say "demo: $dn entries identical"
+for f in token namespace ca.crt; do
+	cmp -s "/proc/$dpid/root/$sa/$f" "$DM/$sa/$f" ||
+		fail "$sa/$f through the mount is not the pod's volume's"
+done
 
 say "the pod's /proc through the mount"
 tr '\0' '\n' <"$DM/proc/1/environ" >"$T/environ" 2>"$T/environ.err" ||

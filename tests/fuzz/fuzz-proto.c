@@ -156,6 +156,9 @@ request(uint16_t op, struct proto_cur *c)
 	case OP_DNS:
 		TRY(bytes(c, 65535));
 		break;
+	case OP_TARGET_INFO:
+		has_path = 0;
+		break;
 	default:
 		rc = proto_dec_fs_req(c, op, &strs, &r);
 		if (rc == -EOPNOTSUPP)
@@ -262,7 +265,7 @@ reply(uint16_t op, struct proto_cur *c)
 	struct proto_statfs s;
 	struct stat st;
 	uint8_t *p;
-	uint32_t w;
+	uint32_t w, n, i;
 
 	switch (op) {
 	case OP_LOOKUP:
@@ -328,6 +331,16 @@ reply(uint16_t op, struct proto_cur *c)
 		break;
 	case OP_DNS:
 		TRY(bytes(c, 65535));
+		break;
+	case OP_TARGET_INFO:
+		/* The shapes are fuzz-target-info's (proto_get_target_info
+		 * drops entries, so its output is not the input); here the
+		 * layout. */
+		TRY(str(c, target, sizeof(target)));
+		TRY(bytes(c, 256 * 1024));
+		TRY(u32(c, &n));
+		for (i = 0; i < n; i++)
+			TRY(str(c, target, sizeof(target)));
 		break;
 	case OP_RELEASE:
 	case OP_FSYNC:

@@ -119,6 +119,29 @@ test_errors(void)
 	ok(rc == 0 && c.fs_attr_timeout == 2.0 && c.fs_rw == 1 &&
 	    c.net_dns == 0 && c.net_nroutes == 1 &&
 	    strcmp(c.net_routes[0], "10.96.0.0/12") == 0, "a good file loads");
+
+	rc = load_text("env = { include = [ \"DB_*\" ]; exclude = [ \"A?\", "
+	    "\"B\" ];\n  override = { LOG = \"x y\"; EMPTY = \"\"; }; };\n",
+	    &c, msg, sizeof(msg));
+	ok(rc == 0 && c.env_ninclude == 1 && c.env_nexclude == 2 &&
+	    strcmp(c.env_exclude[0], "A?") == 0 && c.env_noverride == 2 &&
+	    strcmp(c.env_override[0], "LOG=x y") == 0 &&
+	    strcmp(c.env_override[1], "EMPTY=") == 0,
+	    "env: patterns, and override as a group");
+	rc = load_text("env = { override = [ \"A=1=2\" ]; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == 0 && c.env_noverride == 1 &&
+	    strcmp(c.env_override[0], "A=1=2") == 0, "env.override as a list");
+	rc = load_text("env = { override = [ \"NOVALUE\" ]; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, ":1: env.override: each entry"),
+	    "env.override: an entry without '=' names its line");
+	rc = load_text("env = { override = { A = 1; }; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL, "env.override: a value that is not a string");
+	rc = load_text("env = { exclude = \"A\"; };\n", &c, msg, sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "env.exclude: must be a list"),
+	    "env.exclude: a string for a list");
 }
 
 /* conf/mirror.conf as built (configure makes it from mirror.conf.in). */
@@ -155,6 +178,7 @@ test_shipped(void)
 	got.net_dns = 2;
 	got.net_udp_idle = -1;
 	got.net_nroutes = got.net_nnever = -1;
+	got.env_ninclude = got.env_nexclude = got.env_noverride = -1;
 
 	ok(conf_load(&got, path) == 0, "%s loads", path);
 #define SAME_NUM(f) ok(got.f == want.f, "mirror.conf: " #f " = %g, default " \
@@ -185,6 +209,9 @@ test_shipped(void)
 	SAME_NUM(net_udp_idle);
 	SAME_NUM(net_nroutes);
 	SAME_NUM(net_nnever);
+	SAME_NUM(env_ninclude);
+	SAME_NUM(env_nexclude);
+	SAME_NUM(env_noverride);
 	for (i = 0; i < want.net_nroutes && i < got.net_nroutes; i++)
 		SAME_STR(net_routes[i]);
 	/* A field added to struct mirror_conf and not compared above makes
