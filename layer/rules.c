@@ -71,7 +71,9 @@ layer_under(const char *path, const char *prefix, size_t len)
 	    (path[len] == '/' || path[len] == '\0');
 }
 
-/* A pattern from the file: a prefix ('/' or '~'), or a regex. */
+/* A pattern from the file: a prefix ('/' or '~'), or a regex. 0, 1 if
+ * it is "~..." and there is no home (the rule is left out: a program
+ * run without $HOME has nothing there to keep apart), or -EINVAL. */
 static int
 layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
     int nosub)
@@ -83,8 +85,9 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
 	if (s[0] == '~') {
 		if (s[1] != '\0' && s[1] != '/')
 			return -EINVAL;
-		if (home == NULL || home[0] != '/' ||
-		    (size_t)snprintf(path, sizeof(path), "%s%s", home, s + 1) >=
+		if (home == NULL || home[0] != '/')
+			return 1;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", home, s + 1) >=
 		    sizeof(path))
 			return -EINVAL;
 		s = path;
@@ -135,7 +138,7 @@ layer_rules_add_prefix(struct layer_rules *r, enum layer_tier t,
 	if (r->npats[t] >= LAYER_PATTERNS_MAX)
 		return -ENOSPC;
 	p = &r->pats[t][r->npats[t]];
-	if (path[0] != '/' || layer_pattern_init(p, path, NULL, 1) < 0)
+	if (path[0] != '/' || layer_pattern_init(p, path, NULL, 1) != 0)
 		return -EINVAL;
 	r->npats[t]++;
 	return 0;
@@ -146,7 +149,7 @@ static int
 layer_rules_line(struct layer_rules *r, char *line, const char *home)
 {
 	char *f[3], *tab;
-	int n = 0, t;
+	int n = 0, t, rc;
 
 	f[0] = line;
 	while ((tab = strchr(f[n], '\t')) != NULL) {
@@ -180,8 +183,10 @@ layer_rules_line(struct layer_rules *r, char *line, const char *home)
 		struct layer_mapping *m = &r->maps[r->nmaps];
 
 		if (r->nmaps >= LAYER_MAPPINGS_MAX ||
-		    layer_pattern_init(&m->from, f[1], home, 0) < 0)
+		    (rc = layer_pattern_init(&m->from, f[1], home, 0)) < 0)
 			return -EINVAL;
+		if (rc == 1)
+			return 0;
 		if ((m->to = strdup(f[2])) == NULL) {
 			layer_pattern_free(&m->from);
 			return -ENOMEM;
@@ -193,10 +198,11 @@ layer_rules_line(struct layer_rules *r, char *line, const char *home)
 		if (n != 1 || strcmp(f[0], layer_tier_names[t]) != 0)
 			continue;
 		if (r->npats[t] >= LAYER_PATTERNS_MAX ||
-		    layer_pattern_init(&r->pats[t][r->npats[t]], f[1], home,
-		    1) < 0)
+		    (rc = layer_pattern_init(&r->pats[t][r->npats[t]], f[1],
+		    home, 1)) < 0)
 			return -EINVAL;
-		r->npats[t]++;
+		if (rc == 0)
+			r->npats[t]++;
 		return 0;
 	}
 	return -EINVAL;
