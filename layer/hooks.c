@@ -38,15 +38,20 @@ name params								\
 {									\
 	static __typeof__(real) *real_;					\
 	char buf_[PATH_MAX];						\
+	const char *asked_ = path;					\
+	int remote_ = 0;						\
+	__typeof__(real_ args) r_;					\
 									\
 	if (real_ == NULL &&						\
 	    (real_ = (__typeof__(real) *)lookup(#real)) == NULL) {	\
 		errno = ENOSYS;						\
 		return fail;						\
 	}								\
-	if ((path = layer_path(path, (acc), buf_)) == NULL)		\
+	if ((path = layer_path(path, (acc), buf_, &remote_)) == NULL)	\
 		return fail;						\
-	return real_ args;						\
+	if ((r_ = real_ args) == fail && remote_)			\
+		layer_failed(asked_);					\
+	return r_;							\
 }
 #define LAYER_HOOK(ret, fail, name, acc, params, args)			\
 	LAYER_HOOK_X(ret, fail, name, name, layer_real, acc, params, args)
@@ -58,16 +63,20 @@ name params								\
 {									\
 	static __typeof__(name) *real_;					\
 	char fbuf_[PATH_MAX], tbuf_[PATH_MAX];				\
+	const char *asked_ = from;					\
+	int fremote_ = 0, tremote_ = 0, r_;				\
 									\
 	if (real_ == NULL &&						\
 	    (real_ = (__typeof__(name) *)layer_real(#name)) == NULL) {	\
 		errno = ENOSYS;						\
 		return -1;						\
 	}								\
-	if ((from = layer_path(from, (acc), fbuf_)) == NULL ||		\
-	    (to = layer_path(to, (acc), tbuf_)) == NULL)		\
+	if ((from = layer_path(from, (acc), fbuf_, &fremote_)) == NULL ||\
+	    (to = layer_path(to, (acc), tbuf_, &tremote_)) == NULL)	\
 		return -1;						\
-	return real_ args;						\
+	if ((r_ = real_ args) == -1 && (fremote_ || tremote_))		\
+		layer_failed(asked_);					\
+	return r_;							\
 }
 
 static void *
@@ -386,4 +395,20 @@ char *
 canonicalize_file_name(const char *path)
 {
 	return layer_unroot(canonicalize_file_name_mapped(path));
+}
+
+/* After chdir into a remote directory the working directory is under
+ * the mount: the program is told the target's path, which the layer
+ * maps back when the program uses it. */
+char *
+getcwd(char *buf, size_t sz)
+{
+	static __typeof__(getcwd) *real_;
+
+	if (real_ == NULL &&
+	    (real_ = (__typeof__(getcwd) *)layer_real("getcwd")) == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	return layer_unroot(real_(buf, sz));
 }

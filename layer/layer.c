@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "layer.h"
@@ -49,6 +51,10 @@ static int have_rules;
 static unsigned int root_major, root_minor;
 static int root_ok;
 static int warned_dead;
+/* Until when (CLOCK_MONOTONIC_COARSE, ms) the mount was seen alive:
+ * one statx per LAYER_ALIVE_MS, not one per call. */
+#define LAYER_ALIVE_MS	50
+static _Atomic long long alive_until;
 
 /* stat without our own hooks (nor libc's, which may be someone's). */
 static int
@@ -164,14 +170,28 @@ layer_init_runtime_local(void)
 	(void)layer_rules_add_prefix(&rules, LAYER_T_DEF_LOCAL, env);
 }
 
-/* Whether root is a mount now and the same one as at load. */
+/* Whether root is a mount now and the same one as at load; a yes is
+ * trusted for LAYER_ALIVE_MS unless fresh says to look now. */
 static int
-layer_root_alive(void)
+layer_root_alive(int fresh)
 {
 	struct statx stx;
+	struct timespec ts;
+	long long now;
 
-	return root_ok && layer_statx(rules.root, &stx) == 0 &&
-	    stx.stx_dev_major == root_major && stx.stx_dev_minor == root_minor;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!fresh && now < atomic_load_explicit(&alive_until,
+	    memory_order_relaxed))
+		return 1;
+	if (!root_ok || layer_statx(rules.root, &stx) != 0 ||
+	    stx.stx_dev_major != root_major || stx.stx_dev_minor != root_minor) {
+		atomic_store_explicit(&alive_until, 0, memory_order_relaxed);
+		return 0;
+	}
+	atomic_store_explicit(&alive_until, now + LAYER_ALIVE_MS,
+	    memory_order_relaxed);
+	return 1;
 }
 
 static void
@@ -246,8 +266,32 @@ layer_map_path(const char *norm, char *buf, size_t sz)
 	return NULL;
 }
 
+/* One line the first time, and EIO. */
+static void
+layer_dead(const char *path)
+{
+	if (!warned_dead) {
+		warned_dead = 1;
+		layer_log("mirror-layer: ", rules.root, ": the target's "
+		    "mount is gone; ", path, " and every other remote "
+		    "path fail with EIO", NULL);
+	}
+	errno = EIO;
+}
+
+void
+layer_failed(const char *path)
+{
+	int saved = errno;
+
+	if (!layer_root_alive(1))
+		layer_dead(path);
+	else
+		errno = saved;
+}
+
 const char *
-layer_path(const char *path, enum layer_access acc, char *buf)
+layer_path(const char *path, enum layer_access acc, char *buf, int *remote)
 {
 	char norm[PATH_MAX];
 	enum layer_class cls;
@@ -289,16 +333,14 @@ layer_path(const char *path, enum layer_access acc, char *buf)
 	case LAYER_REMOTE_RW:
 		break;
 	}
-	if (!layer_root_alive()) {
-		if (!warned_dead) {
-			warned_dead = 1;
-			layer_log("mirror-layer: ", rules.root, ": the target's "
-			    "mount is gone; ", path, " and every other remote "
-			    "path fail with EIO", NULL);
-		}
-		errno = EIO;
+	/* Neither read nor write the empty directory an unmounted root
+	 * leaves: checked first (a write afresh), and again after a
+	 * remote call fails (layer_failed). */
+	if (!layer_root_alive(acc == LAYER_WRITE)) {
+		layer_dead(path);
 		return NULL;
 	}
+	*remote = 1;
 	errno = saved;
 	return buf;
 }

@@ -79,6 +79,7 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
     int nosub)
 {
 	char path[PATH_MAX], norm[PATH_MAX];
+	unsigned long reps = 1;
 	const char *q;
 
 	memset(p, 0, sizeof(*p));
@@ -106,8 +107,38 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
 		if (q[1] == '\0')
 			break;
 	}
+	/* glibc compiles a bound by copying its atom, and "+" as the atom
+	 * then the atom repeated: "(a{99}){99}" is 9801 atoms, "a++++..."
+	 * doubles per "+", and a few more such to gigabytes. The product
+	 * of the bounds (a "+" counts 2), as if all were nested, is capped;
+	 * a "+" or brace that is a literal counts too, which only errs on
+	 * the safe side. */
+	for (q = s; *q != '\0'; q++) {
+		unsigned long most = 0, v;
+		char *end;
+
+		if (*q == '+')
+			most = 2;
+		else if (*q == '{') {
+			do {
+				v = strtoul(q + 1, &end, 10);
+				if (v > most)
+					most = v;
+				q = end;
+			} while (*q == ',');
+			if (*q == '\0')
+				q--;
+		}
+		if (most > 1 && (most > LAYER_REPEAT_MAX ||
+		    (reps *= most) > LAYER_REPEAT_MAX))
+			return -EINVAL;
+	}
 	if (regcomp(&p->re, s, REG_EXTENDED | (nosub ? REG_NOSUB : 0)) != 0)
 		return -EINVAL;
+	if ((p->src = strdup(s)) == NULL) {
+		regfree(&p->re);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -116,9 +147,11 @@ layer_pattern_free(struct layer_pattern *p)
 {
 	if (p->prefix != NULL)
 		free(p->prefix);
-	else
+	else {
 		regfree(&p->re);
-	p->prefix = NULL;
+		free(p->src);
+	}
+	p->prefix = p->src = NULL;
 }
 
 static int
@@ -208,6 +241,43 @@ layer_rules_line(struct layer_rules *r, char *line, const char *home)
 	return -EINVAL;
 }
 
+/* Each list's regexes as one alternation, where there are two or more.
+ * Left as they are if that does not compile (it should: each did). */
+static void
+layer_rules_join(struct layer_rules *r)
+{
+	char *all;
+	size_t len, n;
+	int t, i, k;
+
+	for (t = 0; t < LAYER_T_N; t++) {
+		len = 1;
+		for (i = k = 0; i < r->npats[t]; i++)
+			if (r->pats[t][i].prefix == NULL) {
+				len += strlen(r->pats[t][i].src) + 3;
+				k++;
+			}
+		if (k < 2 || (all = malloc(len)) == NULL)
+			continue;
+		len = 0;
+		for (i = 0; i < r->npats[t]; i++) {
+			if (r->pats[t][i].prefix != NULL)
+				continue;
+			n = strlen(r->pats[t][i].src);
+			if (len > 0)
+				all[len++] = '|';
+			all[len++] = '(';
+			memcpy(all + len, r->pats[t][i].src, n);
+			len += n;
+			all[len++] = ')';
+		}
+		all[len] = '\0';
+		r->has_any[t] = regcomp(&r->any[t], all,
+		    REG_EXTENDED | REG_NOSUB) == 0;
+		free(all);
+	}
+}
+
 int
 layer_rules_parse(struct layer_rules *r, const char *text, size_t len,
     const char *home, int *line)
@@ -239,7 +309,10 @@ layer_rules_parse(struct layer_rules *r, const char *text, size_t len,
 	}
 	++*line;
 	/* No root, nothing may be remote. */
-	return ended && r->rootlen > 0 ? 0 : -EINVAL;
+	if (!ended || r->rootlen == 0)
+		return -EINVAL;
+	layer_rules_join(r);
+	return 0;
 }
 
 void
@@ -256,6 +329,9 @@ layer_rules_free(struct layer_rules *r)
 		for (i = 0; i < r->npats[t]; i++)
 			layer_pattern_free(&r->pats[t][i]);
 		r->npats[t] = 0;
+		if (r->has_any[t])
+			regfree(&r->any[t]);
+		r->has_any[t] = 0;
 	}
 }
 
@@ -338,11 +414,14 @@ layer_tier_match(const struct layer_rules *r, enum layer_tier t,
 	int i, pass;
 
 	/* Prefixes first (pass 0): they are cheap, and any match decides. */
-	for (pass = 0; pass < 2; pass++)
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1 && r->has_any[t])
+			return regexec(&r->any[t], path, 0, NULL, 0) == 0;
 		for (i = 0; i < r->npats[t]; i++)
 			if ((r->pats[t][i].prefix != NULL) == (pass == 0) &&
 			    layer_pattern_match(&r->pats[t][i], path))
 				return 1;
+	}
 	return 0;
 }
 

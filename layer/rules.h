@@ -35,6 +35,7 @@
 #define LAYER_PATTERNS_MAX	64		/* per list */
 #define LAYER_MAPPINGS_MAX	32
 #define LAYER_RULE_MAX		1024		/* one pattern or replacement */
+#define LAYER_REPEAT_MAX	1024		/* product of a regex's {bounds} */
 
 /* The user's lists first: the order is mirrord's precedence. */
 enum layer_tier {
@@ -61,6 +62,7 @@ enum layer_class {
 struct layer_pattern {
 	char	*prefix;	/* normalised; NULL for a regex */
 	size_t	 len;
+	char	*src;		/* a regex's text */
 	regex_t	 re;
 };
 
@@ -77,6 +79,10 @@ struct layer_rules {
 	int			 nmaps;
 	struct layer_pattern	 pats[LAYER_T_N][LAYER_PATTERNS_MAX];
 	int			 npats[LAYER_T_N];
+	/* A list's regexes as one "(a)|(b)|...": one match instead of one
+	 * per regex (a call of the layer's is that much cheaper). */
+	regex_t			 any[LAYER_T_N];
+	int			 has_any[LAYER_T_N];
 };
 
 /* Writes the absolute path to out (size sz) with empty and "."

@@ -130,32 +130,17 @@ ctx_rules_build(struct ctx_rules *r, const struct mirror_conf *conf,
 	return 0;
 }
 
-/* The layer to preload: $MIRROR_LAYER as it is (a test may put a
- * sanitizer's runtime before it), else the one in the build tree next
- * to mirrorctl, else the installed one. Caller frees. */
+/* The layer to preload: $MIRROR_LAYER as it is (the tests name the
+ * build tree's, after a sanitizer's runtime if it needs one), else the
+ * installed one. Caller frees. */
 static char *
 ctx_layer_path(void)
 {
-	char self[PATH_MAX], *p, *path;
 	const char *v;
-	ssize_t n;
+	char *path;
 
 	if ((v = getenv("MIRROR_LAYER")) != NULL && *v)
 		return xstrdup(v);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((p = strrchr(self, '/')) != NULL) {
-			*p = '\0';
-			xasprintf(&path, "%s/../.libs/%s", self, CTX_LAYER_SO);
-			if (access(path, R_OK) == 0 &&
-			    (p = realpath(path, NULL)) != NULL) {
-				x_free(path);
-				return p;
-			}
-			x_free(path);
-		}
-	}
 	xasprintf(&path, "%s/%s", MIRROR_PKGLIBDIR, CTX_LAYER_SO);
 	if (access(path, R_OK) != 0) {
 		ctl_error("no %s (install mirror, or set MIRROR_LAYER)", path);

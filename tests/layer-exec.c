@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +22,15 @@
 #include "../mirrorctl/mirrorctl.h"
 #include "../mirrorctl/ctx.h"
 
-/* mirrorctl's (main.c), which this driver does not link. */
+/* mirrorctl's is in main.c, which this driver does not link. */
 int
 ctl_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mirrorctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 

@@ -81,6 +81,13 @@ out["listdir /app"] = attempt(lambda: sorted(os.listdir("/app")))
 out["stat /app/config.yaml"] = attempt(lambda: os.stat("/app/config.yaml").st_size)
 out["isdir /www"] = os.path.isdir("/www")
 out["realpath"] = os.path.realpath("/app/config.yaml")
+def cwd():
+    os.chdir("/app")
+    here = os.getcwd()
+    text = open("config.yaml").read()
+    os.chdir(sys.path[0])
+    return [here, text]
+out["chdir /app"] = attempt(cwd)
 out["write /app/new.txt"] = write("/app/new.txt")
 out["write /www/from-app.txt"] = write("/www/from-app.txt")
 out["mkdir /www/newdir"] = attempt(lambda: os.mkdir("/www/newdir") or "ok")
@@ -116,6 +123,8 @@ assert_eq "$(stat -c %s "$DR/app/config.yaml")" "$(get "$T/read.json" "stat /app
 assert_eq True "$(get "$T/read.json" "isdir /www")" "/www is a directory"
 assert_eq /app/config.yaml "$(get "$T/read.json" realpath)" \
 	"realpath answers the pod's path, not the mount's"
+assert_eq "['/app', $(python3 -c 'import sys; print(repr(open(sys.argv[1]).read()))' "$DR/app/config.yaml")]" \
+	"$(get "$T/read.json" "chdir /app")" "chdir /app: getcwd says /app, a relative open reads the pod's"
 assert_eq EROFS "$(get "$T/read.json" "write /app/new.txt")" "a write in read mode"
 assert_eq EROFS "$(get "$T/read.json" "mkdir /www/newdir")" "a mkdir in read mode"
 [ ! -e "$DR/app/new.txt" ] && [ ! -e "$DR/www/from-app.txt" ] ||
