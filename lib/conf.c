@@ -24,12 +24,45 @@
 #define MIRROR_SYSCONFDIR "/usr/local/etc"
 #endif
 
+/* The layer's built-in lists (conf/mirror.conf.in shows and explains
+ * them): local by default, as mirrord's, plus the toolchains' places. */
+static const char *const conf_default_local[] = {
+	"/proc", "/sys", "/dev", "/usr", "/lib", "/lib32", "/lib64",
+	"/libx32", "/bin", "/sbin", "/etc", "/home", "/tmp", "/var/tmp",
+	"/run/user", "/nix", "/gnu", "/opt", "/snap", "~",
+	"\\.so(\\.[0-9]+)*$", "\\.pyc?$", "\\.jar$", "\\.js$",
+	"/node_modules(/|$)", "/package\\.json$", "jvm\\.cfg$",
+};
+static const char *const conf_default_remote[] = {
+	"/etc/resolv.conf", "/etc/hosts", "/etc/hostname",
+};
+static const char *const conf_default_not_found[] = {
+	"~/.config/gcloud", "~/.kube", "~/.azure",
+};
+
+static void
+conf_patterns_set(struct conf_patterns *p, const char *const *v, int n)
+{
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < n; i++)
+		snprintf(p->v[i], sizeof(p->v[i]), "%s", v[i]);
+	p->n = n;
+}
+#define CONF_PATTERNS_SET(p, a) \
+	conf_patterns_set((p), (a), (int)(sizeof(a) / sizeof((a)[0])))
+
 void
 conf_defaults(struct mirror_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->fs_rw = 0;
+	c->fs_layer_mode = CONF_FS_READ;
+	CONF_PATTERNS_SET(&c->fs_default_local, conf_default_local);
+	CONF_PATTERNS_SET(&c->fs_default_remote, conf_default_remote);
+	CONF_PATTERNS_SET(&c->fs_default_not_found, conf_default_not_found);
 	c->fs_attr_timeout = 1.0;
 	c->fs_entry_timeout = 1.0;
 	c->fs_negative_timeout = 1.0;
@@ -70,6 +103,14 @@ static const struct conf_setting {
 	{ "fs.max_inflight",		CONF_T_NUMBER },
 	{ "fs.write_behind_kb",		CONF_T_NUMBER },
 	{ "fs.allow_users",		CONF_T_LIST },
+	{ "fs.mapping",			CONF_T_LIST },
+	{ "fs.read_only",		CONF_T_LIST },
+	{ "fs.read_write",		CONF_T_LIST },
+	{ "fs.local",			CONF_T_LIST },
+	{ "fs.not_found",		CONF_T_LIST },
+	{ "fs.default_local",		CONF_T_LIST },
+	{ "fs.default_remote",		CONF_T_LIST },
+	{ "fs.default_not_found",	CONF_T_LIST },
 	{ "agent.workers",		CONF_T_NUMBER },
 	{ "agent.connect_timeout",	CONF_T_NUMBER },
 	{ "agent.image",		CONF_T_STRING },
@@ -414,6 +455,95 @@ bad:
 	return -EINVAL;
 }
 
+/* One pattern of the layer's: 1 to CONF_PATTERN_MAX - 1 bytes, no
+ * control characters (the rules file is lines of tab-split fields).
+ * Whether a regex compiles is checked where it is used, by the layer's
+ * own parser (mirrorctl/ctx-layer.c). */
+static int
+conf_pattern_ok(const char *v)
+{
+	const unsigned char *p;
+
+	if (v == NULL || v[0] == '\0' || strlen(v) >= CONF_PATTERN_MAX)
+		return 0;
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A list of patterns (fs.local, fs.read_only, ...). */
+static int
+get_patterns(config_t *cfg, const char *path, const char *name,
+    struct conf_patterns *p)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	len = config_setting_length(s);
+	if (len > CONF_PATTERNS_MAX) {
+		log_warnx("%s:%d: %s holds more than %d entries", path,
+		    config_setting_source_line(s), name, CONF_PATTERNS_MAX);
+		return -EINVAL;
+	}
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (!conf_pattern_ok(v)) {
+			log_warnx("%s:%d: %s[%d] must be a path (\"/dir\", "
+			    "\"~/dir\") or a regex, 1 to %d characters, no "
+			    "control characters", path,
+			    config_setting_source_line(s), name, i,
+			    CONF_PATTERN_MAX - 1);
+			return -EINVAL;
+		}
+		snprintf(p->v[i], sizeof(p->v[i]), "%s", v);
+	}
+	p->n = len;
+	return 0;
+}
+
+/* fs.mapping: a list of [pattern, replacement] pairs. */
+static int
+get_mapping(config_t *cfg, const char *path, struct mirror_conf *c)
+{
+	config_setting_t *s = config_lookup(cfg, "fs.mapping"), *e;
+	int i, j, len;
+
+	if (s == NULL)
+		return 0;
+	len = config_setting_length(s);
+	if (len > CONF_MAPPINGS_MAX) {
+		log_warnx("%s:%d: fs.mapping holds more than %d entries", path,
+		    config_setting_source_line(s), CONF_MAPPINGS_MAX);
+		return -EINVAL;
+	}
+	memset(c->fs_mapping, 0, sizeof(c->fs_mapping));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_length(e) != 2 ||
+		    (!config_setting_is_array(e) && !config_setting_is_list(e)))
+			goto bad;
+		for (j = 0; j < 2; j++) {
+			const char *v = config_setting_get_string_elem(e, j);
+
+			if (!conf_pattern_ok(v))
+				goto bad;
+			snprintf(c->fs_mapping[i][j], CONF_PATTERN_MAX, "%s", v);
+		}
+	}
+	c->fs_nmapping = len;
+	return 0;
+bad:
+	log_warnx("%s:%d: fs.mapping[%d] must be [ \"pattern\", "
+	    "\"replacement\" ], each 1 to %d characters", path,
+	    config_setting_source_line(s), i, CONF_PATTERN_MAX - 1);
+	return -EINVAL;
+}
+
 /* A string setting copied into buf; an error if it does not fit. */
 static int
 get_string(config_t *cfg, const char *path, const char *name, char *buf,
@@ -514,12 +644,20 @@ conf_load(struct mirror_conf *c, const char *path)
 		snprintf(c->log_level, sizeof(c->log_level), "%s", s);
 	}
 	if (config_lookup_string(&cfg, "fs.mode", &s)) {
-		if (strcmp(s, "ro") == 0)
+		/* "read" and "write" say for the layer what "ro" and
+		 * "rw" say for the mount, and imply them. */
+		if (strcmp(s, "ro") == 0 || strcmp(s, "read") == 0) {
 			c->fs_rw = 0;
-		else if (strcmp(s, "rw") == 0)
+			c->fs_layer_mode = CONF_FS_READ;
+		} else if (strcmp(s, "rw") == 0 || strcmp(s, "write") == 0) {
 			c->fs_rw = 1;
-		else {
-			log_warnx("%s: fs.mode must be \"ro\" or \"rw\"", path);
+			c->fs_layer_mode = CONF_FS_WRITE;
+		} else if (strcmp(s, "local") == 0) {
+			c->fs_rw = 0;
+			c->fs_layer_mode = CONF_FS_LOCAL;
+		} else {
+			log_warnx("%s: fs.mode must be \"read\", \"write\", "
+			    "\"local\", \"ro\" or \"rw\"", path);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -556,7 +694,21 @@ conf_load(struct mirror_conf *c, const char *path)
 	    &c->env_ninclude)) < 0 ||
 	    (rc = get_env_patterns(&cfg, path, "env.exclude", c->env_exclude,
 	    &c->env_nexclude)) < 0 ||
-	    (rc = get_env_override(&cfg, path, c)) < 0)
+	    (rc = get_env_override(&cfg, path, c)) < 0 ||
+	    (rc = get_mapping(&cfg, path, c)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.read_only",
+	    &c->fs_read_only)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.read_write",
+	    &c->fs_read_write)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.local", &c->fs_local)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.not_found",
+	    &c->fs_not_found)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.default_local",
+	    &c->fs_default_local)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.default_remote",
+	    &c->fs_default_remote)) < 0 ||
+	    (rc = get_patterns(&cfg, path, "fs.default_not_found",
+	    &c->fs_default_not_found)) < 0)
 		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||

@@ -12,12 +12,35 @@
 #define CONF_ENV_PATTERN_MAX 128
 #define CONF_ENV_OVERRIDE_MAX 512
 
+#define CONF_PATTERNS_MAX	48	/* per fs.* pattern list */
+#define CONF_PATTERN_MAX	256	/* bytes of one pattern, with the NUL */
+#define CONF_MAPPINGS_MAX	16
+
+/* The layer's fs.mode (mirrorctl exec): as mirrord's. */
+#define CONF_FS_LOCAL	0	/* nothing remote but what fs.read_* name */
+#define CONF_FS_READ	1	/* reads from the target, writes refused */
+#define CONF_FS_WRITE	2	/* reads and writes to the target */
+
+/* A list of path patterns: "/prefix", "~/prefix" (under $HOME) or a
+ * POSIX extended regex. */
+struct conf_patterns {
+	int	n;
+	char	v[CONF_PATTERNS_MAX][CONF_PATTERN_MAX];
+};
+
 #include <sys/types.h>
 
 struct mirror_conf {
 	char	log_level[16];		/* log.level */
 	/* fs */
 	int	fs_rw;			/* fs.mode = "ro" | "rw" */
+	/* the layer of mirrorctl exec (see conf/mirror.conf.in) */
+	int	fs_layer_mode;		/* fs.mode: CONF_FS_* */
+	int	fs_nmapping;		/* fs.mapping: [pattern, replacement] */
+	char	fs_mapping[CONF_MAPPINGS_MAX][2][CONF_PATTERN_MAX];
+	struct conf_patterns fs_read_only, fs_read_write, fs_local,
+		fs_not_found, fs_default_local, fs_default_remote,
+		fs_default_not_found;
 	double	fs_attr_timeout;	/* seconds the kernel caches attributes */
 	double	fs_entry_timeout;	/* seconds it caches names */
 	double	fs_negative_timeout;	/* seconds it caches "no such file" */

@@ -76,4 +76,17 @@ int	ctx_agent_get(struct ctx_agent *ca, const char *target,
 	    const char *config, const struct mirror_conf *conf,
 	    const struct kube_opts *ko);
 void	ctx_agent_release(struct ctx_agent *ca);
+
+/* The LD_PRELOAD layer of exec: writes conf's path rules (fs.mode,
+ * fs.mapping, the fs.* pattern lists; see conf/mirror.conf.in) for the
+ * target's root mounted at root into a rules file in statedir, readable
+ * by the command's user, and sets *add to the variables exec adds to
+ * the command's environment: LD_PRELOAD (the installed
+ * libmirror-layer.so, or $MIRROR_LAYER), MIRROR_LAYER_RULES (the file)
+ * and MIRROR_ROOT=root. *add is NULL-terminated; the caller frees it
+ * with ctx_layer_env_free. 0, or -1 after one printed error (a pattern
+ * that is not valid is named by its setting). */
+int	ctx_layer_env(const struct mirror_conf *conf, const char *root,
+	    const char *statedir, char ***add);
+void	ctx_layer_env_free(char **add);
 #endif

@@ -9,6 +9,8 @@ MOUNTD=$B/mirror-mountd
 CTL=$B/mirrorctl/mirrorctl
 NETD=$B/mirror-netd
 export MIRROR_MOUNTD=$MOUNTD MIRROR_AGENT=$AGENT MIRROR_NETD=$NETD
+# The layer mirrorctl exec preloads (ctx_layer_env): the build tree's.
+export MIRROR_LAYER=${MIRROR_LAYER:-$B/.libs/libmirror-layer.so}
 export PYTHONDONTWRITEBYTECODE=1
 # Sessions of tests live apart from a user's own.
 export MIRROR_STATE_DIR=${MIRROR_STATE_DIR:-/run/mirror-test-$$}

@@ -1,6 +1,7 @@
 # The LD_PRELOAD layer maps paths for unmodified dynamically linked tools;
 # ".." is resolved before a path is matched, so no path climbs out of a
-# mapped directory; a set-user-ID program ignores the map.
+# mapped directory; a set-user-ID program ignores the map and the rules
+# of mirrorctl exec.
 . "$(dirname "$0")/lib.sh"
 LAYER=$B/.libs/libmirror-layer.so
 [ -f "$LAYER" ] || fail "no $LAYER (make)"
@@ -98,7 +99,8 @@ cp /bin/cat "$T/suid-cat"
 cp /bin/cat "$T/plain-cat"
 cp /bin/sleep "$T/suid-sleep"
 chmod 4755 "$T/suid-cat" "$T/suid-sleep"
-chmod 755 "$T" "$T/x" "$T/x/y" "$T/x/y/secrets"
+mkdir -p "$T/podroot"
+chmod 755 "$T" "$T/x" "$T/x/y" "$T/x/y/secrets" "$T/podroot"
 chmod 644 "$T/x/y/secrets/token"
 unshare -m --propagation private bash -c '
 	libdir=$1 T=$2 m2=$3 pre=$4
@@ -125,9 +127,26 @@ unshare -m --propagation private bash -c '
 		echo "a set-user-ID program followed MIRROR_LAYER_MAP (read: $out)"
 		exit 1
 	fi
+	# The same for the rules of mirrorctl exec (MIRROR_LAYER_RULES):
+	# a tmpfs as the pod, a rules file that serves one path from it.
+	mount -t tmpfs pod "$T/podroot" || { echo "tmpfs: cannot mount"; exit 1; }
+	mkdir -p "$T/podroot/var/run/mirror-test-rules"
+	echo "from the pod" >"$T/podroot/var/run/mirror-test-rules/token"
+	chmod -R a+rX "$T/podroot"
+	printf "mirror-layer-rules 1\nroot\t%s\nmode\tlocal\nread_only\t/var/run/mirror-test-rules\nend\n" \
+		"$T/podroot" >"$T/rules"
+	chmod 644 "$T/rules"
+	rules() { setpriv --reuid 65534 --regid 65534 --clear-groups \
+		env LD_PRELOAD="$pre" MIRROR_LAYER_RULES="$T/rules" "$@"; }
+	out=$(rules "$T/plain-cat" /var/run/mirror-test-rules/token) &&
+		[ "$out" = "from the pod" ] || { echo "control: the rules did not apply to a plain program"; exit 1; }
+	if out=$(rules "$T/suid-cat" /var/run/mirror-test-rules/token 2>/dev/null); then
+		echo "a set-user-ID program followed MIRROR_LAYER_RULES (read: $out)"
+		exit 1
+	fi
 	exit 0
 ' _ "$libdir" "$T" "$m2" "$SECPRE" >"$T/suid.out" 2>&1 || {
 	grep -q "^overlay:" "$T/suid.out" && missing "overlayfs in a mount namespace"
 	fail "$(cat "$T/suid.out")"
 }
-say "a set-user-ID program ignores MIRROR_LAYER_MAP"
+say "a set-user-ID program ignores MIRROR_LAYER_MAP and MIRROR_LAYER_RULES"

@@ -113,6 +113,26 @@ test_errors(void)
 	    sizeof(msg));
 	ok(rc == -EINVAL && has(msg, "out of range"), "out of range");
 
+	rc = load_text("fs = { mode = \"local\";\n  mapping = ( [ \"^/d/(.*)$\", "
+	    "\"/app/\\\\1\" ], [ \"/x\", \"/y\" ] );\n"
+	    "  not_found = [ \"~/.aws\" ]; };\n", &c, msg, sizeof(msg));
+	ok(rc == 0 && c.fs_layer_mode == CONF_FS_LOCAL && c.fs_rw == 0 &&
+	    c.fs_nmapping == 2 && strcmp(c.fs_mapping[0][1], "/app/\\1") == 0 &&
+	    strcmp(c.fs_mapping[1][0], "/x") == 0 && c.fs_not_found.n == 1 &&
+	    strcmp(c.fs_not_found.v[0], "~/.aws") == 0,
+	    "the layer's mode, mapping and lists load");
+	rc = load_text("fs = { mapping = ( [ \"/only-one\" ] ); };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, ":1: fs.mapping[0] must be"),
+	    "a mapping without its replacement");
+	rc = load_text("fs = {\n local = [ \"/a\\tb\" ]; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, ":2: fs.local[0] must be"),
+	    "a pattern with a control character");
+	rc = load_text("fs = { mode = \"write\"; };\n", &c, msg, sizeof(msg));
+	ok(rc == 0 && c.fs_rw == 1 && c.fs_layer_mode == CONF_FS_WRITE,
+	    "fs.mode write is a read-write mount");
+
 	rc = load_text("fs = { attr_timeout = 2; mode = \"rw\"; };\n"
 	    "net = { dns = false; routes = [ \"10.96.0.0/12\" ]; };\n",
 	    &c, msg, sizeof(msg));
@@ -179,6 +199,13 @@ test_shipped(void)
 	got.net_udp_idle = -1;
 	got.net_nroutes = got.net_nnever = -1;
 	got.env_ninclude = got.env_nexclude = got.env_noverride = -1;
+	got.fs_layer_mode = -1;
+	got.fs_nmapping = -1;
+	got.fs_read_only.n = got.fs_read_write.n = got.fs_local.n = -1;
+	got.fs_not_found.n = -1;
+	memset(&got.fs_default_local, 0, sizeof(got.fs_default_local));
+	memset(&got.fs_default_remote, 0, sizeof(got.fs_default_remote));
+	memset(&got.fs_default_not_found, 0, sizeof(got.fs_default_not_found));
 
 	ok(conf_load(&got, path) == 0, "%s loads", path);
 #define SAME_NUM(f) ok(got.f == want.f, "mirror.conf: " #f " = %g, default " \
@@ -212,6 +239,16 @@ test_shipped(void)
 	SAME_NUM(env_ninclude);
 	SAME_NUM(env_nexclude);
 	SAME_NUM(env_noverride);
+	SAME_NUM(fs_layer_mode);
+	SAME_NUM(fs_nmapping);
+	SAME_NUM(fs_read_only.n);
+	SAME_NUM(fs_local.n);
+	SAME_NUM(fs_default_local.n);
+	SAME_NUM(fs_default_remote.n);
+	SAME_NUM(fs_default_not_found.n);
+	for (i = 0; i < want.fs_default_local.n && i < got.fs_default_local.n;
+	    i++)
+		SAME_STR(fs_default_local.v[i]);
 	for (i = 0; i < want.net_nroutes && i < got.net_nroutes; i++)
 		SAME_STR(net_routes[i]);
 	/* A field added to struct mirror_conf and not compared above makes
