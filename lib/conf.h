@@ -8,6 +8,8 @@
 
 #define CONF_CIDRS_MAX	64
 #define CONF_USERS_MAX	64
+#define CONF_REMOTE_MAX	32	/* fs.remote entries */
+#define CONF_PATH_MAX	256	/* one fs.remote path */
 
 #include <sys/types.h>
 
@@ -25,6 +27,8 @@ struct mirror_conf {
 	int	fs_write_behind_kb;	/* writes answered before done, per file */
 	int	fs_nallow_users;	/* fs.allow_users: served besides the */
 	char	fs_allow_users[CONF_USERS_MAX][64]; /* owner and root */
+	int	fs_nremote;		/* fs.remote: paths a shell takes */
+	char	fs_remote[CONF_REMOTE_MAX][CONF_PATH_MAX]; /* from the target */
 	/* agent */
 	int	agent_workers;		/* file-syscall threads */
 	double	agent_connect_timeout;	/* bounded wait for an agent */

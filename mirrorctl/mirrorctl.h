@@ -24,6 +24,8 @@ extern const struct cmd_entry cmd_demo_entry;
 extern const struct cmd_entry cmd_ls_entry;
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_disconnect_entry;
+extern const struct cmd_entry cmd_shell_entry;
+extern const struct cmd_entry cmd_exec_entry;
 
 /* Prints "mirrorctl: MSG" on stderr. Returns 1 (an exit code). */
 int	ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
