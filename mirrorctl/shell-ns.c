@@ -41,6 +41,7 @@
 
 #include "mirrorctl.h"
 #include "shell.h"
+#include "shell-path.h"
 #include "xmalloc.h"
 
 #define SYMLINKS_MAX	40	/* as the kernel's MAXSYMLINKS */
@@ -295,49 +296,6 @@ fail:
 }
 
 /*
- * Refuses a local path that must stay the laptop's: /, the system's top
- * directories, /proc, /sys, /dev and what is below them, the user's home
- * (and its parents), the shell's own state. 1 if refused.
- */
-static int
-local_path_refused(const struct shell_spec *sp, const char *p)
-{
-	static const char *const top[] = { "/", "/bin", "/sbin", "/lib",
-	    "/lib32", "/lib64", "/libx32", "/usr", "/etc", "/var", "/boot",
-	    "/root", "/tmp", "/run", "/home", "/opt", "/srv", "/mnt",
-	    "/media", NULL };
-	static const char *const under[] = { "/proc", "/sys", "/dev", NULL };
-	size_t n;
-	int i;
-
-	for (i = 0; top[i]; i++)
-		if (strcmp(p, top[i]) == 0)
-			return 1;
-	for (i = 0; under[i]; i++) {
-		n = strlen(under[i]);
-		if (strncmp(p, under[i], n) == 0 && (p[n] == '/' || !p[n]))
-			return 1;
-	}
-	/* The home, a parent of it, or a path below it. */
-	n = strlen(p);
-	if (strncmp(sp->home, p, n) == 0 && (sp->home[n] == '/' ||
-	    !sp->home[n]))
-		return 1;
-	n = strlen(sp->home);
-	if (n > 1 && strncmp(p, sp->home, n) == 0 && (p[n] == '/' || !p[n]))
-		return 1;
-	/* mirror's own state (the mount, the scratch tmpfs) and above. */
-	n = strlen(p);
-	if (strncmp(sp->scratch, p, n) == 0 && (sp->scratch[n] == '/' ||
-	    !sp->scratch[n]))
-		return 1;
-	n = strlen(sp->fuse_root);
-	if (strncmp(p, sp->fuse_root, n) == 0 && (p[n] == '/' || !p[n]))
-		return 1;
-	return 0;
-}
-
-/*
  * Walks the local path p from /, one component at a time, and returns an
  * O_PATH fd of it, made (as a directory if want_dir, else a file) on a
  * tmpfs of ours if it is not there or has the other type. The laptop's
@@ -490,7 +448,8 @@ place_remote(struct ns_ctx *c, const char *p)
 {
 	int src, rc;
 
-	if (local_path_refused(c->sp, p)) {
+	if (shell_path_refused(p, c->sp->home, c->sp->scratch,
+	    c->sp->fuse_root)) {
 		fprintf(stderr, "mirrorctl: shell: %s stays local\n", p);
 		return;
 	}
@@ -522,28 +481,6 @@ place_file(struct ns_ctx *c, const char *p)
 		fprintf(stderr, "mirrorctl: shell: cannot place %s: %s\n", p,
 		    strerror(-rc));
 	close(src);
-}
-
-/* The paths to place, without those below another one (the target's
- * mount shows them there already, and the walk must not enter it). */
-static int
-covered(const struct shell_spec *sp, int i)
-{
-	int j;
-
-	for (j = 0; j < sp->npaths; j++) {
-		size_t n = strlen(sp->paths[j]);
-
-		if (j == i)
-			continue;
-		if (strncmp(sp->paths[i], sp->paths[j], n) == 0 &&
-		    sp->paths[i][n] == '/')
-			return 1;
-		/* A duplicate: the first one counts. */
-		if (j < i && strcmp(sp->paths[i], sp->paths[j]) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 /* resolv.conf: ours is a local file (the session's), trusted. */
@@ -774,7 +711,9 @@ shell_ns_child(struct shell_spec *sp)
 			snprintf(cwd, sizeof(cwd), "/mirror-local");
 	} else {
 		for (i = 0; i < sp->npaths; i++)
-			if (!covered(sp, i))
+			/* Below another: that bind shows it, and the walk
+			 * must not enter the target's files. */
+			if (!shell_path_covered(sp->paths, sp->npaths, i))
 				place_remote(&c, sp->paths[i]);
 		place_file(&c, "/etc/hosts");
 		place_file(&c, "/etc/hostname");
