@@ -17,6 +17,7 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "pathname.h"
 #include "log.h"
 
 #ifndef MIRROR_SYSCONFDIR
@@ -283,26 +284,6 @@ get_cidrs(config_t *cfg, const char *path, const char *name,
 	return 0;
 }
 
-/* An absolute path with no empty, "." or ".." component ("/" is one). */
-static int
-path_is_clean(const char *v)
-{
-	const char *c, *e;
-
-	if (v[0] != '/')
-		return 0;
-	if (v[1] == '\0')
-		return 1;
-	for (c = v + 1; ; c = e + 1) {
-		e = strchrnul(c, '/');
-		if (e == c || (e - c == 1 && c[0] == '.') ||
-		    (e - c == 2 && c[0] == '.' && c[1] == '.'))
-			return 0;
-		if (*e == '\0')
-			return 1;
-	}
-}
-
 /* The list setting name, at most max long: 0 and *out (NULL if it is not
  * there), 1 if it is not a list, -EINVAL after a message if too long. */
 static int
@@ -340,7 +321,7 @@ get_paths(config_t *cfg, const char *path, const char *name,
 	for (i = 0; i < len; i++) {
 		const char *v = config_setting_get_string_elem(s, i);
 
-		if (v == NULL || !path_is_clean(v) ||
+		if (v == NULL || !pathname_clean(v) ||
 		    strlen(v) >= CONF_PATH_MAX)
 			goto bad;
 		snprintf(list[i], CONF_PATH_MAX, "%s", v);

@@ -6,7 +6,7 @@
  * "." or ".."), absolute, and not /proc, /sys, /dev or below; no read
  * past a string.
  *
- * FUZZ-SOURCES: mirrorctl/shell-path.c
+ * FUZZ-SOURCES: mirrorctl/shell-path.c lib/pathname.c
  * FUZZ-FLAGS:
  */
 #include "config.h"
