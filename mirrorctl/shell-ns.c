@@ -531,7 +531,22 @@ loopback_up(void)
 void
 shell_root_path(const struct shell_spec *sp, char *buf)
 {
-	snprintf(buf, PATH_MAX, "%.*s/root", PATH_MAX - 8, sp->scratch);
+	(void)sp;
+	snprintf(buf, PATH_MAX, "%s/root", SHELL_DIR);
+}
+
+/* The scratch tmpfs at SHELL_DIR: the state directory it lives in is
+ * root's alone (0700), and the user must reach MIRROR_ROOT and the rc
+ * file. Made on a tmpfs overlay of /run, like any missing mount point. */
+static void
+publish_scratch(struct ns_ctx *c)
+{
+	int dst = local_walk(c, SHELL_DIR, 1);
+
+	if (dst < 0 || bind_fd(c->scratchfd, dst, 0) < 0)
+		die("cannot make %s: %s", SHELL_DIR, strerror(dst < 0 ? -dst :
+		    errno));
+	close(dst);
 }
 
 /* --chroot: the target's root with /proc, /sys, /dev and the user's home
@@ -685,13 +700,15 @@ shell_ns_child(struct shell_spec *sp)
 		    strerror(errno));
 	close(src);
 	close(dst);
-	shell_root_path(sp, root);
-	if (!sp->rw && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND |
-	    MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-		die("read-only %s: %s", root, strerror(errno));
-	if ((c.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		die("%s: %s", root, strerror(errno));
+	if ((c.rootfd = openat(c.scratchfd, "root", O_PATH | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0 || (!sp->rw && mount(NULL,
+	    fdpath(c.rootfd, fp, sizeof(fp)), NULL, MS_REMOUNT | MS_BIND |
+	    MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0))
+		die("read-only root: %s", strerror(errno));
 	write_bashrc(&c);
+	shell_root_path(sp, root);
+	if (!sp->chroot)
+		publish_scratch(&c);
 
 	if (sp->hostname[0] && sethostname(sp->hostname,
 	    strnlen(sp->hostname, HOSTNAME_LEN)) < 0)
@@ -738,7 +755,7 @@ shell_ns_child(struct shell_spec *sp)
 		if (!sp->chroot && strcmp(base, "bash") == 0) {
 			char *rcf;
 
-			xasprintf(&rcf, "%s/bashrc", sp->scratch);
+			xasprintf(&rcf, "%s/bashrc", SHELL_DIR);
 			argv_sh[i++] = "--rcfile";
 			argv_sh[i++] = rcf;
 		}

@@ -58,8 +58,11 @@ char	**shell_env_put(char **envp, const char *name, const char *value);
 /* A line from fd into buf, without its newline: 0, or -1 at EOF. */
 int	shell_read_line(int fd, char *buf, size_t sz);
 
+/* Where the shell's own tmpfs shows in its mount namespace (scratch is
+ * in root's state directory, which the user cannot enter). */
+#define SHELL_DIR	"/run/mirror-shell"
 /* The path a shell's tree shows the target's root at (MIRROR_ROOT)
- * outside --chroot: scratch + "/root". buf holds PATH_MAX. */
+ * outside --chroot: SHELL_DIR/root. buf holds PATH_MAX. */
 void	shell_root_path(const struct shell_spec *sp, char *buf);
 
 /* The keeper: a process of its own session that waits for EOF on fd

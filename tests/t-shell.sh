@@ -105,11 +105,13 @@ done
 
 say "the user behind sudo"
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody timeout 60 "$CTL" shell demo -- \
-	sh -c 'id -u; id -g; cat '"$TOK"'; echo; echo "$HOME"' >"$T/id" 2>"$T/id.err" ||
+	sh -c 'id -u; id -g; cat '"$TOK"'; echo; head -c 5 "$MIRROR_ROOT/app/config.yaml"; echo; echo "$HOME"' >"$T/id" 2>"$T/id.err" ||
 	fail "shell as nobody: $(cat "$T/id.err")"
 assert_eq 65534 "$(sed -n 1p "$T/id")" "id -u under SUDO_UID"
 assert_eq 65534 "$(sed -n 2p "$T/id")" "id -g under SUDO_GID"
 grep -q FAKE-TOKEN "$T/id" || fail "nobody cannot read the pod's token: $(cat "$T/id")"
+assert_eq "$(head -c 5 "$D/app/config.yaml")" "$(sed -n 4p "$T/id")" \
+	"nobody reads \$MIRROR_ROOT/app/config.yaml ($(cat "$T/id.err"))"
 assert_eq "$(getent passwd nobody | cut -d: -f6)" "$(tail -n 1 "$T/id")" "HOME of nobody"
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody timeout 60 "$CTL" shell demo -- \
 	sh -c 'grep NoNewPrivs /proc/self/status' >"$T/nnp" 2>&1
@@ -160,6 +162,7 @@ grep -q "/usr stays local" "$T/rem.err" || fail "/usr was not refused: $(cat "$T
 grep -q "/proc/1 stays local" "$T/rem.err" || fail "/proc/1 was not refused"
 [ ! -e /srv/link ] || fail "/srv/link was made on the laptop's disk"
 [ ! -e /run/secrets ] || fail "/run/secrets was made on the laptop"
+[ ! -e /run/mirror-shell ] || fail "/run/mirror-shell was made on the laptop"
 
 say "a shell beside a mount of the same target; status"
 mkdir "$T/mnt"
