@@ -4,8 +4,8 @@
 # interrupts only the foreground job (the shell and mirrorctl live on); a
 # window resize reaches "stty size"; "exit 7" makes mirrorctl exit 7; and
 # nothing of the shell is left afterwards.
-# Takes /tmp/mirror-net.lock itself (the demo pod's link and addresses
-# are fixed): do not wrap it in another flock.
+# Run it under "flock /tmp/mirror-net.lock" (the demo pod's link and
+# addresses are fixed: one demo pod per machine).
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -13,8 +13,6 @@ need_cmd tmux
 need_cmd ip iproute2
 need_cmd bash
 [ -x /bin/busybox ] || missing "no /bin/busybox (apt-get install busybox-static)"
-exec 9>"${MIRROR_NET_LOCK:-/tmp/mirror-net.lock}"
-flock 9
 if ip link show mirror-demo0 >/dev/null 2>&1; then
 	missing "a demo pod is already running here (mirror-demo0 exists)"
 fi

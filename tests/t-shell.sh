@@ -6,16 +6,14 @@
 # "mirrorctl mount" of the same target, fs.remote with a hostile symlink,
 # paths that must stay local, and nothing left behind after the shell
 # exits or after SIGKILL of mirrorctl (no mount, namespace, agent).
-# Takes /tmp/mirror-net.lock itself (the demo pod's link and addresses
-# are fixed): do not wrap it in another flock.
+# Run it under "flock /tmp/mirror-net.lock" (the demo pod's link and
+# addresses are fixed: one demo pod per machine).
 . "$(dirname "$0")/lib.sh"
 
 need_mount
 need_cmd nsenter util-linux
 need_cmd ip iproute2
 [ -x /bin/busybox ] || missing "no /bin/busybox (apt-get install busybox-static)"
-exec 9>"${MIRROR_NET_LOCK:-/tmp/mirror-net.lock}"
-flock 9
 if ip link show mirror-demo0 >/dev/null 2>&1; then
 	missing "a demo pod is already running here (mirror-demo0 exists)"
 fi
