@@ -296,14 +296,15 @@ shell_env(const struct shell_args *a, const struct shell_spec *sp,
 
 /* Adds the layer's variables (exec). 0 or -1. */
 static int
-layer_env(const struct shell_args *a, const struct mirror_conf *conf,
+layer_env(const struct shell_spec *sp, const struct mirror_conf *conf,
     const char *root, char ***envp)
 {
 	char **add = NULL, *v;
 	size_t i;
 
-	(void)a;
-	if (ctx_layer_env(conf, root, state_dir("mirrorctl"), &add) < 0)
+	/* The rules file goes into this shell's scratch directory; the
+	 * child copies it where the user can read it (shell-ns.c). */
+	if (ctx_layer_env(conf, root, sp->scratch, &add) < 0)
 		return -1;
 	for (i = 0; add && add[i]; i++) {
 		if ((v = strchr(add[i], '=')) == NULL)
@@ -498,7 +499,7 @@ shell_main(struct shell_args *a)
 	shell_paths(sp, &ci, &conf);
 	envp = shell_env(a, sp, envp);
 	shell_root_path(sp, root);
-	if (a->exec && layer_env(a, &conf, root, &envp) < 0)
+	if (a->exec && layer_env(sp, &conf, root, &envp) < 0)
 		goto done;
 	sp->envp = envp;
 	rc = run_child(&s, sp, &sh, a->config);

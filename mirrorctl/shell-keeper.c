@@ -129,6 +129,7 @@ keeper_cleanup(const struct session *s, const char *scratch)
 {
 	struct session_shell *shells, sh;
 	struct ctx_net cn;
+	char rules[PATH_MAX + 32];
 	size_t n, i;
 	int lockfd = shell_lock();
 
@@ -149,6 +150,9 @@ keeper_cleanup(const struct session *s, const char *scratch)
 	if (cn.netd_pid > 0)
 		ctx_net_stop(&cn);
 	session_shell_remove(s, getpid());
+	/* exec's layer rules, if any (cmd-shell.c) */
+	snprintf(rules, sizeof(rules), "%s/%s", scratch, SHELL_LAYER_RULES);
+	unlink(rules);
 	rmdir(scratch);
 	release_mount(s->dir);
 	shell_unlock(lockfd);

@@ -612,6 +612,47 @@ write_bashrc(struct ns_ctx *c)
 	}
 }
 
+/* exec's layer rules (MIRROR_LAYER_RULES, written by ctx_layer_env into
+ * the scratch directory, root's): an fd, or -1 if there are none. */
+static int
+open_layer_rules(const struct shell_spec *sp)
+{
+	char want[PATH_MAX + 32];
+	size_t n = strlen("MIRROR_LAYER_RULES=");
+	int i;
+
+	snprintf(want, sizeof(want), "%s/%s", sp->scratch, SHELL_LAYER_RULES);
+	for (i = 0; sp->envp && sp->envp[i]; i++)
+		if (strncmp(sp->envp[i], "MIRROR_LAYER_RULES=", n) == 0) {
+			if (strcmp(sp->envp[i] + n, want) != 0)
+				return -1;	/* elsewhere: left as it is */
+			return open(want, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		}
+	return -1;
+}
+
+/* Copies the rules into the shell's tmpfs, where the user can read them,
+ * and points MIRROR_LAYER_RULES there. */
+static char **
+copy_layer_rules(struct ns_ctx *c, int rules, char **envp)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(c->scratchfd, SHELL_LAYER_RULES, O_WRONLY | O_CREAT |
+	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		die("layer rules: %s", strerror(errno));
+	while ((n = read(rules, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			die("layer rules: %s", strerror(errno));
+	if (n < 0 || close(fd) < 0)
+		die("layer rules: %s", strerror(errno));
+	close(rules);
+	return shell_env_put(envp, "MIRROR_LAYER_RULES",
+	    SHELL_DIR "/" SHELL_LAYER_RULES);
+}
+
 char **
 shell_env_put(char **envp, const char *name, const char *value)
 {
@@ -661,7 +702,7 @@ shell_ns_child(struct shell_spec *sp)
 	char fp[64], **envp = sp->envp, *argv_sh[5];
 	char *const *argv = sp->argv;
 	const char *home = sp->home, *base;
-	int src, dst, i, rc;
+	int src, dst, i, rc, rules;
 
 	memset(&c, 0, sizeof(c));
 	c.sp = sp;
@@ -681,6 +722,7 @@ shell_ns_child(struct shell_spec *sp)
 	    shell_read_line(sp->from_parent, resolv, sizeof(resolv)) < 0)
 		_exit(126);	/* the parent failed and said why */
 
+	rules = open_layer_rules(sp);	/* before the tmpfs hides it */
 	if ((c.scratchfd = open(sp->scratch, O_PATH | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    mount("tmpfs", fdpath(c.scratchfd, fp, sizeof(fp)), "tmpfs",
@@ -736,6 +778,8 @@ shell_ns_child(struct shell_spec *sp)
 		place_file(&c, "/etc/hostname");
 		place_resolv(&c, resolv, -1);
 		envp = shell_env_put(envp, "MIRROR_ROOT", root);
+		if (rules >= 0)
+			envp = copy_layer_rules(&c, rules, envp);
 		snprintf(cwd, sizeof(cwd), "%s", sp->cwd);
 	}
 	envp = shell_env_put(envp, "HOME", home);

@@ -19,6 +19,9 @@ struct mirror_conf;
 int	ctx_layer_env(const struct mirror_conf *conf, const char *root,
 	    const char *statedir, char ***add);
 
+/* The name ctx_layer_env gives its rules file in the statedir it gets
+ * (the shell's scratch directory); MIRROR_LAYER_RULES names it. */
+#define SHELL_LAYER_RULES	"layer.rules"
 #define SHELL_PATHS_MAX	256	/* paths a shell binds from the target */
 #define SHELL_GROUPS_MAX 256
 

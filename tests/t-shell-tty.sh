@@ -43,10 +43,12 @@ keys 'hostname' Enter
 on_screen 10 '^py-serv$' || fail "hostname: $(screen)"
 
 say "Ctrl-C interrupts only the foreground job"
-keys 'sleep 100; echo after-$((6*7))' Enter
-wait_for 10 pgrep -x -f 'sleep 100' >/dev/null || fail "sleep did not start"
+# A length no other sleep on this machine has.
+SL=$((100000 + $$))
+keys "sleep $SL; echo after-\$((6*7))" Enter
+wait_for 10 pgrep -x -f "sleep $SL" >/dev/null || fail "sleep did not start"
 keys C-c
-wait_for 10 eval '! pgrep -x -f "sleep 100" >/dev/null' || fail "Ctrl-C did not end sleep"
+wait_for 10 eval '! pgrep -x -f "sleep $SL" >/dev/null' || fail "Ctrl-C did not end sleep"
 keys 'echo alive-$((20+3))' Enter
 on_screen 10 '^alive-23$' || fail "the shell did not survive Ctrl-C: $(screen)"
 screen | grep -q '^after-42$' && fail "Ctrl-C did not stop the command list"
