@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "proto-target.h"
+#include "pathname.h"
 #include "log.h"
 
 #ifndef MIRROR_SYSCONFDIR
@@ -111,6 +112,7 @@ static const struct conf_setting {
 	{ "fs.default_local",		CONF_T_LIST },
 	{ "fs.default_remote",		CONF_T_LIST },
 	{ "fs.default_not_found",	CONF_T_LIST },
+	{ "fs.remote",			CONF_T_LIST },
 	{ "agent.workers",		CONF_T_NUMBER },
 	{ "agent.connect_timeout",	CONF_T_NUMBER },
 	{ "agent.image",		CONF_T_STRING },
@@ -404,6 +406,56 @@ get_env_override(config_t *cfg, const char *path, struct mirror_conf *c)
 	}
 	c->env_noverride = len;
 	return 0;
+}
+
+/* The list setting name, at most max long: 0 and *out (NULL if it is not
+ * there), 1 if it is not a list, -EINVAL after a message if too long. */
+static int
+list_setting(config_t *cfg, const char *path, const char *name, int max,
+    config_setting_t **out)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return 1;
+	if (config_setting_length(s) > max) {
+		log_warnx("%s: %s holds more than %d entries", path, name, max);
+		return -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+/* fs.remote: absolute paths without "." or ".." components. */
+static int
+get_paths(config_t *cfg, const char *path, const char *name,
+    char list[][CONF_PATH_MAX], int *n)
+{
+	config_setting_t *s;
+	int i, len, rc;
+
+	if ((rc = list_setting(cfg, path, name, CONF_REMOTE_MAX, &s)) < 0)
+		return rc;
+	if (rc > 0)
+		goto bad;
+	len = s ? config_setting_length(s) : 0;
+	for (i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (v == NULL || !pathname_clean(v) ||
+		    strlen(v) >= CONF_PATH_MAX)
+			goto bad;
+		snprintf(list[i], CONF_PATH_MAX, "%s", v);
+	}
+	*n = len;
+	return 0;
+bad:
+	log_warnx("%s: %s must be a list of absolute paths without . or .., "
+	    "e.g. [\"/etc/app\"]", path, name);
+	return -EINVAL;
 }
 
 /* fs.allow_users: user names (strings) or uids (integers). Names are
@@ -709,6 +761,8 @@ conf_load(struct mirror_conf *c, const char *path)
 	    &c->fs_default_remote)) < 0 ||
 	    (rc = get_patterns(&cfg, path, "fs.default_not_found",
 	    &c->fs_default_not_found)) < 0)
+	if ((rc = get_paths(&cfg, path, "fs.remote", c->fs_remote,
+	    &c->fs_nremote)) < 0)
 		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||

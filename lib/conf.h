@@ -28,6 +28,9 @@ struct conf_patterns {
 	char	v[CONF_PATTERNS_MAX][CONF_PATTERN_MAX];
 };
 
+#define CONF_REMOTE_MAX	32	/* fs.remote entries */
+#define CONF_PATH_MAX	256	/* one fs.remote path */
+
 #include <sys/types.h>
 
 struct mirror_conf {
@@ -51,6 +54,8 @@ struct mirror_conf {
 	int	fs_write_behind_kb;	/* writes answered before done, per file */
 	int	fs_nallow_users;	/* fs.allow_users: served besides the */
 	char	fs_allow_users[CONF_USERS_MAX][64]; /* owner and root */
+	int	fs_nremote;		/* fs.remote: paths a shell takes */
+	char	fs_remote[CONF_REMOTE_MAX][CONF_PATH_MAX]; /* from the target */
 	/* agent */
 	int	agent_workers;		/* file-syscall threads */
 	double	agent_connect_timeout;	/* bounded wait for an agent */

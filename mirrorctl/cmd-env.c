@@ -152,7 +152,7 @@ print_env(char **env, enum env_format fmt)
 		if (!target_env_ok(env[i]))
 			continue;
 		if (fmt == ENV_JSON && !utf8_ok(env[i])) {
-			ctl_error("warning: %.*s left out: its value is not "
+			ctl_warn("%.*s left out: its value is not "
 			    "UTF-8", (int)strcspn(env[i], "="), env[i]);
 			continue;
 		}
@@ -161,7 +161,7 @@ print_env(char **env, enum env_format fmt)
 	if (fmt == ENV_JSON)
 		sbuf_printf(&b, "\n}\n");
 	if (fwrite(b.s, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
-		rc = -ctl_error("cannot write the environment: %s",
+		rc = ctl_fail("cannot write the environment: %s",
 		    strerror(errno));
 	sbuf_free(&b);
 	return rc;
@@ -203,7 +203,7 @@ cmd_env_exec(int argc, char **argv)
 			else if (strcmp(optarg, "dotenv") == 0)
 				fmt = ENV_DOTENV;
 			else
-				return ctl_error("-o wants shell, json or "
+				return ctl_fail("-o wants shell, json or "
 				    "dotenv, got \"%s\"", optarg);
 			break;
 		case 't': token_file = optarg; break;
@@ -213,12 +213,12 @@ cmd_env_exec(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_env_entry); return 0;
 		default:
-			return ctl_error("usage: mirrorctl %s",
+			return ctl_fail("usage: mirrorctl %s",
 			    cmd_env_entry.usage);
 		}
 	}
 	if (argc - optind != 1)
-		return ctl_error("usage: mirrorctl %s", cmd_env_entry.usage);
+		return ctl_fail("usage: mirrorctl %s", cmd_env_entry.usage);
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
 		return 1;
@@ -238,7 +238,7 @@ cmd_env_exec(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		local[i + 1] = environ[i];
 	if (ctx_env_merge(&ci, local, &conf, &merged) < 0) {
-		ctl_error("cannot merge the environment of %s", argv[optind]);
+		ctl_fail("cannot merge the environment of %s", argv[optind]);
 		goto out;
 	}
 	if (print_env(merged, fmt) == 0)

@@ -1,7 +1,8 @@
 /*
  * mirrorctl mount: resolves a TARGET to an agent (starting one for a
  * local process or the demo pod), then starts mirror-mountd on the
- * mount point and records the session.
+ * mount point and records the session. ctl_mount_target is that, for
+ * mount and for a shell that needs a mount of its own (mount.h).
  */
 #include "config.h"
 
@@ -21,6 +22,8 @@
 
 #include "conf.h"
 #include "agent.h"
+#include "demo.h"
+#include "mount.h"
 #include "mountinfo.h"
 #include "mirrorctl.h"
 #include "session.h"
@@ -218,12 +221,12 @@ cmd_mount_exec(int argc, char **argv)
 	struct session s;
 	struct target t;
 	struct kube_opts ko;
+	struct mount_opts mo;
 	const char *token_file = NULL, *config = NULL, *target, *mp;
 	const char *fingerprint = NULL;
 	char token[PROTO_TOKEN_MAX + 1], abs[PATH_MAX];
 	struct stat st;
-	pid_t pid = 0;
-	int ch, fg = 0, rw = 0, dry = 0, rc, ret;
+	int ch, fg = 0, rw = 0, dry = 0, ret;
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
@@ -272,13 +275,8 @@ cmd_mount_exec(int argc, char **argv)
 		return ret;
 	}
 
-	if (geteuid() != 0 && t.kind != TARGET_WS && t.kind != TARGET_KUBE)
-		return ctl_fail("%s: serving a local %s needs root (run with "
-		    "sudo)", target, t.kind == TARGET_PID || t.kind ==
-		    TARGET_DEMO ? "process" : "container");
-	if (access("/dev/fuse", F_OK) != 0)
-		return ctl_fail("no /dev/fuse: load the fuse module "
-		    "(modprobe fuse) or give the container --device /dev/fuse");
+	if (ctl_mount_check(&t, target) < 0)
+		return 1;
 	if (stat(mp, &st) < 0)
 		return ctl_fail("mount point %s: %s (create it with: "
 		    "mkdir -p %s)", mp, strerror(errno), mp);
@@ -290,36 +288,87 @@ cmd_mount_exec(int argc, char **argv)
 		return ctl_fail("%s is already a mount point (busy); unmount "
 		    "it first: mirrorctl umount %s", abs, abs);
 
-	if (ctl_agent_check(&t, target, token_file, &pid) < 0)
+	mo.token_file = token_file;
+	mo.fingerprint = fingerprint;
+	mo.config = config;
+	mo.conf = &conf;
+	mo.ko = &ko;
+	mo.rw = rw;
+	mo.fg = fg;
+	if (ctl_mount_target(&t, target, abs, &mo, &s) < 0)
 		return 1;
-
-	if ((rc = session_create(&s)) < 0)
-		return ctl_fail("cannot create session state in %s: %s",
-		    state_dir("mirrorctl"), strerror(-rc));
-	snprintf(s.target, sizeof(s.target), "%s", target);
-	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s", abs);
-	s.rw = rw;
-
-	if (t.kind == TARGET_WS && ctl_agent_pin(&s, fingerprint) < 0)
-		goto fail;
-	if (ctl_agent_start(&s, &t, pid, token_file, config, &conf, &ko,
-	    rw) < 0)
-		goto fail;
-
-	if (run_mountd(&s, s.token_file, config, rw, fg) < 0)
-		goto fail;
-	if (fg) {
-		ctl_agent_stop(&s);
-		session_remove(&s);
+	if (fg)
 		return 0;
-	}
-	if ((rc = session_save(&s)) < 0)
-		ctl_warn("cannot save the session: %s",
-		    strerror(-rc));
 	printf("mounted %s on %s%s\n", target, abs, rw ? " (read-write)" : "");
 	return 0;
+}
+
+int
+ctl_mount_check(const struct target *t, const char *target)
+{
+	if (geteuid() != 0 && t->kind != TARGET_WS && t->kind != TARGET_KUBE)
+		return ctl_fail("%s: serving a local %s needs root (run "
+		    "with sudo)", target, t->kind == TARGET_PID || t->kind ==
+		    TARGET_DEMO ? "process" : "container");
+	if (access("/dev/fuse", F_OK) != 0)
+		return ctl_fail("no /dev/fuse: load the fuse module "
+		    "(modprobe fuse) or give the container --device /dev/fuse");
+	return 0;
+}
+
+int
+ctl_mount_target(const struct target *t, const char *target, const char *mp,
+    const struct mount_opts *mo, struct session *s)
+{
+	pid_t pid = 0;
+	int rc;
+
+	/* A shell's output is its command's: the demo pod starts quietly. */
+	if (t->kind == TARGET_DEMO && mo->quiet) {
+		if (demo_up(1, &pid) < 0)
+			return -1;
+	} else if (ctl_agent_check(t, target, mo->token_file, &pid) < 0)
+		return -1;
+	if ((rc = session_create(s)) < 0)
+		return ctl_fail("cannot create session state in %s: %s",
+		    state_dir("mirrorctl"), strerror(-rc));
+	snprintf(s->target, sizeof(s->target), "%s", target);
+	if (mp == NULL) {
+		/* A shell's own mount: inside its session directory. */
+		snprintf(s->mountpoint, sizeof(s->mountpoint), "%s",
+		    session_file(s, "root"));
+		if (mkdir(s->mountpoint, 0700) < 0) {
+			ctl_fail("cannot create %s: %s", s->mountpoint,
+			    strerror(errno));
+			session_remove(s);
+			return -1;
+		}
+		s->by_shell = 1;
+	} else
+		snprintf(s->mountpoint, sizeof(s->mountpoint), "%s", mp);
+	s->rw = mo->rw;
+
+	if (t->kind == TARGET_WS && ctl_agent_pin(s, mo->fingerprint) < 0)
+		goto fail;
+	if (ctl_agent_start(s, t, pid, mo->token_file, mo->config, mo->conf,
+	    mo->ko, mo->rw) < 0)
+		goto fail;
+
+	if (run_mountd(s, s->token_file, mo->config, mo->rw, mo->fg) < 0)
+		goto fail;
+	if (mo->fg) {
+		ctl_agent_stop(s);
+		session_remove(s);
+		return 0;
+	}
+	if ((rc = session_save(s)) < 0)
+		ctl_warn("cannot save the session: %s",
+		    strerror(-rc));
+	return 0;
 fail:
-	ctl_agent_stop(&s);
-	session_remove(&s);
-	return 1;
+	ctl_agent_stop(s);
+	if (s->by_shell)
+		rmdir(s->mountpoint);
+	session_remove(s);
+	return -1;
 }

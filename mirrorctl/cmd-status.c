@@ -1,6 +1,7 @@
 /* mirrorctl status: the active mounts and the processes behind them. */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +18,7 @@ const struct cmd_entry cmd_status_entry = {
 	.name = "status",
 	.usage = "status",
 	.summary = "List active mounts (target, mount point, pids, agent, "
-	    "uptime) and connections.",
+	    "uptime), connections and shells.",
 	.help = "",
 	.exec = cmd_status_exec,
 };
@@ -33,6 +34,37 @@ fmt_uptime(time_t secs, char *buf, size_t sz)
 	else
 		snprintf(buf, sz, "%lldh%02lldm", (long long)secs / 3600,
 		    (long long)(secs % 3600) / 60);
+}
+
+/* The shells on each mount (mirrorctl shell): target, the shell's pid,
+ * its user, what was placed over local paths. */
+static void
+print_shells(const struct session *all, size_t n)
+{
+	struct session_shell *sh;
+	struct passwd *pw;
+	size_t i, j, ns, header = 0;
+	char user[64];
+
+	for (i = 0; i < n; i++) {
+		if (all[i].net || session_shell_list(&all[i], &sh, &ns) < 0)
+			continue;
+		for (j = 0; j < ns; j++) {
+			if (!header++)
+				printf("\n%-16s %-8s %-10s %s\n", "SHELL TARGET",
+				    "PID", "USER", "PLACED");
+			if ((pw = getpwuid(sh[j].uid)) != NULL)
+				snprintf(user, sizeof(user), "%s", pw->pw_name);
+			else
+				snprintf(user, sizeof(user), "%u",
+				    (unsigned)sh[j].uid);
+			printf("%-16s %-8d %-10s %s%s\n", all[i].target,
+			    (int)(sh[j].child_start ? sh[j].child : sh[j].ctl),
+			    user, sh[j].chroot ? "(chroot) " : "",
+			    sh[j].placed[0] ? sh[j].placed : "-");
+		}
+		x_free(sh);
+	}
 }
 
 static int
@@ -78,6 +110,7 @@ cmd_status_exec(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (all[i].net)
 			net_print_status(&all[i]);
+	print_shells(all, n);
 	x_free(all);
 	return 0;
 }

@@ -57,7 +57,7 @@ start_quietly(struct session *s, const struct target *t, pid_t *pid,
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if ((saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
 	    null < 0 || dup2(null, STDOUT_FILENO) < 0) {
-		rc = -ctl_error("cannot redirect stdout: %s", strerror(errno));
+		rc = ctl_fail("cannot redirect stdout: %s", strerror(errno));
 		if (saved >= 0)
 			close(saved);
 		if (null >= 0)
@@ -69,7 +69,7 @@ start_quietly(struct session *s, const struct target *t, pid_t *pid,
 		goto out;
 	if ((rc = session_create(s)) < 0) {
 		s->dir[0] = '\0';	/* not ours to remove */
-		rc = -ctl_error("cannot create session state in %s: %s",
+		rc = ctl_fail("cannot create session state in %s: %s",
 		    state_dir("mirrorctl"), strerror(-rc));
 		goto out;
 	}
@@ -102,14 +102,14 @@ ctx_agent_get(struct ctx_agent *ca, const char *target,
 	if (target_parse(target, &t) < 0)
 		return -1;
 	if ((ko->ns || ko->context) && t.kind != TARGET_KUBE)
-		return -ctl_error("%s: -n and --context are for Kubernetes "
+		return ctl_fail("%s: -n and --context are for Kubernetes "
 		    "targets (pod/..., deployment/..., statefulset/...)",
 		    target);
 	if (t.kind != TARGET_WS && token_file == NULL &&
 	    find_live_session(target, s))
 		return 0;
 	if (geteuid() != 0 && t.kind != TARGET_WS && t.kind != TARGET_KUBE)
-		return -ctl_error("%s: serving a local %s needs root (run with "
+		return ctl_fail("%s: serving a local %s needs root (run with "
 		    "sudo)", target, t.kind == TARGET_PID || t.kind ==
 		    TARGET_DEMO ? "process" : "container");
 	rc = start_quietly(s, &t, &pid, target, token_file, fingerprint,

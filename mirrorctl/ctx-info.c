@@ -58,17 +58,17 @@ ctx_info_fetch(const struct session *s, struct ctx_info *ci)
 	if (run_capture((const char *const *)av.v, NULL, QUERY_WAIT_MS,
 	    &r) != 0) {
 		if (r.status == 127)
-			ctl_error("cannot run %s", path);
+			ctl_fail("cannot run %s", path);
 		else if (r.status == 124)
-			ctl_error("the agent of %s did not describe its target "
+			ctl_fail("the agent of %s did not describe its target "
 			    "in %d s", s->target, QUERY_WAIT_MS / 1000);
 		else
-			ctl_error("%s", r.err[0] ? r.err :
+			ctl_fail("%s", r.err[0] ? r.err :
 			    "mirror-query failed");
 		goto out;
 	}
 	if (target_info_parse(r.out.s, r.out.len, &ti) < 0) {
-		ctl_error("%s printed a malformed description of %s", path,
+		ctl_fail("%s printed a malformed description of %s", path,
 		    s->target);
 		goto out;
 	}

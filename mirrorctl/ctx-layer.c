@@ -49,7 +49,7 @@ ctx_rules_add(struct ctx_rules *r, const char *what, const char *key,
 	    key, v1 ? "\t" : "", v1 ? v1 : "", v2 ? "\t" : "", v2 ? v2 : "");
 	if (n < 0 || (size_t)n >= sizeof(r->text) - r->len ||
 	    r->nlines >= CTX_LAYER_LINES) {
-		ctl_error("the layer's rules do not fit in %d bytes",
+		ctl_fail("the layer's rules do not fit in %d bytes",
 		    LAYER_RULES_FILE_MAX);
 		return -1;
 	}
@@ -87,7 +87,7 @@ ctx_rules_build(struct ctx_rules *r, const struct mirror_conf *conf,
 	int i, line, rc;
 
 	if (root[0] != '/' || strpbrk(root, "\t\n") != NULL) {
-		ctl_error("%s: the mount for the layer must be an absolute path "
+		ctl_fail("%s: the mount for the layer must be an absolute path "
 		    "without tabs or newlines", root);
 		return -1;
 	}
@@ -119,10 +119,10 @@ ctx_rules_build(struct ctx_rules *r, const struct mirror_conf *conf,
 	x_free(check);
 	if (rc < 0) {
 		if (line < 1 || line > r->nlines)
-			ctl_error("the layer's rules do not parse (line %d)",
+			ctl_fail("the layer's rules do not parse (line %d)",
 			    line);
 		else
-			ctl_error("%s: not a path (\"/dir\", \"~/dir\") nor a "
+			ctl_fail("%s: not a path (\"/dir\", \"~/dir\") nor a "
 			    "valid POSIX extended regex without back-references",
 			    r->what[line]);
 		return -1;
@@ -143,7 +143,7 @@ ctx_layer_path(void)
 		return xstrdup(v);
 	xasprintf(&path, "%s/%s", MIRROR_PKGLIBDIR, CTX_LAYER_SO);
 	if (access(path, R_OK) != 0) {
-		ctl_error("no %s (install mirror, or set MIRROR_LAYER)", path);
+		ctl_fail("no %s (install mirror, or set MIRROR_LAYER)", path);
 		x_free(path);
 		return NULL;
 	}
@@ -164,17 +164,17 @@ ctx_rules_write(const char *statedir, const struct ctx_rules *r)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0644)) < 0 || fchmod(fd, 0644) < 0 ||
 	    write(fd, r->text, r->len) != (ssize_t)r->len) {
-		ctl_error("%s: %s", tmp, strerror(errno));
+		ctl_fail("%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		ctl_error("%s: %s", tmp, strerror(errno));
+		ctl_fail("%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		ctl_error("%s: %s", path, strerror(errno));
+		ctl_fail("%s: %s", path, strerror(errno));
 		goto out;
 	}
 	ok = 1;

@@ -24,6 +24,8 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_connect_entry,
 	&cmd_disconnect_entry,
 	&cmd_env_entry,
+	&cmd_shell_entry,
+	&cmd_exec_entry,
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,

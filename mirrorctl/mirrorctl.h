@@ -29,6 +29,8 @@ extern const struct cmd_entry cmd_ls_entry;
 extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_disconnect_entry;
 extern const struct cmd_entry cmd_env_entry;
+extern const struct cmd_entry cmd_shell_entry;
+extern const struct cmd_entry cmd_exec_entry;
 
 /*
  * The one error convention of mirrorctl: a function that fails prints

@@ -93,6 +93,8 @@ session_save(struct session *s)
 	    s->netd_start);
 	if (s->fingerprint[0])
 		fprintf(f, "fingerprint=%s\n", s->fingerprint);
+	if (s->by_shell)
+		fprintf(f, "by_shell=1\n");
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -errno;
 	return 0;
@@ -223,6 +225,8 @@ session_load(const char *dir, struct session *s)
 			s->pf_start = strtoull(v, NULL, 10);
 		else if (strcmp(line, "netd_start") == 0)
 			s->netd_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "by_shell") == 0)
+			s->by_shell = atoi(v);
 	}
 	fclose(f);
 	session_check_pid(&s->mountd_pid, &s->mountd_start, "mirror-mountd");
@@ -388,4 +392,114 @@ out:
 	/* Ours (a keeper this mirrorctl forked): reaped. */
 	(void)waitpid(pid, NULL, WNOHANG);
 	close(fd);
+}
+
+int
+session_shell_save(const struct session *s, struct session_shell *sh)
+{
+	char tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+	FILE *f;
+
+	sh->keeper_start = procfs_start_time(sh->keeper);
+	sh->child_start = procfs_start_time(sh->child);
+	sh->netd_start = procfs_start_time(sh->netd_pid);
+	snprintf(tmp, sizeof(tmp), "%s/shell-%d.tmp", s->dir, (int)sh->keeper);
+	snprintf(path, sizeof(path), "%s/shell-%d", s->dir, (int)sh->keeper);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return -errno;
+	fprintf(f, "keeper_start=%llu\nctl=%d\nchild=%d\nchild_start=%llu\n"
+	    "netd_pid=%d\nnetd_start=%llu\nuid=%u\nchroot=%d\nnetns=%llu\n"
+	    "placed=%s\n", sh->keeper_start, (int)sh->ctl, (int)sh->child,
+	    sh->child_start, (int)sh->netd_pid, sh->netd_start,
+	    (unsigned)sh->uid, sh->chroot, sh->netns, sh->placed);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Reads the record at path into sh; 0 or -errno. */
+static int
+session_shell_load(const char *path, struct session_shell *sh)
+{
+	char line[SESSION_PLACED_MAX + 64], *v;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((v = strchr(line, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "keeper_start") == 0)
+			sh->keeper_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "ctl") == 0)
+			sh->ctl = atoi(v);
+		else if (strcmp(line, "child") == 0)
+			sh->child = atoi(v);
+		else if (strcmp(line, "child_start") == 0)
+			sh->child_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "netd_pid") == 0)
+			sh->netd_pid = atoi(v);
+		else if (strcmp(line, "netd_start") == 0)
+			sh->netd_start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "uid") == 0)
+			sh->uid = (uid_t)strtoul(v, NULL, 10);
+		else if (strcmp(line, "chroot") == 0)
+			sh->chroot = atoi(v);
+		else if (strcmp(line, "netns") == 0)
+			sh->netns = strtoull(v, NULL, 10);
+		else if (strcmp(line, "placed") == 0)
+			snprintf(sh->placed, sizeof(sh->placed), "%s", v);
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+session_shell_list(const struct session *s, struct session_shell **out,
+    size_t *n)
+{
+	char path[PATH_MAX + 300];
+	struct session_shell sh;
+	struct dirent *de;
+	char *end;
+	DIR *d;
+	long p;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(s->dir)) == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "shell-", 6) != 0)
+			continue;
+		p = strtol(de->d_name + 6, &end, 10);
+		if (*end != '\0' || p <= 0)
+			continue;
+		memset(&sh, 0, sizeof(sh));
+		sh.keeper = (pid_t)p;
+		snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+		if (session_shell_load(path, &sh) < 0)
+			continue;
+		/* Its keeper is gone (killed): nothing cleans up after it,
+		 * and it holds nothing. */
+		session_check_pid(&sh.keeper, &sh.keeper_start, NULL);
+		if (sh.keeper == 0)
+			continue;
+		session_check_pid(&sh.netd_pid, &sh.netd_start, "mirror-netd");
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = sh;
+	}
+	closedir(d);
+	return 0;
+}
+
+void
+session_shell_remove(const struct session *s, pid_t keeper)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/shell-%d", s->dir, (int)keeper);
+	unlink(path);
 }

@@ -33,6 +33,28 @@ struct session {
 	/* Start times of the processes above (procfs_start_time), filled
 	 * in by session_save; 0 while not known. */
 	unsigned long long mountd_start, agent_start, pf_start, netd_start;
+	int	by_shell;		/* a shell's own mount: unmounted when
+					 * its last shell exits */
+};
+
+/*
+ * A shell on a mount session ("mirrorctl shell"), one file shell-PID in
+ * the session's directory. keeper is the process that cleans up after
+ * the shell (cmd-shell.c); the record counts while it runs.
+ */
+#define SESSION_PLACED_MAX	2048
+struct session_shell {
+	pid_t	keeper;			/* PID in the file's name */
+	unsigned long long keeper_start;
+	pid_t	ctl;			/* the mirrorctl that waits */
+	pid_t	child;			/* the shell (its namespaces) */
+	unsigned long long child_start;
+	pid_t	netd_pid;		/* the shell's netd, 0 if none */
+	unsigned long long netd_start;
+	unsigned long long netns;	/* inode of its network namespace */
+	uid_t	uid;			/* the shell's user */
+	int	chroot;
+	char	placed[SESSION_PLACED_MAX]; /* "PATH PATH ...": bound over */
 };
 
 /* Makes a new, empty session directory (0700). 0 or -errno. */
@@ -47,6 +69,13 @@ int	session_load(const char *dir, struct session *);
 int	session_find(const char *mountpoint, struct session *);
 /* All sessions; caller frees *out. */
 int	session_list(struct session **out, size_t *n);
+/* Writes (replaces) sh's record in s; fills in the start times. 0 or
+ * -errno. */
+int	session_shell_save(const struct session *s, struct session_shell *sh);
+/* The records of s whose keeper still runs; caller frees *out. */
+int	session_shell_list(const struct session *s, struct session_shell **out,
+	    size_t *n);
+void	session_shell_remove(const struct session *s, pid_t keeper);
 /* Removes the session's directory and everything in it. */
 void	session_remove(const struct session *);
 /* path inside the session directory; borrowed static buffer. */

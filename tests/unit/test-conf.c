@@ -186,6 +186,7 @@ test_shipped(void)
 	got.fs_max_read_kb = got.fs_readahead_kb = -1;
 	got.fs_max_inflight = got.fs_write_behind_kb = -1;
 	got.fs_nallow_users = -1;
+	got.fs_nremote = -1;
 	got.agent_workers = -1;
 	got.agent_connect_timeout = -1;
 	snprintf(got.agent_image, sizeof(got.agent_image), "x");
@@ -223,6 +224,7 @@ test_shipped(void)
 	SAME_NUM(fs_max_inflight);
 	SAME_NUM(fs_write_behind_kb);
 	SAME_NUM(fs_nallow_users);
+	SAME_NUM(fs_nremote);
 	SAME_NUM(agent_workers);
 	SAME_NUM(agent_connect_timeout);
 	SAME_STR(agent_image);
