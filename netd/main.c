@@ -50,7 +50,6 @@
 #define NAMESERVERS_MAX	16	/* the target's, from its resolv.conf */
 /* The target's resolv.conf as the agent sends it, and this machine's
  * as netd reads it: more is not a resolv.conf. */
-#define RESOLV_CONF_MAX	(1 << 20)
 #define LOCAL_RESOLV_CONF_MAX 65536
 /* One prefix minus another: at most one piece per bit, and room. */
 #define CIDR_PIECES_MAX	130

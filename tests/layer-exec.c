@@ -24,7 +24,7 @@
 
 /* mirrorctl's is in main.c, which this driver does not link. */
 int
-ctl_error(const char *fmt, ...)
+ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 
