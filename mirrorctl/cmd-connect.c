@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "netd-run.h"
 #include "procfs.h"
 #include "statedir.h"
 #include "xmalloc.h"
@@ -68,19 +69,15 @@ const struct cmd_entry cmd_connect_entry = {
 	.exec = cmd_connect_exec,
 };
 
-#define NETD_ADDR_MAX	64
-
-/* Starts netd; waits for "ready DEV ADDR": DEV into s->dev, ADDR into
- * addr (NETD_ADDR_MAX bytes). 0, or -1 after printing why. */
-static int
-run_netd(struct session *s, const char *config, char *const *routes,
-    int nroutes, int no_dns, double wait_s, char *addr)
+int
+netd_run(struct session *s, const char *config, const char *const *extra,
+    double wait_s, char *addr)
 {
 	char *netd = ctl_program_path("mirror-netd"), line[512];
 	char *logf = xstrdup(session_file(s, "netd.log"));
 	char *pidf = xstrdup(session_file(s, "netd.pid"));
 	char *stf = xstrdup(session_file(s, "netd.status"));
-	const char *argv[32 + 2 * CONNECT_ROUTES_MAX];
+	const char *argv[32 + NETD_EXTRA_MAX];
 	int argc = 0, out[2], i, status, rc = -1;
 	size_t len = 0;
 	double waited = 0;
@@ -103,12 +100,8 @@ run_netd(struct session *s, const char *config, char *const *routes,
 	argv[argc++] = pidf;
 	argv[argc++] = "--log-file";
 	argv[argc++] = logf;
-	for (i = 0; i < nroutes; i++) {
-		argv[argc++] = "--route";
-		argv[argc++] = routes[i];
-	}
-	if (no_dns)
-		argv[argc++] = "--no-dns";
+	for (i = 0; i < NETD_EXTRA_MAX && extra[i]; i++)
+		argv[argc++] = extra[i];
 	if (config) {
 		argv[argc++] = "--config";
 		argv[argc++] = config;
@@ -209,8 +202,9 @@ cmd_connect_exec(int argc, char **argv)
 	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
-	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
-	int ch, nroutes = 0, no_dns = 0, rc;
+	const char *extra[2 * CONNECT_ROUTES_MAX + 2];
+	char addr[NETD_ADDR_MAX];
+	int ch, nextra = 0, no_dns = 0, rc;
 	pid_t pid;
 
 	memset(&ko, 0, sizeof(ko));
@@ -218,7 +212,7 @@ cmd_connect_exec(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
-			if (nroutes == CONNECT_ROUTES_MAX)
+			if (nextra == 2 * CONNECT_ROUTES_MAX)
 				return ctl_error("at most %d --route options",
 				    CONNECT_ROUTES_MAX);
 			/* A prefix length is required here: a bare address
@@ -228,7 +222,8 @@ cmd_connect_exec(int argc, char **argv)
 				return ctl_error("--route %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
 				    optarg);
-			routes[nroutes++] = optarg;
+			extra[nextra++] = "--route";
+			extra[nextra++] = optarg;
 			break;
 		case 'D': no_dns = 1; break;
 		case 't': token_file = optarg; break;
@@ -284,8 +279,11 @@ cmd_connect_exec(int argc, char **argv)
 	    0) < 0)
 		goto fail;
 	session_save(&s);
-	if (run_netd(&s, config, routes, nroutes, no_dns,
-	    conf.agent_connect_timeout + 5, addr) < 0)
+	if (no_dns)
+		extra[nextra++] = "--no-dns";
+	extra[nextra] = NULL;
+	if (netd_run(&s, config, extra, conf.agent_connect_timeout + 5,
+	    addr) < 0)
 		goto fail;
 	if ((rc = session_save(&s)) < 0)
 		ctl_error("warning: cannot save the session: %s",
