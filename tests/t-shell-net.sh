@@ -159,6 +159,38 @@ cmp -s "$T/l1" "$T/pub/index.html" || fail "the laptop's 127.0.0.1:80 gave: $(ca
 wait_rewritten 5 "$T/sh1.status" || fail "netd did not rewrite its status"
 grep -q "^exposed=tcp 127.0.0.1:80 " "$T/sh1.status" || fail "status does not say port 80 is exposed: $(cat "$T/sh1.status")"
 grep "^exposed=" "$T/sh1.status"
+say "64 MiB into a sink in the shell through the laptop's 127.0.0.1:9000, half-closed, answered"
+nsenter --net="/proc/$SH1/ns/net" python3 "$SRC/tests/netpeer.py" sink 127.0.0.1 9000 >"$T/sink.log" 2>&1 &
+on_exit "kill $!"
+sink_up() { grep -q "^exposed=tcp 127.0.0.1:9000 " "$T/sh1.status" 2>/dev/null; }
+wait_for 5 sink_up || fail "port 9000 not exposed: $(cat "$T/sh1.status")"
+# send_ms ADDR PORT: 64 MiB there from the laptop, checked; prints ms.
+send_ms() {
+	local s0 sent got
+	s0=$(date +%s%N)
+	read -r sent got < <(laptop python3 "$SRC/tests/netpeer.py" send "$1" "$2" $((64 << 20)))
+	assert_eq "$sent" "$got" "sha256 of 64 MiB to $1:$2"
+	echo $((($(date +%s%N) - s0) / 1000000))
+}
+ms=$(send_ms 127.0.0.1 9000) || exit 1
+# The same client against a sink in the laptop itself: the forwarder's cost.
+ip netns exec "$LAPTOP_NS" python3 "$SRC/tests/netpeer.py" sink 127.0.0.1 9002 >/dev/null 2>&1 &
+on_exit "kill $!"
+wait_for 5 laptop bash -c "echo >/dev/tcp/127.0.0.1/9002" 2>/dev/null || fail "the laptop's own sink"
+base=$(send_ms 127.0.0.1 9002) || exit 1
+say "64 MiB through the exposed port in $ms ms; to a sink in the laptop itself in $base ms"
+
+say "a port already taken on the laptop is not exposed, and says so"
+ip netns exec "$LAPTOP_NS" python3 -m http.server 8081 --bind 127.0.0.1 --directory "$T/www2" >/dev/null 2>&1 &
+on_exit "kill $!"
+wait_for 5 laptop curl -sf --max-time 1 http://127.0.0.1:8081/ -o /dev/null || fail "the laptop's own 8081"
+nsenter --net="/proc/$SH1/ns/net" python3 -m http.server 8081 --bind 127.0.0.1 --directory "$T/pub" >/dev/null 2>&1 &
+on_exit "kill $!"
+busy_noted() { grep -q "^not_exposed=tcp 8081: 127.0.0.1:8081 here: in use" "$T/sh1.status" 2>/dev/null; }
+wait_for 5 busy_noted || fail "status does not say 8081 is taken: $(cat "$T/sh1.status")"
+laptop curl -sf --max-time 5 http://127.0.0.1:8081/index.html >"$T/own" || fail "the laptop's own 8081 after"
+cmp -s "$T/own" "$T/www2/index.html" || fail "the laptop's own 8081 was taken over"
+
 say "the listener stops: the laptop's port closes"
 kill "$LISTENER"
 closed() { ! laptop curl -s --max-time 2 http://127.0.0.1:80/ >/dev/null 2>&1; }
