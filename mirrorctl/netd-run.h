@@ -1,6 +1,6 @@
 /*
  * Starting mirror-netd for a session: shared by "mirrorctl connect"
- * (cmd-connect.c, where it is defined) and a shell's network (ctx-net.c).
+ * (cmd-connect.c) and a shell's network (ctx-net.c); in netd-run.c.
  */
 #ifndef MIRRORCTL_NETD_RUN_H
 #define MIRRORCTL_NETD_RUN_H

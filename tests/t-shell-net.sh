@@ -10,7 +10,9 @@
 # the far server sees the connection come from the pod's address; the
 # laptop's routes, links and nftables rules do not change; two shells on
 # two agents whose pods share 10.77.0.0/24 each reach their own pod at
-# once; a listener on port 80 in the shell, run as nobody, answers at the
+# once (the second through mirrorctl's ctx_net_start, driven by
+# tests/ctx-net-driver, which records netd in the session and whose
+# ctx_net_stop takes it down); a listener on port 80 in the shell, run as nobody, answers at the
 # laptop's 127.0.0.1:80 and status says so; when the sleep dies, netd
 # exits and nothing of it remains.
 . "$(dirname "$0")/lib.sh"
@@ -134,11 +136,27 @@ say "the laptop's namespace did not change"
 laptop_state >"$T/laptop.during"
 diff "$T/laptop.before" "$T/laptop.during" || fail "the laptop's routes, links or nftables changed"
 
-say "shell 2 on agent 2: the same subnet, both at once"
+say "shell 2 on agent 2, through mirrorctl's ctx_net_start: the same subnet, both at once"
 shell_ns SH2
-netd_for "$SH2" "$AGENT2_URL" sh2
-NETD2=$NETD_PID
-RESOLV=$T/sh2.resolv in_shell "$SH2" curl -sf --max-time 10 "http://$POD_ADDR/" >"$T/q2" || fail "curl in shell 2"
+[ -x "$B/tests/ctx-net-driver" ] || fail "build first (make): no tests/ctx-net-driver"
+mkfifo "$T/drv.in"
+exec 7<>"$T/drv.in"
+ip netns exec "$LAPTOP_NS" "$B/tests/ctx-net-driver" "$AGENT2_URL" "$T/token" "$SH2" \
+	<"$T/drv.in" >"$T/drv.out" 2>"$T/drv.err" &
+DRIVER=$!
+on_exit "kill $DRIVER"
+wait_for 20 grep -q "^session " "$T/drv.out" || fail "ctx_net_start: $(cat "$T/drv.err")"
+cat "$T/drv.out"
+read -r _ NETD2 NETD2_START SH2_RESOLV < <(grep "^netd " "$T/drv.out")
+SH2_DIR=$(sed -n 's/^session //p' "$T/drv.out")
+on_exit "kill $NETD2"
+[ "$SH2_RESOLV" = "$SH2_DIR/resolv.conf" ] || fail "the resolv.conf is not in the session: $SH2_RESOLV"
+grep -qx "nameserver 198.18.0.1" "$SH2_RESOLV" || fail "shell 2's resolv.conf: $(cat "$SH2_RESOLV")"
+grep -qx "netd_pid=$NETD2" "$SH2_DIR/state" && grep -qx "netd_start=$NETD2_START" "$SH2_DIR/state" ||
+	fail "the session does not record netd $NETD2 (start $NETD2_START): $(cat "$SH2_DIR/state")"
+[ "$(awk '{print $22}' "/proc/$NETD2/stat")" = "$NETD2_START" ] || fail "netd's start time"
+grep -q "^dev=$" "$SH2_DIR/state" || fail "the session names a device of the laptop's: $(grep ^dev= "$SH2_DIR/state")"
+RESOLV=$SH2_RESOLV in_shell "$SH2" curl -sf --max-time 10 "http://$POD_ADDR/" >"$T/q2" || fail "curl in shell 2"
 cmp -s "$T/q2" "$T/www2/index.html" || fail "shell 2 did not reach its own pod: $(cat "$T/q2")"
 in_shell "$SH1" curl -sf --max-time 10 "http://$POD_ADDR/" >"$T/q1" || fail "curl in shell 1 next to shell 2"
 cmp -s "$T/q1" "$T/www/index.html" || fail "shell 1 did not reach its own pod next to shell 2: $(cat "$T/q1")"
@@ -201,9 +219,14 @@ kill "$SH1"
 wait_for 5 pid_gone "$NETD1" || fail "netd of shell 1 still runs after its shell exited"
 [ ! -e "$T/sh1.status" ] || fail "netd of shell 1 left its status file"
 grep -q "exited: stopping" "$T/sh1.log" || fail "netd's log does not say why it stopped"
-RESOLV=$T/sh2.resolv in_shell "$SH2" curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "shell 2 lost its network when shell 1 went"
+RESOLV=$SH2_RESOLV in_shell "$SH2" curl -sf --max-time 10 "http://$POD_ADDR/" >/dev/null || fail "shell 2 lost its network when shell 1 went"
+say "ctx_net_stop stops netd of shell 2"
+echo stop >&7
+wait_for 10 grep -q "^stopped" "$T/drv.out" || fail "ctx_net_stop did not return"
+pid_gone "$NETD2" || fail "netd of shell 2 still runs after ctx_net_stop"
+nsenter --net="/proc/$SH2/ns/net" ip link show mirror0 >/dev/null 2>&1 && fail "mirror0 stays in shell 2's namespace"
+exec 7>&-
 kill "$SH2"
-wait_for 5 pid_gone "$NETD2" || fail "netd of shell 2 still runs after its shell exited"
 laptop_state >"$T/laptop.after"
 diff "$T/laptop.before" "$T/laptop.after" || fail "the laptop changed after the shells"
 laptop ss -Hltn | grep -q "127.0.0.1:80 " && fail "a listener remains on the laptop"
