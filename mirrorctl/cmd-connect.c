@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "mirrorctl.h"
 #include "net.h"
+#include "netd-run.h"
 #include "procfs.h"
 #include "statedir.h"
 #include "xmalloc.h"
@@ -68,126 +69,6 @@ const struct cmd_entry cmd_connect_entry = {
 	.exec = cmd_connect_exec,
 };
 
-#define NETD_ADDR_MAX	64
-
-/* Starts netd; waits for "ready DEV ADDR": DEV into s->dev, ADDR into
- * addr (NETD_ADDR_MAX bytes). 0, or -1 after printing why. */
-static int
-run_netd(struct session *s, const char *config, char *const *routes,
-    int nroutes, int no_dns, double wait_s, char *addr)
-{
-	char *netd = ctl_program_path("mirror-netd"), line[512];
-	char *logf = xstrdup(session_file(s, "netd.log"));
-	char *pidf = xstrdup(session_file(s, "netd.pid"));
-	char *stf = xstrdup(session_file(s, "netd.status"));
-	const char *argv[32 + 2 * CONNECT_ROUTES_MAX];
-	int argc = 0, out[2], i, status, rc = -1;
-	size_t len = 0;
-	double waited = 0;
-	struct pollfd pfd;
-	pid_t pid;
-	FILE *f;
-
-	argv[argc++] = netd;
-	argv[argc++] = "--agent";
-	argv[argc++] = s->url;
-	argv[argc++] = "--token-file";
-	argv[argc++] = s->token_file;
-	if (s->fingerprint[0]) {
-		argv[argc++] = "--fingerprint";
-		argv[argc++] = s->fingerprint;
-	}
-	argv[argc++] = "--status-file";
-	argv[argc++] = stf;
-	argv[argc++] = "--pid-file";
-	argv[argc++] = pidf;
-	argv[argc++] = "--log-file";
-	argv[argc++] = logf;
-	for (i = 0; i < nroutes; i++) {
-		argv[argc++] = "--route";
-		argv[argc++] = routes[i];
-	}
-	if (no_dns)
-		argv[argc++] = "--no-dns";
-	if (config) {
-		argv[argc++] = "--config";
-		argv[argc++] = config;
-	}
-	argv[argc] = NULL;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		ctl_fail("pipe: %s", strerror(errno));
-		goto done;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) < 0) {
-		ctl_fail("fork: %s", strerror(errno));
-		close(out[0]);
-		close(out[1]);
-		goto done;
-	}
-	if (pid == 0) {
-		dup2(out[1], 1);
-		execv(netd, (char **)argv);
-		fprintf(stderr, "mirrorctl: cannot run %s: %s\n", netd,
-		    strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	pfd.fd = out[0];
-	pfd.events = POLLIN;
-	line[0] = '\0';
-	while (waited < wait_s) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, 100) == 0) {
-			waited += 0.1;
-			continue;
-		}
-		n = read(out[0], line + len, sizeof(line) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		line[len] = '\0';
-		if (strchr(line, '\n') || len == sizeof(line) - 1)
-			break;
-	}
-	close(out[0]);
-	line[strcspn(line, "\n")] = '\0';
-	if (strncmp(line, "ready ", 6) != 0 ||
-	    sscanf(line + 6, "%31s %63s", s->dev, addr) != 2) {
-		/* netd printed why on stderr. */
-		kill(pid, SIGTERM);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (waited >= wait_s)
-			ctl_fail("mirror-netd did not come up within %g s "
-			    "(see %s)", wait_s, logf);
-		goto done;
-	}
-	/* Without -f netd detached: this child exits once it did. */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if ((f = fopen(pidf, "r")) != NULL) {
-		int p = 0;
-
-		if (fscanf(f, "%d", &p) == 1)
-			s->netd_pid = p;
-		fclose(f);
-	}
-	if (s->netd_pid <= 0) {
-		ctl_fail("mirror-netd wrote no pid file (%s)", pidf);
-		goto done;
-	}
-	rc = 0;
-done:
-	x_free(netd);
-	x_free(logf);
-	x_free(pidf);
-	x_free(stf);
-	return rc;
-}
-
 static int
 cmd_connect_exec(int argc, char **argv)
 {
@@ -209,8 +90,9 @@ cmd_connect_exec(int argc, char **argv)
 	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
-	char *routes[CONNECT_ROUTES_MAX], addr[NETD_ADDR_MAX];
-	int ch, nroutes = 0, no_dns = 0, rc;
+	const char *extra[2 * CONNECT_ROUTES_MAX + 2];
+	char addr[NETD_ADDR_MAX];
+	int ch, nextra = 0, no_dns = 0, rc;
 	pid_t pid;
 
 	memset(&ko, 0, sizeof(ko));
@@ -218,7 +100,7 @@ cmd_connect_exec(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
-			if (nroutes == CONNECT_ROUTES_MAX)
+			if (nextra == 2 * CONNECT_ROUTES_MAX)
 				return ctl_fail("at most %d --route options",
 				    CONNECT_ROUTES_MAX);
 			/* A prefix length is required here: a bare address
@@ -228,7 +110,8 @@ cmd_connect_exec(int argc, char **argv)
 				return ctl_fail("--route %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
 				    optarg);
-			routes[nroutes++] = optarg;
+			extra[nextra++] = "--route";
+			extra[nextra++] = optarg;
 			break;
 		case 'D': no_dns = 1; break;
 		case 't': token_file = optarg; break;
@@ -284,8 +167,11 @@ cmd_connect_exec(int argc, char **argv)
 	    0) < 0)
 		goto fail;
 	session_save(&s);
-	if (run_netd(&s, config, routes, nroutes, no_dns,
-	    conf.agent_connect_timeout + 5, addr) < 0)
+	if (no_dns)
+		extra[nextra++] = "--no-dns";
+	extra[nextra] = NULL;
+	if (netd_run(&s, config, extra, conf.agent_connect_timeout + 5,
+	    addr) < 0)
 		goto fail;
 	if ((rc = session_save(&s)) < 0)
 		ctl_warn("cannot save the session: %s",

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #include "fw.h"
 #include "log.h"
 #include "proto-net.h"
+#include "netns.h"
 #include "startup.h"
 #include "relay.h"
 #include "route.h"
@@ -81,6 +83,10 @@ usage(FILE *f)
 "  --route CIDR          route this too (repeatable; also net.routes)\n"
 "  --never-route CIDR    never route this (repeatable; net.never_route)\n"
 "  --no-dns              no DNS stub on the device's address\n"
+"  --netns FILE          the device, routes and DNS stub in that network\n"
+"                        namespace (a shell's), with a default route\n"
+"  --exit-with PID       with --netns: exit when that process exits\n"
+"  --resolv-out FILE     with --netns: write a resolv.conf for the stub\n"
 "  --status-file FILE    keep a key=value status here (once a second)\n"
 "  --pid-file FILE       write the daemon's PID here\n"
 "  --log-file FILE       log here once detached (default: nowhere)\n"
@@ -188,8 +194,10 @@ net_info_cb(void *arg, int err, struct proto_cur *p)
 	uint32_t rlen;
 
 	if (err == 0 && (err = proto_dec_net_info(p, &rc, &rlen,
-	    net_info_prefix, ni)) == 0)
+	    net_info_prefix, ni)) == 0) {
 		parse_resolv_conf(ni, rc, rlen);
+		netns_pod_resolv(rc, rlen);
+	}
 	pthread_mutex_lock(&ni->mtx);
 	ni->err = err;
 	ni->done = 1;
@@ -496,6 +504,9 @@ main(int argc, char **argv)
 		{ "never-route", required_argument, NULL, 'n' },
 		{ "no-dns", no_argument, NULL, 'D' },
 		{ "status-file", required_argument, NULL, 's' },
+		{ "netns", required_argument, NULL, 'N' },
+		{ "exit-with", required_argument, NULL, 'E' },
+		{ "resolv-out", required_argument, NULL, 'O' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -514,7 +525,9 @@ main(int argc, char **argv)
 	struct client *cl = NULL;
 	struct agentconn ac;
 	const char *url = NULL, *token_file = NULL, *config = NULL;
-	const char *fingerprint = NULL;
+	const char *fingerprint = NULL, *netns_file = NULL, *resolv_out = NULL;
+	long exit_with = 0;
+	char *end;
 	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
 	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
@@ -548,6 +561,13 @@ main(int argc, char **argv)
 			break;
 		case 'D': no_dns = 1; break;
 		case 's': status_file = optarg; break;
+		case 'N': netns_file = optarg; break;
+		case 'O': resolv_out = optarg; break;
+		case 'E':
+			exit_with = strtol(optarg, &end, 10);
+			if (*end != '\0' || exit_with <= 0 || exit_with > INT_MAX)
+				fatalx("--exit-with %s: not a PID", optarg);
+			break;
 		case 'p': pid_file = optarg; break;
 		case 'l': log_file = optarg; break;
 		case 'L': level = optarg; break;
@@ -603,6 +623,9 @@ main(int argc, char **argv)
 	if (!conf.net_dns)
 		no_dns = 1;
 	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
+	if (netns_open(netns_file, (pid_t)exit_with, resolv_out, msg,
+	    sizeof(msg)) < 0)
+		fatalx("%s", msg);
 	if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		fatalx("cannot use /dev/net/tun: %s (load the tun module, or "
 		    "run in a container with --device /dev/net/tun)",
@@ -637,6 +660,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* --netns: from here on this thread works inside that namespace;
+	 * the agent's socket stays in ours. */
+	if ((rc = netns_enter()) < 0) {
+		snprintf(msg, sizeof(msg), "cannot enter --netns %s: %s",
+		    netns_file, strerror(-rc));
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		goto out;
+	}
 	/* The route set: --route and net.routes, and what the agent
 	 * reported that passes admission (plan_agent), minus
 	 * --never-route, net.never_route and this machine's resolvers. */
@@ -679,7 +710,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Before any route: nothing but this host may use the tunnel. */
-	if ((rc = fw_start(dev, ifindex, tun_addr, &why)) < 0) {
+	if (!netns_active() && (rc = fw_start(dev, ifindex, tun_addr,
+	    &why)) < 0) {
 		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
 		    strerror(-rc));
 		goto out;
@@ -697,6 +729,11 @@ main(int argc, char **argv)
 		added++;
 		log_debug("route %s dev %s", cidr_format(&routes[i], cs), dev);
 	}
+	if ((rc = netns_setup(ifindex, tun_addr, &why)) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		goto out;
+	}
 
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	rc_cfg.client = cl;
@@ -708,7 +745,7 @@ main(int argc, char **argv)
 	rc_cfg.agent_url = url;
 	rc_cfg.status_file = status_file;
 	fw_table_name(dev, fwname, sizeof(fwname));
-	rc_cfg.fw_table = fwname;
+	rc_cfg.fw_table = netns_active() ? NULL : fwname;
 	rc_cfg.routes = routes;
 	rc_cfg.nroutes = nroutes;
 	for (i = 0; i < plan.nskipped; i++)
@@ -719,6 +756,12 @@ main(int argc, char **argv)
 	if ((rc = relay_start(&rc_cfg, &why)) < 0) {
 		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
 		    strerror(-rc));
+		goto out;
+	}
+	if ((rc = netns_start(tun_addr, !no_dns, &why)) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
+		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		relay_stop();
 		goto out;
 	}
 	daemon_pidfile_write(pid_file);
@@ -736,6 +779,7 @@ main(int argc, char **argv)
 		break;
 	}
 	log_info("signal %d: removing the routes and %s", sig, dev);
+	netns_stop();
 	relay_stop();
 	ret = DAEMON_EXIT_OK;
 out:

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "netns.h"
 #include "relay-internal.h"
 
 void
@@ -43,6 +44,7 @@ status_write(void)
 	if (cfg->fw_table)
 		fprintf(f, "firewall=table inet %s: forwarding through %s "
 		    "dropped\n", cfg->fw_table, cfg->dev);
+	netns_status(f);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",

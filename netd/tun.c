@@ -70,11 +70,26 @@ tun_configure(const char *name, uint32_t addr, int prefixlen, int mtu)
 	    htonl(0xffffffffu << (32 - prefixlen)) : 0;
 	if ((rc = ifreq_ioctl(s, SIOCSIFNETMASK, &ifr)) < 0)
 		goto out;
-	if ((rc = ifreq_ioctl(s, SIOCGIFFLAGS, &ifr)) < 0)
-		goto out;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	rc = ifreq_ioctl(s, SIOCSIFFLAGS, &ifr);
+	rc = tun_link_up(name);
 out:
+	close(s);
+	return rc;
+}
+
+int
+tun_link_up(const char *name)
+{
+	struct ifreq ifr;
+	int s, rc;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if ((rc = ifreq_ioctl(s, SIOCGIFFLAGS, &ifr)) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ifreq_ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
 	close(s);
 	return rc;
 }

@@ -14,5 +14,7 @@ int	tun_open(char *name, int vnet, int *offload);
 /* Address addr/prefixlen (network order), MTU, up; 0 or -errno. */
 int	tun_configure(const char *name, uint32_t addr, int prefixlen,
 	    int mtu);
+/* Brings the link name up (lo of a fresh namespace too); 0 or -errno. */
+int	tun_link_up(const char *name);
 
 #endif
