@@ -313,7 +313,7 @@ layer_env(const struct shell_spec *sp, const struct mirror_conf *conf,
 		*envp = shell_env_put(*envp, add[i], v + 1);
 		*v = '=';
 	}
-	ctx_env_free(add);
+	ctx_layer_env_free(add);
 	return 0;
 }
 
