@@ -760,8 +760,8 @@ conf_load(struct mirror_conf *c, const char *path)
 	    (rc = get_patterns(&cfg, path, "fs.default_remote",
 	    &c->fs_default_remote)) < 0 ||
 	    (rc = get_patterns(&cfg, path, "fs.default_not_found",
-	    &c->fs_default_not_found)) < 0)
-	if ((rc = get_paths(&cfg, path, "fs.remote", c->fs_remote,
+	    &c->fs_default_not_found)) < 0 ||
+	    (rc = get_paths(&cfg, path, "fs.remote", c->fs_remote,
 	    &c->fs_nremote)) < 0)
 		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,

@@ -157,7 +157,7 @@ request(uint16_t op, struct proto_cur *c)
 		TRY(bytes(c, 65535));
 		break;
 	case OP_TARGET_INFO:
-		has_path = 0;
+		/* an empty request */
 		break;
 	default:
 		rc = proto_dec_fs_req(c, op, &strs, &r);
