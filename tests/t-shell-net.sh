@@ -66,8 +66,10 @@ AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" --insecure-pla
 AGENT2_URL=$AGENT_URL
 
 # The laptop before any shell, to compare with.
+# (IPv6 link-local routes are left out: the kernel adds them to lap0 a
+# moment after it comes up, whatever netd does.)
 laptop_state() {
-	laptop ip -o route show table all
+	laptop ip -o route show table all | grep -v ' fe80::'
 	laptop ip -o link show | sed 's/^[0-9]*: //; s/ state .*//'
 	laptop nft list ruleset
 }

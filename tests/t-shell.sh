@@ -24,6 +24,12 @@ TOK=/var/run/secrets/kubernetes.io/serviceaccount/token
 SESS=$MIRROR_STATE_DIR/sessions
 
 "$CTL" demo up >"$T/up" 2>&1 || { cat "$T/up"; fail "demo up failed"; }
+# The service-account directory is a volume of the demo pod (a tmpfs over
+# the image's empty directory), so the pod's own view is the reference.
+"$CTL" demo status >"$T/dstatus" || fail "demo status"
+dpid=$(sed -n 's/^pid //p' "$T/dstatus")
+cat "/proc/$dpid/root$TOK" >"$T/pod-token" 2>/dev/null && [ -s "$T/pod-token" ] ||
+	fail "the demo pod (pid '$dpid') has no token in its volume"
 
 # sh_ok NAME CMD...: mirrorctl shell demo -- CMD..., stdout in $T/NAME.
 sh_ok() {
@@ -68,10 +74,10 @@ must_fail "not root" "needs root" -- setpriv --reuid=65534 --regid=65534 \
 
 say "the pod's token at its pod path"
 sh_ok tok cat "$TOK"
-cmp -s "$T/tok" "$D$TOK" || fail "token differs: $(cat "$T/tok")"
+cmp -s "$T/tok" "$T/pod-token" || fail "token differs: $(cat "$T/tok")"
 [ ! -e "$TOK" ] || fail "this machine has $TOK itself: the test proves nothing"
 sh_ok tokbb /bin/busybox cat "$TOK"
-cmp -s "$T/tokbb" "$D$TOK" || fail "static busybox cat read: $(cat "$T/tokbb")"
+cmp -s "$T/tokbb" "$T/pod-token" || fail "static busybox cat read: $(cat "$T/tokbb")"
 nothing_left "after a shell"
 
 say "hostname, hosts, environment"
@@ -140,7 +146,7 @@ proc" "$(cat "$T/chr")" "--chroot: the pod's /bin, the home at MIRROR_LOCAL, /pr
 say "exec"
 timeout 60 "$CTL" exec demo -- cat "$TOK" >"$T/ex" 2>"$T/ex.err" ||
 	fail "exec: $(cat "$T/ex.err")"
-cmp -s "$T/ex" "$D$TOK" || fail "exec read: $(cat "$T/ex")"
+cmp -s "$T/ex" "$T/pod-token" || fail "exec read: $(cat "$T/ex")"
 nothing_left "after exec and --chroot"
 
 say "fs.remote, a hostile symlink, paths that stay local"
@@ -182,7 +188,7 @@ wait $ctl 2>/dev/null
 wait_for 10 pid_gone "$spid" || fail "the shell survived SIGKILL of mirrorctl"
 KEEP_MOUNT=1 nothing_left "a shell on a user's mount, after SIGKILL" "$ns"
 is_mounted "$T/mnt" || fail "the shell's end took the user's mount along"
-cmp -s "$T/mnt$TOK" "$D$TOK" || fail "the user's mount broke"
+cmp -s "$T/mnt$TOK" "$T/pod-token" || fail "the user's mount broke"
 wait_for 10 eval '! "$CTL" status | grep -q "^SHELL TARGET"' ||
 	fail "status still lists the shell: $("$CTL" status)"
 "$CTL" umount "$T/mnt" >/dev/null || fail "umount"
