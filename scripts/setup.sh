@@ -13,6 +13,7 @@ packages=(
 	clang libclang-rt-14-dev
 	groff-base
 	podman runc dnsmasq-base iputils-ping
+	tmux
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
