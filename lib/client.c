@@ -28,6 +28,7 @@
 #define SLOT_RESERVE	64	/* for calls made from callbacks */
 #define TIMER_TICK_MS	100	/* the timer thread's round: timeouts, retry */
 #define EXPIRE_BATCH	256	/* timed-out calls answered per round */
+#define CLOSE_WAIT_S	0.5	/* client_stop: for the close handshake */
 
 /* C_HELLO: our hello sent, the agent's proof awaited; C_PROOF: ours
  * sent, the welcome awaited. */
@@ -443,24 +444,43 @@ svc_main(void *arg)
 	return NULL;
 }
 
+/* ts = now + s on the realtime clock, for pthread_cond_timedwait. */
+static void
+deadline_in(struct timespec *ts, double s)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)s;
+	ts->tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *
 timer_main(void *arg)
 {
 	struct client *c = arg;
 	client_cb cbs[EXPIRE_BATCH];
 	void *args[EXPIRE_BATCH];
+	struct timespec ts;
 	double t;
 	int i, n, wake;
 
 	for (;;) {
-		usleep(TIMER_TICK_MS * 1000);
-		n = 0;
-		t = mono_now();
+		/* A round every TIMER_TICK_MS; client_stop ends the wait at
+		 * once (it broadcasts cv). */
 		pthread_mutex_lock(&c->mtx);
+		deadline_in(&ts, TIMER_TICK_MS / 1e3);
+		while (!c->stopping &&
+		    pthread_cond_timedwait(&c->cv, &c->mtx, &ts) != ETIMEDOUT)
+			;
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->mtx);
 			return NULL;
 		}
+		n = 0;
+		t = mono_now();
 		for (i = 0; i < c->nslots && n < EXPIRE_BATCH; i++)
 			if (c->slots[i].busy && c->slots[i].deadline < t &&
 			    slot_take(c, c->slots[i].id, &cbs[n], &args[n]))
@@ -511,13 +531,7 @@ client_start(struct client *c, double wait_s, const char **why)
 			rc = -ETIMEDOUT;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)left;
-		ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&ts, left);
 		pthread_cond_timedwait(&c->cv, &c->mtx, &ts);
 	}
 	if (c->auth_failed)
@@ -532,9 +546,26 @@ client_start(struct client *c, double wait_s, const char **why)
 void
 client_stop(struct client *c)
 {
+	struct timespec ts;
+	struct ws_conn *conn;
+
 	pthread_mutex_lock(&c->mtx);
 	c->stopping = 1;
 	c->state = C_STOPPED;
+	/* A websocket close frame, so that the agent sees an ordinary
+	 * goodbye (not a lost connection); on_close clears c->conn. */
+	if ((conn = c->conn) != NULL) {
+		ws_conn_ref(conn);
+		pthread_mutex_unlock(&c->mtx);
+		ws_close(conn, "client stopping");
+		ws_conn_unref(conn);
+		pthread_mutex_lock(&c->mtx);
+		deadline_in(&ts, CLOSE_WAIT_S);
+		while (c->conn == conn &&
+		    pthread_cond_timedwait(&c->cv, &c->mtx, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
 	if (c->ws) {
 		pthread_join(c->timer_thread, NULL);
@@ -669,4 +700,50 @@ client_send(struct client *c, struct proto_buf *b)
 	b->data = NULL;
 	ws_conn_unref(conn);
 	return rc;
+}
+
+/* client_call_wait's rendezvous with the transport thread. */
+struct call_wait {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 done, err;
+	client_parse_cb	 parse;
+	void		*arg;
+};
+
+static void
+call_wait_cb(void *arg, int err, struct proto_cur *payload)
+{
+	struct call_wait *w = arg;
+
+	if (err == 0 && w->parse != NULL)
+		err = w->parse(w->arg, payload);
+	pthread_mutex_lock(&w->mtx);
+	w->err = err;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+int
+client_call_wait(struct client *c, struct proto_buf *b, client_parse_cb parse,
+    void *arg)
+{
+	struct call_wait w;
+
+	if (ws_on_io_thread())
+		fatalx("client_call_wait on the transport thread");
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mtx, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	w.parse = parse;
+	w.arg = arg;
+	client_call(c, b, call_wait_cb, &w);
+	pthread_mutex_lock(&w.mtx);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mtx);
+	pthread_mutex_unlock(&w.mtx);
+	pthread_mutex_destroy(&w.mtx);
+	pthread_cond_destroy(&w.cv);
+	return w.err;
 }

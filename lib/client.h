@@ -53,6 +53,14 @@ void		 client_free(struct client *);
  * id is filled in here. Takes b's data. */
 void		 client_call(struct client *, struct proto_buf *b,
 		    client_cb cb, void *arg);
+/* Reads a reply's payload (borrowed for the call) on the transport
+ * thread: 0 or -errno (-EBADMSG for a malformed one). */
+typedef int (*client_parse_cb)(void *arg, struct proto_cur *payload);
+/* client_call, waited for: parse (if not NULL) reads the reply, and the
+ * result is the call's error or parse's. Never on the transport thread
+ * (it would wait for itself). */
+int		 client_call_wait(struct client *, struct proto_buf *b,
+		    client_parse_cb parse, void *arg);
 /* Bumped on every new agent connection: agent file handles from an
  * older epoch are gone. */
 uint64_t	 client_epoch(struct client *);

@@ -42,19 +42,40 @@ dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 	x_free(q);
 }
 
+/* The agent's OP_DNS request for one query; -EMSGSIZE if too big. */
+static int
+dns_req(struct proto_buf *b, const uint8_t *msg, size_t n)
+{
+	atomic_fetch_add_explicit(&R.dns_queries, 1, memory_order_relaxed);
+	proto_buf_init(b, PROTO_HDR_LEN + 4 + n);
+	if (proto_enc_dns_req(b, 0, msg, n) < 0) {
+		proto_buf_free(b);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
 static void
 dns_query(const uint8_t *msg, size_t n, client_cb cb, void *arg)
 {
 	struct proto_buf b;
 
-	atomic_fetch_add_explicit(&R.dns_queries, 1, memory_order_relaxed);
-	proto_buf_init(&b, PROTO_HDR_LEN + 4 + n);
-	if (proto_enc_dns_req(&b, 0, msg, n) < 0) {
-		proto_buf_free(&b);
+	if (dns_req(&b, msg, n) < 0) {
 		cb(arg, -EMSGSIZE, NULL);
 		return;
 	}
 	client_call(R.cl, &b, cb, arg);
+}
+
+/* dns_query, waited for (not on the transport thread). */
+static int
+dns_query_wait(const uint8_t *msg, size_t n, client_parse_cb parse, void *arg)
+{
+	struct proto_buf b;
+
+	if (dns_req(&b, msg, n) < 0)
+		return -EMSGSIZE;
+	return client_call_wait(R.cl, &b, parse, arg);
 }
 
 void
@@ -96,33 +117,24 @@ dnsstub_udp_readable(void)
 
 /* DNS over TCP is rare (truncated answers, zone tools): one thread per
  * connection, blocking. */
-struct dns_tcp_wait {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	int		 done, err;
+struct dns_tcp_answer {
 	uint8_t		*ans;
 	uint32_t	 n;
 };
 
-static void
-dns_tcp_answer(void *arg, int err, struct proto_cur *payload)
+static int
+dns_tcp_parse(void *arg, struct proto_cur *payload)
 {
-	struct dns_tcp_wait *w = arg;
+	struct dns_tcp_answer *w = arg;
 	const uint8_t *ans = NULL;
 	uint32_t n = 0;
 
-	if (err == 0 && proto_dec_dns_reply(payload, &ans, &n) < 0)
-		err = -EBADMSG;
-	pthread_mutex_lock(&w->mtx);
-	w->err = err;
-	if (err == 0) {
-		w->ans = xmalloc(n ? n : 1);
-		memcpy(w->ans, ans, n);
-		w->n = n;
-	}
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mtx);
+	if (proto_dec_dns_reply(payload, &ans, &n) < 0)
+		return -EBADMSG;
+	w->ans = xmalloc(n ? n : 1);
+	memcpy(w->ans, ans, n);
+	w->n = n;
+	return 0;
 }
 
 static int
@@ -153,24 +165,14 @@ dns_tcp_main(void *arg)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (read_full(fd, len, 2) == 0) {
-		struct dns_tcp_wait w;
+		struct dns_tcp_answer w = { NULL, 0 };
 		int ok;
 
 		n = (size_t)len[0] << 8 | len[1];
 		if (read_full(fd, msg, n) < 0 ||
 		    dns_query_check(msg, n, NULL) < 0)
 			break;
-		memset(&w, 0, sizeof(w));
-		pthread_mutex_init(&w.mtx, NULL);
-		pthread_cond_init(&w.cv, NULL);
-		dns_query(msg, n, dns_tcp_answer, &w);
-		pthread_mutex_lock(&w.mtx);
-		while (!w.done)
-			pthread_cond_wait(&w.cv, &w.mtx);
-		pthread_mutex_unlock(&w.mtx);
-		pthread_mutex_destroy(&w.mtx);
-		pthread_cond_destroy(&w.cv);
-		ok = w.err == 0;
+		ok = dns_query_wait(msg, n, dns_tcp_parse, &w) == 0;
 		if (ok) {
 			len[0] = (uint8_t)(w.n >> 8);
 			len[1] = (uint8_t)w.n;

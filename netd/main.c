@@ -138,11 +138,8 @@ check(void)
 }
 
 
-/* OP_NET_INFO, waited for. */
+/* OP_NET_INFO's answer. */
 struct net_info {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	int		 done, err;
 	struct cidr	 subnets[ROUTES_MAX];
 	char		 ifnames[ROUTES_MAX][IFNAMSIZ];
 	int		 nsubnets;
@@ -186,23 +183,20 @@ net_info_prefix(void *arg, int list, const struct proto_net_prefix *p)
 	return 0;
 }
 
-static void
-net_info_cb(void *arg, int err, struct proto_cur *p)
+static int
+net_info_parse(void *arg, struct proto_cur *p)
 {
 	struct net_info *ni = arg;
 	const uint8_t *rc;
 	uint32_t rlen;
+	int err;
 
-	if (err == 0 && (err = proto_dec_net_info(p, &rc, &rlen,
-	    net_info_prefix, ni)) == 0) {
+	if ((err = proto_dec_net_info(p, &rc, &rlen, net_info_prefix,
+	    ni)) == 0) {
 		parse_resolv_conf(ni, rc, rlen);
 		netns_pod_resolv(rc, rlen);
 	}
-	pthread_mutex_lock(&ni->mtx);
-	ni->err = err;
-	ni->done = 1;
-	pthread_cond_signal(&ni->cv);
-	pthread_mutex_unlock(&ni->mtx);
+	return err;
 }
 
 static int
@@ -210,16 +204,9 @@ get_net_info(struct client *cl, struct net_info *ni)
 {
 	struct proto_buf b;
 
-	pthread_mutex_init(&ni->mtx, NULL);
-	pthread_cond_init(&ni->cv, NULL);
 	proto_buf_init(&b, 64);
 	(void)proto_enc_net_info_req(&b, 0);
-	client_call(cl, &b, net_info_cb, ni);
-	pthread_mutex_lock(&ni->mtx);
-	while (!ni->done)
-		pthread_cond_wait(&ni->cv, &ni->mtx);
-	pthread_mutex_unlock(&ni->mtx);
-	return ni->err;
+	return client_call_wait(cl, &b, net_info_parse, ni);
 }
 
 /* Adds c to the set unless a prefix there holds it already; drops what

@@ -148,6 +148,11 @@ before=$(grep -c authenticated "$log")
 grep -q MIRRORD_FAKE_VAR_FIRST "$T/env4.sh" || fail "no pod variable"
 [ "$(grep -c authenticated "$log")" -gt "$before" ] ||
 	fail "env did not use the mount's agent"
+# mirror-query says goodbye with a close frame: the agent logs an
+# ordinary disconnect, not a lost connection.
+grep -q "peer closed the connection (code 1000)" "$log" ||
+	fail "no close frame from mirror-query: $(cat "$log")"
+! grep -q "dropped" "$log" || fail "the agent logged a dropped connection: $(cat "$log")"
 assert_eq 1 "$(ls "$MIRROR_STATE_DIR/sessions" | wc -l)" "sessions next to the mount"
 "$CTL" umount "$T/mnt" || fail "umount failed"
 say "ok"

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +26,10 @@
 
 #define PROG	"mirror-query"
 
-struct answer {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	int		 done, err;
-	struct target_info ti;
-};
-
-static void
-target_info_cb(void *arg, int err, struct proto_cur *p)
+static int
+ti_parse(void *arg, struct proto_cur *p)
 {
-	struct answer *a = arg;
-
-	if (err == 0)
-		err = proto_get_target_info(p, &a->ti);
-	pthread_mutex_lock(&a->mtx);
-	a->err = err;
-	a->done = 1;
-	pthread_cond_signal(&a->cv);
-	pthread_mutex_unlock(&a->mtx);
+	return proto_get_target_info(p, arg);
 }
 
 static void
@@ -76,10 +60,10 @@ main(int argc, char **argv)
 	const char *config = NULL, *why = NULL;
 	char token[PROTO_TOKEN_MAX + 1], *text;
 	struct mirror_conf conf;
-	struct answer a;
+	struct target_info ti;
 	struct client *cl;
 	struct proto_buf b;
-	int ch, rc, ret = 1;
+	int ch, rc, err, ret = 1;
 
 	log_init(PROG, LOG_LVL_ERROR);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -124,34 +108,26 @@ main(int argc, char **argv)
 		    "cannot reach the agent at", url, why);
 		goto out;
 	}
-	memset(&a, 0, sizeof(a));
-	pthread_mutex_init(&a.mtx, NULL);
-	pthread_cond_init(&a.cv, NULL);
+	memset(&ti, 0, sizeof(ti));
 	proto_buf_init(&b, 64);
 	proto_begin(&b, MSG_REQUEST, OP_TARGET_INFO, 0, 0);
-	client_call(cl, &b, target_info_cb, &a);
-	pthread_mutex_lock(&a.mtx);
-	while (!a.done)
-		pthread_cond_wait(&a.cv, &a.mtx);
-	pthread_mutex_unlock(&a.mtx);
-	if (a.err == -EBADMSG)
+	err = client_call_wait(cl, &b, ti_parse, &ti);
+	if (err == -EBADMSG)
 		fprintf(stderr, PROG ": the agent at %s sent a malformed "
 		    "description of its target\n", url);
-	else if (a.err < 0)
+	else if (err < 0)
 		fprintf(stderr, PROG ": the agent at %s did not describe its "
-		    "target: %s\n", url, strerror(-a.err));
+		    "target: %s\n", url, strerror(-err));
 	else {
-		text = target_info_format(&a.ti);
+		text = target_info_format(&ti);
 		if (fputs(text, stdout) >= 0 && fflush(stdout) == 0)
 			ret = 0;
 		else
 			fprintf(stderr, PROG ": writing the answer: %s\n",
 			    strerror(errno));
 		x_free(text);
-		target_info_free(&a.ti);
+		target_info_free(&ti);
 	}
-	pthread_mutex_destroy(&a.mtx);
-	pthread_cond_destroy(&a.cv);
 out:
 	client_stop(cl);
 	client_free(cl);
