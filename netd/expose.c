@@ -305,15 +305,20 @@ conn_main(void *arg)
 	struct conn *c = arg;
 	struct pollfd pfd[2];
 	char *buf = xmalloc(COPY_BUF);
-	int fds[2] = { c->a, c->b }, live[2] = { 1, 1 }, k, r;
+	/* Bit k: side k (0 the laptop's, 1 the shell's) may still send.
+	 * (A mask, not an int array indexed by k: GCC 12.2 with
+	 * -fsanitize=address,undefined -O2 compiled "live[k] = 0" into a
+	 * store to live[1] whatever k was, and the loop spun at 100 % CPU
+	 * on the laptop side's EOF.) */
+	unsigned int open = 3;
+	int k, r;
 
 	if (connect(c->b, (struct sockaddr *)&c->to, c->tolen) < 0)
 		goto out;
-	while (live[0] || live[1]) {
-		for (k = 0; k < 2; k++) {
-			pfd[k].fd = live[k] ? fds[k] : -1;
-			pfd[k].events = POLLIN;
-		}
+	while (open != 0) {
+		pfd[0].fd = (open & 1) ? c->a : -1;
+		pfd[1].fd = (open & 2) ? c->b : -1;
+		pfd[0].events = pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -321,13 +326,15 @@ conn_main(void *arg)
 		}
 		/* EOF on one side is a half-close on the other. */
 		for (k = 0; k < 2; k++) {
+			int from = k ? c->b : c->a, to = k ? c->a : c->b;
+
 			if (!pfd[k].revents)
 				continue;
-			if ((r = copy_once(fds[k], fds[1 - k], buf)) < 0)
+			if ((r = copy_once(from, to, buf)) < 0)
 				goto out;
 			if (r == 0) {
-				shutdown(fds[1 - k], SHUT_WR);
-				live[k] = 0;
+				shutdown(to, SHUT_WR);
+				open &= ~(1u << k);
 			}
 		}
 	}
