@@ -161,4 +161,16 @@ mount_url() {
 	on_exit "'$CTL' umount '$dir'; umount -l '$dir'"
 }
 
+# The built layer as LD_PRELOAD wants it: an ASan build's layer needs the
+# sanitizers' runtimes loaded first (and leak reports off, since every
+# program it is preloaded into would report its own). Sets LAYER and
+# exports MIRROR_LAYER, which mirrorctl exec preloads; LAYER_SAN lists
+# the runtimes (empty for an ordinary build).
+use_built_layer() {
+	LAYER=$B/.libs/libmirror-layer.so
+	[ -f "$LAYER" ] || fail "no $LAYER (make)"
+	LAYER_SAN=$(ldd "$LAYER" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ' ')
+	export MIRROR_LAYER="$LAYER_SAN$LAYER"
+	[ -z "$LAYER_SAN" ] || export ASAN_OPTIONS=detect_leaks=0
+}
 is_mounted() { grep -q " $(realpath "$1") fuse" /proc/mounts; }

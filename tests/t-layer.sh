@@ -3,12 +3,8 @@
 # mapped directory; a set-user-ID program ignores the map and the rules
 # of mirrorctl exec.
 . "$(dirname "$0")/lib.sh"
-LAYER=$B/.libs/libmirror-layer.so
-[ -f "$LAYER" ] || fail "no $LAYER (make)"
-# An ASan build's layer needs the sanitizers' runtimes loaded first.
-SAN=$(ldd "$LAYER" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ' ')
-PRE="$SAN$LAYER"
-[ -z "$SAN" ] || export ASAN_OPTIONS=detect_leaks=0
+use_built_layer
+PRE=$MIRROR_LAYER
 mkdir -p "$T/pod/secrets/sub"
 echo "pod-token" >"$T/pod/secrets/token"
 echo "deep" >"$T/pod/secrets/sub/file"
@@ -89,7 +85,7 @@ libdir=$(dirname "$(ldd /bin/cat | awk '/libc\.so/ { print $3 }')")
 mkdir -p "$T/lib"
 cp "$LAYER" "$T/lib/libmirror-layer-test.so"
 SECPRE=
-for l in $SAN; do
+for l in $LAYER_SAN; do
 	cp "$l" "$T/lib/"
 	SECPRE+="${l##*/} "
 done

@@ -14,6 +14,7 @@ need_mount
 need_cmd nsenter util-linux
 need_cmd ip iproute2
 [ -x /bin/busybox ] || missing "no /bin/busybox (apt-get install busybox-static)"
+use_built_layer
 if ip link show mirror-demo0 >/dev/null 2>&1; then
 	missing "a demo pod is already running here (mirror-demo0 exists)"
 fi
