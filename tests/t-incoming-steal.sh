@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Steal (issue 13): the pod's incoming connections to a port that a
+# program in a shell listens on go to that program. tests/net.sh's
+# topology plus a "client" namespace that reaches the pod's address
+# through a veth to the pod's namespace, the way another pod would. The
+# shell's network namespace is made with unshare --net (holding a sleep
+# that stands in for the shell) and mirror-netd --netns ... --incoming
+# steal, as "mirrorctl shell --steal" starts it.
+# Checked: the client's curl to POD:80 gets the shell's page while the
+# shell listens, and the pod's own page before and after; a process in
+# the pod's namespace calling 127.0.0.1:80 and POD:80 is stolen too; the
+# agent's table is owned and "nft list ruleset" in the pod is the same
+# after the shell as before; netd's status lists the subscription and
+# its counters; a listener's port_mapping (8080 in the shell for the
+# pod's 80); 200 concurrent stolen connections carry 1 MiB each way
+# intact (sha256 both ends); SIGKILL of the agent while stealing gives
+# the port back to the pod within a second, with no rule left.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net.sh"
+
+need_net
+need_cmd nft nftables
+need_cmd nsenter util-linux
+net_topology
+P=$SRC/tests/netpeer.py
+
+say "client: another pod's namespace, routed to the pod"
+CLIENT_NS=mtp-cli-$$
+netns_add "$CLIENT_NS"
+ip -n "$POD_NS" link add podcli0 type veth peer name podcli1 netns "$CLIENT_NS" ||
+	fail "veth pod-client"
+ip -n "$POD_NS" addr add 10.82.0.1/30 dev podcli0
+ip -n "$POD_NS" link set podcli0 up
+ip -n "$CLIENT_NS" addr add 10.82.0.2/30 dev podcli1
+ip -n "$CLIENT_NS" link set podcli1 up
+ip -n "$CLIENT_NS" route add default via 10.82.0.1
+client() { ip netns exec "$CLIENT_NS" "$@"; }
+pod() { ip netns exec "$POD_NS" "$@"; }
+POD_PAGE="the web server of the pod"
+SHELL_PAGE="the shell's own web server"
+page() { "$@" curl -s --max-time 5 "$URL" 2>/dev/null; }
+# answers WHO CMD...: CMD's curl of $URL gets WHO's page.
+answers() {
+	local want=$1 got; shift
+	got=$(page "$@")
+	[[ "$got" == *"$want"* ]]
+}
+URL=http://$POD_ADDR/
+answers "$POD_PAGE" client || fail "the client does not reach the pod's page: $(page client)"
+pod_state() { pod nft list ruleset; }
+pod_state >"$T/pod.before" || fail "cannot read the pod's ruleset"
+
+# shell_ns VAR: a fresh network namespace holding a sleep; its PID in VAR.
+shell_ns() {
+	unshare --net sleep 100000 &
+	local pid=$!
+	on_exit "kill $pid 2>/dev/null"
+	wait_for 5 eval "[ \"\$(readlink /proc/$pid/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
+		fail "unshare --net did not start"
+	printf -v "$1" %s "$pid"
+}
+# netd_steal SHELLPID NAME [ARGS]: mirror-netd for that shell with
+# --incoming steal; NAME_* files under $T. Sets NETD_PID.
+netd_steal() {
+	local sh=$1 name=$2; shift 2
+	laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
+		--netns "/proc/$sh/ns/net" --exit-with "$sh" --incoming steal \
+		--status-file "$T/$name.status" --pid-file "$T/$name.pid" \
+		--log-file "$T/$name.log" --log-level debug "$@" \
+		>"$T/$name.ready" 2>"$T/$name.err" ||
+		fail "netd for $name: $(cat "$T/$name.err")"
+	NETD_PID=$(cat "$T/$name.pid")
+	on_exit "kill $NETD_PID 2>/dev/null"
+}
+in_shell() { local pid=$1; shift; nsenter --net="/proc/$pid/ns/net" "$@"; }
+# shell_bg PID CMD...: CMD in the shell's namespace, in the background.
+shell_bg() {
+	local pid=$1; shift
+	nsenter --net="/proc/$pid/ns/net" "$@" >>"$T/shell.log" 2>&1 &
+	on_exit "kill $! 2>/dev/null"
+}
+table() { pod nft list tables | sed -n 's/^table inet \(mirror_agent_[0-9]*\)$/\1/p'; }
+stolen() { grep -q "^steal=tcp pod:$1 -> shell:$2 stolen" "$T/$3.status" 2>/dev/null; }
+
+say "shell 1: a web server on port 80, netd stealing"
+shell_ns SH1
+netd_steal "$SH1" sh1
+mkdir -p "$T/www-local"
+echo "<h1>$SHELL_PAGE</h1>" >"$T/www-local/index.html"
+shell_bg "$SH1" busybox httpd -f -v -p 80 -h "$T/www-local"
+wait_for 10 stolen 80 80 sh1 || fail "port 80 not stolen: $(cat "$T/sh1.status" 2>/dev/null; tail -n 20 "$T/sh1.log")"
+START=$(date +%s%N)
+wait_for 5 answers "$SHELL_PAGE" client || fail "the client's request did not reach the shell: $(page client)"
+say "stolen: the client gets the shell's page"
+TABLE=$(table)
+[ -n "$TABLE" ] || fail "no mirror_agent_ table in the pod: $(pod nft list tables)"
+pod nft list table inet "$TABLE" >"$T/table" || fail "cannot list $TABLE"
+cat "$T/table"
+grep -q "flags owner" "$T/table" || fail "the agent's table is not owned"
+grep -q "tcp dport 80 meta mark != 0x6d697272 redirect to :" "$T/table" ||
+	fail "no prerouting redirect of port 80"
+grep -q "fib daddr type local redirect to :" "$T/table" || fail "no output redirect for the pod's own connections"
+
+say "the pod's own connections to 127.0.0.1:80 and POD:80 are stolen too"
+URL=http://127.0.0.1/
+answers "$SHELL_PAGE" pod || fail "the pod's 127.0.0.1:80 was not stolen: $(page pod)"
+URL=http://$POD_ADDR/
+answers "$SHELL_PAGE" pod || fail "the pod's own POD:80 was not stolen: $(page pod)"
+
+say "mirrorctl-style status: the subscription and its counters"
+wait_rewritten 5 "$T/sh1.status" || fail "netd did not rewrite its status"
+grep "^steal=\|^incoming=" "$T/sh1.status"
+grep -q "^incoming=steal$" "$T/sh1.status" || fail "status does not say steal"
+conns=$(sed -n 's/^steal=tcp pod:80 -> shell:80 stolen conns \([0-9]*\) .*/\1/p' "$T/sh1.status")
+[ "${conns:-0}" -ge 3 ] || fail "status counts ${conns:-no} connections, want 3 or more"
+grep -q "bytes_out [1-9]" "$T/sh1.status" || fail "status counts no bytes: $(grep steal= "$T/sh1.status")"
+
+say "200 concurrent stolen connections, 1 MiB each way"
+shell_bg "$SH1" python3 "$P" sink 0.0.0.0 9000
+wait_for 10 stolen 9000 9000 sh1 || fail "port 9000 not stolen"
+client python3 - "$POD_ADDR" 9000 200 1048576 <<'EOF' >"$T/many.out" 2>&1 || fail "concurrent: $(tail -n 5 "$T/many.out")"
+import hashlib, os, socket, sys, threading
+addr, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ok = []
+def one():
+    data = os.urandom(size)
+    s = socket.create_connection((addr, port), timeout=60)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    ok.append(got.decode().strip() == hashlib.sha256(data).hexdigest())
+ts = [threading.Thread(target=one) for _ in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(sum(ok), len(ok))
+sys.exit(0 if sum(ok) == n else 1)
+EOF
+assert_eq "200 200" "$(cat "$T/many.out")" "intact stolen connections"
+
+say "the shell exits: the pod answers again, its ruleset is as before"
+kill "$SH1"
+wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit with the shell"
+wait_for 2 answers "$POD_PAGE" client || fail "the pod does not answer again: $(page client)"
+wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left: $(pod nft list tables)"
+pod_state >"$T/pod.after"
+diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+
+say "port_mapping: the shell's 8080 is the pod's 80"
+printf 'incoming: { port_mapping = ( [8080, 80] ); ignore_ports = [ 9000 ]; };\n' >"$T/map.conf"
+shell_ns SH2
+netd_steal "$SH2" sh2 --config "$T/map.conf"
+shell_bg "$SH2" busybox httpd -f -p 8080 -h "$T/www-local"
+shell_bg "$SH2" python3 "$P" sink 0.0.0.0 9000
+wait_for 10 stolen 80 8080 sh2 || fail "8080 not mapped to the pod's 80: $(cat "$T/sh2.status")"
+wait_for 5 answers "$SHELL_PAGE" client || fail "mapped: the client did not reach the shell's 8080"
+wait_rewritten 5 "$T/sh2.status"
+grep -q "pod:9000" "$T/sh2.status" && fail "ignore_ports 9000 was subscribed"
+
+say "SIGKILL of the agent: the pod answers within a second, no rule left"
+kill -9 "$AGENT_PID"
+KILLED=$(date +%s%N)
+wait_for 1 eval '[ -z "$(table)" ]' || fail "table left after SIGKILL of the agent: $(pod nft list ruleset)"
+answers "$POD_PAGE" client || fail "the pod does not answer after SIGKILL of the agent"
+say "given back in $((($(date +%s%N) - KILLED) / 1000000)) ms"
+pod_state >"$T/pod.after2"
+diff -u "$T/pod.before" "$T/pod.after2" || fail "the pod's ruleset changed after SIGKILL"
+echo ok
