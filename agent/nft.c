@@ -28,137 +28,38 @@
 
 #include "log.h"
 #include "nft.h"
+#include "nlmsg.h"
 
-#define NFT_BATCH_MAX	8192
 #define NFT_RECV_MAX	16384
 #define NFT_PREFIX	"mirror_agent_"
 #define PRIO_DSTNAT	(-100)
 #define PRIO_OUTPUT	(-100)
 
-/* A batch being built: messages one after another, 4-byte aligned. */
-struct nlb {
-	uint8_t		 buf[NFT_BATCH_MAX];
-	size_t		 len;
-	int		 err;		/* sticky: -EMSGSIZE */
-	int		 nmsg;		/* acknowledged messages */
-	uint32_t	 first_seq;
-};
-
-static void *
-room(struct nlb *b, size_t n)
-{
-	void *p;
-
-	if (b->err || b->len + NLMSG_ALIGN(n) > sizeof(b->buf)) {
-		b->err = -EMSGSIZE;
-		return NULL;
-	}
-	p = b->buf + b->len;
-	memset(p, 0, NLMSG_ALIGN(n));
-	b->len += NLMSG_ALIGN(n);
-	return p;
-}
-
-/* A message header and its nfgenmsg; returns its offset. */
+/* A message of the nf_tables subsystem (or a batch's begin or end). */
 static size_t
-msg_begin(struct nlb *b, struct agent_nft *n, uint16_t type, uint16_t flags,
+msg_begin(struct nlmsg_buf *b, uint16_t type, uint16_t flags,
     uint8_t family, uint16_t res_id)
 {
-	size_t at = b->len;
-	struct nlmsghdr *h = room(b, sizeof(*h));
-	struct nfgenmsg *g = room(b, sizeof(*g));
+	struct nfgenmsg g;
 
-	if (h == NULL || g == NULL)
-		return at;
-	h->nlmsg_type = type;
-	h->nlmsg_flags = NLM_F_REQUEST | flags;
-	h->nlmsg_seq = n->seq++;
-	g->nfgen_family = family;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(res_id);
-	if (flags & NLM_F_ACK) {
-		if (b->nmsg++ == 0)
-			b->first_seq = h->nlmsg_seq;
-	}
-	return at;
-}
-
-/* The length of what began at (a message's u32, or a nested
- * attribute's u16) is what was put since. */
-static void
-set_len(struct nlb *b, size_t at, int nest)
-{
-	if (b->err)
-		return;
-	if (nest)
-		((struct nlattr *)(b->buf + at))->nla_len =
-		    (uint16_t)(b->len - at);
-	else
-		((struct nlmsghdr *)(b->buf + at))->nlmsg_len =
-		    (uint32_t)(b->len - at);
+	memset(&g, 0, sizeof(g));
+	g.nfgen_family = family;
+	g.version = NFNETLINK_V0;
+	g.res_id = htons(res_id);
+	return nlmsg_begin(b, type, flags, &g, sizeof(g));
 }
 
 static void
-msg_end(struct nlb *b, size_t at)
+attr_u32(struct nlmsg_buf *b, uint16_t type, uint32_t v)
 {
-	set_len(b, at, 0);
+	nlmsg_attr_u32(b, type, htonl(v));
 }
 
 static void
-attr(struct nlb *b, uint16_t type, const void *data, size_t len)
+batch_begin(struct nlmsg_buf *b, struct agent_nft *n)
 {
-	struct nlattr *a = room(b, NLA_HDRLEN + len);
-
-	if (a == NULL)
-		return;
-	a->nla_type = type;
-	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
-	if (len)
-		memcpy((uint8_t *)a + NLA_HDRLEN, data, len);
-}
-
-static void
-attr_u32(struct nlb *b, uint16_t type, uint32_t v)
-{
-	v = htonl(v);
-	attr(b, type, &v, sizeof(v));
-}
-
-static void
-attr_str(struct nlb *b, uint16_t type, const char *s)
-{
-	attr(b, type, s, strlen(s) + 1);
-}
-
-static size_t
-nest_begin(struct nlb *b, uint16_t type)
-{
-	size_t at = b->len;
-
-	attr(b, type | NLA_F_NESTED, NULL, 0);
-	return at;
-}
-
-static void
-nest_end(struct nlb *b, size_t at)
-{
-	set_len(b, at, 1);
-}
-
-static void
-batch_begin(struct nlb *b, struct agent_nft *n)
-{
-	b->len = 0;
-	b->err = 0;
-	b->nmsg = 0;
-	msg_end(b, msg_begin(b, n, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC,
-	    NFNL_SUBSYS_NFTABLES));
-}
-
-static void
-batch_end(struct nlb *b, struct agent_nft *n)
-{
-	msg_end(b, msg_begin(b, n, NFNL_MSG_BATCH_END, 0, AF_UNSPEC,
+	nlmsg_start(b, n->seq);
+	nlmsg_end(b, msg_begin(b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC,
 	    NFNL_SUBSYS_NFTABLES));
 }
 
@@ -177,26 +78,26 @@ struct expr_at {
 };
 
 static struct expr_at
-expr_begin(struct nlb *b, const char *name)
+expr_begin(struct nlmsg_buf *b, const char *name)
 {
 	struct expr_at e;
 
-	e.elem = nest_begin(b, NFTA_LIST_ELEM);
-	attr_str(b, NFTA_EXPR_NAME, name);
-	e.data = nest_begin(b, NFTA_EXPR_DATA);
+	e.elem = nlmsg_nest_begin(b, NFTA_LIST_ELEM);
+	nlmsg_attr_str(b, NFTA_EXPR_NAME, name);
+	e.data = nlmsg_nest_begin(b, NFTA_EXPR_DATA);
 	return e;
 }
 
 static void
-expr_end(struct nlb *b, struct expr_at e)
+expr_end(struct nlmsg_buf *b, struct expr_at e)
 {
-	nest_end(b, e.data);
-	nest_end(b, e.elem);
+	nlmsg_nest_end(b, e.data);
+	nlmsg_nest_end(b, e.elem);
 }
 
 /* An expression whose attributes are all u32: n (type, value) pairs. */
 static void
-e_u32s(struct nlb *b, const char *name, const uint32_t kv[][2], int n)
+e_u32s(struct nlmsg_buf *b, const char *name, const uint32_t kv[][2], int n)
 {
 	struct expr_at e = expr_begin(b, name);
 	int i;
@@ -208,7 +109,7 @@ e_u32s(struct nlb *b, const char *name, const uint32_t kv[][2], int n)
 
 /* meta KEY into register 1 */
 static void
-e_meta(struct nlb *b, uint32_t key)
+e_meta(struct nlmsg_buf *b, uint32_t key)
 {
 	const uint32_t kv[][2] = {
 		{ NFTA_META_DREG, NFT_REG_1 }, { NFTA_META_KEY, key },
@@ -219,22 +120,22 @@ e_meta(struct nlb *b, uint32_t key)
 
 /* register 1 OP data */
 static void
-e_cmp(struct nlb *b, uint32_t op, const void *data, size_t len)
+e_cmp(struct nlmsg_buf *b, uint32_t op, const void *data, size_t len)
 {
 	struct expr_at e = expr_begin(b, "cmp");
 	size_t d;
 
 	attr_u32(b, NFTA_CMP_SREG, NFT_REG_1);
 	attr_u32(b, NFTA_CMP_OP, op);
-	d = nest_begin(b, NFTA_CMP_DATA);
-	attr(b, NFTA_DATA_VALUE, data, len);
-	nest_end(b, d);
+	d = nlmsg_nest_begin(b, NFTA_CMP_DATA);
+	nlmsg_attr(b, NFTA_DATA_VALUE, data, len);
+	nlmsg_nest_end(b, d);
 	expr_end(b, e);
 }
 
 /* tcp dport into register 1 */
 static void
-e_tcp_dport(struct nlb *b)
+e_tcp_dport(struct nlmsg_buf *b)
 {
 	const uint32_t kv[][2] = {
 		{ NFTA_PAYLOAD_DREG, NFT_REG_1 },
@@ -247,7 +148,7 @@ e_tcp_dport(struct nlb *b)
 
 /* fib daddr type into register 1 */
 static void
-e_fib_daddr_type(struct nlb *b)
+e_fib_daddr_type(struct nlmsg_buf *b)
 {
 	const uint32_t kv[][2] = {
 		{ NFTA_FIB_DREG, NFT_REG_1 },
@@ -260,7 +161,7 @@ e_fib_daddr_type(struct nlb *b)
 
 /* redirect to :port (network order) */
 static void
-e_redirect(struct nlb *b, uint16_t port)
+e_redirect(struct nlmsg_buf *b, uint16_t port)
 {
 	static const uint32_t redir[][2] = {
 		{ NFTA_REDIR_REG_PROTO_MIN, NFT_REG_1 },
@@ -270,9 +171,9 @@ e_redirect(struct nlb *b, uint16_t port)
 	size_t d;
 
 	attr_u32(b, NFTA_IMMEDIATE_DREG, NFT_REG_1);
-	d = nest_begin(b, NFTA_IMMEDIATE_DATA);
-	attr(b, NFTA_DATA_VALUE, &port, sizeof(port));
-	nest_end(b, d);
+	d = nlmsg_nest_begin(b, NFTA_IMMEDIATE_DATA);
+	nlmsg_attr(b, NFTA_DATA_VALUE, &port, sizeof(port));
+	nlmsg_nest_end(b, d);
 	expr_end(b, e);
 	e_u32s(b, "redir", redir, 2);
 }
@@ -280,55 +181,55 @@ e_redirect(struct nlb *b, uint16_t port)
 /* ---- messages ---- */
 
 static void
-m_table(struct nlb *b, struct agent_nft *n, int msg, uint32_t flags,
+m_table(struct nlmsg_buf *b, struct agent_nft *n, int msg, uint32_t flags,
     const char *name)
 {
-	size_t at = msg_begin(b, n, nft_type(msg), (uint16_t)(NLM_F_ACK |
+	size_t at = msg_begin(b, nft_type(msg), (uint16_t)(NLM_F_ACK |
 	    (msg == NFT_MSG_NEWTABLE ? NLM_F_CREATE | NLM_F_EXCL : 0)),
 	    NFPROTO_INET, 0);
 
-	attr_str(b, NFTA_TABLE_NAME, name);
+	nlmsg_attr_str(b, NFTA_TABLE_NAME, name);
 	if (msg == NFT_MSG_NEWTABLE)
 		attr_u32(b, NFTA_TABLE_FLAGS, flags);
-	msg_end(b, at);
+	nlmsg_end(b, at);
 }
 
 static void
-m_chain(struct nlb *b, struct agent_nft *n, int msg, const char *name,
+m_chain(struct nlmsg_buf *b, struct agent_nft *n, int msg, const char *name,
     uint32_t hook, int prio)
 {
-	size_t at = msg_begin(b, n, nft_type(msg), (uint16_t)(NLM_F_ACK |
+	size_t at = msg_begin(b, nft_type(msg), (uint16_t)(NLM_F_ACK |
 	    (msg == NFT_MSG_NEWCHAIN ? NLM_F_CREATE | NLM_F_EXCL : 0)),
 	    NFPROTO_INET, 0), h;
 
-	attr_str(b, NFTA_CHAIN_TABLE, n->table);
-	attr_str(b, NFTA_CHAIN_NAME, name);
+	nlmsg_attr_str(b, NFTA_CHAIN_TABLE, n->table);
+	nlmsg_attr_str(b, NFTA_CHAIN_NAME, name);
 	if (msg == NFT_MSG_NEWCHAIN) {
-		h = nest_begin(b, NFTA_CHAIN_HOOK);
+		h = nlmsg_nest_begin(b, NFTA_CHAIN_HOOK);
 		attr_u32(b, NFTA_HOOK_HOOKNUM, hook);
 		attr_u32(b, NFTA_HOOK_PRIORITY, (uint32_t)prio);
-		nest_end(b, h);
-		attr_str(b, NFTA_CHAIN_TYPE, "nat");
+		nlmsg_nest_end(b, h);
+		nlmsg_attr_str(b, NFTA_CHAIN_TYPE, "nat");
 		attr_u32(b, NFTA_CHAIN_POLICY, NF_ACCEPT);
 	}
-	msg_end(b, at);
+	nlmsg_end(b, at);
 }
 
 /* The rule of chain: ipv4, tcp dport port, mark != mark, [fib daddr
  * type local,] redirect to :lport. */
 static void
-m_redirect_rule(struct nlb *b, struct agent_nft *n, const char *chain,
+m_redirect_rule(struct nlmsg_buf *b, struct agent_nft *n, const char *chain,
     uint16_t port, uint16_t lport, uint32_t mark, int local_only)
 {
-	size_t at = msg_begin(b, n, nft_type(NFT_MSG_NEWRULE),
+	size_t at = msg_begin(b, nft_type(NFT_MSG_NEWRULE),
 	    NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, NFPROTO_INET, 0), l;
 	uint8_t nfproto = NFPROTO_IPV4, l4 = IPPROTO_TCP;
 	uint16_t nport = htons(port);
 	uint32_t type_local = RTN_LOCAL;
 
-	attr_str(b, NFTA_RULE_TABLE, n->table);
-	attr_str(b, NFTA_RULE_CHAIN, chain);
-	l = nest_begin(b, NFTA_RULE_EXPRESSIONS);
+	nlmsg_attr_str(b, NFTA_RULE_TABLE, n->table);
+	nlmsg_attr_str(b, NFTA_RULE_CHAIN, chain);
+	l = nlmsg_nest_begin(b, NFTA_RULE_EXPRESSIONS);
 	e_meta(b, NFT_META_NFPROTO);
 	e_cmp(b, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
 	e_meta(b, NFT_META_L4PROTO);
@@ -342,63 +243,19 @@ m_redirect_rule(struct nlb *b, struct agent_nft *n, const char *chain,
 		e_cmp(b, NFT_CMP_EQ, &type_local, sizeof(type_local));
 	}
 	e_redirect(b, htons(lport));
-	nest_end(b, l);
-	msg_end(b, at);
+	nlmsg_nest_end(b, l);
+	nlmsg_end(b, at);
 }
 
 /* ---- sending ---- */
 
-/* Reads the answers to b's acknowledged messages: 0 once each is
- * acknowledged, or the first error. Answers to an earlier batch (after
- * its error) are skipped by their sequence numbers. */
 static int
-read_acks(struct agent_nft *n, const struct nlb *b)
+send_batch(struct agent_nft *n, struct nlmsg_buf *b)
 {
-	static uint8_t buf[NFT_RECV_MAX] __attribute__((aligned(8)));
-	struct nlmsghdr *h;
-	ssize_t got;
-	int acks = 0, rc = 0, len;
-
-	while (acks < b->nmsg) {
-		got = recv(n->fd, buf, sizeof(buf), 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		len = (int)got;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
-		    h = NLMSG_NEXT(h, len)) {
-			struct nlmsgerr *e = NLMSG_DATA(h);
-
-			if (h->nlmsg_type != NLMSG_ERROR ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ||
-			    h->nlmsg_seq < b->first_seq ||
-			    h->nlmsg_seq >= b->first_seq + 64u * 1024)
-				continue;
-			acks++;
-			if (e->error != 0 && rc == 0)
-				rc = e->error;
-		}
-		/* A batch that failed is answered for the failed messages
-		 * only: what is there is all there will be. */
-		if (rc != 0)
-			break;
-	}
-	return rc;
-}
-
-static int
-send_batch(struct agent_nft *n, struct nlb *b)
-{
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-
-	batch_end(b, n);
-	if (b->err)
-		return b->err;
-	if (sendto(n->fd, b->buf, b->len, 0, (struct sockaddr *)&nl,
-	    sizeof(nl)) < 0)
-		return -errno;
-	return read_acks(n, b);
+	nlmsg_end(b, msg_begin(b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC,
+	    NFNL_SUBSYS_NFTABLES));
+	n->seq = b->seq;
+	return nlmsg_send(n->fd, b);
 }
 
 static int
@@ -431,7 +288,7 @@ static void
 reap_stale(struct agent_nft *n)
 {
 	static uint8_t buf[NFT_RECV_MAX] __attribute__((aligned(8)));
-	static struct nlb b;
+	static struct nlmsg_buf b;
 	char names[16][40];
 	struct nlmsghdr *h;
 	struct nlattr *a;
@@ -440,10 +297,11 @@ reap_stale(struct agent_nft *n)
 	int len, nn = 0, i, done = 0, alen;
 	long pid;
 
-	memset(&b, 0, sizeof(b));
-	at = msg_begin(&b, n, nft_type(NFT_MSG_GETTABLE), NLM_F_DUMP,
+	nlmsg_start(&b, n->seq);
+	at = msg_begin(&b, nft_type(NFT_MSG_GETTABLE), NLM_F_DUMP,
 	    NFPROTO_INET, 0);
-	msg_end(&b, at);
+	nlmsg_end(&b, at);
+	n->seq = b.seq;
 	if (send(n->fd, b.buf, b.len, 0) < 0)
 		return;
 	while (!done && (got = recv(n->fd, buf, sizeof(buf), 0)) > 0) {
@@ -503,7 +361,7 @@ nft_init(struct agent_nft *n)
 int
 nft_table_create(struct agent_nft *n)
 {
-	static struct nlb b;
+	static struct nlmsg_buf b;
 	int rc;
 
 	if (n->fd >= 0)
@@ -546,7 +404,7 @@ static int
 port_batch(struct agent_nft *n, uint16_t port, uint16_t lport,
     uint32_t mark, int add)
 {
-	static struct nlb b;
+	static struct nlmsg_buf b;
 	char pre[16], out[16];
 	int msg = add ? NFT_MSG_NEWCHAIN : NFT_MSG_DELCHAIN;
 
@@ -579,7 +437,7 @@ nft_port_del(struct agent_nft *n, uint16_t port)
 void
 nft_table_destroy(struct agent_nft *n)
 {
-	static struct nlb b;
+	static struct nlmsg_buf b;
 	int rc;
 
 	if (n->fd < 0)

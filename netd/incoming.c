@@ -11,14 +11,26 @@
  * thread makes a socket (the relay thread lives in the shell's
  * namespace, so the socket is born there), connects it to the listener
  * without blocking, and answers STREAM_OPENED 0 once connected (the
- * stream engine takes the socket) or the connect's errno. The local
- * program sees the connection come from the shell's loopback, not from
- * the pod's client.
+ * stream engine takes the socket) or the connect's errno.
+ *
+ * The local program sees the pod's client's own address and port: the
+ * socket is bound to them (IP_TRANSPARENT) and marked INCOMING_MARK.
+ * Inside the shell's namespace (ours alone) net.ipv4.tcp_fwmark_accept
+ * gives the accepted connection that mark too, and a rule sends marked
+ * packets to a table whose one route is "local 0.0.0.0/0 dev lo", so the
+ * program's answers to that foreign address come back to netd's socket
+ * instead of leaving through the TUN device. Where that cannot be set
+ * up, or the address cannot be bound (the client's address is one of
+ * the shell's own, or its port is taken), the connection comes from the
+ * shell's loopback instead.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -29,6 +41,7 @@
 
 #include "incoming.h"
 #include "log.h"
+#include "nlmsg.h"
 #include "proto-net.h"
 #include "relay-internal.h"
 #include "xmalloc.h"
@@ -37,6 +50,11 @@
 #define INCOMING_RETRY_S	5.0
 /* A local connect unanswered so long fails. */
 #define INCOMING_CONNECT_S	10.0
+/* The mark of netd's sockets to the shell's listeners, and the routing
+ * table (in the shell's namespace) that keeps their answers local. */
+#define INCOMING_MARK		0x6d697272u
+#define INCOMING_TABLE		2121
+#define INCOMING_RULE_PRIO	100
 
 enum inc_state { INC_IDLE, INC_SUBBING, INC_ON, INC_FAILED, INC_UNSUBBING };
 
@@ -56,6 +74,7 @@ static pthread_mutex_t inc_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct inc_port inc[INCOMING_PORTS_MAX];	/* inc_mtx */
 static int inc_n;				/* inc_mtx */
 static int inc_mode;				/* set before the threads */
+static int inc_transparent;			/* the policy route is up */
 static struct mirror_conf inc_conf;		/* read-only then */
 
 /* A request to make once the lock is released, and what its answer
@@ -80,6 +99,100 @@ int
 incoming_active(void)
 {
 	return inc_mode == CONF_IN_STEAL;
+}
+
+/* ---- the client's own address, in the shell ---- */
+
+/* The rule and the route of the header comment, in one netlink batch
+ * on a socket of the calling thread's namespace. */
+static int
+policy_route(void)
+{
+	static struct nlmsg_buf b;
+	struct fib_rule_hdr fr;
+	struct rtmsg rt;
+	struct timeval tv = { 5, 0 };
+	size_t at;
+	int fd, rc;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	nlmsg_start(&b, 1);
+	memset(&fr, 0, sizeof(fr));
+	fr.family = AF_INET;
+	fr.action = FR_ACT_TO_TBL;
+	at = nlmsg_begin(&b, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL |
+	    NLM_F_ACK, &fr, sizeof(fr));
+	nlmsg_attr_u32(&b, FRA_FWMARK, INCOMING_MARK);
+	nlmsg_attr_u32(&b, FRA_TABLE, INCOMING_TABLE);
+	nlmsg_attr_u32(&b, FRA_PRIORITY, INCOMING_RULE_PRIO);
+	nlmsg_end(&b, at);
+	memset(&rt, 0, sizeof(rt));
+	rt.rtm_family = AF_INET;
+	rt.rtm_table = RT_TABLE_UNSPEC;
+	rt.rtm_protocol = RTPROT_BOOT;
+	rt.rtm_scope = RT_SCOPE_HOST;
+	rt.rtm_type = RTN_LOCAL;
+	at = nlmsg_begin(&b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL |
+	    NLM_F_ACK, &rt, sizeof(rt));
+	nlmsg_attr_u32(&b, RTA_TABLE, INCOMING_TABLE);
+	nlmsg_attr_u32(&b, RTA_OIF, if_nametoindex("lo"));
+	nlmsg_end(&b, at);
+	rc = nlmsg_send(fd, &b);
+	close(fd);
+	return rc;
+}
+
+void
+incoming_setup_ns(void)
+{
+	FILE *f;
+	int rc = 0;
+
+	if (!incoming_active())
+		return;
+	/* The accepted connection takes the SYN's mark. */
+	if ((f = fopen("/proc/sys/net/ipv4/tcp_fwmark_accept", "we")) ==
+	    NULL || fputs("1", f) < 0)
+		rc = -errno;
+	if (f != NULL && fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = policy_route();
+	if (rc < 0) {
+		log_warnx("incoming: cannot route answers to the pod's "
+		    "clients back in the shell (%s); stolen connections come "
+		    "from the shell's loopback", strerror(-rc));
+		return;
+	}
+	inc_transparent = 1;
+}
+
+/* A socket for a stolen connection from the client's own address (or,
+ * failing that, a plain one). */
+static int
+client_socket(int family, const struct proto_stream_accept *a)
+{
+	struct sockaddr_in sin;
+	uint32_t mark = INCOMING_MARK;
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || !inc_transparent || family != AF_INET)
+		return fd < 0 ? -errno : fd;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	memcpy(&sin.sin_addr, a->addr, 4);
+	sin.sin_port = htons(a->sport);
+	if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == 0 &&
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		return fd;
+	close(fd);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 /* ---- the table ---- */
@@ -407,10 +520,8 @@ incoming_stream_accept(const struct proto_hdr *h, const uint8_t *data,
 	st->in_port = m.accept.dport;
 	st->in_fd = -1;
 	st->deadline = mono_now() + INCOMING_CONNECT_S;
-	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd < 0) {
-		connected(st, errno);
+	if ((fd = client_socket(to.ss_family, &m.accept)) < 0) {
+		connected(st, -fd);
 		return;
 	}
 	st->in_fd = fd;

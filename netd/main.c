@@ -751,6 +751,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	incoming_setup_ns();
+
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	rc_cfg.client = cl;
 	rc_cfg.tunfd = tunfd;

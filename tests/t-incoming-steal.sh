@@ -7,7 +7,8 @@
 # that stands in for the shell) and mirror-netd --netns ... --incoming
 # steal, as "mirrorctl shell --steal" starts it.
 # Checked: the client's curl to POD:80 gets the shell's page while the
-# shell listens, and the pod's own page before and after; a process in
+# shell listens, and the pod's own page before and after; the shell's
+# program sees the client's own address and port; a process in
 # the pod's namespace calling 127.0.0.1:80 and POD:80 is stolen too; the
 # agent's table is owned and "nft list ruleset" in the pod is the same
 # after the shell as before; netd's status lists the subscription and
@@ -107,7 +108,23 @@ answers "$SHELL_PAGE" pod || fail "the pod's 127.0.0.1:80 was not stolen: $(page
 URL=http://$POD_ADDR/
 answers "$SHELL_PAGE" pod || fail "the pod's own POD:80 was not stolen: $(page pod)"
 
-say "mirrorctl-style status: the subscription and its counters"
+say "the shell's program sees the client's own address and port"
+shell_bg "$SH1" python3 -c '
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = ("peer %s:%d\n" % self.client_address).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()'
+wait_for 10 stolen 8000 8000 sh1 || fail "port 8000 not stolen"
+peer=$(client curl -s --max-time 5 "http://$POD_ADDR:8000/")
+[[ "$peer" == "peer 10.82.0.2:"* ]] || fail "the shell's program saw '$peer', not the client's 10.82.0.2"
+say "the client's connection arrived as $peer"
+
+say "status: the subscription and its counters"
 wait_rewritten 5 "$T/sh1.status" || fail "netd did not rewrite its status"
 grep "^steal=\|^incoming=" "$T/sh1.status"
 grep -q "^incoming=steal$" "$T/sh1.status" || fail "status does not say steal"
