@@ -464,6 +464,9 @@ net_stream_message(struct agent_net *net, struct agent_net_client *cl,
 		if (ns->state != ST_ACCEPTING)
 			net_client_violation(cl, "stream_opened for a stream "
 			    "not waiting for it");
+		else if (sm.status == 0 && sm.window == 0)
+			net_client_violation(cl, "stream_opened with no "
+			    "window");
 		else
 			accept_answered(net, ns, sm.status, sm.window);
 		break;

@@ -168,7 +168,12 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		case 'n': a->ko.ns = optarg; break;
 		case 'C': a->ko.context = optarg; break;
 		case 'S': a->incoming = CONF_IN_STEAL; break;
-		case 'M': a->incoming = CONF_IN_MIRROR; break;
+		case 'M':
+			a->incoming = CONF_IN_MIRROR;
+			fprintf(stderr, "mirrorctl: note: --mirror is not "
+			    "built yet; the pod's incoming traffic is left "
+			    "alone, as with --no-incoming\n");
+			break;
 		case 'O': a->incoming = CONF_IN_OFF; break;
 		case 'h': ctl_usage(e); return 1;
 		default: goto usage;

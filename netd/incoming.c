@@ -91,7 +91,7 @@ incoming_configure(int mode, const struct mirror_conf *conf)
 	inc_mode = mode;
 	inc_conf = *conf;
 	if (mode == CONF_IN_MIRROR)
-		log_warnx("incoming: mirror mode is not built yet; the pod's "
+		log_info("incoming: mirror mode is not built yet; the pod's "
 		    "incoming traffic is left alone (as with \"off\")");
 }
 

@@ -637,7 +637,6 @@ main(int argc, char **argv)
 		no_dns = 1;
 	if (in_mode != CONF_IN_OFF && netns_file == NULL)
 		fatalx("--incoming needs --netns (a shell's namespace)");
-	incoming_configure(in_mode, &conf);
 	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (netns_open(netns_file, (pid_t)exit_with, resolv_out, msg,
 	    sizeof(msg)) < 0)
@@ -658,6 +657,7 @@ main(int argc, char **argv)
 
 	if (!fg)
 		wfd = daemon_detach(PROG, "network daemon", log_file);
+	incoming_configure(in_mode, &conf);
 
 	snprintf(msg, sizeof(msg), "the agent at %s does not serve the "
 	    "network (no CAP_NET in its hello): update mirror-agent", url);

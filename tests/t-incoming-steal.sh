@@ -2,24 +2,26 @@
 # Steal (issue 13): the pod's incoming connections to a port that a
 # program in a shell listens on go to that program. tests/net.sh's
 # topology plus a "client" namespace that reaches the pod's address
-# through a veth to the pod's namespace, the way another pod would. The
-# shell's network namespace is made with unshare --net (holding a sleep
-# that stands in for the shell) and mirror-netd --netns ... --incoming
-# steal, as "mirrorctl shell --steal" starts it.
+# through a veth to the pod's namespace, the way another pod would.
+# Shell 1 is "mirrorctl shell --steal"; shell 2 a network namespace made
+# with unshare --net (holding a sleep that stands in for the shell) and
+# mirror-netd --netns ... --incoming steal, as mirrorctl starts it, with
+# a configuration of its own.
 # Checked: the client's curl to POD:80 gets the shell's page while the
 # shell listens, and the pod's own page before and after; the shell's
-# program sees the client's own address and port; a process in
-# the pod's namespace calling 127.0.0.1:80 and POD:80 is stolen too; the
+# program sees the client's own address and port; a process in the
+# pod's namespace calling 127.0.0.1:80 and POD:80 is stolen too; the
 # agent's table is owned and "nft list ruleset" in the pod is the same
-# after the shell as before; netd's status lists the subscription and
-# its counters; a listener's port_mapping (8080 in the shell for the
-# pod's 80); 200 concurrent stolen connections carry 1 MiB each way
-# intact (sha256 both ends); SIGKILL of the agent while stealing gives
-# the port back to the pod within a second, with no rule left.
+# after the shell as before; mirrorctl status lists each subscription
+# and its counters; 200 concurrent stolen connections carry 1 MiB each
+# way intact (sha256 at both ends); port_mapping (8080 in the shell for
+# the pod's 80) and ignore_ports; SIGKILL of the agent while stealing
+# gives the port back to the pod within a second, with no rule left.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
 need_net
+need_fuse
 need_cmd nft nftables
 need_cmd nsenter util-linux
 net_topology
@@ -73,7 +75,6 @@ netd_steal() {
 	NETD_PID=$(cat "$T/$name.pid")
 	on_exit "kill $NETD_PID 2>/dev/null"
 }
-in_shell() { local pid=$1; shift; nsenter --net="/proc/$pid/ns/net" "$@"; }
 # shell_bg PID CMD...: CMD in the shell's namespace, in the background.
 shell_bg() {
 	local pid=$1; shift
@@ -83,14 +84,34 @@ shell_bg() {
 table() { pod nft list tables | sed -n 's/^table inet \(mirror_agent_[0-9]*\)$/\1/p'; }
 stolen() { grep -q "^steal=tcp pod:$1 -> shell:$2 stolen" "$T/$3.status" 2>/dev/null; }
 
-say "shell 1: a web server on port 80, netd stealing"
-shell_ns SH1
-netd_steal "$SH1" sh1
+say "shell 1: mirrorctl shell --steal running a web server on port 80"
 mkdir -p "$T/www-local"
 echo "<h1>$SHELL_PAGE</h1>" >"$T/www-local/index.html"
-shell_bg "$SH1" busybox httpd -f -v -p 80 -h "$T/www-local"
-wait_for 10 stolen 80 80 sh1 || fail "port 80 not stolen: $(cat "$T/sh1.status" 2>/dev/null; tail -n 20 "$T/sh1.log")"
-START=$(date +%s%N)
+cat >"$T/peer.py" <<'PY'
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = ("peer %s:%d\n" % self.client_address).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
+PY
+# The shell's command: three servers until $T/stop appears.
+timeout 300 "$CTL" shell --steal --token-file "$T/token" "$AGENT_URL" -- sh -c '
+	busybox httpd -f -p 80 -h "$1/www-local" &
+	python3 "$1/peer.py" &
+	python3 "$2" sink 0.0.0.0 9000 &
+	while [ ! -e "$1/stop" ]; do sleep 0.1; done
+	kill $(jobs -p)' sh "$T" "$P" >"$T/shell.out" 2>&1 &
+SHELL_CTL=$!
+on_exit "touch $T/stop; kill $SHELL_CTL 2>/dev/null"
+status_has() { "$CTL" status 2>/dev/null | grep -q "$1"; }
+for port in 80 8000 9000; do
+	wait_for 20 status_has "steal  *tcp pod:$port -> shell:$port stolen" ||
+		fail "port $port not stolen: $("$CTL" status; cat "$T/shell.out")"
+done
 wait_for 5 answers "$SHELL_PAGE" client || fail "the client's request did not reach the shell: $(page client)"
 say "stolen: the client gets the shell's page"
 TABLE=$(table)
@@ -109,33 +130,12 @@ URL=http://$POD_ADDR/
 answers "$SHELL_PAGE" pod || fail "the pod's own POD:80 was not stolen: $(page pod)"
 
 say "the shell's program sees the client's own address and port"
-shell_bg "$SH1" python3 -c '
-import http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = ("peer %s:%d\n" % self.client_address).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()'
-wait_for 10 stolen 8000 8000 sh1 || fail "port 8000 not stolen"
 peer=$(client curl -s --max-time 5 "http://$POD_ADDR:8000/")
 [[ "$peer" == "peer 10.82.0.2:"* ]] || fail "the shell's program saw '$peer', not the client's 10.82.0.2"
 say "the client's connection arrived as $peer"
 
-say "status: the subscription and its counters"
-wait_rewritten 5 "$T/sh1.status" || fail "netd did not rewrite its status"
-grep "^steal=\|^incoming=" "$T/sh1.status"
-grep -q "^incoming=steal$" "$T/sh1.status" || fail "status does not say steal"
-conns=$(sed -n 's/^steal=tcp pod:80 -> shell:80 stolen conns \([0-9]*\) .*/\1/p' "$T/sh1.status")
-[ "${conns:-0}" -ge 3 ] || fail "status counts ${conns:-no} connections, want 3 or more"
-grep -q "bytes_out [1-9]" "$T/sh1.status" || fail "status counts no bytes: $(grep steal= "$T/sh1.status")"
-
 say "200 concurrent stolen connections, 1 MiB each way"
-shell_bg "$SH1" python3 "$P" sink 0.0.0.0 9000
-wait_for 10 stolen 9000 9000 sh1 || fail "port 9000 not stolen"
-client python3 - "$POD_ADDR" 9000 200 1048576 <<'EOF' >"$T/many.out" 2>&1 || fail "concurrent: $(tail -n 5 "$T/many.out")"
+cat >"$T/many.py" <<'PY'
 import hashlib, os, socket, sys, threading
 addr, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 ok = []
@@ -157,12 +157,25 @@ for t in ts: t.start()
 for t in ts: t.join()
 print(sum(ok), len(ok))
 sys.exit(0 if sum(ok) == n else 1)
-EOF
+PY
+client python3 "$T/many.py" "$POD_ADDR" 9000 200 1048576 >"$T/many.out" 2>&1 ||
+	fail "concurrent: $(tail -n 5 "$T/many.out")"
 assert_eq "200 200" "$(cat "$T/many.out")" "intact stolen connections"
 
+say "mirrorctl status: the subscriptions and their counters"
+conns_of() { "$CTL" status | sed -n "s/^ *steal  *tcp pod:$1 -> shell:$1 stolen conns \([0-9]*\) .*/\1/p"; }
+enough() { [ "$(conns_of 9000)" -ge 200 ] 2>/dev/null; }
+wait_for 5 enough || fail "status counts $(conns_of 9000) connections to 9000, want 200: $("$CTL" status)"
+"$CTL" status | grep "incoming\|steal"
+"$CTL" status | grep -q "^ *incoming  *steal$" || fail "status does not say steal"
+[ "$(conns_of 80)" -ge 3 ] || fail "status counts $(conns_of 80) connections to 80, want 3 or more"
+"$CTL" status | grep "pod:9000" | grep -q "bytes_in [1-9][0-9]\{8\}" ||
+	fail "status counts less than 200 MiB in: $("$CTL" status | grep pod:9000)"
+
 say "the shell exits: the pod answers again, its ruleset is as before"
-kill "$SH1"
-wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit with the shell"
+touch "$T/stop"
+wait_for 10 pid_gone "$SHELL_CTL" || fail "mirrorctl shell did not exit"
+wait "$SHELL_CTL" || fail "mirrorctl shell failed: $(cat "$T/shell.out")"
 wait_for 2 answers "$POD_PAGE" client || fail "the pod does not answer again: $(page client)"
 wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left: $(pod nft list tables)"
 pod_state >"$T/pod.after"
