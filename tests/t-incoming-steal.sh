@@ -100,11 +100,11 @@ http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
 PY
 # The shell's command: three servers until $T/stop appears.
 timeout 300 "$CTL" shell --steal --token-file "$T/token" "$AGENT_URL" -- sh -c '
-	busybox httpd -f -p 80 -h "$1/www-local" &
-	python3 "$1/peer.py" &
-	python3 "$2" sink 0.0.0.0 9000 &
+	busybox httpd -f -p 80 -h "$1/www-local" & a=$!
+	python3 "$1/peer.py" & b=$!
+	python3 "$2" sink 0.0.0.0 9000 & c=$!
 	while [ ! -e "$1/stop" ]; do sleep 0.1; done
-	kill $(jobs -p)' sh "$T" "$P" >"$T/shell.out" 2>&1 &
+	kill $a $b $c' sh "$T" "$P" >"$T/shell.out" 2>&1 &
 SHELL_CTL=$!
 on_exit "touch $T/stop; kill $SHELL_CTL 2>/dev/null"
 status_has() { "$CTL" status 2>/dev/null | grep -q "$1"; }
