@@ -403,9 +403,10 @@ incoming_status(FILE *f)
 	const struct inc_port *p;
 	int i;
 
-	if (inc_mode != CONF_IN_STEAL) {
-		fprintf(f, "incoming=%s\n", inc_mode == CONF_IN_MIRROR ?
-		    "mirror (not built yet: off)" : "off");
+	if (inc_mode == CONF_IN_OFF)
+		return;
+	if (inc_mode == CONF_IN_MIRROR) {
+		fprintf(f, "incoming=mirror (not built yet: off)\n");
 		return;
 	}
 	fprintf(f, "incoming=steal\n");
