@@ -55,6 +55,9 @@
 #define INCOMING_MARK		0x6d697272u
 #define INCOMING_TABLE		2121
 #define INCOMING_RULE_PRIO	100
+/* Stolen connections at once; beyond, a new one is refused (EMFILE),
+ * whatever the pod's clients or the agent send. */
+#define INCOMING_CONNS_MAX	4096
 
 enum inc_state { INC_IDLE, INC_SUBBING, INC_ON, INC_FAILED, INC_UNSUBBING };
 
@@ -75,6 +78,7 @@ static struct inc_port inc[INCOMING_PORTS_MAX];	/* inc_mtx */
 static int inc_n;				/* inc_mtx */
 static int inc_mode;				/* set before the threads */
 static int inc_transparent;			/* the policy route is up */
+static int inc_conns;				/* relay thread's */
 static struct mirror_conf inc_conf;		/* read-only then */
 
 /* A request to make once the lock is released, and what its answer
@@ -514,6 +518,12 @@ incoming_stream_accept(const struct proto_hdr *h, const uint8_t *data,
 		send_opened(m.id, ECONNREFUSED);
 		return;
 	}
+	if (inc_conns >= INCOMING_CONNS_MAX) {
+		count(m.accept.dport, 0);
+		send_opened(m.id, EMFILE);
+		return;
+	}
+	inc_conns++;
 	st = relay_stream_accepted(m.id, m.accept.window);
 	memcpy(&st->caddr, m.accept.addr, 4);
 	st->cport = htons(m.accept.sport);
@@ -582,6 +592,7 @@ incoming_forget(struct relay_stream *st)
 {
 	struct inc_port *p;
 
+	inc_conns--;
 	if (st->in_fd >= 0) {
 		close(st->in_fd);	/* leaves epoll too */
 		st->in_fd = -1;
