@@ -14,7 +14,8 @@
 # agent's table is owned and "nft list ruleset" in the pod is the same
 # after the shell as before; mirrorctl status lists each subscription
 # and its counters; 200 concurrent stolen connections carry 1 MiB each
-# way intact (sha256 at both ends); port_mapping (8080 in the shell for
+# way intact (sha256 at both ends); "mirrorctl exec --steal" steals for
+# its command the same way; port_mapping (8080 in the shell for
 # the pod's 80) and ignore_ports; SIGKILL of the agent while stealing
 # gives the port back to the pod within a second, with no rule left.
 . "$(dirname "$0")/lib.sh"
@@ -180,6 +181,22 @@ wait_for 2 answers "$POD_PAGE" client || fail "the pod does not answer again: $(
 wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left: $(pod nft list tables)"
 pod_state >"$T/pod.after"
 diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+
+say "mirrorctl exec --steal: the same for one command"
+echo "<h1>the exec'd web server</h1>" >"$T/www-local/exec.html"
+timeout 120 "$CTL" exec --steal --token-file "$T/token" "$AGENT_URL" -- sh -c '
+	busybox httpd -f -p 80 -h "$1/www-local" & a=$!
+	while [ ! -e "$1/stop-exec" ]; do sleep 0.1; done
+	kill $a' sh "$T" >"$T/exec.out" 2>&1 &
+EXEC_CTL=$!
+on_exit "touch $T/stop-exec; kill $EXEC_CTL 2>/dev/null"
+URL=http://$POD_ADDR/exec.html
+wait_for 20 answers "the exec'd web server" client || fail "exec --steal: the client did not reach the command: $(page client; cat "$T/exec.out")"
+touch "$T/stop-exec"
+wait "$EXEC_CTL" || fail "mirrorctl exec failed: $(cat "$T/exec.out")"
+URL=http://$POD_ADDR/
+wait_for 2 answers "$POD_PAGE" client || fail "the pod does not answer after exec: $(page client)"
+wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left after exec: $(pod nft list tables)"
 
 say "port_mapping: the shell's 8080 is the pod's 80"
 printf 'incoming: { port_mapping = ( [8080, 80] ); ignore_ports = [ 9000 ]; };\n' >"$T/map.conf"
