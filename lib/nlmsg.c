@@ -21,6 +21,7 @@ nlmsg_start(struct nlmsg_buf *b, uint32_t seq)
 	b->err = 0;
 	b->nack = 0;
 	b->seq = seq;
+	b->start_seq = seq;
 	b->first_seq = seq;
 }
 
@@ -147,11 +148,13 @@ nlmsg_send(int fd, struct nlmsg_buf *b)
 
 			if (h->nlmsg_type != NLMSG_ERROR ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ||
-			    h->nlmsg_seq - b->first_seq >= (uint32_t)b->nack)
-				continue;
-			acks++;
+			    h->nlmsg_seq - b->start_seq >=
+			    b->seq - b->start_seq)
+				continue;	/* not one of b's */
 			if (e->error != 0 && rc == 0)
 				rc = e->error;
+			if (h->nlmsg_seq - b->first_seq < (uint32_t)b->nack)
+				acks++;
 		}
 		/* A batch that failed is answered for the failed messages
 		 * only: what is there is all there will be. */

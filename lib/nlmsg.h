@@ -22,6 +22,7 @@ struct nlmsg_buf {
 	int		 err;		/* sticky: -EMSGSIZE */
 	int		 nack;		/* messages that asked for an ack */
 	uint32_t	 seq;		/* the next message's */
+	uint32_t	 start_seq;	/* the buffer's first message's */
 	uint32_t	 first_seq;	/* of the first that asked */
 };
 
@@ -42,8 +43,10 @@ size_t	nlmsg_nest_begin(struct nlmsg_buf *b, uint16_t type);
 void	nlmsg_nest_end(struct nlmsg_buf *b, size_t at);
 /* Sends b on the netlink socket fd and reads the answers to the
  * messages that asked for an ack: 0 once all came, or the first error
- * (-errno). Answers to earlier messages are told apart by their
- * sequence numbers and skipped. */
+ * (-errno) of any message of b (nfnetlink refuses a whole batch, e.g.
+ * EPERM without CAP_NET_ADMIN, in an answer to its first message,
+ * which asked for none). Answers to earlier buffers are told apart by
+ * their sequence numbers and skipped. */
 int	nlmsg_send(int fd, struct nlmsg_buf *b);
 
 #endif

@@ -17,7 +17,8 @@
 # way intact (sha256 at both ends); "mirrorctl exec --steal" steals for
 # its command the same way; port_mapping (8080 in the shell for
 # the pod's 80) and ignore_ports; SIGKILL of the agent while stealing
-# gives the port back to the pod within a second, with no rule left.
+# gives the port back to the pod within a second, with no rule left; an
+# agent without CAP_NET_ADMIN answers EPERM, which netd's status shows.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
@@ -25,6 +26,7 @@ need_net
 need_fuse
 need_cmd nft nftables
 need_cmd nsenter util-linux
+need_cmd setpriv util-linux
 net_topology
 P=$SRC/tests/netpeer.py
 
@@ -217,4 +219,17 @@ answers "$POD_PAGE" client || fail "the pod does not answer after SIGKILL of the
 say "given back in $((($(date +%s%N) - KILLED) / 1000000)) ms"
 pod_state >"$T/pod.after2"
 diff -u "$T/pod.before" "$T/pod.after2" || fail "the pod's ruleset changed after SIGKILL"
+
+say "an agent without CAP_NET_ADMIN: EPERM, said in the status; the pod keeps its port"
+printf '#!/bin/sh\nexec setpriv --bounding-set -net_admin "%s" "$@"\n' "$AGENT" >"$T/agent-noadmin"
+chmod +x "$T/agent-noadmin"
+AGENT=$T/agent-noadmin AGENT_LISTEN=$AGENT_ADDR:0 start_agent --target-pid "$TARGET_PID" --insecure-plaintext
+shell_ns SH3
+netd_steal "$SH3" sh3
+shell_bg "$SH3" busybox httpd -f -p 80 -h "$T/www-local"
+refused() { grep -q "^steal=tcp pod:80 -> shell:80 failed: Operation not permitted" "$T/sh3.status" 2>/dev/null; }
+wait_for 10 refused || fail "status does not say EPERM: $(cat "$T/sh3.status")"
+URL=http://$POD_ADDR/
+answers "$POD_PAGE" client || fail "the pod lost its port to an agent that cannot steal"
+[ -z "$(table)" ] || fail "a table was left by a refused steal"
 echo ok
