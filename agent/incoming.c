@@ -130,12 +130,16 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 		goto fail;
 	}
 	if ((rc = nft_table_create(&net->in_nft)) < 0) {
-		log_warnx("incoming: cannot create table inet %s: %s%s",
-		    net->in_nft.table, strerror(-rc), rc == -EPERM ?
-		    " (the agent needs CAP_NET_ADMIN in the target's network "
-		    "namespace)" : "");
+		/* Once per reason: a client retries now and then. */
+		if (rc != net->in_err)
+			log_warnx("incoming: cannot create table inet %s: "
+			    "%s%s", net->in_nft.table, strerror(-rc),
+			    rc == -EPERM ? " (the agent needs CAP_NET_ADMIN "
+			    "in the target's network namespace)" : "");
+		net->in_err = rc;
 		goto fail;
 	}
+	net->in_err = 0;
 	if ((rc = nft_port_add(&net->in_nft, port, net->in_lport,
 	    INCOMING_MARK)) < 0) {
 		log_warnx("incoming: cannot redirect port %u: %s", port,

@@ -131,6 +131,7 @@ struct agent_net {
 	struct net_io	 in_io;
 	uint16_t	 in_lport;
 	struct agent_nft in_nft;
+	int		 in_err;	/* the table's last failure, logged */
 	struct net_sub	*in_subs;
 	uint8_t		 dgram[NET_DGRAM_MAX];
 	char		 resolv[NET_RESOLV_MAX];
