@@ -268,7 +268,7 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 	 * authenticate in time. */
 	ws_conn_authenticated(s->conn);
 	auth_agent_welcome(&out, 0, (agent.fs.writable ? CAP_WRITE : 0) |
-	    CAP_NET, "mirror-agent " PACKAGE_VERSION);
+	    CAP_NET | CAP_INCOMING, "mirror-agent " PACKAGE_VERSION);
 	send_built(s, &out);
 	log_info("client %s authenticated (session %02x%02x%02x%02x)",
 	    ws_conn_peer(s->conn), s->auth.sid[0], s->auth.sid[1],

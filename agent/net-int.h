@@ -3,8 +3,9 @@
  * part of its API in net.h: net.c (the thread, its queue and the
  * clients), net-stream.c (the stream table, a stream's life, opening
  * and the stream messages), net-tcp.c (the TCP relay), net-dgram.c (UDP
- * and ICMP), net-dns.c (DNS through c-ares) and net-info.c (OP_NET_INFO,
- * the target's resolv.conf). Everything here runs on the network thread,
+ * and ICMP), net-dns.c (DNS through c-ares), net-info.c (OP_NET_INFO,
+ * the target's resolv.conf) and incoming.c (steal: OP_INCOMING_*, its
+ * listener and nft.c's table). Everything here runs on the network thread,
  * which owns it, unless it says otherwise (see net.c).
  */
 #ifndef MIRROR_AGENT_NET_INT_H
@@ -19,6 +20,8 @@
 
 #include "clock.h"
 #include "net.h"
+#include "nft.h"
+#include "proto-net.h"
 #include "stream.h"
 
 /* The biggest datagram read from a target's socket. */
@@ -27,7 +30,12 @@
 #define NET_RESOLV_MAX		65536
 
 /* What an epoll event points at. */
-enum io_kind { IO_WAKE = 1, IO_STREAM, IO_ARES };
+enum io_kind { IO_WAKE = 1, IO_STREAM, IO_ARES, IO_LISTEN };
+
+/* Ports one client may steal at once, and its accepted connections
+ * waiting for its STREAM_OPENED (beyond, a new one is reset). */
+#define INCOMING_SUBS_MAX	64
+#define INCOMING_PENDING_MAX	1024
 
 struct net_io {
 	enum io_kind	 kind;
@@ -45,7 +53,9 @@ struct net_msg {
 	uint8_t		 buf[];
 };
 
-enum stream_state { ST_CONNECTING = 1, ST_OPEN, ST_DEAD };
+/* ST_ACCEPTING: an incoming connection, STREAM_ACCEPT sent, waiting
+ * for the client's STREAM_OPENED (timed out like a connect). */
+enum stream_state { ST_CONNECTING = 1, ST_ACCEPTING, ST_OPEN, ST_DEAD };
 
 /* One stream of a client: a TCP connection, a UDP flow or a ping socket
  * in the target's netns. Network thread only (its owner). For TCP the
@@ -75,6 +85,9 @@ struct agent_net_client {
 	unsigned int	 tab_shift;	/* buckets: 1 << (32 - shift) */
 	unsigned int	 nstreams;
 	unsigned int	 pending_dns;
+	unsigned int	 nsubs;		/* ports stolen (incoming.c) */
+	unsigned int	 naccepting;	/* streams in ST_ACCEPTING */
+	uint32_t	 accept_seq;	/* the last agent-picked id */
 	int		 detached;
 	int		 broken;	/* closed for a protocol violation */
 	int		 freeing;
@@ -113,6 +126,13 @@ struct agent_net {
 	struct net_stream *zombies;
 	struct agent_net_client *clients;
 	struct agent_net_client *dead_clients;
+	/* incoming.c: the listener (fd -1: none), its port, the table,
+	 * the subscriptions */
+	struct net_io	 in_io;
+	uint16_t	 in_lport;
+	struct agent_nft in_nft;
+	int		 in_err;	/* the table's last failure, logged */
+	struct net_sub	*in_subs;
 	uint8_t		 dgram[NET_DGRAM_MAX];
 	char		 resolv[NET_RESOLV_MAX];
 };
@@ -154,6 +174,12 @@ void	net_conn_list_add(struct agent_net *, struct net_stream *);
 void	net_conn_done(struct agent_net *, struct net_stream *);
 extern const struct stream_ops net_stream_ops;
 
+/* An incoming connection (fd) for cl: a stream with an id of the
+ * agent's space, STREAM_ACCEPT sent, ST_ACCEPTING until the client's
+ * STREAM_OPENED. */
+void	net_stream_accepted(struct agent_net *, struct agent_net_client *,
+	    int fd, const struct proto_stream_accept *);
+
 /* net-tcp.c */
 /* STREAM_OPEN for TCP: the connect has started (inprogress) or is done. */
 void	net_tcp_started(struct agent_net *, struct net_stream *,
@@ -180,5 +206,21 @@ void	net_dns_refresh(struct agent_net *);
 /* OP_DNS: the query is sent; the reply goes when c-ares answers. */
 void	net_serve_dns(struct agent_net *, struct agent_net_client *,
 	    struct net_msg *m);
+
+/* incoming.c */
+/* OP_INCOMING_SUB or _UNSUB (checked on the service thread); answered
+ * here. */
+void	net_incoming_request(struct agent_net *, struct agent_net_client *,
+	    struct net_msg *m);
+/* The listener is readable. */
+void	net_incoming_accept(struct agent_net *);
+/* The client's subscriptions end (its connection is gone). */
+void	net_incoming_client_gone(struct agent_net *,
+	    struct agent_net_client *);
+/* Every subscription ends; the table and the listener go. */
+void	net_incoming_stop(struct agent_net *);
+/* While a port is stolen: the agent's own connection fd is marked, so
+ * that the redirects leave it alone. */
+void	net_incoming_mark(struct agent_net *, int fd);
 
 #endif

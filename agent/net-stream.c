@@ -2,7 +2,8 @@
  * The agent's network side, streams: the per-client table of stream ids,
  * a stream's life (opened, ended, freed at the end of the loop round),
  * STREAM_OPEN (the socket is made here, on the network thread, in the
- * target's network namespace) and the other stream messages: a TCP
+ * target's network namespace), incoming connections (STREAM_ACCEPT,
+ * answered by the client's STREAM_OPENED) and the other stream messages: a TCP
  * stream's go to the stream engine (lib/stream.c), a datagram flow's to
  * net-dgram.c.
  */
@@ -195,8 +196,10 @@ stream_gone(struct agent_net *net, struct net_stream *ns)
 {
 	if (ns->state == ST_DEAD)
 		return;
-	if (ns->state == ST_CONNECTING)
+	if (ns->state == ST_CONNECTING || ns->state == ST_ACCEPTING)
 		conn_list_remove(net, ns);
+	if (ns->state == ST_ACCEPTING)
+		ns->cl->naccepting--;
 	ns->state = ST_DEAD;
 	tab_remove(ns->cl, ns);
 	stream_release(&ns->s);
@@ -297,6 +300,7 @@ stream_open(struct agent_net *net, struct agent_net_client *cl, uint32_t id,
 	if (o->proto == NET_TCP)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
+	net_incoming_mark(net, fd);
 	inprogress = 0;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (errno != EINPROGRESS) {
@@ -329,11 +333,12 @@ fail:
 	send_opened(cl, id, err);
 }
 
-/* A TCP connect under way, to time out. */
-void
-net_conn_list_add(struct agent_net *net, struct net_stream *ns)
+/* A stream waiting for a connect or a client's answer, to time out. */
+static void
+conn_list_append(struct agent_net *net, struct net_stream *ns,
+    enum stream_state state)
 {
-	ns->state = ST_CONNECTING;
+	ns->state = state;
 	ns->deadline = mono_ms() + NET_CONNECT_TIMEOUT_MS;
 	ns->cprev = net->conn_tail;
 	if (net->conn_tail)
@@ -341,6 +346,13 @@ net_conn_list_add(struct agent_net *net, struct net_stream *ns)
 	else
 		net->conn_head = ns;
 	net->conn_tail = ns;
+}
+
+/* A TCP connect under way, to time out. */
+void
+net_conn_list_add(struct agent_net *net, struct net_stream *ns)
+{
+	conn_list_append(net, ns, ST_CONNECTING);
 	net_stream_interest(net, ns);
 }
 
@@ -357,10 +369,72 @@ net_connect_timeouts(struct agent_net *net, double now)
 {
 	struct net_stream *ns;
 
+	struct proto_buf b;
+
 	while ((ns = net->conn_head) != NULL && ns->deadline <= now) {
+		if (ns->state == ST_ACCEPTING) {
+			/* The client never answered its STREAM_ACCEPT. */
+			proto_buf_init(&b, PROTO_HDR_LEN);
+			(void)proto_enc_stream_close(&b, ns->s.id, ETIMEDOUT);
+			net_send_buf(ns->cl, &b);
+			net_stream_free(net, ns, 1);
+			continue;
+		}
 		net_stream_opened(ns, ETIMEDOUT);
 		net_stream_free(net, ns, 0);
 	}
+}
+
+/* ---- incoming connections ------------------------------------------ */
+
+void
+net_stream_accepted(struct agent_net *net, struct agent_net_client *cl,
+    int fd, const struct proto_stream_accept *a)
+{
+	struct net_stream *ns;
+	struct proto_buf b;
+	uint32_t id;
+	int one = 1;
+
+	do
+		id = STREAM_ID_AGENT | (++cl->accept_seq & ~STREAM_ID_AGENT);
+	while (id == STREAM_ID_AGENT || stream_find(cl, id) != NULL);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ns = xcalloc(1, sizeof(*ns));
+	ns->io.kind = IO_STREAM;
+	ns->io.fd = fd;
+	ns->cl = cl;
+	ns->proto = NET_TCP;
+	stream_init(&ns->s, &net_stream_ops, ns, id, a->window);
+	tab_insert(cl, ns);
+	/* Not in epoll until the client answers: what the peer sends
+	 * waits in the socket. */
+	conn_list_append(net, ns, ST_ACCEPTING);
+	cl->naccepting++;
+	proto_buf_init(&b, PROTO_HDR_LEN + 32);
+	(void)proto_enc_stream_accept(&b, id, a);
+	net_send_buf(cl, &b);
+}
+
+/* The client's STREAM_OPENED for an accepted connection: its local
+ * connect is done (status 0) and the engine takes the socket, or it
+ * failed and the connection is reset. */
+static void
+accept_answered(struct agent_net *net, struct net_stream *ns,
+    uint32_t status, uint32_t window)
+{
+	if (status != 0) {
+		log_debug("stream %u: the client's connect failed: %s",
+		    ns->s.id, strerror((int)status));
+		ns->s.peer_gone = 1;
+		net_stream_free(net, ns, 1);
+		return;
+	}
+	conn_list_remove(net, ns);
+	ns->cl->naccepting--;
+	ns->state = ST_OPEN;
+	stream_set_peer_window(&ns->s, window);
+	stream_attach(&ns->s, ns->io.fd);
 }
 
 /* ---- stream messages ----------------------------------------------- */
@@ -385,6 +459,17 @@ net_stream_message(struct agent_net *net, struct agent_net_client *cl,
 	if ((ns = stream_find(cl, sm.id)) == NULL)
 		goto out;		/* gone already: dropped */
 	switch (sm.op) {
+	case STREAM_OPENED:
+		/* check_payload let only an agent-space id through */
+		if (ns->state != ST_ACCEPTING)
+			net_client_violation(cl, "stream_opened for a stream "
+			    "not waiting for it");
+		else if (sm.status == 0 && sm.window == 0)
+			net_client_violation(cl, "stream_opened with no "
+			    "window");
+		else
+			accept_answered(net, ns, sm.status, sm.window);
+		break;
 	case STREAM_DATA:
 		if (ns->proto != NET_TCP) {
 			net_dgram_data(ns, sm.data, sm.len);
@@ -407,6 +492,8 @@ net_stream_message(struct agent_net *net, struct agent_net_client *cl,
 			stream_peer_shut(&ns->s);
 		break;
 	case STREAM_CLOSE:
+		if (ns->state == ST_ACCEPTING)
+			ns->s.peer_gone = 1;
 		if (ns->proto == NET_TCP && ns->s.fd >= 0)
 			stream_peer_close(&ns->s, sm.status);
 		else

@@ -48,7 +48,8 @@
 int
 agent_net_serves(unsigned int op)
 {
-	return op == OP_NET_INFO || op == OP_DNS;
+	return op == OP_NET_INFO || op == OP_DNS || op == OP_INCOMING_SUB ||
+	    op == OP_INCOMING_UNSUB;
 }
 
 /* ---- sending ------------------------------------------------------- */
@@ -151,6 +152,7 @@ handle_msg(struct agent_net *net, struct net_msg *m)
 	}
 	if (m->detach) {
 		cl->detached = 1;
+		net_incoming_client_gone(net, cl);
 		client_close_streams(net, cl);
 		net_client_maybe_done(net, cl);
 		x_free(m);
@@ -166,6 +168,8 @@ handle_msg(struct agent_net *net, struct net_msg *m)
 	}
 	if (m->h.op == OP_NET_INFO)
 		net_serve_info(net, cl, &m->h);
+	else if (m->h.op == OP_INCOMING_SUB || m->h.op == OP_INCOMING_UNSUB)
+		net_incoming_request(net, cl, m);
 	else
 		net_serve_dns(net, cl, m);
 	x_free(m);
@@ -288,6 +292,9 @@ net_main(void *arg)
 				net_stream_event(net, (struct net_stream *)io,
 				    evs[i].events);
 				break;
+			case IO_LISTEN:
+				net_incoming_accept(net);
+				break;
 			case IO_ARES:
 				ares_process_fd(net->chan,
 				    evs[i].events & (EPOLLIN | EPOLLERR |
@@ -308,6 +315,7 @@ net_main(void *arg)
 		reap(net);
 	}
 	/* Stopping: every socket goes; clients wait for their detach. */
+	net_incoming_stop(net);
 	for (cl = net->clients; cl != NULL; cl = cl->next)
 		client_close_streams(net, cl);
 	if (net->dns_ok) {
@@ -331,6 +339,8 @@ agent_net_new(struct agent_fs *fs, int pid)
 	net->fs = fs;
 	net->pid = pid;
 	net->nsfd = -1;
+	net->in_io.fd = -1;
+	nft_init(&net->in_nft);
 	pthread_mutex_init(&net->mtx, NULL);
 	if (pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
@@ -486,8 +496,15 @@ check_payload(const struct proto_hdr *h, struct proto_cur c,
 	const uint8_t *p;
 	uint32_t n;
 
+	uint16_t port;
+	uint8_t mode;
+
 	if (h->kind == MSG_REQUEST) {
 		if ((h->op == OP_NET_INFO ? proto_dec_net_info_req(&c) :
+		    h->op == OP_INCOMING_SUB ?
+		    proto_dec_incoming_sub(&c, &port, &mode) :
+		    h->op == OP_INCOMING_UNSUB ?
+		    proto_dec_incoming_unsub(&c, &port) :
 		    proto_dec_dns_req(&c, &p, &n)) < 0) {
 			*why = "malformed network request";
 			return -EBADMSG;
@@ -498,7 +515,11 @@ check_payload(const struct proto_hdr *h, struct proto_cur c,
 		*why = "malformed stream message";
 		return -EBADMSG;
 	}
-	if (sm.op == STREAM_OPENED) {
+	/* A client answers STREAM_ACCEPT with STREAM_OPENED, for an id of
+	 * the agent's space; it opens streams (STREAM_OPEN) only in its
+	 * own (the decoder checks that). */
+	if (sm.op == STREAM_ACCEPT ||
+	    (sm.op == STREAM_OPENED && !(sm.id & STREAM_ID_AGENT))) {
 		*why = "stream message a client may not send";
 		return -EBADMSG;
 	}

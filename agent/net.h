@@ -2,8 +2,9 @@
  * The agent's network side: one thread that lives in the target's network
  * namespace and creates every socket a client needs there (relayed TCP
  * connections, UDP flows, ICMP echo, DNS through c-ares). The service
- * thread hands it OP_NET_INFO/OP_DNS requests and MSG_STREAM messages
- * through a queue; it answers with ws_send() itself.
+ * thread hands it OP_NET_INFO/OP_DNS/OP_INCOMING_* requests and MSG_STREAM
+ * messages through a queue; it answers with ws_send() itself. It also
+ * steals ports of the target for clients (incoming.c).
  *
  * What a client sees beyond lib/proto.h:
  *  - TCP: STREAM_OPENED carries AGENT_NET_WINDOW. Credits come back in
@@ -29,6 +30,13 @@
  *    back (c-ares sends under an ID of its own); truncated UDP answers
  *    are retried over TCP by c-ares. Errors: ETIMEDOUT, ECONNREFUSED,
  *    EIO. The target's resolv.conf is re-read at most once a second.
+ *  - OP_INCOMING_SUB (steal): at most 64 ports per client; a stolen
+ *    connection's STREAM_ACCEPT waits 20 s for the client's STREAM_OPENED
+ *    (then STREAM_CLOSE ETIMEDOUT and a reset), and at most 1024 wait at
+ *    once per client (beyond, new ones are reset). IPv4 only. Needs
+ *    CAP_NET_ADMIN in the target's netns (EPERM otherwise). While a port
+ *    is stolen the agent's own connections carry its mark, so that they
+ *    reach the pod's program (incoming.c, nft.c).
  *  - A malformed message closes the connection; a message for an unknown
  *    stream id is dropped. Without the target's netns (setns failed),
  *    every request and STREAM_OPEN is answered EPERM.

@@ -84,6 +84,7 @@ conf_defaults(struct mirror_conf *c)
 	snprintf(c->net_tun_range, sizeof(c->net_tun_range), "198.18.0.0/15");
 	c->net_dns = 1;
 	c->net_udp_idle = 60;
+	c->incoming_mode = CONF_IN_MIRROR;	/* mirrord's default */
 }
 
 enum conf_type { CONF_T_STRING, CONF_T_NUMBER, CONF_T_BOOL, CONF_T_LIST,
@@ -129,6 +130,10 @@ static const struct conf_setting {
 	{ "env.include",		CONF_T_LIST },
 	{ "env.exclude",		CONF_T_LIST },
 	{ "env.override",		CONF_T_MAP },
+	{ "incoming.mode",		CONF_T_STRING },
+	{ "incoming.ports",		CONF_T_LIST },
+	{ "incoming.ignore_ports",	CONF_T_LIST },
+	{ "incoming.port_mapping",	CONF_T_LIST },
 };
 #define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
 #define CONF_NAME_MAX	64	/* longest group.key looked up */
@@ -656,6 +661,89 @@ get_int(config_t *cfg, const char *name, int *v, int min, int max)
 }
 
 int
+conf_incoming_mode(const char *s)
+{
+	if (strcmp(s, "steal") == 0)
+		return CONF_IN_STEAL;
+	if (strcmp(s, "mirror") == 0)
+		return CONF_IN_MIRROR;
+	if (strcmp(s, "off") == 0)
+		return CONF_IN_OFF;
+	return -EINVAL;
+}
+
+/* One TCP port of a list, 1..65535; -1 if it is none. */
+static int
+port_elem(const config_setting_t *s, int i)
+{
+	const config_setting_t *e = config_setting_get_elem(s,
+	    (unsigned int)i);
+	long long v;
+
+	if (e == NULL || (config_setting_type(e) != CONFIG_TYPE_INT &&
+	    config_setting_type(e) != CONFIG_TYPE_INT64))
+		return -1;
+	v = config_setting_get_int64(e);
+	return v >= 1 && v <= 65535 ? (int)v : -1;
+}
+
+/* incoming.ports, incoming.ignore_ports: TCP port numbers. */
+static int
+get_ports(config_t *cfg, const char *path, const char *name, int *list,
+    int *n)
+{
+	config_setting_t *s = config_lookup(cfg, name);
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	len = config_setting_length(s);
+	if (len > CONF_PORTS_MAX) {
+		log_warnx("%s: %s holds more than %d ports", path, name,
+		    CONF_PORTS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++)
+		if ((list[i] = port_elem(s, i)) < 0) {
+			log_warnx("%s: %s[%d] must be a port number, 1 to "
+			    "65535", path, name, i);
+			return -EINVAL;
+		}
+	*n = len;
+	return 0;
+}
+
+/* incoming.port_mapping: ( [local, remote], ... ). */
+static int
+get_port_mapping(config_t *cfg, const char *path, struct mirror_conf *c)
+{
+	config_setting_t *s = config_lookup(cfg, "incoming.port_mapping");
+	config_setting_t *e;
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	len = config_setting_length(s);
+	if (len > CONF_PORTS_MAX) {
+		log_warnx("%s: incoming.port_mapping holds more than %d "
+		    "entries", path, CONF_PORTS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (e == NULL || config_setting_length(e) != 2 ||
+		    (c->incoming_mapping[i][0] = port_elem(e, 0)) < 0 ||
+		    (c->incoming_mapping[i][1] = port_elem(e, 1)) < 0) {
+			log_warnx("%s: incoming.port_mapping[%d] must be "
+			    "[local, remote], two port numbers", path, i);
+			return -EINVAL;
+		}
+	}
+	c->incoming_nmapping = len;
+	return 0;
+}
+
+int
 conf_load(struct mirror_conf *c, const char *path)
 {
 	config_t cfg;
@@ -726,6 +814,20 @@ conf_load(struct mirror_conf *c, const char *path)
 			goto out;
 		}
 	}
+	if (config_lookup_string(&cfg, "incoming.mode", &s)) {
+		if ((c->incoming_mode = conf_incoming_mode(s)) < 0) {
+			log_warnx("%s: incoming.mode must be \"steal\", "
+			    "\"mirror\" or \"off\"", path);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if ((rc = get_ports(&cfg, path, "incoming.ports", c->incoming_ports,
+	    &c->incoming_nports)) < 0 ||
+	    (rc = get_ports(&cfg, path, "incoming.ignore_ports",
+	    c->incoming_ignore, &c->incoming_nignore)) < 0 ||
+	    (rc = get_port_mapping(&cfg, path, c)) < 0)
+		goto out;
 	if (config_lookup_bool(&cfg, "net.dns", &c->net_dns))
 		c->net_dns = c->net_dns != 0;
 	if ((rc = get_cidrs(&cfg, path, "net.routes", c->net_routes,

@@ -28,6 +28,12 @@ struct conf_patterns {
 	char	v[CONF_PATTERNS_MAX][CONF_PATTERN_MAX];
 };
 
+/* incoming.mode (mirrorctl shell and exec) */
+#define CONF_IN_OFF	0
+#define CONF_IN_STEAL	1
+#define CONF_IN_MIRROR	2	/* not built yet: behaves as off */
+#define CONF_PORTS_MAX	64	/* incoming.ports, ignore_ports, mapping */
+
 #define CONF_REMOTE_MAX	32	/* fs.remote entries */
 #define CONF_PATH_MAX	256	/* one fs.remote path */
 
@@ -81,7 +87,18 @@ struct mirror_conf {
 	char	env_exclude[CONF_ENV_MAX][CONF_ENV_PATTERN_MAX];
 	int	env_noverride;		/* env.override: "NAME=value", set */
 	char	env_override[CONF_ENV_MAX][CONF_ENV_OVERRIDE_MAX];
+	/* incoming (the pod's traffic to a shell's listeners) */
+	int	incoming_mode;		/* incoming.mode: CONF_IN_* */
+	int	incoming_nports;	/* incoming.ports: only these local */
+	int	incoming_ports[CONF_PORTS_MAX];	/* ports (none: all) */
+	int	incoming_nignore;	/* incoming.ignore_ports: never */
+	int	incoming_ignore[CONF_PORTS_MAX];
+	int	incoming_nmapping;	/* incoming.port_mapping: [local, */
+	int	incoming_mapping[CONF_PORTS_MAX][2];	/* remote] */
 };
+
+/* "steal", "mirror" or "off": CONF_IN_*, or -EINVAL. */
+int	conf_incoming_mode(const char *s);
 
 /* Fills c with defaults. */
 void	conf_defaults(struct mirror_conf *c);

@@ -1,6 +1,6 @@
 /*
  * The network messages' encoders and decoders (OP_NET_INFO, OP_DNS,
- * MSG_STREAM): the one definition of their layouts, used by the agent,
+ * OP_INCOMING_*, MSG_STREAM): the one definition of their layouts, used by the agent,
  * netd and tests/fuzz/fuzz-proto-net.c. See proto-net.h.
  */
 #include "config.h"
@@ -177,6 +177,53 @@ proto_enc_net_errno(struct proto_buf *b, uint8_t kind, uint16_t op,
 	return proto_finish(b);
 }
 
+/* ---- OP_INCOMING_SUB, OP_INCOMING_UNSUB ---------------------------- */
+
+int
+proto_enc_incoming_sub(struct proto_buf *b, uint32_t id, uint16_t port,
+    uint8_t mode)
+{
+	if (port == 0 || mode == 0 || mode > INCOMING_MODE_MAX)
+		return -EINVAL;
+	proto_begin(b, MSG_REQUEST, OP_INCOMING_SUB, id, 0);
+	proto_put_u16(b, port);
+	proto_put_u8(b, mode);
+	return proto_finish(b);
+}
+
+int
+proto_dec_incoming_sub(struct proto_cur *c, uint16_t *port, uint8_t *mode)
+{
+	if (proto_get_u16(c, port) < 0 || proto_get_u8(c, mode) < 0 ||
+	    *port == 0 || *mode == 0 || *mode > INCOMING_MODE_MAX)
+		return -EBADMSG;
+	return proto_end(c);
+}
+
+int
+proto_enc_incoming_unsub(struct proto_buf *b, uint32_t id, uint16_t port)
+{
+	if (port == 0)
+		return -EINVAL;
+	proto_begin(b, MSG_REQUEST, OP_INCOMING_UNSUB, id, 0);
+	proto_put_u16(b, port);
+	return proto_finish(b);
+}
+
+int
+proto_dec_incoming_unsub(struct proto_cur *c, uint16_t *port)
+{
+	if (proto_get_u16(c, port) < 0 || *port == 0)
+		return -EBADMSG;
+	return proto_end(c);
+}
+
+int
+proto_dec_incoming_reply(struct proto_cur *c)
+{
+	return proto_end(c);
+}
+
 /* ---- MSG_STREAM ----------------------------------------------------- */
 
 static int
@@ -202,6 +249,28 @@ proto_enc_stream_open(struct proto_buf *b, uint32_t id,
 	proto_put_bytes(b, o->addr, alen);
 	proto_put_u16(b, o->port);
 	proto_put_u32(b, o->window);
+	return proto_finish(b);
+}
+
+static int
+accept_ok(uint32_t id, const struct proto_stream_accept *a)
+{
+	return (id & STREAM_ID_AGENT) && (a->family == 4 || a->family == 6) &&
+	    a->dport != 0 && a->window != 0;
+}
+
+int
+proto_enc_stream_accept(struct proto_buf *b, uint32_t id,
+    const struct proto_stream_accept *a)
+{
+	if (!accept_ok(id, a))
+		return -EINVAL;
+	proto_begin(b, MSG_STREAM, STREAM_ACCEPT, id, 0);
+	proto_put_u8(b, a->family);
+	proto_put_bytes(b, a->addr, a->family == 4 ? 4 : 16);
+	proto_put_u16(b, a->sport);
+	proto_put_u16(b, a->dport);
+	proto_put_u32(b, a->window);
 	return proto_finish(b);
 }
 
@@ -268,6 +337,8 @@ proto_dec_stream(const struct proto_hdr *h, struct proto_cur *c,
 		return -EBADMSG;
 	switch (h->op) {
 	case STREAM_OPEN:
+		if (h->id & STREAM_ID_AGENT)
+			return -EBADMSG;	/* the agent's id space */
 		if (proto_get_u8(c, &m->open.proto) < 0 ||
 		    proto_get_u8(c, &m->open.family) < 0 ||
 		    proto_get_bytes(c, &addr, &alen, 16) < 0 ||
@@ -278,6 +349,18 @@ proto_dec_stream(const struct proto_hdr *h, struct proto_cur *c,
 			return -EBADMSG;
 		memcpy(m->open.addr, addr, alen);
 		m->open.addrlen = (uint8_t)alen;
+		break;
+	case STREAM_ACCEPT:
+		if (proto_get_u8(c, &m->accept.family) < 0 ||
+		    proto_get_bytes(c, &addr, &alen, 16) < 0 ||
+		    proto_get_u16(c, &m->accept.sport) < 0 ||
+		    proto_get_u16(c, &m->accept.dport) < 0 ||
+		    proto_get_u32(c, &m->accept.window) < 0)
+			return -EBADMSG;
+		if (!accept_ok(h->id, &m->accept) ||
+		    alen != (m->accept.family == 4 ? 4u : 16u))
+			return -EBADMSG;
+		memcpy(m->accept.addr, addr, alen);
 		break;
 	case STREAM_OPENED:
 		/* A refusal may come without the window. */

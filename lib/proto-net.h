@@ -86,6 +86,20 @@ int	proto_dec_dns_reply(struct proto_cur *, const uint8_t **answer,
 int	proto_enc_net_errno(struct proto_buf *, uint8_t kind, uint16_t op,
 	    uint32_t id, uint32_t err);
 
+/* ---- OP_INCOMING_SUB, OP_INCOMING_UNSUB ---------------------------- */
+
+/* Decoders refuse port 0 and a mode outside 1..INCOMING_MODE_MAX. The
+ * replies are a status and no payload (proto_enc_net_errno with 0 or an
+ * errno; proto_dec_incoming_reply). */
+int	proto_enc_incoming_sub(struct proto_buf *, uint32_t id, uint16_t port,
+	    uint8_t mode);
+int	proto_dec_incoming_sub(struct proto_cur *, uint16_t *port,
+	    uint8_t *mode);
+int	proto_enc_incoming_unsub(struct proto_buf *, uint32_t id,
+	    uint16_t port);
+int	proto_dec_incoming_unsub(struct proto_cur *, uint16_t *port);
+int	proto_dec_incoming_reply(struct proto_cur *);
+
 /* ---- MSG_STREAM ----------------------------------------------------- */
 
 struct proto_stream_open {
@@ -97,12 +111,22 @@ struct proto_stream_open {
 	uint32_t	window;
 };
 
+/* STREAM_ACCEPT: the peer of an incoming connection. */
+struct proto_stream_accept {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		addr[16];	/* 4 or 16 bytes used */
+	uint16_t	sport;		/* the peer's port */
+	uint16_t	dport;		/* the target's port it came to */
+	uint32_t	window;
+};
+
 /* Any stream message, decoded (proto_dec_stream). */
 struct proto_stream_msg {
 	uint16_t	op;		/* STREAM_* */
 	uint32_t	id;
 	uint32_t	status;		/* OPENED, CLOSE: 0 or an errno */
 	struct proto_stream_open open;	/* STREAM_OPEN */
+	struct proto_stream_accept accept; /* STREAM_ACCEPT */
 	uint32_t	window;		/* STREAM_OPENED (0 on an error) */
 	uint32_t	credit;		/* STREAM_CREDIT */
 	const uint8_t	*data;		/* STREAM_DATA, borrowed */
@@ -115,6 +139,10 @@ struct proto_stream_msg {
  * EPROTONOSUPPORT); addrlen 0 lets the encoder take it from the family. */
 int	proto_enc_stream_open(struct proto_buf *, uint32_t id,
 	    const struct proto_stream_open *);
+/* id must have STREAM_ID_AGENT; family 4 or 6, dport and window not 0
+ * (-EINVAL otherwise, nothing put). */
+int	proto_enc_stream_accept(struct proto_buf *, uint32_t id,
+	    const struct proto_stream_accept *);
 /* err 0: opened, with the sender's window; an errno: refused (the
  * window is sent anyway, as agents always did; a decoder takes either). */
 int	proto_enc_stream_opened(struct proto_buf *, uint32_t id, uint32_t err,
@@ -128,8 +156,9 @@ int	proto_enc_stream_data(struct proto_buf *, uint32_t id,
  * before data the caller read straight into the message. */
 void	proto_stream_data_hdr(uint8_t *msg, uint32_t id, size_t len);
 
-/* Decodes a stream message of any op; -EBADMSG for a malformed one or
- * an op that is not STREAM_*. */
+/* Decodes a stream message of any op; -EBADMSG for a malformed one, an
+ * op that is not STREAM_*, or a STREAM_OPEN (STREAM_ACCEPT) whose id is
+ * (is not) in the agent's space. */
 int	proto_dec_stream(const struct proto_hdr *, struct proto_cur *,
 	    struct proto_stream_msg *);
 

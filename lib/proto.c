@@ -46,6 +46,8 @@ static const char *op_names[OP_MAX_] = {
 	[OP_NET_INFO] = "net_info",
 	[OP_DNS] = "dns",
 	[OP_TARGET_INFO] = "target_info",
+	[OP_INCOMING_SUB] = "incoming_sub",
+	[OP_INCOMING_UNSUB] = "incoming_unsub",
 };
 
 static const char *stream_op_names[STREAM_MAX_] = {
@@ -55,6 +57,7 @@ static const char *stream_op_names[STREAM_MAX_] = {
 	[STREAM_CREDIT] = "stream_credit",
 	[STREAM_SHUT] = "stream_shut",
 	[STREAM_CLOSE] = "stream_close",
+	[STREAM_ACCEPT] = "stream_accept",
 };
 
 const char *

@@ -56,6 +56,22 @@
  *                answer of the target's nameservers, unchanged; sent
  *                from the target's netns)
  *
+ * Incoming traffic (served by an agent whose hello has CAP_INCOMING;
+ * netd is the client; lib/proto-net.h):
+ *   OP_INCOMING_SUB   u16 port (1..65535), u8 mode (INCOMING_STEAL;
+ *                INCOMING_MIRROR is reserved and answered EOPNOTSUPP
+ *                until it exists) -> empty. New connections to that
+ *                TCP port of the target arrive as STREAM_ACCEPT.
+ *                Errors: EADDRINUSE (another client holds the port),
+ *                EPERM (no CAP_NET_ADMIN in the target's netns, or the
+ *                netns could not be entered), EMFILE (the client holds
+ *                INCOMING_SUBS_MAX ports), EOPNOTSUPP (the mode), or
+ *                what the kernel said of the nftables batch. A second
+ *                SUB of the same port by the same client is 0.
+ *   OP_INCOMING_UNSUB u16 port -> empty (ENOENT: not subscribed). The
+ *                port's redirect is gone when the reply is sent.
+ *                A client's subscriptions also end with its connection.
+ *
  * The target itself (served by every agent, read-only; lib/proto-target.h):
  *   OP_TARGET_INFO (empty) -> str hostname (its UTS name; "" if unknown),
  *                bytes environ (/proc/PID/environ as it is, NUL-separated,
@@ -64,8 +80,12 @@
  *                /sys, /dev left out), absolute and normalized
  *
  * Streams (MSG_STREAM, either direction; header op = STREAM_*, id = a
- * stream id the client picked, never reused on the connection; status
- * 0 unless said otherwise). A stream's data, in each direction, is
+ * stream id, never reused on the connection; status 0 unless said
+ * otherwise). Ids have two spaces: a stream the client opens
+ * (STREAM_OPEN) has an id the client picked below STREAM_ID_AGENT; one
+ * the agent opens (STREAM_ACCEPT) an id the agent picked with
+ * STREAM_ID_AGENT set. The codec refuses an OPEN or ACCEPT whose id is
+ * in the other side's space. A stream's data, in each direction, is
  * flow controlled: a side may have at most "window" bytes sent that the
  * other side has not credited back.
  *   STREAM_OPEN    client -> agent: u8 proto (NET_TCP, NET_UDP,
@@ -77,6 +97,15 @@
  *                  (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH,
  *                  ...; the stream is then gone); u32 window (what the
  *                  client may send before a credit)
+ *   STREAM_ACCEPT  agent -> client: an incoming connection to a port the
+ *                  client subscribed (OP_INCOMING_SUB): u8 family (4|6),
+ *                  bytes src addr (4 or 16), u16 src port (the peer's
+ *                  real address and port), u16 dst port (the target's
+ *                  port it came to), u32 window (what the client may
+ *                  send before a credit). The client answers
+ *                  STREAM_OPENED: status 0 (its local connect is done)
+ *                  with its window, or the connect's errno (the agent
+ *                  resets the connection). Then as any TCP stream.
  *   STREAM_DATA    the payload is the data: TCP bytes, or one UDP
  *                  datagram, or one ICMP echo message (type, code,
  *                  checksum, id, seq, data; the agent's kernel sets id)
@@ -127,8 +156,13 @@ enum stream_op {
 	STREAM_CREDIT,
 	STREAM_SHUT,
 	STREAM_CLOSE,
+	STREAM_ACCEPT,
 	STREAM_MAX_
 };
+
+/* Stream ids the agent picks (STREAM_ACCEPT) have this bit; the
+ * client's never do. */
+#define STREAM_ID_AGENT	0x80000000u
 
 /* STREAM_OPEN protocols (the IP protocol numbers). */
 #define NET_ICMP	1
@@ -172,6 +206,8 @@ enum proto_op {
 	OP_NET_INFO,
 	OP_DNS,
 	OP_TARGET_INFO,
+	OP_INCOMING_SUB,
+	OP_INCOMING_UNSUB,
 	OP_MAX_
 };
 
@@ -217,6 +253,13 @@ struct proto_attr {
 #define CAP_WRITE	0x1
 /* ... and serves OP_NET_INFO, OP_DNS and streams. */
 #define CAP_NET		0x2
+/* ... and OP_INCOMING_SUB/UNSUB and STREAM_ACCEPT. */
+#define CAP_INCOMING	0x4
+
+/* OP_INCOMING_SUB modes. */
+#define INCOMING_STEAL	1	/* connections go to the client only */
+#define INCOMING_MIRROR	2	/* reserved: a copy while the pod answers */
+#define INCOMING_MODE_MAX INCOMING_MIRROR
 
 /* OP_SETATTR: which fields to set. */
 #define SETATTR_MODE		0x01

@@ -42,11 +42,21 @@ static int cmd_exec_exec(int, char **);
 "  --token-file FILE  as for mount (ws:// agents need it)\n" \
 "  --fingerprint HEX  as for mount (wss:// agents need it)\n" \
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n" \
-"  --config FILE      configuration (fs.remote: more paths to place)\n"
+"  --config FILE      configuration (fs.remote: more paths to place)\n" \
+"  --steal            the pod's incoming connections to each port a\n" \
+"                     program here listens on come here instead\n" \
+"                     (incoming.ports, ignore_ports and port_mapping\n" \
+"                     choose; the pod's own program gets them again\n" \
+"                     when the listener, the shell or the agent goes)\n" \
+"  --mirror           a copy of them while the pod answers: NOT BUILT\n" \
+"                     YET, the same as --no-incoming for now\n" \
+"  --no-incoming      leave the pod's incoming traffic alone (default:\n" \
+"                     incoming.mode, \"mirror\", so off for now)\n"
 
 const struct cmd_entry cmd_shell_entry = {
 	.name = "shell",
-	.usage = "shell [--rw] [--chroot] [--token-file FILE] "
+	.usage = "shell [--rw] [--chroot] [--steal|--mirror|--no-incoming] "
+	    "[--token-file FILE] "
 	    "[--fingerprint HEX] [-n NAMESPACE] [--context CTX] TARGET "
 	    "[-- CMD ARGS...]",
 	.summary = "Run a shell (or CMD) with the target's files, hostname, "
@@ -84,7 +94,8 @@ SHELL_OPTIONS_HELP
 
 const struct cmd_entry cmd_exec_entry = {
 	.name = "exec",
-	.usage = "exec [--rw] [--token-file FILE] [--fingerprint HEX] "
+	.usage = "exec [--rw] [--steal|--mirror|--no-incoming] "
+	    "[--token-file FILE] [--fingerprint HEX] "
 	    "[-n NAMESPACE] [--context CTX] TARGET -- CMD ARGS...",
 	.summary = "Run one command in the target's context, plus the "
 	    "LD_PRELOAD layer's path rules.",
@@ -104,6 +115,7 @@ SHELL_OPTIONS_HELP
 struct shell_args {
 	int		 exec;		/* mirrorctl exec */
 	int		 rw, chroot;
+	int		 incoming;	/* CONF_IN_*; -1: incoming.mode */
 	const char	*config, *token_file, *fingerprint, *target;
 	struct kube_opts ko;
 	char		*const *cmd;	/* NULL: the user's shell */
@@ -120,6 +132,9 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
+		{ "steal", no_argument, NULL, 'S' },
+		{ "mirror", no_argument, NULL, 'M' },
+		{ "no-incoming", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -138,6 +153,7 @@ parse_args(int argc, char **argv, struct shell_args *a)
 			break;
 		}
 	optind = 1;
+	a->incoming = -1;
 	while ((ch = getopt_long(nopt, argv, "hn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w': a->rw = 1; break;
@@ -151,6 +167,14 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		case 'F': a->fingerprint = optarg; break;
 		case 'n': a->ko.ns = optarg; break;
 		case 'C': a->ko.context = optarg; break;
+		case 'S': a->incoming = CONF_IN_STEAL; break;
+		case 'M':
+			a->incoming = CONF_IN_MIRROR;
+			fprintf(stderr, "mirrorctl: note: --mirror is not "
+			    "built yet; the pod's incoming traffic is left "
+			    "alone, as with --no-incoming\n");
+			break;
+		case 'O': a->incoming = CONF_IN_OFF; break;
 		case 'h': ctl_usage(e); return 1;
 		default: goto usage;
 		}
@@ -331,7 +355,7 @@ netns_inode(pid_t pid)
  * to return. */
 static int
 run_child(struct session *s, struct shell_spec *sp, struct session_shell *sh,
-    const char *config)
+    const char *config, int incoming)
 {
 	int c2p[2] = { -1, -1 }, p2c[2] = { -1, -1 }, status, rc = 1;
 	struct sigaction ign, oint, oquit;
@@ -372,7 +396,7 @@ run_child(struct session *s, struct shell_spec *sp, struct session_shell *sh,
 		goto wait;	/* it said why */
 	sh->netns = netns_inode(pid);
 	session_shell_save(s, sh);
-	if (ctx_net_start(s, pid, config, &cn) < 0) {
+	if (ctx_net_start(s, pid, config, incoming, &cn) < 0) {
 		kill(pid, SIGKILL);
 		goto wait;
 	}
@@ -502,7 +526,7 @@ shell_main(struct shell_args *a)
 	if (a->exec && layer_env(sp, &conf, root, &envp) < 0)
 		goto done;
 	sp->envp = envp;
-	rc = run_child(&s, sp, &sh, a->config);
+	rc = run_child(&s, sp, &sh, a->config, a->incoming);
 done:
 	/* The keeper cleans up once it sees EOF; the exit waits for it, so
 	 * nothing of the shell remains when mirrorctl returns. */

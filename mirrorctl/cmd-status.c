@@ -62,6 +62,8 @@ print_shells(const struct session *all, size_t n)
 			    (int)(sh[j].child_start ? sh[j].child : sh[j].ctl),
 			    user, sh[j].chroot ? "(chroot) " : "",
 			    sh[j].placed[0] ? sh[j].placed : "-");
+			if (sh[j].netd_pid > 0)
+				net_print_incoming(&all[i]);
 		}
 		x_free(sh);
 	}

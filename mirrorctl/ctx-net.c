@@ -4,8 +4,9 @@
  * DNS stub in the shell's network namespace (--netns /proc/PID/ns/net),
  * a resolv.conf for the shell (--resolv-out, in the session directory)
  * and --exit-with PID, so that netd goes when the shell's namespace
- * holder does, even if mirrorctl was killed. Nothing in mirrorctl's own
- * namespace changes.
+ * holder does, even if mirrorctl was killed; --incoming says what becomes
+ * of the pod's incoming traffic to the shell's listeners. Nothing in
+ * mirrorctl's own namespace changes.
  */
 #include "config.h"
 
@@ -24,11 +25,11 @@
 
 int
 ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
-    struct ctx_net *cn)
+    int incoming, struct ctx_net *cn)
 {
 	struct mirror_conf conf;
 	char nsfile[64], pid_s[24], addr[NETD_ADDR_MAX];
-	const char *extra[8];
+	const char *extra[10];
 	int n = 0, rc;
 
 	memset(cn, 0, sizeof(*cn));
@@ -48,6 +49,11 @@ ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
 	extra[n++] = pid_s;
 	extra[n++] = "--resolv-out";
 	extra[n++] = cn->resolv_conf;
+	if (incoming < 0)
+		incoming = conf.incoming_mode;
+	extra[n++] = "--incoming";
+	extra[n++] = incoming == CONF_IN_STEAL ? "steal" :
+	    incoming == CONF_IN_MIRROR ? "mirror" : "off";
 	extra[n] = NULL;
 	if (netd_run(s, config, extra, conf.agent_connect_timeout + 5,
 	    addr) < 0)

@@ -48,14 +48,15 @@ void	ctx_env_free(char **env);
  * namespace changes. resolv_conf: a file (in the session directory)
  * that names the stub with the pod's search list, ndots and options,
  * for the shell to bind over /etc/resolv.conf. netd exits by itself when
- * ns_pid exits. 0, or -1 after one printed error. */
+ * ns_pid exits. incoming: CONF_IN_* for netd's --incoming, or -1 for
+ * the configuration's incoming.mode. 0, or -1 after one printed error. */
 struct ctx_net {
 	pid_t			netd_pid;
 	unsigned long long	netd_start;
 	char			resolv_conf[PATH_MAX];
 };
 int	ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
-	    struct ctx_net *cn);
+	    int incoming, struct ctx_net *cn);
 void	ctx_net_stop(struct ctx_net *cn);
 
 /* An agent for a command that needs one only while it runs (env, and

@@ -39,10 +39,14 @@
  * caller (SETUID, SETGID: a per-thread fsuid/fsgid, so nothing is
  * chowned by name where the pod could swap it), give them their owner
  * where the caller's id is not the agent's to take (CHOWN), chmod and
- * utimens them (FOWNER) and keep their set-id bits (FSETID).
+ * utimens them (FOWNER) and keep their set-id bits (FSETID); steal a
+ * port of the pod (shell --steal) with an nftables table of its own in
+ * the pod's network namespace and mark its own connections so that
+ * they are never redirected (NET_ADMIN).
  */
 static const char *const kube_caps[] = { "CHOWN", "DAC_OVERRIDE",
-	"FOWNER", "FSETID", "SETGID", "SETUID", "SYS_PTRACE", NULL };
+	"FOWNER", "FSETID", "NET_ADMIN", "SETGID", "SETUID", "SYS_PTRACE",
+	NULL };
 /* In job mode the agent runs in a pod of its own: its network thread
  * must setns() into the target's network namespace (mirrorctl connect). */
 #define KUBE_JOB_CAP	"SYS_ADMIN"

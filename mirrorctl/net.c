@@ -127,6 +127,20 @@ print_status(const char *key, const char *val, void *arg)
 		printf("  %-11s %s\n", key, val);
 }
 
+static void
+print_incoming(const char *key, const char *val, void *arg)
+{
+	(void)arg;
+	if (strcmp(key, "incoming") == 0 || strcmp(key, "steal") == 0)
+		printf("  %-11s %s\n", key, val);
+}
+
+void
+net_print_incoming(const struct session *s)
+{
+	net_status_lines(s, print_incoming, NULL);
+}
+
 void
 net_print_status(const struct session *s)
 {

@@ -16,5 +16,8 @@ int	net_session_end(struct session *s, int verbose);
 void	net_print_routes(const struct session *s);
 /* For status: device, routes, DNS, counters, connections. */
 void	net_print_status(const struct session *s);
+/* A shell's incoming traffic from its netd's status: the mode and each
+ * stolen port with its counters. */
+void	net_print_incoming(const struct session *s);
 
 #endif

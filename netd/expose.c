@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "expose.h"
+#include "incoming.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -214,6 +215,7 @@ laptop_listen(uint16_t port)
 static void
 ports_sync(void)
 {
+	static struct incoming_listener live[EXPOSE_PORTS_MAX];
 	struct port *p;
 	int i, j, fd;
 
@@ -248,7 +250,13 @@ ports_sync(void)
 		}
 	}
 	exp_nports = j;
+	for (i = 0; i < exp_nports; i++) {	/* incoming.c's view */
+		live[i].port = exp_ports[i].port;
+		live[i].to = exp_ports[i].to;
+		live[i].tolen = exp_ports[i].tolen;
+	}
 	pthread_mutex_unlock(&exp_mtx);
+	incoming_sync(live, exp_nports);
 }
 
 static void

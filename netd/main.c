@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fw.h"
+#include "incoming.h"
 #include "log.h"
 #include "proto-net.h"
 #include "netns.h"
@@ -87,6 +88,11 @@ usage(FILE *f)
 "                        namespace (a shell's), with a default route\n"
 "  --exit-with PID       with --netns: exit when that process exits\n"
 "  --resolv-out FILE     with --netns: write a resolv.conf for the stub\n"
+"  --incoming MODE       with --netns: the pod's incoming traffic to the\n"
+"                        shell's listeners: steal (each listening port's\n"
+"                        connections in the pod come here instead),\n"
+"                        mirror (not built yet: the same as off) or off\n"
+"                        (the default); ports as incoming.* say\n"
 "  --status-file FILE    keep a key=value status here (once a second)\n"
 "  --pid-file FILE       write the daemon's PID here\n"
 "  --log-file FILE       log here once detached (default: nowhere)\n"
@@ -494,6 +500,7 @@ main(int argc, char **argv)
 		{ "netns", required_argument, NULL, 'N' },
 		{ "exit-with", required_argument, NULL, 'E' },
 		{ "resolv-out", required_argument, NULL, 'O' },
+		{ "incoming", required_argument, NULL, 'I' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -524,6 +531,7 @@ main(int argc, char **argv)
 	struct cidr range, tunnet, c;
 	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
 	int wfd = -1, ret = DAEMON_EXIT_FAIL, rc, i, tunfd = -1;
+	int in_mode = CONF_IN_OFF;
 	int offload = 0, ifindex = 0, added = 0, sig, do_check = 0;
 	uint32_t tun_addr;
 	sigset_t sigs;
@@ -550,6 +558,11 @@ main(int argc, char **argv)
 		case 's': status_file = optarg; break;
 		case 'N': netns_file = optarg; break;
 		case 'O': resolv_out = optarg; break;
+		case 'I':
+			if ((in_mode = conf_incoming_mode(optarg)) < 0)
+				fatalx("--incoming %s: steal, mirror or off",
+				    optarg);
+			break;
 		case 'E':
 			exit_with = strtol(optarg, &end, 10);
 			if (*end != '\0' || exit_with <= 0 || exit_with > INT_MAX)
@@ -609,6 +622,8 @@ main(int argc, char **argv)
 			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
 	if (!conf.net_dns)
 		no_dns = 1;
+	if (in_mode != CONF_IN_OFF && netns_file == NULL)
+		fatalx("--incoming needs --netns (a shell's namespace)");
 	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (netns_open(netns_file, (pid_t)exit_with, resolv_out, msg,
 	    sizeof(msg)) < 0)
@@ -629,6 +644,7 @@ main(int argc, char **argv)
 
 	if (!fg)
 		wfd = daemon_detach(PROG, "network daemon", log_file);
+	incoming_configure(in_mode, &conf);
 
 	snprintf(msg, sizeof(msg), "the agent at %s does not serve the "
 	    "network (no CAP_NET in its hello): update mirror-agent", url);
@@ -721,6 +737,8 @@ main(int argc, char **argv)
 		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
 	}
+
+	incoming_setup_ns();
 
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	rc_cfg.client = cl;

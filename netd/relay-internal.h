@@ -94,6 +94,10 @@ struct relay_stream {
 	uint16_t	 cport, dport;	/* ICMP: echo id, 0 */
 	struct dgram	*q, *qtail;	/* datagrams before STREAM_OPENED */
 	int		 qn;
+	/* a stolen connection (incoming.c): the pod's port (0: not one),
+	 * and the socket while its local connect is under way */
+	uint16_t	 in_port;
+	int		 in_fd;
 	struct relay_stream *idnext, *fnext, *prev, *next;
 };
 
@@ -206,6 +210,9 @@ void	relay_stream_message(const struct proto_hdr *, const uint8_t *,
 	    size_t);
 void	relay_tcp_syn(uint8_t *buf, size_t len);
 void	relay_tcp_accept(void);
+/* A TCP stream the agent opened (STREAM_ACCEPT), with its id and the
+ * window it gave; opened, with no socket yet. */
+struct relay_stream *relay_stream_accepted(uint32_t id, uint32_t window);
 
 /* flow.c: UDP and ICMP echo flows (relay thread, R.relay_mtx). */
 unsigned int flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport,
@@ -222,6 +229,17 @@ void	flow_forget(struct relay_stream *);
 /* dnsstub.c: the DNS stub's sockets are readable (relay thread). */
 void	dnsstub_udp_readable(void);
 void	dnsstub_tcp_accept(void);
+
+/* incoming.c: stolen connections (relay thread, R.relay_mtx). */
+/* STREAM_ACCEPT: connects to the shell's listener, answers OPENED. */
+void	incoming_stream_accept(const struct proto_hdr *, const uint8_t *data,
+	    size_t n);
+/* An event of a stolen connection's socket while it connects. */
+void	incoming_connect_event(struct relay_stream *, uint32_t events);
+/* Local connects that took too long fail. */
+void	incoming_tick(double now);
+/* The stream is forgotten: its socket if still connecting, counters. */
+void	incoming_forget(struct relay_stream *);
 
 /* status.c: rewrites the status file, if any (relay thread). */
 void	status_write(void);

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "incoming.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -122,6 +123,7 @@ void
 relay_on_link(void *arg, int up)
 {
 	(void)arg;
+	incoming_on_link(up);
 	if (!up && R.started)
 		relay_queue_push(relay_item_new(IT_DOWN, NULL, 0));
 }
@@ -161,7 +163,10 @@ drain_queue(void)
 		next = it->next;
 		switch (it->kind) {
 		case IT_MSG:
-			if (it->h.op >= STREAM_OPENED &&
+			if (it->h.op == STREAM_ACCEPT)
+				incoming_stream_accept(&it->h, it->data,
+				    it->len);
+			else if (it->h.op >= STREAM_OPENED &&
 			    it->h.op < STREAM_MAX_)
 				relay_stream_message(&it->h, it->data,
 				    it->len);
@@ -191,6 +196,7 @@ tick(double t)
 	struct relay_stream *st, *next;
 
 	nat_expire(t);
+	incoming_tick(t);
 	/* Flows idle too long, and SYNs the kernel never completed: a
 	 * scan once a second, never per packet. */
 	for (st = R.all; st; st = next) {
@@ -255,6 +261,8 @@ relay_main(void *arg)
 			if (!(evs[i].data.u64 & EV_STREAM))
 				continue;
 			st = relay_stream_find((uint32_t)evs[i].data.u64);
+			if (st != NULL && st->in_port && st->in_fd >= 0)
+				incoming_connect_event(st, evs[i].events);
 			if (st == NULL || st->s.fd < 0)
 				continue;
 			stream_event(&st->s, evs[i].events);

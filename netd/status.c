@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "incoming.h"
 #include "netns.h"
 #include "relay-internal.h"
 
@@ -45,6 +46,7 @@ status_write(void)
 		fprintf(f, "firewall=table inet %s: forwarding through %s "
 		    "dropped\n", cfg->fw_table, cfg->dev);
 	netns_status(f);
+	incoming_status(f);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",

@@ -128,17 +128,14 @@ ids_remove(struct relay_stream *st)
 	st->in_ids = 0;
 }
 
-struct relay_stream *
-relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
+/* A stream with its id in the tables (TCP counted as open). */
+static struct relay_stream *
+stream_make(uint32_t id, uint8_t proto, uint32_t caddr, uint16_t cport,
     uint32_t daddr, uint16_t dport)
 {
 	struct relay_stream *st = xcalloc(1, sizeof(*st));
 	unsigned int h;
-	uint32_t id;
 
-	id = ++R.next_id;
-	if (id == 0)
-		id = ++R.next_id;
 	stream_init(&st->s, &relay_stream_ops, st, id,
 	    proto == NET_TCP ? TCP_WINDOW : UDP_WINDOW);
 	st->proto = proto;
@@ -165,6 +162,31 @@ relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
 	if (R.all)
 		R.all->prev = st;
 	R.all = st;
+	return st;
+}
+
+struct relay_stream *
+relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
+    uint32_t daddr, uint16_t dport)
+{
+	uint32_t id;
+
+	/* Our ids stay out of the agent's space (STREAM_ID_AGENT). */
+	id = ++R.next_id & ~STREAM_ID_AGENT;
+	if (id == 0)
+		id = R.next_id = 1;
+	return stream_make(id, proto, caddr, cport, daddr, dport);
+}
+
+struct relay_stream *
+relay_stream_accepted(uint32_t id, uint32_t window)
+{
+	struct relay_stream *st = stream_make(id, NET_TCP, 0,
+	    0, htonl(INADDR_LOOPBACK), 0);
+
+	st->opened = 1;
+	st->joined = 1;
+	stream_set_peer_window(&st->s, window);
 	return st;
 }
 
@@ -196,6 +218,8 @@ forget(struct relay_stream *st)
 {
 	struct dgram *d;
 
+	if (st->in_port)
+		incoming_forget(st);
 	if (st->proto == NET_TCP && st->opened && !st->joined)
 		R.n_unjoined--;
 	if (st->nat) {

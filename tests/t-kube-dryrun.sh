@@ -128,8 +128,8 @@ check(c["image"] == p["image"] and c["command"] == ["/usr/bin/mirror-agent"], "i
 sc = c["securityContext"]
 check(sc["capabilities"]["drop"] == ["ALL"], "drops ALL")
 check(sorted(sc["capabilities"]["add"]) == sorted(["CHOWN", "DAC_OVERRIDE",
-      "FOWNER", "FSETID", "SETGID", "SETUID", "SYS_PTRACE"] + (["SYS_ADMIN"] if job else [])),
-      "capabilities (job mode: SYS_ADMIN to enter the target's netns)")
+      "FOWNER", "FSETID", "NET_ADMIN", "SETGID", "SETUID", "SYS_PTRACE"] + (["SYS_ADMIN"] if job else [])),
+      "capabilities (NET_ADMIN for steal's nftables table; job mode: SYS_ADMIN to enter the target's netns)")
 check(sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False,
       "not privileged")
 check(sc["readOnlyRootFilesystem"] is True, "read-only root")

@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for the network messages' decoders (lib/proto-net.c):
- * OP_NET_INFO and OP_DNS requests and replies and every MSG_STREAM op,
+ * OP_NET_INFO, OP_DNS and OP_INCOMING_SUB/UNSUB requests and replies and
+ * every MSG_STREAM op (STREAM_ACCEPT too, with its id space checked),
  * taken as a whole message through proto_hdr_decode. What decodes is
  * encoded again with the typed encoders and must come out byte for byte
  * the same (each message has one encoding), and every decoded field is
@@ -201,6 +202,8 @@ stream_msg(const struct proto_hdr *h, struct proto_cur *cur,
 	proto_buf_init(&b, size);
 	switch (m.op) {
 	case STREAM_OPEN:
+		if (m.id & STREAM_ID_AGENT)
+			abort();
 		if (h->status != 0)
 			goto out;
 		rc = proto_enc_stream_open(&b, m.id, &m.open);
@@ -237,11 +240,60 @@ stream_msg(const struct proto_hdr *h, struct proto_cur *cur,
 	case STREAM_CLOSE:
 		rc = proto_enc_stream_close(&b, m.id, m.status);
 		break;
+	case STREAM_ACCEPT:
+		if (!(m.id & STREAM_ID_AGENT) || m.accept.window == 0 ||
+		    m.accept.dport == 0 ||
+		    (m.accept.family != 4 && m.accept.family != 6))
+			abort();
+		if (h->status != 0)
+			goto out;
+		rc = proto_enc_stream_accept(&b, m.id, &m.accept);
+		break;
 	default:
 		abort();
 	}
 	same(&b, rc, data, size);
 out:
+	proto_buf_free(&b);
+}
+
+/* OP_INCOMING_SUB and _UNSUB, requests and replies. */
+static void
+incoming(const struct proto_hdr *h, struct proto_cur *cur,
+    const uint8_t *data, size_t size)
+{
+	struct proto_buf b;
+	uint16_t port;
+	uint8_t mode;
+	int rc;
+
+	if (h->kind == MSG_REPLY) {
+		if (proto_dec_incoming_reply(cur) < 0)
+			invalid("an OP_INCOMING reply");
+		else {
+			proto_buf_init(&b, size);
+			same(&b, proto_enc_net_errno(&b, MSG_REPLY, h->op,
+			    h->id, h->status), data, size);
+			proto_buf_free(&b);
+		}
+		return;
+	}
+	rc = h->op == OP_INCOMING_SUB ?
+	    proto_dec_incoming_sub(cur, &port, &mode) :
+	    proto_dec_incoming_unsub(cur, &port);
+	if (rc < 0) {
+		invalid("an OP_INCOMING request");
+		return;
+	}
+	if (port == 0 || (h->op == OP_INCOMING_SUB &&
+	    (mode == 0 || mode > INCOMING_MODE_MAX)))
+		abort();
+	if (h->status != 0)
+		return;
+	proto_buf_init(&b, size);
+	same(&b, h->op == OP_INCOMING_SUB ?
+	    proto_enc_incoming_sub(&b, h->id, port, mode) :
+	    proto_enc_incoming_unsub(&b, h->id, port), data, size);
 	proto_buf_free(&b);
 }
 
@@ -260,6 +312,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (h.kind == MSG_STREAM) {
 		stream_msg(&h, &cur, data, size);
+		return 0;
+	}
+	if (h.op == OP_INCOMING_SUB || h.op == OP_INCOMING_UNSUB) {
+		incoming(&h, &cur, data, size);
 		return 0;
 	}
 	if (h.op != OP_NET_INFO && h.op != OP_DNS) {

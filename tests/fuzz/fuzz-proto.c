@@ -148,6 +148,8 @@ request(uint16_t op, struct proto_cur *c)
 {
 	static struct proto_fs_strs strs;
 	union proto_fs_req r;
+	uint16_t v16;
+	uint8_t v8;
 	int rc;
 
 	switch (op) {
@@ -158,6 +160,14 @@ request(uint16_t op, struct proto_cur *c)
 		break;
 	case OP_TARGET_INFO:
 		/* an empty request */
+		break;
+	case OP_INCOMING_SUB:
+		/* The layout; the ranges are fuzz-proto-net's. */
+		TRY(u16(c, &v16));
+		TRY(u8(c, &v8));
+		break;
+	case OP_INCOMING_UNSUB:
+		TRY(u16(c, &v16));
 		break;
 	default:
 		rc = proto_dec_fs_req(c, op, &strs, &r);
@@ -210,6 +220,13 @@ stream(uint16_t op, struct proto_cur *c)
 		break;
 	case STREAM_OPENED:
 	case STREAM_CREDIT:
+		TRY(u32(c, &v32));
+		break;
+	case STREAM_ACCEPT:
+		TRY(u8(c, &v8));
+		TRY(bytes(c, 16));
+		TRY(u16(c, &v16));
+		TRY(u16(c, &v16));
 		TRY(u32(c, &v32));
 		break;
 	case STREAM_DATA:
@@ -342,6 +359,8 @@ reply(uint16_t op, struct proto_cur *c)
 		for (i = 0; i < n; i++)
 			TRY(str(c, target, sizeof(target)));
 		break;
+	case OP_INCOMING_SUB:
+	case OP_INCOMING_UNSUB:
 	case OP_RELEASE:
 	case OP_FSYNC:
 	case OP_UNLINK:

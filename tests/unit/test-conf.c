@@ -164,6 +164,47 @@ test_errors(void)
 	    "env.exclude: a string for a list");
 }
 
+/* The incoming group: the mode, port lists and port_mapping. */
+static void
+test_incoming(void)
+{
+	struct mirror_conf c;
+	char msg[1024];
+	int rc;
+
+	rc = load_text("incoming = { mode = \"steal\"; ports = [ 80, 8080 ]; "
+	    "ignore_ports = [ 9229 ]; port_mapping = ( [8080, 80], "
+	    "[3000, 443] ); };\n", &c, msg, sizeof(msg));
+	ok(rc == 0 && c.incoming_mode == CONF_IN_STEAL &&
+	    c.incoming_nports == 2 && c.incoming_ports[1] == 8080 &&
+	    c.incoming_nignore == 1 && c.incoming_ignore[0] == 9229 &&
+	    c.incoming_nmapping == 2 && c.incoming_mapping[1][0] == 3000 &&
+	    c.incoming_mapping[1][1] == 443, "incoming: a full group loads");
+	rc = load_text("incoming = { mode = \"off\"; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == 0 && c.incoming_mode == CONF_IN_OFF, "incoming.mode off");
+	rc = load_text("incoming = { mode = \"stael\"; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "incoming.mode must be"),
+	    "incoming.mode: an unknown mode");
+	rc = load_text("incoming = { ports = [ 0 ]; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "incoming.ports[0] must be a port"),
+	    "incoming.ports: port 0");
+	rc = load_text("incoming = { ignore_ports = [ 65536 ]; };\n", &c,
+	    msg, sizeof(msg));
+	ok(rc == -EINVAL, "incoming.ignore_ports: port 65536");
+	rc = load_text("incoming = { port_mapping = ( [8080] ); };\n", &c,
+	    msg, sizeof(msg));
+	ok(rc == -EINVAL && has(msg, "incoming.port_mapping[0] must be"),
+	    "incoming.port_mapping: one port, not two");
+	rc = load_text("incoming = { port_mapping = ( [\"a\", 80] ); };\n",
+	    &c, msg, sizeof(msg));
+	ok(rc == -EINVAL, "incoming.port_mapping: a string for a port");
+	ok(conf_incoming_mode("mirror") == CONF_IN_MIRROR &&
+	    conf_incoming_mode("x") == -EINVAL, "conf_incoming_mode");
+}
+
 /* conf/mirror.conf as built (configure makes it from mirror.conf.in). */
 static void
 test_shipped(void)
@@ -207,6 +248,9 @@ test_shipped(void)
 	memset(&got.fs_default_local, 0, sizeof(got.fs_default_local));
 	memset(&got.fs_default_remote, 0, sizeof(got.fs_default_remote));
 	memset(&got.fs_default_not_found, 0, sizeof(got.fs_default_not_found));
+	got.incoming_mode = -1;
+	got.incoming_nports = got.incoming_nignore = -1;
+	got.incoming_nmapping = -1;
 
 	ok(conf_load(&got, path) == 0, "%s loads", path);
 #define SAME_NUM(f) ok(got.f == want.f, "mirror.conf: " #f " = %g, default " \
@@ -248,6 +292,10 @@ test_shipped(void)
 	SAME_NUM(fs_default_local.n);
 	SAME_NUM(fs_default_remote.n);
 	SAME_NUM(fs_default_not_found.n);
+	SAME_NUM(incoming_mode);
+	SAME_NUM(incoming_nports);
+	SAME_NUM(incoming_nignore);
+	SAME_NUM(incoming_nmapping);
 	for (i = 0; i < want.fs_default_local.n && i < got.fs_default_local.n;
 	    i++)
 		SAME_STR(fs_default_local.v[i]);
@@ -279,6 +327,7 @@ main(void)
 	log_set_fd(fd);
 
 	test_errors();
+	test_incoming();
 	test_shipped();
 
 	unlink(conf_path);
