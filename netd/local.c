@@ -362,6 +362,8 @@ tcp_syn(struct nat *n, uint8_t *syn, size_t len)
 		tcp_connected(c, errno);
 }
 
+static void tcp_event(struct lconn *, uint32_t);
+
 static void
 tcp_accepted(uint32_t id, int fd)
 {
@@ -379,6 +381,7 @@ tcp_accepted(uint32_t id, int fd)
 	c->state = LC_RELAY;
 	for (i = 0; i < 2; i++)
 		c->h[i].buf = xmalloc(LOCAL_BUF);
+	tcp_event(c, 0);	/* what the server sent already; interests */
 }
 
 /* Moves what fd[i] has to fd[!i] while neither blocks; 0 or -errno. */
