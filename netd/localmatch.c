@@ -160,18 +160,58 @@ localmatch_addr(struct localmatch *m, uint32_t addr, uint16_t port,
 	return hit;
 }
 
+void
+localmatch_pod_search(struct localmatch *m, const char *resolv, size_t len)
+{
+	static const char *const servers[] = { "127.0.0.1", NULL };
+	char out[RESOLVOUT_MAX + 1], *line, *d, *s1, *s2;
+	size_t dl;
+	int n;
+
+	m->nsearch = 0;
+	/* resolvout_format keeps only well-formed domains of the pod's
+	 * "search" line, on a line of its own. */
+	if ((n = resolvout_format(resolv, len, servers, out, RESOLVOUT_MAX)) < 0)
+		return;
+	out[n] = '\0';
+	for (line = strtok_r(out, "\n", &s1); line; line = strtok_r(NULL,
+	    "\n", &s1)) {
+		if (strncmp(line, "search ", 7) != 0)
+			continue;
+		for (d = strtok_r(line + 7, " \t", &s2); d &&
+		    m->nsearch < RESOLVOUT_SEARCH_MAX; d = strtok_r(NULL,
+		    " \t", &s2)) {
+			dl = strlen(d);
+			if (dl > 0 && d[dl - 1] == '.')
+				d[--dl] = '\0';
+			if (dl > 0 && dl <= DNS_NAME_MAX)
+				memcpy(m->search[m->nsearch++], d, dl + 1);
+		}
+	}
+}
+
 int
 localmatch_name(const struct localmatch *m, const char *qname)
 {
-	size_t n = strlen(qname);
-	int i;
+	size_t n = strlen(qname), nl;
+	int i, k;
 
 	if (n > 0 && qname[n - 1] == '.')
 		n--;
-	for (i = 0; i < m->nnames; i++)
-		if (strlen(m->names[i].name) == n &&
-		    strncasecmp(m->names[i].name, qname, n) == 0)
+	for (i = 0; i < m->nnames; i++) {
+		nl = strlen(m->names[i].name);
+		if (nl > n || strncasecmp(m->names[i].name, qname, nl) != 0)
+			continue;
+		if (nl == n)
 			return i;
+		if (qname[nl] != '.')
+			continue;
+		for (k = 0; k < m->nsearch; k++)
+			if (strlen(m->search[k]) == n - nl - 1 &&
+			    strncasecmp(m->search[k], qname + nl + 1,
+			    n - nl - 1) == 0)
+				return i;
+	}
 	return -1;
 }
 

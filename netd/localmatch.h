@@ -5,7 +5,10 @@
  * alone is every address on that port), and host names (optionally
  * NAME:PORT). A name matches DNS queries for it; the addresses the
  * laptop's resolver gives for it are then learned, in a bounded table,
- * as local (for the name's port, if it has one). Also the DNS answer the
+ * as local (for the name's port, if it has one). A query for NAME.DOMAIN,
+ * DOMAIN in the pod's search list, is a query for NAME too: the shell's
+ * resolver asks those first, and the pod must not answer for a name the
+ * user keeps local. Also the DNS answer the
  * stub gives for such a name. Pure apart from the learned table's lock:
  * no I/O, no threads of its own (tests/unit/test-localmatch.c).
  */
@@ -18,6 +21,7 @@
 
 #include "cidr.h"
 #include "dns.h"
+#include "resolvout.h"
 
 #define LOCALMATCH_MAX		64	/* entries (conf's CONF_LOCAL_MAX) */
 #define LOCALMATCH_LEARNED_MAX	256	/* addresses learned from names */
@@ -48,6 +52,8 @@ struct localmatch {
 	int			 nnets;
 	struct localmatch_name	 names[LOCALMATCH_MAX];
 	int			 nnames;
+	char			 search[RESOLVOUT_SEARCH_MAX][DNS_NAME_MAX + 1];
+	int			 nsearch;
 	pthread_mutex_t		 mtx;
 	struct localmatch_learned learned[LOCALMATCH_LEARNED_MAX];
 	int			 next;	/* the slot a full table reuses */
@@ -60,13 +66,19 @@ void	localmatch_init(struct localmatch *);
 int	localmatch_add(struct localmatch *, const char *entry,
 	    const char **why);
 int	localmatch_empty(const struct localmatch *);
+/* The pod's search list, from its resolv.conf (len bytes, the pod's:
+ * read only through resolvout_format's checks). Before any lookup. */
+void	localmatch_pod_search(struct localmatch *, const char *resolv,
+	    size_t len);
 /* 1 if a connection to addr:port (network order) leaves from the
  * laptop: an entry, or an address learned before now expires, covers
  * it. port 0 (ICMP) is matched by entries of every port only. */
 int	localmatch_addr(struct localmatch *, uint32_t addr, uint16_t port,
 	    double now);
 /* The name entry that a query for qname (dotted, as dns_query_check
- * gives it) is for, or -1. Case does not matter, nor a final dot. */
+ * gives it) is for, or -1: the name itself, or the name with a domain
+ * of the pod's search list after it. Case does not matter, nor a final
+ * dot. */
 int	localmatch_name(const struct localmatch *, const char *qname);
 /* addr (network order), an answer for name entry idx, is local until
  * now + LOCALMATCH_LEARN_TTL. The oldest goes when the table is full. */

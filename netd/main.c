@@ -144,6 +144,9 @@ check(void)
 }
 
 
+/* net.local, parsed once (local.c and localmatch.c). */
+static struct localmatch lm;
+
 /* OP_NET_INFO, waited for. */
 struct net_info {
 	pthread_mutex_t	 mtx;
@@ -203,6 +206,7 @@ net_info_cb(void *arg, int err, struct proto_cur *p)
 	    net_info_prefix, ni)) == 0) {
 		parse_resolv_conf(ni, rc, rlen);
 		netns_pod_resolv(rc, rlen);
+		localmatch_pod_search(&lm, (const char *)rc, rlen);
 	}
 	pthread_mutex_lock(&ni->mtx);
 	ni->err = err;
@@ -526,7 +530,6 @@ main(int argc, char **argv)
 	static struct cidr routes[ROUTES_MAX], nevers[ROUTES_MAX];
 	static struct net_info ni;
 	static struct plan plan;
-	static struct localmatch lm;
 	static const char *arg_locals[LOCALMATCH_MAX];
 	static const char *skipped[SKIPPED_MAX];
 	struct mirror_conf conf;

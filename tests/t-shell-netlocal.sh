@@ -11,7 +11,9 @@
 # laptop's address; by CIDR:PORT, 10.77.0.2:8080 is the lan's while
 # 10.77.0.2:80 stays the pod's; 10.79.0.5, not listed, is not reached
 # until its name lapweb.test (listed) resolves through the laptop's hosts
-# file, then it is, by name and by address; a listed name the laptop
+# file, then it is, by name and by address; "web", listed, is the
+# laptop's also when asked with the pod's search domains (the pod has a
+# web.demo.svc.cluster.local); a listed name the laptop
 # cannot resolve gets NXDOMAIN and one log line; UDP echo; 64 MiB each
 # way through the local relay, checked; when the shell's sleep dies
 # netd exits. Then mirrorctl connect's side: without
@@ -31,7 +33,7 @@ LAPTOP_LAN=10.79.0.2
 # first entered (ip netns exec binds /etc/netns/NS/* over /etc).
 net_topology_laptop_files() {
 	mkdir -p "/etc/netns/$1"
-	printf '127.0.0.1 localhost\n%s lapweb.test\n' "$LAN_NAMED" >"/etc/netns/$1/hosts"
+	printf '127.0.0.1 localhost\n%s lapweb.test web\n' "$LAN_NAMED" >"/etc/netns/$1/hosts"
 	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$LAN_ADDR" >"/etc/netns/$1/resolv.conf"
 }
 # net_topology makes LAPTOP_NS; its name is known before.
@@ -79,7 +81,7 @@ laptop getent hosts missing.test && fail "the laptop resolves missing.test"
 
 cat >"$T/mirror.conf" <<EOF
 net = {
-  local = [ "$LAN_ADDR", "10.77.0.0/24:8080", "lapweb.test", "missing.test" ];
+  local = [ "$LAN_ADDR", "10.77.0.0/24:8080", "lapweb.test", "missing.test", "web" ];
 };
 EOF
 
@@ -123,6 +125,11 @@ got=$(in_shell curl -sf --max-time 10 "http://lapweb.test:8080/") || fail "curl 
 assert_eq "lan, peer $LAPTOP_LAN" "$got" "lapweb.test:8080 from the shell"
 got=$(in_shell curl -sf --max-time 10 "http://$LAN_NAMED:8080/") || fail "curl $LAN_NAMED:8080 after its name resolved"
 assert_eq "lan, peer $LAPTOP_LAN" "$got" "$LAN_NAMED:8080 after its name"
+
+say "a short name the pod also has: the laptop's, with the pod's search domains too"
+assert_eq "$LAN_NAMED" "$(in_shell python3 "$SRC/tests/netpeer.py" dns 198.18.0.1 "$WEB_NAME" udp)" "the stub's A for $WEB_NAME (web + a search domain)"
+in_shell getent ahostsv4 web >"$T/web.hosts" || fail "web does not resolve in the shell"
+grep -q "^$LAN_NAMED " "$T/web.hosts" || fail "web in the shell is not the laptop's: $(cat "$T/web.hosts")"
 
 say "a listed name the laptop cannot resolve: NXDOMAIN, one log line"
 rcode=$(in_shell python3 -c '

@@ -3,9 +3,10 @@
  * form and the input it refuses, addresses and ports matched by
  * addresses, CIDRs, ports and names, learned addresses (their port,
  * their expiry, the bounded table), the CIDRs mirrorctl connect leaves
- * unrouted, and the DNS answers the stub makes for a net.local name
- * (A records, NXDOMAIN, no records for other types, the query's id and
- * question kept, EDNS left out). Prints TAP.
+ * unrouted, names with the pod's search domains after them, and the
+ * DNS answers the stub makes for a net.local name (A records, NXDOMAIN,
+ * no records for other types, the query's id and question kept, EDNS
+ * left out). Prints TAP.
  */
 #include "config.h"
 
@@ -208,6 +209,30 @@ main(void)
 	ok(localmatch_name(&M, "x.db.example") == -1, "x.db.example: none");
 	ok(localmatch_name(&M, "db.example.com") == -1,
 	    "db.example.com: none");
+
+	{
+		static const char pod[] = "nameserver 10.96.0.10\n"
+		    "search demo.svc.cluster.local svc.cluster.local "
+		    "bad..domain x\001y\noptions ndots:5\n";
+
+		localmatch_pod_search(&M, pod, sizeof(pod) - 1);
+		ok(M.nsearch == 2, "the pod's search list: 2 good domains "
+		    "(%d)", M.nsearch);
+	}
+	ok(localmatch_name(&M, "db.example.demo.svc.cluster.local") == 0,
+	    "db.example + a search domain: entry 0");
+	ok(localmatch_name(&M, "DB.example.SVC.cluster.local.") == 0,
+	    "db.example + the other search domain, any case: entry 0");
+	ok(localmatch_name(&M, "db.example.cluster.local") == -1,
+	    "db.example + a domain not in the list: none");
+	ok(localmatch_name(&M, "db.exampledemo.svc.cluster.local") == -1,
+	    "no dot between name and domain: none");
+	ok(localmatch_name(&M, "x.db.example.svc.cluster.local") == -1,
+	    "a label before the name: none");
+	localmatch_pod_search(&M, "", 0);
+	ok(M.nsearch == 0 && localmatch_name(&M,
+	    "db.example.svc.cluster.local") == -1,
+	    "no search list: only the name itself");
 
 	match("10.99.0.1", 80, 100, 0);
 	localmatch_learn(&M, 0, A("10.99.0.1"), 100);
