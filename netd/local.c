@@ -627,7 +627,8 @@ local_main(void *arg)
 	(void)arg;
 	while (!L.stop) {
 		t = mono_now();
-		timeout = t >= next_tick ? 0 : (int)((next_tick - t) * 1000) + 1;
+		timeout = t >= next_tick ? 0 :
+		    (int)((next_tick - t) * 1000) + 1;
 		n = epoll_wait(L.epfd, evs, 64, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_warn("net.local: epoll_wait");

@@ -171,7 +171,8 @@ localmatch_pod_search(struct localmatch *m, const char *resolv, size_t len)
 	m->nsearch = 0;
 	/* resolvout_format keeps only well-formed domains of the pod's
 	 * "search" line, on a line of its own. */
-	if ((n = resolvout_format(resolv, len, servers, out, RESOLVOUT_MAX)) < 0)
+	if ((n = resolvout_format(resolv, len, servers, out,
+	    RESOLVOUT_MAX)) < 0)
 		return;
 	out[n] = '\0';
 	for (line = strtok_r(out, "\n", &s1); line; line = strtok_r(NULL,
@@ -301,7 +302,8 @@ localmatch_dns_answer(const uint8_t *query, size_t n, int rcode,
 	put16(out + 8, 0);
 	put16(out + 10, 0);
 	for (i = 0, off = qend; i < naddrs; i++, off += 16) {
-		put16(out + off, 0xc000 | DNS_HDR_LEN);	/* the question's name */
+		/* the name: a pointer to the question's */
+		put16(out + off, 0xc000 | DNS_HDR_LEN);
 		put16(out + off + 2, DNS_QTYPE_A);
 		put16(out + off + 4, 1);		/* IN */
 		put16(out + off + 6, 0);

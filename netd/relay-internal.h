@@ -1,8 +1,8 @@
 /*
  * What the parts of netd's relay share (relay.c, nat.c, tunio.c,
- * stream.c, flow.c, dnsstub.c, status.c, and local.c for net.local): the limits, the NAT entry,
- * the stream, the queue item, the one relay state R and the functions
- * one part calls in another. Not for anything outside the relay; its
+ * stream.c, flow.c, dnsstub.c, status.c, and local.c for net.local):
+ * the limits, the NAT entry, the stream, the queue item, the one relay
+ * state R and the functions one part calls in another. Not for anything outside the relay; its
  * public face is relay.h. Who owns what (threads and locks) is said at
  * the top of relay.c and at each struct.
  */
