@@ -124,6 +124,7 @@ static const struct conf_setting {
 	{ "net.tun_range",		CONF_T_STRING },
 	{ "net.routes",			CONF_T_LIST },
 	{ "net.never_route",		CONF_T_LIST },
+	{ "net.local",			CONF_T_LIST },
 	{ "net.dns",			CONF_T_BOOL },
 	{ "net.udp_idle_timeout",	CONF_T_NUMBER },
 	{ "kube.kubectl",		CONF_T_STRING },
@@ -336,6 +337,43 @@ get_cidrs(config_t *cfg, const char *path, const char *name,
 		snprintf(list[i], 64, "%s", v);
 	}
 	*n = len;
+	return 0;
+}
+
+/* net.local: strings of the forms mirror-netd's localmatch.c parses
+ * (an address, CIDR, ADDR:PORT, CIDR:PORT, :PORT, NAME or NAME:PORT);
+ * here only their number and length are bounded. */
+static int
+get_local(config_t *cfg, const char *path, struct mirror_conf *c)
+{
+	config_setting_t *s = config_lookup(cfg, "net.local");
+	int i, len;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		log_warnx("%s: net.local must be a list of strings, e.g. "
+		    "[\"10.0.0.0/8\", \"db.example.com:5432\"]", path);
+		return -EINVAL;
+	}
+	len = config_setting_length(s);
+	if (len > CONF_LOCAL_MAX) {
+		log_warnx("%s: net.local holds more than %d entries", path,
+		    CONF_LOCAL_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (v == NULL || v[0] == '\0' || strlen(v) >= CONF_LOCAL_LEN) {
+			log_warnx("%s: net.local[%d] must be an address, CIDR, "
+			    "host name or :PORT of at most %d characters", path,
+			    i, CONF_LOCAL_LEN - 1);
+			return -EINVAL;
+		}
+		snprintf(c->net_local[i], CONF_LOCAL_LEN, "%s", v);
+	}
+	c->net_nlocal = len;
 	return 0;
 }
 
@@ -834,6 +872,7 @@ conf_load(struct mirror_conf *c, const char *path)
 	    &c->net_nroutes)) < 0 ||
 	    (rc = get_cidrs(&cfg, path, "net.never_route", c->net_never,
 	    &c->net_nnever)) < 0 ||
+	    (rc = get_local(&cfg, path, c)) < 0 ||
 	    (rc = get_string(&cfg, path, "net.tun_name", c->net_tun_name,
 	    sizeof(c->net_tun_name))) < 0 ||
 	    (rc = get_string(&cfg, path, "net.tun_range", c->net_tun_range,

@@ -7,6 +7,8 @@
 #define MIRROR_CONF_H
 
 #define CONF_CIDRS_MAX	64
+#define CONF_LOCAL_MAX	64	/* net.local entries */
+#define CONF_LOCAL_LEN	264	/* one: a host name (255), ":PORT", NUL */
 #define CONF_USERS_MAX	64
 #define CONF_ENV_MAX	64	/* entries of env.include, exclude, override */
 #define CONF_ENV_PATTERN_MAX 128
@@ -80,6 +82,8 @@ struct mirror_conf {
 	char	net_routes[CONF_CIDRS_MAX][64];
 	int	net_nnever;		/* net.never_route: CIDRs left out */
 	char	net_never[CONF_CIDRS_MAX][64];
+	int	net_nlocal;		/* net.local: leave from the laptop */
+	char	net_local[CONF_LOCAL_MAX][CONF_LOCAL_LEN];
 	/* env (the environment of mirrorctl shell, exec and env) */
 	int	env_ninclude;		/* env.include: only these of the pod's */
 	char	env_include[CONF_ENV_MAX][CONF_ENV_PATTERN_MAX];

@@ -3,7 +3,8 @@
  * (dns.c) and passed to the agent as OP_DNS, and the answer is sent back.
  * UDP is read on the relay thread and answered from the client's reader
  * thread; TCP gets a blocking thread per connection. Its counters are
- * atomics in R.
+ * atomics in R. A query for a net.local name is answered from this
+ * machine's resolver instead (local.c, on its resolver thread).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "local.h"
 #include "log.h"
 #include "proto.h"
 #include "proto-net.h"
@@ -42,17 +44,17 @@ dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 	x_free(q);
 }
 
-/* The agent's OP_DNS request for one query; -EMSGSIZE if too big. */
-static int
-dns_req(struct proto_buf *b, const uint8_t *msg, size_t n)
+/* net.local: the answer from this machine's resolver (resolver
+ * thread). */
+static void
+dns_udp_local_answer(void *arg, const uint8_t *ans, size_t n)
 {
-	atomic_fetch_add_explicit(&R.dns_queries, 1, memory_order_relaxed);
-	proto_buf_init(b, PROTO_HDR_LEN + 4 + n);
-	if (proto_enc_dns_req(b, 0, msg, n) < 0) {
-		proto_buf_free(b);
-		return -EMSGSIZE;
-	}
-	return 0;
+	struct dns_udp_req *q = arg;
+
+	if (ans && sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
+	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
+		log_debug("DNS answer: %s", strerror(errno));
+	x_free(q);
 }
 
 static void
@@ -60,32 +62,24 @@ dns_query(const uint8_t *msg, size_t n, client_cb cb, void *arg)
 {
 	struct proto_buf b;
 
-	if (dns_req(&b, msg, n) < 0) {
+	proto_buf_init(&b, PROTO_HDR_LEN + 4 + n);
+	if (proto_enc_dns_req(&b, 0, msg, n) < 0) {
+		proto_buf_free(&b);
 		cb(arg, -EMSGSIZE, NULL);
 		return;
 	}
 	client_call(R.cl, &b, cb, arg);
 }
 
-/* dns_query, waited for (not on the transport thread). */
-static int
-dns_query_wait(const uint8_t *msg, size_t n, client_parse_cb parse, void *arg)
-{
-	struct proto_buf b;
-
-	if (dns_req(&b, msg, n) < 0)
-		return -EMSGSIZE;
-	return client_call_wait(R.cl, &b, parse, arg);
-}
-
 void
 dnsstub_udp_readable(void)
 {
 	uint8_t buf[4096];
+	char name[DNS_NAME_MAX + 1];
 	struct dns_udp_req *q;
 	socklen_t sl;
 	ssize_t n;
-	int i;
+	int i, idx;
 
 	for (i = 0; i < 64; i++) {
 		q = xmalloc(sizeof(*q));
@@ -96,9 +90,16 @@ dnsstub_udp_readable(void)
 			x_free(q);
 			break;
 		}
-		if (dns_query_check(buf, (size_t)n, NULL) < 0) {
+		if (dns_query_check(buf, (size_t)n, name) < 0) {
 			x_free(q);	/* not a query: no answer */
 			relay_dropped();
+			continue;
+		}
+		atomic_fetch_add_explicit(&R.dns_queries, 1,
+		    memory_order_relaxed);
+		if ((idx = local_dns_name(name)) >= 0) {
+			local_dns_query(idx, buf, (size_t)n,
+			    dns_udp_local_answer, q);
 			continue;
 		}
 		/* A flood of queries waits on the agent's answers no
@@ -117,24 +118,46 @@ dnsstub_udp_readable(void)
 
 /* DNS over TCP is rare (truncated answers, zone tools): one thread per
  * connection, blocking. */
-struct dns_tcp_answer {
+struct dns_tcp_wait {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 done, err;
 	uint8_t		*ans;
 	uint32_t	 n;
 };
 
-static int
-dns_tcp_parse(void *arg, struct proto_cur *payload)
+/* The answer (err 0) or the error, to the waiting connection thread. */
+static void
+dns_tcp_done(struct dns_tcp_wait *w, int err, const uint8_t *ans, size_t n)
 {
-	struct dns_tcp_answer *w = arg;
+	pthread_mutex_lock(&w->mtx);
+	w->err = err;
+	if (err == 0) {
+		w->ans = xmalloc(n ? n : 1);
+		memcpy(w->ans, ans, n);
+		w->n = (uint32_t)n;
+	}
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static void
+dns_tcp_answer(void *arg, int err, struct proto_cur *payload)
+{
 	const uint8_t *ans = NULL;
 	uint32_t n = 0;
 
-	if (proto_dec_dns_reply(payload, &ans, &n) < 0)
-		return -EBADMSG;
-	w->ans = xmalloc(n ? n : 1);
-	memcpy(w->ans, ans, n);
-	w->n = n;
-	return 0;
+	if (err == 0 && proto_dec_dns_reply(payload, &ans, &n) < 0)
+		err = -EBADMSG;
+	dns_tcp_done(arg, err, ans, n);
+}
+
+/* net.local: the answer from this machine's resolver, or NULL. */
+static void
+dns_tcp_local_answer(void *arg, const uint8_t *ans, size_t n)
+{
+	dns_tcp_done(arg, ans ? 0 : -EAGAIN, ans, n);
 }
 
 static int
@@ -160,19 +183,35 @@ dns_tcp_main(void *arg)
 	int fd = (int)(intptr_t)arg;
 	struct timeval tv = { 30, 0 };
 	uint8_t *msg = xmalloc(65536), len[2];
+	char name[DNS_NAME_MAX + 1];
 	size_t n;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (read_full(fd, len, 2) == 0) {
-		struct dns_tcp_answer w = { NULL, 0 };
-		int ok;
+		struct dns_tcp_wait w;
+		int ok, idx;
 
 		n = (size_t)len[0] << 8 | len[1];
 		if (read_full(fd, msg, n) < 0 ||
-		    dns_query_check(msg, n, NULL) < 0)
+		    dns_query_check(msg, n, name) < 0)
 			break;
-		ok = dns_query_wait(msg, n, dns_tcp_parse, &w) == 0;
+		memset(&w, 0, sizeof(w));
+		pthread_mutex_init(&w.mtx, NULL);
+		pthread_cond_init(&w.cv, NULL);
+		atomic_fetch_add_explicit(&R.dns_queries, 1,
+		    memory_order_relaxed);
+		if ((idx = local_dns_name(name)) >= 0)
+			local_dns_query(idx, msg, n, dns_tcp_local_answer, &w);
+		else
+			dns_query(msg, n, dns_tcp_answer, &w);
+		pthread_mutex_lock(&w.mtx);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mtx);
+		pthread_mutex_unlock(&w.mtx);
+		pthread_mutex_destroy(&w.mtx);
+		pthread_cond_destroy(&w.cv);
+		ok = w.err == 0;
 		if (ok) {
 			len[0] = (uint8_t)(w.n >> 8);
 			len[1] = (uint8_t)w.n;

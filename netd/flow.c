@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "local.h"
 #include "pkt.h"
 #include "proto.h"
 #include "relay-internal.h"
@@ -96,6 +97,15 @@ flow_packet(uint8_t *buf, size_t len)
 		n = p.l4len;
 	}
 	st = flow_find(proto, p.saddr, p.sport, p.daddr, p.dport);
+	if (st == NULL && local_wants(p.proto, p.daddr, p.dport)) {
+		/* net.local: UDP leaves from the laptop (local.c); ICMP
+		 * to such an address is not relayed. */
+		if (proto == NET_UDP)
+			local_udp_packet(buf, len);
+		else
+			relay_dropped();
+		return;
+	}
 	if (st == NULL) {
 		if (!client_ready(R.cl))
 			return;

@@ -34,6 +34,8 @@
 #include "daemon.h"
 #include "fw.h"
 #include "incoming.h"
+#include "local.h"
+#include "localmatch.h"
 #include "log.h"
 #include "proto-net.h"
 #include "netns.h"
@@ -83,6 +85,10 @@ usage(FILE *f)
 "                        198.18.0.0/15): .1 for the device and the DNS stub\n"
 "  --route CIDR          route this too (repeatable; also net.routes)\n"
 "  --never-route CIDR    never route this (repeatable; net.never_route)\n"
+"  --local DEST          leave from this machine (repeatable; net.local):\n"
+"                        ADDR, CIDR, ADDR:PORT, CIDR:PORT, :PORT, NAME or\n"
+"                        NAME:PORT; with --netns netd connects to them\n"
+"                        itself, without it their addresses are not routed\n"
 "  --no-dns              no DNS stub on the device's address\n"
 "  --netns FILE          the device, routes and DNS stub in that network\n"
 "                        namespace (a shell's), with a default route\n"
@@ -144,6 +150,9 @@ check(void)
 }
 
 
+/* net.local, parsed once (local.c and localmatch.c). */
+static struct localmatch lm;
+
 /* OP_NET_INFO's answer. */
 struct net_info {
 	struct cidr	 subnets[ROUTES_MAX];
@@ -201,6 +210,7 @@ net_info_parse(void *arg, struct proto_cur *p)
 	    ni)) == 0) {
 		parse_resolv_conf(ni, rc, rlen);
 		netns_pod_resolv(rc, rlen);
+		localmatch_pod_search(&lm, (const char *)rc, rlen);
 	}
 	return err;
 }
@@ -495,6 +505,7 @@ main(int argc, char **argv)
 		{ "tun-range", required_argument, NULL, 'R' },
 		{ "route", required_argument, NULL, 'r' },
 		{ "never-route", required_argument, NULL, 'n' },
+		{ "local", required_argument, NULL, 'o' },
 		{ "no-dns", no_argument, NULL, 'D' },
 		{ "status-file", required_argument, NULL, 's' },
 		{ "netns", required_argument, NULL, 'N' },
@@ -513,6 +524,7 @@ main(int argc, char **argv)
 	static struct cidr routes[ROUTES_MAX], nevers[ROUTES_MAX];
 	static struct net_info ni;
 	static struct plan plan;
+	static const char *arg_locals[LOCALMATCH_MAX];
 	static const char *skipped[SKIPPED_MAX];
 	struct mirror_conf conf;
 	struct relay_config rc_cfg;
@@ -530,6 +542,7 @@ main(int argc, char **argv)
 	char fwname[IFNAMSIZ + 16];
 	struct cidr range, tunnet, c;
 	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
+	int nal = 0;
 	int wfd = -1, ret = DAEMON_EXIT_FAIL, rc, i, tunfd = -1;
 	int in_mode = CONF_IN_OFF;
 	int offload = 0, ifindex = 0, added = 0, sig, do_check = 0;
@@ -553,6 +566,11 @@ main(int argc, char **argv)
 			if (nan >= ROUTES_MAX)
 				fatalx("too many --never-route");
 			arg_nevers[nan++] = optarg;
+			break;
+		case 'o':
+			if (nal >= LOCALMATCH_MAX)
+				fatalx("too many --local");
+			arg_locals[nal++] = optarg;
 			break;
 		case 'D': no_dns = 1; break;
 		case 's': status_file = optarg; break;
@@ -620,6 +638,26 @@ main(int argc, char **argv)
 	for (i = 0; i < nar; i++)
 		if (cidr_parse(arg_routes[i], &c) < 0 || c.family != AF_INET)
 			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
+	/* net.local: parsed once. In a shell netd relays them itself
+	 * (local.c); for mirrorctl connect their whole addresses are
+	 * simply not routed, and ports and names cannot be told apart by
+	 * a route. */
+	localmatch_init(&lm);
+	for (i = 0; i < conf.net_nlocal && nal < LOCALMATCH_MAX; i++)
+		arg_locals[nal++] = conf.net_local[i];
+	for (i = 0; i < nal; i++)
+		if (localmatch_add(&lm, arg_locals[i], &why) < 0)
+			fatalx("net.local %s: %s", arg_locals[i], why);
+	if (netns_file == NULL && !localmatch_empty(&lm)) {
+		int k = localmatch_cidrs(&lm, nevers + nnever,
+		    ROUTES_MAX - nnever);
+
+		nnever += k;
+		if (lm.nnames > 0 || lm.nnets > k)
+			log_info("net.local: host names and ports apply in a "
+			    "shell only; here only whole addresses and CIDRs "
+			    "stay unrouted");
+	}
 	if (!conf.net_dns)
 		no_dns = 1;
 	if (in_mode != CONF_IN_OFF && netns_file == NULL)
@@ -663,6 +701,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* net.local's threads stay in netd's own namespace: started here,
+	 * after the detach and before the setns. */
+	if (netns_active() && !localmatch_empty(&lm) &&
+	    (rc = local_start(&lm, conf.net_udp_idle)) < 0) {
+		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot start "
+		    "the net.local relay: %s", strerror(-rc));
+		goto out;
+	}
 	/* --netns: from here on this thread works inside that namespace;
 	 * the agent's socket stays in ours. */
 	if ((rc = netns_enter()) < 0) {
@@ -766,6 +812,7 @@ main(int argc, char **argv)
 	if ((rc = netns_start(tun_addr, !no_dns, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
 		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
+		local_stop();
 		relay_stop();
 		goto out;
 	}
@@ -785,9 +832,11 @@ main(int argc, char **argv)
 	}
 	log_info("signal %d: removing the routes and %s", sig, dev);
 	netns_stop();
+	local_stop();		/* its NAT entries are the relay's */
 	relay_stop();
 	ret = DAEMON_EXIT_OK;
 out:
+	local_stop();
 	/* Routes first, explicitly; the device (and anything left through
 	 * it) goes when its fd closes. */
 	if (tunfd >= 0 && added > 0)

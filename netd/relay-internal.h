@@ -1,8 +1,8 @@
 /*
  * What the parts of netd's relay share (relay.c, nat.c, tunio.c,
- * stream.c, flow.c, dnsstub.c, status.c): the limits, the NAT entry,
- * the stream, the queue item, the one relay state R and the functions
- * one part calls in another. Not for anything outside the relay; its
+ * stream.c, flow.c, dnsstub.c, status.c, and local.c for net.local):
+ * the limits, the NAT entry, the stream, the queue item, the one relay
+ * state R and the functions one part calls in another. Not for anything outside the relay; its
  * public face is relay.h. Who owns what (threads and locks) is said at
  * the top of relay.c and at each struct.
  */
@@ -50,7 +50,7 @@
 enum nat_state { NAT_PENDING, NAT_OPEN, NAT_DEAD };
 
 /* One TCP connection through the TUN. Fields are fixed at creation
- * except state, in_fwd, expire and the links (nat_mtx). */
+ * except state, lid, in_fwd, expire and the links (nat_mtx). */
 struct nat {
 	uint32_t	 caddr, daddr;	/* client, original destination */
 	uint16_t	 cport, dport;
@@ -61,6 +61,8 @@ struct nat {
 	int		 in_fwd;
 	double		 expire;
 	struct relay_stream *st;	/* relay thread only */
+	uint32_t	 lid;		/* net.local: local.c's connection
+					 * (0: the agent's stream) */
 	struct nat	*fnext;		/* forward hash chain */
 	struct nat	*lnext;		/* linger queue */
 };

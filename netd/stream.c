@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "local.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -290,11 +291,13 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	struct pkt p;
 	struct nat *n, *old;
 	struct relay_stream *st;
-	int slot;
+	int slot, local;
 
 	if (pkt_parse(buf, len, &p) < 0)
 		return;
-	if (!client_ready(R.cl))
+	/* net.local: netd connects from the laptop's side (local.c). */
+	local = local_wants(IPPROTO_TCP, p.daddr, p.dport);
+	if (!local && !client_ready(R.cl))
 		return;		/* the client retries its SYN */
 	n = xcalloc(1, sizeof(*n));
 	pthread_mutex_lock(&R.nat_mtx);
@@ -329,6 +332,10 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	}
 	R.ports[slot] = n;
 	pthread_mutex_unlock(&R.nat_mtx);
+	if (local) {
+		local_tcp_syn(n, buf, len);
+		return;
+	}
 
 	st = relay_stream_new(NET_TCP, p.saddr, p.sport, p.daddr, p.dport);
 	st->nat = n;
@@ -385,6 +392,7 @@ relay_tcp_accept(void)
 	struct relay_stream *st;
 	struct nat *n;
 	socklen_t sl;
+	uint32_t lid;
 	int fd, slot, one = 1;
 
 	for (;;) {
@@ -400,12 +408,19 @@ relay_tcp_accept(void)
 			return;
 		}
 		st = NULL;
+		lid = 0;
 		slot = nat_slot_of(sin.sin_addr.s_addr, sin.sin_port);
 		pthread_mutex_lock(&R.nat_mtx);
 		n = slot >= 0 ? R.ports[slot] : NULL;
-		if (n && n->state == NAT_OPEN)
+		if (n && n->state == NAT_OPEN) {
 			st = n->st;
+			lid = n->lid;
+		}
 		pthread_mutex_unlock(&R.nat_mtx);
+		if (lid != 0) {
+			local_tcp_accepted(lid, fd);	/* net.local */
+			continue;
+		}
 		if (st == NULL || st->joined) {
 			struct linger l = { 1, 0 };
 
