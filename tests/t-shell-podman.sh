@@ -14,12 +14,11 @@
 # connection come from the pod's own address; after the shell exits and
 # after SIGKILL of mirrorctl no mount, network namespace, TUN device,
 # agent or netd of it remains.
-# Takes /tmp/mirror-net.lock itself (a network test) and the podman lock.
+# A network test: run it under "flock /tmp/mirror-net.lock" (it takes
+# the podman lock itself).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman.sh"
 
-exec {NETLOCK}>/tmp/mirror-net.lock
-flock "$NETLOCK"
 need_mount
 need_podman
 need_cmd curl
@@ -193,7 +192,7 @@ say "SIGKILL of mirrorctl: nothing of the shell is left"
 ctl=$!
 on_exit "kill -9 $ctl"
 # Listed with what it placed: the shell's child, in its namespaces.
-wait_for 30 eval '"$CTL" status | grep -q "^$TGT .*$SA"' ||
+wait_for 30 eval '"$CTL" status | grep -q "^$TGT .*/var/run/secrets"' ||
 	fail "no shell in status: $("$CTL" status)"
 "$CTL" status >"$T/st"
 spid=$(awk '/^SHELL TARGET/ { getline; print $2 }' "$T/st")
