@@ -4,9 +4,10 @@
 # the pod's service-account token (an emptyDir volume the container
 # fills with random bytes at start, compared with "podman exec ... cat")
 # at its pod path, also read by a static busybox that no LD_PRELOAD
-# reaches; the pod's MIRRORD_FAKE_VAR_FIRST next to the local PATH; the
-# pod's hostname; --chroot shows the image's /etc/os-release; the user
-# behind sudo (SUDO_UID) is who runs; "mirrorctl exec -- python3 app.py"
+# reaches; the pod's MIRRORD_FAKE_VAR_FIRST next to the local PATH, and
+# an env.exclude variable kept local; the pod's hostname; --chroot shows
+# the image's /etc/os-release; the user behind sudo (SUDO_UID) is who
+# runs; "mirrorctl exec -- python3 app.py"
 # reads the pod's config by its pod path and local files by theirs;
 # curl in the shell reaches the pod's server by its address, by its
 # hostname (the pod's /etc/hosts) and by its pod name (the pod's DNS,
@@ -117,6 +118,13 @@ grep -qx 'MIRRORD_FAKE_VAR_FIRST=mirrord.is.running' "$T/env" ||
 	fail "the pod's MIRRORD_FAKE_VAR_FIRST is not in: $(cat "$T/env")"
 grep -qx "PATH=$PATH" "$T/env" || fail "the local PATH is not in the shell: $(grep ^PATH= "$T/env")"
 grep -qx "MIRROR_TARGET=$TGT" "$T/env" || fail "no MIRROR_TARGET=$TGT"
+# env.exclude keeps a variable the pod also has at the local value.
+printf 'env = { exclude = [ "MIRRORD_FAKE_VAR_SEC*" ]; };\n' >"$T/excl.conf"
+MIRRORD_FAKE_VAR_SECOND=laptop-value sh_ok excl --config "$T/excl.conf" -- env
+grep -qx 'MIRRORD_FAKE_VAR_SECOND=laptop-value' "$T/excl" ||
+	fail "an env.exclude variable did not stay local: $(grep SECOND "$T/excl")"
+grep -qx 'MIRRORD_FAKE_VAR_FIRST=mirrord.is.running' "$T/excl" || fail "env.exclude took too much"
+grep -qx 'MIRRORD_FAKE_VAR_SECOND=7777' "$T/env" || fail "no pod MIRRORD_FAKE_VAR_SECOND without exclude"
 sh_ok host -- hostname
 assert_eq "$HOST" "$(cat "$T/host")" "hostname in the shell"
 assert_eq "$(podman exec "$CTR" /bin/hostname)" "$(cat "$T/host")" "the pod's own hostname"
