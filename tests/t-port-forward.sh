@@ -42,7 +42,7 @@ for w in -L LADDR LPORT RPORT Ctrl-C; do
 done
 "$CTL" --help | grep -q '^  port-forward ' || fail "mirrorctl --help lists no port-forward"
 must_fail "no -L" "usage: mirrorctl port-forward" -- "$CTL" port-forward demo
-must_fail "a bad spec" "-L 8080:db" "want" -- "$CTL" port-forward demo -L 8080:db
+must_fail "a bad spec" "-L 8080:" "want" -- "$CTL" port-forward demo -L 8080
 must_fail "a bad port" "remote port" -- "$CTL" port-forward demo -L 8080:db:99999
 must_fail "a bad host" "neither an address nor a DNS name" -- \
 	"$CTL" port-forward demo -L '8080:a/b:80'

@@ -43,7 +43,7 @@
 #include "xmalloc.h"
 
 /* What the agent may send on a stream before our credit. */
-#define FWD_WINDOW	(1024u * 1024)
+#define FWD_WINDOW	(4096u * 1024)
 #define FWD_BUCKETS	1024
 /* Connections at once; beyond, a new one is reset. */
 #define FWD_STREAMS_MAX	4096

@@ -62,37 +62,38 @@ struct copied {
 	size_t	 n;
 };
 
+/* The bytes a reply's decoder pointed at, kept past the call. */
+static void
+keep(struct copied *out, const uint8_t *p, uint32_t n)
+{
+	out->p = xmalloc((size_t)n + 1);
+	memcpy(out->p, p, n);
+	out->p[n] = '\0';
+	out->n = n;
+}
+
 static int
 net_info_parse(void *arg, struct proto_cur *c)
 {
-	struct copied *out = arg;
 	const uint8_t *r;
 	uint32_t n;
-	int rc;
+	int rc = proto_dec_net_info(c, &r, &n, NULL, NULL);
 
-	if ((rc = proto_dec_net_info(c, &r, &n, NULL, NULL)) < 0)
-		return rc;
-	out->p = xmalloc(n + 1);
-	memcpy(out->p, r, n);
-	out->p[n] = '\0';
-	out->n = n;
-	return 0;
+	if (rc == 0)
+		keep(arg, r, n);
+	return rc;
 }
 
 static int
 dns_parse(void *arg, struct proto_cur *c)
 {
-	struct copied *out = arg;
 	const uint8_t *a;
 	uint32_t n;
-	int rc;
+	int rc = proto_dec_dns_reply(c, &a, &n);
 
-	if ((rc = proto_dec_dns_reply(c, &a, &n)) < 0)
-		return rc;
-	out->p = xmalloc(n ? n : 1);
-	memcpy(out->p, a, n);
-	out->n = n;
-	return 0;
+	if (rc == 0)
+		keep(arg, a, n);
+	return rc;
 }
 
 /* The addresses of name of family (the first of them into addr). 1 if
