@@ -5,6 +5,7 @@
 # reach), and a name is resolved by a dnsmasq in the pod at the address
 # its resolv.conf names, through the pod's search list. Checked:
 #  - bad specs, -R, a taken port: one clear error, before any agent;
+#    an agent that is not there: one clear error;
 #  - three forwards at once, one line each, free ports picked (LPORT 0);
 #  - curl through a local port gets the pod's httpd page (127.0.0.1:80);
 #  - 64 MiB each way at the same time, sha256 equal on both ends; the
@@ -47,6 +48,10 @@ must_fail "a bad port" "remote port" -- "$CTL" port-forward demo -L 8080:db:9999
 must_fail "a bad host" "neither an address nor a DNS name" -- \
 	"$CTL" port-forward demo -L '8080:a/b:80'
 must_fail "-R" "-R .*not supported" -- "$CTL" port-forward demo -R 80:127.0.0.1:8080
+
+make_token "$T/token"
+must_fail "no agent there" "cannot reach the agent at 127.0.0.1:1" -- \
+	"$CTL" port-forward --token-file "$T/token" ws://127.0.0.1:1 -L 0:127.0.0.1:80
 
 say "the demo pod, and servers only it reaches"
 "$CTL" demo up >"$T/up" 2>&1 || { cat "$T/up"; fail "demo up failed"; }
@@ -121,7 +126,8 @@ read -r sent received <"$T/up.sha"
 [ -n "$sent" ] && [ "$sent" = "$received" ] ||
 	fail "upload: sent $sent, the pod's sink got $received"
 wait_for 5 test -s "$T/source.log" || fail "the source logged nothing"
-assert_eq "$(tail -n1 "$T/source.log")" "$(cat "$T/down.sha")" "download sha256"
+read -r got _ <"$T/down.sha"
+assert_eq "$(tail -n1 "$T/source.log")" "$got" "download sha256"
 say "128 MiB in $ms ms; the sink's answer came after our half-close"
 
 say "a pod port nobody listens on: reset"

@@ -316,10 +316,13 @@ main(int argc, char **argv)
 	client_set_stream_handler(cl, fwd_relay_on_stream, fwd_relay_on_link,
 	    NULL);
 	rc = client_start(cl, conf.agent_connect_timeout, &why);
+	if (rc == -EACCES || rc == -EKEYREJECTED) {
+		fprintf(stderr, PROG ": refused by the agent at %s: %s\n", url,
+		    why);
+		goto out;
+	}
 	if (rc < 0) {
-		fprintf(stderr, PROG ": %s %s: %s\n", rc == -EACCES ||
-		    rc == -EKEYREJECTED ? "refused by the agent at" :
-		    "cannot reach the agent at", url, why);
+		fprintf(stderr, PROG ": %s\n", why);	/* names the agent */
 		goto out;
 	}
 	if (!(client_caps(cl) & CAP_NET)) {
