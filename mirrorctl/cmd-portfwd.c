@@ -111,7 +111,7 @@ exec_forward(const char *path, char **argv, int *fds, int n)
 		if ((tmp[i] = fcntl(fds[i], F_DUPFD, 3 + n)) < 0)
 			_exit(127);
 	for (i = 0; i < n; i++)
-		if (dup2(tmp[i], 3 + i) < 0)
+		if (dup2(tmp[i], 3 + i) < 0 || close(tmp[i]) < 0)
 			_exit(127);
 	execv(path, argv);
 	fprintf(stderr, "mirrorctl: cannot run %s: %s\n", path,
