@@ -85,7 +85,9 @@ taken=$(cat "$T/taken")
 must_fail "a taken port" "127.0.0.1:$taken" "in use" "taken" -- \
 	"$CTL" port-forward demo -L "$taken:127.0.0.1:80"
 [ "$MS" -lt 2000 ] || fail "the taken port was found only after $MS ms"
-pgrep -f "^$AGENT " >/dev/null && fail "an agent runs after the failed forward"
+# The agents mirrorctl starts for the demo pod (not a test's own).
+pod_agents() { pgrep -f "^$AGENT .*--target-pid $pid( |\$)"; }
+pod_agents >/dev/null && fail "an agent runs after the failed forward"
 
 say "three forwards at once"
 "$CTL" port-forward demo -L 0:127.0.0.1:80 -L 0:db:9001 \
@@ -159,7 +161,7 @@ except socket.timeout:
 EOF
 held=$!
 wait_for 10 grep -q connected "$T/held" || fail "the held connection did not connect"
-agents_before=$(pgrep -fc "^$AGENT " || true)
+agents_before=$(pod_agents | wc -l)
 kill -INT "$CTL_PID"
 wait_for 10 pid_gone "$CTL_PID" || fail "mirrorctl port-forward ignored SIGINT"
 rc=0
@@ -172,7 +174,7 @@ for p in "$P_HTTP" "$P_SINK" "$P_SRC" "$P_NONE"; do
 	ss -Hltn "sport = :$p" | grep -q . && fail "port $p still listens"
 done
 [ "$agents_before" -ge 1 ] || fail "no agent ran for the forward"
-wait_for 10 eval '! pgrep -f "^$AGENT " >/dev/null' ||
+wait_for 10 eval '! pod_agents >/dev/null' ||
 	fail "the agent started for the forward is still running"
 [ -z "$(ls -A "$MIRROR_STATE_DIR/sessions" 2>/dev/null)" ] ||
 	fail "a session was left: $(ls "$MIRROR_STATE_DIR/sessions")"
