@@ -6,7 +6,7 @@
 # its resolv.conf names, through the pod's search list. Checked:
 #  - bad specs, -R, a taken port: one clear error, before any agent;
 #    an agent that is not there: one clear error;
-#  - three forwards at once, one line each, free ports picked (LPORT 0);
+#  - four forwards at once, one line each, free ports picked (LPORT 0);
 #  - curl through a local port gets the pod's httpd page (127.0.0.1:80);
 #  - 64 MiB each way at the same time, sha256 equal on both ends; the
 #    upload's answer comes after the client's half-close (the sink
@@ -89,7 +89,7 @@ must_fail "a taken port" "127.0.0.1:$taken" "in use" "taken" -- \
 pod_agents() { pgrep -f "^$AGENT .*--target-pid $pid( |\$)"; }
 pod_agents >/dev/null && fail "an agent runs after the failed forward"
 
-say "three forwards at once"
+say "four forwards at once"
 "$CTL" port-forward demo -L 0:127.0.0.1:80 -L 0:db:9001 \
 	-L 127.0.0.1:0:localhost:9002 -L 0:127.0.0.1:9009 \
 	>"$T/fwd.out" 2>"$T/fwd.err" &
