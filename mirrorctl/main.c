@@ -26,6 +26,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_env_entry,
 	&cmd_shell_entry,
 	&cmd_exec_entry,
+	&cmd_portfwd_entry,
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,

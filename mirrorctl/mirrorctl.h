@@ -31,6 +31,7 @@ extern const struct cmd_entry cmd_disconnect_entry;
 extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_shell_entry;
 extern const struct cmd_entry cmd_exec_entry;
+extern const struct cmd_entry cmd_portfwd_entry;
 
 /*
  * The one error convention of mirrorctl: a function that fails prints
