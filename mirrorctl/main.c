@@ -129,7 +129,7 @@ main_usage(FILE *f)
 	    "Work on this machine in the context of a pod or container.\n\n"
 	    "Commands:\n");
 	for (i = 0; cmd_table[i]; i++)
-		fprintf(f, "  %-8s %s\n", cmd_table[i]->name,
+		fprintf(f, "  %-12s %s\n", cmd_table[i]->name,
 		    cmd_table[i]->summary);
 	fprintf(f, "\nTARGET is ws://HOST:PORT (a running agent), pid/N "
 	    "(a local process),\npodman/NAME or docker/NAME (a local "

@@ -39,7 +39,7 @@ for line in sys.stdin.read().splitlines():
         in_cmds = True
         continue
     if in_cmds:
-        m = re.match(r'\s+([a-z]+)\s', line)
+        m = re.match(r'\s+([a-z][a-z-]*)\s', line)
         if m:
             words.add(m.group(1))
         continue
