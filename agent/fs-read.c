@@ -31,12 +31,19 @@ fs_serve_getattr(struct agent_fs *fs, const struct proto_hdr *h,
 	struct proto_attr a;
 	int rc;
 
+	int watched;
+
 	if (proto_dec_path_req(c, &s, &r) < 0)
 		return -EBADMSG;
+	/* Watched before the stat: a change after it is reported. */
+	watched = fs_watch_parent(fs->watch, r.path);
 	rc = fs_stat_path(fs, r.path, &a);
 	reply_begin(out, h, rc);
-	if (rc == 0)
+	if (rc == 0) {
+		if (watched)
+			a.flags |= ATTR_WATCHED;
 		proto_enc_attr_rep(out, &a);
+	}
 	return 0;
 }
 
@@ -52,10 +59,11 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 	struct dirent *de;
 	struct proto_attr a;
 	DIR *d = NULL;
-	int fd, rc = 0, eof = 1;
+	int fd, rc = 0, eof = 1, watched;
 
 	if (proto_dec_readdir_req(c, &s, &r) < 0)
 		return -EBADMSG;
+	watched = fs_watch_dir(fs->watch, r.path);
 	max = r.max;
 	if (max > READDIR_REPLY_MAX)
 		max = READDIR_REPLY_MAX;
@@ -93,6 +101,8 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 		 * the directory we resolved in the root. */
 		if (fs_stat_child(dirfd(d), de->d_name, &a) < 0)
 			continue;	/* removed meanwhile */
+		if (watched)
+			a.flags |= ATTR_WATCHED;
 		if (proto_enc_readdir_rep_add(out, &enc, de->d_name, &a,
 		    max) < 0) {
 			eof = 0;

@@ -55,6 +55,7 @@ static const char *stream_op_names[STREAM_MAX_] = {
 	[STREAM_CREDIT] = "stream_credit",
 	[STREAM_SHUT] = "stream_shut",
 	[STREAM_CLOSE] = "stream_close",
+	[STREAM_FS_EVENT] = "stream_fs_event",
 };
 
 const char *

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "guard.h"
+#include "inval.h"
 #include "log.h"
 #include "startup.h"
 #include "mountinfo.h"
@@ -172,7 +173,7 @@ main(int argc, char **argv)
 	const char *fingerprint = NULL;
 	struct agentconn ac;
 	char mnt[PATH_MAX], msg[PATH_MAX + 160];
-	char *opt;
+	char *opt, *inval_status = NULL;
 	struct stat st;
 	int ch, fg = 0, rw = 0, rc, wfd = -1, ret = DAEMON_EXIT_FAIL;
 
@@ -219,6 +220,9 @@ main(int argc, char **argv)
 	    "mirror-agent with --rw, or mount without --rw", url);
 	ac.caps = rw ? CAP_WRITE : 0;
 	ac.caps_missing = msg;
+	/* The agent's change events (pushed invalidation). */
+	ac.on_stream = inval_on_stream;
+	ac.on_link = inval_on_link;
 	if ((ret = agentconn_start(&ac, wfd, &cl)) != 0)
 		goto out;
 	ret = DAEMON_EXIT_FAIL;
@@ -228,6 +232,7 @@ main(int argc, char **argv)
 	oc.attr_timeout = conf.fs_attr_timeout;
 	oc.entry_timeout = conf.fs_entry_timeout;
 	oc.negative_timeout = conf.fs_negative_timeout;
+	oc.watched_timeout = conf.fs_watched_timeout;
 	oc.max_read_kb = conf.fs_max_read_kb;
 	oc.readahead_kb = conf.fs_readahead_kb;
 	oc.rw = rw;
@@ -257,6 +262,17 @@ main(int argc, char **argv)
 		goto out_session;
 	}
 	set_readahead(mnt, conf.fs_readahead_kb);
+	if (pid_file != NULL) {
+		/* Next to the pid file: mirrorctl status reads it. */
+		size_t l = strlen(pid_file);
+
+		if (l > 4 && strcmp(pid_file + l - 4, ".pid") == 0)
+			xasprintf(&inval_status, "%.*s.inval", (int)(l - 4),
+			    pid_file);
+		else
+			xasprintf(&inval_status, "%s.inval", pid_file);
+	}
+	inval_start(se, cl, inval_status);
 	if (fuse_set_signal_handlers(se) != 0) {
 		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL,
 		    "cannot install signal handlers");
@@ -276,6 +292,7 @@ main(int argc, char **argv)
 out_unmount:
 	fuse_session_unmount(se);
 out_session:
+	inval_stop();
 	/* Everything still waiting is answered while the session exists. */
 	ops_stop();
 	client_stop(cl);
@@ -286,6 +303,7 @@ out:
 		client_free(cl);
 	}
 	fuse_opt_free_args(&args);
+	x_free(inval_status);
 	daemon_pidfile_remove(pid_file);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "client.h"
 #include "clock.h"
+#include "inval.h"
 #include "log.h"
 #include "nodes.h"
 #include "ops-internal.h"
@@ -29,6 +30,7 @@ struct dirh {
 	struct reply_dir list;
 	uint64_t	 ino;
 	int		 loaded;
+	uint64_t	 seq;		/* inval_seq() when it was fetched */
 };
 
 /* lookup */
@@ -89,7 +91,7 @@ ops_entry_done(void *arg, int err, struct proto_cur *p)
 	    ops_cfg.negative_timeout > 0) {
 		/* A cached "no such file": ino 0 with a timeout. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = ops_cfg.negative_timeout;
+		e.entry_timeout = ops_negative_timeout(c->ino, c->seq);
 		fuse_reply_entry(c->req, &e);
 	} else if (err < 0)
 		fuse_reply_err(c->req, -err);
@@ -106,6 +108,16 @@ ops_entry_done(void *arg, int err, struct proto_cur *p)
 		}
 		cache_fix_attr(id, &a);
 		ops_fill_entry(&e, id, &a);
+		if (c->op == OP_LOOKUP) {
+			/* The agent watches the directory: its answers,
+			 * "no such name" too, may be kept long. */
+			if (a.flags & ATTR_WATCHED)
+				nodes_set_dir_watched(c->ino, 1);
+			e.attr_timeout = ops_timeout(&a, c->seq,
+			    e.attr_timeout);
+			e.entry_timeout = ops_timeout(&a, c->seq,
+			    e.entry_timeout);
+		}
 		if (fuse_reply_entry(c->req, &e) != 0)
 			nodes_forget(e.ino, 1);
 	}
@@ -125,7 +137,8 @@ ops_getattr_done(void *arg, int err, struct proto_cur *p)
 		nodes_set_flags(c->ino, a.flags);
 		cache_fix_attr(c->ino, &a);
 		proto_attr_to_stat(&a, &st);
-		fuse_reply_attr(c->req, &st, ops_cfg.attr_timeout);
+		fuse_reply_attr(c->req, &st, ops_timeout(&a, c->seq,
+		    ops_cfg.attr_timeout));
 	}
 	ops_call_free(c);
 }
@@ -313,6 +326,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	reply_dir_start(&d->list, mono_now());
 	d->loaded = 1;
+	d->seq = inval_seq();
 	if ((path = nodes_path(ino)) == NULL) {
 		serve_dir(req, d, size, off, plus);	/* removed: empty */
 		return;
@@ -384,6 +398,12 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 
 			cache_fix_attr(e.ino, &fixed);
 			proto_attr_to_stat(&fixed, &e.attr);
+			e.attr_timeout = ops_timeout(&fixed, d->seq,
+			    e.attr_timeout);
+			e.entry_timeout = ops_timeout(&fixed, d->seq,
+			    e.entry_timeout);
+			if (fixed.flags & ATTR_WATCHED)
+				nodes_set_dir_watched(d->ino, 1);
 		}
 		used += fuse_add_direntry_plus(req, buf + used, size - used,
 		    name, &e, (off_t)i + 1);
