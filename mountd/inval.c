@@ -24,6 +24,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "dirlist.h"
 #include "inval.h"
 #include "log.h"
 #include "nodes.h"
@@ -210,6 +211,8 @@ apply(const struct inval_ev *e)
 	uint64_t dirid, id;
 	char *child;
 
+	if (e->mask & (FSEV_OVERFLOW | FSEV_GONE))
+		dirlist_drop_all();
 	if (e->mask & FSEV_OVERFLOW) {
 		forget_under(NULL);
 		return;
@@ -219,6 +222,7 @@ apply(const struct inval_ev *e)
 		forget_under(e->dir);
 		return;
 	}
+	dirlist_drop(dirid);
 	if (e->name[0] == '\0') {
 		if (dirid != 0)
 			forget_inode(dirid, 0);
@@ -226,8 +230,9 @@ apply(const struct inval_ev *e)
 	}
 	if (dirid != 0 && (e->mask & FSEV_NAMES)) {
 		forget_entry(dirid, e->name);
-		/* Its times and link count changed too. */
-		forget_inode(dirid, 0);
+		/* Its times and link count changed too, and the listing
+		 * the kernel may keep of it. */
+		forget_inode(dirid, 1);
 		/* A directory made here: the name is no longer one only
 		 * this mount may have made. */
 		cache_dir_note(dirid, e->name, 1);
@@ -287,6 +292,7 @@ inval_main(void *arg)
 		q_all = 0;
 		if (all) {
 			pthread_mutex_unlock(&q_mtx);
+			dirlist_drop_all();
 			forget_under(NULL);
 			pthread_mutex_lock(&q_mtx);
 			continue;

@@ -43,6 +43,7 @@ struct call {
 	size_t		 size;
 	struct dirh	*dir;
 	uint64_t	 seq;		/* inval_seq() when it was made */
+	struct call	*next_wait;	/* waiting for a listing (dirlist.h) */
 	struct fuse_file_info fi;
 };
 

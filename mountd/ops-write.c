@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "dirlist.h"
 #include "nodes.h"
 #include "ops-internal.h"
 #include "reply.h"
@@ -524,6 +525,7 @@ ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if ((c = ops_child_call(req, parent, name, &b, OP_RENAME)) == NULL)
 		return;
+	dirlist_drop(newparent);
 	if ((c->path2 = ops_child_path(req, newparent, newname)) == NULL) {
 		proto_buf_free(&b);
 		ops_call_free(c);

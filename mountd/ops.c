@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "dirlist.h"
 #include "inval.h"
 #include "log.h"
 #include "nodes.h"
@@ -167,6 +168,9 @@ ops_child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 	c->op = op;
 	c->path = path;
 	ops_request(b, op);
+	/* A name changes in parent: a listing held of it is stale. */
+	if (op != OP_LOOKUP)
+		dirlist_drop(parent);
 	return c;
 }
 
