@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct dlist {
 	int		 dropped;	/* changed while on its way */
 	int		 complete;	/* the whole directory */
 	uint64_t	 seq;
+	uint64_t	 gen;		/* touched when it was asked for */
 	double		 until, made;
 	struct reply_dir list;
 	uint32_t	*index;		/* entry + 1 by name hash; 0: empty */
@@ -38,6 +40,7 @@ name_hash(const char *s)
 }
 
 static pthread_mutex_t dl_mtx = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t touched;
 static struct dlist dls[DIRLIST_DIRS_MAX];	/* dl_mtx */
 
 /* Called with dl_mtx held. */
@@ -124,9 +127,11 @@ dirlist_lookup(uint64_t dir, const char *name, struct call *c,
 	enum dirlist_answer r = DIRLIST_ASK;
 	struct dlist *d;
 
+	uint64_t gen = atomic_load_explicit(&touched, memory_order_acquire);
+
 	pthread_mutex_lock(&dl_mtx);
 	d = slot_find(dir);
-	if (d != NULL && !d->fetching && now >= d->until) {
+	if (d != NULL && !d->fetching && (now >= d->until || d->gen != gen)) {
 		slot_clear(d);
 		d = NULL;
 	}
@@ -145,6 +150,7 @@ dirlist_lookup(uint64_t dir, const char *name, struct call *c,
 			r = DIRLIST_ABSENT;
 	} else if (c != NULL && (d = slot_new(dir, now)) != NULL) {
 		d->fetching = 1;
+		d->gen = gen;
 		c->next_wait = NULL;
 		d->waiting = c;
 		r = DIRLIST_FETCH;
@@ -165,7 +171,9 @@ dirlist_fetched(uint64_t dir, struct reply_dir *list, int complete,
 		w = d->waiting;
 		d->waiting = NULL;
 		d->fetching = 0;
-		if (list == NULL || d->dropped || keep_s <= 0)
+		if (list == NULL || d->dropped || keep_s <= 0 ||
+		    d->gen != atomic_load_explicit(&touched,
+		    memory_order_acquire))
 			slot_clear(d);
 		else {
 			d->list = *list;
@@ -180,6 +188,12 @@ dirlist_fetched(uint64_t dir, struct reply_dir *list, int complete,
 	}
 	pthread_mutex_unlock(&dl_mtx);
 	return w;
+}
+
+void
+dirlist_touch(void)
+{
+	atomic_fetch_add_explicit(&touched, 1, memory_order_acq_rel);
 }
 
 void

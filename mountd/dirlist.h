@@ -42,7 +42,10 @@ enum dirlist_answer dirlist_lookup(uint64_t dir, const char *name,
  * c->next_wait, to be answered again through dirlist_lookup. */
 struct call *dirlist_fetched(uint64_t dir, struct reply_dir *list,
 	    int complete, uint64_t seq, double now, double keep_s);
-/* Something changed in dir (NULL-safe, any thread): drop its listing. */
+/* The mount changed something (a name, attributes, data, xattrs): no
+ * listing held or on its way is used after. Any thread, cheap. */
+void	 dirlist_touch(void);
+/* Something changed in dir (any thread): drop its listing. */
 void	 dirlist_drop(uint64_t dir);
 void	 dirlist_drop_all(void);
 

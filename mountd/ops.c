@@ -170,7 +170,7 @@ ops_child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ops_request(b, op);
 	/* A name changes in parent: a listing held of it is stale. */
 	if (op != OP_LOOKUP)
-		dirlist_drop(parent);
+		dirlist_touch();
 	return c;
 }
 
