@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dirlist.h"
 #include "ops-internal.h"
 #include "xmalloc.h"
@@ -41,6 +42,11 @@ name_hash(const char *s)
 
 static pthread_mutex_t dl_mtx = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t touched;
+/* When the mount last changed something, in ms of mono_now(): while it
+ * writes (untar, clone: a lookup, then a create, in the same
+ * directories) a listing would be stale at once, and fetching it again
+ * per name would stat the directory over and over: ask by name. */
+static _Atomic uint64_t touched_ms;
 static struct dlist dls[DIRLIST_DIRS_MAX];	/* dl_mtx */
 
 /* Called with dl_mtx held. */
@@ -148,7 +154,9 @@ dirlist_lookup(uint64_t dir, const char *name, struct call *c,
 			r = DIRLIST_FOUND;
 		} else if (d->complete)
 			r = DIRLIST_ABSENT;
-	} else if (c != NULL && (d = slot_new(dir, now)) != NULL) {
+	} else if (c != NULL && now * 1000 - (double)atomic_load_explicit(
+	    &touched_ms, memory_order_relaxed) >= DIRLIST_QUIET_MS &&
+	    (d = slot_new(dir, now)) != NULL) {
 		d->fetching = 1;
 		d->gen = gen;
 		c->next_wait = NULL;
@@ -194,6 +202,8 @@ void
 dirlist_touch(void)
 {
 	atomic_fetch_add_explicit(&touched, 1, memory_order_acq_rel);
+	atomic_store_explicit(&touched_ms, (uint64_t)(mono_now() * 1000),
+	    memory_order_relaxed);
 }
 
 void

@@ -9,6 +9,7 @@
  * walk passes a directory in less) and dropped at once when the mount
  * changes a name in the directory or the agent reports a change in it.
  * At most DIRLIST_DIRS_MAX listings are held (the oldest goes first).
+ * While the mount itself writes, listings are neither used nor fetched.
  */
 #ifndef MIRROR_MOUNTD_DIRLIST_H
 #define MIRROR_MOUNTD_DIRLIST_H
@@ -20,6 +21,9 @@
 
 #define DIRLIST_DIRS_MAX	64
 #define DIRLIST_PAGE_BYTES	(512 * 1024)	/* ~4,000 short names */
+/* No listing is fetched within this long (ms) of a change made through
+ * the mount: a writing mount asks by name. */
+#define DIRLIST_QUIET_MS	1000
 
 struct call;
 
