@@ -11,7 +11,10 @@
 # (c) an agent started with --watch-max 0 does not say it watches, and
 #     mountd keeps to the short timeouts (1 s here): a change shows
 #     within 2 s, not 60;
-# (d) mirrorctl status says whether pushed invalidation is on.
+# (d) mirrorctl status says whether pushed invalidation is on;
+# (e) an agent at its watch limit (--watch-max 1) says so in status, and
+#     a change in a directory past the limit shows within the short
+#     timeouts while one in the watched directory shows at once.
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -138,5 +141,27 @@ change_and_check 3
 "$CTL" status >"$T/status" || fail "mirrorctl status"
 grep -q "pushed invalidation: off" "$T/status" ||
 	fail "status does not say pushed invalidation is off: $(cat "$T/status")"
+
+# ---------------------------------------------------------------- (e)
+say "(e) an agent at its watch limit: past it, the short timeouts"
+"$CTL" umount "$M" || fail "umount"
+kill "$AGENT_PID"
+rm -rf "$R"
+mkdir -p "$R/d1" "$R/d2"
+echo a >"$R/d1/f"
+echo a >"$R/d2/f"
+start_agent "$R" --watch-max 1
+mount_url "$AGENT_URL" "$M" --config "$T/short.conf"
+# The root is the one directory watched (the lookups of d1 and d2 are in
+# it); d1/f and d2/f are in directories past the limit.
+stat "$M/d1" "$M/d2" "$M/d1/f" "$M/d2/f" >/dev/null || fail "stat through the mount"
+sleep 0.2
+echo bb >>"$R/d2/f"
+mkdir "$R/d3"
+poll "a new name in the watched directory" 1 test -d "$M/d3"
+poll "a change past the limit (short timeouts)" 3 size_is "$M/d2/f" 5
+"$CTL" status >"$T/status" || fail "mirrorctl status"
+grep -q "pushed invalidation: on (1 directories watched; at the agent's limit" "$T/status" ||
+	fail "status does not say the agent is at its limit: $(cat "$T/status")"
 
 say "pushed invalidation: ok"
