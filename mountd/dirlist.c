@@ -167,6 +167,54 @@ dirlist_lookup(uint64_t dir, const char *name, struct call *c,
 	return r;
 }
 
+int
+dirlist_want(uint64_t dir, double now)
+{
+	uint64_t gen = atomic_load_explicit(&touched, memory_order_acquire);
+	struct dlist *d;
+	int r = 0;
+
+	if (now * 1000 - (double)atomic_load_explicit(&touched_ms,
+	    memory_order_relaxed) < DIRLIST_QUIET_MS)
+		return 0;
+	pthread_mutex_lock(&dl_mtx);
+	if (slot_find(dir) == NULL && (d = slot_new(dir, now)) != NULL) {
+		d->fetching = 1;
+		d->gen = gen;
+		r = 1;
+	}
+	pthread_mutex_unlock(&dl_mtx);
+	return r;
+}
+
+int
+dirlist_copy(uint64_t dir, struct reply_dir *list, uint64_t cur_seq,
+    uint64_t *seq, double now)
+{
+	uint64_t gen = atomic_load_explicit(&touched, memory_order_acquire);
+	struct dlist *d;
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&dl_mtx);
+	d = slot_find(dir);
+	if (d != NULL && !d->fetching && d->complete && d->list.n > 0 &&
+	    (d->list.ents[0].attr.flags & ATTR_WATCHED) && d->seq == cur_seq &&
+	    d->gen == gen && now < d->until) {
+		list->ents = xcalloc(d->list.n, sizeof(*list->ents));
+		for (i = 0; i < d->list.n; i++) {
+			list->ents[i].name = xstrdup(d->list.ents[i].name);
+			list->ents[i].attr = d->list.ents[i].attr;
+		}
+		list->n = list->cap = d->list.n;
+		list->bytes = d->list.bytes;
+		*seq = d->seq;
+		r = 1;
+	}
+	pthread_mutex_unlock(&dl_mtx);
+	return r;
+}
+
 struct call *
 dirlist_fetched(uint64_t dir, struct reply_dir *list, int complete,
     uint64_t seq, double now, double keep_s)

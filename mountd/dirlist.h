@@ -46,6 +46,20 @@ enum dirlist_answer dirlist_lookup(uint64_t dir, const char *name,
  * c->next_wait, to be answered again through dirlist_lookup. */
 struct call *dirlist_fetched(uint64_t dir, struct reply_dir *list,
 	    int complete, uint64_t seq, double now, double keep_s);
+/*
+ * Listings fetched ahead: the subdirectories a listing showed are
+ * listed before they are opened (find, ls -R, an editor's tree), so the
+ * walk does not wait a round trip per directory. want reserves dir's
+ * listing: 1 if the caller is to fetch it now, 0 if one is held or on
+ * its way, no slot is free or the mount is writing. copy gives a held
+ * listing to an opened directory: only a whole one, of a directory the
+ * agent watches, with no change event since it was asked for (cur_seq:
+ * inval_seq() now); 1 with list filled (reply_dir_start()ed before)
+ * and *seq its seq, or 0.
+ */
+int	 dirlist_want(uint64_t dir, double now);
+int	 dirlist_copy(uint64_t dir, struct reply_dir *list, uint64_t cur_seq,
+	    uint64_t *seq, double now);
 /* The mount changed something (a name, attributes, data, xattrs): no
  * listing held or on its way is used after. Any thread, cheap. */
 void	 dirlist_touch(void);

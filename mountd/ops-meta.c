@@ -457,6 +457,11 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	reply_dir_start(&d->list, mono_now());
 	d->loaded = 1;
 	d->seq = inval_seq();
+	/* Fetched ahead while its parent was listed: no round trip. */
+	if (dirlist_copy(ino, &d->list, d->seq, &d->seq, mono_now())) {
+		serve_dir(req, d, size, off, plus);
+		return;
+	}
 	if ((path = nodes_path(ino)) == NULL) {
 		serve_dir(req, d, size, off, plus);	/* removed: empty */
 		return;
@@ -523,6 +528,11 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 			break;
 		e.ino = nodes_ref(path, &d->list.ents[i - 2].attr);
 		x_free(path);
+		/* A walk opens the subdirectories next: list them ahead. */
+		if (S_ISDIR(d->list.ents[i - 2].attr.mode) &&
+		    (d->list.ents[i - 2].attr.flags & ATTR_WATCHED) &&
+		    dirlist_want(e.ino, mono_now()))
+			listing_fetch(e.ino);
 		{
 			struct proto_attr fixed = d->list.ents[i - 2].attr;
 
