@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -45,6 +47,7 @@
 
 struct wnode {
 	int		 wd;
+	uint64_t	 dev;		/* the directory's st_dev */
 	char		*path;
 	struct wnode	*next_path, *next_wd;
 };
@@ -150,17 +153,50 @@ drop_under(struct fs_watch *w, const char *path)
 		}
 }
 
+/*
+ * File systems whose every change goes through this kernel's VFS and so
+ * reaches inotify. Not procfs, sysfs, cgroupfs and the like (their
+ * contents change without events), nor network or FUSE file systems
+ * (changes made elsewhere are never seen): their directories stay
+ * unwatched, and the clients keep to their short timeouts there.
+ */
+static int
+fs_reports_changes(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	switch ((unsigned long)sf.f_type) {
+	case 0xef53:		/* ext2, ext3, ext4 */
+	case 0x58465342:	/* xfs */
+	case 0x9123683e:	/* btrfs */
+	case 0x01021994:	/* tmpfs */
+	case 0x858458f6:	/* ramfs */
+	case 0x794c7630:	/* overlayfs */
+	case 0xf2f52010:	/* f2fs */
+	case 0x2fc12fc1:	/* zfs */
+	case 0x73717368:	/* squashfs */
+	case 0x4d44:		/* vfat */
+	case 0x2011bab0:	/* exfat */
+		return 1;
+	}
+	return 0;
+}
+
 int
-fs_watch_dir(struct fs_watch *w, const char *path)
+fs_watch_dir(struct fs_watch *w, const char *path, uint64_t *dev)
 {
 	char proc[64];
 	struct wnode *x;
+	struct stat st;
 	int fd, wd, ok = 0;
 
 	if (w == NULL)
 		return 0;
 	pthread_mutex_lock(&w->mtx);
-	if (find_path(w, path) != NULL) {
+	if ((x = find_path(w, path)) != NULL) {
+		*dev = x->dev;
 		pthread_mutex_unlock(&w->mtx);
 		return 1;
 	}
@@ -179,6 +215,10 @@ fs_watch_dir(struct fs_watch *w, const char *path)
 	    O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
+	if (!fs_reports_changes(fd) || fstat(fd, &st) < 0) {
+		close(fd);
+		return 0;
+	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	/* Not IN_DONT_FOLLOW: the magic link leads to the directory fd
 	 * names, which is never followed further. */
@@ -197,11 +237,13 @@ fs_watch_dir(struct fs_watch *w, const char *path)
 	if (wd < 0)
 		return 0;
 	pthread_mutex_lock(&w->mtx);
+	*dev = (uint64_t)st.st_dev;
 	if (find_path(w, path) != NULL)
 		ok = 1;			/* another thread was first */
 	else if (find_wd(w, wd) == NULL) {
 		x = xcalloc(1, sizeof(*x));
 		x->wd = wd;
+		x->dev = (uint64_t)st.st_dev;
 		x->path = xstrdup(path);
 		x->next_path = w->by_path[str_hash(path)];
 		w->by_path[str_hash(path)] = x;
@@ -218,7 +260,7 @@ fs_watch_dir(struct fs_watch *w, const char *path)
 }
 
 int
-fs_watch_parent(struct fs_watch *w, const char *path)
+fs_watch_parent(struct fs_watch *w, const char *path, uint64_t *dev)
 {
 	char dir[PROTO_PATH_MAX + 1];
 	const char *slash = strrchr(path, '/');
@@ -227,13 +269,13 @@ fs_watch_parent(struct fs_watch *w, const char *path)
 	if (w == NULL || slash == NULL)
 		return 0;
 	if (slash == path)
-		return fs_watch_dir(w, "/");
+		return fs_watch_dir(w, "/", dev);
 	l = (size_t)(slash - path);
 	if (l >= sizeof(dir))
 		return 0;
 	memcpy(dir, path, l);
 	dir[l] = '\0';
-	return fs_watch_dir(w, dir);
+	return fs_watch_dir(w, dir, dev);
 }
 
 void

@@ -27,11 +27,15 @@ typedef void (*fs_watch_send_fn)(void *sub, uint8_t *msg, size_t len);
 struct fs_watch	*fs_watch_new(struct agent_fs *fs, unsigned int max,
 		    fs_watch_send_fn send);
 /* Watches the directory path (absolute within the root) from now on:
- * 1 if it is watched, 0 if not (past the bound, or it cannot be). Any
- * thread. */
-int		 fs_watch_dir(struct fs_watch *w, const char *path);
+ * 1 if it is watched (and *dev its st_dev: a name in it on another
+ * device is a mount point, whose changes the watch does not see), 0 if
+ * not (past the bound, or on a file system that changes without
+ * inotify events: procfs, sysfs, network and FUSE ones). Any thread. */
+int		 fs_watch_dir(struct fs_watch *w, const char *path,
+		    uint64_t *dev);
 /* Watches the directory a path's name is in ("/" for "/" itself). */
-int		 fs_watch_parent(struct fs_watch *w, const char *path);
+int		 fs_watch_parent(struct fs_watch *w, const char *path,
+		    uint64_t *dev);
 /* sub gets the events from now on, until unsubscribed; the caller
  * keeps it alive until fs_watch_unsubscribe returned. Any thread. */
 void		 fs_watch_subscribe(struct fs_watch *w, void *sub);

@@ -14,7 +14,10 @@
 # (d) mirrorctl status says whether pushed invalidation is on;
 # (e) an agent at its watch limit (--watch-max 1) says so in status, and
 #     a change in a directory past the limit shows within the short
-#     timeouts while one in the watched directory shows at once.
+#     timeouts while one in the watched directory shows at once;
+# (f) a file bound over a name of a watched directory (as a pod's
+#     /etc/resolv.conf is) changes where no watch sees it: it keeps to
+#     the short timeouts, and a change shows within them.
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -163,5 +166,24 @@ poll "a change past the limit (short timeouts)" 3 size_is "$M/d2/f" 5
 "$CTL" status >"$T/status" || fail "mirrorctl status"
 grep -q "pushed invalidation: on (1 directories watched; at the agent's limit" "$T/status" ||
 	fail "status does not say the agent is at its limit: $(cat "$T/status")"
+
+# ---------------------------------------------------------------- (f)
+say "(f) a file bound over a name: the short timeouts"
+"$CTL" umount "$M" || fail "umount"
+kill "$AGENT_PID"
+rm -rf "$R"
+mkdir -p "$R/etc"
+echo a >"$R/etc/bound"
+echo a >"$T/outside"
+mount --bind "$T/outside" "$R/etc/bound" || fail "bind mount"
+on_exit "umount '$R/etc/bound'"
+start_agent "$R"
+mount_url "$AGENT_URL" "$M" --config "$T/short.conf"
+ls "$M/etc" >/dev/null
+stat "$M/etc/bound" >/dev/null || fail "stat through the mount"
+sleep 0.2
+echo bb >>"$T/outside"
+poll "a change to the bound file (short timeouts)" 3 size_is "$M/etc/bound" 5
+umount "$R/etc/bound"
 
 say "pushed invalidation: ok"
