@@ -3,7 +3,10 @@
  * nothing: lookup and forget, getattr, readlink, directory listings
  * (fetched whole when read from the start, served from the listing
  * after), statfs, getxattr and listxattr. Attributes the mount itself
- * knows (cache.h) are answered without a round trip.
+ * knows (cache.h) are answered without a round trip, and so are the
+ * lookups a listing brought by an earlier one answers (dirlist.h).
+ * What the agent watches (ATTR_WATCHED) is given to the kernel with the
+ * long timeouts (ops_timeout).
  */
 #include "config.h"
 
