@@ -51,6 +51,10 @@ int	fs_files_release(struct agent_files *, uint64_t fh);
 int	fs_stat_fd(int fd, struct proto_attr *);
 int	fs_stat_child(int dirfd, const char *name, struct proto_attr *);
 int	fs_stat_path(struct agent_fs *, const char *path, struct proto_attr *);
+/* 1 if name in dirfd ("": dirfd itself) is the root of a mount (a
+ * volume, a file bound over another): changes to it reach no watch of
+ * the directory it is in. */
+int	fs_mount_root(int dirfd, const char *name);
 
 /* The file a request names: by an open handle (fh != 0), or by path
  * under the root. Give it back with fs_target_done(). */

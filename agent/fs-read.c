@@ -29,14 +29,28 @@ fs_serve_getattr(struct agent_fs *fs, const struct proto_hdr *h,
 	struct proto_fs_strs s;
 	struct proto_path_req r;
 	struct proto_attr a;
-	int rc;
+	uint64_t dev = 0;
+	int rc, watched, fd;
 
 	if (proto_dec_path_req(c, &s, &r) < 0)
 		return -EBADMSG;
-	rc = fs_stat_path(fs, r.path, &a);
+	/* Watched before the stat: a change after it is reported. */
+	watched = fs_watch_parent(fs->watch, r.path, &dev);
+	if ((fd = agent_fs_open_in_root(fs, r.path, O_PATH | O_NOFOLLOW)) < 0)
+		rc = fd;
+	else
+		rc = fs_stat_fd(fd, &a);
 	reply_begin(out, h, rc);
-	if (rc == 0)
+	if (rc == 0) {
+		/* Not a mount point (a volume, /proc, a file bound over
+		 * /etc/resolv.conf): changes there reach no watch here. */
+		if (watched && (strcmp(r.path, "/") == 0 ||
+		    (a.dev == dev && !fs_mount_root(fd, ""))))
+			a.flags |= ATTR_WATCHED;
 		proto_enc_attr_rep(out, &a);
+	}
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 
@@ -52,10 +66,12 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 	struct dirent *de;
 	struct proto_attr a;
 	DIR *d = NULL;
-	int fd, rc = 0, eof = 1;
+	uint64_t dev = 0;
+	int fd, rc = 0, eof = 1, watched;
 
 	if (proto_dec_readdir_req(c, &s, &r) < 0)
 		return -EBADMSG;
+	watched = fs_watch_dir(fs->watch, r.path, &dev);
 	max = r.max;
 	if (max > READDIR_REPLY_MAX)
 		max = READDIR_REPLY_MAX;
@@ -93,6 +109,9 @@ fs_serve_readdir(struct agent_fs *fs, const struct proto_hdr *h,
 		 * the directory we resolved in the root. */
 		if (fs_stat_child(dirfd(d), de->d_name, &a) < 0)
 			continue;	/* removed meanwhile */
+		if (watched && a.dev == dev &&	/* not a mount point */
+		    !fs_mount_root(dirfd(d), de->d_name))
+			a.flags |= ATTR_WATCHED;
 		if (proto_enc_readdir_rep_add(out, &enc, de->d_name, &a,
 		    max) < 0) {
 			eof = 0;

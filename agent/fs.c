@@ -171,6 +171,25 @@ fs_stat_child(int dirfd, const char *name, struct proto_attr *a)
 	return 0;
 }
 
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT	0x00002000
+#endif
+
+int
+fs_mount_root(int dirfd, const char *name)
+{
+	struct statx stx;
+	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT;
+
+	if (name[0] == '\0')
+		flags |= AT_EMPTY_PATH;
+	if (statx(dirfd, name, flags, 0, &stx) < 0)
+		return 1;		/* not known: as if it were */
+	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return 0;		/* a kernel before 5.8 */
+	return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 int
 fs_stat_path(struct agent_fs *fs, const char *path, struct proto_attr *a)
 {

@@ -11,12 +11,15 @@
 #include <pthread.h>
 
 #include "confine.h"
+#include "fs-watch.h"
 #include "proto.h"
 
 struct agent_fs {
 	int	rootfd;			/* O_PATH, opened once at start */
 	int	writable;		/* --rw: writing requests are served */
 	char	rootpath[PATH_MAX];	/* the root as /proc/self/fd shows it */
+	/* Directories watched for changes (fs-watch.h); NULL: none. */
+	struct fs_watch *watch;
 };
 
 struct agent_file {

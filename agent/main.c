@@ -88,6 +88,9 @@ struct session {
 	 * session until the network thread is done with it. Service
 	 * thread only. */
 	struct agent_net_client *net;
+	/* Gets the directory watch's events (made a file request).
+	 * Service thread only. */
+	int		 watching;
 };
 
 struct job {
@@ -168,6 +171,10 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	} else if (!s->refused)
 		authfail_log(ws_conn_peer(conn), why);
 	auth_clear(&s->auth);
+	if (s->watching) {
+		fs_watch_unsubscribe(agent.fs.watch, conn);
+		ws_conn_unref(conn);
+	}
 	ws_conn_set_data(conn, NULL);
 	if (s->net != NULL) {
 		agent_net_detach(agent.net, s->net);
@@ -207,6 +214,13 @@ run_job(void *arg)
 	x_free(j->msg);
 	session_unref(j->sess);
 	x_free(j);
+}
+
+/* The directory watch's events to one connection (fs-watch.h). */
+static void
+watch_send(void *conn, uint8_t *msg, size_t len)
+{
+	(void)ws_send(conn, msg, len);
 }
 
 /* Sends a hello step built in out (and frees it). */
@@ -268,7 +282,8 @@ handle_hello(struct session *s, const struct proto_hdr *h,
 	 * authenticate in time. */
 	ws_conn_authenticated(s->conn);
 	auth_agent_welcome(&out, 0, (agent.fs.writable ? CAP_WRITE : 0) |
-	    CAP_NET | CAP_INCOMING, "mirror-agent " PACKAGE_VERSION);
+	    (agent.fs.watch != NULL ? CAP_WATCH : 0) | CAP_NET | CAP_INCOMING,
+	    "mirror-agent " PACKAGE_VERSION);
 	send_built(s, &out);
 	log_info("client %s authenticated (session %02x%02x%02x%02x)",
 	    ws_conn_peer(s->conn), s->auth.sid[0], s->auth.sid[1],
@@ -337,6 +352,11 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	if (h.kind != MSG_REQUEST) {
 		*why = "unexpected message kind";
 		return -EBADMSG;
+	}
+	if (!s->watching && h.op != OP_TARGET_INFO) {
+		s->watching = 1;
+		ws_conn_ref(conn);
+		fs_watch_subscribe(agent.fs.watch, conn);
 	}
 	j = xmalloc(sizeof(*j));
 	j->agent = &agent;
@@ -426,6 +446,10 @@ usage(FILE *f)
 "                       never)\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "  --workers N          threads for file syscalls (agent.workers)\n"
+"  --watch-max N        watch at most N directories for changes and tell\n"
+"                       the clients (pushed invalidation, long caches;\n"
+"                       default 16384; 0: none, the clients keep to short\n"
+"                       timeouts)\n"
 "  --log-level LEVEL    error, warn, info or debug\n"
 "  -h, --help           this help\n");
 }
@@ -475,6 +499,7 @@ main(int argc, char **argv)
 		{ "idle-ttl", required_argument, NULL, 'I' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "watch-max", required_argument, NULL, 'M' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "tls", no_argument, NULL, 'S' },
 		{ "insecure-plaintext", no_argument, NULL, 'P' },
@@ -492,6 +517,7 @@ main(int argc, char **argv)
 	pthread_t sigthr;
 	char *end;
 	long v;
+	int watch_max = FS_WATCH_MAX_DEFAULT;
 	int ch, i, pid = 0, rw = 0, port, tls, bound = 0, workers = 0, rc;
 	int use_tls = 0, plaintext_ok = 0;
 
@@ -514,6 +540,7 @@ main(int argc, char **argv)
 		case 'I': ttl_arg = optarg; break;
 		case 'c': config = optarg; break;
 		case 'w': workers = atoi(optarg); break;
+		case 'M': watch_max = atoi(optarg); break;
 		case 'L': level = optarg; break;
 		case 'S': use_tls = 1; break;
 		case 'P': plaintext_ok = 1; break;
@@ -631,6 +658,10 @@ main(int argc, char **argv)
 	}
 
 	agent.fs.writable = rw;
+	/* Pushed invalidation: the directories served are watched. */
+	if (watch_max > 0)
+		agent.fs.watch = fs_watch_new(&agent.fs,
+		    (unsigned int)watch_max, watch_send);
 	agent.pid = pid;
 	agent.net = agent_net_new(&agent.fs, pid);
 	/* Modes from clients were masked by the client's kernel already. */

@@ -67,6 +67,7 @@ conf_defaults(struct mirror_conf *c)
 	c->fs_attr_timeout = 1.0;
 	c->fs_entry_timeout = 1.0;
 	c->fs_negative_timeout = 1.0;
+	c->fs_watched_timeout = 60.0;
 	c->fs_request_timeout = 10.0;
 	c->fs_max_read_kb = 1024;
 	c->fs_readahead_kb = 1024;
@@ -99,6 +100,7 @@ static const struct conf_setting {
 	{ "fs.attr_timeout",		CONF_T_NUMBER },
 	{ "fs.entry_timeout",		CONF_T_NUMBER },
 	{ "fs.negative_timeout",	CONF_T_NUMBER },
+	{ "fs.watched_timeout",		CONF_T_NUMBER },
 	{ "fs.request_timeout",		CONF_T_NUMBER },
 	{ "fs.max_read_kb",		CONF_T_NUMBER },
 	{ "fs.readahead_kb",		CONF_T_NUMBER },
@@ -913,6 +915,7 @@ conf_load(struct mirror_conf *c, const char *path)
 	if ((rc = get_double(&cfg, "fs.attr_timeout", &c->fs_attr_timeout, 0, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "fs.entry_timeout", &c->fs_entry_timeout, 0, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "fs.negative_timeout", &c->fs_negative_timeout, 0, 3600)) < 0 ||
+	    (rc = get_double(&cfg, "fs.watched_timeout", &c->fs_watched_timeout, 0, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "fs.request_timeout", &c->fs_request_timeout, 0.1, 3600)) < 0 ||
 	    (rc = get_int(&cfg, "fs.max_read_kb", &c->fs_max_read_kb, 4, 4096)) < 0 ||
 	    (rc = get_int(&cfg, "fs.readahead_kb", &c->fs_readahead_kb, 0, 65536)) < 0 ||

@@ -55,6 +55,7 @@ struct mirror_conf {
 	double	fs_attr_timeout;	/* seconds the kernel caches attributes */
 	double	fs_entry_timeout;	/* seconds it caches names */
 	double	fs_negative_timeout;	/* seconds it caches "no such file" */
+	double	fs_watched_timeout;	/* the same where the agent watches */
 	double	fs_request_timeout;	/* an agent request fails with EIO after */
 	int	fs_max_read_kb;		/* largest read sent to the agent */
 	int	fs_readahead_kb;	/* the mount's read_ahead_kb */

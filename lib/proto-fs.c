@@ -660,6 +660,19 @@ proto_enc_readdir_rep_begin(struct proto_buf *b, struct proto_readdir_enc *e)
 	proto_put_u32(b, 0);		/* n, set by finish */
 }
 
+/* An entry put since before fits the payload's max bytes; if not, it
+ * is taken back (-ENOSPC). */
+static int
+entry_fits(struct proto_buf *b, size_t before, size_t max)
+{
+	if (b->err || b->len - PROTO_HDR_LEN > max) {
+		b->len = before;
+		b->err = 0;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 int
 proto_enc_readdir_rep_add(struct proto_buf *b, struct proto_readdir_enc *e,
     const char *name, const struct proto_attr *a, size_t max)
@@ -668,11 +681,8 @@ proto_enc_readdir_rep_add(struct proto_buf *b, struct proto_readdir_enc *e,
 
 	proto_put_str(b, name);
 	proto_put_attr(b, a);
-	if (b->err || b->len - PROTO_HDR_LEN > max) {
-		b->len = before;
-		b->err = 0;
+	if (entry_fits(b, before, max) < 0)
 		return -ENOSPC;
-	}
 	e->n++;
 	return 0;
 }
@@ -701,6 +711,65 @@ proto_dec_readdir_ent(struct proto_cur *c, char *name, size_t namesz,
 {
 	if (proto_get_str(c, name, namesz) < 0 || !proto_name_ok(name) ||
 	    proto_get_attr(c, a) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+void
+proto_enc_fs_events_begin(struct proto_buf *b, struct proto_fs_events_enc *e)
+{
+	e->head = b->len;
+	e->n = 0;
+	proto_put_u32(b, 0);		/* watches, set by finish */
+	proto_put_u8(b, 0);		/* limited, set by finish */
+	proto_put_u32(b, 0);		/* n, set by finish */
+}
+
+int
+proto_enc_fs_event_add(struct proto_buf *b, struct proto_fs_events_enc *e,
+    uint32_t mask, const char *dir, const char *name, size_t max)
+{
+	size_t before = b->len;
+
+	if (e->n >= PROTO_FS_EVENTS_MAX)
+		return -ENOSPC;
+	proto_put_u32(b, mask);
+	proto_put_str(b, dir);
+	proto_put_str(b, name);
+	if (entry_fits(b, before, max) < 0)
+		return -ENOSPC;
+	e->n++;
+	return 0;
+}
+
+void
+proto_enc_fs_events_finish(struct proto_buf *b,
+    const struct proto_fs_events_enc *e, uint32_t watches, uint8_t limited)
+{
+	proto_patch_u32(b, e->head, watches);
+	proto_patch_u8(b, e->head + 4, limited);
+	proto_patch_u32(b, e->head + 5, e->n);
+}
+
+int
+proto_dec_fs_events(struct proto_cur *c, struct proto_fs_events *r)
+{
+	if (proto_get_u32(c, &r->watches) < 0 ||
+	    proto_get_u8(c, &r->limited) < 0 || r->limited > 1 ||
+	    proto_get_u32(c, &r->n) < 0 || r->n > PROTO_FS_EVENTS_MAX)
+		return -EBADMSG;
+	return 0;
+}
+
+int
+proto_dec_fs_event(struct proto_cur *c, uint32_t *mask, char *dir,
+    size_t dirsz, char *name, size_t namesz)
+{
+	if (proto_get_u32(c, mask) < 0 || *mask == 0 ||
+	    (*mask & ~(uint32_t)FSEV_ALL_) != 0 ||
+	    proto_get_str(c, dir, dirsz) < 0 || !proto_path_ok(dir) ||
+	    proto_get_str(c, name, namesz) < 0 ||
+	    (name[0] != '\0' && !proto_name_ok(name)))
 		return -EBADMSG;
 	return 0;
 }

@@ -343,4 +343,34 @@ int	proto_dec_readdir_rep(struct proto_cur *, struct proto_readdir_rep *);
 int	proto_dec_readdir_ent(struct proto_cur *, char *name, size_t namesz,
 	    struct proto_attr *);
 
+/*
+ * STREAM_FS_EVENT (proto.h): u32 watches, u8 limited, u32 n, n x (u32
+ * mask, str dir, str name). Built as events come: begin, add each
+ * (-ENOSPC, and nothing added, past PROTO_FS_EVENTS_MAX events or max
+ * payload bytes), finish. Read as a head (n at most
+ * PROTO_FS_EVENTS_MAX), then n events (mask non-zero and only FSEV_*
+ * bits, dir a path, name "" or one component), then proto_end().
+ */
+struct proto_fs_events {
+	uint32_t	watches;
+	uint8_t		limited;
+	uint32_t	n;
+};
+struct proto_fs_events_enc {
+	size_t		head;		/* offset of watches in the message */
+	uint32_t	n;
+};
+void	proto_enc_fs_events_begin(struct proto_buf *,
+	    struct proto_fs_events_enc *);
+int	proto_enc_fs_event_add(struct proto_buf *,
+	    struct proto_fs_events_enc *, uint32_t mask, const char *dir,
+	    const char *name, size_t max);
+void	proto_enc_fs_events_finish(struct proto_buf *,
+	    const struct proto_fs_events_enc *, uint32_t watches,
+	    uint8_t limited);
+int	proto_dec_fs_events(struct proto_cur *, struct proto_fs_events *);
+/* dir into dir of dirsz, name into name of namesz. */
+int	proto_dec_fs_event(struct proto_cur *, uint32_t *mask, char *dir,
+	    size_t dirsz, char *name, size_t namesz);
+
 #endif

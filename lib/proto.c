@@ -58,6 +58,7 @@ static const char *stream_op_names[STREAM_MAX_] = {
 	[STREAM_SHUT] = "stream_shut",
 	[STREAM_CLOSE] = "stream_close",
 	[STREAM_ACCEPT] = "stream_accept",
+	[STREAM_FS_EVENT] = "stream_fs_event",
 };
 
 const char *

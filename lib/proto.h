@@ -115,6 +115,15 @@
  *                  stream is gone for the sender at once and for the
  *                  receiver when it arrives. Data for an unknown id is
  *                  dropped.
+ *   STREAM_FS_EVENT agent -> client, id 0, no stream: changes the agent
+ *                  saw (inotify) in directories it watches for the
+ *                  client's file requests (agent with CAP_WATCH, sent
+ *                  to connections that made file requests). u32
+ *                  watches (directories watched now), u8 limited (1: a
+ *                  directory could not be watched), u32 n (at most
+ *                  PROTO_FS_EVENTS_MAX), n x (u32 mask FSEV_*, str dir,
+ *                  str name: "" for dir itself). lib/proto-fs.h has the
+ *                  codec. A client drops what it cached of those names.
  *
  * str is u16 length + bytes (no NUL inside); bytes is u32 length + bytes.
  * Paths are absolute within the target's root ("/", "/etc/passwd").
@@ -157,6 +166,7 @@ enum stream_op {
 	STREAM_SHUT,
 	STREAM_CLOSE,
 	STREAM_ACCEPT,
+	STREAM_FS_EVENT,
 	STREAM_MAX_
 };
 
@@ -248,6 +258,11 @@ struct proto_attr {
 /* In an OP_OPEN reply: a file of procfs, sysfs and the like, whose size
  * says nothing (0, or 4096) about the bytes a read returns. */
 #define ATTR_SYNTHETIC	0x2
+/* In a lookup, getattr or readdir reply of an agent with CAP_WATCH: the
+ * directory the name is in (for "/", "/" itself; in a readdir, the one
+ * listed) is watched, so a change to the name or its attributes will
+ * come as a STREAM_FS_EVENT: a client may cache it long. */
+#define ATTR_WATCHED	0x4
 
 /* Hello caps, agent to client: the agent accepts writes (--rw). */
 #define CAP_WRITE	0x1
@@ -260,6 +275,19 @@ struct proto_attr {
 #define INCOMING_STEAL	1	/* connections go to the client only */
 #define INCOMING_MIRROR	2	/* reserved: a copy while the pod answers */
 #define INCOMING_MODE_MAX INCOMING_MIRROR
+
+/* ... and watches the directories it serves, sending STREAM_FS_EVENT. */
+#define CAP_WATCH	0x8
+
+/* STREAM_FS_EVENT masks. */
+#define FSEV_CHANGED	0x1	/* data or attributes of name (or dir) */
+#define FSEV_NAMES	0x2	/* name was made, removed or renamed in dir */
+#define FSEV_GONE	0x4	/* dir itself was removed or moved: no longer
+				 * watched, nor anything cached under it */
+#define FSEV_OVERFLOW	0x8	/* events were lost: anything may have
+				 * changed (dir "/", name "") */
+#define FSEV_ALL_	0xf
+#define PROTO_FS_EVENTS_MAX	1024
 
 /* OP_SETATTR: which fields to set. */
 #define SETATTR_MODE		0x01

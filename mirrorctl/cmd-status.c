@@ -69,6 +69,26 @@ print_shells(const struct session *all, size_t n)
 	}
 }
 
+/* What mountd says of pushed invalidation (mountd/inval.h). */
+static void
+print_inval(const struct session *s)
+{
+	long watches;
+	int limited;
+	FILE *f;
+
+	if ((f = fopen(session_file(s, "mountd.inval"), "r")) == NULL)
+		return;
+	if (fscanf(f, "on %ld %d", &watches, &limited) == 2)
+		printf("  pushed invalidation: on (%ld directories watched%s)\n",
+		    watches, limited ? "; at the agent's limit, the others "
+		    "use the short timeouts" : "");
+	else
+		printf("  pushed invalidation: off (the agent does not watch: "
+		    "changes show after fs.attr_timeout)\n");
+	fclose(f);
+}
+
 static int
 cmd_status_exec(int argc, char **argv)
 {
@@ -108,6 +128,7 @@ cmd_status_exec(int argc, char **argv)
 		printf("%-16s %-28s %-8d %-8s %-24s %-8s %-4s %s\n", s->target,
 		    s->mountpoint, (int)s->mountd_pid, agent, s->url, up,
 		    s->rw ? "rw" : "ro", state);
+		print_inval(s);
 	}
 	for (i = 0; i < n; i++)
 		if (all[i].net)

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "guard.h"
+#include "inval.h"
 #include "log.h"
 #include "startup.h"
 #include "mountinfo.h"
@@ -119,7 +120,8 @@ set_readahead(const char *mnt, int kb)
 /* The users the mount serves: root, the owner, fs.allow_users. A root
  * mount needs allow_other for the owner to reach it, so the guard is
  * all that keeps other users out. */
-static void
+/* The mount's users (guard.h); returns the owner's uid. */
+static uid_t
 set_users(const struct mirror_conf *conf, const char *owner)
 {
 	uid_t uid = conf_invoking_uid();
@@ -143,6 +145,7 @@ set_users(const struct mirror_conf *conf, const char *owner)
 	}
 	log_debug("serving root, uid %u and %d more", (unsigned)uid,
 	    conf->fs_nallow_users);
+	return uid;
 }
 
 int
@@ -172,9 +175,9 @@ main(int argc, char **argv)
 	const char *fingerprint = NULL;
 	struct agentconn ac;
 	char mnt[PATH_MAX], msg[PATH_MAX + 160];
-	char *opt;
+	char *opt, *inval_status = NULL;
 	struct stat st;
-	int ch, fg = 0, rw = 0, rc, wfd = -1, ret = DAEMON_EXIT_FAIL;
+	int ch, fg = 0, rw = 0, rc, wfd = -1, ret = DAEMON_EXIT_FAIL, private;
 
 	log_init("mirror-mountd", LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
@@ -201,7 +204,10 @@ main(int argc, char **argv)
 		return DAEMON_EXIT_FAIL;
 	if (conf.fs_rw)
 		rw = 1;
-	set_users(&conf, owner);
+	/* A mount only the user mountd runs as may use: the kernel itself
+	 * keeps everyone else out, even of what it has cached. */
+	private = set_users(&conf, owner) == getuid() &&
+	    (getuid() != 0 || conf.fs_nallow_users == 0);
 	agentconn_init(&ac, PROG, url, fingerprint, token_file, &conf);
 	if (realpath(argv[optind + 1], mnt) == NULL)
 		fatalx("mount point %s does not exist: create it with "
@@ -219,6 +225,9 @@ main(int argc, char **argv)
 	    "mirror-agent with --rw, or mount without --rw", url);
 	ac.caps = rw ? CAP_WRITE : 0;
 	ac.caps_missing = msg;
+	/* The agent's change events (pushed invalidation). */
+	ac.on_stream = inval_on_stream;
+	ac.on_link = inval_on_link;
 	if ((ret = agentconn_start(&ac, wfd, &cl)) != 0)
 		goto out;
 	ret = DAEMON_EXIT_FAIL;
@@ -228,6 +237,11 @@ main(int argc, char **argv)
 	oc.attr_timeout = conf.fs_attr_timeout;
 	oc.entry_timeout = conf.fs_entry_timeout;
 	oc.negative_timeout = conf.fs_negative_timeout;
+	/* What the kernel answers from its caches never reaches the guard:
+	 * on a mount open to other users (allow_other) names and attributes
+	 * are kept only the short timeouts, so a refused user sees no more
+	 * of them than the guard documents. */
+	oc.watched_timeout = private ? conf.fs_watched_timeout : 0;
 	oc.max_read_kb = conf.fs_max_read_kb;
 	oc.readahead_kb = conf.fs_readahead_kb;
 	oc.rw = rw;
@@ -237,7 +251,7 @@ main(int argc, char **argv)
 	fuse_opt_add_arg(&args, "mirror-mountd");
 	xasprintf(&opt, "-o%s,default_permissions,fsname=mirror:%s,"
 	    "subtype=mirror%s", rw ? "rw" : "ro", url,
-	    getuid() == 0 ? ",allow_other" : "");
+	    private ? "" : ",allow_other");
 	fuse_opt_add_arg(&args, opt);
 	x_free(opt);
 	/* libfuse's own trace of every request, for debugging (-f). */
@@ -257,6 +271,17 @@ main(int argc, char **argv)
 		goto out_session;
 	}
 	set_readahead(mnt, conf.fs_readahead_kb);
+	if (pid_file != NULL) {
+		/* Next to the pid file: mirrorctl status reads it. */
+		size_t l = strlen(pid_file);
+
+		if (l > 4 && strcmp(pid_file + l - 4, ".pid") == 0)
+			xasprintf(&inval_status, "%.*s.inval", (int)(l - 4),
+			    pid_file);
+		else
+			xasprintf(&inval_status, "%s.inval", pid_file);
+	}
+	inval_start(se, cl, inval_status);
 	if (fuse_set_signal_handlers(se) != 0) {
 		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL,
 		    "cannot install signal handlers");
@@ -276,6 +301,7 @@ main(int argc, char **argv)
 out_unmount:
 	fuse_session_unmount(se);
 out_session:
+	inval_stop();
 	/* Everything still waiting is answered while the session exists. */
 	ops_stop();
 	client_stop(cl);
@@ -286,6 +312,7 @@ out:
 		client_free(cl);
 	}
 	fuse_opt_free_args(&args);
+	x_free(inval_status);
 	daemon_pidfile_remove(pid_file);
 	return ret;
 }

@@ -50,6 +50,9 @@ struct node {
 	size_t		 nnames, nbnames;
 	uint64_t	 nlookup;
 	int		 have_data;
+	/* A directory the agent watches (its answers said ATTR_WATCHED):
+	 * its "no such name" may be cached long. */
+	int		 dir_watched;
 	uint32_t	 flags;
 	int64_t		 mtime_sec;
 	uint32_t	 mtime_nsec;

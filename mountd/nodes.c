@@ -652,3 +652,121 @@ nodes_locked(uint64_t nodeid)
 	pthread_mutex_unlock(&nodes_mtx);
 	return l;
 }
+
+uint64_t
+nodes_by_path(const char *path)
+{
+	struct node *n;
+	uint64_t id = 0;
+
+	if (strcmp(path, "/") == 0)
+		return FUSE_ROOT_ID;
+	pthread_mutex_lock(&nodes_mtx);
+	if (nodes_named(path, &n, 1) == 1)
+		id = n->id;
+	pthread_mutex_unlock(&nodes_mtx);
+	return id;
+}
+
+void
+nodes_set_dir_watched(uint64_t nodeid, int on)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = nodes_find(nodeid)) != NULL)
+		n->dir_watched = on;
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+int
+nodes_dir_watched(uint64_t nodeid)
+{
+	struct node *n;
+	int on = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = nodes_find(nodeid)) != NULL)
+		on = n->dir_watched;
+	pthread_mutex_unlock(&nodes_mtx);
+	return on;
+}
+
+struct names_walk {
+	const char		*path;
+	struct nodes_name	*v;
+	size_t			 n, cap;
+};
+
+static void
+names_add(struct names_walk *w, uint64_t id, uint64_t parent,
+    const char *name)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	w->v[w->n].id = id;
+	w->v[w->n].parent = parent;
+	w->v[w->n].name = name ? xstrdup(name) : NULL;
+	w->n++;
+}
+
+/* Collects n's names under w->path. Called with nodes_mtx held. */
+static void
+names_collect(struct node *n, void *arg)
+{
+	struct names_walk *w = arg;
+	struct node *p;
+	const char *slash;
+	char *dir;
+	unsigned int i;
+
+	if (n == &root) {
+		if (w->path == NULL || strcmp(w->path, "/") == 0) {
+			n->dir_watched = 0;
+			names_add(w, n->id, 0, NULL);
+		}
+		return;
+	}
+	for (i = 0; i < n->npaths; i++) {
+		if (w->path != NULL && strcmp(w->path, "/") != 0 &&
+		    under(n->paths[i], w->path) == 0)
+			continue;
+		n->dir_watched = 0;
+		slash = strrchr(n->paths[i], '/');
+		if (slash == n->paths[i])
+			dir = xstrdup("/");
+		else
+			xasprintf(&dir, "%.*s", (int)(slash - n->paths[i]),
+			    n->paths[i]);
+		if (strcmp(dir, "/") == 0)
+			p = &root;
+		else if (nodes_named(dir, &p, 1) != 1)
+			p = NULL;
+		names_add(w, n->id, p ? p->id : 0, slash + 1);
+		x_free(dir);
+	}
+}
+
+size_t
+nodes_names_under(const char *path, struct nodes_name **out)
+{
+	struct names_walk w = { .path = path };
+
+	pthread_mutex_lock(&nodes_mtx);
+	for_each_node(names_collect, &w);
+	pthread_mutex_unlock(&nodes_mtx);
+	*out = w.v;
+	return w.n;
+}
+
+void
+nodes_names_free(struct nodes_name *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x_free(v[i].name);
+	x_free(v);
+}

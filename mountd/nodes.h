@@ -45,6 +45,22 @@ int	 nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh);
 /* A POSIX lock was asked for on the node: closes must tell the agent. */
 void	 nodes_set_locked(uint64_t nodeid);
 int	 nodes_locked(uint64_t nodeid);
+/* The node named path ("/": the root), or 0. */
+uint64_t nodes_by_path(const char *path);
+/* Whether the agent watches a directory node (ATTR_WATCHED). */
+void	 nodes_set_dir_watched(uint64_t nodeid, int on);
+int	 nodes_dir_watched(uint64_t nodeid);
+/* A name a node is known by: the node, its parent's node (0 if none is
+ * known) and the last component (NULL for the root). */
+struct nodes_name {
+	uint64_t	 id, parent;
+	char		*name;
+};
+/* Every name at or under path (NULL: every node), and each such node no
+ * longer counts as watched. Returns the count; free with
+ * nodes_names_free. */
+size_t	 nodes_names_under(const char *path, struct nodes_name **out);
+void	 nodes_names_free(struct nodes_name *v, size_t n);
 /* Number of nodes held (for tests and status). */
 unsigned long nodes_count(void);
 

@@ -42,6 +42,8 @@ struct call {
 	struct retry	*retry;
 	size_t		 size;
 	struct dirh	*dir;
+	uint64_t	 seq;		/* inval_seq() when it was made */
+	struct call	*next_wait;	/* waiting for a listing (dirlist.h) */
 	struct fuse_file_info fi;
 };
 
@@ -101,6 +103,13 @@ int	 ops_reply_attr(int err, struct proto_cur *p, struct proto_attr *a);
 void	 ops_owner(fuse_req_t req, uint32_t *uid, uint32_t *gid);
 void	 ops_fill_entry(struct fuse_entry_param *e, uint64_t nodeid,
 	    const struct proto_attr *a);
+/* How long the kernel may keep what a reply said of a name: long
+ * (fs.watched_timeout) if the agent watches its directory (ATTR_WATCHED)
+ * and no change event came since the request (seq, inval_seq() when it
+ * was sent); else dflt. */
+double	 ops_timeout(const struct proto_attr *a, uint64_t seq, double dflt);
+/* The same for "no such name" in the directory node parent. */
+double	 ops_negative_timeout(uint64_t parent, uint64_t seq);
 /* Lines about bad answers from the agent: 1 if one may be logged now. */
 int	 ops_bad_reply_log_ok(void);
 

@@ -3,7 +3,10 @@
  * nothing: lookup and forget, getattr, readlink, directory listings
  * (fetched whole when read from the start, served from the listing
  * after), statfs, getxattr and listxattr. Attributes the mount itself
- * knows (cache.h) are answered without a round trip.
+ * knows (cache.h) are answered without a round trip, and so are the
+ * lookups a listing brought by an earlier one answers (dirlist.h).
+ * What the agent watches (ATTR_WATCHED) is given to the kernel with the
+ * long timeouts (ops_timeout).
  */
 #include "config.h"
 
@@ -17,6 +20,8 @@
 #include "cache.h"
 #include "client.h"
 #include "clock.h"
+#include "dirlist.h"
+#include "inval.h"
 #include "log.h"
 #include "nodes.h"
 #include "ops-internal.h"
@@ -29,9 +34,95 @@ struct dirh {
 	struct reply_dir list;
 	uint64_t	 ino;
 	int		 loaded;
+	uint64_t	 seq;		/* inval_seq() when it was fetched */
 };
 
 /* lookup */
+
+static void entry_reply(struct call *c, struct proto_attr *a, uint64_t seq);
+static void dirh_free(struct dirh *d);
+
+/* A lookup the agent answers (ops_entry_done). */
+static void
+lookup_ask(struct call *c)
+{
+	struct proto_buf b;
+
+	ops_request(&b, OP_LOOKUP);
+	proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
+	client_call(ops_cfg.client, &b, ops_entry_done, c);
+}
+
+/* A lookup answered from a listing: 1, or 0 (r says ask the agent). */
+static int
+lookup_listed(struct call *c, enum dirlist_answer r, struct proto_attr *a,
+    uint64_t seq)
+{
+	struct fuse_entry_param e;
+
+	if (r == DIRLIST_ABSENT) {
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = ops_negative_timeout(c->ino, seq);
+		fuse_reply_entry(c->req, &e);
+		ops_call_free(c);
+		return 1;
+	}
+	if (r != DIRLIST_FOUND)
+		return 0;
+	entry_reply(c, a, seq);
+	ops_call_free(c);
+	return 1;
+}
+
+/* The listing a cold lookup asked for (f->dir) is here: the lookups
+ * that waited for it are answered from it, or asked one by one. */
+static void
+listing_done(void *arg, int err, struct proto_cur *p)
+{
+	struct call *f = arg, *w, *next;
+	struct reply_dir *l = &f->dir->list;
+	struct proto_attr a;
+	uint64_t seq;
+	double now = mono_now();
+	int rc = err;
+
+	if (err == 0 && (rc = reply_readdir_page(p, l, now)) < 0 &&
+	    ops_bad_reply_log_ok())
+		log_warnx("listing %s for a lookup: the agent sent a "
+		    "malformed page: its names are asked one by one",
+		    f->path);
+	w = dirlist_fetched(f->ino, rc < 0 ? NULL : l, rc == 1, f->seq, now,
+	    ops_cfg.attr_timeout);
+	for (; w != NULL; w = next) {
+		next = w->next_wait;
+		if (!lookup_listed(w, dirlist_lookup(w->ino,
+		    strrchr(w->path, '/') + 1, NULL, &a, &seq, now), &a, seq))
+			lookup_ask(w);
+	}
+	dirh_free(f->dir);
+	f->dir = NULL;
+	ops_call_free(f);
+}
+
+/* Asks for the first page of dir's listing, for the lookups waiting. */
+static void
+listing_fetch(uint64_t dir)
+{
+	struct call *f = ops_call_new(NULL, dir);
+	struct proto_buf b;
+
+	f->dir = xcalloc(1, sizeof(*f->dir));
+	reply_dir_init(&f->dir->list);
+	reply_dir_start(&f->dir->list, mono_now());
+	if ((f->path = nodes_path(dir)) == NULL) {
+		listing_done(f, -ENOENT, NULL);
+		return;
+	}
+	ops_request(&b, OP_READDIR);
+	proto_enc_readdir_req(&b, &(struct proto_readdir_req){
+	    .path = f->path, .cookie = 0, .max = DIRLIST_PAGE_BYTES });
+	client_call(ops_cfg.client, &b, listing_done, f);
+}
 
 void
 ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -39,6 +130,8 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	struct call *c;
 	struct proto_buf b;
+	struct proto_attr a;
+	uint64_t seq;
 	double left;
 
 	if (strlen(name) > PROTO_NAME_MAX) {
@@ -52,9 +145,37 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if ((c = ops_child_call(req, parent, name, &b, OP_LOOKUP)) != NULL) {
-		proto_enc_path_req(&b, &(struct proto_path_req){ c->path });
-		client_call(ops_cfg.client, &b, ops_entry_done, c);
+	if (ops_cfg.attr_timeout <= 0) {
+		/* Nothing may be kept: one name, one question. */
+		if ((c = ops_child_call(req, parent, name, &b,
+		    OP_LOOKUP)) != NULL) {
+			proto_enc_path_req(&b, &(struct proto_path_req){
+			    c->path });
+			client_call(ops_cfg.client, &b, ops_entry_done, c);
+		}
+		return;
+	}
+	c = ops_call_new(req, parent);
+	c->op = OP_LOOKUP;
+	if ((c->path = ops_child_path(req, parent, name)) == NULL) {
+		ops_call_free(c);
+		return;
+	}
+	switch (dirlist_lookup(parent, name, c, &a, &seq, mono_now())) {
+	case DIRLIST_QUEUED:
+		return;
+	case DIRLIST_FETCH:
+		listing_fetch(parent);
+		return;
+	case DIRLIST_FOUND:
+		(void)lookup_listed(c, DIRLIST_FOUND, &a, seq);
+		return;
+	case DIRLIST_ABSENT:
+		(void)lookup_listed(c, DIRLIST_ABSENT, &a, seq);
+		return;
+	case DIRLIST_ASK:
+		lookup_ask(c);
+		return;
 	}
 }
 
@@ -89,27 +210,44 @@ ops_entry_done(void *arg, int err, struct proto_cur *p)
 	    ops_cfg.negative_timeout > 0) {
 		/* A cached "no such file": ino 0 with a timeout. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = ops_cfg.negative_timeout;
+		e.entry_timeout = ops_negative_timeout(c->ino, c->seq);
 		fuse_reply_entry(c->req, &e);
 	} else if (err < 0)
 		fuse_reply_err(c->req, -err);
-	else {
-		uint64_t id = nodes_ref(c->path, &a);
-
-		if (c->op != OP_LOOKUP) {
-			cache_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
-			cache_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
-		}
-		if (c->op == OP_MKDIR) {
-			cache_set_created(id);
-			cache_dir_made(id, ops_cfg.negative_timeout);
-		}
-		cache_fix_attr(id, &a);
-		ops_fill_entry(&e, id, &a);
-		if (fuse_reply_entry(c->req, &e) != 0)
-			nodes_forget(e.ino, 1);
-	}
+	else
+		entry_reply(c, &a, c->seq);
 	ops_call_free(c);
+}
+
+/* A name's attributes a, from the agent (a reply to a request sent at
+ * seq, or a listing asked for then): its node, and the entry for the
+ * kernel. */
+static void
+entry_reply(struct call *c, struct proto_attr *a, uint64_t seq)
+{
+	struct fuse_entry_param e;
+	uint64_t id = nodes_ref(c->path, a);
+
+	if (c->op != OP_LOOKUP) {
+		cache_dir_note(c->ino, strrchr(c->path, '/') + 1, 1);
+		cache_dir_changed(c->ino, c->op == OP_MKDIR ? 1 : 0, 1);
+	}
+	if (c->op == OP_MKDIR) {
+		cache_set_created(id);
+		cache_dir_made(id, ops_cfg.negative_timeout);
+	}
+	cache_fix_attr(id, a);
+	ops_fill_entry(&e, id, a);
+	if (c->op == OP_LOOKUP) {
+		/* The agent watches the directory: its answers, "no such
+		 * name" too, may be kept long. */
+		if (a->flags & ATTR_WATCHED)
+			nodes_set_dir_watched(c->ino, 1);
+		e.attr_timeout = ops_timeout(a, seq, e.attr_timeout);
+		e.entry_timeout = ops_timeout(a, seq, e.entry_timeout);
+	}
+	if (fuse_reply_entry(c->req, &e) != 0)
+		nodes_forget(e.ino, 1);
 }
 
 void
@@ -125,7 +263,8 @@ ops_getattr_done(void *arg, int err, struct proto_cur *p)
 		nodes_set_flags(c->ino, a.flags);
 		cache_fix_attr(c->ino, &a);
 		proto_attr_to_stat(&a, &st);
-		fuse_reply_attr(c->req, &st, ops_cfg.attr_timeout);
+		fuse_reply_attr(c->req, &st, ops_timeout(&a, c->seq,
+		    ops_cfg.attr_timeout));
 	}
 	ops_call_free(c);
 }
@@ -295,6 +434,13 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->ino = ino;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->keep_cache = 0;
+	/* A directory the agent watches: the kernel may keep the listing
+	 * (a change in it comes as an event, which drops it). */
+	if (nodes_dir_watched(ino) && ops_cfg.watched_timeout > 0 &&
+	    (client_caps(ops_cfg.client) & CAP_WATCH)) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
 	if (fuse_reply_open(req, fi) != 0)
 		dirh_free(d);
 }
@@ -313,6 +459,12 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	reply_dir_start(&d->list, mono_now());
 	d->loaded = 1;
+	d->seq = inval_seq();
+	/* Fetched ahead while its parent was listed: no round trip. */
+	if (dirlist_copy(ino, &d->list, d->seq, &d->seq, mono_now())) {
+		serve_dir(req, d, size, off, plus);
+		return;
+	}
 	if ((path = nodes_path(ino)) == NULL) {
 		serve_dir(req, d, size, off, plus);	/* removed: empty */
 		return;
@@ -379,11 +531,22 @@ serve_dir(fuse_req_t req, struct dirh *d, size_t size, off_t off, int plus)
 			break;
 		e.ino = nodes_ref(path, &d->list.ents[i - 2].attr);
 		x_free(path);
+		/* A walk opens the subdirectories next: list them ahead. */
+		if (S_ISDIR(d->list.ents[i - 2].attr.mode) &&
+		    (d->list.ents[i - 2].attr.flags & ATTR_WATCHED) &&
+		    dirlist_want(e.ino, mono_now()))
+			listing_fetch(e.ino);
 		{
 			struct proto_attr fixed = d->list.ents[i - 2].attr;
 
 			cache_fix_attr(e.ino, &fixed);
 			proto_attr_to_stat(&fixed, &e.attr);
+			e.attr_timeout = ops_timeout(&fixed, d->seq,
+			    e.attr_timeout);
+			e.entry_timeout = ops_timeout(&fixed, d->seq,
+			    e.entry_timeout);
+			if (fixed.flags & ATTR_WATCHED)
+				nodes_set_dir_watched(d->ino, 1);
 		}
 		used += fuse_add_direntry_plus(req, buf + used, size - used,
 		    name, &e, (off_t)i + 1);

@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "dirlist.h"
 #include "nodes.h"
 #include "ops-internal.h"
 #include "reply.h"
@@ -122,6 +123,9 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct proto_buf b;
 	struct call *c;
 	int rc;
+
+	/* A listing held may have this node's old attributes. */
+	dirlist_touch();
 
 	if ((afh = ops_file_fh_or_eio(req, fi)) == 0)
 		return;
@@ -273,6 +277,9 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct proto_buf b;
 	struct call *c;
 	uint32_t set = 0;
+
+	/* A listing held may have this node's old attributes. */
+	dirlist_touch();
 
 	if (ops_refuse_ro(req))
 		return;
@@ -587,6 +594,8 @@ setxattr_send(fuse_req_t req, fuse_ino_t ino, uint16_t op,
 	struct proto_buf b;
 	struct call *c = ops_call_new(req, ino);
 
+	/* A listing held may say the node has no xattrs. */
+	dirlist_touch();
 	r->fh = 0;
 	c->path = nodes_path(ino);
 	if (!nodes_open_fh(ino, client_epoch(ops_cfg.client), &r->fh) &&
@@ -644,6 +653,9 @@ ops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	uint64_t afh;
 	struct proto_buf b;
 	struct call *c;
+
+	/* A listing held may have this node's old attributes. */
+	dirlist_touch();
 
 	if ((afh = ops_file_fh_or_eio(req, fi)) == 0)
 		return;

@@ -17,6 +17,8 @@
 
 #include "cache.h"
 #include "client.h"
+#include "dirlist.h"
+#include "inval.h"
 #include "log.h"
 #include "nodes.h"
 #include "ops-internal.h"
@@ -32,6 +34,7 @@ ops_call_new(fuse_req_t req, uint64_t ino)
 
 	c->req = req;
 	c->ino = ino;
+	c->seq = inval_seq();
 	return c;
 }
 
@@ -66,6 +69,34 @@ ops_request_keyed(struct proto_buf *b, uint16_t op, uint64_t ino)
 {
 	proto_buf_init(b, 256);
 	proto_begin(b, MSG_REQUEST, op, 0, ops_node_key(ino));
+}
+
+/* Long only while the agent says it watches (CAP_WATCH of the current
+ * connection) and nothing changed since the request. */
+static int
+watched_ok(uint64_t seq)
+{
+	return ops_cfg.watched_timeout > 0 && inval_seq() == seq &&
+	    (client_caps(ops_cfg.client) & CAP_WATCH);
+}
+
+double
+ops_timeout(const struct proto_attr *a, uint64_t seq, double dflt)
+{
+	if ((a->flags & ATTR_WATCHED) && ops_cfg.watched_timeout > dflt &&
+	    watched_ok(seq))
+		return ops_cfg.watched_timeout;
+	return dflt;
+}
+
+double
+ops_negative_timeout(uint64_t parent, uint64_t seq)
+{
+	if (ops_cfg.watched_timeout > ops_cfg.negative_timeout &&
+	    ops_cfg.negative_timeout > 0 && nodes_dir_watched(parent) &&
+	    watched_ok(seq))
+		return ops_cfg.watched_timeout;
+	return ops_cfg.negative_timeout;
 }
 
 void
@@ -137,6 +168,9 @@ ops_child_call(fuse_req_t req, fuse_ino_t parent, const char *name,
 	c->op = op;
 	c->path = path;
 	ops_request(b, op);
+	/* A name changes in parent: a listing held of it is stale. */
+	if (op != OP_LOOKUP)
+		dirlist_touch();
 	return c;
 }
 

@@ -12,6 +12,7 @@ struct ops_config {
 	double		 attr_timeout;
 	double		 entry_timeout;
 	double		 negative_timeout;
+	double		 watched_timeout; /* the three, in watched dirs */
 	int		 max_read_kb;
 	int		 readahead_kb;
 	int		 rw;		/* writable mount */

@@ -78,7 +78,7 @@ OP_NET_INFO = 31
 OP_DNS = 32
 OP_MAX = 33
 STREAM_OPEN, STREAM_OPENED, STREAM_DATA, STREAM_CREDIT = 1, 2, 3, 4
-STREAM_SHUT, STREAM_CLOSE, STREAM_MAX = 5, 6, 7
+STREAM_SHUT, STREAM_CLOSE, STREAM_ACCEPT, STREAM_FS_EVENT, STREAM_MAX = 5, 6, 7, 8, 9
 CAP_WRITE = 0x1
 SETATTR_MODE, SETATTR_UID, SETATTR_GID, SETATTR_SIZE = 0x1, 0x2, 0x4, 0x8
 SETATTR_ATIME, SETATTR_MTIME = 0x10, 0x20
@@ -787,6 +787,8 @@ class Client:
                 self.server = d.str(PATH_MAX)
             d.end()
             return
+        if kind == MSG_STREAM and op == STREAM_FS_EVENT:
+            return      # the agent's change events: not this client's concern
         if kind != MSG_REPLY:
             raise ProtocolError("%s from the server" % KIND_NAMES[kind])
         if msg_id not in self.pending:

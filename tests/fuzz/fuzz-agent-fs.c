@@ -15,7 +15,7 @@
  * FUZZ-SOURCES: agent/fs.c agent/fs-read.c agent/fs-write.c
  * FUZZ-SOURCES: agent/fs-lock.c agent/confine.c lib/proto.c lib/proto-fs.c
  * FUZZ-SOURCES: lib/log.c
- * FUZZ-SOURCES: lib/xmalloc.c
+ * FUZZ-SOURCES: lib/xmalloc.c agent/fs-watch.c
  * FUZZ-FLAGS:
  */
 #include "config.h"

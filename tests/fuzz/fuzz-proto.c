@@ -202,6 +202,29 @@ net_list(struct proto_cur *c)
 	return 0;
 }
 
+/* The agent's change events (STREAM_FS_EVENT), as mountd reads them,
+ * encoded again as the agent builds them. */
+static int
+fs_events(struct proto_cur *c)
+{
+	char dir[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	struct proto_fs_events r;
+	struct proto_fs_events_enc e;
+	uint32_t i, mask;
+
+	TRY(proto_dec_fs_events(c, &r));
+	proto_enc_fs_events_begin(&out, &e);
+	for (i = 0; i < r.n; i++) {
+		TRY(proto_dec_fs_event(c, &mask, dir, sizeof(dir), name,
+		    sizeof(name)));
+		if (proto_enc_fs_event_add(&out, &e, mask, dir, name,
+		    PROTO_PAYLOAD_MAX) < 0)
+			abort();
+	}
+	proto_enc_fs_events_finish(&out, &e, r.watches, r.limited);
+	return 0;
+}
+
 /* A stream message, either direction. */
 static int
 stream(uint16_t op, struct proto_cur *c)
@@ -237,6 +260,9 @@ stream(uint16_t op, struct proto_cur *c)
 		break;
 	case STREAM_SHUT:
 	case STREAM_CLOSE:
+		break;
+	case STREAM_FS_EVENT:
+		TRY(fs_events(c));
 		break;
 	default:
 		abort();

@@ -355,6 +355,96 @@ test_size_hint(void)
 	    "size hint: anything else starts small");
 }
 
+/* STREAM_FS_EVENT: round trip, the bounds, every truncation refused. */
+static void
+test_fs_events(void)
+{
+	char dir[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 1];
+	struct proto_fs_events_enc e;
+	struct proto_fs_events fe;
+	struct proto_buf b;
+	struct proto_cur c;
+	uint32_t mask, i;
+	size_t len, cut;
+	int bad;
+
+	proto_buf_init(&b, 64);
+	proto_begin(&b, MSG_STREAM, STREAM_FS_EVENT, 0, 0);
+	proto_enc_fs_events_begin(&b, &e);
+	ok(proto_enc_fs_event_add(&b, &e, FSEV_CHANGED, "/etc", "passwd",
+	    PROTO_PAYLOAD_MAX) == 0 && proto_enc_fs_event_add(&b, &e,
+	    FSEV_GONE, "/", "", PROTO_PAYLOAD_MAX) == 0,
+	    "fs events: two are added");
+	len = b.len;
+	ok(proto_enc_fs_event_add(&b, &e, FSEV_NAMES, "/a", "b",
+	    len - PROTO_HDR_LEN) == -ENOSPC && b.len == len,
+	    "fs events: one past max is not, and leaves nothing");
+	proto_enc_fs_events_finish(&b, &e, 7, 1);
+	c.p = b.data + PROTO_HDR_LEN;
+	c.left = b.len - PROTO_HDR_LEN;
+	ok(proto_dec_fs_events(&c, &fe) == 0 && fe.watches == 7 &&
+	    fe.limited == 1 && fe.n == 2, "fs events: the head decodes");
+	ok(proto_dec_fs_event(&c, &mask, dir, sizeof(dir), name,
+	    sizeof(name)) == 0 && mask == FSEV_CHANGED &&
+	    strcmp(dir, "/etc") == 0 && strcmp(name, "passwd") == 0,
+	    "fs events: the first decodes");
+	ok(proto_dec_fs_event(&c, &mask, dir, sizeof(dir), name,
+	    sizeof(name)) == 0 && mask == FSEV_GONE &&
+	    strcmp(dir, "/") == 0 && name[0] == '\0' && proto_end(&c) == 0,
+	    "fs events: the second (the directory itself) and the end");
+	/* Every truncation fails somewhere before the end. */
+	bad = 0;
+	for (cut = 0; cut < b.len - PROTO_HDR_LEN; cut++) {
+		int rc;
+
+		c.p = b.data + PROTO_HDR_LEN;
+		c.left = cut;
+		rc = proto_dec_fs_events(&c, &fe);
+		for (i = 0; rc == 0 && i < fe.n; i++)
+			rc = proto_dec_fs_event(&c, &mask, dir, sizeof(dir),
+			    name, sizeof(name));
+		if (rc == 0 && proto_end(&c) == 0)
+			bad++;
+	}
+	ok(bad == 0, "fs events: every truncation is refused");
+	proto_buf_free(&b);
+
+	/* Hostile fields, built by hand. */
+	{
+		static const uint8_t many[] = { 0, 0, 0, 0, 0,
+		    0x01, 0x04, 0, 0 };		/* n = 1025 */
+		static const uint8_t lim2[] = { 0, 0, 0, 0, 2, 0, 0, 0, 0 };
+		static const uint8_t mask0[] = { 0, 0, 0, 0, 1, 0, '/', 0, 0 };
+		static const uint8_t mask16[] = { 16, 0, 0, 0, 1, 0, '/', 0, 0 };
+		static const uint8_t rel[] = { 1, 0, 0, 0, 1, 0, 'a', 0, 0 };
+		static const uint8_t dots[] = { 1, 0, 0, 0, 1, 0, '/', 2, 0,
+		    '.', '.' };
+		static const uint8_t slash[] = { 1, 0, 0, 0, 1, 0, '/', 3, 0,
+		    'a', '/', 'b' };
+
+		c.p = many;
+		c.left = sizeof(many);
+		ok(proto_dec_fs_events(&c, &fe) == -EBADMSG,
+		    "fs events: more than PROTO_FS_EVENTS_MAX refused");
+		c.p = lim2;
+		c.left = sizeof(lim2);
+		ok(proto_dec_fs_events(&c, &fe) == -EBADMSG,
+		    "fs events: limited 2 refused");
+#define EV_BAD(buf, what) do {						\
+		c.p = buf;						\
+		c.left = sizeof(buf);					\
+		ok(proto_dec_fs_event(&c, &mask, dir, sizeof(dir), name,	\
+		    sizeof(name)) == -EBADMSG, "fs events: " what " refused"); \
+	} while (0)
+		EV_BAD(mask0, "mask 0");
+		EV_BAD(mask16, "an unknown mask bit");
+		EV_BAD(rel, "a relative directory");
+		EV_BAD(dots, "the name \"..\"");
+		EV_BAD(slash, "a name with '/'");
+#undef EV_BAD
+	}
+}
+
 int
 main(void)
 {
@@ -448,5 +538,6 @@ main(void)
 	}
 	test_replies();
 	test_size_hint();
+	test_fs_events();
 	return done_testing();
 }
