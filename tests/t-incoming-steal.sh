@@ -27,6 +27,7 @@ need_fuse
 need_cmd nft nftables
 need_cmd nsenter util-linux
 need_cmd setpriv util-linux
+use_built_layer	# exec --steal preloads it
 net_topology
 P=$SRC/tests/netpeer.py
 
