@@ -1,6 +1,8 @@
 /*
  * mirrorctl port-forward: local ports to hosts the target reaches
- * (issue 13's -L), as kubectl port-forward and mirrord port-forward do.
+ * (issue 13's -L), as kubectl port-forward and mirrord port-forward do,
+ * and the target's ports to services here (-R, through the agent's
+ * steal: its connections come to this machine while it runs).
  * This side checks the specs and binds the local ports first, so that a
  * typo or a taken port is said before any agent starts; then it borrows
  * or starts the target's agent (ctx-agent.c, as env and shell do), runs
@@ -38,8 +40,8 @@ const struct cmd_entry cmd_portfwd_entry = {
 	.name = "port-forward",
 	.usage = "port-forward [--token-file FILE] [--fingerprint HEX] "
 	    "[-n NAMESPACE] [--context CTX] [--config FILE] TARGET "
-	    "-L [LADDR:]LPORT:HOST:RPORT [-L ...]",
-	.summary = "Forward local ports to hosts the target reaches.",
+	    "-L [LADDR:]LPORT:HOST:RPORT | -R [ADDR:]RPORT:LHOST:LPORT ...",
+	.summary = "Forward local ports to the target's reach, and back.",
 	.help =
 "Each -L listens on LADDR:LPORT here and, for every connection accepted\n"
 "there, has the target's agent open a TCP connection from the target's\n"
@@ -58,18 +60,25 @@ const struct cmd_entry cmd_portfwd_entry = {
 "                       printed names it); HOST an address or a name the\n"
 "                       target resolves (its DNS, search list and ndots);\n"
 "                       HOST:RPORT alone listens on RPORT. Repeatable.\n"
+"  -R [ADDR:]RPORT:LHOST:LPORT\n"
+"                       the target's port RPORT, on every address of the\n"
+"                       target (ADDR, if given, must say so: *, 0.0.0.0\n"
+"                       or [::]), to LHOST:LPORT on this machine (LHOST a\n"
+"                       numeric address or localhost): new connections\n"
+"                       to it, from other pods or the pod itself, come\n"
+"                       here instead of to its program, until Ctrl-C.\n"
+"                       Repeatable, and mixed with -L.\n"
 "  --token-file FILE    as for mirrorctl mount\n"
 "  --fingerprint HEX    as for mirrorctl mount\n"
 "  -n, --namespace NS   Kubernetes namespace\n"
 "  --context CTX        kubectl context\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "\n"
-"-R (a target port to a local service) is not there yet.\n"
-"\n"
 "Examples:\n"
 "  sudo mirrorctl port-forward demo -L 8080:127.0.0.1:80\n"
 "  mirrorctl port-forward -n shop deployment/orders -L 5432:db:5432 \\\n"
-"      -L 6379:redis.cache.svc:6379\n",
+"      -L 6379:redis.cache.svc:6379\n"
+"  mirrorctl port-forward deployment/orders -R 8080:127.0.0.1:3000\n",
 	.exec = cmd_portfwd_exec,
 };
 
@@ -123,7 +132,7 @@ exec_forward(const char *path, char **argv, int *fds, int n)
  * exit status, or -1 after a printed error. */
 static int
 run_forward(const struct session *s, const char *config, char **specs,
-    int *fds, int n)
+    int *fds, int n, char **rspecs, int nr)
 {
 	struct sigaction sa, oint, oterm, ohup;
 	struct argv_buf av;
@@ -153,6 +162,10 @@ run_forward(const struct session *s, const char *config, char **specs,
 	for (i = 0; i < n; i++) {
 		argv_add(&av, "-L");
 		argv_add(&av, specs[i]);
+	}
+	for (i = 0; i < nr; i++) {
+		argv_add(&av, "-R");
+		argv_add(&av, rspecs[i]);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -213,11 +226,12 @@ cmd_portfwd_exec(int argc, char **argv)
 	const char *why, *target;
 	struct ctx_agent ca = { NULL, 0 };
 	struct fwd_spec *f = NULL;
+	struct fwd_rspec r;
 	struct mirror_conf conf;
 	struct kube_opts ko;
-	char *specs[PORTFWD_MAX];
+	char *specs[PORTFWD_MAX], *rspecs[PORTFWD_MAX];
 	int fds[PORTFWD_MAX];
-	int ch, i, n = 0, ret = -1;
+	int ch, i, n = 0, nr = 0, ret = -1;
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
@@ -230,8 +244,11 @@ cmd_portfwd_exec(int argc, char **argv)
 			specs[n++] = optarg;
 			break;
 		case 'R':
-			return ctl_fail("-R (a target port to a local "
-			    "service) is not supported yet; only -L is");
+			if (nr == PORTFWD_MAX)
+				return ctl_fail("at most %d -R forwards",
+				    PORTFWD_MAX);
+			rspecs[nr++] = optarg;
+			break;
 		case 't': token_file = optarg; break;
 		case 'F': fingerprint = optarg; break;
 		case 'n': ko.ns = optarg; break;
@@ -243,15 +260,21 @@ cmd_portfwd_exec(int argc, char **argv)
 			    cmd_portfwd_entry.usage);
 		}
 	}
-	if (argc - optind != 1 || n == 0)
+	if (argc - optind != 1 || n + nr == 0)
 		return ctl_fail("usage: mirrorctl %s", cmd_portfwd_entry.usage);
 	target = argv[optind];
-	f = xcalloc((size_t)n, sizeof(*f));
+	f = xcalloc((size_t)n + 1, sizeof(*f));
 	for (i = 0; i < n; i++)
 		fds[i] = -1;
 	for (i = 0; i < n; i++) {
 		if (fwdspec_parse(specs[i], &f[i], &why) < 0) {
 			ctl_fail("-L %s: %s", specs[i], why);
+			goto out;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (fwdspec_parse_r(rspecs[i], &r, &why) < 0) {
+			ctl_fail("-R %s: %s", rspecs[i], why);
 			goto out;
 		}
 	}
@@ -264,7 +287,7 @@ cmd_portfwd_exec(int argc, char **argv)
 	if (ctx_agent_get(&ca, target, token_file, fingerprint, config,
 	    &conf, &ko) < 0)
 		goto out;
-	ret = run_forward(ca.s, config, specs, fds, n);
+	ret = run_forward(ca.s, config, specs, fds, n, rspecs, nr);
 out:
 	for (i = 0; i < n; i++)
 		if (fds[i] >= 0)

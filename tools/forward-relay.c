@@ -15,10 +15,15 @@
  * never by pointer, so an event for a stream freed earlier in the same
  * round finds nothing.
  *
- * -R later: the agent's STREAM_ACCEPT (a connection to a pod port)
- * would arrive on the same queue and become a stream of this table
- * whose socket is a connect() to the laptop's LHOST:LPORT, attached on
- * completion; only the open differs, the engine and the table are these.
+ * -R: the pod's ports are stolen for this client (OP_INCOMING_SUB,
+ * fwd_relay_subscribe; again after the agent's connection comes back,
+ * since the agent drops a client's ports when it goes). Each connection
+ * to one arrives as STREAM_ACCEPT, with an id of the agent's space, and
+ * becomes a stream of the same table whose socket is a non-blocking
+ * connect() to LHOST:LPORT here: STREAM_OPENED 0 and attach when it
+ * completes, STREAM_OPENED errno (the agent resets the pod's client)
+ * when it fails. What the agent sends meanwhile waits in the engine.
+ * Only the open differs; the engine and the table are the same.
  */
 #include "config.h"
 
@@ -53,15 +58,17 @@
 #define FWD_ACCEPTS_PER_EVENT	64
 
 /* epoll data: kind << 32 | a listener's index or a stream's id. */
-enum { K_QUEUE = 1, K_SIGNAL, K_LISTEN, K_STREAM };
+enum { K_QUEUE = 1, K_SIGNAL, K_LISTEN, K_STREAM, K_CONNECT };
 #define EV(kind, v)	((uint64_t)(kind) << 32 | (uint32_t)(v))
 
 /* A connection through a forward. Owner thread only. */
 struct fwd_stream {
 	struct stream	 s;		/* the engine's part: id, fd, credit */
-	struct fwd_listen *l;
-	int		 held;		/* accepted, waiting for STREAM_OPENED */
-	int		 opened;
+	const char	*from, *to;	/* the forward's ends, for messages */
+	int		 held;		/* -L: accepted, waiting for STREAM_OPENED;
+					 * -R: connecting */
+	int		 opened;	/* attached */
+	int		 reverse;	/* -R: the agent opened it */
 	struct fwd_stream *idnext, *prev, *next;
 };
 
@@ -88,6 +95,8 @@ static struct {
 	/* the owner's */
 	struct fwd_listen *ls;
 	int		 nls;
+	struct fwd_rfwd	*rs;
+	int		 nrs;
 	struct fwd_stream *ids[FWD_BUCKETS];
 	struct fwd_stream *all;
 	int		 nstreams;
@@ -272,6 +281,26 @@ stream_kill(struct fwd_stream *fs, int tell)
 
 /* ---- the listeners ------------------------------------------------- */
 
+/* A new stream in the table, its socket fd held until it is attached. */
+static struct fwd_stream *
+add_stream(uint32_t id, int fd, const char *from, const char *to)
+{
+	struct fwd_stream *fs = xcalloc(1, sizeof(*fs));
+
+	stream_init(&fs->s, &fwd_stream_ops, fs, id, FWD_WINDOW);
+	fs->from = from;
+	fs->to = to;
+	fs->held = fd;
+	fs->idnext = F.ids[id % FWD_BUCKETS];
+	F.ids[id % FWD_BUCKETS] = fs;
+	fs->next = F.all;
+	if (F.all)
+		F.all->prev = fs;
+	F.all = fs;
+	F.nstreams++;
+	return fs;
+}
+
 static void
 open_stream(struct fwd_listen *l, int fd)
 {
@@ -282,19 +311,9 @@ open_stream(struct fwd_listen *l, int fd)
 	int rc;
 
 	id = ++F.next_id;
-	if (id == 0)
-		id = ++F.next_id;
-	fs = xcalloc(1, sizeof(*fs));
-	stream_init(&fs->s, &fwd_stream_ops, fs, id, FWD_WINDOW);
-	fs->l = l;
-	fs->held = fd;
-	fs->idnext = F.ids[id % FWD_BUCKETS];
-	F.ids[id % FWD_BUCKETS] = fs;
-	fs->next = F.all;
-	if (F.all)
-		F.all->prev = fs;
-	F.all = fs;
-	F.nstreams++;
+	if (id == 0 || (id & STREAM_ID_AGENT))
+		id = F.next_id = 1;
+	fs = add_stream(id, fd, l->local, l->remote);
 
 	memset(&o, 0, sizeof(o));
 	o.proto = NET_TCP;
@@ -342,6 +361,187 @@ accept_some(struct fwd_listen *l)
 	}
 }
 
+/* ---- -R: connections the agent steals from the pod ----------------- */
+
+static void
+send_opened(uint32_t id, int err)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b, PROTO_HDR_LEN + 8);
+	if (proto_enc_stream_opened(&b, id, (uint32_t)err, FWD_WINDOW) == 0)
+		(void)client_send(F.cl, &b);
+	else
+		proto_buf_free(&b);
+}
+
+/* The local connect of a -R stream is done (err 0) or failed. */
+static void
+connected(struct fwd_stream *fs, int err)
+{
+	int fd = fs->held, one = 1;
+
+	(void)epoll_ctl(F.epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (err != 0) {
+		log_warnx("the pod's %s -> %s: %s", fs->from, fs->to,
+		    strerror(err));
+		send_opened(fs->s.id, err);
+		fs->s.peer_gone = 1;
+		stream_kill(fs, 0);
+		return;
+	}
+	fs->opened = 1;
+	fs->held = -1;
+	send_opened(fs->s.id, 0);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	stream_attach(&fs->s, fd);	/* what the agent sent goes out now */
+}
+
+static void
+connect_event(struct fwd_stream *fs)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fs->held, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	connected(fs, err);
+}
+
+static struct fwd_rfwd *
+rfwd_of(uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < F.nrs; i++)
+		if (F.rs[i].spec.rport == port)
+			return &F.rs[i];
+	return NULL;
+}
+
+/* STREAM_ACCEPT: a connection to a pod port we subscribed. */
+static void
+stolen(const struct proto_hdr *h, const uint8_t *data, size_t n, int known)
+{
+	struct proto_cur c = { data, n };
+	struct proto_stream_msg m;
+	struct epoll_event ev;
+	struct fwd_stream *fs;
+	struct fwd_rfwd *r;
+	int fd;
+
+	if (proto_dec_stream(h, &c, &m) < 0 || known) {
+		log_warnx("a malformed STREAM_ACCEPT from the agent, or one "
+		    "reusing an id; refusing it");
+		if (h->id & STREAM_ID_AGENT)
+			send_opened(h->id, EPROTO);
+		return;
+	}
+	if ((r = rfwd_of(m.accept.dport)) == NULL) {
+		send_opened(m.id, ECONNREFUSED);
+		return;
+	}
+	if (F.nstreams >= FWD_STREAMS_MAX) {
+		if (!F.warned_full++)
+			log_warnx("%d connections at once: refusing new ones",
+			    FWD_STREAMS_MAX);
+		send_opened(m.id, EMFILE);
+		return;
+	}
+	fd = socket(r->spec.to.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("socket");
+		send_opened(m.id, errno);
+		return;
+	}
+	fs = add_stream(m.id, fd, r->pod, r->local);
+	fs->reverse = 1;
+	stream_set_peer_window(&fs->s, m.accept.window);
+	if (connect(fd, (struct sockaddr *)&r->spec.to, r->spec.tolen) == 0) {
+		connected(fs, 0);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		connected(fs, errno);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.u64 = EV(K_CONNECT, m.id);
+	if (epoll_ctl(F.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		connected(fs, errno);
+}
+
+static void
+sub_answered(void *arg, int err, struct proto_cur *payload)
+{
+	struct fwd_rfwd *r = arg;
+
+	if (err == 0 && proto_dec_incoming_reply(payload) < 0)
+		err = -EBADMSG;
+	if (err < 0)
+		log_warnx("the agent at %s no longer gives us the pod's port "
+		    "%s: %s", F.url, r->pod, strerror(-err));
+}
+
+/* The agent is back: its new connection has none of our ports. */
+static void
+resubscribe(void)
+{
+	struct proto_buf b;
+	int i;
+
+	for (i = 0; i < F.nrs; i++) {
+		proto_buf_init(&b, PROTO_HDR_LEN + 4);
+		if (proto_enc_incoming_sub(&b, 0, F.rs[i].spec.rport,
+		    INCOMING_STEAL) < 0) {
+			proto_buf_free(&b);
+			continue;
+		}
+		client_call(F.cl, &b, sub_answered, &F.rs[i]);
+	}
+}
+
+static int
+sub_parse(void *arg, struct proto_cur *c)
+{
+	(void)arg;
+	return proto_dec_incoming_reply(c);
+}
+
+int
+fwd_relay_subscribe(struct client *cl, struct fwd_rfwd *rs, int nr, int sub,
+    const char *url)
+{
+	struct proto_buf b;
+	int i, rc, ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		proto_buf_init(&b, PROTO_HDR_LEN + 4);
+		rc = sub ? proto_enc_incoming_sub(&b, 0, rs[i].spec.rport,
+		    INCOMING_STEAL) :
+		    proto_enc_incoming_unsub(&b, 0, rs[i].spec.rport);
+		if (rc == 0)
+			rc = client_call_wait(cl, &b, sub_parse, NULL);
+		else
+			proto_buf_free(&b);
+		if (rc == 0 || (!sub && rc == -ENOENT))
+			continue;
+		if (!sub) {
+			ret = rc;	/* the agent drops it when we go */
+			continue;
+		}
+		fprintf(stderr, "mirror-forward: the agent at %s cannot give "
+		    "us the pod's port %s: %s%s\n", url, rs[i].pod,
+		    strerror(-rc), rc == -EADDRINUSE ? " (another session "
+		    "steals it)" : rc == -EPERM ? " (no CAP_NET_ADMIN in the "
+		    "pod's network namespace)" : "");
+		return rc;
+	}
+	return ret;
+}
+
 /* ---- the agent's messages ------------------------------------------ */
 
 static void
@@ -351,7 +551,7 @@ opened(struct fwd_stream *fs, uint32_t status, uint32_t window)
 
 	if (status != 0) {
 		log_warnx("%s -> %s: the pod's connect failed: %s",
-		    fs->l->local, fs->l->remote, strerror((int)status));
+		    fs->from, fs->to, strerror((int)status));
 		fs->s.peer_gone = 1;
 		stream_kill(fs, 0);
 		return;
@@ -370,13 +570,21 @@ message(const struct proto_hdr *h, const uint8_t *data, size_t n)
 	struct proto_cur c = { data, n };
 	struct proto_stream_msg m;
 
+	if (h->op == STREAM_ACCEPT) {
+		stolen(h, data, n, fs != NULL);
+		return;
+	}
 	if (fs == NULL)
 		return;		/* data for an unknown id is dropped */
+	/* A -R stream takes the agent's data while it connects here; it
+	 * never gets a STREAM_OPENED. */
 	if (proto_dec_stream(h, &c, &m) < 0 ||
-	    (m.op != STREAM_OPENED && m.op != STREAM_CLOSE && !fs->opened)) {
+	    (m.op == STREAM_OPENED && fs->reverse) ||
+	    (m.op != STREAM_OPENED && m.op != STREAM_CLOSE && !fs->opened &&
+	    !fs->reverse)) {
 		log_warnx("%s -> %s: a malformed or unexpected %s from the "
-		    "agent; resetting the connection", fs->l->local,
-		    fs->l->remote, proto_stream_op_name(h->op));
+		    "agent; resetting the connection", fs->from,
+		    fs->to, proto_stream_op_name(h->op));
 		stream_kill(fs, 1);
 		return;
 	}
@@ -390,7 +598,7 @@ message(const struct proto_hdr *h, const uint8_t *data, size_t n)
 			break;
 		if (stream_peer_data(&fs->s, m.data, m.len) < 0) {
 			log_warnx("%s -> %s: the agent sent %s; resetting the "
-			    "connection", fs->l->local, fs->l->remote,
+			    "connection", fs->from, fs->to,
 			    fs->s.peer_shut ? "data after its shut" :
 			    "beyond its window");
 			stream_kill(fs, 1);
@@ -420,8 +628,10 @@ link_changed(int up)
 	int n = 0;
 
 	if (up) {
-		if (!F.up)
+		if (!F.up) {
 			log_warnx("the agent at %s is back", F.url);
+			resubscribe();
+		}
 		F.up = 1;
 		return;
 	}
@@ -499,16 +709,19 @@ shutdown_all(void)
 
 int
 fwd_relay_run(struct client *cl, struct fwd_listen *ls, int n,
-    const char *url)
+    struct fwd_rfwd *rs, int nr, const char *url)
 {
 	struct epoll_event evs[64];
 	struct fwd_stream *fs;
 	sigset_t sigs;
 	int sigfd = -1, i, k, rc = 0, stop = 0;
+	uint64_t k_;
 
 	F.cl = cl;
 	F.ls = ls;
 	F.nls = n;
+	F.rs = rs;
+	F.nrs = nr;
 	F.url = url;
 	F.up = client_ready(cl);
 	sigemptyset(&sigs);
@@ -557,11 +770,15 @@ fwd_relay_run(struct client *cl, struct fwd_listen *ls, int n,
 			}
 		}
 		for (i = 0; i < k && !stop; i++) {
-			if (evs[i].data.u64 >> 32 != K_STREAM)
-				continue;
+			k_ = evs[i].data.u64 >> 32;
 			fs = find((uint32_t)evs[i].data.u64);
-			if (fs != NULL && fs->s.fd >= 0)
+			if (fs == NULL)
+				continue;
+			if (k_ == K_STREAM && fs->s.fd >= 0)
 				stream_event(&fs->s, evs[i].events);
+			else if (k_ == K_CONNECT && fs->reverse &&
+			    !fs->opened && fs->held >= 0)
+				connect_event(fs);
 		}
 	}
 out:

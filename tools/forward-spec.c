@@ -139,35 +139,46 @@ addr_parse(const struct field *fl, int *family, uint8_t *addr)
 	return -1;
 }
 
+/* The sockaddr of a numeric address or localhost, with port. */
 static int
-local_parse(const struct field *fl, struct fwd_spec *f)
+sockaddr_make(const struct field *fl, uint16_t port,
+    struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&f->laddr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&f->laddr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	uint8_t a[16];
 	int fam;
 
-	memset(&f->laddr, 0, sizeof(f->laddr));
-	if (fl == NULL || (!fl->bracketed && strcmp(fl->s, "localhost") == 0)) {
+	memset(ss, 0, sizeof(*ss));
+	if (!fl->bracketed && strcmp(fl->s, "localhost") == 0) {
 		fam = 4;
 		a[0] = 127, a[1] = 0, a[2] = 0, a[3] = 1;
-	} else if (!fl->bracketed && strcmp(fl->s, "*") == 0) {
-		fam = 4;
-		memset(a, 0, 4);
 	} else if (addr_parse(fl, &fam, a) < 0)
 		return -1;
 	if (fam == 4) {
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, a, 4);
-		sin->sin_port = htons(f->lport);
-		f->llen = sizeof(*sin);
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
 	} else {
 		sin6->sin6_family = AF_INET6;
 		memcpy(&sin6->sin6_addr, a, 16);
-		sin6->sin6_port = htons(f->lport);
-		f->llen = sizeof(*sin6);
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
 	}
 	return 0;
+}
+
+static int
+local_parse(const struct field *fl, struct fwd_spec *f)
+{
+	static const struct field lo = { "127.0.0.1", 0 }, any = { "0.0.0.0", 0 };
+
+	if (fl == NULL)
+		fl = &lo;
+	else if (!fl->bracketed && strcmp(fl->s, "*") == 0)
+		fl = &any;
+	return sockaddr_make(fl, f->lport, &f->laddr, &f->llen);
 }
 
 int
@@ -216,6 +227,50 @@ fwdspec_parse(const char *s, struct fwd_spec *f, const char **why)
 		f->host_family = 0;
 	}
 	snprintf(f->host, sizeof(f->host), "%s", host->s);
+	return 0;
+}
+
+int
+fwdspec_parse_r(const char *s, struct fwd_rspec *r, const char **why)
+{
+	struct field fl[FIELDS_MAX];
+	const struct field *addr = NULL, *rport, *lhost, *lport;
+	uint16_t lp;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if ((n = split(s, fl, why)) < 0)
+		return -EINVAL;
+	switch (n) {
+	case 4:
+		addr = &fl[0];
+		rport = &fl[1], lhost = &fl[2], lport = &fl[3];
+		break;
+	case 3:
+		rport = &fl[0], lhost = &fl[1], lport = &fl[2];
+		break;
+	default:
+		*why = "want [ADDR:]RPORT:LHOST:LPORT";
+		return -EINVAL;
+	}
+	if (addr != NULL && (addr->bracketed ? strcmp(addr->s, "::") != 0 :
+	    strcmp(addr->s, "*") != 0 && strcmp(addr->s, "0.0.0.0") != 0)) {
+		*why = "the agent takes the pod's port on every address: ADDR "
+		    "can only be *, 0.0.0.0 or [::]";
+		return -EINVAL;
+	}
+	if (port_parse(rport, 1, &r->rport) < 0) {
+		*why = "the pod's port is not a number in 1..65535";
+		return -EINVAL;
+	}
+	if (port_parse(lport, 1, &lp) < 0) {
+		*why = "the local port is not a number in 1..65535";
+		return -EINVAL;
+	}
+	if (sockaddr_make(lhost, lp, &r->to, &r->tolen) < 0) {
+		*why = "the local host is not a numeric address or localhost";
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
- * The forwards of `mirrorctl port-forward -L`: the spec a user types,
- * [LADDR:]LPORT:HOST:RPORT, parsed and checked once here, and the local
+ * The forwards of `mirrorctl port-forward -L` and -R: the specs a user
+ * types, [LADDR:]LPORT:HOST:RPORT and [ADDR:]RPORT:LHOST:LPORT, parsed and checked once here, and the local
  * listening socket it names. mirrorctl parses and binds (so that a bad
  * spec or a taken port is said before any agent starts) and mirror-forward
  * parses again the same way; tests/unit/test-fwdspec.c covers the parser.
@@ -41,6 +41,25 @@ struct fwd_spec {
  * 0, or -EINVAL with *why saying what is wrong.
  */
 int	fwdspec_parse(const char *s, struct fwd_spec *f, const char **why);
+
+/* One -R: the pod's port RPORT, stolen (on every address of the pod),
+ * to LHOST:LPORT on this machine. */
+struct fwd_rspec {
+	uint16_t		rport;
+	struct sockaddr_storage	to;	/* LHOST:LPORT */
+	socklen_t		tolen;
+};
+
+/*
+ * Parses s, one of
+ *   ADDR:RPORT:LHOST:LPORT   ADDR: the pod's any-address, "*", 0.0.0.0
+ *                            or [::] (the agent steals a port on every
+ *                            address; another ADDR is refused)
+ *   RPORT:LHOST:LPORT
+ * LHOST: a numeric address (IPv6 in brackets) or localhost; RPORT and
+ * LPORT 1..65535. 0, or -EINVAL with *why saying what is wrong.
+ */
+int	fwdspec_parse_r(const char *s, struct fwd_rspec *r, const char **why);
 
 /* "127.0.0.1:8080" / "[::1]:8080" for the local end, with port. */
 void	fwdspec_local_str(const struct sockaddr_storage *sa, char *out,

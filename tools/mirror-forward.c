@@ -1,12 +1,14 @@
 /*
- * mirror-forward: the data path of `mirrorctl port-forward -L`, run by
+ * mirror-forward: the data path of `mirrorctl port-forward`, run by
  * mirrorctl (which links no transport) from pkglibexecdir. It connects
  * and authenticates to the agent as mountd and netd do (lib/client.c),
  * resolves each forward's HOST as the pod does (forward-dns.c: OP_DNS
  * with the pod's search list), prints one "forwarding" line per forward
  * and relays every accepted connection through a stream the agent
  * connects from the pod (forward-relay.c), until SIGINT, SIGTERM or
- * SIGHUP. Its listening sockets are bound here, or by mirrorctl and
+ * SIGHUP. Each -R has the agent steal the pod's port (OP_INCOMING_SUB)
+ * and relays every connection to it to a service here; the ports are
+ * given back on the way out. Its listening sockets are bound here, or by mirrorctl and
  * inherited (--listen-fds: fd 3 + i is the i-th -L's), so that mirrorctl
  * says a port is taken before it starts an agent.
  * Exit status: 0 after a signal, 1 with a line on stderr saying why,
@@ -45,11 +47,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " --agent URL --token-file FILE [--fingerprint HEX]\n"
-"                      [--config FILE] [--listen-fds] -L SPEC [-L SPEC ...]\n"
+"                      [--config FILE] [--listen-fds] [-L SPEC ...] [-R RSPEC ...]\n"
 "\n"
 "Forwards local TCP ports to hosts the pod reaches, through the agent at\n"
 "URL. SPEC is [LADDR:]LPORT:HOST:RPORT (LADDR 127.0.0.1 by default; HOST\n"
 "an address or a name the pod resolves; LPORT 0 picks a free port).\n"
+"RSPEC is [ADDR:]RPORT:LHOST:LPORT: connections to the pod's port RPORT\n"
+"(on any of its addresses) go to LHOST:LPORT here (LHOST numeric or\n"
+"localhost).\n"
 "--listen-fds: the listening sockets are inherited, fd 3 for the first\n"
 "-L, 4 for the second, ... Runs until SIGINT or SIGTERM.\n"
 "Run by mirrorctl port-forward.\n");
@@ -242,15 +247,17 @@ main(int argc, char **argv)
 	};
 	const char *url = NULL, *token_file = NULL, *fingerprint = NULL;
 	const char *config = NULL, *why = NULL, *specs[FORWARDS_MAX];
+	const char *rspecs[FORWARDS_MAX];
+	struct fwd_rfwd rs[FORWARDS_MAX];
 	char token[PROTO_TOKEN_MAX + 1];
 	struct fwd_listen ls[FORWARDS_MAX];
 	struct mirror_conf conf;
 	struct client *cl = NULL;
 	sigset_t sigs;
-	int ch, rc, i, n = 0, inherited = 0, ret = 1;
+	int ch, rc, i, n = 0, nr = 0, inherited = 0, ret = 1, subbed = 0;
 
 	log_init(PROG, LOG_LVL_WARN);
-	while ((ch = getopt_long(argc, argv, "hL:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hL:R:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': url = optarg; break;
 		case 't': token_file = optarg; break;
@@ -265,11 +272,20 @@ main(int argc, char **argv)
 			}
 			specs[n++] = optarg;
 			break;
+		case 'R':
+			if (nr == FORWARDS_MAX) {
+				fprintf(stderr, PROG ": at most %d -R forwards\n",
+				    FORWARDS_MAX);
+				return 2;
+			}
+			rspecs[nr++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (url == NULL || token_file == NULL || n == 0 || optind != argc) {
+	if (url == NULL || token_file == NULL || n + nr == 0 ||
+	    optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -280,6 +296,16 @@ main(int argc, char **argv)
 			fprintf(stderr, PROG ": -L %s: %s\n", specs[i], why);
 			return 2;
 		}
+	}
+	memset(rs, 0, sizeof(rs));
+	for (i = 0; i < nr; i++) {
+		if (fwdspec_parse_r(rspecs[i], &rs[i].spec, &why) < 0) {
+			fprintf(stderr, PROG ": -R %s: %s\n", rspecs[i], why);
+			return 2;
+		}
+		snprintf(rs[i].pod, sizeof(rs[i].pod), ":%u", rs[i].spec.rport);
+		fwdspec_local_str(&rs[i].spec.to, rs[i].local,
+		    sizeof(rs[i].local));
 	}
 	conf_defaults(&conf);
 	if (conf_load(&conf, config) < 0)
@@ -330,16 +356,30 @@ main(int argc, char **argv)
 		    url);
 		goto out;
 	}
+	if (nr > 0 && !(client_caps(cl) & CAP_INCOMING)) {
+		fprintf(stderr, PROG ": the agent at %s cannot take the pod's "
+		    "ports (-R): it is older than steal mode\n", url);
+		goto out;
+	}
 	if (resolve_all(cl, ls, n, url) < 0)
+		goto out;
+	subbed = 1;
+	if (fwd_relay_subscribe(cl, rs, nr, 1, url) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		printf("forwarding %s -> %s (from the pod)\n", ls[i].local,
 		    ls[i].remote);
+	for (i = 0; i < nr; i++)
+		printf("forwarding the pod's %s -> %s (to this machine)\n",
+		    rs[i].pod, rs[i].local);
 	if (fflush(stdout) != 0)
 		goto out;
-	if (fwd_relay_run(cl, ls, n, url) == 0)
+	if (fwd_relay_run(cl, ls, n, rs, nr, url) == 0)
 		ret = 0;
 out:
+	/* The pod's ports back now; the agent would on our going too. */
+	if (subbed && client_ready(cl))
+		(void)fwd_relay_subscribe(cl, rs, nr, 0, url);
 	for (i = 0; i < n; i++)
 		if (ls[i].fd >= 0)
 			close(ls[i].fd);

@@ -1,7 +1,8 @@
 /*
  * Unit tests of port-forward's user input and name plan
  * (tools/forward-spec.c, tools/forward-dns.c): every -L form parses to
- * the right local and remote ends, bad specs are refused with a reason,
+ * the right local and remote ends, every -R form to its pod port and
+ * local address, bad specs are refused with a reason,
  * a listener on a taken port fails with EADDRINUSE, the names tried for
  * a HOST follow the pod's search list and ndots as a stub resolver's
  * do, and a DNS answer (built here byte by byte) yields its addresses
@@ -92,6 +93,64 @@ test_specs(void)
 	refused("8080:[::1]x:80", "end a part");
 	refused("8080:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaa.com:80", "neither");
+}
+
+/* The -R spec s parses to the pod's port rport and the local to. */
+static void
+rparses(const char *s, unsigned int rport, const char *to)
+{
+	char t[FWDSPEC_STR_MAX + 8];
+	struct fwd_rspec r;
+	const char *why = "";
+	int rc = fwdspec_parse_r(s, &r, &why);
+
+	t[0] = '\0';
+	if (rc == 0)
+		fwdspec_local_str(&r.to, t, sizeof(t));
+	ok(rc == 0 && r.rport == rport && strcmp(t, to) == 0 &&
+	    r.tolen == (r.to.ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)),
+	    "-R \"%s\" -> :%u -> %s (rc %d: %s; got :%u -> %s)", s, rport,
+	    to, rc, rc ? why : "ok", rc ? 0 : r.rport, t);
+}
+
+static void
+rrefused(const char *s, const char *reason)
+{
+	struct fwd_rspec r;
+	const char *why = "";
+	int rc = fwdspec_parse_r(s, &r, &why);
+
+	ok(rc == -EINVAL && strstr(why, reason) != NULL,
+	    "-R \"%s\" refused: %s (got rc %d, \"%s\")", s, reason, rc, why);
+}
+
+static void
+test_rspecs(void)
+{
+	rparses("9101:127.0.0.1:8080", 9101, "127.0.0.1:8080");
+	rparses("80:localhost:3000", 80, "127.0.0.1:3000");
+	rparses("*:80:10.1.2.3:1", 80, "10.1.2.3:1");
+	rparses("0.0.0.0:65535:[::1]:65535", 65535, "[::1]:65535");
+	rparses("[::]:443:[fd00::7]:8443", 443, "[fd00::7]:8443");
+
+	rrefused("", "empty");
+	rrefused("9101:8080", "want");
+	rrefused("9101", "want");
+	rrefused("0:127.0.0.1:80", "pod's port");
+	rrefused("65536:127.0.0.1:80", "pod's port");
+	rrefused("http:127.0.0.1:80", "pod's port");
+	rrefused("80:127.0.0.1:0", "local port");
+	rrefused("80:127.0.0.1:x", "local port");
+	rrefused("80:db:8080", "numeric address or localhost");
+	rrefused("80:[db]:8080", "numeric address or localhost");
+	rrefused("80:10.0.0.256:8080", "numeric address or localhost");
+	rrefused("127.0.0.1:80:127.0.0.1:8080", "every address");
+	rrefused("203.0.113.2:80:127.0.0.1:8080", "every address");
+	rrefused("[::1]:80:127.0.0.1:8080", "every address");
+	rrefused("[0.0.0.0]:80:127.0.0.1:8080", "every address");
+	rrefused("[*]:80:127.0.0.1:8080", "every address");
+	rrefused("1:2:3:4:5", "too many");
 }
 
 static void
@@ -194,6 +253,7 @@ int
 main(void)
 {
 	test_specs();
+	test_rspecs();
 	test_listen();
 	test_plan();
 	test_answer();
