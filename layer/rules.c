@@ -163,18 +163,30 @@ layer_pattern_match(const struct layer_pattern *p, const char *path)
 }
 
 int
-layer_rules_add_prefix(struct layer_rules *r, enum layer_tier t,
-    const char *path)
+layer_rules_add(struct layer_rules *r, enum layer_tier t, const char *pattern,
+    const char *home)
 {
-	struct layer_pattern *p;
+	int rc;
 
 	if (r->npats[t] >= LAYER_PATTERNS_MAX)
 		return -ENOSPC;
-	p = &r->pats[t][r->npats[t]];
-	if (path[0] != '/' || layer_pattern_init(p, path, NULL, 1) != 0)
+	if ((rc = layer_pattern_init(&r->pats[t][r->npats[t]], pattern, home,
+	    1)) == 0)
+		r->npats[t]++;
+	return rc;
+}
+
+int
+layer_rules_add_prefix(struct layer_rules *r, enum layer_tier t,
+    const char *path)
+{
+	int rc;
+
+	if (path[0] != '/')
 		return -EINVAL;
-	r->npats[t]++;
-	return 0;
+	if ((rc = layer_rules_add(r, t, path, NULL)) == -ENOSPC)
+		return rc;
+	return rc != 0 ? -EINVAL : 0;
 }
 
 /* One line (NUL-terminated, no newline) into r. */
@@ -227,17 +239,10 @@ layer_rules_line(struct layer_rules *r, char *line, const char *home)
 		r->nmaps++;
 		return 0;
 	}
-	for (t = 0; t < LAYER_T_N; t++) {
-		if (n != 1 || strcmp(f[0], layer_tier_names[t]) != 0)
-			continue;
-		if (r->npats[t] >= LAYER_PATTERNS_MAX ||
-		    (rc = layer_pattern_init(&r->pats[t][r->npats[t]], f[1],
-		    home, 1)) < 0)
-			return -EINVAL;
-		if (rc == 0)
-			r->npats[t]++;
-		return 0;
-	}
+	for (t = 0; t < LAYER_T_N; t++)
+		if (n == 1 && strcmp(f[0], layer_tier_names[t]) == 0)
+			return layer_rules_add(r, (enum layer_tier)t, f[1],
+			    home) < 0 ? -EINVAL : 0;
 	return -EINVAL;
 }
 
@@ -423,6 +428,13 @@ layer_tier_match(const struct layer_rules *r, enum layer_tier t,
 				return 1;
 	}
 	return 0;
+}
+
+int
+layer_rules_in(const struct layer_rules *r, enum layer_tier t,
+    const char *path)
+{
+	return layer_tier_match(r, t, path);
 }
 
 /* What a match in each list makes a path; -1: what the mode says. */

@@ -96,6 +96,15 @@ LAYER_RULES_API int layer_normalise(const char *path, char *out, size_t sz);
  * error r holds what was parsed: free it with layer_rules_free. */
 LAYER_RULES_API int layer_rules_parse(struct layer_rules *r,
 	    const char *text, size_t len, const char *home, int *line);
+/* Adds a pattern in the file's syntax (a path, "~/...", or a regex) to
+ * list t. 0; 1 if it is "~..." and home is NULL (left out); -EINVAL if
+ * it does not compile or is too costly; -ENOSPC if the list is full. */
+LAYER_RULES_API int layer_rules_add(struct layer_rules *r, enum layer_tier t,
+	    const char *pattern, const char *home);
+/* 1 if list t holds path (absolute, normalised): a prefix of it (or
+ * path itself), or a regex that matches it; else 0. */
+LAYER_RULES_API int layer_rules_in(const struct layer_rules *r,
+	    enum layer_tier t, const char *path);
 /* Adds a path prefix (cwd, the program's directory...) to a list. */
 LAYER_RULES_API int layer_rules_add_prefix(struct layer_rules *r,
 	    enum layer_tier t, const char *path);

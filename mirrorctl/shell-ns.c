@@ -14,6 +14,9 @@
  * is created on the laptop's disk. Mounts are slaves of the laptop's, so
  * nothing leaks out. The command runs with no_new_privs: a setuid
  * program in the shell must not read the target's files as root.
+ * fs.local is honoured as the layer reads it: a path it matches is not
+ * placed, and one below a placed path keeps the laptop's object (opened
+ * with the user's rights before any bind) or its absence (keep_local).
  */
 #include "config.h"
 
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -39,10 +43,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "mirrorctl.h"
 #include "shell.h"
 #include "shell-path.h"
 #include "xmalloc.h"
+#include "../layer/rules.h"
 
 #define SYMLINKS_MAX	40	/* as the kernel's MAXSYMLINKS */
 #define OURS_MAX	64	/* tmpfs mounts the shell laid down */
@@ -60,7 +66,14 @@ struct ns_ctx {
 	int		 nours;
 	int		 nov;		/* overlays made, for their names */
 	char		 placed[2048];	/* what was placed, for status */
+	struct layer_rules *local;	/* fs.local, as the layer reads it */
+	/* The laptop's object at each fs.local path below a placed one,
+	 * opened before any bind: an fd, -ENOENT (the laptop has none: the
+	 * target's is hidden), LOCAL_UNUSED (not below a placed path). */
+	int		 localfd[LAYER_PATTERNS_MAX];
 };
+
+#define LOCAL_UNUSED	(-1 - 4096)	/* no errno */
 
 /* One clear line, then exit: the parent passes the status on. */
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -441,6 +454,157 @@ place_over(struct ns_ctx *c, int src, const char *p)
 	return rc;
 }
 
+/*
+ * fs.local below a placed path (a volume at /etc/app, fs.local
+ * "/etc/app/local.yaml"): the name keeps the laptop's object. The path
+ * is looked up in the volume (root, the bind's own root) inside it, as
+ * the agent would, so no symlink of the target leads elsewhere; where it
+ * ends on an object of the laptop's kind (a ConfigMap's file through its
+ * ..data symlink), the laptop's is bound over it and the rest of the
+ * volume stays live. Else (the target has none, a dangling link, the
+ * other kind, or the laptop has none, lfd -ENOENT) the directory it is
+ * in becomes a tmpfs of ours holding the target's entries but that name
+ * (overlay_dir), plus the laptop's object under it: that directory's
+ * entries are then a copy, new ones the target makes later do not show.
+ */
+static void
+keep_local(struct ns_ctx *c, int root, const char *l, const char *rel,
+    int lfd)
+{
+	char dir[PATH_MAX];
+	const char *name = strrchr(rel, '/');
+	struct stat lst, st;
+	int parent = -1, obj = -1, ov = -1, stub = -1, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", name ? (int)(name - rel) : 1,
+	    name ? rel : ".");
+	name = name ? name + 1 : rel;
+	if ((parent = target_open(root, dir)) < 0) {
+		rc = parent == -ENOENT && lfd < 0 ? 0 : parent;
+		goto out;
+	}
+	if (lfd >= 0) {
+		if (fstat(lfd, &lst) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		obj = target_open(root, rel);
+		if (obj >= 0 && fstat(obj, &st) == 0 &&
+		    !S_ISDIR(st.st_mode) == !S_ISDIR(lst.st_mode)) {
+			rc = bind_fd(lfd, obj, 0);
+			goto out;
+		}
+	} else if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		goto out;	/* neither has it */
+	if (fstat(parent, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	if ((ov = overlay_dir(c, parent, name)) < 0) {
+		rc = ov;
+		goto out;
+	}
+	if (lfd >= 0 && ((stub = make_stub(ov, name, S_ISDIR(lst.st_mode),
+	    lst.st_mode)) < 0 || (rc = bind_fd(lfd, stub, 0)) < 0))
+		rc = stub < 0 ? stub : rc;
+out:
+	if (rc < 0)
+		fprintf(stderr, "mirrorctl: shell: cannot keep %s local: %s\n",
+		    l, strerror(-rc));
+	if (stub >= 0)
+		close(stub);
+	if (ov >= 0)
+		close(ov);
+	if (obj >= 0)
+		close(obj);
+	if (parent >= 0)
+		close(parent);
+}
+
+/* The fs.local paths below p, placed just now. */
+static void
+keep_locals(struct ns_ctx *c, const char *p)
+{
+	const struct layer_pattern *pat = c->local->pats[LAYER_T_LOCAL];
+	int i, root;
+
+	for (i = 0; i < c->local->npats[LAYER_T_LOCAL]; i++) {
+		if (c->localfd[i] == LOCAL_UNUSED ||
+		    !shell_path_below(pat[i].prefix, p))
+			continue;
+		/* The top of what is at p now (the bind, or a tmpfs of ours
+		 * an earlier one laid over it): a lookup of p ends there. */
+		if ((root = local_walk(c, p, 1)) < 0) {
+			fprintf(stderr, "mirrorctl: shell: cannot keep %s "
+			    "local: %s\n", pat[i].prefix, strerror(-root));
+			continue;
+		}
+		keep_local(c, root, pat[i].prefix, pat[i].prefix +
+		    strlen(p) + (strcmp(p, "/") != 0), c->localfd[i]);
+		close(root);
+	}
+}
+
+/* fs.local as the layer reads it: paths, "~/..." under the user's
+ * home, regexes. */
+static void
+local_rules(struct ns_ctx *c)
+{
+	const struct conf_patterns *l = c->sp->local;
+	int i;
+
+	c->local = xcalloc(1, sizeof(*c->local));
+	for (i = 0; l != NULL && i < l->n; i++)
+		if (layer_rules_add(c->local, LAYER_T_LOCAL, l->v[i],
+		    c->sp->home) < 0)
+			die("fs.local[%d]: \"%s\" is not a path (\"/dir\", "
+			    "\"~/dir\") nor a valid POSIX extended regex", i,
+			    l->v[i]);
+}
+
+/*
+ * Opens, before any bind, the laptop's object at each fs.local path
+ * that lies below one of the n paths about to be placed. Looked up with
+ * the user's rights: the bind must not show the user a file that a
+ * directory of the laptop's hides from them.
+ */
+static void
+open_locals(struct ns_ctx *c, const char *const *placed, int n)
+{
+	const struct layer_pattern *pat = c->local->pats[LAYER_T_LOCAL];
+	int i, j, want;
+
+	if (setgroups((size_t)c->sp->ngroups, c->sp->groups) < 0)
+		die("setgroups: %s", strerror(errno));
+	for (i = 0; i < c->local->npats[LAYER_T_LOCAL]; i++) {
+		c->localfd[i] = LOCAL_UNUSED;
+		if (pat[i].prefix == NULL)
+			continue;	/* a regex: for placed paths only */
+		for (want = j = 0; j < n; j++)
+			if (shell_path_below(pat[i].prefix, placed[j]))
+				want = 1;
+		/* Below another fs.local path: that one brings it. */
+		for (j = 0; j < c->local->npats[LAYER_T_LOCAL]; j++)
+			if (pat[j].prefix != NULL &&
+			    shell_path_below(pat[i].prefix, pat[j].prefix))
+				want = 0;
+		if (!want)
+			continue;
+		(void)setfsgid(c->sp->gid);
+		(void)setfsuid(c->sp->uid);
+		if ((c->localfd[i] = open(pat[i].prefix, O_PATH | O_CLOEXEC)) < 0)
+			c->localfd[i] = -errno;
+		(void)setfsuid(0);
+		(void)setfsgid(0);
+		if (c->localfd[i] < 0 && c->localfd[i] != -ENOENT) {
+			fprintf(stderr, "mirrorctl: shell: %s: %s; the "
+			    "target's is hidden there\n", pat[i].prefix,
+			    strerror(-c->localfd[i]));
+			c->localfd[i] = -ENOENT;
+		}
+	}
+}
+
 /* The target's path p over the same local path; a path the target does
  * not have is left alone. */
 static void
@@ -463,7 +627,32 @@ place_remote(struct ns_ctx *c, const char *p)
 		fprintf(stderr, "mirrorctl: shell: cannot place %s: %s\n", p,
 		    rc == -EXDEV ? "it is inside a path placed already" :
 		    strerror(-rc));
+	else
+		keep_locals(c, p);
 	close(src);
+}
+
+/* The target's paths that are not fs.local, each but those below
+ * another (that bind shows them, and the walk must not enter the
+ * target's files); then the fs.local paths below them. */
+static void
+place_remotes(struct ns_ctx *c)
+{
+	const char *keep[SHELL_PATHS_MAX], *placed[SHELL_PATHS_MAX];
+	int i, nkeep = 0, n = 0;
+
+	for (i = 0; i < c->sp->npaths; i++)
+		if (!layer_rules_in(c->local, LAYER_T_LOCAL, c->sp->paths[i]))
+			keep[nkeep++] = c->sp->paths[i];
+	for (i = 0; i < nkeep; i++)
+		if (!shell_path_covered(keep, nkeep, i))
+			placed[n++] = keep[i];
+	open_locals(c, placed, n);
+	for (i = 0; i < n; i++)
+		place_remote(c, placed[i]);
+	for (i = 0; i < c->local->npats[LAYER_T_LOCAL]; i++)
+		if (c->localfd[i] >= 0)
+			close(c->localfd[i]);
 }
 
 /* A file of the target over the same local file (/etc/hosts,
@@ -474,7 +663,8 @@ place_file(struct ns_ctx *c, const char *p)
 	struct stat st;
 	int src, rc;
 
-	if ((src = target_open(c->rootfd, p)) < 0)
+	if (layer_rules_in(c->local, LAYER_T_LOCAL, p) ||
+	    (src = target_open(c->rootfd, p)) < 0)
 		return;
 	if (fstat(src, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (rc = place_over(c, src, p)) < 0)
@@ -707,6 +897,7 @@ shell_ns_child(struct shell_spec *sp)
 	memset(&c, 0, sizeof(c));
 	c.sp = sp;
 	c.rootfd = -1;
+	local_rules(&c);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != sp->parent)
@@ -769,11 +960,7 @@ shell_ns_child(struct shell_spec *sp)
 		else
 			snprintf(cwd, sizeof(cwd), "/mirror-local");
 	} else {
-		for (i = 0; i < sp->npaths; i++)
-			/* Below another: that bind shows it, and the walk
-			 * must not enter the target's files. */
-			if (!shell_path_covered(sp->paths, sp->npaths, i))
-				place_remote(&c, sp->paths[i]);
+		place_remotes(&c);
 		place_file(&c, "/etc/hosts");
 		place_file(&c, "/etc/hostname");
 		place_resolv(&c, resolv, -1);
