@@ -16,6 +16,11 @@
 
 #include "rules.h"
 
+/* The lists' regexes match case-insensitively, as mirrord's do
+ * (MIRRORD.md); fs.mapping's stay case-sensitive, and so do path
+ * prefixes (a path is what the kernel compares). */
+#define LAYER_LIST_CFLAGS	(REG_NOSUB | REG_ICASE)
+
 static const char *const layer_tier_names[LAYER_T_N] = {
 	[LAYER_T_NOT_FOUND] = "not_found",
 	[LAYER_T_READ_WRITE] = "read_write",
@@ -76,7 +81,7 @@ layer_under(const char *path, const char *prefix, size_t len)
  * run without $HOME has nothing there to keep apart), or -EINVAL. */
 static int
 layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
-    int nosub)
+    int cflags)
 {
 	char path[PATH_MAX], norm[PATH_MAX];
 	unsigned long reps = 1;
@@ -133,7 +138,7 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
 		    (reps *= most) > LAYER_REPEAT_MAX))
 			return -EINVAL;
 	}
-	if (regcomp(&p->re, s, REG_EXTENDED | (nosub ? REG_NOSUB : 0)) != 0)
+	if (regcomp(&p->re, s, REG_EXTENDED | cflags) != 0)
 		return -EINVAL;
 	if ((p->src = strdup(s)) == NULL) {
 		regfree(&p->re);
@@ -171,7 +176,7 @@ layer_rules_add(struct layer_rules *r, enum layer_tier t, const char *pattern,
 	if (r->npats[t] >= LAYER_PATTERNS_MAX)
 		return -ENOSPC;
 	if ((rc = layer_pattern_init(&r->pats[t][r->npats[t]], pattern, home,
-	    1)) == 0)
+	    LAYER_LIST_CFLAGS)) == 0)
 		r->npats[t]++;
 	return rc;
 }
@@ -278,7 +283,7 @@ layer_rules_join(struct layer_rules *r)
 		}
 		all[len] = '\0';
 		r->has_any[t] = regcomp(&r->any[t], all,
-		    REG_EXTENDED | REG_NOSUB) == 0;
+		    REG_EXTENDED | LAYER_LIST_CFLAGS) == 0;
 		free(all);
 	}
 }

@@ -16,7 +16,9 @@
  *   end				last line: a cut file is refused
  * A PATTERN that starts with '/' is a path prefix (the path itself and
  * all below it); with "~" it is one under $HOME; anything else is a
- * POSIX extended regex matched anywhere in the path (anchor it with ^).
+ * POSIX extended regex matched anywhere in the path (anchor it with ^);
+ * in the lists a regex ignores case, as mirrord's do, in a map it does
+ * not, and a prefix never does.
  * A regex mapping's REPLACEMENT may use \0..\9 for the match and its
  * groups; it replaces the matched part.
  */

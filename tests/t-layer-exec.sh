@@ -181,6 +181,24 @@ pod test -e /www/healthz2 || fail "the pod does not see the renamed file"
 "$LX" -c "$T/lists.conf" "$DM" "$T/state" -- mv /www/healthz2 /www/healthz
 say "precedence, mappings and write mode as configured"
 
+say "the lists' regexes ignore case, fs.mapping's do not (as mirrord's)"
+cat >"$T/case.conf" <<'EOF'
+fs = {
+  mapping = ( [ "^/CFG/(.*)$", "/app/\\1" ] );
+  not_found = [ "^/WWW/.*\\.HTML$" ];
+};
+EOF
+run_app "$T/case.conf" "$T/case.json" /www/index.html /www/healthz \
+	/cfg/config.yaml /CFG/config.yaml
+assert_eq ENOENT "$(get "$T/case.json" /www/index.html)" \
+	"not_found \"^/WWW/.*\\.HTML$\" hides /www/index.html"
+assert_eq ok "$(get "$T/case.json" /www/healthz | tr -d '\n')" \
+	"/www/healthz is not matched"
+assert_eq ENOENT "$(get "$T/case.json" /cfg/config.yaml)" \
+	"the mapping ^/CFG/ does not map /cfg/ (the pod has no /cfg)"
+assert_eq "$(cat "$DR/app/config.yaml")" "$(get "$T/case.json" /CFG/config.yaml)" \
+	"the mapping ^/CFG/ maps /CFG/"
+
 say "fs.mode local: nothing remote but what read_only names"
 cat >"$T/local.conf" <<'EOF'
 fs = { mode = "local"; read_only = [ "/www" ]; };

@@ -172,7 +172,8 @@ say "fs.local: never replaced by a bind from the target"
 # A volume-like directory the laptop has too ($T/vol, placed through
 # fs.remote), with a ConfigMap's shape in the pod (cfg.yaml a symlink
 # through ..data); fs.local names files below it, a directory fs.remote
-# places whole ($T/whole), and one by a regex ($T/rx-vol); the pod's
+# places whole ($T/whole), and one by a regex of another case
+# ($T/rx-vol: the lists ignore case, as mirrord's); the pod's
 # real service-account volume loses its namespace file (the laptop has
 # none there).
 V=$T/vol
@@ -194,7 +195,7 @@ SA=/var/run/secrets/kubernetes.io/serviceaccount
 cat >"$T/lconf" <<EOF
 fs = { remote = [ "$V", "$T/whole", "$T/rx-vol" ];
   local = [ "$V/keep.txt", "$V/cfg.yaml", "$V/only-laptop.txt",
-    "$V/pod-only.txt", "$T/whole", "rx-vol\$", "$SA/namespace" ]; };
+    "$V/pod-only.txt", "$T/whole", "RX-VOL\$", "$SA/namespace" ]; };
 EOF
 timeout 60 "$CTL" shell --config "$T/lconf" demo -- sh -c "
 	cd '$V' && cat keep.txt other.txt cfg.yaml only-laptop.txt ..v1/cfg.yaml
@@ -230,6 +231,8 @@ assert_eq root "$(awk '/^SHELL TARGET/ { getline; print $3 }' "$T/st")" "status:
 grep -q "$SESS" /proc/mounts &&
 	fail "the shell made a mount of its own beside $T/mnt: $(grep "$SESS" /proc/mounts)"
 ns=$(stat -Lc %i "/proc/$spid/ns/net")
+[ "$ns" != "$(stat -Lc %i /proc/self/ns/net)" ] ||
+	fail "shell pid $spid is in the laptop's network namespace"
 kill -9 $ctl
 wait $ctl 2>/dev/null
 wait_for 10 pid_gone "$spid" || fail "the shell survived SIGKILL of mirrorctl"
@@ -243,9 +246,14 @@ wait_for 10 eval '! "$CTL" status | grep -q "^SHELL TARGET"' ||
 say "SIGKILL of mirrorctl: nothing of the shell is left"
 "$CTL" shell demo -- sh -c "sleep 300 & sleep 300" >/dev/null 2>&1 &
 ctl=$!
-wait_for 20 eval '"$CTL" status | grep -q "^SHELL TARGET"' || fail "no shell in status"
+# The placed paths show once the child has its namespaces (before,
+# its pid would still be in the laptop's).
+wait_for 20 eval '"$CTL" status | grep -q "^demo .*/var/run/secrets"' ||
+	fail "no shell in status: $("$CTL" status)"
 spid=$(awk '/^SHELL TARGET/ { getline; print $2 }' <("$CTL" status))
 ns=$(stat -Lc %i "/proc/$spid/ns/net")
+[ "$ns" != "$(stat -Lc %i /proc/self/ns/net)" ] ||
+	fail "shell pid $spid is in the laptop's network namespace"
 grep -q "$SESS" /proc/mounts || fail "the shell made no mount of its own"
 kill -9 $ctl
 wait $ctl 2>/dev/null
