@@ -10,6 +10,9 @@
  * point is hooked itself, here for the plain ones (scandir, remove,
  * lchmod...), in hooks-inner.c where the answer carries paths (nftw,
  * glob) or the call takes argument lists (execl, posix_spawn).
+ * fdopendir, fexecve and the *at calls with a descriptor take what a
+ * hooked call opened already. dlopen is left alone: the loader's search
+ * for libraries is the laptop's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
