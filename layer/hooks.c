@@ -5,8 +5,14 @@
  * so do file descriptors and everything else. A call that writes
  * (open for writing or creating, mkdir, unlink, rename, chmod, ...)
  * says so, for the EROFS of a read-only remote path. Calls that glibc
- * makes inside itself (scandir's opendir, execl's execve, nftw) are not
- * seen: a program reaches those through the hooked entry points only.
+ * makes inside itself (scandir's opendir, execl's execve, nftw's stat)
+ * go to its internal names, which no preload reaches: so each such entry
+ * point is hooked itself, here for the plain ones (scandir, remove,
+ * lchmod...), in hooks-inner.c where the answer carries paths (nftw,
+ * glob) or the call takes argument lists (execl, posix_spawn).
+ * fdopendir, fexecve and the *at calls with a descriptor take what a
+ * hooked call opened already. dlopen is left alone: the loader's search
+ * for libraries is the laptop's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -14,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +86,7 @@ name params								\
 	return r_;							\
 }
 
-static void *
+void *
 layer_real(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
@@ -171,6 +178,35 @@ LAYER_HOOK(FILE *, NULL, freopen, layer_fopen_access(mode),
 LAYER_HOOK(FILE *, NULL, freopen64, layer_fopen_access(mode),
     (const char *path, const char *mode, FILE *f), (path, mode, f))
 LAYER_HOOK(DIR *, NULL, opendir, R, (const char *path), (path))
+/* scandir opens the directory inside glibc; the names it returns are
+ * names, no paths to map back. */
+LAYER_HOOK(int, -1, scandir, R,
+    (const char *path, struct dirent ***list,
+    int (*filter)(const struct dirent *),
+    int (*cmp)(const struct dirent **, const struct dirent **)),
+    (path, list, filter, cmp))
+LAYER_HOOK(int, -1, scandir64, R,
+    (const char *path, struct dirent64 ***list,
+    int (*filter)(const struct dirent64 *),
+    int (*cmp)(const struct dirent64 **, const struct dirent64 **)),
+    (path, list, filter, cmp))
+LAYER_HOOK(int, -1, scandirat, R,
+    (int dirfd, const char *path, struct dirent ***list,
+    int (*filter)(const struct dirent *),
+    int (*cmp)(const struct dirent **, const struct dirent **)),
+    (dirfd, path, list, filter, cmp))
+LAYER_HOOK(int, -1, scandirat64, R,
+    (int dirfd, const char *path, struct dirent64 ***list,
+    int (*filter)(const struct dirent64 *),
+    int (*cmp)(const struct dirent64 **, const struct dirent64 **)),
+    (dirfd, path, list, filter, cmp))
+/* A handle names the file by its inode on its mount: the mount's. */
+LAYER_HOOK(int, -1, name_to_handle_at, R,
+    (int dirfd, const char *path, struct file_handle *h, int *mount_id,
+    int flags), (dirfd, path, h, mount_id, flags))
+LAYER_HOOK(long, -1, pathconf, R, (const char *path, int name), (path, name))
+LAYER_HOOK(int, -1, inotify_add_watch, R,
+    (int fd, const char *path, uint32_t mask), (fd, path, mask))
 
 /* The stat family. */
 LAYER_HOOK(int, -1, stat, R, (const char *path, struct stat *st), (path, st))
@@ -262,6 +298,8 @@ LAYER_HOOK(int, -1, mkdir, W, (const char *path, mode_t mode), (path, mode))
 LAYER_HOOK(int, -1, mkdirat, W, (int dirfd, const char *path, mode_t mode),
     (dirfd, path, mode))
 LAYER_HOOK(int, -1, rmdir, W, (const char *path), (path))
+/* remove is unlink or rmdir inside glibc. */
+LAYER_HOOK(int, -1, remove, W, (const char *path), (path))
 LAYER_HOOK(int, -1, unlink, W, (const char *path), (path))
 LAYER_HOOK(int, -1, unlinkat, W, (int dirfd, const char *path, int flags),
     (dirfd, path, flags))
@@ -298,6 +336,8 @@ LAYER_HOOK(int, -1, truncate, W, (const char *path, off_t len), (path, len))
 LAYER_HOOK(int, -1, truncate64, W, (const char *path, off64_t len),
     (path, len))
 LAYER_HOOK(int, -1, chmod, W, (const char *path, mode_t mode), (path, mode))
+/* lchmod is fchmodat inside glibc. */
+LAYER_HOOK(int, -1, lchmod, W, (const char *path, mode_t mode), (path, mode))
 LAYER_HOOK(int, -1, fchmodat, W,
     (int dirfd, const char *path, mode_t mode, int flags),
     (dirfd, path, mode, flags))
@@ -314,6 +354,9 @@ LAYER_HOOK(int, -1, utimes, W, (const char *path, const struct timeval t[2]),
     (path, t))
 LAYER_HOOK(int, -1, lutimes, W,
     (const char *path, const struct timeval t[2]), (path, t))
+LAYER_HOOK(int, -1, futimesat, W,
+    (int dirfd, const char *path, const struct timeval t[2]),
+    (dirfd, path, t))
 /* utimensat(fd, NULL, ...) sets the times of fd itself. */
 LAYER_HOOK(int, -1, utimensat, W,
     (int dirfd, const char *path, const struct timespec t[2], int flags),
@@ -351,6 +394,9 @@ LAYER_HOOK(int, -1, execvp, R, (const char *path, char *const argv[]),
 LAYER_HOOK(int, -1, execvpe, R,
     (const char *path, char *const argv[], char *const envp[]),
     (path, argv, envp))
+LAYER_HOOK(int, -1, execveat, R,
+    (int dirfd, const char *path, char *const argv[], char *const envp[],
+    int flags), (dirfd, path, argv, envp, flags))
 
 /* realpath: the answer for a remote path is the target's path, not
  * where its mount happens to be. */

@@ -32,6 +32,8 @@ LAYER_HIDDEN void layer_failed(const char *path);
 /* Where the target's root is ("" when no rules are loaded): realpath
  * strips it from its answers. */
 LAYER_HIDDEN const char *layer_root(void);
+/* The next definition of the libc function name (the real one). */
+LAYER_HIDDEN void *layer_real(const char *name);
 
 
 

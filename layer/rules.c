@@ -16,6 +16,11 @@
 
 #include "rules.h"
 
+/* The lists' regexes match case-insensitively, as mirrord's do
+ * (MIRRORD.md); fs.mapping's stay case-sensitive, and so do path
+ * prefixes (a path is what the kernel compares). */
+#define LAYER_LIST_CFLAGS	(REG_NOSUB | REG_ICASE)
+
 static const char *const layer_tier_names[LAYER_T_N] = {
 	[LAYER_T_NOT_FOUND] = "not_found",
 	[LAYER_T_READ_WRITE] = "read_write",
@@ -76,7 +81,7 @@ layer_under(const char *path, const char *prefix, size_t len)
  * run without $HOME has nothing there to keep apart), or -EINVAL. */
 static int
 layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
-    int nosub)
+    int cflags)
 {
 	char path[PATH_MAX], norm[PATH_MAX];
 	unsigned long reps = 1;
@@ -133,7 +138,7 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
 		    (reps *= most) > LAYER_REPEAT_MAX))
 			return -EINVAL;
 	}
-	if (regcomp(&p->re, s, REG_EXTENDED | (nosub ? REG_NOSUB : 0)) != 0)
+	if (regcomp(&p->re, s, REG_EXTENDED | cflags) != 0)
 		return -EINVAL;
 	if ((p->src = strdup(s)) == NULL) {
 		regfree(&p->re);
@@ -163,18 +168,30 @@ layer_pattern_match(const struct layer_pattern *p, const char *path)
 }
 
 int
-layer_rules_add_prefix(struct layer_rules *r, enum layer_tier t,
-    const char *path)
+layer_rules_add(struct layer_rules *r, enum layer_tier t, const char *pattern,
+    const char *home)
 {
-	struct layer_pattern *p;
+	int rc;
 
 	if (r->npats[t] >= LAYER_PATTERNS_MAX)
 		return -ENOSPC;
-	p = &r->pats[t][r->npats[t]];
-	if (path[0] != '/' || layer_pattern_init(p, path, NULL, 1) != 0)
+	if ((rc = layer_pattern_init(&r->pats[t][r->npats[t]], pattern, home,
+	    LAYER_LIST_CFLAGS)) == 0)
+		r->npats[t]++;
+	return rc;
+}
+
+int
+layer_rules_add_prefix(struct layer_rules *r, enum layer_tier t,
+    const char *path)
+{
+	int rc;
+
+	if (path[0] != '/')
 		return -EINVAL;
-	r->npats[t]++;
-	return 0;
+	if ((rc = layer_rules_add(r, t, path, NULL)) == -ENOSPC)
+		return rc;
+	return rc != 0 ? -EINVAL : 0;
 }
 
 /* One line (NUL-terminated, no newline) into r. */
@@ -227,17 +244,10 @@ layer_rules_line(struct layer_rules *r, char *line, const char *home)
 		r->nmaps++;
 		return 0;
 	}
-	for (t = 0; t < LAYER_T_N; t++) {
-		if (n != 1 || strcmp(f[0], layer_tier_names[t]) != 0)
-			continue;
-		if (r->npats[t] >= LAYER_PATTERNS_MAX ||
-		    (rc = layer_pattern_init(&r->pats[t][r->npats[t]], f[1],
-		    home, 1)) < 0)
-			return -EINVAL;
-		if (rc == 0)
-			r->npats[t]++;
-		return 0;
-	}
+	for (t = 0; t < LAYER_T_N; t++)
+		if (n == 1 && strcmp(f[0], layer_tier_names[t]) == 0)
+			return layer_rules_add(r, (enum layer_tier)t, f[1],
+			    home) < 0 ? -EINVAL : 0;
 	return -EINVAL;
 }
 
@@ -273,7 +283,7 @@ layer_rules_join(struct layer_rules *r)
 		}
 		all[len] = '\0';
 		r->has_any[t] = regcomp(&r->any[t], all,
-		    REG_EXTENDED | REG_NOSUB) == 0;
+		    REG_EXTENDED | LAYER_LIST_CFLAGS) == 0;
 		free(all);
 	}
 }
@@ -423,6 +433,13 @@ layer_tier_match(const struct layer_rules *r, enum layer_tier t,
 				return 1;
 	}
 	return 0;
+}
+
+int
+layer_rules_in(const struct layer_rules *r, enum layer_tier t,
+    const char *path)
+{
+	return layer_tier_match(r, t, path);
 }
 
 /* What a match in each list makes a path; -1: what the mode says. */

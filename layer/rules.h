@@ -16,7 +16,9 @@
  *   end				last line: a cut file is refused
  * A PATTERN that starts with '/' is a path prefix (the path itself and
  * all below it); with "~" it is one under $HOME; anything else is a
- * POSIX extended regex matched anywhere in the path (anchor it with ^).
+ * POSIX extended regex matched anywhere in the path (anchor it with ^);
+ * in the lists a regex ignores case, as mirrord's do, in a map it does
+ * not, and a prefix never does.
  * A regex mapping's REPLACEMENT may use \0..\9 for the match and its
  * groups; it replaces the matched part.
  */
@@ -96,6 +98,15 @@ LAYER_RULES_API int layer_normalise(const char *path, char *out, size_t sz);
  * error r holds what was parsed: free it with layer_rules_free. */
 LAYER_RULES_API int layer_rules_parse(struct layer_rules *r,
 	    const char *text, size_t len, const char *home, int *line);
+/* Adds a pattern in the file's syntax (a path, "~/...", or a regex) to
+ * list t. 0; 1 if it is "~..." and home is NULL (left out); -EINVAL if
+ * it does not compile or is too costly; -ENOSPC if the list is full. */
+LAYER_RULES_API int layer_rules_add(struct layer_rules *r, enum layer_tier t,
+	    const char *pattern, const char *home);
+/* 1 if list t holds path (absolute, normalised): a prefix of it (or
+ * path itself), or a regex that matches it; else 0. */
+LAYER_RULES_API int layer_rules_in(const struct layer_rules *r,
+	    enum layer_tier t, const char *path);
 /* Adds a path prefix (cwd, the program's directory...) to a list. */
 LAYER_RULES_API int layer_rules_add_prefix(struct layer_rules *r,
 	    enum layer_tier t, const char *path);

@@ -521,6 +521,7 @@ shell_main(struct shell_args *a)
 		goto done;
 	sp->hostname = ci.hostname;
 	shell_paths(sp, &ci, &conf);
+	sp->local = &conf.fs_local;
 	envp = shell_env(a, sp, envp);
 	shell_root_path(sp, root);
 	if (a->exec && layer_env(sp, &conf, root, &envp) < 0)

@@ -1,31 +1,20 @@
 /*
  * The child of "mirrorctl shell": its own mount, UTS, network and IPC
- * namespaces, the target's files placed over the local paths, the
- * target's hostname, then the user's command as the user.
+ * namespaces, the target's files placed over the local paths (the bind
+ * placement is shell-binds.c), the target's hostname, --chroot into the
+ * target's root, then the user's command as the user.
  *
- * The target is hostile (DESIGN.md's trust model) and this runs as root:
- * every path inside the target is resolved with openat2(RESOLVE_IN_ROOT)
- * under the target's root, so no symlink leads out of it; a local path
- * is walked one component at a time, and the walk refuses to pass
- * through the target's files (a FUSE directory), so a symlink the target
- * placed is never followed on the laptop's side. A mount point that does
- * not exist locally is made on a tmpfs of the shell's own, laid over its
- * parent directory with the parent's entries bound back into it: nothing
- * is created on the laptop's disk. Mounts are slaves of the laptop's, so
- * nothing leaks out. The command runs with no_new_privs: a setuid
- * program in the shell must not read the target's files as root.
+ * Mounts are slaves of the laptop's, so nothing leaks out. The command
+ * runs with no_new_privs: a setuid program in the shell must not read
+ * the target's files as root.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,480 +24,15 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mirrorctl.h"
 #include "shell.h"
-#include "shell-path.h"
+#include "shell-binds.h"
 #include "xmalloc.h"
 
-#define SYMLINKS_MAX	40	/* as the kernel's MAXSYMLINKS */
-#define OURS_MAX	64	/* tmpfs mounts the shell laid down */
 #define HOSTNAME_LEN	64
-
-#ifndef FUSE_SUPER_MAGIC
-#define FUSE_SUPER_MAGIC 0x65735546
-#endif
-
-struct ns_ctx {
-	struct shell_spec *sp;
-	int		 scratchfd;	/* the shell's tmpfs */
-	int		 rootfd;	/* the target's root (a FUSE bind) */
-	dev_t		 ours[OURS_MAX]; /* st_dev of our tmpfs mounts */
-	int		 nours;
-	int		 nov;		/* overlays made, for their names */
-	char		 placed[2048];	/* what was placed, for status */
-};
-
-/* One clear line, then exit: the parent passes the status on. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mirrorctl: shell: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	_exit(126);
-}
-
-static const char *
-fdpath(int fd, char *buf, size_t sz)
-{
-	snprintf(buf, sz, "/proc/self/fd/%d", fd);
-	return buf;
-}
-
-/* Bind the object open at src over the one open at dst. 0 or -errno. */
-static int
-bind_fd(int src, int dst, unsigned long extra)
-{
-	char s[64], d[64];
-
-	if (mount(fdpath(src, s, sizeof(s)), fdpath(dst, d, sizeof(d)), NULL,
-	    MS_BIND | MS_REC | extra, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
-static int
-is_fuse(int fd)
-{
-	struct statfs sf;
-
-	return fstatfs(fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
-}
-
-static int
-is_ours(const struct ns_ctx *c, int fd)
-{
-	struct stat st;
-	int i;
-
-	if (fstat(fd, &st) < 0)
-		return 0;
-	for (i = 0; i < c->nours; i++)
-		if (c->ours[i] == st.st_dev)
-			return 1;
-	return 0;
-}
-
-static void
-add_ours(struct ns_ctx *c, int fd)
-{
-	struct stat st;
-
-	if (c->nours < OURS_MAX && fstat(fd, &st) == 0)
-		c->ours[c->nours++] = st.st_dev;
-}
-
-/* A path in the target, resolved inside its root: an O_PATH fd, or
- * -errno. */
-static int
-target_open(int rootfd, const char *path)
-{
-	struct open_how how;
-	int fd;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	while (*path == '/')
-		path++;
-	if (*path == '\0')
-		path = ".";
-	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
-/* Mounts a fresh tmpfs on scratch/NAME; its root fd, or -errno. */
-static int
-new_tmpfs(struct ns_ctx *c, const char *name, mode_t mode)
-{
-	char path[PATH_MAX + 64], fp[64];
-	int fd;
-
-	if (mkdirat(c->scratchfd, name, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if ((fd = openat(c->scratchfd, name, O_PATH | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -errno;
-	snprintf(path, sizeof(path), "mode=%04o,size=4m,nr_inodes=16384",
-	    (unsigned)(mode & 07777));
-	if (mount("tmpfs", fdpath(fd, fp, sizeof(fp)), "tmpfs",
-	    MS_NOSUID | MS_NODEV, path) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	close(fd);
-	/* The fd above is the directory under the mount: open anew. */
-	if ((fd = openat(c->scratchfd, name, O_PATH | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -errno;
-	add_ours(c, fd);
-	return fd;
-}
-
-/* A stub in dir to mount something on: a directory or an empty file.
- * Its O_PATH fd, or -errno. */
-static int
-make_stub(int dir, const char *name, int want_dir, mode_t mode)
-{
-	int fd;
-
-	if (want_dir) {
-		if (mkdirat(dir, name, mode & 07777) < 0 && errno != EEXIST)
-			return -errno;
-	} else {
-		if ((fd = openat(dir, name, O_WRONLY | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0644)) < 0)
-			return -errno;
-		close(fd);
-	}
-	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC |
-	    (want_dir ? O_DIRECTORY : 0));
-	return fd < 0 ? -errno : fd;
-}
-
-/*
- * Copies the entries of src into dst (a tmpfs of ours): a stub bound
- * over by each file or directory of src (with the mounts below it),
- * symlinks as symlinks (never followed here). Names in skip are left
- * out. 0 or -errno.
- */
-static int
-mirror_entries(int src, int dst, const char *const *skip)
-{
-	char link[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	int dfd, rc = 0, i;
-	DIR *d;
-
-	if ((dfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if ((d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -errno;
-	}
-	while ((de = readdir(d)) != NULL) {
-		int sfd, tfd, skipped = 0;
-		ssize_t n;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 || strchr(de->d_name, '/'))
-			continue;
-		for (i = 0; skip && skip[i]; i++)
-			if (strcmp(skip[i], de->d_name) == 0)
-				skipped = 1;
-		if (skipped)
-			continue;
-		if (fstatat(src, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;	/* gone meanwhile */
-		if (S_ISLNK(st.st_mode)) {
-			if ((n = readlinkat(src, de->d_name, link,
-			    sizeof(link) - 1)) < 0)
-				continue;
-			link[n] = '\0';
-			if (symlinkat(link, dst, de->d_name) < 0) {
-				rc = -errno;
-				break;
-			}
-			continue;
-		}
-		if ((sfd = openat(src, de->d_name, O_PATH | O_NOFOLLOW |
-		    O_CLOEXEC)) < 0)
-			continue;
-		tfd = make_stub(dst, de->d_name, S_ISDIR(st.st_mode),
-		    st.st_mode);
-		if (tfd < 0 || (rc = bind_fd(sfd, tfd, 0)) < 0) {
-			rc = tfd < 0 ? tfd : rc;
-			close(sfd);
-			if (tfd >= 0)
-				close(tfd);
-			break;
-		}
-		close(sfd);
-		close(tfd);
-	}
-	closedir(d);
-	return rc;
-}
-
-/*
- * Lays a tmpfs of ours over the local directory dir, holding what dir
- * held (skip left out), so that a mount point can be made in it. The
- * new directory's fd (O_PATH), or -errno.
- */
-static int
-overlay_dir(struct ns_ctx *c, int dir, const char *skip)
-{
-	const char *skips[2] = { skip, NULL };
-	char name[32], s[64], d[64];
-	struct stat st;
-	int ov, rc = 0;
-
-	if (fstat(dir, &st) < 0)
-		return -errno;
-	snprintf(name, sizeof(name), "ov%d", c->nov++);
-	if ((ov = new_tmpfs(c, name, st.st_mode)) < 0)
-		return ov;
-	if (fchownat(ov, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 ||
-	    (rc = mirror_entries(dir, ov, skips)) < 0) {
-		rc = rc < 0 ? rc : -errno;
-		goto fail;
-	}
-	if (mount(fdpath(ov, s, sizeof(s)), fdpath(dir, d, sizeof(d)), NULL,
-	    MS_MOVE, NULL) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	return ov;	/* the same mount, now over dir */
-fail:
-	close(ov);
-	return rc;
-}
-
-/*
- * Walks the local path p from /, one component at a time, and returns an
- * O_PATH fd of it, made (as a directory if want_dir, else a file) on a
- * tmpfs of ours if it is not there or has the other type. The laptop's
- * symlinks are followed; the walk never enters the target's files.
- * -errno: -EXDEV if it would.
- */
-static int
-local_walk(struct ns_ctx *c, const char *p, int want_dir)
-{
-	char rest[2 * PATH_MAX], link[PATH_MAX], comp[NAME_MAX + 1];
-	int cur, fd, links = 0, rc;
-	struct stat st;
-
-	if ((cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	snprintf(rest, sizeof(rest), "%s", p);
-	for (;;) {
-		char *r = rest, *slash;
-		size_t len;
-		int last;
-
-		while (*r == '/')
-			r++;
-		if (*r == '\0') {	/* p is "/" */
-			rc = -EINVAL;
-			goto out;
-		}
-		slash = strchr(r, '/');
-		len = slash ? (size_t)(slash - r) : strlen(r);
-		if (len > NAME_MAX) {
-			rc = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(comp, r, len);
-		comp[len] = '\0';
-		memmove(rest, r + len, strlen(r + len) + 1);
-		last = rest[strspn(rest, "/")] == '\0';
-		if (is_fuse(cur)) {
-			rc = -EXDEV;	/* inside the target's files */
-			goto out;
-		}
-		if (strcmp(comp, ".") == 0)
-			continue;
-		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
-			ssize_t n;
-			char tmp[2 * PATH_MAX];
-
-			n = readlinkat(fd, "", link, sizeof(link) - 1);
-			close(fd);
-			if (n < 0 || ++links > SYMLINKS_MAX) {
-				rc = n < 0 ? -errno : -ELOOP;
-				goto out;
-			}
-			link[n] = '\0';
-			if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", link,
-			    rest) >= sizeof(tmp)) {
-				rc = -ENAMETOOLONG;
-				goto out;
-			}
-			snprintf(rest, sizeof(rest), "%s", tmp);
-			if (link[0] == '/') {
-				close(cur);
-				if ((cur = open("/", O_PATH | O_DIRECTORY |
-				    O_CLOEXEC)) < 0)
-					return -errno;
-			}
-			continue;
-		}
-		if (fd >= 0 && fstat(fd, &st) < 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd >= 0 && (last ? !S_ISDIR(st.st_mode) == !want_dir :
-		    S_ISDIR(st.st_mode))) {
-			close(cur);
-			cur = fd;
-			if (last)
-				return cur;
-			continue;
-		}
-		if (fd < 0 && errno != ENOENT) {
-			rc = -errno;
-			goto out;
-		}
-		/* Missing, or of the other type: made in a tmpfs of ours. */
-		if (!is_ours(c, cur)) {
-			int ov = overlay_dir(c, cur, fd >= 0 ? comp : NULL);
-
-			if (fd >= 0)
-				close(fd);
-			if (ov < 0) {
-				rc = ov;
-				goto out;
-			}
-			close(cur);
-			cur = ov;
-		} else if (fd >= 0) {
-			close(fd);
-			rc = -EEXIST;	/* a stub of ours, of the other type */
-			goto out;
-		}
-		fd = make_stub(cur, comp, last ? want_dir : 1, 0755);
-		if (fd < 0) {
-			rc = fd;
-			goto out;
-		}
-		close(cur);
-		cur = fd;
-		if (last)
-			return cur;
-	}
-out:
-	close(cur);
-	return rc;
-}
-
-static void
-note_placed(struct ns_ctx *c, const char *what)
-{
-	size_t n = strlen(c->placed);
-
-	if (n + strlen(what) + 2 < sizeof(c->placed))
-		snprintf(c->placed + n, sizeof(c->placed) - n, "%s%s",
-		    n ? " " : "", what);
-}
-
-/* Binds the object open at src over the local path p. 0 or -errno. */
-static int
-place_over(struct ns_ctx *c, int src, const char *p)
-{
-	struct stat st;
-	int dst, rc;
-
-	if (fstat(src, &st) < 0)
-		return -errno;
-	if ((dst = local_walk(c, p, S_ISDIR(st.st_mode))) < 0)
-		return dst;
-	rc = bind_fd(src, dst, 0);
-	close(dst);
-	if (rc == 0)
-		note_placed(c, p);
-	return rc;
-}
-
-/* The target's path p over the same local path; a path the target does
- * not have is left alone. */
-static void
-place_remote(struct ns_ctx *c, const char *p)
-{
-	int src, rc;
-
-	if (shell_path_refused(p, c->sp->home, c->sp->scratch,
-	    c->sp->fuse_root)) {
-		fprintf(stderr, "mirrorctl: shell: %s stays local\n", p);
-		return;
-	}
-	if ((src = target_open(c->rootfd, p)) < 0) {
-		if (src != -ENOENT && src != -ENOTDIR)
-			fprintf(stderr, "mirrorctl: shell: %s of the target: "
-			    "%s\n", p, strerror(-src));
-		return;
-	}
-	if ((rc = place_over(c, src, p)) < 0)
-		fprintf(stderr, "mirrorctl: shell: cannot place %s: %s\n", p,
-		    rc == -EXDEV ? "it is inside a path placed already" :
-		    strerror(-rc));
-	close(src);
-}
-
-/* A file of the target over the same local file (/etc/hosts,
- * /etc/hostname): only a regular file. */
-static void
-place_file(struct ns_ctx *c, const char *p)
-{
-	struct stat st;
-	int src, rc;
-
-	if ((src = target_open(c->rootfd, p)) < 0)
-		return;
-	if (fstat(src, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (rc = place_over(c, src, p)) < 0)
-		fprintf(stderr, "mirrorctl: shell: cannot place %s: %s\n", p,
-		    strerror(-rc));
-	close(src);
-}
-
-/* resolv.conf: ours is a local file (the session's), trusted. */
-static void
-place_resolv(struct ns_ctx *c, const char *resolv, int treefd)
-{
-	int src, dst, rc = 0;
-
-	if (resolv[0] == '\0')
-		return;
-	if ((src = open(resolv, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "mirrorctl: shell: %s: %s\n", resolv,
-		    strerror(errno));
-		return;
-	}
-	if (treefd >= 0)	/* --chroot: the target's own, in its root */
-		dst = target_open(treefd, "/etc/resolv.conf");
-	else
-		dst = local_walk(c, "/etc/resolv.conf", 0);
-	if (dst < 0 || (rc = bind_fd(src, dst, 0)) < 0)
-		fprintf(stderr, "mirrorctl: shell: cannot place "
-		    "/etc/resolv.conf: %s\n", strerror(dst < 0 ? -dst : -rc));
-	else
-		note_placed(c, "/etc/resolv.conf");
-	if (dst >= 0)
-		close(dst);
-	close(src);
-}
 
 /* lo up: a fresh network namespace has it down. */
 static void
@@ -539,12 +63,12 @@ shell_root_path(const struct shell_spec *sp, char *buf)
  * root's alone (0700), and the user must reach MIRROR_ROOT and the rc
  * file. Made on a tmpfs overlay of /run, like any missing mount point. */
 static void
-publish_scratch(struct ns_ctx *c)
+publish_scratch(struct shell_ns *c)
 {
-	int dst = local_walk(c, SHELL_DIR, 1);
+	int dst = shell_local_walk(c, SHELL_DIR, 1);
 
-	if (dst < 0 || bind_fd(c->scratchfd, dst, 0) < 0)
-		die("cannot make %s: %s", SHELL_DIR, strerror(dst < 0 ? -dst :
+	if (dst < 0 || shell_bind_fd(c->scratchfd, dst, 0) < 0)
+		shell_die("cannot make %s: %s", SHELL_DIR, strerror(dst < 0 ? -dst :
 		    errno));
 	close(dst);
 }
@@ -552,7 +76,7 @@ publish_scratch(struct ns_ctx *c)
 /* --chroot: the target's root with /proc, /sys, /dev and the user's home
  * (at /mirror-local) of the laptop, on a tmpfs that becomes /. */
 static void
-build_chroot(struct ns_ctx *c, const char *resolv)
+build_chroot(struct shell_ns *c, const char *resolv)
 {
 	static const char *const skip[] = { "proc", "sys", "dev",
 	    "mirror-local", NULL };
@@ -560,41 +84,41 @@ build_chroot(struct ns_ctx *c, const char *resolv)
 	char path[PATH_MAX + 64], fp[64];
 	int nr, src, dst, i, rc;
 
-	if ((nr = new_tmpfs(c, "newroot", 0755)) < 0)
-		die("tmpfs for the new root: %s", strerror(-nr));
-	if ((rc = mirror_entries(c->rootfd, nr, skip)) < 0)
-		die("cannot lay out the target's root: %s", strerror(-rc));
+	if ((nr = shell_new_tmpfs(c, "newroot", 0755)) < 0)
+		shell_die("tmpfs for the new root: %s", strerror(-nr));
+	if ((rc = shell_mirror_entries(c->rootfd, nr, skip)) < 0)
+		shell_die("cannot lay out the target's root: %s", strerror(-rc));
 	for (i = 0; local[i]; i++) {
 		snprintf(path, sizeof(path), "/%s", local[i]);
 		if ((src = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-		    (dst = make_stub(nr, local[i], 1, 0555)) < 0 ||
-		    (rc = bind_fd(src, dst, 0)) < 0)
-			die("cannot mount %s in the new root: %s", path,
+		    (dst = shell_make_stub(nr, local[i], 1, 0555)) < 0 ||
+		    (rc = shell_bind_fd(src, dst, 0)) < 0)
+			shell_die("cannot mount %s in the new root: %s", path,
 			    strerror(errno));
 		close(src);
 		close(dst);
 	}
 	if ((src = open(c->sp->home, O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if ((dst = make_stub(nr, "mirror-local", 1, 0755)) < 0 ||
-		    bind_fd(src, dst, 0) < 0)
-			die("cannot mount %s at /mirror-local: %s",
+		if ((dst = shell_make_stub(nr, "mirror-local", 1, 0755)) < 0 ||
+		    shell_bind_fd(src, dst, 0) < 0)
+			shell_die("cannot mount %s at /mirror-local: %s",
 			    c->sp->home, strerror(errno));
 		close(dst);
 		close(src);
-		note_placed(c, "/mirror-local");
+		shell_note_placed(c, "/mirror-local");
 	}
-	place_resolv(c, resolv, nr);
+	shell_place_resolv(c, resolv, nr);
 	/* pivot_root into it; the old root goes (detached) with it. */
 	if (fchdir(nr) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		die("cannot make the target's root / (pivot_root %s): %s",
-		    fdpath(nr, fp, sizeof(fp)), strerror(errno));
+		shell_die("cannot make the target's root / (pivot_root %s): %s",
+		    shell_fdpath(nr, fp, sizeof(fp)), strerror(errno));
 	close(nr);
 }
 
 /* Writes bash's rc file (for the prompt) into the scratch tmpfs. */
 static void
-write_bashrc(struct ns_ctx *c)
+write_bashrc(struct shell_ns *c)
 {
 	static const char rc[] =
 	    "# mirror: the user's own rc file, then the target in the prompt\n"
@@ -634,7 +158,7 @@ open_layer_rules(const struct shell_spec *sp)
 /* Copies the rules into the shell's tmpfs, where the user can read them,
  * and points MIRROR_LAYER_RULES there. */
 static char **
-copy_layer_rules(struct ns_ctx *c, int rules, char **envp)
+copy_layer_rules(struct shell_ns *c, int rules, char **envp)
 {
 	char buf[8192];
 	ssize_t n;
@@ -642,12 +166,12 @@ copy_layer_rules(struct ns_ctx *c, int rules, char **envp)
 
 	if ((fd = openat(c->scratchfd, SHELL_LAYER_RULES, O_WRONLY | O_CREAT |
 	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
-		die("layer rules: %s", strerror(errno));
+		shell_die("layer rules: %s", strerror(errno));
 	while ((n = read(rules, buf, sizeof(buf))) > 0)
 		if (write(fd, buf, (size_t)n) != n)
-			die("layer rules: %s", strerror(errno));
+			shell_die("layer rules: %s", strerror(errno));
 	if (n < 0 || close(fd) < 0)
-		die("layer rules: %s", strerror(errno));
+		shell_die("layer rules: %s", strerror(errno));
 	close(rules);
 	return shell_env_put(envp, "MIRROR_LAYER_RULES",
 	    SHELL_DIR "/" SHELL_LAYER_RULES);
@@ -697,7 +221,7 @@ shell_read_line(int fd, char *buf, size_t sz)
 void
 shell_ns_child(struct shell_spec *sp)
 {
-	struct ns_ctx c;
+	struct shell_ns c;
 	char resolv[PATH_MAX], root[PATH_MAX], cwd[PATH_MAX + 32];
 	char fp[64], **envp = sp->envp, *argv_sh[5];
 	char *const *argv = sp->argv;
@@ -707,16 +231,17 @@ shell_ns_child(struct shell_spec *sp)
 	memset(&c, 0, sizeof(c));
 	c.sp = sp;
 	c.rootfd = -1;
+	shell_local_rules(&c);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != sp->parent)
 		_exit(126);
 	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET |
 	    CLONE_NEWIPC) < 0)
-		die("unshare: %s", strerror(errno));
+		shell_die("unshare: %s", strerror(errno));
 	/* Slave: the laptop's later mounts show, ours never leave. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		die("mount propagation: %s", strerror(errno));
+		shell_die("mount propagation: %s", strerror(errno));
 	loopback_up();
 	if (write(sp->to_parent, "U\n", 2) != 2 ||
 	    shell_read_line(sp->from_parent, resolv, sizeof(resolv)) < 0)
@@ -725,28 +250,28 @@ shell_ns_child(struct shell_spec *sp)
 	rules = open_layer_rules(sp);	/* before the tmpfs hides it */
 	if ((c.scratchfd = open(sp->scratch, O_PATH | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    mount("tmpfs", fdpath(c.scratchfd, fp, sizeof(fp)), "tmpfs",
+	    mount("tmpfs", shell_fdpath(c.scratchfd, fp, sizeof(fp)), "tmpfs",
 	    MS_NOSUID | MS_NODEV, "mode=0755,size=4m") < 0)
-		die("tmpfs on %s: %s", sp->scratch, strerror(errno));
+		shell_die("tmpfs on %s: %s", sp->scratch, strerror(errno));
 	close(c.scratchfd);
 	if ((c.scratchfd = open(sp->scratch, O_PATH | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0)
-		die("%s: %s", sp->scratch, strerror(errno));
-	add_ours(&c, c.scratchfd);
+		shell_die("%s: %s", sp->scratch, strerror(errno));
+	shell_add_ours(&c, c.scratchfd);
 
 	/* MIRROR_ROOT: a bind of the mount, read-only unless --rw. */
 	if ((src = open(sp->fuse_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (dst = make_stub(c.scratchfd, "root", 1, 0755)) < 0 ||
-	    bind_fd(src, dst, 0) < 0)
-		die("cannot bind the target's root %s: %s", sp->fuse_root,
+	    (dst = shell_make_stub(c.scratchfd, "root", 1, 0755)) < 0 ||
+	    shell_bind_fd(src, dst, 0) < 0)
+		shell_die("cannot bind the target's root %s: %s", sp->fuse_root,
 		    strerror(errno));
 	close(src);
 	close(dst);
 	if ((c.rootfd = openat(c.scratchfd, "root", O_PATH | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 || (!sp->rw && mount(NULL,
-	    fdpath(c.rootfd, fp, sizeof(fp)), NULL, MS_REMOUNT | MS_BIND |
+	    shell_fdpath(c.rootfd, fp, sizeof(fp)), NULL, MS_REMOUNT | MS_BIND |
 	    MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0))
-		die("read-only root: %s", strerror(errno));
+		shell_die("read-only root: %s", strerror(errno));
 	write_bashrc(&c);
 	shell_root_path(sp, root);
 	if (!sp->chroot)
@@ -754,7 +279,7 @@ shell_ns_child(struct shell_spec *sp)
 
 	if (sp->hostname[0] && sethostname(sp->hostname,
 	    strnlen(sp->hostname, HOSTNAME_LEN)) < 0)
-		die("sethostname: %s", strerror(errno));
+		shell_die("sethostname: %s", strerror(errno));
 
 	if (sp->chroot) {
 		build_chroot(&c, resolv);
@@ -769,14 +294,10 @@ shell_ns_child(struct shell_spec *sp)
 		else
 			snprintf(cwd, sizeof(cwd), "/mirror-local");
 	} else {
-		for (i = 0; i < sp->npaths; i++)
-			/* Below another: that bind shows it, and the walk
-			 * must not enter the target's files. */
-			if (!shell_path_covered(sp->paths, sp->npaths, i))
-				place_remote(&c, sp->paths[i]);
-		place_file(&c, "/etc/hosts");
-		place_file(&c, "/etc/hostname");
-		place_resolv(&c, resolv, -1);
+		shell_place_remotes(&c);
+		shell_place_file(&c, "/etc/hosts");
+		shell_place_file(&c, "/etc/hostname");
+		shell_place_resolv(&c, resolv, -1);
 		envp = shell_env_put(envp, "MIRROR_ROOT", root);
 		if (rules >= 0)
 			envp = copy_layer_rules(&c, rules, envp);
@@ -811,15 +332,15 @@ shell_ns_child(struct shell_spec *sp)
 	if (setgroups((size_t)sp->ngroups, sp->groups) < 0 ||
 	    setresgid(sp->gid, sp->gid, sp->gid) < 0 ||
 	    setresuid(sp->uid, sp->uid, sp->uid) < 0)
-		die("cannot become uid %u: %s", (unsigned)sp->uid,
+		shell_die("cannot become uid %u: %s", (unsigned)sp->uid,
 		    strerror(errno));
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		die("prctl: %s", strerror(errno));
+		shell_die("prctl: %s", strerror(errno));
 	if (getppid() != sp->parent)
 		_exit(126);
 	if (chdir(cwd) < 0 && chdir(home) < 0 && chdir("/") < 0)
-		die("chdir: %s", strerror(errno));
+		shell_die("chdir: %s", strerror(errno));
 	execvpe(argv[0], argv, envp);
 	fprintf(stderr, "mirrorctl: shell: cannot run %s: %s\n", argv[0],
 	    strerror(errno));

@@ -60,6 +60,13 @@ shell_path_refused(const char *p, const char *home, const char *scratch,
 }
 
 int
+shell_path_below(const char *p, const char *dir)
+{
+	return strcmp(p, dir) != 0 && (strcmp(dir, "/") == 0 ?
+	    p[0] == '/' : below_or_at(p, dir));
+}
+
+int
 shell_path_covered(const char *const *paths, int n, int i)
 {
 	int j;

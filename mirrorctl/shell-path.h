@@ -13,6 +13,8 @@ int	shell_path_clean(const char *p);
  * a parent of the scratch directory, the target's mount or near it. */
 int	shell_path_refused(const char *p, const char *home,
 	    const char *scratch, const char *fuse_root);
+/* 1 if p is strictly below dir ("/a/b" below "/a", not "/ab" nor "/a"). */
+int	shell_path_below(const char *p, const char *dir);
 /* 1 if paths[i] is below another of the n paths, or repeats an earlier
  * one: the other one's bind shows it already. */
 int	shell_path_covered(const char *const *paths, int n, int i);

@@ -12,6 +12,7 @@
 
 struct session;
 struct mirror_conf;
+struct conf_patterns;
 
 /* The layer's variables for exec (the "layer" helper defines it in
  * ctx-layer.c; declared in ctx.h there). *add: NULL-terminated, caller
@@ -44,6 +45,7 @@ struct shell_spec {
 	const char	*hostname;	/* the target's, "" if not known */
 	const char	*paths[SHELL_PATHS_MAX]; /* bound over local paths */
 	int		 npaths;
+	const struct conf_patterns *local; /* fs.local: never replaced */
 	pid_t		 parent;	/* mirrorctl */
 	int		 to_parent;	/* "U\n" once unshared, "P..." placed */
 	int		 from_parent;	/* the resolv.conf path, a line */

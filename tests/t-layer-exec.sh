@@ -9,7 +9,9 @@
 # it); fs.not_found, fs.read_only, fs.local and fs.mapping (a prefix and
 # a regex with capture groups) with mirrord's precedence; "write" mode
 # writes into the pod; a dead mount is EIO with one line; no rules
-# variable, no effect; a bad pattern is one error naming its setting.
+# variable, no effect; a bad pattern is one error naming its setting;
+# the lists' regexes ignore case; the calls that reach paths inside
+# glibc (scandir, nftw, ftw, glob, posix_spawn, execl...) see the pod.
 # Needs the demo pod: run it under flock /tmp/mirror-net.lock.
 . "$(dirname "$0")/lib.sh"
 
@@ -181,6 +183,24 @@ pod test -e /www/healthz2 || fail "the pod does not see the renamed file"
 "$LX" -c "$T/lists.conf" "$DM" "$T/state" -- mv /www/healthz2 /www/healthz
 say "precedence, mappings and write mode as configured"
 
+say "the lists' regexes ignore case, fs.mapping's do not (as mirrord's)"
+cat >"$T/case.conf" <<'EOF'
+fs = {
+  mapping = ( [ "^/CFG/(.*)$", "/app/\\1" ] );
+  not_found = [ "^/WWW/.*\\.HTML$" ];
+};
+EOF
+run_app "$T/case.conf" "$T/case.json" /www/index.html /www/healthz \
+	/cfg/config.yaml /CFG/config.yaml
+assert_eq ENOENT "$(get "$T/case.json" /www/index.html)" \
+	"not_found \"^/WWW/.*\\.HTML$\" hides /www/index.html"
+assert_eq ok "$(get "$T/case.json" /www/healthz | tr -d '\n')" \
+	"/www/healthz is not matched"
+assert_eq ENOENT "$(get "$T/case.json" /cfg/config.yaml)" \
+	"the mapping ^/CFG/ does not map /cfg/ (the pod has no /cfg)"
+assert_eq "$(cat "$DR/app/config.yaml")" "$(get "$T/case.json" /CFG/config.yaml)" \
+	"the mapping ^/CFG/ maps /CFG/"
+
 say "fs.mode local: nothing remote but what read_only names"
 cat >"$T/local.conf" <<'EOF'
 fs = { mode = "local"; read_only = [ "/www" ]; };
@@ -188,6 +208,61 @@ EOF
 run_app "$T/local.conf" "$T/local.json" /app/config.yaml /www/healthz
 assert_eq ENOENT "$(get "$T/local.json" /app/config.yaml)" "local mode: /app is the laptop's"
 assert_eq ok "$(get "$T/local.json" /www/healthz | tr -d '\n')" "local mode: read_only is remote"
+
+say "calls that reach paths inside glibc: scandir, nftw, glob, posix_spawn, execl..."
+# glibc calls its internal opendir, lstat and execve there, which no
+# preload reaches; each entry point is hooked itself (hooks-inner.c),
+# and the paths it answers with are the pod's, not the mount's.
+LC=$B/tests/layer-calls
+[ -x "$LC" ] || fail "build first (make)"
+[ ! -e /srv/tree ] && [ ! -e /srv/tool.sh ] || fail "/srv/tree or /srv/tool.sh exist here"
+mkdir -p "$DR/srv/tree/sub/deep"
+echo a >"$DR/srv/tree/a.txt"
+echo b >"$DR/srv/tree/sub/b.txt"
+echo c >"$DR/srv/tree/sub/deep/c.yaml"
+printf '#!/bin/sh\necho "pod tool $*"\n' >"$DR/srv/tool.sh"
+chmod 755 "$DR/srv/tool.sh"
+lc() { "$LX" "$DM" "$T/state" -- "$LC" "$@"; }
+tree=$(cd "$DR" && find srv/tree | sed 's|^|/|' | LC_ALL=C sort)
+assert_eq "$(LC_ALL=C ls -A "$DR/srv/tree")" "$(lc scandir /srv/tree)" "scandir"
+assert_eq "$(LC_ALL=C ls -A "$DR/srv/tree")" "$(lc scandirat /srv/tree)" "scandirat"
+assert_eq "$tree" "$(lc nftw /srv/tree | cut -d' ' -f1 | LC_ALL=C sort)" \
+	"nftw walks the pod's tree and names its pod paths"
+assert_eq "" "$(lc nftw /srv/tree/ | awk '{ n = split($1, a, "/"); if (a[n] != $2) print }')" \
+	"nftw's base points at each name"
+assert_eq "$tree" "$(lc ftw /srv/tree | LC_ALL=C sort)" "ftw"
+assert_eq /srv/tree/sub/b.txt "$(lc glob '/srv/tree/s*/*.txt')" "glob"
+assert_eq /srv/tree/sub/deep/c.yaml "$(lc glob /srv/tree/sub/deep/c.yaml)" \
+	"glob without a wildcard"
+assert_eq "glob: NOMATCH" "$(lc glob '/srv/tree/*.none')" "glob without a match"
+assert_eq "pod tool x
+exit 0" "$(lc spawn /srv/tool.sh x)" "posix_spawn of a pod path"
+assert_eq "pod tool y
+exit 0" "$(lc spawnp /srv/tool.sh y)" "posix_spawnp of a pod path"
+assert_eq "$(cat "$DR/app/config.yaml")
+exit 0" "$(lc spawn-open /bin/cat /app/config.yaml)" \
+	"posix_spawn_file_actions_addopen of a pod path"
+assert_eq "pod tool z" "$(lc execl /srv/tool.sh z)" "execl"
+assert_eq "pod tool w" "$(lc execlp /srv/tool.sh w)" "execlp"
+assert_eq ok "$(lc handle /srv/tree/a.txt)" "name_to_handle_at"
+assert_eq ok "$(lc pathconf /srv/tree)" "pathconf"
+assert_eq "remove: EROFS" "$(lc remove /srv/tree/a.txt)" "remove in read mode"
+[ -e "$DR/srv/tree/a.txt" ] || fail "remove in read mode removed the pod's file"
+out=$("$LX" "$DM" "$T/state" -- "$PY" -c '
+import glob, os, subprocess
+print(sorted(e.name for e in os.scandir("/srv/tree")))
+print(sorted(os.path.join(d, f) for d, _, fs in os.walk("/srv/tree") for f in fs))
+print(glob.glob("/srv/tree/**/*.yaml", recursive=True))
+pid = os.posix_spawn("/srv/tool.sh", ["/srv/tool.sh", "spawned"], os.environ)
+print(os.waitpid(pid, 0)[1])
+print(subprocess.run(["/srv/tool.sh", "sub"], capture_output=True, text=True).stdout, end="")
+') || fail "python under the layer: $out"
+assert_eq "['a.txt', 'sub']
+['/srv/tree/a.txt', '/srv/tree/sub/b.txt', '/srv/tree/sub/deep/c.yaml']
+['/srv/tree/sub/deep/c.yaml']
+pod tool spawned
+0
+pod tool sub" "$out" "python: os.scandir, os.walk, glob.glob, os.posix_spawn, subprocess"
 
 say "a pattern that does not compile: one error naming the setting"
 printf 'fs = { not_found = [ "^/app/(x" ]; };\n' >"$T/bad.conf"

@@ -169,6 +169,54 @@ grep -q "/proc/1 stays local" "$T/rem.err" || fail "/proc/1 was not refused"
 [ ! -e /run/secrets ] || fail "/run/secrets was made on the laptop"
 [ ! -e /run/mirror-shell ] || fail "/run/mirror-shell was made on the laptop"
 
+say "fs.local: never replaced by a bind from the target"
+# A volume-like directory the laptop has too ($T/vol, placed through
+# fs.remote), with a ConfigMap's shape in the pod (cfg.yaml a symlink
+# through ..data); fs.local names files below it, a directory fs.remote
+# places whole ($T/whole), and one by a regex of another case
+# ($T/rx-vol: the lists ignore case, as mirrord's); the pod's
+# real service-account volume loses its namespace file (the laptop has
+# none there).
+V=$T/vol
+mkdir -p "$V" "$T/whole" "$T/rx-vol" "$D$V/..v1" "$D$T/whole" "$D$T/rx-vol"
+echo laptop-keep >"$V/keep.txt"
+echo laptop-cfg >"$V/cfg.yaml"
+echo laptop-only >"$V/only-laptop.txt"
+echo laptop-whole >"$T/whole/f"
+echo laptop-rx >"$T/rx-vol/f"
+echo pod-keep >"$D$V/keep.txt"
+echo pod-other >"$D$V/other.txt"
+echo pod-only >"$D$V/pod-only.txt"
+echo pod-cfg >"$D$V/..v1/cfg.yaml"
+ln -s ..v1 "$D$V/..data"
+ln -s ..data/cfg.yaml "$D$V/cfg.yaml"
+echo pod-whole >"$D$T/whole/f"
+echo pod-rx >"$D$T/rx-vol/f"
+SA=/var/run/secrets/kubernetes.io/serviceaccount
+cat >"$T/lconf" <<EOF
+fs = { remote = [ "$V", "$T/whole", "$T/rx-vol" ];
+  local = [ "$V/keep.txt", "$V/cfg.yaml", "$V/only-laptop.txt",
+    "$V/pod-only.txt", "$T/whole", "RX-VOL\$", "$SA/namespace" ]; };
+EOF
+timeout 60 "$CTL" shell --config "$T/lconf" demo -- sh -c "
+	cd '$V' && cat keep.txt other.txt cfg.yaml only-laptop.txt ..v1/cfg.yaml
+	test -e pod-only.txt && echo pod-only-shows
+	cat '$T/whole/f' '$T/rx-vol/f' '$TOK'; echo
+	test -e '$SA/namespace' && echo namespace-shows; true" \
+	>"$T/loc" 2>"$T/loc.err" || fail "fs.local: $(cat "$T/loc.err")"
+assert_eq "laptop-keep
+pod-other
+laptop-cfg
+laptop-only
+laptop-cfg
+laptop-whole
+laptop-rx
+$(cat "$T/pod-token")" "$(cat "$T/loc")" \
+	"fs.local below, at and by a regex over placed paths ($(cat "$T/loc.err"))"
+[ ! -s "$T/loc.err" ] || fail "fs.local: messages: $(cat "$T/loc.err")"
+assert_eq laptop-keep "$(cat "$V/keep.txt")" "the laptop's own file"
+[ ! -e "$V/other.txt" ] || fail "the pod's file was made on the laptop"
+
 say "a shell beside a mount of the same target; status"
 mkdir "$T/mnt"
 "$CTL" mount demo "$T/mnt" >/dev/null 2>&1 || fail "mount demo"
@@ -184,6 +232,8 @@ assert_eq root "$(awk '/^SHELL TARGET/ { getline; print $3 }' "$T/st")" "status:
 grep -q "$SESS" /proc/mounts &&
 	fail "the shell made a mount of its own beside $T/mnt: $(grep "$SESS" /proc/mounts)"
 ns=$(stat -Lc %i "/proc/$spid/ns/net")
+[ "$ns" != "$(stat -Lc %i /proc/self/ns/net)" ] ||
+	fail "shell pid $spid is in the laptop's network namespace"
 kill -9 $ctl
 wait $ctl 2>/dev/null
 wait_for 10 pid_gone "$spid" || fail "the shell survived SIGKILL of mirrorctl"
@@ -197,9 +247,14 @@ wait_for 10 eval '! "$CTL" status | grep -q "^SHELL TARGET"' ||
 say "SIGKILL of mirrorctl: nothing of the shell is left"
 "$CTL" shell demo -- sh -c "sleep 300 & sleep 300" >/dev/null 2>&1 &
 ctl=$!
-wait_for 20 eval '"$CTL" status | grep -q "^SHELL TARGET"' || fail "no shell in status"
+# The placed paths show once the child has its namespaces (before,
+# its pid would still be in the laptop's).
+wait_for 20 eval '"$CTL" status | grep -q "^demo .*/var/run/secrets"' ||
+	fail "no shell in status: $("$CTL" status)"
 spid=$(awk '/^SHELL TARGET/ { getline; print $2 }' <("$CTL" status))
 ns=$(stat -Lc %i "/proc/$spid/ns/net")
+[ "$ns" != "$(stat -Lc %i /proc/self/ns/net)" ] ||
+	fail "shell pid $spid is in the laptop's network namespace"
 grep -q "$SESS" /proc/mounts || fail "the shell made no mount of its own"
 kill -9 $ctl
 wait $ctl 2>/dev/null

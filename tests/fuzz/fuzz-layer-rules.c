@@ -44,6 +44,14 @@ check_path(const struct layer_rules *r, const char *path)
 	if (layer_normalise(path, norm, sizeof(norm)) < 0)
 		return;
 	check_normal(norm);
+	/* not_found comes first, outside the mount, without mappings. */
+	if (r->nmaps == 0 && r->rootlen > 1 &&
+	    (strncmp(norm, r->root, r->rootlen) != 0 ||
+	    (norm[r->rootlen] != '/' && norm[r->rootlen] != '\0')) &&
+	    layer_rules_in(r, LAYER_T_NOT_FOUND, norm) &&
+	    layer_rules_resolve(r, norm, out, sizeof(out), &cls) == 0 &&
+	    cls != LAYER_NOT_FOUND)
+		abort();
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		memset(out, 'x', sizeof(out));
 		if (layer_rules_resolve(r, norm, out, sizes[i], &cls) < 0)

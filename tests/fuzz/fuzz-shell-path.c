@@ -46,6 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strstr(p, "/../") || strstr(p, "/./"))
 			abort();
 		(void)shell_path_covered(paths, n, i);
+		if (i > 0 && shell_path_below(p, paths[i - 1]) &&
+		    strncmp(p, paths[i - 1], strlen(paths[i - 1])) != 0)
+			abort();
 	}
 	free(buf);
 	return 0;

@@ -81,11 +81,25 @@ test_covered(void)
 	ok(!shell_path_covered(p, n, 6), "\"/\" covers nothing");
 }
 
+/* fs.local paths strictly below a placed one are kept (shell-ns.c). */
+static void
+test_below(void)
+{
+	ok(shell_path_below("/etc/app/local.yaml", "/etc/app"), "a file below");
+	ok(shell_path_below("/a/b/c", "/a"), "two levels below");
+	ok(!shell_path_below("/etc/app", "/etc/app"), "the path itself");
+	ok(!shell_path_below("/etc/apple", "/etc/app"), "a longer name");
+	ok(!shell_path_below("/etc", "/etc/app"), "a parent");
+	ok(shell_path_below("/x", "/"), "below /");
+	ok(!shell_path_below("/", "/"), "/ is not below itself");
+}
+
 int
 main(void)
 {
 	test_clean();
 	test_refused();
 	test_covered();
+	test_below();
 	return done_testing();
 }
