@@ -21,12 +21,8 @@ need_cmd nsenter util-linux
 need_cmd ip iproute2
 [ -x /bin/busybox ] || missing "no /bin/busybox (apt-get install busybox-static)"
 LX=$B/tests/layer-exec
-LAYER=$B/.libs/libmirror-layer.so
-[ -x "$LX" ] && [ -f "$LAYER" ] || fail "build first (make)"
-# An ASan build's layer needs the sanitizers' runtimes loaded first.
-SAN=$(ldd "$LAYER" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ' ')
-export MIRROR_LAYER="$SAN$LAYER"
-[ -z "$SAN" ] || export ASAN_OPTIONS=detect_leaks=0
+[ -x "$LX" ] || fail "build first (make)"
+use_built_layer
 PY=$(command -v python3)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 if ip link show mirror-demo0 >/dev/null 2>&1; then
