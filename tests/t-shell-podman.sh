@@ -25,6 +25,7 @@ need_podman
 need_cmd curl
 need_cmd nsenter util-linux
 need_cmd ip iproute2
+use_built_layer	# exec preloads it (with an ASan build's runtimes first)
 [ -x /bin/busybox ] || missing "no /bin/busybox (apt-get install busybox-static)"
 PY=/usr/bin/python3
 [ -x "$PY" ] || missing "no /usr/bin/python3 (apt-get install python3)"
