@@ -229,8 +229,8 @@ proto_dec_incoming_reply(struct proto_cur *c)
 static int
 open_ok(const struct proto_stream_open *o, size_t alen)
 {
-	if ((o->family == 4 && alen != 4) || (o->family == 6 && alen != 16) ||
-	    alen > 16)
+	if ((o->family != 4 && o->family != 6) ||
+	    alen != (o->family == 4 ? 4u : 16u))
 		return 0;
 	return o->proto != NET_TCP || o->window != 0;
 }
