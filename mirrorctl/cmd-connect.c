@@ -26,15 +26,15 @@
 #include "statedir.h"
 #include "xmalloc.h"
 
-#define CONNECT_ROUTES_MAX	64
+#define CONNECT_ROUTES_MAX	64	/* --route and --never-route each */
 
 static int	cmd_connect_exec(int, char **);
 
 const struct cmd_entry cmd_connect_entry = {
 	.name = "connect",
-	.usage = "connect [--route CIDR]... [--no-dns] [--token-file FILE] "
-	    "[--fingerprint HEX] "
-	    "[-n NAMESPACE] [--context CTX] TARGET",
+	.usage = "connect [--route CIDR]... [--never-route CIDR]... [--no-dns] "
+	    "[--tun NAME] [--tun-range CIDR] [--token-file FILE] "
+	    "[--fingerprint HEX] [-n NAMESPACE] [--context CTX] TARGET",
 	.summary = "Route the target's networks and DNS names through a "
 	    "tunnel (netd).",
 	.help =
@@ -42,9 +42,9 @@ const struct cmd_entry cmd_connect_entry = {
 "mount --help\") and returns: a TUN device (net.tun_name, default\n"
 "mirror0) with an address from net.tun_range, routes through it for\n"
 "every --route / net.routes CIDR and for the target's own subnets and\n"
-"nameservers, minus net.never_route and this machine's own nameservers;\n"
-"a --route that would shadow one this machine has is refused, naming\n"
-"both. What the target reports is routed only inside the private,\n"
+"nameservers, minus --never-route / net.never_route and this machine's\n"
+"own nameservers; a --route that would shadow one this machine has is\n"
+"refused, naming both. What the target reports is routed only inside the private,\n"
 "shared and test ranges (10/8, 172.16/12, 192.168/16, 100.64/10,\n"
 "198.18/15, the TEST-NETs), no wider than a /8, and only where this\n"
 "machine has no route for it, not even its default route (name such a\n"
@@ -56,7 +56,10 @@ const struct cmd_entry cmd_connect_entry = {
 "\n"
 "Options:\n"
 "  --route CIDR       route this too (repeatable), e.g. a service range\n"
+"  --never-route CIDR never route this (repeatable; also net.never_route)\n"
 "  --no-dns           no DNS stub (also net.dns = false)\n"
+"  --tun NAME         the device's name (default net.tun_name, mirror0)\n"
+"  --tun-range CIDR   its addresses (default net.tun_range, 198.18.0.0/15)\n"
 "  --token-file FILE  as for mount (ws:// agents need it)\n"
 "  --fingerprint HEX  as for mount (wss:// agents need it)\n"
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n"
@@ -74,7 +77,10 @@ cmd_connect_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "route", required_argument, NULL, 'r' },
+		{ "never-route", required_argument, NULL, 'N' },
 		{ "no-dns", no_argument, NULL, 'D' },
+		{ "tun", required_argument, NULL, 'T' },
+		{ "tun-range", required_argument, NULL, 'R' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "namespace", required_argument, NULL, 'n' },
@@ -90,9 +96,9 @@ cmd_connect_exec(int argc, char **argv)
 	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
-	const char *extra[2 * CONNECT_ROUTES_MAX + 2];
+	const char *extra[4 * CONNECT_ROUTES_MAX + 6];
 	char addr[NETD_ADDR_MAX];
-	int ch, nextra = 0, no_dns = 0, rc;
+	int ch, nextra = 0, nroutes = 0, nnever = 0, no_dns = 0, rc;
 	pid_t pid;
 
 	memset(&ko, 0, sizeof(ko));
@@ -100,17 +106,30 @@ cmd_connect_exec(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
-			if (nextra == 2 * CONNECT_ROUTES_MAX)
-				return ctl_fail("at most %d --route options",
-				    CONNECT_ROUTES_MAX);
+		case 'N':
+			if ((ch == 'r' ? nroutes++ : nnever++) ==
+			    CONNECT_ROUTES_MAX)
+				return ctl_fail("at most %d --%s options",
+				    CONNECT_ROUTES_MAX, ch == 'r' ? "route" :
+				    "never-route");
 			/* A prefix length is required here: a bare address
 			 * is not a route. */
 			if (strchr(optarg, '/') == NULL ||
 			    cidr_parse(optarg, &route) < 0)
-				return ctl_fail("--route %s: want an address "
+				return ctl_fail("--%s %s: want an address "
 				    "and a prefix length, e.g. 10.96.0.0/12",
+				    ch == 'r' ? "route" : "never-route",
 				    optarg);
-			extra[nextra++] = "--route";
+			extra[nextra++] = ch == 'r' ? "--route" :
+			    "--never-route";
+			extra[nextra++] = optarg;
+			break;
+		case 'T':
+		case 'R':
+			if (ch == 'R' && cidr_parse(optarg, &route) < 0)
+				return ctl_fail("--tun-range %s: want a CIDR, "
+				    "e.g. 198.18.0.0/15", optarg);
+			extra[nextra++] = ch == 'T' ? "--tun" : "--tun-range";
 			extra[nextra++] = optarg;
 			break;
 		case 'D': no_dns = 1; break;

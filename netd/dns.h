@@ -13,6 +13,7 @@
 
 #define DNS_HDR_LEN	12
 #define DNS_NAME_MAX	255
+#define DNS_RCODE_SERVFAIL 2
 
 /* 0 for a query the stub forwards, -EINVAL otherwise. The name, in dotted
  * form, goes to name (DNS_NAME_MAX + 1 bytes) unless name is NULL. */

@@ -19,6 +19,7 @@
 
 #include "dns.h"
 #include "local.h"
+#include "localmatch.h"
 #include "log.h"
 #include "proto.h"
 #include "proto-net.h"
@@ -27,34 +28,65 @@
 
 struct dns_udp_req {
 	struct sockaddr_in from;
+	size_t		 n;
+	uint8_t		 query[];	/* n bytes, for a SERVFAIL */
 };
+
+/* SERVFAIL for query (n bytes, passed dns_query_check) into out, which
+ * has room for n bytes; returns its length, or -1. */
+static int
+dns_servfail(const uint8_t *query, size_t n, uint8_t *out)
+{
+	int len;
+
+	len = localmatch_dns_answer(query, n, DNS_RCODE_SERVFAIL, NULL, 0,
+	    out, n);
+	if (len > 0)
+		atomic_fetch_add_explicit(&R.dns_servfail, 1,
+		    memory_order_relaxed);
+	return len;
+}
+
+/* The answer (ans, n), or SERVFAIL when ans is NULL. */
+static void
+dns_udp_send(struct dns_udp_req *q, const uint8_t *ans, size_t n)
+{
+	uint8_t *fail = NULL;
+	int len;
+
+	if (ans == NULL) {
+		fail = xmalloc(q->n);
+		if ((len = dns_servfail(q->query, q->n, fail)) < 0)
+			goto out;
+		ans = fail;
+		n = (size_t)len;
+	}
+	if (sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
+	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
+		log_debug("DNS answer: %s", strerror(errno));
+out:
+	x_free(fail);
+	x_free(q);
+}
 
 static void
 dns_udp_answer(void *arg, int err, struct proto_cur *payload)
 {
-	struct dns_udp_req *q = arg;
-	const uint8_t *ans;
-	uint32_t n;
+	const uint8_t *ans = NULL;
+	uint32_t n = 0;
 
 	atomic_fetch_sub_explicit(&R.dns_udp_inflight, 1, memory_order_relaxed);
-	if (err == 0 && proto_dec_dns_reply(payload, &ans, &n) == 0 &&
-	    sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
-	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
-		log_debug("DNS answer: %s", strerror(errno));
-	x_free(q);
+	if (err != 0 || proto_dec_dns_reply(payload, &ans, &n) < 0)
+		ans = NULL;
+	dns_udp_send(arg, ans, n);
 }
 
-/* net.local: the answer from this machine's resolver (resolver
+/* net.local: the answer from this machine's resolver, or NULL (resolver
  * thread). */
 static void
 dns_udp_local_answer(void *arg, const uint8_t *ans, size_t n)
 {
-	struct dns_udp_req *q = arg;
-
-	if (ans && sendto(R.dns_ufd, ans, n, MSG_DONTWAIT,
-	    (struct sockaddr *)&q->from, sizeof(q->from)) < 0)
-		log_debug("DNS answer: %s", strerror(errno));
-	x_free(q);
+	dns_udp_send(arg, ans, n);
 }
 
 static void
@@ -76,25 +108,26 @@ dnsstub_udp_readable(void)
 {
 	uint8_t buf[4096];
 	char name[DNS_NAME_MAX + 1];
+	struct sockaddr_in from;
 	struct dns_udp_req *q;
 	socklen_t sl;
 	ssize_t n;
 	int i, idx;
 
 	for (i = 0; i < 64; i++) {
-		q = xmalloc(sizeof(*q));
-		sl = sizeof(q->from);
+		sl = sizeof(from);
 		n = recvfrom(R.dns_ufd, buf, sizeof(buf), MSG_DONTWAIT,
-		    (struct sockaddr *)&q->from, &sl);
-		if (n < 0) {
-			x_free(q);
+		    (struct sockaddr *)&from, &sl);
+		if (n < 0)
 			break;
-		}
 		if (dns_query_check(buf, (size_t)n, name) < 0) {
-			x_free(q);	/* not a query: no answer */
-			relay_dropped();
+			relay_dropped();	/* not a query: no answer */
 			continue;
 		}
+		q = xmalloc(sizeof(*q) + (size_t)n);
+		q->from = from;
+		q->n = (size_t)n;
+		memcpy(q->query, buf, (size_t)n);
 		atomic_fetch_add_explicit(&R.dns_queries, 1,
 		    memory_order_relaxed);
 		if ((idx = local_dns_name(name)) >= 0) {
@@ -190,7 +223,7 @@ dns_tcp_main(void *arg)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (read_full(fd, len, 2) == 0) {
 		struct dns_tcp_wait w;
-		int ok, idx;
+		int ok, idx, rc;
 
 		n = (size_t)len[0] << 8 | len[1];
 		if (read_full(fd, msg, n) < 0 ||
@@ -211,7 +244,12 @@ dns_tcp_main(void *arg)
 		pthread_mutex_unlock(&w.mtx);
 		pthread_mutex_destroy(&w.mtx);
 		pthread_cond_destroy(&w.cv);
-		ok = w.err == 0;
+		if (w.err != 0) {
+			w.ans = xmalloc(n);
+			rc = dns_servfail(msg, n, w.ans);
+			w.n = rc < 0 ? 0 : (uint32_t)rc;
+		}
+		ok = w.n > 0;
 		if (ok) {
 			len[0] = (uint8_t)(w.n >> 8);
 			len[1] = (uint8_t)w.n;

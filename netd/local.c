@@ -19,14 +19,13 @@
  * into the TUN as datagrams from the destination. Idle flows expire.
  *
  * Bounds: LOCAL_TCP_MAX connections, LOCAL_FLOWS_MAX flows,
- * LOCAL_QUEUE_MAX bytes of datagrams waiting for the local thread,
- * LOCAL_DNS_WAIT_MAX queries waiting for the resolver; beyond them a SYN
- * is reset and a datagram or query dropped (counted as the relay's).
+ * LOCAL_QUEUE_MAX bytes of datagrams waiting for the local thread; beyond
+ * them a SYN is reset and a datagram dropped (counted as the relay's).
+ * The stub's names are localdns.c's.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -50,11 +49,9 @@
 #define LOCAL_FLOWS_MAX		1024
 #define LOCAL_BUF		65536	/* each way of a TCP connection */
 #define LOCAL_QUEUE_MAX		(4u << 20)
-#define LOCAL_DNS_WAIT_MAX	64
 #define LOCAL_BUCKETS		1024
 #define LOCAL_PUMP_ROUNDS	8	/* buffers moved per event and way */
 #define LOCAL_UDP_READS		64	/* datagrams read per event */
-#define LOCAL_DNS_ANSWER_MAX	1024	/* a question and 16 A records */
 
 enum { LC_CONNECTING, LC_ACCEPTING, LC_RELAY };
 enum { LJ_SYN, LJ_ACCEPTED, LJ_UDP };
@@ -97,21 +94,12 @@ struct ljob {
 	uint8_t		 data[];	/* LJ_SYN, LJ_UDP: the packet */
 };
 
-struct dnsjob {
-	struct dnsjob	*next;
-	int		 idx;
-	void		(*cb)(void *, const uint8_t *, size_t);
-	void		*arg;
-	size_t		 n;
-	uint8_t		 msg[];
-};
-
 static struct {
 	struct localmatch *m;
 	double		 udp_idle;
 	atomic_int	 started;
 	atomic_int	 stop;
-	pthread_t	 thread, resolver;
+	pthread_t	 thread;
 	int		 epfd, evfd;
 
 	/* the local thread's queue: q_mtx */
@@ -119,12 +107,6 @@ static struct {
 	struct ljob	*q_head, *q_tail;
 	size_t		 q_bytes;
 	int		 q_closed;
-
-	/* the resolver's queue: d_mtx */
-	pthread_mutex_t	 d_mtx;
-	pthread_cond_t	 d_cv;
-	struct dnsjob	*d_head, *d_tail;
-	int		 d_n;
 
 	/* the local thread's */
 	struct lconn	*ids[LOCAL_BUCKETS], *tuples[LOCAL_BUCKETS], *all;
@@ -657,81 +639,6 @@ local_main(void *arg)
 	return NULL;
 }
 
-/* ---- the resolver thread ------------------------------------------- */
-
-static void
-resolve(struct dnsjob *j)
-{
-	const char *name = L.m->names[j->idx].name;
-	uint32_t addrs[LOCALMATCH_ANSWERS_MAX];
-	uint8_t out[LOCAL_DNS_ANSWER_MAX];
-	struct addrinfo hints, *res, *ai;
-	int rc, rcode = 0, n = 0, i, len;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(name, NULL, &hints, &res);
-	if (rc == 0) {
-		for (ai = res; ai && n < LOCALMATCH_ANSWERS_MAX;
-		    ai = ai->ai_next) {
-			uint32_t a = ((struct sockaddr_in *)(void *)
-			    ai->ai_addr)->sin_addr.s_addr;
-
-			for (i = 0; i < n && addrs[i] != a; i++)
-				;
-			if (i < n)
-				continue;
-			addrs[n++] = a;
-			localmatch_learn(L.m, j->idx, a, mono_now());
-		}
-		freeaddrinfo(res);
-	} else if (rc == EAI_NONAME
-#ifdef EAI_NODATA
-	    || rc == EAI_NODATA
-#endif
-#ifdef EAI_ADDRFAMILY
-	    || rc == EAI_ADDRFAMILY
-#endif
-	    ) {
-		log_warnx("net.local %s: this machine's resolver has no "
-		    "address for it; answering NXDOMAIN", name);
-		rcode = 3;
-	} else {
-		log_warnx("net.local %s: this machine's resolver: %s; "
-		    "answering SERVFAIL", name, gai_strerror(rc));
-		rcode = 2;
-	}
-	len = localmatch_dns_answer(j->msg, j->n, rcode, addrs, n, out,
-	    sizeof(out));
-	if (!L.stop)
-		j->cb(j->arg, len > 0 ? out : NULL, len > 0 ? (size_t)len : 0);
-}
-
-static void *
-resolver_main(void *arg)
-{
-	struct dnsjob *j;
-
-	(void)arg;
-	pthread_mutex_lock(&L.d_mtx);
-	while (!L.stop) {
-		if ((j = L.d_head) == NULL) {
-			pthread_cond_wait(&L.d_cv, &L.d_mtx);
-			continue;
-		}
-		if ((L.d_head = j->next) == NULL)
-			L.d_tail = NULL;
-		L.d_n--;
-		pthread_mutex_unlock(&L.d_mtx);
-		resolve(j);
-		x_free(j);
-		pthread_mutex_lock(&L.d_mtx);
-	}
-	pthread_mutex_unlock(&L.d_mtx);
-	return NULL;
-}
-
 /* ---- the other threads' side --------------------------------------- */
 
 int
@@ -766,42 +673,6 @@ local_udp_packet(const uint8_t *buf, size_t len)
 	push(job_new(LJ_UDP, buf, len));
 }
 
-int
-local_dns_name(const char *qname)
-{
-	return L.started ? localmatch_name(L.m, qname) : -1;
-}
-
-void
-local_dns_query(int idx, const uint8_t *msg, size_t n,
-    void (*cb)(void *, const uint8_t *, size_t), void *arg)
-{
-	struct dnsjob *j;
-
-	pthread_mutex_lock(&L.d_mtx);
-	if (!L.started || L.stop || L.d_n >= LOCAL_DNS_WAIT_MAX) {
-		pthread_mutex_unlock(&L.d_mtx);
-		relay_dropped();
-		cb(arg, NULL, 0);
-		return;
-	}
-	j = xmalloc(sizeof(*j) + n);
-	j->next = NULL;
-	j->idx = idx;
-	j->cb = cb;
-	j->arg = arg;
-	j->n = n;
-	memcpy(j->msg, msg, n);
-	if (L.d_tail)
-		L.d_tail->next = j;
-	else
-		L.d_head = j;
-	L.d_tail = j;
-	L.d_n++;
-	pthread_cond_signal(&L.d_cv);
-	pthread_mutex_unlock(&L.d_mtx);
-}
-
 /* ---- start and stop ------------------------------------------------ */
 
 int
@@ -814,8 +685,6 @@ local_start(struct localmatch *m, double udp_idle)
 	L.m = m;
 	L.udp_idle = udp_idle;
 	pthread_mutex_init(&L.q_mtx, NULL);
-	pthread_mutex_init(&L.d_mtx, NULL);
-	pthread_cond_init(&L.d_cv, NULL);
 	if ((L.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -errno;
 	if ((L.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
@@ -837,12 +706,9 @@ local_start(struct localmatch *m, double udp_idle)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	L.started = 1;
-	if (pthread_create(&L.thread, NULL, local_main, NULL) != 0 ||
-	    pthread_create(&L.resolver, NULL, resolver_main, NULL) != 0)
-		fatalx("cannot start the net.local threads");
-	/* getaddrinfo may take its resolver's whole timeout: netd does
-	 * not wait for it when it stops. */
-	pthread_detach(L.resolver);
+	if (pthread_create(&L.thread, NULL, local_main, NULL) != 0)
+		fatalx("cannot start the net.local thread");
+	localdns_start(m);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
@@ -856,9 +722,7 @@ local_stop(void)
 	if (!L.started)
 		return;
 	L.stop = 1;
-	pthread_mutex_lock(&L.d_mtx);
-	pthread_cond_broadcast(&L.d_cv);
-	pthread_mutex_unlock(&L.d_mtx);
+	localdns_stop();
 	if (write(L.evfd, &one, sizeof(one)) < 0)
 		log_debug("eventfd: %s", strerror(errno));
 	pthread_join(L.thread, NULL);

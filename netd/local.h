@@ -46,12 +46,17 @@ void	local_tcp_accepted(uint32_t lid, int fd);
 /* A UDP datagram from the TUN (virtio-net header and IP packet). */
 void	local_udp_packet(const uint8_t *buf, size_t len);
 
-/* DNS stub. The net.local name entry qname is for, or -1. */
+/* DNS stub (localdns.c). The net.local name entry qname is for, or
+ * -1. */
 int	local_dns_name(const char *qname);
 /* Answers the query (checked, for entry idx) from the laptop's resolver
  * on the resolver thread: cb gets the answer, or NULL when it was
  * dropped (too many waiting); called once, from any thread. */
 void	local_dns_query(int idx, const uint8_t *msg, size_t n,
 	    void (*cb)(void *arg, const uint8_t *ans, size_t n), void *arg);
+
+/* localdns.c's resolver thread, started and stopped by local.c's. */
+void	localdns_start(struct localmatch *m);
+void	localdns_stop(void);
 
 #endif

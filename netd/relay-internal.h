@@ -155,6 +155,7 @@ struct relay_state {
 
 	/* any thread (atomic) */
 	_Atomic uint64_t dns_queries;
+	_Atomic uint64_t dns_servfail;	/* answered SERVFAIL by the stub */
 	atomic_int	 dns_tcp_conns;
 	atomic_int	 dns_udp_inflight;
 	_Atomic uint64_t dropped;	/* datagrams, echoes and SYNs */

@@ -54,6 +54,8 @@ status_write(void)
 	    (unsigned long long)R.udp_flows);
 	fprintf(f, "dns_queries=%llu\n", (unsigned long long)
 	    atomic_load_explicit(&R.dns_queries, memory_order_relaxed));
+	fprintf(f, "dns_servfail=%llu\n", (unsigned long long)
+	    atomic_load_explicit(&R.dns_servfail, memory_order_relaxed));
 	fprintf(f, "dropped=%llu\n", (unsigned long long)
 	    atomic_load_explicit(&R.dropped, memory_order_relaxed));
 	fprintf(f, "bytes_in=%llu\nbytes_out=%llu\n",

@@ -128,5 +128,25 @@ connect
 not_routed 10.77.0.0/24 "subnet on pod0" "would shadow 10.77.0.0/16 .*dev lapx"
 lap ip route get 10.77.0.5 | grep -q "dev lapx" || fail "10.77.0.5 no longer goes through lapx"
 disconnect
+
+say "a named route over one of the laptop's: refused, naming connect's own flag"
+out=$(lap "$CTL" connect --token-file "$T/token" --route 10.77.5.0/24 --route 10.76.0.0/16 "$AGENT_URL" 2>&1) &&
+	fail "a --route shadowing 10.77.0.0/16 was accepted: $out"
+echo "$out" | grep -q "would shadow 10.77.0.0/16.*leave it out with --never-route 10.77.5.0/24" ||
+	fail "the refusal does not name the flag: $out"
+lap ip link show mirror0 >/dev/null 2>&1 && fail "mirror0 left behind after the refusal"
+connect --route 10.77.5.0/24 --route 10.76.0.0/16 --never-route 10.77.5.0/24
+assert_eq "10.76.0.0/16 " "$(tun_routes)" "--route 10.76.0.0/16 --never-route 10.77.5.0/24"
+lap ip route get 10.77.0.5 | grep -q "dev lapx" || fail "10.77.0.5 no longer goes through lapx"
+say "connect --never-route: $(tun_routes)"
+disconnect
+# The device's name and range from connect's own flags.
+connect --tun mtest0 --tun-range 198.19.4.0/28
+lap ip -4 addr show dev mtest0 | grep -q "inet 198.19.4.1/28" ||
+	fail "--tun mtest0 --tun-range 198.19.4.0/28: $(lap ip -4 addr)"
+grep -q "mtest0" "$T/connect.out" || fail "connect does not name mtest0: $(cat "$T/connect.out")"
+lap "$CTL" disconnect >/dev/null || fail "disconnect"
+lap ip link show mtest0 >/dev/null 2>&1 && fail "mtest0 left behind"
+say "connect --tun mtest0 --tun-range 198.19.4.0/28: device and address as asked, gone after"
 kill -0 "$AGENT_PID" || fail "the agent died"
 echo ok

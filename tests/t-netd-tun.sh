@@ -106,13 +106,14 @@ except OSError as e:
 	wait_fail=0
 	for i in $(seq 10); do grep -q "web server" "$T/par.$i" || wait_fail=1; done
 	[ $wait_fail = 0 ] || fail "parallel connections"
-	if command -v dnsmasq >/dev/null; then
+	if need_cmd dnsmasq dnsmasq-base; then
 		ip -n "$POD" addr add 10.66.0.10/32 dev pod0
 		ip netns exec "$POD" dnsmasq -k -p 53 --listen-address=10.66.0.10 \
 			--bind-interfaces --no-resolv --no-hosts \
 			--address=/web.demo.svc.cluster.local/10.77.0.2 \
 			--pid-file="$T/dnsmasq.pid" 2>"$T/dnsmasq.err" &
-		on_exit "kill $!"
+		dnsmasq_pid=$!
+		on_exit "kill $dnsmasq_pid"
 		sleep 0.5
 		a=$(lap busybox nslookup web.demo.svc.cluster.local 198.18.0.1 2>&1) || true
 		echo "$a" | grep -q "10.77.0.2" || fail "DNS through the stub: $a"
@@ -131,6 +132,33 @@ print(".".join(str(b) for b in a[-4:]))' 2>&1) || true
 		a=$(lap busybox nslookup web.demo.svc.cluster.local 10.66.0.10 2>&1) || true
 		echo "$a" | grep -q "10.77.0.2" || fail "DNS over UDP to the routed nameserver: $a"
 		say "UDP to the pod's nameserver through the tunnel: ok"
+		# The pod's nameserver gone: the agent's resolver is refused,
+		# and the stub says SERVFAIL at once, over UDP and TCP, instead
+		# of leaving the client to its retry timer.
+		kill "$dnsmasq_pid"
+		wait "$dnsmasq_pid" 2>/dev/null || true
+		a=$(lap python3 -c 'import socket, struct, time
+q = struct.pack(">HHHHHH", 0x4321, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "web.demo.svc.cluster.local".split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+out = []
+t = time.monotonic()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.sendto(q, ("198.18.0.1", 53))
+a = u.recv(4096)
+out.append("udp id=%x rcode=%d qd=%d" % (struct.unpack(">H", a[:2])[0], a[3] & 15, struct.unpack(">H", a[4:6])[0]))
+s = socket.create_connection(("198.18.0.1", 53), 3)
+s.settimeout(3)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2, socket.MSG_WAITALL))[0]
+a = s.recv(n, socket.MSG_WAITALL)
+out.append("tcp id=%x rcode=%d" % (struct.unpack(">H", a[:2])[0], a[3] & 15))
+out.append("fast" if time.monotonic() - t < 2 else "slow %.1f s" % (time.monotonic() - t))
+print(" ".join(out))' 2>&1) || true
+		assert_eq "udp id=4321 rcode=2 qd=1 tcp id=4321 rcode=2 fast" "$a" \
+			"SERVFAIL when the pod's nameserver is gone"
+		say "pod's nameserver gone: SERVFAIL over UDP and TCP at once"
 	fi
 	# The agent pings with an ICMP datagram socket: the pod's
 	# ping_group_range must admit it.
