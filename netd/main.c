@@ -157,6 +157,7 @@ static struct localmatch lm;
 struct net_info {
 	struct cidr	 subnets[ROUTES_MAX];
 	char		 ifnames[ROUTES_MAX][IFNAMSIZ];
+	uint8_t		 isroute[ROUTES_MAX];	/* a route, not a subnet */
 	int		 nsubnets;
 	struct cidr	 ns[NAMESERVERS_MAX];
 	int		 nns;
@@ -183,18 +184,27 @@ ifname_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
-/* An interface address of the target: a subnet to route (its other
- * routes are not routed here). */
+/* An interface subnet of the target (list 0) or one of its other
+ * routes (list 1: a service mesh's, a second interface's): both are
+ * routed under the same admission rules (plan_agent). A route the
+ * subnets hold already (the kernel's route of an address) is left out. */
 static int
 net_info_prefix(void *arg, int list, const struct proto_net_prefix *p)
 {
 	struct net_info *ni = arg;
+	struct cidr c;
+	int i;
 
-	if (list != 0 || ni->nsubnets >= ROUTES_MAX)
+	if (ni->nsubnets >= ROUTES_MAX)
 		return 0;
+	cidr_make(&c, p->family == 4 ? AF_INET : AF_INET6, p->addr,
+	    p->prefixlen);
+	for (i = 0; list != 0 && i < ni->nsubnets; i++)
+		if (cidr_equal(&c, &ni->subnets[i]))
+			return 0;
 	ifname_copy(ni->ifnames[ni->nsubnets], p->ifname);
-	cidr_make(&ni->subnets[ni->nsubnets++], p->family == 4 ? AF_INET :
-	    AF_INET6, p->addr, p->prefixlen);
+	ni->isroute[ni->nsubnets] = list != 0;
+	ni->subnets[ni->nsubnets++] = c;
 	return 0;
 }
 
@@ -733,7 +743,8 @@ main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < ni.nsubnets; i++) {
-		snprintf(what, sizeof(what), "subnet on %s", ni.ifnames[i]);
+		snprintf(what, sizeof(what), "%s on %s", ni.isroute[i] ?
+		    "route" : "subnet", ni.ifnames[i]);
 		plan_agent(&plan, &ni.subnets[i], what);
 	}
 	for (i = 0; i < ni.nns; i++)

@@ -9,8 +9,9 @@
 #           0.0.0.0/1, as a hostile one would)
 #   laptop  its resolv.conf names 10.66.0.20; the agent listens on
 #           127.0.0.1; mirrorctl connect and netd run here
-# Checked, through the real agent and mirrorctl: only 10.77.0.0/24 and
-# 10.66.0.0/24 minus the laptop's resolver are routed, and "mirrorctl
+# Checked, through the real agent and mirrorctl: only 10.77.0.0/24,
+# 10.66.0.0/24 minus the laptop's resolver, and the pod's private routes
+# beyond its subnets (10.88.0.0/16, 172.20.0.0/16) are routed, and "mirrorctl
 # status" names everything left out and why; with a default route in the
 # laptop, nothing the pod reports is routed unless named with --route
 # (then it is); a pod subnet over one of the laptop's routes is left out
@@ -32,6 +33,11 @@ ip -n "$POD" addr add 11.22.33.4/24 dev pod1
 ip -n "$POD" addr add 10.1.2.3/4 dev pod1
 ip -n "$POD" addr add 1.2.3.4/1 dev pod1
 ip -n "$POD" -6 addr add fd00:77::2/64 dev pod0 nodad 2>/dev/null || true
+# Routes beyond its subnets, as a service mesh or a second interface
+# adds them: private ones are routed, a public one is not.
+ip -n "$POD" route add 10.88.0.0/16 via 10.77.0.1 dev pod0
+ip -n "$POD" route add 172.20.0.0/16 dev pod1
+ip -n "$POD" route add 8.8.8.0/24 via 10.77.0.1 dev pod0
 mkdir -p "/etc/netns/$POD" "/etc/netns/$LAP"
 printf 'nameserver 1.1.1.1\nnameserver 10.66.0.20\nnameserver 10.66.0.10\n' >"/etc/netns/$POD/resolv.conf"
 printf 'nameserver 10.66.0.20\n' >"/etc/netns/$LAP/resolv.conf"
@@ -64,7 +70,7 @@ connect
 cat "$T/connect.out"
 # 10.66.0.0/24 less the laptop's own nameserver 10.66.0.20; the pod's
 # 10.66.0.10 is inside it.
-want="10.66.0.0/28 10.66.0.128/25 10.66.0.16/30 10.66.0.21 10.66.0.22/31 10.66.0.24/29 10.66.0.32/27 10.66.0.64/26 10.77.0.0/24 "
+want="10.66.0.0/28 10.66.0.128/25 10.66.0.16/30 10.66.0.21 10.66.0.22/31 10.66.0.24/29 10.66.0.32/27 10.66.0.64/26 10.77.0.0/24 10.88.0.0/16 172.20.0.0/16 "
 assert_eq "$want" "$(tun_routes)" "routes through mirror0"
 cat "$T/status"
 not_routed 1.1.1.1/32 nameserver "not inside a private, shared or test range"
@@ -73,6 +79,8 @@ not_routed 10.66.0.20/32 "subnet on pod0" "a nameserver of this machine"
 not_routed 11.22.33.0/24 "subnet on pod1" "not inside a private"
 not_routed 0.0.0.0/4 "subnet on pod1" "wider than a /8"
 not_routed 0.0.0.0/1 "subnet on pod1" "wider than a /8"
+not_routed 8.8.8.0/24 "route on pod0" "not inside a private"
+grep -qE "^ *route +10.88.0.0/16" "$T/status" || fail "status does not list the pod's route 10.88.0.0/16: $(cat "$T/status")"
 if ip -n "$POD" -6 addr show dev pod0 | grep -q fd00:77::2; then
 	not_routed fd00:77::/64 "subnet on pod0" "IPv6"
 fi
