@@ -41,7 +41,7 @@ const struct cmd_entry cmd_connect_entry = {
 "Starts mirror-netd for TARGET (any form mount takes; see \"mirrorctl\n"
 "mount --help\") and returns: a TUN device (net.tun_name, default\n"
 "mirror0) with an address from net.tun_range, routes through it for\n"
-"every --route / net.routes CIDR and for the target's own subnets and\n"
+"every --route / net.routes CIDR and for the target's own subnets, routes and\n"
 "nameservers, minus --never-route / net.never_route and this machine's\n"
 "own nameservers; a --route that would shadow one this machine has is\n"
 "refused, naming both. What the target reports is routed only inside the private,\n"
