@@ -65,10 +65,13 @@ shell_unlock(int fd)
 		close(fd);
 }
 
-/* SIGKILLs every process in the network namespace netns, until none is
- * left. 0, or -ETIMEDOUT. */
+/* SIGKILLs every process in the network namespace netns but spare,
+ * until none is left. 0, or -ETIMEDOUT. The shell's netd is spared: its
+ * relay thread made it one of the namespace's, and it is stopped with
+ * SIGTERM next, so it says goodbye to the agent and takes its device
+ * down itself. */
 static int
-kill_netns(unsigned long long netns)
+kill_netns(unsigned long long netns, pid_t spare)
 {
 	char path[64];
 	struct dirent *de;
@@ -83,7 +86,7 @@ kill_netns(unsigned long long netns)
 		while ((de = readdir(d)) != NULL) {
 			pid_t pid = (pid_t)atoi(de->d_name);
 
-			if (pid <= 0)
+			if (pid <= 0 || pid == spare)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%d/ns/net",
 			    (int)pid);
@@ -141,7 +144,7 @@ keeper_cleanup(const struct session *s, const char *scratch)
 	x_free(shells);
 	if (sh.child > 0)
 		session_stop_proc(sh.child, sh.child_start, 0);
-	if (sh.netns != 0 && kill_netns(sh.netns) < 0)
+	if (sh.netns != 0 && kill_netns(sh.netns, sh.netd_pid) < 0)
 		fprintf(stderr, "mirrorctl: shell: processes of the shell "
 		    "did not end\n");
 	memset(&cn, 0, sizeof(cn));

@@ -242,6 +242,12 @@ is_mounted "$T/mnt" || fail "the shell's end took the user's mount along"
 cmp -s "$T/mnt$TOK" "$T/pod-token" || fail "the user's mount broke"
 wait_for 10 eval '! "$CTL" status | grep -q "^SHELL TARGET"' ||
 	fail "status still lists the shell: $("$CTL" status)"
+# The shell's netd (and mirror-query) said goodbye to the mount's agent:
+# stopped with SIGTERM, not killed with the shell's processes.
+alog=$(ls "$SESS"/*/agent.log | head -1)
+grep -q "peer closed the connection (code 1000)" "$alog" ||
+	fail "no ordinary goodbye in the agent's log: $(cat "$alog")"
+! grep -q "dropped" "$alog" || fail "the agent logged a dropped connection: $(cat "$alog")"
 "$CTL" umount "$T/mnt" >/dev/null || fail "umount"
 
 say "SIGKILL of mirrorctl: nothing of the shell is left"
