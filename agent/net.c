@@ -32,10 +32,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdlimit.h"
 #include "log.h"
 #include "net-int.h"
 #include "proto-net.h"
@@ -332,7 +332,7 @@ agent_net_new(struct agent_fs *fs, int pid)
 	struct agent_net *net = xcalloc(1, sizeof(*net));
 	struct epoll_event ev;
 	struct stat a, b;
-	struct rlimit rl;
+	long nofile;
 	char path[64];
 	int rc;
 
@@ -355,10 +355,9 @@ agent_net_new(struct agent_fs *fs, int pid)
 		}
 	}
 	/* Thousands of relayed connections need as many descriptors. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	if ((nofile = fdlimit_raise()) > 0 && nofile < 4096)
+		log_warnx("network: only %ld file descriptors (ulimit -n): "
+		    "as many relayed connections at most", nofile);
 	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS)
 		fatalx("c-ares: %s", ares_strerror(rc));
 	net->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -155,6 +155,9 @@ struct relay_state {
 
 	/* any thread (atomic) */
 	_Atomic uint64_t dns_queries;
+	long		 nofile;	/* RLIMIT_NOFILE, raised */
+	int		 spare_fd;	/* fdlimit_reset_one's */
+	_Atomic uint64_t fd_resets;	/* connections reset: no descriptor */
 	_Atomic uint64_t dns_servfail;	/* answered SERVFAIL by the stub */
 	atomic_int	 dns_tcp_conns;
 	atomic_int	 dns_udp_inflight;

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "incoming.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -344,6 +345,12 @@ relay_start(const struct relay_config *cfg, const char **why)
 	R.tun_addr = cfg->tun_addr;
 	R.peer_base = ntohl(cfg->tun_addr) + 1;
 	R.lfd = R.dns_ufd = R.dns_tfd = -1;
+	/* A relayed TCP connection holds a descriptor; the spare lets the
+	 * listener reset one it cannot take (fdlimit.c). */
+	if ((R.nofile = fdlimit_raise()) > 0 && R.nofile < 4096)
+		log_warnx("only %ld file descriptors (ulimit -n): about as "
+		    "many relayed connections at most", R.nofile);
+	R.spare_fd = fdlimit_spare();
 	pthread_mutex_init(&R.nat_mtx, NULL);
 	pthread_mutex_init(&R.q_mtx, NULL);
 	pthread_cond_init(&R.q_cv, NULL);
@@ -429,6 +436,8 @@ relay_stop(void)
 	if (R.cfg.status_file)
 		unlink(R.cfg.status_file);
 	close(R.lfd);
+	if (R.spare_fd >= 0)
+		close(R.spare_fd);
 	if (R.dns_ufd >= 0)
 		close(R.dns_ufd);
 	if (R.dns_tfd >= 0)

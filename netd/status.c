@@ -54,6 +54,9 @@ status_write(void)
 	    (unsigned long long)R.udp_flows);
 	fprintf(f, "dns_queries=%llu\n", (unsigned long long)
 	    atomic_load_explicit(&R.dns_queries, memory_order_relaxed));
+	fprintf(f, "fd_limit=%ld\n", R.nofile);
+	fprintf(f, "fd_resets=%llu\n", (unsigned long long)
+	    atomic_load_explicit(&R.fd_resets, memory_order_relaxed));
 	fprintf(f, "dns_servfail=%llu\n", (unsigned long long)
 	    atomic_load_explicit(&R.dns_servfail, memory_order_relaxed));
 	fprintf(f, "dropped=%llu\n", (unsigned long long)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "pkt.h"
 #include "proto.h"
@@ -400,11 +401,20 @@ relay_tcp_accept(void)
 		fd = accept4(R.lfd, (struct sockaddr *)&sin, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept");
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    fdlimit_reset_one(R.lfd, &R.spare_fd) == 0) {
+				/* The first time, and every 1,000th. */
+				if (atomic_fetch_add_explicit(&R.fd_resets, 1,
+				    memory_order_relaxed) % 1000 == 0)
+					log_warnx("out of file descriptors "
+					    "(%ld): resetting new connections",
+					    R.nofile);
+				continue;
+			}
+			if (errno != EAGAIN)
+				log_warn("accept");
 			return;
 		}
 		st = NULL;
