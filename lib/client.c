@@ -381,12 +381,15 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 		snprintf(c->why, sizeof(c->why), "cannot reach the agent at "
 		    "%s:%d: %s", c->host, c->port, why);
 	c->next_retry = mono_now() + c->backoff;
-	c->backoff = c->backoff * 2 > 2.0 ? 2.0 : c->backoff * 2;
+	/* At most a second between tries: an agent that is back is in
+	 * use again within about a second. */
+	c->backoff = c->backoff * 2 > 1.0 ? 1.0 : c->backoff * 2;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mtx);
 	if (was_ready)
-		log_warnx("lost the agent at %s:%d (%s); operations fail with "
-		    "EIO until it is back", c->host, c->port, why);
+		log_warnx("lost the agent at %s:%d (%s); reconnecting (until "
+		    "then file operations fail with EIO, new connections are "
+		    "refused)", c->host, c->port, why);
 	else if (c->pin_refused && c->epoch > 0)	/* at start: the caller */
 		log_warnx("%s", c->why);
 	if (owned)

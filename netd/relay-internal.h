@@ -158,6 +158,8 @@ struct relay_state {
 	long		 nofile;	/* RLIMIT_NOFILE, raised */
 	int		 spare_fd;	/* fdlimit_reset_one's */
 	_Atomic uint64_t fd_resets;	/* connections reset: no descriptor */
+	_Atomic uint64_t down_resets;	/* SYNs reset: no agent */
+	_Atomic long long down_since;	/* time() the agent was lost, or 0 */
 	_Atomic uint64_t dns_servfail;	/* answered SERVFAIL by the stub */
 	atomic_int	 dns_tcp_conns;
 	atomic_int	 dns_udp_inflight;

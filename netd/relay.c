@@ -37,6 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "incoming.h"
@@ -124,6 +125,8 @@ void
 relay_on_link(void *arg, int up)
 {
 	(void)arg;
+	atomic_store_explicit(&R.down_since, up ? 0 : (long long)time(NULL),
+	    memory_order_relaxed);
 	incoming_on_link(up);
 	if (!up && R.started)
 		relay_queue_push(relay_item_new(IT_DOWN, NULL, 0));

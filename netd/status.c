@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -20,7 +21,11 @@ status_write(void)
 	const struct relay_config *cfg = &R.cfg;
 	char tmp[4096], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	char c[CIDR_STR_MAX];
+	char when[16];
 	struct relay_stream *st;
+	long long since;
+	struct tm tm;
+	time_t t;
 	FILE *f;
 	int i, lines = 0;
 
@@ -48,7 +53,20 @@ status_write(void)
 	netns_status(f);
 	incoming_status(f);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
-	fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" : "reconnecting");
+	since = atomic_load_explicit(&R.down_since, memory_order_relaxed);
+	if (client_ready(R.cl) || since == 0)
+		fprintf(f, "state=%s\n", client_ready(R.cl) ? "up" :
+		    "connecting");
+	else {
+		t = (time_t)since;
+		strftime(when, sizeof(when), "%H:%M:%S",
+		    localtime_r(&t, &tm));
+		fprintf(f, "state=reconnecting since %s (%lld s); new "
+		    "connections are refused until then\n", when,
+		    (long long)time(NULL) - since);
+	}
+	fprintf(f, "down_resets=%llu\n", (unsigned long long)
+	    atomic_load_explicit(&R.down_resets, memory_order_relaxed));
 	fprintf(f, "tcp_open=%llu\ntcp_total=%llu\nudp_flows=%llu\n",
 	    (unsigned long long)R.tcp_open, (unsigned long long)R.tcp_total,
 	    (unsigned long long)R.udp_flows);

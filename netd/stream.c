@@ -298,8 +298,16 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 		return;
 	/* net.local: netd connects from the laptop's side (local.c). */
 	local = local_wants(IPPROTO_TCP, p.daddr, p.dport);
-	if (!local && !client_ready(R.cl))
-		return;		/* the client retries its SYN */
+	if (!local && !client_ready(R.cl)) {
+		uint8_t out[PKT_VNET_LEN + 128];
+
+		/* No agent now (reconnecting): refused at once, not a
+		 * blackhole the client waits out. */
+		tunio_write(out, pkt_tcp_rst(out, &p));
+		atomic_fetch_add_explicit(&R.down_resets, 1,
+		    memory_order_relaxed);
+		return;
+	}
 	n = xcalloc(1, sizeof(*n));
 	pthread_mutex_lock(&R.nat_mtx);
 	old = nat_find(p.saddr, p.sport, p.daddr, p.dport);
