@@ -2,8 +2,8 @@
 #ifndef MIRROR_FDLIMIT_H
 #define MIRROR_FDLIMIT_H
 
-/* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit
- * now, or -errno. */
+/* Raises RLIMIT_NOFILE: both limits to 65,536 where root may, else the
+ * soft one to the hard one; returns the soft limit now, or -errno. */
 long	fdlimit_raise(void);
 /* A spare descriptor for fdlimit_reset_one (or -1). */
 int	fdlimit_spare(void);

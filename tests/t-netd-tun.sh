@@ -181,7 +181,9 @@ say "SIGTERM: device and routes removed"
 # -- out of file descriptors: a connection netd cannot take is reset at
 # once (not left hanging in its listener's backlog), the others work --
 if [ "${NETD_TUN_NO_E2E:-}" != 1 ]; then
-	out=$(timeout 60 ip netns exec "$LAP" prlimit --nofile=40:40 "$NETD" \
+	# Without CAP_SYS_RESOURCE, so that netd cannot raise the limit.
+	out=$(timeout 60 ip netns exec "$LAP" setpriv --bounding-set -sys_resource \
+		prlimit --nofile=40:40 "$NETD" \
 		--agent "$AGENT_URL" --token-file "$T/token" --tun "$TUN" \
 		--status-file "$T/status" --pid-file "$T/netd3.pid") ||
 		fail "mirror-netd with 40 descriptors did not start: $out"
