@@ -242,6 +242,30 @@ net_incoming_mark(struct agent_net *net, int fd)
 
 /* ---- accepted connections ---- */
 
+int
+net_incoming_connect_pod(struct agent_net *net, const struct sockaddr_in *orig)
+{
+	uint32_t mark = INCOMING_MARK;
+	int fd, rc;
+
+	(void)net;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Marked before the connect: the redirect must not take it back
+	 * to the agent's own listener. */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)orig, sizeof(*orig)) < 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	return fd;
+fail:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
+
 static void
 reset_close(int fd)
 {

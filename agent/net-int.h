@@ -222,5 +222,12 @@ void	net_incoming_stop(struct agent_net *);
 /* While a port is stolen: the agent's own connection fd is marked, so
  * that the redirects leave it alone. */
 void	net_incoming_mark(struct agent_net *, int fd);
+/* A connection to the pod's own process at orig (an accepted
+ * connection's SO_ORIGINAL_DST), marked so that the redirects leave it
+ * alone; non-blocking, the connect under way (EINPROGRESS) or done.
+ * Returns the fd or -errno. */
+struct sockaddr_in;
+int	net_incoming_connect_pod(struct agent_net *,
+	    const struct sockaddr_in *orig);
 
 #endif
