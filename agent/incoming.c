@@ -112,13 +112,32 @@ teardown(struct agent_net *net)
 
 /* ---- requests ---- */
 
+/* incoming.flush_connections: the redirect is in place, the connections
+ * made before it are cut. A failure is logged; the steal stands. */
+static void
+flush_port(uint16_t port)
+{
+	int rc = net_incoming_flush(port, INCOMING_MARK);
+
+	if (rc >= 0)
+		log_info("incoming: port %u: %d established connection%s cut "
+		    "(flush_connections)", port, rc, rc == 1 ? "" : "s");
+	else
+		log_warnx("incoming: port %u: flush_connections: %s%s", port,
+		    strerror(-rc), rc == -EOPNOTSUPP ? " (the kernel has no "
+		    "CONFIG_INET_DIAG_DESTROY; existing connections stay "
+		    "with the pod)" : rc == -EPERM ? " (the agent needs "
+		    "CAP_NET_ADMIN in the target's network namespace)" : "");
+}
+
 static int
 sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
     uint8_t mode)
 {
 	struct net_sub *s;
-	int rc;
+	int rc, flush = mode & INCOMING_FLUSH;
 
+	mode &= (uint8_t)~INCOMING_FLUSH;
 	if (!net->ok)
 		return EPERM;
 	if (mode != INCOMING_STEAL && mode != INCOMING_MIRROR)
@@ -160,6 +179,8 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 	log_info("incoming: %s port %u for %s (to :%u)", mode ==
 	    INCOMING_MIRROR ? "mirroring" : "stealing", port,
 	    ws_conn_peer(cl->conn), net->in_lport);
+	if (flush && mode == INCOMING_STEAL)
+		flush_port(port);
 	return 0;
 fail:
 	teardown(net);

@@ -244,6 +244,11 @@ int	net_incoming_connect_pod(struct agent_net *,
 /* The counters of port's subscription; NULL if it is gone. */
 struct net_sub_counts *net_incoming_counts(struct agent_net *, uint16_t port);
 
+/* incoming-flush.c: cuts the established TCP connections of local port
+ * port in the thread's netns (not those marked skip_mark). Returns how
+ * many, or -errno (EOPNOTSUPP: no CONFIG_INET_DIAG_DESTROY). */
+int	net_incoming_flush(uint16_t port, uint32_t skip_mark);
+
 /* incoming-mirror.c: mirror mode. */
 /* An accepted connection (fd) to a mirrored port, whose original
  * destination was orig: relayed to the pod's process, a copy to cl. */

@@ -100,6 +100,7 @@ struct mirror_conf {
 	int	incoming_ignore[CONF_PORTS_MAX];
 	int	incoming_nmapping;	/* incoming.port_mapping: [local, */
 	int	incoming_mapping[CONF_PORTS_MAX][2];	/* remote] */
+	int	incoming_flush;		/* incoming.flush_connections */
 };
 
 /* "steal", "mirror" or "off": CONF_IN_*, or -EINVAL. */

@@ -59,7 +59,7 @@
  * Incoming traffic (served by an agent whose hello has CAP_INCOMING;
  * netd is the client; lib/proto-net.h):
  *   OP_INCOMING_SUB   u16 port (1..65535), u8 mode (INCOMING_STEAL or
- *                INCOMING_MIRROR) -> empty. New connections to that
+ *                INCOMING_MIRROR, optionally | INCOMING_FLUSH) -> empty. New connections to that
  *                TCP port of the target arrive as STREAM_ACCEPT; when
  *                mirrored, the target's own process answers them and the
  *                stream carries a copy of what the peer sends (what the
@@ -278,6 +278,10 @@ struct proto_attr {
 #define INCOMING_STEAL	1	/* connections go to the client only */
 #define INCOMING_MIRROR	2	/* a copy while the pod answers */
 #define INCOMING_MODE_MAX INCOMING_MIRROR
+/* OR-ed into OP_INCOMING_SUB's mode: when the redirect is in place, the
+ * target's established connections to the port are cut (sock_diag
+ * SOCK_DESTROY), so that their clients reconnect and are redirected. */
+#define INCOMING_FLUSH	0x80
 
 /* ... and watches the directories it serves, sending STREAM_FS_EVENT. */
 #define CAP_WATCH	0x8

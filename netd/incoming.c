@@ -262,7 +262,8 @@ call(const struct inc_call *c)
 	if (c->op == OP_INCOMING_SUB)
 		(void)proto_enc_incoming_sub(&b, 0, c->remote,
 		    inc_mode == CONF_IN_MIRROR ? INCOMING_MIRROR :
-		    INCOMING_STEAL);
+		    INCOMING_STEAL | (inc_conf.incoming_flush ?
+		    INCOMING_FLUSH : 0));
 	else
 		(void)proto_enc_incoming_unsub(&b, 0, c->remote);
 	client_call(R.cl, &b, answered, r);

@@ -15,6 +15,10 @@
 # the pod through the mirror; after the shell, and after SIGKILL of the
 # agent while mirroring (shell 2: mirror-netd --incoming mirror as
 # mirrorctl starts it), the pod's ruleset is as before.
+# incoming.flush_connections (steal, mirror-netd --incoming steal with a
+# configuration): a keep-alive connection made before the steal gets its
+# next answer from the pod without it, and is cut when the steal starts
+# with it (the agent logs the cut); new connections are stolen.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
@@ -46,7 +50,7 @@ table() { pod nft list tables | sed -n 's/^table inet \(mirror_agent_[0-9]*\)$/\
 cat >"$T/srv.py" <<'PY'
 import hashlib, http.server, socket, socketserver, sys, threading, time
 who, port = sys.argv[1], int(sys.argv[2])
-log = open(sys.argv[3], "a", buffering=1) if len(sys.argv) > 3 else None
+log = open(sys.argv[3], "a", buffering=1) if len(sys.argv) > 3 and sys.argv[3] else None
 if who == "noread":
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -111,8 +115,8 @@ ip netns exec "$POD_NS" python3 "$T/srv.py" pod 8100 "$T/pod8100.log" "$POD_ADDR
 on_exit "kill $!"
 ip netns exec "$POD_NS" python3 "$T/srv.py" pod 8200 "" "$POD_ADDR" >>"$T/pod.log" 2>&1 &
 on_exit "kill $!"
-up() { client python3 -c "import socket,sys; socket.create_connection(('$POD_ADDR', int(sys.argv[1])), 1)" "$1" 2>/dev/null; }
-wait_for 10 up 8100 || fail "the pod's server on 8100 did not start: $(cat "$T/pod.log")"
+up() { client python3 -c "import socket,sys; socket.create_connection(('$POD_ADDR', int(sys.argv[1])), 1)" "$1" 2>>"$T/up.err"; }
+wait_for 10 up 8100 || fail "the pod's server on 8100 did not start: $(tail -n 3 "$T/up.err"; cat "$T/pod.log")"
 wait_for 10 up 8200 || fail "the pod's server on 8200 did not start: $(cat "$T/pod.log")"
 pod nft list ruleset >"$T/pod.before" || fail "cannot read the pod's ruleset"
 
@@ -125,16 +129,17 @@ timeout 300 "$CTL" shell --mirror --token-file "$T/token" "$AGENT_URL" -- sh -c 
 	kill $a $b $c' sh "$T" "$P" >"$T/shell.out" 2>&1 &
 SHELL_CTL=$!
 on_exit "touch $T/stop; kill $SHELL_CTL 2>/dev/null"
-status_has() { "$CTL" status 2>/dev/null | grep -q "$1"; }
+status_has() { grep -q "$1" <<<"$("$CTL" status 2>/dev/null)"; }
 for port in 8100 8200 9000; do
 	wait_for 20 status_has "mirror  *tcp pod:$port -> shell:$port mirrored" ||
 		fail "port $port not mirrored: $("$CTL" status; cat "$T/shell.out")"
 done
-"$CTL" status | grep -q "^ *incoming  *mirror$" || fail "status does not say mirror: $("$CTL" status)"
+grep -q "^ *incoming  *mirror$" <<<"$("$CTL" status)" || fail "status does not say mirror: $("$CTL" status)"
 TABLE=$(table)
 [ -n "$TABLE" ] || fail "no mirror_agent_ table in the pod: $(pod nft list tables)"
-pod nft list table inet "$TABLE" | grep -q "tcp dport 8100 meta mark != 0x6d697272 redirect to :" ||
-	fail "no redirect of port 8100: $(pod nft list table inet "$TABLE")"
+pod nft list table inet "$TABLE" >"$T/table" || fail "cannot list $TABLE"
+grep -q "tcp dport 8100 meta mark != 0x6d697272 redirect to :" "$T/table" ||
+	fail "no redirect of port 8100: $(cat "$T/table")"
 
 say "the pod answers the client; the shell's program logs the same requests"
 : >"$T/pod8100.log"
@@ -191,29 +196,87 @@ wait "$SHELL_CTL" || fail "mirrorctl shell failed: $(cat "$T/shell.out")"
 wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left: $(pod nft list tables)"
 pod nft list ruleset >"$T/pod.after"
 diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
-client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10 | grep -q "^ok 1$" || fail "the pod does not answer after the shell"
+grep -q "^ok 1$" <<<"$(client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10)" || fail "the pod does not answer after the shell"
+
+# ka.py ADDR PORT GO: a keep-alive connection, one request; once GO
+# exists, a second request on it. Prints the two answers (or "cut").
+cat >"$T/ka.py" <<'PY'
+import http.client, os, sys, time
+h = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=10)
+h.request("GET", "/first"); print(h.getresponse().read().decode().split()[0], flush=True)
+while not os.path.exists(sys.argv[3]): time.sleep(0.05)
+try:
+    h.request("GET", "/second"); print(h.getresponse().read().decode().split()[0])
+except Exception as e:
+    print("cut", type(e).__name__)
+PY
+# shell_ns VAR: a fresh network namespace holding a sleep; its PID in VAR.
+shell_ns() {
+	unshare --net sleep 100000 &
+	local pid=$!
+	on_exit "kill $pid 2>/dev/null"
+	wait_for 5 eval "[ \"\$(readlink /proc/$pid/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
+		fail "unshare --net did not start"
+	printf -v "$1" %s "$pid"
+}
+# netd_for SHELLPID NAME MODE [ARGS]: mirror-netd for that shell as
+# mirrorctl starts it; NAME_* files under $T; NETD_PID.
+netd_for() {
+	local sh=$1 name=$2 mode=$3; shift 3
+	laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
+		--netns "/proc/$sh/ns/net" --exit-with "$sh" --incoming "$mode" \
+		--status-file "$T/$name.status" --pid-file "$T/$name.pid" \
+		--log-file "$T/$name.log" --log-level debug "$@" \
+		>"$T/$name.ready" 2>"$T/$name.err" ||
+		fail "netd for $name: $(cat "$T/$name.err")"
+	NETD_PID=$(cat "$T/$name.pid")
+	on_exit "kill $NETD_PID 2>/dev/null"
+}
+# flush_case NAME CONF WANT: a keep-alive connection to the pod's 8100
+# made before a steal of 8100 (configuration CONF); its second request
+# after the steal starts gets WANT ("pod": left alone, "cut").
+flush_case() {
+	local name=$1 conf=$2 want=$3 sh got
+	printf '%s\n' "$conf" >"$T/$name.conf"
+	rm -f "$T/$name.go"
+	client python3 "$T/ka.py" "$POD_ADDR" 8100 "$T/$name.go" >"$T/$name.ka" 2>&1 &
+	local ka=$!
+	wait_for 5 grep -q "^pod$" "$T/$name.ka" || fail "$name: the first request: $(cat "$T/$name.ka")"
+	shell_ns sh
+	netd_for "$sh" "$name" steal --config "$T/$name.conf"
+	nsenter --net="/proc/$sh/ns/net" python3 "$T/srv.py" local 8100 >>"$T/shell.log" 2>&1 &
+	on_exit "kill $! 2>/dev/null"
+	wait_for 10 grep -q "^steal=tcp pod:8100 -> shell:8100 stolen" "$T/$name.status" ||
+		fail "$name: 8100 not stolen: $(cat "$T/$name.status")"
+	grep -q "^local /c0/r0 " <<<"$(client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10)" ||
+		fail "$name: a new connection is not stolen"
+	touch "$T/$name.go"
+	wait "$ka"
+	got=$(tail -n 1 "$T/$name.ka")
+	[[ "$got" == "$want"* ]] || fail "$name: the old connection's second request got '$got', want $want"
+	say "$name: the connection made before the steal: $got"
+	kill "$sh"
+	wait_for 10 eval '[ -z "$(table)" ]' || fail "$name: the table is left: $(pod nft list tables)"
+}
+say "flush_connections: a keep-alive connection made before the steal stays with the pod without it"
+flush_case noflush "incoming: { flush_connections = false; };" pod
+say "... and is cut when the steal starts with it"
+flush_case flush "incoming: { flush_connections = true; };" cut
+grep -hq "port 8100: 1 established connection cut (flush_connections)" "$T"/agent.*.err ||
+	fail "the agent does not log the cut: $(grep -h flush "$T"/agent.*.err)"
 
 say "SIGKILL of the agent while mirroring: no rule left"
-unshare --net sleep 100000 &
-SH2=$!
-on_exit "kill $SH2 2>/dev/null"
-wait_for 5 eval "[ \"\$(readlink /proc/$SH2/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
-	fail "unshare --net did not start"
-laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
-	--netns "/proc/$SH2/ns/net" --exit-with "$SH2" --incoming mirror \
-	--status-file "$T/sh2.status" --pid-file "$T/sh2.pid" \
-	--log-file "$T/sh2.log" --log-level debug >"$T/sh2.ready" 2>"$T/sh2.err" ||
-	fail "netd for shell 2: $(cat "$T/sh2.err")"
-on_exit "kill $(cat "$T/sh2.pid") 2>/dev/null"
+shell_ns SH2
+netd_for "$SH2" sh2 mirror
 nsenter --net="/proc/$SH2/ns/net" python3 "$T/srv.py" local 8100 "$T/local2.log" >>"$T/shell.log" 2>&1 &
 on_exit "kill $! 2>/dev/null"
 mirrored2() { grep -q "^mirror=tcp pod:8100 -> shell:8100 mirrored" "$T/sh2.status" 2>/dev/null; }
 wait_for 10 mirrored2 || fail "shell 2: 8100 not mirrored: $(cat "$T/sh2.status")"
-client python3 "$T/cli.py" "$POD_ADDR" 8100 1 3 10 | grep -q "^ok 3$" || fail "shell 2: the pod does not answer"
+grep -q "^ok 3$" <<<"$(client python3 "$T/cli.py" "$POD_ADDR" 8100 1 3 10)" || fail "shell 2: the pod does not answer"
 wait_for 5 eval '[ "$(wc -l <"$T/local2.log")" -ge 3 ]' || fail "shell 2 did not log the copies"
 kill -9 "$AGENT_PID"
 wait_for 1 eval '[ -z "$(table)" ]' || fail "table left after SIGKILL of the agent: $(pod nft list ruleset)"
 pod nft list ruleset >"$T/pod.after2"
 diff -u "$T/pod.before" "$T/pod.after2" || fail "the pod's ruleset changed after SIGKILL"
-client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10 | grep -q "^ok 1$" || fail "the pod does not answer after SIGKILL"
+grep -q "^ok 1$" <<<"$(client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10)" || fail "the pod does not answer after SIGKILL"
 echo ok
