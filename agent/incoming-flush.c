@@ -36,6 +36,29 @@ struct flush_req {
 	struct inet_diag_req_v2	req;
 };
 
+/* Sends a sock_diag request for TCP sockets of family. 0 or -errno. */
+static int
+req_send(int fd, uint16_t type, uint16_t flags, int family, uint32_t states,
+    const struct inet_diag_sockid *id)
+{
+	struct flush_req q;
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+
+	memset(&q, 0, sizeof(q));
+	q.nlh.nlmsg_len = sizeof(q);
+	q.nlh.nlmsg_type = type;
+	q.nlh.nlmsg_flags = NLM_F_REQUEST | flags;
+	q.req.sdiag_family = (uint8_t)family;
+	q.req.sdiag_protocol = IPPROTO_TCP;
+	q.req.idiag_states = states;
+	if (id != NULL)
+		q.req.id = *id;
+	if (sendto(fd, &q, sizeof(q), 0, (struct sockaddr *)&nl,
+	    sizeof(nl)) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The mark of an inet_diag_msg (0 if the kernel sent none). */
 static uint32_t
 msg_mark(const struct nlmsghdr *h)
@@ -60,25 +83,16 @@ static int
 dump(int fd, int family, uint16_t port, uint32_t skip,
     struct inet_diag_sockid *ids, int max)
 {
-	struct flush_req q;
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
 	static char buf[FLUSH_BUF] __attribute__((aligned(8)));
 	const struct inet_diag_msg *m;
 	struct nlmsghdr *h;
 	ssize_t r;
 	int len, n = 0;
 
-	memset(&q, 0, sizeof(q));
-	q.nlh.nlmsg_len = sizeof(q);
-	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	q.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	q.req.sdiag_family = (uint8_t)family;
-	q.req.sdiag_protocol = IPPROTO_TCP;
-	q.req.idiag_states = 1u << TCP_ESTABLISHED | 1u << TCP_SYN_RECV |
-	    1u << TCP_CLOSE_WAIT;
-	if (sendto(fd, &q, sizeof(q), 0, (struct sockaddr *)&nl,
-	    sizeof(nl)) < 0)
-		return -errno;
+	if ((len = req_send(fd, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family,
+	    1u << TCP_ESTABLISHED | 1u << TCP_SYN_RECV | 1u << TCP_CLOSE_WAIT,
+	    NULL)) < 0)
+		return len;
 	for (;;) {
 		r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
@@ -107,25 +121,15 @@ dump(int fd, int family, uint16_t port, uint32_t skip,
 static int
 destroy(int fd, int family, const struct inet_diag_sockid *id)
 {
-	struct flush_req q;
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
 	struct {
 		struct nlmsghdr	 nlh;
 		struct nlmsgerr	 err;
 	} a;
 	ssize_t r;
+	int rc;
 
-	memset(&q, 0, sizeof(q));
-	q.nlh.nlmsg_len = sizeof(q);
-	q.nlh.nlmsg_type = SOCK_DESTROY;
-	q.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	q.req.sdiag_family = (uint8_t)family;
-	q.req.sdiag_protocol = IPPROTO_TCP;
-	q.req.idiag_states = ~0u;
-	q.req.id = *id;
-	if (sendto(fd, &q, sizeof(q), 0, (struct sockaddr *)&nl,
-	    sizeof(nl)) < 0)
-		return -errno;
+	if ((rc = req_send(fd, SOCK_DESTROY, NLM_F_ACK, family, ~0u, id)) < 0)
+		return rc;
 	do
 		r = recv(fd, &a, sizeof(a), 0);
 	while (r < 0 && errno == EINTR);

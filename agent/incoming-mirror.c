@@ -36,7 +36,7 @@
 #include "xmalloc.h"
 
 /* Bytes of each direction of the relay held at once. */
-#define MIRROR_BUF		65536
+#define MIRROR_BUF		32768
 /* The socketpair's send buffer of the copy: what may wait for the
  * stream engine beyond the client's window. */
 #define MIRROR_COPY_BUF		(256 * 1024)

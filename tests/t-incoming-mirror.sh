@@ -21,6 +21,7 @@
 # with it (the agent logs the cut); new connections are stolen.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
+. "$(dirname "$0")/incoming.sh"
 
 need_net
 need_fuse
@@ -31,18 +32,7 @@ net_topology
 P=$SRC/tests/netpeer.py
 
 say "client: another pod's namespace, routed to the pod"
-CLIENT_NS=mtp-cli-$$
-netns_add "$CLIENT_NS"
-ip -n "$POD_NS" link add podcli0 type veth peer name podcli1 netns "$CLIENT_NS" ||
-	fail "veth pod-client"
-ip -n "$POD_NS" addr add 10.82.0.1/30 dev podcli0
-ip -n "$POD_NS" link set podcli0 up
-ip -n "$CLIENT_NS" addr add 10.82.0.2/30 dev podcli1
-ip -n "$CLIENT_NS" link set podcli1 up
-ip -n "$CLIENT_NS" route add default via 10.82.0.1
-client() { ip netns exec "$CLIENT_NS" "$@"; }
-pod() { ip netns exec "$POD_NS" "$@"; }
-table() { pod nft list tables | sed -n 's/^table inet \(mirror_agent_[0-9]*\)$/\1/p'; }
+client_ns
 
 # srv.py pod|local PORT [LOG]: an HTTP/1.1 server (keep-alive) that
 # answers "WHO PATH SHA256(body)" and, with LOG, logs "PATH SHA256" per
@@ -210,28 +200,6 @@ try:
 except Exception as e:
     print("cut", type(e).__name__)
 PY
-# shell_ns VAR: a fresh network namespace holding a sleep; its PID in VAR.
-shell_ns() {
-	unshare --net sleep 100000 &
-	local pid=$!
-	on_exit "kill $pid 2>/dev/null"
-	wait_for 5 eval "[ \"\$(readlink /proc/$pid/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
-		fail "unshare --net did not start"
-	printf -v "$1" %s "$pid"
-}
-# netd_for SHELLPID NAME MODE [ARGS]: mirror-netd for that shell as
-# mirrorctl starts it; NAME_* files under $T; NETD_PID.
-netd_for() {
-	local sh=$1 name=$2 mode=$3; shift 3
-	laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
-		--netns "/proc/$sh/ns/net" --exit-with "$sh" --incoming "$mode" \
-		--status-file "$T/$name.status" --pid-file "$T/$name.pid" \
-		--log-file "$T/$name.log" --log-level debug "$@" \
-		>"$T/$name.ready" 2>"$T/$name.err" ||
-		fail "netd for $name: $(cat "$T/$name.err")"
-	NETD_PID=$(cat "$T/$name.pid")
-	on_exit "kill $NETD_PID 2>/dev/null"
-}
 # flush_case NAME CONF WANT: a keep-alive connection to the pod's 8100
 # made before a steal of 8100 (configuration CONF); its second request
 # after the steal starts gets WANT ("pod": left alone, "cut").
