@@ -284,8 +284,10 @@ answered(void *arg, int err, struct proto_cur *payload)
 	if (r->op == OP_INCOMING_SUB) {
 		if (err < 0) {
 			if (p->err != -err)
-				log_warnx("incoming: the agent cannot steal "
-				    "port %u: %s", p->remote, strerror(-err));
+				log_warnx("incoming: the agent cannot %s "
+				    "port %u: %s", inc_mode == CONF_IN_MIRROR ?
+				    "mirror" : "steal", p->remote,
+				    strerror(-err));
 			p->state = INC_FAILED;
 			p->err = -err;
 			p->retry = mono_now() + INCOMING_RETRY_S;
@@ -298,8 +300,9 @@ answered(void *arg, int err, struct proto_cur *payload)
 		} else {
 			p->state = INC_ON;
 			p->err = 0;
-			log_info("incoming: the pod's port %u is stolen for "
-			    "the shell's port %u", p->remote, p->local);
+			log_info("incoming: the pod's port %u is %s for "
+			    "the shell's port %u", p->remote, inc_mode ==
+			    CONF_IN_MIRROR ? "mirrored" : "stolen", p->local);
 		}
 	} else {
 		if (err < 0 && err != -ENOENT && err != -EIO)
@@ -309,7 +312,8 @@ answered(void *arg, int err, struct proto_cur *payload)
 			p->state = INC_IDLE;	/* back: the next sync */
 		else {
 			log_info("incoming: the pod's port %u is no longer "
-			    "stolen", p->remote);
+			    "%s", p->remote, inc_mode == CONF_IN_MIRROR ?
+			    "mirrored" : "stolen");
 			remove_port(p);
 		}
 	}
