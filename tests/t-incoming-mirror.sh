@@ -8,7 +8,8 @@
 # each request (path and sha256 of the body) and one on 8200 that
 # accepts and never reads. Checked: the client's requests on 8100, on a
 # keep-alive connection and on connections of their own, get the pod's
-# answers, and the shell's program logs the same requests; 200 requests
+# answers, and the shell's program logs the same requests (and those of
+# a client in the pod itself, to its own address); 200 requests
 # with 1 MiB bodies to 8200 on 4 keep-alive connections are all answered
 # by the pod while the shell's program never reads, and mirrorctl status
 # counts dropped copies (> 0) for pod:8200; a client's half-close reaches
@@ -145,6 +146,14 @@ sort "$T/pod8100.log" | cmp -s - "$T/want" || fail "the pod's log differs: $(dif
 logged() { [ "$(sort "$T/local.log" 2>/dev/null)" = "$(cat "$T/want")" ]; }
 wait_for 10 logged || fail "the shell's program did not log the same requests: $(diff <(sort "$T/local.log") "$T/want")"
 say "30 requests answered by the pod, the same 30 logged in the shell"
+
+say "the pod's own connection to POD:8100 is mirrored too"
+pod python3 "$T/cli.py" "$POD_ADDR" 8100 1 2 500 >"$T/self.out" 2>&1 ||
+	fail "the pod's own client: $(tail -n 5 "$T/self.out")"
+assert_eq "ok 2" "$(tail -n 1 "$T/self.out")" "the pod's own requests answered by the pod"
+grep -v "^ok " "$T/self.out" | sed 's/^pod //' | sort | cat - "$T/want" | sort >"$T/want2"
+logged2() { [ "$(sort "$T/local.log" 2>/dev/null)" = "$(cat "$T/want2")" ]; }
+wait_for 10 logged2 || fail "the shell did not log the pod's own requests: $(diff <(sort "$T/local.log") "$T/want2")"
 
 say "a client's half-close reaches the pod through the mirror"
 # The pod's sink (net.sh) answers the sha256 of what it read once it
