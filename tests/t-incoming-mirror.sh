@@ -196,6 +196,12 @@ wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left: $(pod nf
 pod nft list ruleset >"$T/pod.after"
 diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
 grep -q "^ok 1$" <<<"$(client python3 "$T/cli.py" "$POD_ADDR" 8100 1 1 10)" || fail "the pod does not answer after the shell"
+# For the log, not asserted: the same 200 MiB without the mirror.
+start=$(date +%s%N)
+client python3 "$T/cli.py" "$POD_ADDR" 8200 4 50 1048576 >"$T/big0.out" 2>&1 ||
+	fail "big client without the mirror: $(tail -n 5 "$T/big0.out")"
+assert_eq "ok 200" "$(tail -n 1 "$T/big0.out")" "answers of the pod without the mirror"
+say "the same 200 MiB without the mirror in $((($(date +%s%N) - start) / 1000000)) ms"
 
 # ka.py ADDR PORT GO: a keep-alive connection, one request; once GO
 # exists, a second request on it. Prints the two answers (or "cut").
