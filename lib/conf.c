@@ -137,6 +137,7 @@ static const struct conf_setting {
 	{ "incoming.ports",		CONF_T_LIST },
 	{ "incoming.ignore_ports",	CONF_T_LIST },
 	{ "incoming.port_mapping",	CONF_T_LIST },
+	{ "incoming.flush_connections",	CONF_T_BOOL },
 };
 #define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
 #define CONF_NAME_MAX	64	/* longest group.key looked up */
@@ -868,6 +869,9 @@ conf_load(struct mirror_conf *c, const char *path)
 	    c->incoming_ignore, &c->incoming_nignore)) < 0 ||
 	    (rc = get_port_mapping(&cfg, path, c)) < 0)
 		goto out;
+	if (config_lookup_bool(&cfg, "incoming.flush_connections",
+	    &c->incoming_flush))
+		c->incoming_flush = c->incoming_flush != 0;
 	if (config_lookup_bool(&cfg, "net.dns", &c->net_dns))
 		c->net_dns = c->net_dns != 0;
 	if ((rc = get_cidrs(&cfg, path, "net.routes", c->net_routes,

@@ -179,11 +179,20 @@ proto_enc_net_errno(struct proto_buf *b, uint8_t kind, uint16_t op,
 
 /* ---- OP_INCOMING_SUB, OP_INCOMING_UNSUB ---------------------------- */
 
+/* A mode of 1..INCOMING_MODE_MAX, and no flag but INCOMING_FLUSH. */
+static int
+incoming_mode_ok(uint8_t mode)
+{
+	uint8_t m = mode & (uint8_t)~INCOMING_FLUSH;
+
+	return m != 0 && m <= INCOMING_MODE_MAX;
+}
+
 int
 proto_enc_incoming_sub(struct proto_buf *b, uint32_t id, uint16_t port,
     uint8_t mode)
 {
-	if (port == 0 || mode == 0 || mode > INCOMING_MODE_MAX)
+	if (port == 0 || !incoming_mode_ok(mode))
 		return -EINVAL;
 	proto_begin(b, MSG_REQUEST, OP_INCOMING_SUB, id, 0);
 	proto_put_u16(b, port);
@@ -195,7 +204,7 @@ int
 proto_dec_incoming_sub(struct proto_cur *c, uint16_t *port, uint8_t *mode)
 {
 	if (proto_get_u16(c, port) < 0 || proto_get_u8(c, mode) < 0 ||
-	    *port == 0 || *mode == 0 || *mode > INCOMING_MODE_MAX)
+	    *port == 0 || !incoming_mode_ok(*mode))
 		return -EBADMSG;
 	return proto_end(c);
 }

@@ -71,6 +71,7 @@ struct inc_port {
 	struct sockaddr_storage	 to;
 	socklen_t		 tolen;
 	uint64_t		 conns, failed, bytes_in, bytes_out;
+	uint64_t		 dropped;	/* mirror: copies the agent dropped */
 };
 
 static pthread_mutex_t inc_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -94,15 +95,12 @@ incoming_configure(int mode, const struct mirror_conf *conf)
 {
 	inc_mode = mode;
 	inc_conf = *conf;
-	if (mode == CONF_IN_MIRROR)
-		log_info("incoming: mirror mode is not built yet; the pod's "
-		    "incoming traffic is left alone (as with \"off\")");
 }
 
 int
 incoming_active(void)
 {
-	return inc_mode == CONF_IN_STEAL;
+	return inc_mode == CONF_IN_STEAL || inc_mode == CONF_IN_MIRROR;
 }
 
 /* ---- the client's own address, in the shell ---- */
@@ -262,7 +260,10 @@ call(const struct inc_call *c)
 	*r = *c;
 	proto_buf_init(&b, PROTO_HDR_LEN + 4);
 	if (c->op == OP_INCOMING_SUB)
-		(void)proto_enc_incoming_sub(&b, 0, c->remote, INCOMING_STEAL);
+		(void)proto_enc_incoming_sub(&b, 0, c->remote,
+		    inc_mode == CONF_IN_MIRROR ? INCOMING_MIRROR :
+		    INCOMING_STEAL | (inc_conf.incoming_flush ?
+		    INCOMING_FLUSH : 0));
 	else
 		(void)proto_enc_incoming_unsub(&b, 0, c->remote);
 	client_call(R.cl, &b, answered, r);
@@ -283,8 +284,10 @@ answered(void *arg, int err, struct proto_cur *payload)
 	if (r->op == OP_INCOMING_SUB) {
 		if (err < 0) {
 			if (p->err != -err)
-				log_warnx("incoming: the agent cannot steal "
-				    "port %u: %s", p->remote, strerror(-err));
+				log_warnx("incoming: the agent cannot %s "
+				    "port %u: %s", inc_mode == CONF_IN_MIRROR ?
+				    "mirror" : "steal", p->remote,
+				    strerror(-err));
 			p->state = INC_FAILED;
 			p->err = -err;
 			p->retry = mono_now() + INCOMING_RETRY_S;
@@ -297,8 +300,9 @@ answered(void *arg, int err, struct proto_cur *payload)
 		} else {
 			p->state = INC_ON;
 			p->err = 0;
-			log_info("incoming: the pod's port %u is stolen for "
-			    "the shell's port %u", p->remote, p->local);
+			log_info("incoming: the pod's port %u is %s for "
+			    "the shell's port %u", p->remote, inc_mode ==
+			    CONF_IN_MIRROR ? "mirrored" : "stolen", p->local);
 		}
 	} else {
 		if (err < 0 && err != -ENOENT && err != -EIO)
@@ -308,7 +312,8 @@ answered(void *arg, int err, struct proto_cur *payload)
 			p->state = INC_IDLE;	/* back: the next sync */
 		else {
 			log_info("incoming: the pod's port %u is no longer "
-			    "stolen", p->remote);
+			    "%s", p->remote, inc_mode == CONF_IN_MIRROR ?
+			    "mirrored" : "stolen");
 			remove_port(p);
 		}
 	}
@@ -400,29 +405,31 @@ incoming_status(FILE *f)
 	static const char *const what[] = {
 		[INC_IDLE] = "waiting",
 		[INC_SUBBING] = "subscribing",
-		[INC_ON] = "stolen",
+		[INC_ON] = "stolen",	/* "mirrored" in mirror mode */
 		[INC_FAILED] = "failed",
 		[INC_UNSUBBING] = "unsubscribing",
 	};
 	const struct inc_port *p;
-	int i;
+	int i, mirror;
 
 	if (inc_mode == CONF_IN_OFF)
 		return;
-	if (inc_mode == CONF_IN_MIRROR) {
-		fprintf(f, "incoming=mirror (not built yet: off)\n");
-		return;
-	}
-	fprintf(f, "incoming=steal\n");
+	mirror = inc_mode == CONF_IN_MIRROR;
+	fprintf(f, "incoming=%s\n", mirror ? "mirror" : "steal");
 	pthread_mutex_lock(&inc_mtx);
 	for (i = 0; i < inc_n; i++) {
 		p = &inc[i];
-		fprintf(f, "steal=tcp pod:%u -> shell:%u %s%s%s conns %llu "
-		    "failed %llu bytes_in %llu bytes_out %llu\n", p->remote,
-		    p->local, what[p->state], p->state == INC_FAILED ? ": " :
+		fprintf(f, "%s=tcp pod:%u -> shell:%u %s%s%s conns %llu "
+		    "failed %llu ", mirror ? "mirror" : "steal", p->remote,
+		    p->local, mirror && p->state == INC_ON ? "mirrored" :
+		    what[p->state], p->state == INC_FAILED ? ": " :
 		    "", p->state == INC_FAILED ? strerror(p->err) : "",
 		    (unsigned long long)p->conns,
-		    (unsigned long long)p->failed,
+		    (unsigned long long)p->failed);
+		if (mirror)
+			fprintf(f, "dropped %llu ",
+			    (unsigned long long)p->dropped);
+		fprintf(f, "bytes_in %llu bytes_out %llu\n",
 		    (unsigned long long)p->bytes_in,
 		    (unsigned long long)p->bytes_out);
 	}
@@ -585,6 +592,17 @@ incoming_tick(double now)
 			connected(st, ETIMEDOUT);
 		}
 	}
+}
+
+void
+incoming_dropped(struct relay_stream *st)
+{
+	struct inc_port *p;
+
+	pthread_mutex_lock(&inc_mtx);
+	if ((p = find_remote(st->in_port)) != NULL)
+		p->dropped++;
+	pthread_mutex_unlock(&inc_mtx);
 }
 
 void

@@ -183,6 +183,14 @@ test_incoming(void)
 	rc = load_text("incoming = { mode = \"off\"; };\n", &c, msg,
 	    sizeof(msg));
 	ok(rc == 0 && c.incoming_mode == CONF_IN_OFF, "incoming.mode off");
+	ok(c.incoming_flush == 0, "incoming.flush_connections: false unless set");
+	rc = load_text("incoming = { flush_connections = true; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == 0 && c.incoming_flush == 1 &&
+	    c.incoming_mode == CONF_IN_MIRROR, "incoming.flush_connections");
+	rc = load_text("incoming = { flush_connections = 1; };\n", &c, msg,
+	    sizeof(msg));
+	ok(rc == -EINVAL, "incoming.flush_connections: not a bool");
 	rc = load_text("incoming = { mode = \"stael\"; };\n", &c, msg,
 	    sizeof(msg));
 	ok(rc == -EINVAL && has(msg, "incoming.mode must be"),
