@@ -238,8 +238,8 @@ proto_dec_incoming_reply(struct proto_cur *c)
 static int
 open_ok(const struct proto_stream_open *o, size_t alen)
 {
-	if ((o->family != 4 && o->family != 6) ||
-	    alen != (o->family == 4 ? 4u : 16u))
+	if ((o->family == 4 && alen != 4) || (o->family == 6 && alen != 16) ||
+	    alen > 16)
 		return 0;
 	return o->proto != NET_TCP || o->window != 0;
 }
@@ -248,7 +248,11 @@ int
 proto_enc_stream_open(struct proto_buf *b, uint32_t id,
     const struct proto_stream_open *o)
 {
-	size_t alen = o->addrlen ? o->addrlen : o->family == 4 ? 4 : 16;
+	/* addrlen 0: the family's own length; another family (which the
+	 * agent answers EAFNOSUPPORT) has exactly addrlen bytes, so that a
+	 * decoded message encodes back the same. */
+	size_t alen = o->addrlen != 0 || (o->family != 4 && o->family != 6) ?
+	    o->addrlen : o->family == 4 ? 4 : 16;
 
 	if (!open_ok(o, alen))
 		return -EINVAL;

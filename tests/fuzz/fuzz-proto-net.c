@@ -202,9 +202,9 @@ stream_msg(const struct proto_hdr *h, struct proto_cur *cur,
 	proto_buf_init(&b, size);
 	switch (m.op) {
 	case STREAM_OPEN:
-		if ((m.id & STREAM_ID_AGENT) ||
-		    (m.open.family != 4 && m.open.family != 6) ||
-		    m.open.addrlen != (m.open.family == 4 ? 4 : 16))
+		if ((m.id & STREAM_ID_AGENT) || m.open.addrlen > 16 ||
+		    (m.open.family == 4 && m.open.addrlen != 4) ||
+		    (m.open.family == 6 && m.open.addrlen != 16))
 			abort();
 		if (h->status != 0)
 			goto out;
