@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "../netd/layer-ctl.h"
 #include "mirrorctl.h"
 #include "mount.h"
 #include "mountinfo.h"
@@ -526,6 +527,10 @@ shell_main(struct shell_args *a)
 	shell_root_path(sp, root);
 	if (a->exec && layer_env(sp, &conf, root, &envp) < 0)
 		goto done;
+	/* The layer reports listen() to netd at once (netd/layer-ctl.h). */
+	if (a->exec && (a->incoming < 0 ? conf.incoming_mode : a->incoming) !=
+	    CONF_IN_OFF)
+		envp = shell_env_put(envp, LAYER_CTL_ENV, LAYER_CTL_NAME);
 	sp->envp = envp;
 	rc = run_child(&s, sp, &sh, a->config, a->incoming);
 done:

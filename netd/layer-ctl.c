@@ -1,0 +1,250 @@
+/*
+ * The layer's line to netd (see layer-ctl.h): the parser of the layer's
+ * requests, and the thread that answers them. Each connection gets a
+ * short-lived detached thread of its own (at most LAYER_CTL_CONNS_MAX at
+ * once; beyond, the connection is closed unanswered and the layer goes
+ * on as without netd), since a listen waits for the agent's answer and
+ * another program's listen must not wait behind it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "incoming.h"
+#include "layer-ctl.h"
+#include "log.h"
+
+/* Requests answered at once. */
+#define LAYER_CTL_CONNS_MAX	32
+/* A client silent so long is dropped. */
+#define LAYER_CTL_READ_S	1
+
+static int ctl_fd = -1;
+static pthread_t ctl_thread;
+static int ctl_started;
+static _Atomic int ctl_conns;
+
+/* ---- the request ---- */
+
+/* A port of 1 to 5 digits, 1..65535, then the delimiter d (0: the end
+ * of the line). What follows, or NULL. */
+static const char *
+parse_port(const char *s, const char *end, char d, uint16_t *port)
+{
+	unsigned long v = 0;
+	int n = 0;
+
+	while (s < end && *s >= '0' && *s <= '9' && n < 5) {
+		v = v * 10 + (unsigned long)(*s++ - '0');
+		n++;
+	}
+	if (n == 0 || v == 0 || v > 65535)
+		return NULL;
+	*port = (uint16_t)v;
+	if (d == 0)
+		return s == end ? s : NULL;
+	return s < end && *s == d ? s + 1 : NULL;
+}
+
+int
+layer_ctl_parse(const char *buf, size_t n, struct layer_ctl_req *r)
+{
+	const char *s = buf, *end = buf + n;
+	char addr[INET6_ADDRSTRLEN];
+	struct sockaddr_in *sin = (struct sockaddr_in *)&r->to;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->to;
+	size_t len;
+
+	memset(r, 0, sizeof(*r));
+	if (n > 0 && buf[n - 1] == '\n')
+		end--;
+	if (n < 2 || n > LAYER_CTL_LINE_MAX || s[1] != ' ')
+		return -EINVAL;
+	switch (s[0]) {
+	case LAYER_CTL_BIND:
+		r->op = LAYER_CTL_BIND;
+		return parse_port(s + 2, end, 0, &r->asked) == NULL ?
+		    -EINVAL : 0;
+	case LAYER_CTL_LISTEN:
+		r->op = LAYER_CTL_LISTEN;
+		if ((s = parse_port(s + 2, end, ' ', &r->local)) == NULL ||
+		    (s = parse_port(s, end, ' ', &r->asked)) == NULL)
+			return -EINVAL;
+		len = (size_t)(end - s);
+		if (len == 0 || len >= sizeof(addr))
+			return -EINVAL;
+		memcpy(addr, s, len);
+		addr[len] = '\0';
+		if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(r->local);
+			if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+				sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			r->tolen = sizeof(*sin);
+		} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(r->local);
+			if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+				sin6->sin6_addr = in6addr_loopback;
+			r->tolen = sizeof(*sin6);
+		} else
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- the answers ---- */
+
+/* One line from fd into buf (at most LAYER_CTL_LINE_MAX bytes): its
+ * length, or -1 when the client sent none in time. */
+static ssize_t
+read_line(int fd, char *buf)
+{
+	size_t len = 0;
+	ssize_t n;
+	char *nl;
+
+	while (len < LAYER_CTL_LINE_MAX) {
+		n = read(fd, buf + len, LAYER_CTL_LINE_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		if ((nl = memchr(buf, '\n', len)) != NULL)
+			return nl - buf + 1;
+	}
+	return -1;
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct layer_ctl_req r;
+	char buf[LAYER_CTL_LINE_MAX + 1], out[32];
+	ssize_t n;
+	int fd = (int)(intptr_t)arg, rc;
+
+	memset(buf, 0, sizeof(buf));
+	if ((n = read_line(fd, buf)) < 0)
+		goto out;
+	if (layer_ctl_parse(buf, (size_t)n, &r) < 0) {
+		log_warnx("layer: a malformed request from the shell; "
+		    "ignored");
+		goto out;
+	}
+	if (r.op == LAYER_CTL_BIND)
+		snprintf(out, sizeof(out), "%s\n",
+		    incoming_layer_takes(r.asked) ? "yes" : "no");
+	else {
+		rc = incoming_layer_listen(r.local, r.asked, &r.to, r.tolen,
+		    LAYER_CTL_WAIT_S);
+		if (rc < 0)
+			snprintf(out, sizeof(out), "err %d\n", -rc);
+		else
+			snprintf(out, sizeof(out), "%s\n", rc ? "ok" : "no");
+	}
+	(void)!write(fd, out, strlen(out));
+out:
+	close(fd);
+	ctl_conns--;
+	return NULL;
+}
+
+static void *
+ctl_main(void *arg)
+{
+	struct timeval tv = { LAYER_CTL_READ_S, 0 };
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	(void)arg;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (;;) {
+		if ((fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				if (errno != EINTR && errno != ECONNABORTED)
+					usleep(10000);
+				continue;
+			}
+			break;		/* layer_ctl_stop's shutdown */
+		}
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (ctl_conns >= LAYER_CTL_CONNS_MAX) {
+			close(fd);
+			continue;
+		}
+		ctl_conns++;
+		if (pthread_create(&t, &attr, conn_main,
+		    (void *)(intptr_t)fd) != 0) {
+			ctl_conns--;
+			close(fd);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+int
+layer_ctl_start(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	/* sun_path[0] stays '\0': the abstract namespace. */
+	memcpy(sun.sun_path + 1, LAYER_CTL_NAME + 1,
+	    sizeof(LAYER_CTL_NAME) - 2);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    sizeof(LAYER_CTL_NAME) - 1);
+	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (bind(ctl_fd, (struct sockaddr *)&sun, len) < 0 ||
+	    listen(ctl_fd, 64) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = pthread_create(&ctl_thread, NULL, ctl_main, NULL)) != 0) {
+		rc = -rc;
+		goto fail;
+	}
+	ctl_started = 1;
+	return 0;
+fail:
+	close(ctl_fd);
+	ctl_fd = -1;
+	return rc;
+}
+
+void
+layer_ctl_stop(void)
+{
+	if (!ctl_started)
+		return;
+	ctl_started = 0;
+	(void)shutdown(ctl_fd, SHUT_RDWR);
+	pthread_join(ctl_thread, NULL);
+	close(ctl_fd);
+	ctl_fd = -1;
+}
