@@ -417,7 +417,7 @@ int
 incoming_layer_listen(uint16_t local, uint16_t asked,
     const struct sockaddr_storage *to, socklen_t tolen, double timeout)
 {
-	struct inc_call c;
+	struct inc_call c, undo = { 0, 0, 0 };
 	struct inc_port *p;
 	struct timespec ts;
 	double now = mono_now(), end = now + timeout, left;
@@ -444,11 +444,15 @@ incoming_layer_listen(uint16_t local, uint16_t asked,
 		p->state = INC_IDLE;
 	} else if (p->remote != remote) {
 		/* The watcher saw the fallback port first, under its own
-		 * number: it is the asked one's, unless already asked for. */
-		if ((p->state != INC_IDLE && p->state != INC_FAILED) ||
-		    find_remote(remote) != NULL) {
-			rc = -EBUSY;
+		 * number: it is the asked one's (the agent lets go of the
+		 * other), unless another listener has that. */
+		if (find_remote(remote) != NULL) {
+			rc = 0;
 			goto out;
+		}
+		if (p->state == INC_SUBBING || p->state == INC_ON) {
+			undo.op = OP_INCOMING_UNSUB;
+			undo.remote = p->remote;
 		}
 		p->remote = remote;
 		p->gen++;
@@ -459,6 +463,13 @@ incoming_layer_listen(uint16_t local, uint16_t asked,
 	p->tolen = tolen;
 	p->layer_until = now + INCOMING_LAYER_GRACE_S;
 	for (;;) {
+		if (undo.op) {
+			/* Its answer finds no entry of that port: ignored. */
+			pthread_mutex_unlock(&inc_mtx);
+			call(&undo);
+			pthread_mutex_lock(&inc_mtx);
+			undo.op = 0;
+		}
 		if ((p = find_port(local, 1)) == NULL) {
 			rc = -ENOENT;
 			break;

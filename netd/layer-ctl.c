@@ -131,6 +131,35 @@ read_line(int fd, char *buf)
 	return -1;
 }
 
+/* 1 when addr is the shell's own (netd connects there for each stolen
+ * connection, and must not be sent anywhere else): loopback, or an
+ * address a socket of this thread's namespace (the shell's) can bind. */
+static int
+shell_address(const struct sockaddr_storage *addr, socklen_t len)
+{
+	struct sockaddr_storage a = *addr;
+	int fd, ok;
+
+	if (a.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a;
+
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+			return 1;
+		sin->sin_port = 0;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a;
+
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return 1;
+		sin6->sin6_port = 0;
+	}
+	if ((fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	ok = bind(fd, (struct sockaddr *)&a, len) == 0;
+	close(fd);
+	return ok;
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -147,7 +176,11 @@ conn_main(void *arg)
 		    "ignored");
 		goto out;
 	}
-	if (r.op == LAYER_CTL_BIND)
+	if (r.op == LAYER_CTL_LISTEN && !shell_address(&r.to, r.tolen)) {
+		log_warnx("layer: a listener on port %u at an address not the "
+		    "shell's; ignored", r.local);
+		snprintf(out, sizeof(out), "err %d\n", EADDRNOTAVAIL);
+	} else if (r.op == LAYER_CTL_BIND)
 		snprintf(out, sizeof(out), "%s\n",
 		    incoming_layer_takes(r.asked) ? "yes" : "no");
 	else {

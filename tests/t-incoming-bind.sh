@@ -21,7 +21,9 @@
 #     times from listen() to the first local answer are printed, median
 #     and worst, side by side.
 # In a second session, port_mapping 8080 -> 80: the program listening on
-# 8080 gets the client's first request to POD:80.
+# 8080 gets the client's first request to POD:80; and netd refuses what
+# the layer would not send (a listener at an address not the shell's,
+# port 0, a line of garbage).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
@@ -116,6 +118,21 @@ for i in range(n):
     done.readline()
 took.sort()
 print("%s: listen() took %.1f ms (median), %.1f ms (max)" % (tag, took[n // 2], took[-1]), flush=True)
+PY
+cat >"$U/hostile.py" <<'PY'
+# hostile.py: requests to netd's socket that the layer would not send:
+# each answer (or "closed") on a line.
+import os, socket
+for req in [b"L 80 80 10.77.0.2\n", b"L 0 80 0.0.0.0\n", b"X" * 200, b"B 80\n"]:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("\0" + os.environ["MIRROR_NETD_SOCK"][1:])
+    s.sendall(req)
+    try:
+        got = s.recv(100).decode().strip()
+    except ConnectionResetError:	# netd closed with the rest unread
+        got = ""
+    print(got or "closed", flush=True)
+    s.close()
 PY
 cat >"$T/client.py" <<'PY'
 # client.py ADDR PORT GO WANT [once]: waits for the server's "go" on the
@@ -248,6 +265,7 @@ ip netns exec "$CLIENT_NS" python3 "$T/client.py" "$POD_ADDR" 80 "$U/go8080" \
 on_exit "kill $! 2>/dev/null"
 (cd "$U" && SUDO_UID=$USER_ID SUDO_GID=$USER_GID exec timeout 120 "$CTL" exec --steal \
 	--config "$U/map.conf" --token-file "$T/token" "$AGENT_URL" -- sh -c '
+	python3 hostile.py >"$1/hostile" 2>&1
 	python3 server.py 8080 mapped "$1/go8080" >"$1/server-8080" 2>&1 & s=$!
 	while [ ! -e "$1/stop" ]; do sleep 0.1; done
 	kill $s' sh "$U") >"$T/exec2.out" 2>&1 &
@@ -259,6 +277,9 @@ say "mapped: server: $(cat "$U/server-8080"); client: $(cat "$T/client-mapped")"
 assert_eq "listening 8080" "$(head -n 1 "$U/server-8080")" "getsockname of 8080"
 grep -q "^ok .* 1 request(s): local mapped$" "$T/client-mapped" ||
 	fail "the first request to POD:80 did not reach the program on 8080: $(cat "$T/client-mapped")"
+say "requests the layer would not send: $(tr '\n' ' ' <"$U/hostile")"
+assert_eq "err 99 closed closed yes" "$(tr '\n' ' ' <"$U/hostile" | sed 's/ $//')" \
+	"netd's answers to a listener outside the shell, port 0, garbage, and bind 80"
 touch "$U/stop"
 wait "$EXEC_CTL" || fail "mirrorctl exec failed: $(cat "$T/exec2.out")"
 wait_for 2 eval 'page 80 | grep -q "$POD_PAGE"' || fail "the pod does not answer after the mapped session: $(page 80)"
