@@ -1,6 +1,7 @@
 /*
  * libmirror-layer.so: the thin LD_PRELOAD layer of `mirrorctl exec`. It
- * maps paths, nothing else. Its core, here: at load it reads the rules
+ * maps paths (and, with --steal, reports listen() to netd: net.c). Its
+ * core, here: at load it reads the rules
  * file named by MIRROR_LAYER_RULES (written by mirrorctl, see rules.h)
  * and decides, for each absolute path a hooked call (hooks.c) passes,
  * whether it is the local file, the target's under its mount, or not

@@ -104,6 +104,10 @@ const struct cmd_entry cmd_exec_entry = {
 "The context of \"mirrorctl shell\" (see its --help) for CMD, with the\n"
 "layer (fs.mode, fs.mapping, ...) preloaded. What an IDE's launch\n"
 "configuration runs. Needs root (sudo); CMD runs as the user behind it.\n"
+"With --steal the layer also reports each TCP listen() at once (it\n"
+"returns once the pod's port is subscribed), and a bind() to a port\n"
+"taken in the shell gets another, the pod's traffic and getsockname()\n"
+"still the asked one.\n"
 "\n"
 "Options:\n"
 SHELL_OPTIONS_HELP
