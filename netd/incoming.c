@@ -81,6 +81,7 @@ struct inc_port {
 static pthread_mutex_t inc_mtx = PTHREAD_MUTEX_INITIALIZER;
 /* Broadcast when an entry's state changes: the layer's listens wait. */
 static pthread_cond_t inc_cond = PTHREAD_COND_INITIALIZER;
+static int inc_layer_off;			/* inc_mtx: netd stops */
 static struct inc_port inc[INCOMING_PORTS_MAX];	/* inc_mtx */
 static int inc_n;				/* inc_mtx */
 static int inc_mode;				/* set before the threads */
@@ -407,6 +408,15 @@ incoming_on_link(int up)
 
 /* ---- the layer's reports (layer-ctl.c's threads) ---- */
 
+void
+incoming_layer_off(void)
+{
+	pthread_mutex_lock(&inc_mtx);
+	inc_layer_off = 1;
+	pthread_cond_broadcast(&inc_cond);
+	pthread_mutex_unlock(&inc_mtx);
+}
+
 int
 incoming_layer_takes(uint16_t port)
 {
@@ -428,6 +438,10 @@ incoming_layer_listen(uint16_t local, uint16_t asked,
 	    tolen > sizeof(p->to))
 		return 0;
 	pthread_mutex_lock(&inc_mtx);
+	if (inc_layer_off) {
+		rc = -ESHUTDOWN;
+		goto out;
+	}
 	if ((p = find_port(local, 1)) == NULL) {
 		if (find_remote(remote) != NULL) {
 			rc = 0;		/* another listener has it */
@@ -463,6 +477,10 @@ incoming_layer_listen(uint16_t local, uint16_t asked,
 	p->tolen = tolen;
 	p->layer_until = now + INCOMING_LAYER_GRACE_S;
 	for (;;) {
+		if (inc_layer_off) {
+			rc = -ESHUTDOWN;
+			break;
+		}
 		if (undo.op) {
 			/* Its answer finds no entry of that port: ignored. */
 			pthread_mutex_unlock(&inc_mtx);

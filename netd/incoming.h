@@ -54,6 +54,9 @@ void	incoming_on_link(int up);
  * watcher does not drop it for a while though it may not see it yet. */
 int	incoming_layer_listen(uint16_t local, uint16_t asked,
 	    const struct sockaddr_storage *to, socklen_t tolen, double timeout);
+/* netd stops: the listens waiting above return -ESHUTDOWN, and any
+ * later one at once (before the agent's client goes). */
+void	incoming_layer_off(void);
 /* 1 when the session takes the local port (a bind that found it taken
  * may then use another). */
 int	incoming_layer_takes(uint16_t port);

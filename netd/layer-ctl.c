@@ -273,6 +273,8 @@ fail:
 void
 layer_ctl_stop(void)
 {
+	int i;
+
 	if (!ctl_started)
 		return;
 	ctl_started = 0;
@@ -280,4 +282,10 @@ layer_ctl_stop(void)
 	pthread_join(ctl_thread, NULL);
 	close(ctl_fd);
 	ctl_fd = -1;
+	/* The answering threads use the agent's client, which goes after
+	 * this: they stop waiting for it, and are waited for (a read or a
+	 * write of theirs times out in LAYER_CTL_READ_S). */
+	incoming_layer_off();
+	for (i = 0; ctl_conns > 0 && i < LAYER_CTL_READ_S * 200 + 100; i++)
+		usleep(5000);
 }

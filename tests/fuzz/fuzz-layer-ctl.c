@@ -32,6 +32,11 @@ incoming_layer_listen(uint16_t local, uint16_t asked,
 	return 0;
 }
 
+void
+incoming_layer_off(void)
+{
+}
+
 int
 incoming_layer_takes(uint16_t port)
 {
