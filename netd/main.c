@@ -844,6 +844,7 @@ main(int argc, char **argv)
 	relay_stop();
 	ret = DAEMON_EXIT_OK;
 out:
+	layer_ctl_stop();	/* its threads use the agent's client */
 	local_stop();
 	/* Routes first, explicitly; the device (and anything left through
 	 * it) goes when its fd closes. */
