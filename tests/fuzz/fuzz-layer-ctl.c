@@ -1,14 +1,12 @@
 /*
  * libFuzzer harness for netd's parser of the layer's requests
- * (netd/layer-ctl.c, layer_ctl_parse): the sender is the user's program
+ * (netd/layer-ctl-parse.c, layer_ctl_parse): the sender is the user's program
  * in the shell. Whatever the bytes, a request that parses has ports of
  * 1..65535, a listener address of IPv4 or IPv6 with the local port and
  * never an unspecified one (netd connects there), and the same request
- * written again parses to the same thing. The answering thread is not
- * run: incoming.c's side is stubbed here.
+ * written again parses to the same thing.
  *
- * FUZZ-SOURCES: netd/layer-ctl.c lib/log.c
- * FUZZ-FLAGS: -lpthread
+ * FUZZ-SOURCES: netd/layer-ctl-parse.c
  */
 #include "config.h"
 
@@ -19,30 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../netd/incoming.h"
 #include "../../netd/layer-ctl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-incoming_layer_listen(uint16_t local, uint16_t asked,
-    const struct sockaddr_storage *to, socklen_t tolen, double timeout)
-{
-	(void)local; (void)asked; (void)to; (void)tolen; (void)timeout;
-	return 0;
-}
-
-void
-incoming_layer_off(void)
-{
-}
-
-int
-incoming_layer_takes(uint16_t port)
-{
-	(void)port;
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
