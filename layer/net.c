@@ -5,10 +5,10 @@
  * is subscribed, so that a request that arrives right after listen()
  * returns is delivered; and a bind() that finds its port taken in the
  * shell's namespace binds another, when the session takes that port,
- * with getsockname() on the socket still reporting the asked port (as
- * mirrord does) and the pod's port sent to the other. Without the
- * variable (or a set-id program) nothing here changes a call; when
- * netd does not answer, listen() returns as it would anyway and the
+ * with getsockname() on the socket (and on the connections it accepts)
+ * still reporting the asked port (as mirrord does) and the pod's port
+ * sent to the other. Without the variable (or a set-id program)
+ * nothing here changes a call; when netd does not answer, listen() returns as it would anyway and the
  * watcher of the shell's listeners (expose.c) finds the port later.
  */
 #ifndef _GNU_SOURCE
@@ -202,8 +202,19 @@ layer_fallback_asked(int fd, uint16_t local)
 	return asked;
 }
 
+/* 1 when the entry's descriptor is no longer its socket (closed, or
+ * reused): its slot may be taken. fb_mtx held. */
+static int
+layer_fallback_stale(const struct layer_fallback *f)
+{
+	struct stat st;
+
+	return fstat(f->fd, &st) < 0 || st.st_ino != f->ino;
+}
+
 /* Remembers fd's pair, in place of any older one of the descriptor (a
- * closed socket's) or, when full, of the first entry. */
+ * closed socket's) or of a stale entry; when all are alive, the pair is
+ * not kept (the socket then shows its real port). */
 static void
 layer_fallback_add(int fd, ino_t ino, uint16_t asked, uint16_t local)
 {
@@ -218,15 +229,35 @@ layer_fallback_add(int fd, ino_t ino, uint16_t asked, uint16_t local)
 		if (fbs[i].asked == 0 && slot < 0)
 			slot = i;
 	}
-	if (slot < 0)
-		slot = 0;
-	else if (fbs[slot].asked == 0)
-		atomic_fetch_add(&fb_n, 1);
-	fbs[slot].fd = fd;
-	fbs[slot].ino = ino;
-	fbs[slot].asked = asked;
-	fbs[slot].local = local;
+	for (i = 0; slot < 0 && i < LAYER_NET_FALLBACKS; i++)
+		if (layer_fallback_stale(&fbs[i]))
+			slot = i;
+	if (slot >= 0) {
+		if (fbs[slot].asked == 0)
+			atomic_fetch_add(&fb_n, 1);
+		fbs[slot].fd = fd;
+		fbs[slot].ino = ino;
+		fbs[slot].asked = asked;
+		fbs[slot].local = local;
+	}
 	pthread_mutex_unlock(&fb_mtx);
+}
+
+/* A connection accepted on lfd: when lfd stands for an asked port, so
+ * does the connection (its own port is lfd's). */
+static void
+layer_accepted(int lfd, int fd)
+{
+	struct sockaddr_storage ss;
+	struct stat st;
+	uint16_t local, asked;
+	int saved = errno;
+
+	if ((local = layer_local_port(lfd, &ss)) != 0 &&
+	    (asked = layer_fallback_asked(lfd, local)) != 0 &&
+	    fstat(fd, &st) == 0)
+		layer_fallback_add(fd, st.st_ino, asked, local);
+	errno = saved;
 }
 
 int
@@ -308,6 +339,30 @@ listen(int fd, int backlog)
 	layer_report_listen(fd);
 	errno = saved;
 	return 0;
+}
+
+int
+accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags)
+{
+	static __typeof__(accept4) *real_;
+	int r;
+
+	if (real_ == NULL &&
+	    (real_ = (__typeof__(accept4) *)layer_real("accept4")) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real_(fd, addr, len, flags);
+	if (r >= 0 && atomic_load_explicit(&fb_n, memory_order_relaxed) > 0)
+		layer_accepted(fd, r);
+	return r;
+}
+
+/* The kernel's accept is accept4 without flags. */
+int
+accept(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	return accept4(fd, addr, len, 0);
 }
 
 int

@@ -6,8 +6,9 @@
 # Checked: without the variable a taken port stays EADDRINUSE and
 # nothing is reported; when netd says "no" to a taken port, EADDRINUSE;
 # "yes": the bind works on another port, getsockname() says the asked
-# one, listen() reports "L LOCAL ASKED ADDR" with the real port; a UDP
-# or unix socket's listen/bind is never reported; a netd that never
+# one (on the listener and on a connection it accepts), listen()
+# reports "L LOCAL ASKED ADDR" with the real port; a UDP or unix
+# socket's listen/bind is never reported; a netd that never
 # answers holds listen() 2.5 s at most, one that answers a megabyte of
 # garbage does not hold it, a missing socket not at all; every listen()
 # leaves a listening socket.
@@ -66,8 +67,10 @@ def try_bind(port):
     took = time.monotonic() - t
     lst = sorted(int(l.split()[1].split(":")[1], 16) for l in
                  open("/proc/net/tcp").readlines()[1:] if l.split()[3] == "0A")
-    return "bind %d: getsockname %d listen %.1f s listening %s" % (
-        port, s.getsockname()[1], took, ",".join(map(str, lst)))
+    c = socket.create_connection(("127.0.0.1", lst[0]))	# the one listener
+    a = s.accept()[0]
+    return "bind %d: getsockname %d listen %.1f s listening %s accepted %d" % (
+        port, s.getsockname()[1], took, ",".join(map(str, lst)), a.getsockname()[1])
 print(try_bind(int(sys.argv[1])))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(("127.0.0.1", 0))
@@ -102,11 +105,11 @@ out, seen = run(9090)
 ok = out.startswith("bind 9090: getsockname 9090 ") and len(seen) == 2 and \
     seen[0] == "B 9090\n" and seen[1].startswith("L ") and \
     seen[1].endswith(" 9090 127.0.0.1\n") and seen[1].split()[1] != "9090" and \
-    out.endswith(" listening " + seen[1].split()[1])
+    out.endswith(" listening %s accepted 9090" % seen[1].split()[1])
 check("netd says yes: another port, getsockname the asked one", ok, (out, seen))
 out, seen = run(9091)
 check("a free port: reported as it is", out.startswith("bind 9091: getsockname 9091 ")
-      and out.endswith(" listening 9091")
+      and out.endswith(" listening 9091 accepted 9091")
       and seen == ["L 9091 9091 127.0.0.1\n"], (out, seen))
 mode["v"] = "silent"
 t = time.monotonic()
@@ -120,7 +123,7 @@ check("netd answers garbage: listen() not held", took < 1.0, (out, seen))
 out, seen = run(9094, sock="mirror-test-layer-net-absent")
 took = float(out.split()[5])
 check("no netd socket: listen() not held", took < 0.5 and
-      out.startswith("bind 9094: getsockname 9094 ") and out.endswith(" listening 9094"), out)
+      out.startswith("bind 9094: getsockname 9094 ") and out.endswith(" listening 9094 accepted 9094"), out)
 PY
 unshare -n python3 "$T/driver.py" "$MIRROR_LAYER" || fail "see above"
 echo ok
