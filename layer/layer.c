@@ -1,11 +1,12 @@
 /*
  * libmirror-layer.so: the thin LD_PRELOAD layer of `mirrorctl exec`. It
- * maps paths, nothing else. Its core, here: at load it reads the rules
- * file named by MIRROR_LAYER_RULES (written by mirrorctl, see rules.h)
- * and decides, for each absolute path a hooked call (hooks.c) passes,
- * whether it is the local file, the target's under its mount, or not
- * found. The older MIRROR_LAYER_MAP="/from=/to[:/from2=/to2...]" prefix
- * maps still work and come first. A path is matched after its "." and
+ * maps paths (and, with --steal, reports listen() to netd: net.c). Its
+ * core, here: at load it reads the rules file named by
+ * MIRROR_LAYER_RULES (written by mirrorctl, see rules.h) and decides,
+ * for each absolute path a hooked call (hooks.c) passes, whether it is
+ * the local file, the target's under its mount, or not found. The
+ * older MIRROR_LAYER_MAP="/from=/to[:/from2=/to2...]" prefix maps still
+ * work and come first. A path is matched after its "." and
  * ".." are resolved lexically, so "/from/../../etc/shadow" is never sent
  * to "/to/../../etc/shadow". A set-id program ignores both variables
  * (secure_getenv), and a process without them is not touched.

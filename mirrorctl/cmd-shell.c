@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "../netd/layer-ctl.h"
 #include "mirrorctl.h"
 #include "mount.h"
 #include "mountinfo.h"
@@ -106,6 +107,10 @@ const struct cmd_entry cmd_exec_entry = {
 "The context of \"mirrorctl shell\" (see its --help) for CMD, with the\n"
 "layer (fs.mode, fs.mapping, ...) preloaded. What an IDE's launch\n"
 "configuration runs. Needs root (sudo); CMD runs as the user behind it.\n"
+"With --steal the layer also reports each TCP listen() at once (it\n"
+"returns once the pod's port is subscribed), and a bind() to a port\n"
+"taken in the shell gets another, the pod's traffic and getsockname()\n"
+"still the asked one.\n"
 "\n"
 "Options:\n"
 SHELL_OPTIONS_HELP
@@ -524,6 +529,10 @@ shell_main(struct shell_args *a)
 	shell_root_path(sp, root);
 	if (a->exec && layer_env(sp, &conf, root, &envp) < 0)
 		goto done;
+	/* The layer reports listen() to netd at once (netd/layer-ctl.h). */
+	if (a->exec && (a->incoming < 0 ? conf.incoming_mode : a->incoming) !=
+	    CONF_IN_OFF)
+		envp = shell_env_put(envp, LAYER_CTL_ENV, LAYER_CTL_NAME);
 	sp->envp = envp;
 	rc = run_child(&s, sp, &sh, a->config, a->incoming);
 done:

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "incoming.h"
@@ -58,6 +59,9 @@
 /* Stolen connections at once; beyond, a new one is refused (EMFILE),
  * whatever the pod's clients or the agent send. */
 #define INCOMING_CONNS_MAX	4096
+/* A port the layer reported is kept so long though the watcher, which
+ * looks every 200 ms, has not seen its listener yet. */
+#define INCOMING_LAYER_GRACE_S	1.0
 
 enum inc_state { INC_IDLE, INC_SUBBING, INC_ON, INC_FAILED, INC_UNSUBBING };
 
@@ -68,6 +72,7 @@ struct inc_port {
 	int			 err;		/* INC_FAILED: the agent's */
 	uint32_t		 gen;		/* bumped on each request */
 	double			 retry;
+	double			 layer_until;	/* reported by the layer */
 	struct sockaddr_storage	 to;
 	socklen_t		 tolen;
 	uint64_t		 conns, failed, bytes_in, bytes_out;
@@ -75,6 +80,9 @@ struct inc_port {
 };
 
 static pthread_mutex_t inc_mtx = PTHREAD_MUTEX_INITIALIZER;
+/* Broadcast when an entry's state changes: the layer's listens wait. */
+static pthread_cond_t inc_cond = PTHREAD_COND_INITIALIZER;
+static int inc_layer_off;			/* inc_mtx: netd stops */
 static struct inc_port inc[INCOMING_PORTS_MAX];	/* inc_mtx */
 static int inc_n;				/* inc_mtx */
 static int inc_mode;				/* set before the threads */
@@ -318,6 +326,7 @@ answered(void *arg, int err, struct proto_cur *payload)
 		}
 	}
 out:
+	pthread_cond_broadcast(&inc_cond);
 	pthread_mutex_unlock(&inc_mtx);
 	x_free(r);
 	if (again.op)
@@ -340,11 +349,13 @@ incoming_sync(const struct incoming_listener *l, int n)
 	up = client_ready(R.cl);
 	pthread_mutex_lock(&inc_mtx);
 	for (i = 0; i < inc_n; i++)
-		inc[i].want = 0;
+		inc[i].want = now < inc[i].layer_until;
 	for (i = 0; i < n; i++) {
-		if ((remote = remote_port(l[i].port)) == 0)
-			continue;
+		/* A port the layer reported keeps the pod's port it asked
+		 * for (it may have had another). */
 		if ((p = find_port(l[i].port, 1)) == NULL) {
+			if ((remote = remote_port(l[i].port)) == 0)
+				continue;
 			if (inc_n == INCOMING_PORTS_MAX ||
 			    find_remote(remote) != NULL)
 				continue;	/* full, or mapped twice */
@@ -396,7 +407,136 @@ incoming_on_link(int up)
 		else
 			remove_port(&inc[i--]);
 	}
+	pthread_cond_broadcast(&inc_cond);
 	pthread_mutex_unlock(&inc_mtx);
+}
+
+/* ---- the layer's reports (layer-ctl.c's threads) ---- */
+
+void
+incoming_layer_off(void)
+{
+	pthread_mutex_lock(&inc_mtx);
+	inc_layer_off = 1;
+	pthread_cond_broadcast(&inc_cond);
+	pthread_mutex_unlock(&inc_mtx);
+}
+
+int
+incoming_layer_takes(uint16_t port)
+{
+	return incoming_active() && remote_port(port) != 0;
+}
+
+int
+incoming_layer_listen(uint16_t local, uint16_t asked,
+    const struct sockaddr_storage *to, socklen_t tolen, double timeout)
+{
+	struct inc_call c, undo = { 0, 0, 0 };
+	struct inc_port *p;
+	struct timespec ts;
+	double now = mono_now(), end = now + timeout, left;
+	uint16_t remote;
+	int rc, asked_agent = 0;
+
+	if (!incoming_active() || (remote = remote_port(asked)) == 0 ||
+	    tolen > sizeof(p->to))
+		return 0;
+	pthread_mutex_lock(&inc_mtx);
+	if (inc_layer_off) {
+		rc = -ESHUTDOWN;
+		goto out;
+	}
+	if ((p = find_port(local, 1)) == NULL) {
+		if (find_remote(remote) != NULL) {
+			rc = 0;		/* another listener has it */
+			goto out;
+		}
+		if (inc_n == INCOMING_PORTS_MAX) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		p = &inc[inc_n++];
+		memset(p, 0, sizeof(*p));
+		p->local = local;
+		p->remote = remote;
+		p->state = INC_IDLE;
+	} else if (p->remote != remote) {
+		/* The watcher saw the fallback port first, under its own
+		 * number: it is the asked one's (the agent lets go of the
+		 * other), unless another listener has that. */
+		if (find_remote(remote) != NULL) {
+			rc = 0;
+			goto out;
+		}
+		if (p->state == INC_SUBBING || p->state == INC_ON) {
+			undo.op = OP_INCOMING_UNSUB;
+			undo.remote = p->remote;
+		}
+		p->remote = remote;
+		p->gen++;
+		p->state = INC_IDLE;
+	}
+	p->want = 1;
+	memcpy(&p->to, to, tolen);
+	p->tolen = tolen;
+	p->layer_until = now + INCOMING_LAYER_GRACE_S;
+	for (;;) {
+		if (inc_layer_off) {
+			rc = -ESHUTDOWN;
+			break;
+		}
+		if (undo.op) {
+			/* Its answer finds no entry of that port: ignored. */
+			pthread_mutex_unlock(&inc_mtx);
+			call(&undo);
+			pthread_mutex_lock(&inc_mtx);
+			undo.op = 0;
+		}
+		if ((p = find_port(local, 1)) == NULL) {
+			rc = -ENOENT;
+			break;
+		}
+		if (p->state == INC_ON) {
+			rc = 1;
+			break;
+		}
+		if (p->state == INC_FAILED && asked_agent) {
+			rc = -p->err;
+			break;
+		}
+		if (p->state == INC_IDLE || p->state == INC_FAILED) {
+			if (!client_ready(R.cl)) {
+				rc = -ENOTCONN;
+				break;
+			}
+			/* Asked now, not at the watcher's next look. */
+			p->state = INC_SUBBING;
+			c.op = OP_INCOMING_SUB;
+			c.remote = p->remote;
+			c.gen = ++p->gen;
+			asked_agent = 1;
+			pthread_mutex_unlock(&inc_mtx);
+			call(&c);
+			pthread_mutex_lock(&inc_mtx);
+			continue;
+		}
+		if ((left = end - mono_now()) <= 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)left;
+		ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&inc_cond, &inc_mtx, &ts);
+	}
+out:
+	pthread_mutex_unlock(&inc_mtx);
+	return rc;
 }
 
 void

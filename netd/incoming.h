@@ -45,6 +45,21 @@ void	incoming_sync(const struct incoming_listener *, int n);
 /* The agent connection came (up 1) or went: the agent forgot the
  * subscriptions, the next sync makes them again. */
 void	incoming_on_link(int up);
+/* The layer's report (layer-ctl.c): a program listens on local, having
+ * asked for port asked (another when it was taken); to is where a
+ * connection to it goes. Subscribes the pod's port for asked (as
+ * incoming.* say) to local and waits up to timeout seconds for the
+ * agent's answer: 1 subscribed, 0 the session does not take asked,
+ * -errno (the agent's refusal, ETIMEDOUT, ENOTCONN: no agent now). The
+ * watcher does not drop it for a while though it may not see it yet. */
+int	incoming_layer_listen(uint16_t local, uint16_t asked,
+	    const struct sockaddr_storage *to, socklen_t tolen, double timeout);
+/* netd stops: the listens waiting above return -ESHUTDOWN, and any
+ * later one at once (before the agent's client goes). */
+void	incoming_layer_off(void);
+/* 1 when the session takes the local port (a bind that found it taken
+ * may then use another). */
+int	incoming_layer_takes(uint16_t port);
 /* "incoming=" lines for the status file. Any thread. */
 void	incoming_status(FILE *f);
 

@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "fw.h"
 #include "incoming.h"
+#include "layer-ctl.h"
 #include "local.h"
 #include "localmatch.h"
 #include "log.h"
@@ -796,6 +797,12 @@ main(int argc, char **argv)
 	}
 
 	incoming_setup_ns();
+	/* The layer's reports of listen(): the socket is born in the
+	 * shell's namespace, where this thread is now. */
+	if (incoming_active() && (rc = layer_ctl_start()) < 0)
+		log_warnx("layer: cannot make %s in the shell's namespace "
+		    "(%s); its listeners are found by watching alone",
+		    LAYER_CTL_NAME, strerror(-rc));
 
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	rc_cfg.client = cl;
@@ -842,11 +849,13 @@ main(int argc, char **argv)
 		break;
 	}
 	log_info("signal %d: removing the routes and %s", sig, dev);
+	layer_ctl_stop();
 	netns_stop();
 	local_stop();		/* its NAT entries are the relay's */
 	relay_stop();
 	ret = DAEMON_EXIT_OK;
 out:
+	layer_ctl_stop();	/* its threads use the agent's client */
 	local_stop();
 	/* Routes first, explicitly; the device (and anything left through
 	 * it) goes when its fd closes. */
