@@ -60,7 +60,14 @@
  * netd is the client; lib/proto-net.h):
  *   OP_INCOMING_SUB   u16 port (1..65535), u8 mode (INCOMING_STEAL;
  *                INCOMING_MIRROR is reserved and answered EOPNOTSUPP
- *                until it exists) -> empty. New connections to that
+ *                until it exists; INCOMING_FILTER), and only with
+ *                INCOMING_FILTER: bytes filter (1..HTTP_FILTER_WIRE_MAX,
+ *                lib/httpfilter.h's wire form) -> empty. With a filter
+ *                the agent parses each connection's HTTP/1.x requests:
+ *                those the filter matches go to the client (one
+ *                STREAM_ACCEPT per connection), the others to the
+ *                target's own process (EINVAL: the filter does not
+ *                compile). New connections to that
  *                TCP port of the target arrive as STREAM_ACCEPT.
  *                Errors: EADDRINUSE (another client holds the port),
  *                EPERM (no CAP_NET_ADMIN in the target's netns, or the
@@ -274,7 +281,8 @@ struct proto_attr {
 /* OP_INCOMING_SUB modes. */
 #define INCOMING_STEAL	1	/* connections go to the client only */
 #define INCOMING_MIRROR	2	/* reserved: a copy while the pod answers */
-#define INCOMING_MODE_MAX INCOMING_MIRROR
+#define INCOMING_FILTER	3	/* steal the requests a filter matches */
+#define INCOMING_MODE_MAX INCOMING_FILTER
 
 /* ... and watches the directories it serves, sending STREAM_FS_EVENT. */
 #define CAP_WATCH	0x8
