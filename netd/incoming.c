@@ -262,7 +262,11 @@ call(const struct inc_call *c)
 	*r = *c;
 	proto_buf_init(&b, PROTO_HDR_LEN + 4);
 	if (c->op == OP_INCOMING_SUB)
-		(void)proto_enc_incoming_sub(&b, 0, c->remote, INCOMING_STEAL);
+		/* With incoming.http_filter the agent splits the requests. */
+		(void)proto_enc_incoming_sub_filter(&b, 0, c->remote,
+		    inc_conf.incoming_filter_len > 0 ? INCOMING_FILTER :
+		    INCOMING_STEAL, inc_conf.incoming_filter,
+		    inc_conf.incoming_filter_len);
 	else
 		(void)proto_enc_incoming_unsub(&b, 0, c->remote);
 	client_call(R.cl, &b, answered, r);
