@@ -115,7 +115,7 @@ split(const struct http_filter *f, const char *text, size_t step,
 {
 	struct http_split_req *r = malloc(sizeof(*r));
 	struct http_split_step st;
-	char held[4096];
+	static char held[2 * HTTP_SPLIT_HEAD_MAX];
 	size_t len = strlen(text), at = 0, n, hl = 0;
 	int nreq = 0, queued = 0, rc = 0;
 
@@ -135,7 +135,8 @@ split(const struct http_filter *f, const char *text, size_t step,
 			if (!queued) {
 				dests[nreq] = st.dest;
 				queued = 1;
-				strncat(out[st.dest], held, hl);
+				if (hl < 4096)
+					strncat(out[st.dest], held, hl);
 				hl = 0;
 			}
 			strncat(out[st.dest], text + at, st.used);
@@ -206,7 +207,7 @@ test_responses(void)
 	struct http_split_resp s;
 	struct http_split_step st;
 	size_t at = 0, len = strlen(ans);
-	int status[4], heads[4] = { 0, 0, 1, 0 }, n = 0, finals = 0;
+	int status[4], heads[4] = { 0, 1, 0, 0 }, n = 0, finals = 0;
 
 	http_split_resp_init(&s);
 	while (at < len && n < 4) {
