@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""HTTP/1.1 peers for tests/t-incoming-filter.sh.
+
+  httpwho.py serve WHO ADDR PORT   a keep-alive server: every answer's body
+      is "WHO METHOD PATH BODY"; "Upgrade: echo" is answered 101 and the
+      connection then echoes "WHO:" + each chunk.
+  httpwho.py check ADDR PORT       the client side: one keep-alive
+      connection, pipelined requests, POST bodies and upgrades, each
+      answer checked against who should give it. Prints "ok" or the
+      first difference and exits 1.
+"""
+import http.client
+import http.server
+import socket
+import socketserver
+import sys
+
+ME = "x-mirror"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    who = "?"
+
+    def log_message(self, *a):
+        pass
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.headers.get("Upgrade", "").lower() == "echo":
+            self.send_response(101)
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Upgrade", "echo")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                b = self.rfile.read1(65536)
+                if not b:
+                    break
+                self.wfile.write(self.who.encode() + b":" + b)
+                self.wfile.flush()
+            self.close_connection = True
+            return
+        out = ("%s %s %s " % (self.who, self.command, self.path)).encode() + body
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_HEAD = answer
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(who, addr, port):
+    Handler.who = who
+    Server((addr, int(port)), Handler).serve_forever()
+
+
+def want(got, exp, what):
+    if got != exp:
+        print("%s: got %r, want %r" % (what, got, exp))
+        sys.exit(1)
+
+
+def read_answers(s, n):
+    """n answers of a raw socket: (status, body) each."""
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            b = s.recv(65536)
+            if not b:
+                raise EOFError("closed after %d answers" % len(out))
+            buf += b
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        n_body = 0
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            if k.strip().lower() == "content-length":
+                n_body = int(v)
+        while len(buf) < n_body:
+            b = s.recv(65536)
+            if not b:
+                raise EOFError("body cut")
+            buf += b
+        out.append((status, buf[:n_body].decode()))
+        buf = buf[n_body:]
+    return out, buf
+
+
+def check(addr, port):
+    port = int(port)
+    # One keep-alive connection, the header deciding each request.
+    c = http.client.HTTPConnection(addr, port, timeout=10)
+    sock = None
+    steps = [("GET", "/a", {}, None, "pod GET /a "),
+             ("GET", "/b", {ME: "me"}, None, "laptop GET /b "),
+             ("GET", "/c", {ME: "someone else"}, None, "pod GET /c "),
+             ("POST", "/p", {}, b"to the pod", "pod POST /p to the pod"),
+             ("POST", "/q", {ME: "me"}, b"to the laptop",
+              "laptop POST /q to the laptop"),
+             ("HEAD", "/h", {ME: "me"}, None, ""),
+             ("GET", "/d", {"X-Mirror": "me"}, None, "laptop GET /d ")]
+    for method, path, hdrs, body, exp in steps:
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        want(r.status, 200, "%s %s status" % (method, path))
+        want(r.read().decode(), exp, "%s %s on one connection" % (method, path))
+        if sock is None:
+            sock = c.sock
+        want(c.sock is sock, True, "the connection was kept")
+    c.close()
+    print("keep-alive: %d requests on one connection" % len(steps))
+
+    # Pipelined: all in one write; the answers in order.
+    s = socket.create_connection((addr, port), timeout=10)
+    reqs = [("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", "pod GET /1 "),
+            ("GET /2 HTTP/1.1\r\nHost: x\r\nx-mirror: me\r\n\r\n",
+             "laptop GET /2 "),
+            ("POST /3 HTTP/1.1\r\nHost: x\r\nx-mirror: me\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n0\r\n\r\n",
+             "laptop POST /3 "),
+            ("POST /4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody",
+             "pod POST /4 body"),
+            ("GET /5 HTTP/1.1\r\nHost: x\r\nx-mirror: me\r\n\r\n",
+             "laptop GET /5 "),
+            ("GET /6 HTTP/1.1\r\nHost: x\r\n\r\n", "pod GET /6 ")]
+    s.sendall("".join(r for r, _ in reqs).encode())
+    got, _ = read_answers(s, len(reqs))
+    want([b for _, b in got], [e for _, e in reqs], "pipelined answers")
+    s.close()
+    print("pipelined: %d answers in order" % len(reqs))
+
+    # Upgrades pass through whole, to the side the request went to,
+    # after an earlier request to the other side.
+    for who, hdr, other in (("laptop", "x-mirror: me\r\n", "pod"),
+                            ("pod", "", "laptop")):
+        s = socket.create_connection((addr, port), timeout=10)
+        first = "" if other == "pod" else "x-mirror: me\r\n"
+        s.sendall(("GET /before HTTP/1.1\r\nHost: x\r\n%s\r\n"
+                   "GET /ws HTTP/1.1\r\nHost: x\r\n%sConnection: Upgrade\r\n"
+                   "Upgrade: echo\r\n\r\n" % (first, hdr)).encode())
+        got, rest = read_answers(s, 2)
+        want(got[0], (200, "%s GET /before " % other), "before the upgrade")
+        want(got[1][0], 101, "the upgrade's answer")
+        for msg in (b"hello", b"x-mirror: me\r\n\r\n", b"GET / HTTP/1.1\r\n\r\n"):
+            s.sendall(msg)
+            exp = who.encode() + b":" + msg
+            while len(rest) < len(exp):
+                b = s.recv(65536)
+                if not b:
+                    break
+                rest += b
+            want(rest, exp, "the %s's upgraded pipe" % who)
+            rest = b""
+        s.close()
+        print("upgrade to the %s: piped" % who)
+    print("ok")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(*sys.argv[2:5])
+    else:
+        check(*sys.argv[2:4])

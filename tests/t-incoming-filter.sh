@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Steal with an HTTP filter (issue 13, incoming.http_filter). The
+# topology of t-incoming-steal.sh: a "client" namespace reaching the
+# pod's address the way another pod would, and a shell (a network
+# namespace holding a sleep) whose mirror-netd --incoming steal has a
+# configuration with http_filter = { header = "^x-mirror: me$"; }. The
+# pod and the shell both run tests/httpwho.py on port 8888, each
+# answering with its name.
+# Checked (tests/httpwho.py check): on one keep-alive connection the
+# requests with the header are answered by the shell, the others by the
+# pod, POST bodies each way; six pipelined requests in one write come
+# back in order with the right bodies (a chunked one too); an upgrade
+# passes through whole to the side it went to, after a request to the
+# other side. Then: a filter that does not compile is refused at load
+# with its line; the shell's netd exits and the pod answers everything
+# again, with the pod's ruleset as before.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net.sh"
+
+need_net
+need_cmd nft nftables
+need_cmd nsenter util-linux
+net_topology
+W=$SRC/tests/httpwho.py
+
+say "client: another pod's namespace, routed to the pod"
+client_topology
+ip netns exec "$POD_NS" python3 "$W" serve pod "$POD_ADDR" 8888 >>"$T/pod.log" 2>&1 &
+on_exit "kill $!"
+who() { client curl -s --max-time 5 -H "x-mirror: me" "http://$POD_ADDR:8888/w"; }
+wait_for 5 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod's server does not answer: $(who)"
+pod nft list ruleset >"$T/pod.before" || fail "cannot read the pod's ruleset"
+
+say "a filter that does not compile is refused at load, with its line"
+printf 'incoming: {\n  http_filter = {\n    header = "(x";\n  };\n};\n' >"$T/bad.conf"
+timeout 10 "$NETD" --config "$T/bad.conf" --agent "$AGENT_URL" \
+	--token-file "$T/token" >/dev/null 2>"$T/bad.err" &&
+	fail "netd accepted a bad regex"
+grep -q "bad.conf:3: incoming.http_filter: header \"(x\"" "$T/bad.err" ||
+	fail "no clear error for a bad regex: $(cat "$T/bad.err")"
+
+say "the shell: netd --incoming steal with http_filter, httpwho on 8888"
+printf 'incoming: {\n  ports = [ 8888 ];\n  http_filter = { header = "^x-mirror: me$"; };\n};\n' >"$T/filter.conf"
+unshare --net sleep 100000 &
+SH=$!
+on_exit "kill $SH 2>/dev/null"
+wait_for 5 eval '[ "$(readlink /proc/$SH/ns/net)" != "$(readlink /proc/self/ns/net)" ]' ||
+	fail "unshare --net did not start"
+laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
+	--netns "/proc/$SH/ns/net" --exit-with "$SH" --incoming steal \
+	--config "$T/filter.conf" --status-file "$T/sh.status" \
+	--pid-file "$T/sh.pid" --log-file "$T/sh.log" --log-level debug \
+	>"$T/sh.ready" 2>"$T/sh.err" || fail "netd: $(cat "$T/sh.err")"
+NETD_PID=$(cat "$T/sh.pid")
+on_exit "kill $NETD_PID 2>/dev/null"
+nsenter --net="/proc/$SH/ns/net" python3 "$W" serve laptop 0.0.0.0 8888 >>"$T/shell.log" 2>&1 &
+on_exit "kill $! 2>/dev/null"
+stolen() { grep -q "^steal=tcp pod:8888 -> shell:8888 stolen" "$T/sh.status" 2>/dev/null; }
+wait_for 10 stolen || fail "8888 not stolen: $(cat "$T/sh.status")"
+wait_for 5 eval '[ "$(who)" = "laptop GET /w " ]' || fail "a request with the header did not reach the shell: $(who)"
+plain=$(client curl -s --max-time 5 "http://$POD_ADDR:8888/plain")
+assert_eq "pod GET /plain " "$plain" "a request without the header"
+
+say "keep-alive, pipelining, bodies and upgrades"
+client python3 "$W" check "$POD_ADDR" 8888 >"$T/check.out" 2>&1 ||
+	fail "$(cat "$T/check.out")"
+cat "$T/check.out"
+
+say "the shell's netd exits: the pod answers everything, no rule left"
+kill "$NETD_PID"
+wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit"
+wait_for 2 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod does not answer the header again: $(who)"
+pod nft list ruleset >"$T/pod.after"
+diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+echo ok
