@@ -37,6 +37,10 @@
 
 enum { SIDE_POD = 0, SIDE_LAPTOP = 1 };
 
+/* HTTP/2 with prior knowledge (h2c) starts so; not filtered yet, such a
+ * connection goes whole to the pod. */
+static const char h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 static atomic_int nconns;
 
 /* Bytes in d[off, off + len), at most FC_CAP. */
@@ -69,6 +73,9 @@ struct fconn {
 	int		 tunnel;	/* its answer came: a pipe, or -1 */
 	int		 cl_eof;
 	int		 cl_shut;
+	int		 started;	/* the first bytes were looked at */
+	size_t		 pre_len;
+	uint8_t		 pre[24];	/* the client's first bytes */
 	struct fbuf	 held;		/* an undecided request head */
 	struct fbuf	 out[2];	/* to the pod, to the laptop */
 	struct fbuf	 in[2];		/* read from a side, not yet cut */
@@ -156,6 +163,8 @@ pod_connect(struct fconn *c)
 	return 0;
 }
 
+static int refuse(struct fconn *, int);
+
 /* A request has been given its side: queue it, open the side, pass on
  * its held head. */
 static int
@@ -171,7 +180,7 @@ request_start(struct fconn *c, int side, int head)
 	    (rc = pod_connect(c)) < 0) {
 		log_debug("http filter: cannot reach the pod's process: %s",
 		    strerror(-rc));
-		return rc;
+		return refuse(c, 502);
 	}
 	c->q[(c->qh + c->qn++) % FC_QUEUE_MAX] =
 	    (struct fc_req){ (uint8_t)side, (uint8_t)head };
@@ -192,16 +201,16 @@ refuse(struct fconn *c, int status)
 		n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\n"
 		    "Connection: close\r\nContent-Length: 0\r\n\r\n", status,
 		    status == 431 ? "Request Header Fields Too Large" :
-		    "Bad Request");
+		    status == 502 ? "Bad Gateway" : "Bad Request");
 		(void)send(c->cfd, msg, (size_t)n, MSG_NOSIGNAL |
 		    MSG_DONTWAIT);
 	}
 	return -EPROTO;
 }
 
-/* n bytes from the client (n 0: its end). */
+/* n bytes of HTTP/1.x from the client (n 0: its end). */
 static int
-client_input(struct fconn *c, const uint8_t *p, size_t n)
+client_http(struct fconn *c, const uint8_t *p, size_t n)
 {
 	struct http_split_step st;
 	int eof = n == 0, rc;
@@ -238,6 +247,39 @@ client_input(struct fconn *c, const uint8_t *p, size_t n)
 }
 
 static int side_closed(struct fconn *, int);
+
+/* n bytes from the client (n 0: its end); its first bytes say whether
+ * it speaks HTTP/2 (h2c): then it is a pipe to the pod. */
+static int
+client_input(struct fconn *c, const uint8_t *p, size_t n)
+{
+	size_t k;
+	int rc;
+
+	if (c->started)
+		return client_http(c, p, n);
+	k = n < sizeof(c->pre) - c->pre_len ? n : sizeof(c->pre) - c->pre_len;
+	memcpy(c->pre + c->pre_len, p, k);
+	c->pre_len += k;
+	if (memcmp(c->pre, h2_preface, c->pre_len) == 0) {
+		if (c->pre_len < sizeof(h2_preface) && n > 0)
+			return 0;	/* more is needed to tell */
+		if (c->pre_len == sizeof(h2_preface)) {
+			c->started = 1;
+			if (pod_connect(c) < 0)
+				return -ECONNREFUSED;
+			c->raw_side = c->tunnel = SIDE_POD;
+			if ((rc = fbuf_put(&c->out[SIDE_POD], c->pre,
+			    c->pre_len)) < 0)
+				return rc;
+			return fbuf_put(&c->out[SIDE_POD], p + k, n - k);
+		}
+	}
+	c->started = 1;
+	if (c->pre_len > 0 && (rc = client_http(c, c->pre, c->pre_len)) < 0)
+		return rc;
+	return n - k > 0 || n == 0 ? client_input(c, p + k, n - k) : 0;
+}
 
 /* Cuts what side s sent while it is at the head of the queue (eof: its
  * end of input). */
@@ -372,6 +414,28 @@ finished(struct fconn *c)
 	return 1;
 }
 
+/* Pipelined answers already read, each cut once its side is at the
+ * head of the queue (the sides take turns). */
+static int
+pump(struct fconn *c)
+{
+	unsigned int qn;
+	int s, rc, again;
+
+	do {
+		again = 0;
+		for (s = 0; s < 2; s++) {
+			if (c->in[s].len == 0)
+				continue;
+			qn = c->qn;
+			if ((rc = side_answers(c, s, 0)) < 0)
+				return rc;
+			again |= c->qn != qn;
+		}
+	} while (again);
+	return 0;
+}
+
 static int
 loop(struct fconn *c)
 {
@@ -436,11 +500,8 @@ loop(struct fconn *c)
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    !c->cl_eof && (rc = client_read(c)) < 0)
 			return rc;
-		/* A pipelined answer already read, now at the head. */
-		for (s = 0; s < 2; s++)
-			if (c->in[s].len > 0 && (rc = side_answers(c, s,
-			    0)) < 0)
-				return rc;
+		if ((rc = pump(c)) < 0)
+			return rc;
 	}
 }
 

@@ -225,10 +225,7 @@ proto_dec_incoming_sub(struct proto_cur *c, uint16_t *port, uint8_t *mode)
 	const uint8_t *f;
 	uint32_t n;
 
-	if (proto_dec_incoming_sub_filter(c, port, mode, &f, &n) < 0 ||
-	    *mode == INCOMING_FILTER)
-		return -EBADMSG;
-	return 0;
+	return proto_dec_incoming_sub_filter(c, port, mode, &f, &n);
 }
 
 int

@@ -4,6 +4,8 @@
   httpwho.py serve WHO ADDR PORT   a keep-alive server: every answer's body
       is "WHO METHOD PATH BODY"; "Upgrade: echo" is answered 101 and the
       connection then echoes "WHO:" + each chunk.
+  httpwho.py h2c ADDR PORT         sends HTTP/2's preface, prints the
+      first line of what comes back.
   httpwho.py check ADDR PORT       the client side: one keep-alive
       connection, pipelined requests, POST bodies and upgrades, each
       answer checked against who should give it. Prints "ok" or the
@@ -25,9 +27,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def log_error(self, fmt, *a):
+        sys.stderr.write("%s error: %s\n" % (self.who, fmt % a))
+        sys.stderr.flush()
+
     def answer(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()   # the empty trailer
+                    break
+                body += self.rfile.read(size + 2)[:size]
         if self.headers.get("Upgrade", "").lower() == "echo":
             self.send_response(101)
             self.send_header("Connection", "Upgrade")
@@ -126,7 +139,7 @@ def check(addr, port):
              "laptop GET /2 "),
             ("POST /3 HTTP/1.1\r\nHost: x\r\nx-mirror: me\r\n"
              "Transfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n0\r\n\r\n",
-             "laptop POST /3 "),
+             "laptop POST /3 chunk"),
             ("POST /4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody",
              "pod POST /4 body"),
             ("GET /5 HTTP/1.1\r\nHost: x\r\nx-mirror: me\r\n\r\n",
@@ -165,8 +178,20 @@ def check(addr, port):
     print("ok")
 
 
+def h2c(addr, port):
+    """HTTP/2 with prior knowledge: the preface and a SETTINGS frame; what
+    comes back (the test looks for who logged it)."""
+    s = socket.create_connection((addr, int(port)), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+              b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    got = s.makefile("rb").read()
+    print(got.split(b"\r\n")[0].decode(errors="replace"))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:5])
+    elif sys.argv[1] == "h2c":
+        h2c(*sys.argv[2:4])
     else:
         check(*sys.argv[2:4])

@@ -11,7 +11,7 @@
 # pod, POST bodies each way; six pipelined requests in one write come
 # back in order with the right bodies (a chunked one too); an upgrade
 # passes through whole to the side it went to, after a request to the
-# other side. Then: a filter that does not compile is refused at load
+# other side; an h2c connection goes whole to the pod. Then: a filter that does not compile is refused at load
 # with its line; the shell's netd exits and the pod answers everything
 # again, with the pod's ruleset as before.
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +65,11 @@ say "keep-alive, pipelining, bodies and upgrades"
 client python3 "$W" check "$POD_ADDR" 8888 >"$T/check.out" 2>&1 ||
 	fail "$(cat "$T/check.out")"
 cat "$T/check.out"
+
+say "HTTP/2 with prior knowledge (h2c) goes whole to the pod (not filtered yet)"
+client python3 "$W" h2c "$POD_ADDR" 8888 >"$T/h2c.out" 2>&1 || fail "h2c: $(cat "$T/h2c.out")"
+grep -q "pod error: .*version (2.0)" "$T/pod.log" || fail "the pod did not get the h2c connection: $(cat "$T/h2c.out" "$T/pod.log")"
+grep -q "laptop error" "$T/shell.log" && fail "the shell got an h2c connection: $(cat "$T/shell.log")"
 
 say "the shell's netd exits: the pod answers everything, no rule left"
 kill "$NETD_PID"
