@@ -32,6 +32,7 @@
 #define FC_READ		65536		/* one read */
 #define FC_HIGH		(2 * FC_READ)	/* no read while a buffer holds more */
 #define FC_CAP		(4 * FC_READ + 2 * HTTP_SPLIT_HEAD_MAX)
+#define FC_MIN		16384		/* a buffer's first size */
 #define FC_QUEUE_MAX	64		/* requests awaiting their answer */
 #define FC_CONNECT_S	5		/* the pod's connect */
 
@@ -43,11 +44,13 @@ static const char h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 static atomic_int nconns;
 
-/* Bytes in d[off, off + len), at most FC_CAP. */
+/* Bytes in d[off, off + len); d grows (doubling from FC_MIN) up to
+ * FC_CAP. */
 struct fbuf {
 	uint8_t		*d;
 	size_t		 off;
 	size_t		 len;
+	size_t		 cap;
 };
 
 struct fc_req {
@@ -88,15 +91,21 @@ struct fconn {
 static int
 fbuf_put(struct fbuf *b, const uint8_t *p, size_t n)
 {
+	size_t cap;
+
 	if (n == 0)
 		return 0;
-	if (b->d == NULL)
-		b->d = xmalloc(FC_CAP);
 	if (n > FC_CAP - b->len)
 		return -ENOBUFS;
-	if (b->off + b->len + n > FC_CAP) {
+	if (b->off > 0 && b->off + b->len + n > b->cap) {
 		memmove(b->d, b->d + b->off, b->len);
 		b->off = 0;
+	}
+	if (b->len + n > b->cap) {
+		for (cap = b->cap ? b->cap : FC_MIN; cap < b->len + n; )
+			cap *= 2;
+		b->cap = cap < FC_CAP ? cap : FC_CAP;
+		b->d = xrealloc(b->d, b->cap);
 	}
 	memcpy(b->d + b->off + b->len, p, n);
 	b->len += n;

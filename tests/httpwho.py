@@ -7,11 +7,13 @@
   httpwho.py h2c ADDR PORT         sends HTTP/2's preface, prints the
       first line of what comes back.
   httpwho.py check ADDR PORT       the client side: one keep-alive
-      connection, pipelined requests, POST bodies and upgrades, each
+      connection (1 MiB bodies too), pipelined requests, POST bodies and
+      upgrades, each
       answer checked against who should give it. Prints "ok" or the
       first difference and exits 1.
 """
 import http.client
+import os
 import http.server
 import socket
 import socketserver
@@ -121,6 +123,11 @@ def check(addr, port):
               "laptop POST /q to the laptop"),
              ("HEAD", "/h", {ME: "me"}, None, ""),
              ("GET", "/d", {"X-Mirror": "me"}, None, "laptop GET /d ")]
+    # 1 MiB bodies each way, to each side, on the same connection.
+    for who, hdrs in (("pod", {}), ("laptop", {ME: "me"})):
+        big = os.urandom(512 * 1024).hex()
+        steps.append(("POST", "/big", hdrs, big.encode(),
+                      "%s POST /big %s" % (who, big)))
     for method, path, hdrs, body, exp in steps:
         c.request(method, path, body=body, headers=hdrs)
         r = c.getresponse()

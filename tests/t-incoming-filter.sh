@@ -28,7 +28,7 @@ client_topology
 ip netns exec "$POD_NS" python3 "$W" serve pod "$POD_ADDR" 8888 >>"$T/pod.log" 2>&1 &
 on_exit "kill $!"
 who() { client curl -s --max-time 5 -H "x-mirror: me" "http://$POD_ADDR:8888/w"; }
-wait_for 5 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod's server does not answer: $(who)"
+wait_for 15 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod's server does not answer: $(who)"
 pod nft list ruleset >"$T/pod.before" || fail "cannot read the pod's ruleset"
 
 say "a filter that does not compile is refused at load, with its line"
