@@ -1,5 +1,5 @@
 /*
- * The agent's network side, incoming traffic (steal): OP_INCOMING_SUB
+ * The agent's network side, incoming traffic: OP_INCOMING_SUB
  * and _UNSUB, the one listening socket that redirected connections
  * arrive at, and what is done with each. On the first subscription the
  * network thread (inside the target's netns) makes a listener on an
@@ -9,7 +9,10 @@
  * listener, except the agent's own, which carry INCOMING_MARK
  * (net_incoming_mark). An accepted connection's original port
  * (SO_ORIGINAL_DST) names the subscription; its client gets a
- * STREAM_ACCEPT with the peer's real address (net-stream.c). When the
+ * STREAM_ACCEPT with the peer's real address (net-stream.c) when the
+ * port is stolen; a mirrored port's connection goes to
+ * incoming-mirror.c (the pod's process answers, the client gets a
+ * copy). The redirect is the same for both modes. When the
  * last subscription goes (UNSUB, or its client's connection), the table
  * and the listener go too. Network thread only, like everything of
  * net-int.h.
@@ -41,7 +44,8 @@ struct net_sub {
 	struct net_sub	*next;
 	struct agent_net_client *cl;
 	uint16_t	 port;
-	uint64_t	 conns;
+	uint8_t		 mode;		/* INCOMING_STEAL, _MIRROR or _FILTER */
+	struct net_sub_counts n;
 	struct http_filter *filter;	/* INCOMING_FILTER, or NULL */
 };
 
@@ -110,16 +114,36 @@ teardown(struct agent_net *net)
 
 /* ---- requests ---- */
 
+/* incoming.flush_connections: the redirect is in place, the connections
+ * made before it are cut. A failure is logged; the steal stands. */
+static void
+flush_port(uint16_t port)
+{
+	int rc = net_incoming_flush(port, INCOMING_MARK);
+
+	if (rc >= 0)
+		log_info("incoming: port %u: %d established connection%s cut "
+		    "(flush_connections)", port, rc, rc == 1 ? "" : "s");
+	else
+		log_warnx("incoming: port %u: flush_connections: %s%s", port,
+		    strerror(-rc), rc == -EOPNOTSUPP ? " (the kernel has no "
+		    "CONFIG_INET_DIAG_DESTROY; existing connections stay "
+		    "with the pod)" : rc == -EPERM ? " (the agent needs "
+		    "CAP_NET_ADMIN in the target's network namespace)" : "");
+}
+
 static int
 sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
     uint8_t mode, struct http_filter *filter)
 {
 	struct net_sub *s;
-	int rc;
+	int rc, flush = mode & INCOMING_FLUSH;
 
+	mode &= (uint8_t)~INCOMING_FLUSH;
 	if (!net->ok)
 		return EPERM;
-	if (mode != INCOMING_STEAL && mode != INCOMING_FILTER)
+	if (mode != INCOMING_STEAL && mode != INCOMING_MIRROR &&
+	    mode != INCOMING_FILTER)
 		return EOPNOTSUPP;
 	if ((s = sub_find(net, port)) != NULL) {
 		if (s->cl != cl)
@@ -157,11 +181,15 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 	s->cl = cl;
 	s->port = port;
 	s->filter = filter != NULL ? http_filter_ref(filter) : NULL;
+	s->mode = mode;
 	s->next = net->in_subs;
 	net->in_subs = s;
 	cl->nsubs++;
-	log_info("incoming: stealing port %u for %s (to :%u)", port,
+	log_info("incoming: %s port %u for %s (to :%u)", mode ==
+	    INCOMING_MIRROR ? "mirroring" : "stealing", port,
 	    ws_conn_peer(cl->conn), net->in_lport);
+	if (flush && mode != INCOMING_MIRROR)
+		flush_port(port);
 	return 0;
 fail:
 	teardown(net);
@@ -182,8 +210,10 @@ sub_remove(struct agent_net *net, struct net_sub *s)
 	if ((rc = nft_port_del(&net->in_nft, s->port)) < 0)
 		log_warnx("incoming: cannot remove the redirect of port %u: "
 		    "%s", s->port, strerror(-rc));
-	log_info("incoming: port %u no longer stolen (%llu connections)",
-	    s->port, (unsigned long long)s->conns);
+	log_info("incoming: port %u no longer %s (%llu connections, %llu "
+	    "copies dropped)", s->port, s->mode == INCOMING_MIRROR ?
+	    "mirrored" : "stolen", (unsigned long long)s->n.conns,
+	    (unsigned long long)s->n.dropped);
 	s->cl->nsubs--;
 	http_filter_unref(s->filter);
 	x_free(s);
@@ -238,6 +268,7 @@ net_incoming_client_gone(struct agent_net *net, struct agent_net_client *cl)
 		if (s->cl == cl)
 			sub_remove(net, s);
 	}
+	net_mirror_client_gone(net, cl);
 }
 
 void
@@ -246,6 +277,7 @@ net_incoming_stop(struct agent_net *net)
 	while (net->in_subs != NULL)
 		sub_remove(net, net->in_subs);
 	teardown(net);
+	net_mirror_stop(net);
 }
 
 void
@@ -258,7 +290,39 @@ net_incoming_mark(struct agent_net *net, int fd)
 		    sizeof(mark));
 }
 
+struct net_sub_counts *
+net_incoming_counts(struct agent_net *net, uint16_t port)
+{
+	struct net_sub *s = sub_find(net, port);
+
+	return s != NULL ? &s->n : NULL;
+}
+
 /* ---- accepted connections ---- */
+
+int
+net_incoming_connect_pod(struct agent_net *net, const struct sockaddr_in *orig)
+{
+	uint32_t mark = INCOMING_MARK;
+	int fd, rc;
+
+	(void)net;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Marked before the connect: the redirect must not take it back
+	 * to the agent's own listener. */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)orig, sizeof(*orig)) < 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	return fd;
+fail:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
 
 static void
 reset_close(int fd)
@@ -316,8 +380,23 @@ net_incoming_accept(struct agent_net *net)
 		/* A connection made to the listener itself has no
 		 * original destination: nobody's. */
 		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &orig, &ol) < 0 ||
-		    (s = sub_find(net, ntohs(orig.sin_port))) == NULL ||
-		    s->cl->broken || s->cl->detached) {
+		    (s = sub_find(net, ntohs(orig.sin_port))) == NULL) {
+			reset_close(fd);
+			continue;
+		}
+		memset(&a, 0, sizeof(a));
+		a.family = 4;
+		memcpy(a.addr, &peer.sin_addr, 4);
+		a.sport = ntohs(peer.sin_port);
+		a.dport = s->port;
+		a.window = AGENT_NET_WINDOW;
+		if (s->mode == INCOMING_MIRROR) {
+			/* The pod answers whatever becomes of the copy. */
+			s->n.conns++;
+			net_mirror_accepted(net, s->cl, fd, &orig, &a);
+			continue;
+		}
+		if (s->cl->broken || s->cl->detached) {
 			reset_close(fd);
 			continue;
 		}
@@ -333,14 +412,8 @@ net_incoming_accept(struct agent_net *net)
 			reset_close(fd);
 			continue;
 		}
-		memset(&a, 0, sizeof(a));
-		a.family = 4;
-		memcpy(a.addr, &peer.sin_addr, 4);
-		a.sport = ntohs(peer.sin_port);
-		a.dport = s->port;
-		a.window = AGENT_NET_WINDOW;
-		s->conns++;
-		net_stream_accepted(net, s->cl, s->filter != NULL ? sp : fd,
+		s->n.conns++;
+		(void)net_stream_accepted(net, s->cl, s->filter != NULL ? sp : fd,
 		    &a);
 	}
 }

@@ -4,8 +4,8 @@
  * clients), net-stream.c (the stream table, a stream's life, opening
  * and the stream messages), net-tcp.c (the TCP relay), net-dgram.c (UDP
  * and ICMP), net-dns.c (DNS through c-ares), net-info.c (OP_NET_INFO,
- * the target's resolv.conf) and incoming.c (steal: OP_INCOMING_*, its
- * listener and nft.c's table). Everything here runs on the network thread,
+ * the target's resolv.conf), incoming.c (OP_INCOMING_*, its listener and
+ * nft.c's table; steal) and incoming-mirror.c (mirror mode's relay). Everything here runs on the network thread,
  * which owns it, unless it says otherwise (see net.c).
  */
 #ifndef MIRROR_AGENT_NET_INT_H
@@ -30,7 +30,7 @@
 #define NET_RESOLV_MAX		65536
 
 /* What an epoll event points at. */
-enum io_kind { IO_WAKE = 1, IO_STREAM, IO_ARES, IO_LISTEN };
+enum io_kind { IO_WAKE = 1, IO_STREAM, IO_ARES, IO_LISTEN, IO_MIRROR };
 
 /* Ports one client may steal at once, and its accepted connections
  * waiting for its STREAM_OPENED (beyond, a new one is reset). */
@@ -133,6 +133,9 @@ struct agent_net {
 	struct agent_nft in_nft;
 	int		 in_err;	/* the table's last failure, logged */
 	struct net_sub	*in_subs;
+	/* incoming-mirror.c: mirrored connections, and those to free at
+	 * the end of the loop round */
+	struct net_mirror *in_mirrors, *in_mirror_zombies;
 	uint8_t		 dgram[NET_DGRAM_MAX];
 	char		 resolv[NET_RESOLV_MAX];
 };
@@ -177,8 +180,12 @@ extern const struct stream_ops net_stream_ops;
 /* An incoming connection (fd) for cl: a stream with an id of the
  * agent's space, STREAM_ACCEPT sent, ST_ACCEPTING until the client's
  * STREAM_OPENED. */
-void	net_stream_accepted(struct agent_net *, struct agent_net_client *,
+uint32_t net_stream_accepted(struct agent_net *, struct agent_net_client *,
 	    int fd, const struct proto_stream_accept *);
+/* Ends cl's stream id at once with STREAM_CLOSE err, if it is still
+ * there (a mirrored connection's copy that fell behind). */
+void	net_stream_reset_id(struct agent_net *, struct agent_net_client *,
+	    uint32_t id, int err);
 
 /* net-tcp.c */
 /* STREAM_OPEN for TCP: the connect has started (inprogress) or is done. */
@@ -208,6 +215,11 @@ void	net_serve_dns(struct agent_net *, struct agent_net_client *,
 	    struct net_msg *m);
 
 /* incoming.c */
+/* A subscription's counters, for the log. */
+struct net_sub_counts {
+	uint64_t	 conns;		/* connections accepted */
+	uint64_t	 dropped;	/* mirror: copies dropped */
+};
 /* OP_INCOMING_SUB or _UNSUB (checked on the service thread); answered
  * here. */
 void	net_incoming_request(struct agent_net *, struct agent_net_client *,
@@ -222,5 +234,34 @@ void	net_incoming_stop(struct agent_net *);
 /* While a port is stolen: the agent's own connection fd is marked, so
  * that the redirects leave it alone. */
 void	net_incoming_mark(struct agent_net *, int fd);
+/* A connection to the pod's own process at orig (an accepted
+ * connection's SO_ORIGINAL_DST), marked so that the redirects leave it
+ * alone; non-blocking, the connect under way (EINPROGRESS) or done.
+ * Returns the fd or -errno. */
+struct sockaddr_in;
+int	net_incoming_connect_pod(struct agent_net *,
+	    const struct sockaddr_in *orig);
+/* The counters of port's subscription; NULL if it is gone. */
+struct net_sub_counts *net_incoming_counts(struct agent_net *, uint16_t port);
+
+/* incoming-flush.c: cuts the established TCP connections of local port
+ * port in the thread's netns (not those marked skip_mark). Returns how
+ * many, or -errno (EOPNOTSUPP: no CONFIG_INET_DIAG_DESTROY). */
+int	net_incoming_flush(uint16_t port, uint32_t skip_mark);
+
+/* incoming-mirror.c: mirror mode. */
+/* An accepted connection (fd) to a mirrored port, whose original
+ * destination was orig: relayed to the pod's process, a copy to cl. */
+void	net_mirror_accepted(struct agent_net *, struct agent_net_client *cl,
+	    int fd, const struct sockaddr_in *orig,
+	    const struct proto_stream_accept *);
+/* epoll events of one of a mirrored connection's sockets. */
+void	net_mirror_event(struct agent_net *, struct net_io *, uint32_t events);
+/* cl is gone: the copies for it end (their streams went with it). */
+void	net_mirror_client_gone(struct agent_net *, struct agent_net_client *);
+/* Every mirrored connection ends (the agent stops). */
+void	net_mirror_stop(struct agent_net *);
+/* Frees the mirrored connections that ended this loop round. */
+void	net_mirror_reap(struct agent_net *);
 
 #endif

@@ -387,7 +387,7 @@ net_connect_timeouts(struct agent_net *net, double now)
 
 /* ---- incoming connections ------------------------------------------ */
 
-void
+uint32_t
 net_stream_accepted(struct agent_net *net, struct agent_net_client *cl,
     int fd, const struct proto_stream_accept *a)
 {
@@ -414,6 +414,27 @@ net_stream_accepted(struct agent_net *net, struct agent_net_client *cl,
 	proto_buf_init(&b, PROTO_HDR_LEN + 32);
 	(void)proto_enc_stream_accept(&b, id, a);
 	net_send_buf(cl, &b);
+	return id;
+}
+
+void
+net_stream_reset_id(struct agent_net *net, struct agent_net_client *cl,
+    uint32_t id, int err)
+{
+	struct net_stream *ns = stream_find(cl, id);
+	struct proto_buf b;
+
+	if (ns == NULL || ns->state == ST_DEAD)
+		return;
+	if (ns->s.fd >= 0) {
+		stream_reset(&ns->s, err);
+		return;
+	}
+	proto_buf_init(&b, PROTO_HDR_LEN);
+	(void)proto_enc_stream_close(&b, id, (uint32_t)err);
+	net_send_buf(cl, &b);
+	ns->s.peer_gone = 1;
+	net_stream_free(net, ns, 1);
 }
 
 /* The client's STREAM_OPENED for an accepted connection: its local

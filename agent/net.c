@@ -295,6 +295,9 @@ net_main(void *arg)
 			case IO_LISTEN:
 				net_incoming_accept(net);
 				break;
+			case IO_MIRROR:
+				net_mirror_event(net, io, evs[i].events);
+				break;
 			case IO_ARES:
 				ares_process_fd(net->chan,
 				    evs[i].events & (EPOLLIN | EPOLLERR |
@@ -312,6 +315,7 @@ net_main(void *arg)
 		if (net->dns_ok && net->dns_servers_stale &&
 		    net->dns_inflight == 0)
 			net_dns_refresh(net);
+		net_mirror_reap(net);
 		reap(net);
 	}
 	/* Stopping: every socket goes; clients wait for their detach. */

@@ -146,6 +146,40 @@ e_tcp_dport(struct nlmsg_buf *b)
 	e_u32s(b, "payload", kv, 4);
 }
 
+/* tcp flags & (fin|syn|rst|ack) into register 1: a rule that wants
+ * SYN alone matches a connection's first packet only. A nat chain sees
+ * the first packet conntrack tracks of each connection, and conntrack
+ * picks up a connection made before its hooks were on in this netns
+ * (the table is what turns them on) from its next packet, mid-stream:
+ * such a connection must keep going to the pod's process, not be
+ * redirected to the agent's listener, which knows nothing of it and
+ * resets it. */
+static void
+e_tcp_flags_syn(struct nlmsg_buf *b)
+{
+	const uint32_t kv[][2] = {
+		{ NFTA_PAYLOAD_DREG, NFT_REG_1 },
+		{ NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER },
+		{ NFTA_PAYLOAD_OFFSET, 13 }, { NFTA_PAYLOAD_LEN, 1 },
+	};
+	const uint8_t mask = 0x17, zero = 0;	/* fin syn rst ack */
+	struct expr_at e;
+	size_t d;
+
+	e_u32s(b, "payload", kv, 4);
+	e = expr_begin(b, "bitwise");
+	attr_u32(b, NFTA_BITWISE_SREG, NFT_REG_1);
+	attr_u32(b, NFTA_BITWISE_DREG, NFT_REG_1);
+	attr_u32(b, NFTA_BITWISE_LEN, 1);
+	d = nlmsg_nest_begin(b, NFTA_BITWISE_MASK);
+	nlmsg_attr(b, NFTA_DATA_VALUE, &mask, 1);
+	nlmsg_nest_end(b, d);
+	d = nlmsg_nest_begin(b, NFTA_BITWISE_XOR);
+	nlmsg_attr(b, NFTA_DATA_VALUE, &zero, 1);
+	nlmsg_nest_end(b, d);
+	expr_end(b, e);
+}
+
 /* fib daddr type into register 1 */
 static void
 e_fib_daddr_type(struct nlmsg_buf *b)
@@ -215,15 +249,16 @@ m_chain(struct nlmsg_buf *b, struct agent_nft *n, int msg, const char *name,
 	nlmsg_end(b, at);
 }
 
-/* The rule of chain: ipv4, tcp dport port, mark != mark, [fib daddr
- * type local,] redirect to :lport. */
+/* The rule of chain: ipv4, tcp flags syn (a new connection),
+ * tcp dport port, mark != mark, [fib daddr type local,] redirect to
+ * :lport. */
 static void
 m_redirect_rule(struct nlmsg_buf *b, struct agent_nft *n, const char *chain,
     uint16_t port, uint16_t lport, uint32_t mark, int local_only)
 {
 	size_t at = msg_begin(b, nft_type(NFT_MSG_NEWRULE),
 	    NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, NFPROTO_INET, 0), l;
-	uint8_t nfproto = NFPROTO_IPV4, l4 = IPPROTO_TCP;
+	uint8_t nfproto = NFPROTO_IPV4, l4 = IPPROTO_TCP, syn = 0x02;
 	uint16_t nport = htons(port);
 	uint32_t type_local = RTN_LOCAL;
 
@@ -234,6 +269,8 @@ m_redirect_rule(struct nlmsg_buf *b, struct agent_nft *n, const char *chain,
 	e_cmp(b, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
 	e_meta(b, NFT_META_L4PROTO);
 	e_cmp(b, NFT_CMP_EQ, &l4, sizeof(l4));
+	e_tcp_flags_syn(b);
+	e_cmp(b, NFT_CMP_EQ, &syn, sizeof(syn));
 	e_tcp_dport(b);
 	e_cmp(b, NFT_CMP_EQ, &nport, sizeof(nport));
 	e_meta(b, NFT_META_MARK);

@@ -139,6 +139,7 @@ static const struct conf_setting {
 	{ "incoming.ignore_ports",	CONF_T_LIST },
 	{ "incoming.port_mapping",	CONF_T_LIST },
 	{ "incoming.http_filter",	CONF_T_MAP },
+	{ "incoming.flush_connections",	CONF_T_BOOL },
 };
 #define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
 #define CONF_NAME_MAX	64	/* longest group.key looked up */
@@ -991,6 +992,9 @@ conf_load(struct mirror_conf *c, const char *path)
 	    (rc = get_port_mapping(&cfg, path, c)) < 0 ||
 	    (rc = get_http_filter(&cfg, path, c)) < 0)
 		goto out;
+	if (config_lookup_bool(&cfg, "incoming.flush_connections",
+	    &c->incoming_flush))
+		c->incoming_flush = c->incoming_flush != 0;
 	if (c->incoming_filter_len > 0) {
 		/* A filter implies steal; mirror with a filter is not
 		 * built. */

@@ -33,7 +33,7 @@ struct conf_patterns {
 /* incoming.mode (mirrorctl shell and exec) */
 #define CONF_IN_OFF	0
 #define CONF_IN_STEAL	1
-#define CONF_IN_MIRROR	2	/* not built yet: behaves as off */
+#define CONF_IN_MIRROR	2	/* a copy while the pod answers */
 #define CONF_PORTS_MAX	64	/* incoming.ports, ignore_ports, mapping */
 
 #define CONF_REMOTE_MAX	32	/* fs.remote entries */
@@ -107,6 +107,7 @@ struct mirror_conf {
 	 * none); it implies steal */
 	size_t	incoming_filter_len;
 	uint8_t	incoming_filter[HTTP_FILTER_WIRE_MAX];
+	int	incoming_flush;		/* incoming.flush_connections */
 };
 
 /* "steal", "mirror" or "off": CONF_IN_*, or -EINVAL. */

@@ -180,18 +180,27 @@ proto_enc_net_errno(struct proto_buf *b, uint8_t kind, uint16_t op,
 
 /* ---- OP_INCOMING_SUB, OP_INCOMING_UNSUB ---------------------------- */
 
+/* A mode of 1..INCOMING_MODE_MAX, and no flag but INCOMING_FLUSH. */
+static int
+incoming_mode_ok(uint8_t mode)
+{
+	uint8_t m = mode & (uint8_t)~INCOMING_FLUSH;
+
+	return m != 0 && m <= INCOMING_MODE_MAX;
+}
+
 int
 proto_enc_incoming_sub_filter(struct proto_buf *b, uint32_t id,
     uint16_t port, uint8_t mode, const uint8_t *filter, size_t flen)
 {
-	if (port == 0 || mode == 0 || mode > INCOMING_MODE_MAX ||
-	    (mode == INCOMING_FILTER) != (flen > 0) ||
+	if (port == 0 || !incoming_mode_ok(mode) ||
+	    ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER) != (flen > 0) ||
 	    flen > HTTP_FILTER_WIRE_MAX)
 		return -EINVAL;
 	proto_begin(b, MSG_REQUEST, OP_INCOMING_SUB, id, 0);
 	proto_put_u16(b, port);
 	proto_put_u8(b, mode);
-	if (mode == INCOMING_FILTER)
+	if ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER)
 		proto_put_bytes(b, filter, flen);
 	return proto_finish(b);
 }
@@ -210,9 +219,9 @@ proto_dec_incoming_sub_filter(struct proto_cur *c, uint16_t *port,
 	*filter = NULL;
 	*flen = 0;
 	if (proto_get_u16(c, port) < 0 || proto_get_u8(c, mode) < 0 ||
-	    *port == 0 || *mode == 0 || *mode > INCOMING_MODE_MAX)
+	    *port == 0 || !incoming_mode_ok(*mode))
 		return -EBADMSG;
-	if (*mode == INCOMING_FILTER &&
+	if ((*mode & ~INCOMING_FLUSH) == INCOMING_FILTER &&
 	    (proto_get_bytes(c, filter, flen, HTTP_FILTER_WIRE_MAX) < 0 ||
 	    *flen == 0))
 		return -EBADMSG;

@@ -88,7 +88,8 @@ int	proto_enc_net_errno(struct proto_buf *, uint8_t kind, uint16_t op,
 
 /* ---- OP_INCOMING_SUB, OP_INCOMING_UNSUB ---------------------------- */
 
-/* Decoders refuse port 0 and a mode outside 1..INCOMING_MODE_MAX. The
+/* Decoders refuse port 0 and a mode outside 1..INCOMING_MODE_MAX (which
+ * may carry INCOMING_FLUSH; no other bit). The
  * replies are a status and no payload (proto_enc_net_errno with 0 or an
  * errno; proto_dec_incoming_reply). */
 int	proto_enc_incoming_sub(struct proto_buf *, uint32_t id, uint16_t port,

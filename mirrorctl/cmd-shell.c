@@ -48,10 +48,13 @@ static int cmd_exec_exec(int, char **);
 "                     (incoming.ports, ignore_ports and port_mapping\n" \
 "                     choose; the pod's own program gets them again\n" \
 "                     when the listener, the shell or the agent goes)\n" \
-"  --mirror           a copy of them while the pod answers: NOT BUILT\n" \
-"                     YET, the same as --no-incoming for now\n" \
+"  --mirror           a copy of them while the pod's own program keeps\n" \
+"                     answering (what the program here answers is\n" \
+"                     dropped; a copy that falls behind is dropped, the\n" \
+"                     pod is never slowed; the pod's program sees the\n" \
+"                     agent's connection from its own address)\n" \
 "  --no-incoming      leave the pod's incoming traffic alone (default:\n" \
-"                     incoming.mode, \"mirror\", so off for now)\n"
+"                     incoming.mode, \"mirror\")\n"
 
 const struct cmd_entry cmd_shell_entry = {
 	.name = "shell",
@@ -168,12 +171,7 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		case 'n': a->ko.ns = optarg; break;
 		case 'C': a->ko.context = optarg; break;
 		case 'S': a->incoming = CONF_IN_STEAL; break;
-		case 'M':
-			a->incoming = CONF_IN_MIRROR;
-			fprintf(stderr, "mirrorctl: note: --mirror is not "
-			    "built yet; the pod's incoming traffic is left "
-			    "alone, as with --no-incoming\n");
-			break;
+		case 'M': a->incoming = CONF_IN_MIRROR; break;
 		case 'O': a->incoming = CONF_IN_OFF; break;
 		case 'h': ctl_usage(e); return 1;
 		default: goto usage;

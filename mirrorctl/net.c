@@ -131,7 +131,8 @@ static void
 print_incoming(const char *key, const char *val, void *arg)
 {
 	(void)arg;
-	if (strcmp(key, "incoming") == 0 || strcmp(key, "steal") == 0)
+	if (strcmp(key, "incoming") == 0 || strcmp(key, "steal") == 0 ||
+	    strcmp(key, "mirror") == 0)
 		printf("  %-11s %s\n", key, val);
 }
 

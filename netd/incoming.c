@@ -71,6 +71,7 @@ struct inc_port {
 	struct sockaddr_storage	 to;
 	socklen_t		 tolen;
 	uint64_t		 conns, failed, bytes_in, bytes_out;
+	uint64_t		 dropped;	/* mirror: copies the agent dropped */
 };
 
 static pthread_mutex_t inc_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -94,15 +95,12 @@ incoming_configure(int mode, const struct mirror_conf *conf)
 {
 	inc_mode = mode;
 	inc_conf = *conf;
-	if (mode == CONF_IN_MIRROR)
-		log_info("incoming: mirror mode is not built yet; the pod's "
-		    "incoming traffic is left alone (as with \"off\")");
 }
 
 int
 incoming_active(void)
 {
-	return inc_mode == CONF_IN_STEAL;
+	return inc_mode == CONF_IN_STEAL || inc_mode == CONF_IN_MIRROR;
 }
 
 /* ---- the client's own address, in the shell ---- */
@@ -264,8 +262,11 @@ call(const struct inc_call *c)
 	if (c->op == OP_INCOMING_SUB)
 		/* With incoming.http_filter the agent splits the requests. */
 		(void)proto_enc_incoming_sub_filter(&b, 0, c->remote,
-		    inc_conf.incoming_filter_len > 0 ? INCOMING_FILTER :
-		    INCOMING_STEAL, inc_conf.incoming_filter,
+		    inc_mode == CONF_IN_MIRROR ? INCOMING_MIRROR :
+		    (inc_conf.incoming_filter_len > 0 ? INCOMING_FILTER :
+		    INCOMING_STEAL) | (inc_conf.incoming_flush ?
+		    INCOMING_FLUSH : 0), inc_conf.incoming_filter,
+		    inc_mode == CONF_IN_MIRROR ? 0 :
 		    inc_conf.incoming_filter_len);
 	else
 		(void)proto_enc_incoming_unsub(&b, 0, c->remote);
@@ -404,29 +405,31 @@ incoming_status(FILE *f)
 	static const char *const what[] = {
 		[INC_IDLE] = "waiting",
 		[INC_SUBBING] = "subscribing",
-		[INC_ON] = "stolen",
+		[INC_ON] = "stolen",	/* "mirrored" in mirror mode */
 		[INC_FAILED] = "failed",
 		[INC_UNSUBBING] = "unsubscribing",
 	};
 	const struct inc_port *p;
-	int i;
+	int i, mirror;
 
 	if (inc_mode == CONF_IN_OFF)
 		return;
-	if (inc_mode == CONF_IN_MIRROR) {
-		fprintf(f, "incoming=mirror (not built yet: off)\n");
-		return;
-	}
-	fprintf(f, "incoming=steal\n");
+	mirror = inc_mode == CONF_IN_MIRROR;
+	fprintf(f, "incoming=%s\n", mirror ? "mirror" : "steal");
 	pthread_mutex_lock(&inc_mtx);
 	for (i = 0; i < inc_n; i++) {
 		p = &inc[i];
-		fprintf(f, "steal=tcp pod:%u -> shell:%u %s%s%s conns %llu "
-		    "failed %llu bytes_in %llu bytes_out %llu\n", p->remote,
-		    p->local, what[p->state], p->state == INC_FAILED ? ": " :
+		fprintf(f, "%s=tcp pod:%u -> shell:%u %s%s%s conns %llu "
+		    "failed %llu ", mirror ? "mirror" : "steal", p->remote,
+		    p->local, mirror && p->state == INC_ON ? "mirrored" :
+		    what[p->state], p->state == INC_FAILED ? ": " :
 		    "", p->state == INC_FAILED ? strerror(p->err) : "",
 		    (unsigned long long)p->conns,
-		    (unsigned long long)p->failed,
+		    (unsigned long long)p->failed);
+		if (mirror)
+			fprintf(f, "dropped %llu ",
+			    (unsigned long long)p->dropped);
+		fprintf(f, "bytes_in %llu bytes_out %llu\n",
 		    (unsigned long long)p->bytes_in,
 		    (unsigned long long)p->bytes_out);
 	}
@@ -589,6 +592,17 @@ incoming_tick(double now)
 			connected(st, ETIMEDOUT);
 		}
 	}
+}
+
+void
+incoming_dropped(struct relay_stream *st)
+{
+	struct inc_port *p;
+
+	pthread_mutex_lock(&inc_mtx);
+	if ((p = find_remote(st->in_port)) != NULL)
+		p->dropped++;
+	pthread_mutex_unlock(&inc_mtx);
 }
 
 void

@@ -29,14 +29,14 @@ struct incoming_listener {
 	socklen_t		 tolen;
 };
 
-/* Before the relay starts. mode: CONF_IN_* (off and mirror: nothing is
- * subscribed; mirror is not built yet). conf is copied. */
+/* Before the relay starts. mode: CONF_IN_* (off: nothing is
+ * subscribed). conf is copied. */
 void	incoming_configure(int mode, const struct mirror_conf *conf);
 /* Inside the shell's namespace, before the relay starts: what lets a
  * stolen connection come from the pod's client's own address (see
  * incoming.c); logs and does without if it cannot. */
 void	incoming_setup_ns(void);
-/* 1 when steal is on. */
+/* 1 when steal or mirror is on. */
 int	incoming_active(void);
 /* The watcher's latest view of the shell's listeners (any thread but
  * the relay's and the transport's): subscribes new ports, unsubscribes

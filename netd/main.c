@@ -97,7 +97,7 @@ usage(FILE *f)
 "  --incoming MODE       with --netns: the pod's incoming traffic to the\n"
 "                        shell's listeners: steal (each listening port's\n"
 "                        connections in the pod come here instead),\n"
-"                        mirror (not built yet: the same as off) or off\n"
+"                        mirror (a copy while the pod answers) or off\n"
 "                        (the default); ports as incoming.* say\n"
 "  --status-file FILE    keep a key=value status here (once a second)\n"
 "  --pid-file FILE       write the daemon's PID here\n"

@@ -242,6 +242,8 @@ void	incoming_connect_event(struct relay_stream *, uint32_t events);
 void	incoming_tick(double now);
 /* The stream is forgotten: its socket if still connecting, counters. */
 void	incoming_forget(struct relay_stream *);
+/* The agent dropped a mirrored connection's copy (STREAM_CLOSE ENOBUFS). */
+void	incoming_dropped(struct relay_stream *);
 
 /* status.c: rewrites the status file, if any (relay thread). */
 void	status_write(void);

@@ -506,6 +506,8 @@ relay_stream_message(const struct proto_hdr *h, const uint8_t *data,
 			log_debug("stream %u: the agent closed it: %s",
 			    st->s.id, strerror((int)m.status));
 		st->s.peer_gone = 1;
+		if (st->in_port != 0 && m.status == ENOBUFS)
+			incoming_dropped(st);
 		if (st->proto != NET_TCP || !st->opened || m.status != 0) {
 			relay_stream_free(st, m.status != 0);
 			break;

@@ -162,20 +162,3 @@ both_ways() {
 laptop() {
 	ip netns exec "$LAPTOP_NS" "$@"
 }
-
-# client_topology: a "client" namespace ($CLIENT_NS, 10.82.0.2/30) on a
-# veth to the pod's namespace, routed to the pod's address the way another
-# pod would be; client CMD... runs CMD there, pod CMD... in the pod's.
-client_topology() {
-	CLIENT_NS=mtp-cli-$$
-	netns_add "$CLIENT_NS"
-	ip -n "$POD_NS" link add podcli0 type veth peer name podcli1 netns "$CLIENT_NS" ||
-		fail "veth pod-client"
-	ip -n "$POD_NS" addr add 10.82.0.1/30 dev podcli0
-	ip -n "$POD_NS" link set podcli0 up
-	ip -n "$CLIENT_NS" addr add 10.82.0.2/30 dev podcli1
-	ip -n "$CLIENT_NS" link set podcli1 up
-	ip -n "$CLIENT_NS" route add default via 10.82.0.1
-}
-client() { ip netns exec "$CLIENT_NS" "$@"; }
-pod() { ip netns exec "$POD_NS" "$@"; }

@@ -16,6 +16,7 @@
 # again, with the pod's ruleset as before.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
+. "$(dirname "$0")/incoming.sh"
 
 need_net
 need_cmd nft nftables
@@ -24,7 +25,7 @@ net_topology
 W=$SRC/tests/httpwho.py
 
 say "client: another pod's namespace, routed to the pod"
-client_topology
+client_ns
 ip netns exec "$POD_NS" python3 "$W" serve pod "$POD_ADDR" 8888 >>"$T/pod.log" 2>&1 &
 on_exit "kill $!"
 who() { client curl -s --max-time 5 -H "x-mirror: me" "http://$POD_ADDR:8888/w"; }
@@ -41,18 +42,8 @@ grep -q "bad.conf:3: incoming.http_filter: header \"(x\"" "$T/bad.err" ||
 
 say "the shell: netd --incoming steal with http_filter, httpwho on 8888"
 printf 'incoming: {\n  ports = [ 8888 ];\n  http_filter = { header = "^x-mirror: me$"; };\n};\n' >"$T/filter.conf"
-unshare --net sleep 100000 &
-SH=$!
-on_exit "kill $SH 2>/dev/null"
-wait_for 5 eval '[ "$(readlink /proc/$SH/ns/net)" != "$(readlink /proc/self/ns/net)" ]' ||
-	fail "unshare --net did not start"
-laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
-	--netns "/proc/$SH/ns/net" --exit-with "$SH" --incoming steal \
-	--config "$T/filter.conf" --status-file "$T/sh.status" \
-	--pid-file "$T/sh.pid" --log-file "$T/sh.log" --log-level debug \
-	>"$T/sh.ready" 2>"$T/sh.err" || fail "netd: $(cat "$T/sh.err")"
-NETD_PID=$(cat "$T/sh.pid")
-on_exit "kill $NETD_PID 2>/dev/null"
+shell_ns SH
+netd_for "$SH" sh steal --config "$T/filter.conf"
 nsenter --net="/proc/$SH/ns/net" python3 "$W" serve laptop 0.0.0.0 8888 >>"$T/shell.log" 2>&1 &
 on_exit "kill $! 2>/dev/null"
 stolen() { grep -q "^steal=tcp pod:8888 -> shell:8888 stolen" "$T/sh.status" 2>/dev/null; }

@@ -292,8 +292,9 @@ incoming(const struct proto_hdr *h, struct proto_cur *cur,
 		return;
 	}
 	if (port == 0 || (h->op == OP_INCOMING_SUB &&
-	    (mode == 0 || mode > INCOMING_MODE_MAX ||
-	    (mode == INCOMING_FILTER) != (flen > 0) ||
+	    ((mode & ~INCOMING_FLUSH) == 0 ||
+	    (mode & ~INCOMING_FLUSH) > INCOMING_MODE_MAX ||
+	    ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER) != (flen > 0) ||
 	    flen > HTTP_FILTER_WIRE_MAX)))
 		abort();
 	if (h->status != 0)

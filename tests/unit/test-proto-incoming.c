@@ -52,6 +52,27 @@ test_sub(void)
 	    -EINVAL, "an unknown mode is not encoded");
 	proto_buf_free(&b);
 
+	proto_buf_init(&b, 64);
+	ok(proto_enc_incoming_sub(&b, 2, 80, INCOMING_STEAL | INCOMING_FLUSH)
+	    == 0 && decode(&b, b.len, &h, &c) == 0 &&
+	    proto_dec_incoming_sub(&c, &port, &mode) == 0 &&
+	    mode == (INCOMING_STEAL | INCOMING_FLUSH),
+	    "steal with INCOMING_FLUSH round trip");
+	proto_buf_free(&b);
+	proto_buf_init(&b, 64);
+	ok(proto_enc_incoming_sub(&b, 1, 80, INCOMING_FLUSH) == -EINVAL,
+	    "INCOMING_FLUSH without a mode is not encoded");
+	proto_buf_free(&b);
+	proto_buf_init(&b, 64);
+	proto_begin(&b, MSG_REQUEST, OP_INCOMING_SUB, 1, 0);
+	proto_put_u16(&b, 80);
+	proto_put_u8(&b, INCOMING_STEAL | 0x40);
+	proto_finish(&b);
+	ok(decode(&b, b.len, &h, &c) == 0 &&
+	    proto_dec_incoming_sub(&c, &port, &mode) == -EBADMSG,
+	    "an unknown flag is refused");
+	proto_buf_free(&b);
+
 	/* Built by hand: what a broken client could send. */
 	proto_buf_init(&b, 64);
 	proto_begin(&b, MSG_REQUEST, OP_INCOMING_SUB, 1, 0);
