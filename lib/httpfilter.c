@@ -152,6 +152,29 @@ http_filter_put_group(struct http_filter_wire *w, int kind, unsigned int n)
 	return w->err;
 }
 
+int
+http_filter_from_flags(struct http_filter_wire *w, const char *header,
+    const char *path, char *err, size_t errsz)
+{
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	if (header == NULL && path == NULL) {
+		snprintf(err, errsz, "no header or path regex");
+		return -EINVAL;
+	}
+	if (header != NULL && path != NULL &&
+	    (rc = http_filter_put_group(w, HF_ALL_OF, 2)) < 0)
+		return rc;
+	if (header != NULL && (rc = http_filter_put_leaf(w, HF_HEADER,
+	    header, err, errsz)) < 0)
+		return rc;
+	if (path != NULL && (rc = http_filter_put_leaf(w, HF_PATH, path, err,
+	    errsz)) < 0)
+		return rc;
+	return 0;
+}
+
 /* ---- compiling ---- */
 
 static void

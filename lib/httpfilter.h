@@ -57,6 +57,10 @@ int	http_filter_put_leaf(struct http_filter_wire *, int kind,
 /* Appends a group's head; its n nodes follow. */
 int	http_filter_put_group(struct http_filter_wire *, int kind,
 	    unsigned int n);
+/* The filter of command-line flags: a header regex, a path regex, or
+ * both (all of them); at least one. 0 or -EINVAL with a message in err. */
+int	http_filter_from_flags(struct http_filter_wire *, const char *header,
+	    const char *path, char *err, size_t errsz);
 /* Checks a leaf's regex: 0 or -EINVAL with a message in err. */
 int	http_filter_check_re(int kind, const char *re, char *err,
 	    size_t errsz);

@@ -8,19 +8,23 @@
 # answering with its name.
 # Checked (tests/httpwho.py check): on one keep-alive connection the
 # requests with the header are answered by the shell, the others by the
-# pod, POST bodies each way; six pipelined requests in one write come
-# back in order with the right bodies (a chunked one too); an upgrade
-# passes through whole to the side it went to, after a request to the
-# other side; an h2c connection goes whole to the pod. Then: a filter that does not compile is refused at load
-# with its line; the shell's netd exits and the pod answers everything
-# again, with the pod's ruleset as before.
+# pod, POST bodies (1 MiB too) each way; six pipelined requests in one
+# write come back in order with the right bodies (a chunked one too); an
+# upgrade passes through whole to the side it went to, after a request
+# to the other side; an h2c connection goes whole to the pod. Then: a
+# filter that does not compile is refused at load with its line; the
+# shell's netd exits and the pod answers everything again, with the
+# pod's ruleset as before; "mirrorctl exec --http-filter-path ^/api/"
+# steals only /api/ for its command, and nothing is left after it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 . "$(dirname "$0")/incoming.sh"
 
 need_net
+need_fuse
 need_cmd nft nftables
 need_cmd nsenter util-linux
+use_built_layer	# mirrorctl exec preloads it
 net_topology
 W=$SRC/tests/httpwho.py
 
@@ -68,4 +72,19 @@ wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit"
 wait_for 2 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod does not answer the header again: $(who)"
 pod nft list ruleset >"$T/pod.after"
 diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+
+say "mirrorctl exec --http-filter-path: the flag steals /api/ only"
+timeout 120 "$CTL" exec --http-filter-path '^/api/' --token-file "$T/token" "$AGENT_URL" -- sh -c '
+	python3 "$2" serve laptop 0.0.0.0 8888 & a=$!
+	while [ ! -e "$1/stop-exec" ]; do sleep 0.1; done
+	kill $a' sh "$T" "$W" >"$T/exec.out" 2>&1 &
+EXEC_CTL=$!
+on_exit "touch $T/stop-exec; kill $EXEC_CTL 2>/dev/null"
+api() { client curl -s --max-time 5 "http://$POD_ADDR:8888/api/x"; }
+wait_for 20 eval '[ "$(api)" = "laptop GET /api/x " ]' || fail "exec: /api/ did not reach the command: $(api; cat "$T/exec.out")"
+assert_eq "pod GET /w " "$(who)" "exec: a request outside /api/, with the header"
+touch "$T/stop-exec"
+wait "$EXEC_CTL" || fail "mirrorctl exec failed: $(cat "$T/exec.out")"
+wait_for 2 eval '[ "$(api)" = "pod GET /api/x " ]' || fail "the pod does not answer /api/ after exec: $(api)"
+wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left after exec: $(pod nft list tables)"
 echo ok

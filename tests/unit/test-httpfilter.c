@@ -1,6 +1,7 @@
 /*
  * Unit tests of the HTTP filter of a stolen port: lib/httpfilter.c (the
- * wire form built and compiled, malformed forms refused, matching of
+ * wire form built (from the configuration's tree and from the flags)
+ * and compiled, malformed forms refused, matching of
  * header, path and method leaves and all_of / any_of), agent/http-split.c
  * (pipelined requests cut at their boundaries and each sent to the side
  * the filter picks, chunked and Content-Length bodies, an upgrade, a
@@ -104,6 +105,15 @@ test_matcher(void)
 		(void)http_filter_put_leaf(&w, HF_PATH, "x", err, sizeof(err));
 	ok(w.err == 0 && http_filter_put_leaf(&w, HF_PATH, "x", err,
 	    sizeof(err)) == -E2BIG, "the node limit holds when building");
+	ok(http_filter_from_flags(&w, "^x-mirror: me$", "^/api/", err,
+	    sizeof(err)) == 0 && http_filter_compile(w.buf, w.len, &g) == 0 &&
+	    match(g, "GET", "/api/1", "x-mirror: me") &&
+	    !match(g, "GET", "/api/1", NULL) &&
+	    !match(g, "GET", "/", "x-mirror: me"),
+	    "the flags' filter: header and path, all of them");
+	http_filter_unref(g);
+	ok(http_filter_from_flags(&w, NULL, "(", err, sizeof(err)) == -EINVAL,
+	    "a flag's bad regex is refused: %s", err);
 }
 
 /* Feeds text to a request splitter in chunks of step bytes; the side
