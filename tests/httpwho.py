@@ -4,6 +4,8 @@
   httpwho.py serve WHO ADDR PORT   a keep-alive server: every answer's body
       is "WHO METHOD PATH BODY"; "Upgrade: echo" is answered 101 and the
       connection then echoes "WHO:" + each chunk.
+  httpwho.py rate ADDR PORT N me|none   N keep-alive GETs: requests per
+      second and median latency (bench figures for the test's log).
   httpwho.py h2c ADDR PORT         sends HTTP/2's preface, prints the
       first line of what comes back.
   httpwho.py check ADDR PORT       the client side: one keep-alive
@@ -185,6 +187,25 @@ def check(addr, port):
     print("ok")
 
 
+def rate(addr, port, n, header):
+    """n GETs on one keep-alive connection (with x-mirror: me if header
+    is "me"): prints requests per second and the median latency."""
+    import time
+    c = http.client.HTTPConnection(addr, int(port), timeout=10)
+    hdrs = {ME: "me"} if header == "me" else {}
+    lat = []
+    start = time.monotonic()
+    for i in range(int(n)):
+        t = time.monotonic()
+        c.request("GET", "/r%d" % i, headers=hdrs)
+        c.getresponse().read()
+        lat.append(time.monotonic() - t)
+    total = time.monotonic() - start
+    lat.sort()
+    print("%d req/s, median %.0f us" % (int(n) / total,
+                                        lat[len(lat) // 2] * 1e6))
+
+
 def h2c(addr, port):
     """HTTP/2 with prior knowledge: the preface and a SETTINGS frame; what
     comes back (the test looks for who logged it)."""
@@ -198,6 +219,8 @@ def h2c(addr, port):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:5])
+    elif sys.argv[1] == "rate":
+        rate(*sys.argv[2:6])
     elif sys.argv[1] == "h2c":
         h2c(*sys.argv[2:4])
     else:

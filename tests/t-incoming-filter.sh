@@ -61,6 +61,12 @@ client python3 "$W" check "$POD_ADDR" 8888 >"$T/check.out" 2>&1 ||
 	fail "$(cat "$T/check.out")"
 cat "$T/check.out"
 
+say "rates on one keep-alive connection (2000 GETs each)"
+for h in me none; do
+	r=$(client python3 "$W" rate "$POD_ADDR" 8888 2000 $h) || fail "rate $h: $r"
+	say "through the filter, x-mirror: $h -> $([ $h = me ] && echo laptop || echo pod): $r"
+done
+
 say "HTTP/2 with prior knowledge (h2c) goes whole to the pod (not filtered yet)"
 client python3 "$W" h2c "$POD_ADDR" 8888 >"$T/h2c.out" 2>&1 || fail "h2c: $(cat "$T/h2c.out")"
 grep -q "pod error: .*version (2.0)" "$T/pod.log" || fail "the pod did not get the h2c connection: $(cat "$T/h2c.out" "$T/pod.log")"
@@ -72,6 +78,9 @@ wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit"
 wait_for 2 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod does not answer the header again: $(who)"
 pod nft list ruleset >"$T/pod.after"
 diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+
+r=$(client python3 "$W" rate "$POD_ADDR" 8888 2000 none) || fail "rate direct: $r"
+say "the pod directly, no filter: $r"
 
 say "mirrorctl exec --http-filter-path: the flag steals /api/ only"
 timeout 120 "$CTL" exec --http-filter-path '^/api/' --token-file "$T/token" "$AGENT_URL" -- sh -c '
