@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -77,6 +78,8 @@ struct fconn {
 	int		 cl_eof;
 	int		 cl_shut;
 	int		 started;	/* the first bytes were looked at */
+	int		 refused;	/* the status of a refused request */
+	int		 refusal_sent;
 	size_t		 pre_len;
 	uint8_t		 pre[24];	/* the client's first bytes */
 	struct fbuf	 held;		/* an undecided request head */
@@ -152,7 +155,7 @@ static int
 pod_connect(struct fconn *c)
 {
 	struct timeval tv = { FC_CONNECT_S, 0 };
-	int fd, rc;
+	int fd, rc, one = 1;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -166,6 +169,7 @@ pod_connect(struct fconn *c)
 		close(fd);
 		return rc;
 	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->sfd[SIDE_POD] = fd;
 	c->side_eof[SIDE_POD] = c->shut[SIDE_POD] = 0;
 	http_split_resp_init(&c->resp[SIDE_POD]);
@@ -198,23 +202,31 @@ request_start(struct fconn *c, int side, int head)
 	return fbuf_move(&c->out[side], &c->held);
 }
 
-/* A refused request: its error answer if nothing else is owed, then
- * the end. */
+/* A refused request: the client is no longer read; once the answers
+ * owed are passed on, its error answer goes and the connection closes
+ * (loop). */
 static int
 refuse(struct fconn *c, int status)
 {
-	char msg[128];
-	int n;
+	if (c->queued)
+		return -EPROTO;	/* a side has half a request: no way on */
+	c->refused = status;
+	return 0;
+}
 
-	if (c->qn == 0) {
-		n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\n"
-		    "Connection: close\r\nContent-Length: 0\r\n\r\n", status,
-		    status == 431 ? "Request Header Fields Too Large" :
-		    status == 502 ? "Bad Gateway" : "Bad Request");
-		(void)send(c->cfd, msg, (size_t)n, MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
-	}
-	return -EPROTO;
+/* The refusal's answer, after every answer owed. */
+static int
+refusal_answer(struct fconn *c)
+{
+	char msg[128];
+	int n, st = c->refused;
+
+	c->refusal_sent = 1;
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\n"
+	    "Connection: close\r\nContent-Length: 0\r\n\r\n", st,
+	    st == 431 ? "Request Header Fields Too Large" :
+	    st == 502 ? "Bad Gateway" : "Bad Request");
+	return fbuf_put(&c->back, (const uint8_t *)msg, (size_t)n);
 }
 
 /* n bytes of HTTP/1.x from the client (n 0: its end). */
@@ -227,15 +239,17 @@ client_http(struct fconn *c, const uint8_t *p, size_t n)
 	if (c->raw_side >= 0)
 		return fbuf_put(&c->out[c->raw_side], p, n);
 	do {
+		if (c->refused)
+			return 0;
 		if (http_split_req_feed(&c->req, p, n, &st) < 0)
 			return refuse(c, st.err);
 		if (st.dest == HS_HOLD) {
 			if ((rc = fbuf_put(&c->held, p, st.used)) < 0)
 				return refuse(c, 431);
 		} else {
-			if (!c->queued && (rc = request_start(c,
+			if (!c->queued && ((rc = request_start(c,
 			    st.dest == HS_LAPTOP ? SIDE_LAPTOP : SIDE_POD,
-			    st.head)) < 0)
+			    st.head)) < 0 || c->refused))
 				return rc;
 			if ((rc = fbuf_put(&c->out[c->cur_side], p,
 			    st.used)) < 0)
@@ -412,6 +426,8 @@ finished(struct fconn *c)
 
 	if (c->back.len > 0)
 		return 0;
+	if (c->refusal_sent)
+		return 1;
 	if (c->tunnel >= 0)
 		return c->side_eof[c->tunnel] && c->cl_eof &&
 		    c->out[c->tunnel].len == 0;
@@ -452,6 +468,9 @@ loop(struct fconn *c)
 	int s, rc;
 
 	for (;;) {
+		if (c->refused && !c->refusal_sent && c->qn == 0 &&
+		    (rc = refusal_answer(c)) < 0)
+			return rc;
 		if (finished(c))
 			return 0;
 		/* The client is done and all is passed on: say so. */
@@ -467,7 +486,8 @@ loop(struct fconn *c)
 			(void)shutdown(c->cfd, SHUT_WR);
 			c->cl_shut = 1;
 		}
-		pf[0].events = (!c->cl_eof && c->out[0].len < FC_HIGH &&
+		pf[0].events = (!c->cl_eof && !c->refused &&
+		    c->out[0].len < FC_HIGH &&
 		    c->out[1].len < FC_HIGH && c->qn < FC_QUEUE_MAX ?
 		    POLLIN : 0) | (c->back.len > 0 ? POLLOUT : 0);
 		pf[0].fd = pf[0].events != 0 ? c->cfd : -1;
@@ -548,12 +568,14 @@ http_filter_conn_start(int cfd, int lfd, const struct sockaddr_in *orig,
 	pthread_attr_t attr;
 	pthread_t t;
 	struct fconn *c;
-	int rc;
+	int rc, one = 1;
 
 	if (atomic_fetch_add(&nconns, 1) >= HTTP_FILTER_CONNS_MAX) {
 		atomic_fetch_sub(&nconns, 1);
 		return -EMFILE;
 	}
+	/* Answers are written as they are cut: no Nagle delay on them. */
+	(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->cfd = cfd;
 	c->sfd[SIDE_POD] = -1;

@@ -26,6 +26,7 @@ ME = "x-mirror"
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body are two writes
     who = "?"
 
     def log_message(self, *a):
@@ -159,6 +160,17 @@ def check(addr, port):
     want([b for _, b in got], [e for _, e in reqs], "pipelined answers")
     s.close()
     print("pipelined: %d answers in order" % len(reqs))
+
+    # A head past the agent's limit (64 KiB), after a good request in the
+    # same write: the good one is answered, then 431, then the end.
+    s = socket.create_connection((addr, port), timeout=10)
+    s.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /big HTTP/1.1\r\nX-Big: " + b"b" * 70000 + b"\r\n\r\n")
+    got, rest = read_answers(s, 2)
+    want(got, [(200, "pod GET /ok "), (431, "")], "a head too big")
+    want(rest + s.makefile("rb").read(), b"", "the end after 431")
+    s.close()
+    print("a head too big: 431 after the answer owed, then closed")
 
     # Upgrades pass through whole, to the side the request went to,
     # after an earlier request to the other side.
