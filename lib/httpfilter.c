@@ -54,6 +54,60 @@ has_backref(const char *re)
 	return 0;
 }
 
+/* glibc compiles "x+" as "xx*" and "x{n,m}" as m copies of x: nested
+ * repetitions multiply the compiled size (and time), and stacked ones
+ * ("x+*+") its epsilon closures. A repetition right after another is
+ * refused, and the product of every repetition's copies, an upper bound
+ * whatever the nesting, is kept under HTTP_FILTER_COPIES_MAX. */
+#define HTTP_FILTER_COPIES_MAX	64
+
+static int
+too_many_copies(const char *re)
+{
+	unsigned long prod = 1, n, m;
+	const char *p = re;
+	int quant = 0, q;
+	char *end;
+
+	while (*p != '\0') {
+		if (*p == '\\') {
+			p += p[1] != '\0' ? 2 : 1;
+			quant = 0;
+			continue;
+		}
+		if (*p == '[') {	/* a bracket expression: no operators */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']')
+				p++;
+			if (*p == ']')
+				p++;
+			quant = 0;
+			continue;
+		}
+		q = *p == '+' || *p == '*' || *p == '?' || *p == '{';
+		if (q && quant)
+			return 1;
+		if (*p == '+')
+			prod *= 2;
+		else if (*p == '{') {
+			n = strtoul(p + 1, &end, 10);
+			m = *end == ',' ? strtoul(end + 1, &end, 10) : n;
+			prod *= (m > n ? m : n) + 1;
+			if (*end == '}')
+				p = end;	/* the interval is one token */
+		}
+		if (prod > HTTP_FILTER_COPIES_MAX)
+			return 1;
+		quant = q;
+		p++;
+	}
+	return 0;
+}
+
 static int
 re_compile(int kind, const char *re, regex_t *out, char *err, size_t errsz)
 {
@@ -67,6 +121,11 @@ re_compile(int kind, const char *re, regex_t *out, char *err, size_t errsz)
 	}
 	if (has_backref(re)) {
 		snprintf(err, errsz, "back-references are not allowed");
+		return -EINVAL;
+	}
+	if (too_many_copies(re)) {
+		snprintf(err, errsz, "too many repetitions (+ and {n,m}, "
+		    "multiplied, at most %d)", HTTP_FILTER_COPIES_MAX);
 		return -EINVAL;
 	}
 	if (kind == HF_METHOD) {

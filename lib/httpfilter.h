@@ -21,7 +21,8 @@
  * case (names are case-insensitive); a path leaf matches the request
  * target as sent ("/api/x?y=1"); a method leaf must match the whole
  * method ("GET" is "^(GET)$"). Back-references are refused: their
- * matching time is not bounded and header values are the client's.
+ * matching time is not bounded and header values are the client's; so
+ * are repetitions (+, {n,m}) whose copies multiply past a bound.
  */
 #ifndef MIRROR_HTTPFILTER_H
 #define MIRROR_HTTPFILTER_H

@@ -82,6 +82,14 @@ test_matcher(void)
 	ok(http_filter_check_re(HF_HEADER, "(a)\\1", err, sizeof(err)) ==
 	    -EINVAL && strstr(err, "back-ref") != NULL,
 	    "a back-reference is refused: %s", err);
+	ok(http_filter_check_re(HF_PATH, "a+*", err, sizeof(err)) == -EINVAL &&
+	    http_filter_check_re(HF_PATH, "(((a+)+)+)+(b+)+(c+)+", err,
+	    sizeof(err)) == -EINVAL && http_filter_check_re(HF_PATH,
+	    "((a{200}){200})", err, sizeof(err)) == -EINVAL,
+	    "stacked and multiplying repetitions are refused: %s", err);
+	ok(http_filter_check_re(HF_PATH, "^/api/v[0-9]+/[a-z{}+]+$", err,
+	    sizeof(err)) == 0 && http_filter_check_re(HF_PATH, "\\++x{3}",
+	    err, sizeof(err)) == 0, "a few repetitions are fine");
 	ok(http_filter_check_re(HF_PATH, "([", err, sizeof(err)) == -EINVAL,
 	    "a bad regex is refused: %s", err);
 	ok(http_filter_check_re(HF_PATH, "", err, sizeof(err)) == -EINVAL,
