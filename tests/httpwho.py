@@ -4,6 +4,8 @@
   httpwho.py serve WHO ADDR PORT   a keep-alive server: every answer's body
       is "WHO METHOD PATH BODY"; "Upgrade: echo" is answered 101 and the
       connection then echoes "WHO:" + each chunk.
+  httpwho.py many ADDR PORT N       N concurrent keep-alive connections,
+      four requests each alternating between the sides.
   httpwho.py rate ADDR PORT N me|none   N keep-alive GETs: requests per
       second and median latency (bench figures for the test's log).
   httpwho.py h2c ADDR PORT         sends HTTP/2's preface, prints the
@@ -73,6 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024   # many concurrent connections at once
 
 
 def serve(who, addr, port):
@@ -218,6 +221,38 @@ def rate(addr, port, n, header):
                                         lat[len(lat) // 2] * 1e6))
 
 
+def many(addr, port, n):
+    """n concurrent keep-alive connections, each with four requests
+    that alternate between the sides; every answer checked."""
+    import threading
+    bad = []
+
+    def one(k):
+        try:
+            c = http.client.HTTPConnection(addr, int(port), timeout=30)
+            for i in range(4):
+                me = (i + k) % 2 == 0
+                c.request("POST", "/m%d-%d" % (k, i), body=b"x" * (k * 100),
+                          headers={ME: "me"} if me else {})
+                got = c.getresponse().read().decode()
+                exp = "%s POST /m%d-%d %s" % ("laptop" if me else "pod", k,
+                                               i, "x" * (k * 100))
+                if got != exp:
+                    bad.append("%d/%d: %r" % (k, i, got[:80]))
+            c.close()
+        except Exception as e:  # noqa: BLE001 (reported below)
+            bad.append("%d: %s" % (k, e))
+    ts = [threading.Thread(target=one, args=(k,)) for k in range(int(n))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if bad:
+        print("%d of %d answers wrong: %s" % (len(bad), int(n) * 4, bad[0]))
+        sys.exit(1)
+    print("%d concurrent connections, 4 requests each: ok" % int(n))
+
+
 def h2c(addr, port):
     """HTTP/2 with prior knowledge: the preface and a SETTINGS frame; what
     comes back (the test looks for who logged it)."""
@@ -231,6 +266,8 @@ def h2c(addr, port):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:5])
+    elif sys.argv[1] == "many":
+        many(*sys.argv[2:5])
     elif sys.argv[1] == "rate":
         rate(*sys.argv[2:6])
     elif sys.argv[1] == "h2c":

@@ -11,11 +11,13 @@
 # pod, POST bodies (1 MiB too) each way; six pipelined requests in one
 # write come back in order with the right bodies (a chunked one too); an
 # upgrade passes through whole to the side it went to, after a request
-# to the other side; an h2c connection goes whole to the pod. Then: a
-# filter that does not compile is refused at load with its line; the
-# shell's netd exits and the pod answers everything again, with the
-# pod's ruleset as before; "mirrorctl exec --http-filter-path ^/api/"
-# steals only /api/ for its command, and nothing is left after it.
+# to the other side; a head over 64 KiB is answered 431 after the answer
+# owed; 200 concurrent connections alternate sides; an h2c connection
+# goes whole to the pod. Then: a filter that does not compile is refused
+# at load with its line; the shell's netd exits and the pod answers
+# everything again, with the pod's ruleset as before; "mirrorctl exec
+# --http-filter-path ^/api/" steals only /api/ for its command, and
+# nothing is left after it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 . "$(dirname "$0")/incoming.sh"
@@ -60,6 +62,10 @@ say "keep-alive, pipelining, bodies and upgrades"
 client python3 "$W" check "$POD_ADDR" 8888 >"$T/check.out" 2>&1 ||
 	fail "$(cat "$T/check.out")"
 cat "$T/check.out"
+
+say "200 concurrent filtered connections"
+client python3 "$W" many "$POD_ADDR" 8888 200 >"$T/many.out" 2>&1 || fail "$(cat "$T/many.out")"
+cat "$T/many.out"
 
 say "rates on one keep-alive connection (1000 GETs each)"
 for h in me none; do
