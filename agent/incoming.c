@@ -150,6 +150,7 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 			return EADDRINUSE;
 		http_filter_unref(s->filter);	/* the new one holds */
 		s->filter = filter != NULL ? http_filter_ref(filter) : NULL;
+		s->mode = mode;
 		return 0;
 	}
 	if (cl->nsubs >= INCOMING_SUBS_MAX)
@@ -186,7 +187,8 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 	net->in_subs = s;
 	cl->nsubs++;
 	log_info("incoming: %s port %u for %s (to :%u)", mode ==
-	    INCOMING_MIRROR ? "mirroring" : "stealing", port,
+	    INCOMING_MIRROR ? "mirroring" : mode == INCOMING_FILTER ?
+	    "stealing HTTP requests a filter matches on" : "stealing", port,
 	    ws_conn_peer(cl->conn), net->in_lport);
 	if (flush && mode != INCOMING_MIRROR)
 		flush_port(port);
