@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http-filter.h"
 #include "log.h"
 #include "net-int.h"
 #include "proto-net.h"
@@ -43,8 +44,9 @@ struct net_sub {
 	struct net_sub	*next;
 	struct agent_net_client *cl;
 	uint16_t	 port;
-	uint8_t		 mode;		/* INCOMING_STEAL or _MIRROR */
+	uint8_t		 mode;		/* INCOMING_STEAL, _MIRROR or _FILTER */
 	struct net_sub_counts n;
+	struct http_filter *filter;	/* INCOMING_FILTER, or NULL */
 };
 
 static struct net_sub *
@@ -132,7 +134,7 @@ flush_port(uint16_t port)
 
 static int
 sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
-    uint8_t mode)
+    uint8_t mode, struct http_filter *filter)
 {
 	struct net_sub *s;
 	int rc, flush = mode & INCOMING_FLUSH;
@@ -140,10 +142,17 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 	mode &= (uint8_t)~INCOMING_FLUSH;
 	if (!net->ok)
 		return EPERM;
-	if (mode != INCOMING_STEAL && mode != INCOMING_MIRROR)
+	if (mode != INCOMING_STEAL && mode != INCOMING_MIRROR &&
+	    mode != INCOMING_FILTER)
 		return EOPNOTSUPP;
-	if ((s = sub_find(net, port)) != NULL)
-		return s->cl == cl ? 0 : EADDRINUSE;
+	if ((s = sub_find(net, port)) != NULL) {
+		if (s->cl != cl)
+			return EADDRINUSE;
+		http_filter_unref(s->filter);	/* the new one holds */
+		s->filter = filter != NULL ? http_filter_ref(filter) : NULL;
+		s->mode = mode;
+		return 0;
+	}
 	if (cl->nsubs >= INCOMING_SUBS_MAX)
 		return EMFILE;
 	if (net->in_io.fd < 0 && (rc = listener_start(net)) < 0)
@@ -172,14 +181,16 @@ sub_add(struct agent_net *net, struct agent_net_client *cl, uint16_t port,
 	s = xcalloc(1, sizeof(*s));
 	s->cl = cl;
 	s->port = port;
+	s->filter = filter != NULL ? http_filter_ref(filter) : NULL;
 	s->mode = mode;
 	s->next = net->in_subs;
 	net->in_subs = s;
 	cl->nsubs++;
 	log_info("incoming: %s port %u for %s (to :%u)", mode ==
-	    INCOMING_MIRROR ? "mirroring" : "stealing", port,
+	    INCOMING_MIRROR ? "mirroring" : mode == INCOMING_FILTER ?
+	    "stealing HTTP requests a filter matches on" : "stealing", port,
 	    ws_conn_peer(cl->conn), net->in_lport);
-	if (flush && mode == INCOMING_STEAL)
+	if (flush && mode != INCOMING_MIRROR)
 		flush_port(port);
 	return 0;
 fail:
@@ -206,6 +217,7 @@ sub_remove(struct agent_net *net, struct net_sub *s)
 	    "mirrored" : "stolen", (unsigned long long)s->n.conns,
 	    (unsigned long long)s->n.dropped);
 	s->cl->nsubs--;
+	http_filter_unref(s->filter);
 	x_free(s);
 	teardown(net);
 }
@@ -215,17 +227,26 @@ net_incoming_request(struct agent_net *net, struct agent_net_client *cl,
     struct net_msg *m)
 {
 	struct proto_cur c = { m->data, m->len };
+	struct http_filter *filter = NULL;
+	const uint8_t *fw;
 	struct net_sub *s;
+	uint32_t fwlen;
 	uint16_t port;
 	uint8_t mode;
 	int err;
 
 	if (m->h.op == OP_INCOMING_SUB) {
-		if (proto_dec_incoming_sub(&c, &port, &mode) < 0) {
+		if (proto_dec_incoming_sub_filter(&c, &port, &mode, &fw,
+		    &fwlen) < 0) {
 			net_client_violation(cl, "malformed incoming_sub");
 			return;
 		}
-		err = sub_add(net, cl, port, mode);
+		if (mode == INCOMING_FILTER &&
+		    http_filter_compile(fw, fwlen, &filter) < 0)
+			err = EINVAL;
+		else
+			err = sub_add(net, cl, port, mode, filter);
+		http_filter_unref(filter);
 	} else {
 		if (proto_dec_incoming_unsub(&c, &port) < 0) {
 			net_client_violation(cl, "malformed incoming_unsub");
@@ -314,6 +335,29 @@ reset_close(int fd)
 	close(fd);
 }
 
+/* A filtered port's connection: its thread (http-filter.c) gets fd and
+ * one end of a socket pair; the other end, *sp, is the laptop's stream. */
+static int
+filtered_start(struct net_sub *s, int fd, const struct sockaddr_in *orig,
+    int *sp)
+{
+	int pair[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, pair) < 0)
+		return -errno;
+	if ((rc = http_filter_conn_start(fd, pair[1], orig, s->filter,
+	    INCOMING_MARK)) < 0) {
+		log_debug("incoming: port %u: no filter thread: %s", s->port,
+		    strerror(-rc));
+		close(pair[0]);
+		close(pair[1]);
+		return rc;
+	}
+	*sp = pair[0];
+	return 0;
+}
+
 void
 net_incoming_accept(struct agent_net *net)
 {
@@ -321,7 +365,7 @@ net_incoming_accept(struct agent_net *net)
 	struct sockaddr_in peer, orig;
 	socklen_t pl, ol;
 	struct net_sub *s;
-	int fd, i;
+	int fd, sp = -1, i;
 
 	for (i = 0; i < INCOMING_ACCEPTS && net->in_io.fd >= 0; i++) {
 		pl = sizeof(peer);
@@ -366,7 +410,12 @@ net_incoming_accept(struct agent_net *net)
 			reset_close(fd);
 			continue;
 		}
+		if (s->filter != NULL && filtered_start(s, fd, &orig, &sp) < 0) {
+			reset_close(fd);
+			continue;
+		}
 		s->n.conns++;
-		(void)net_stream_accepted(net, s->cl, fd, &a);
+		(void)net_stream_accepted(net, s->cl, s->filter != NULL ? sp : fd,
+		    &a);
 	}
 }

@@ -40,6 +40,9 @@ struct conf_patterns {
 #define CONF_PATH_MAX	256	/* one fs.remote path */
 
 #include <sys/types.h>
+#include <stdint.h>
+
+#include "httpfilter.h"
 
 struct mirror_conf {
 	char	log_level[16];		/* log.level */
@@ -100,6 +103,10 @@ struct mirror_conf {
 	int	incoming_ignore[CONF_PORTS_MAX];
 	int	incoming_nmapping;	/* incoming.port_mapping: [local, */
 	int	incoming_mapping[CONF_PORTS_MAX][2];	/* remote] */
+	/* incoming.http_filter: lib/httpfilter.h's wire form (0 bytes:
+	 * none); it implies steal */
+	size_t	incoming_filter_len;
+	uint8_t	incoming_filter[HTTP_FILTER_WIRE_MAX];
 	int	incoming_flush;		/* incoming.flush_connections */
 };
 

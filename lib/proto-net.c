@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "httpfilter.h"
 #include "proto-net.h"
 
 /* ---- OP_NET_INFO ---------------------------------------------------- */
@@ -189,24 +190,51 @@ incoming_mode_ok(uint8_t mode)
 }
 
 int
-proto_enc_incoming_sub(struct proto_buf *b, uint32_t id, uint16_t port,
-    uint8_t mode)
+proto_enc_incoming_sub_filter(struct proto_buf *b, uint32_t id,
+    uint16_t port, uint8_t mode, const uint8_t *filter, size_t flen)
 {
-	if (port == 0 || !incoming_mode_ok(mode))
+	if (port == 0 || !incoming_mode_ok(mode) ||
+	    ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER) != (flen > 0) ||
+	    flen > HTTP_FILTER_WIRE_MAX)
 		return -EINVAL;
 	proto_begin(b, MSG_REQUEST, OP_INCOMING_SUB, id, 0);
 	proto_put_u16(b, port);
 	proto_put_u8(b, mode);
+	if ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER)
+		proto_put_bytes(b, filter, flen);
 	return proto_finish(b);
+}
+
+int
+proto_enc_incoming_sub(struct proto_buf *b, uint32_t id, uint16_t port,
+    uint8_t mode)
+{
+	return proto_enc_incoming_sub_filter(b, id, port, mode, NULL, 0);
+}
+
+int
+proto_dec_incoming_sub_filter(struct proto_cur *c, uint16_t *port,
+    uint8_t *mode, const uint8_t **filter, uint32_t *flen)
+{
+	*filter = NULL;
+	*flen = 0;
+	if (proto_get_u16(c, port) < 0 || proto_get_u8(c, mode) < 0 ||
+	    *port == 0 || !incoming_mode_ok(*mode))
+		return -EBADMSG;
+	if ((*mode & ~INCOMING_FLUSH) == INCOMING_FILTER &&
+	    (proto_get_bytes(c, filter, flen, HTTP_FILTER_WIRE_MAX) < 0 ||
+	    *flen == 0))
+		return -EBADMSG;
+	return proto_end(c);
 }
 
 int
 proto_dec_incoming_sub(struct proto_cur *c, uint16_t *port, uint8_t *mode)
 {
-	if (proto_get_u16(c, port) < 0 || proto_get_u8(c, mode) < 0 ||
-	    *port == 0 || !incoming_mode_ok(*mode))
-		return -EBADMSG;
-	return proto_end(c);
+	const uint8_t *f;
+	uint32_t n;
+
+	return proto_dec_incoming_sub_filter(c, port, mode, &f, &n);
 }
 
 int

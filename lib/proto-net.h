@@ -96,6 +96,14 @@ int	proto_enc_incoming_sub(struct proto_buf *, uint32_t id, uint16_t port,
 	    uint8_t mode);
 int	proto_dec_incoming_sub(struct proto_cur *, uint16_t *port,
 	    uint8_t *mode);
+/* The same with INCOMING_FILTER's filter (flen > 0 exactly with that
+ * mode; the decoder's *filter points into the message). The plain
+ * encoder refuses INCOMING_FILTER; the plain decoder checks the filter's
+ * bytes are there and leaves them out. */
+int	proto_enc_incoming_sub_filter(struct proto_buf *, uint32_t id,
+	    uint16_t port, uint8_t mode, const uint8_t *filter, size_t flen);
+int	proto_dec_incoming_sub_filter(struct proto_cur *, uint16_t *port,
+	    uint8_t *mode, const uint8_t **filter, uint32_t *flen);
 int	proto_enc_incoming_unsub(struct proto_buf *, uint32_t id,
 	    uint16_t port);
 int	proto_dec_incoming_unsub(struct proto_cur *, uint16_t *port);

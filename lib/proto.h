@@ -58,13 +58,21 @@
  *
  * Incoming traffic (served by an agent whose hello has CAP_INCOMING;
  * netd is the client; lib/proto-net.h):
- *   OP_INCOMING_SUB   u16 port (1..65535), u8 mode (INCOMING_STEAL or
- *                INCOMING_MIRROR, optionally | INCOMING_FLUSH) -> empty. New connections to that
+ *   OP_INCOMING_SUB   u16 port (1..65535), u8 mode (INCOMING_STEAL,
+ *                INCOMING_MIRROR or INCOMING_FILTER, optionally |
+ *                INCOMING_FLUSH), and only with INCOMING_FILTER: bytes
+ *                filter (1..HTTP_FILTER_WIRE_MAX, lib/httpfilter.h's
+ *                wire form) -> empty. New connections to that
  *                TCP port of the target arrive as STREAM_ACCEPT; when
  *                mirrored, the target's own process answers them and the
  *                stream carries a copy of what the peer sends (what the
  *                client writes to it is dropped); a copy that falls
- *                behind is closed with STREAM_CLOSE ENOBUFS.
+ *                behind is closed with STREAM_CLOSE ENOBUFS. With a
+ *                filter the agent parses each connection's HTTP/1.x
+ *                requests: those the filter matches go to the client
+ *                (one STREAM_ACCEPT per connection), the others to the
+ *                target's own process (EINVAL: the filter does not
+ *                compile).
  *                Errors: EADDRINUSE (another client holds the port),
  *                EPERM (no CAP_NET_ADMIN in the target's netns, or the
  *                netns could not be entered), EMFILE (the client holds
@@ -277,7 +285,8 @@ struct proto_attr {
 /* OP_INCOMING_SUB modes. */
 #define INCOMING_STEAL	1	/* connections go to the client only */
 #define INCOMING_MIRROR	2	/* a copy while the pod answers */
-#define INCOMING_MODE_MAX INCOMING_MIRROR
+#define INCOMING_FILTER	3	/* steal the requests a filter matches */
+#define INCOMING_MODE_MAX INCOMING_FILTER
 /* OR-ed into OP_INCOMING_SUB's mode: when the redirect is in place, the
  * target's established connections to the port are cut (sock_diag
  * SOCK_DESTROY), so that their clients reconnect and are redirected. */

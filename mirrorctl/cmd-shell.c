@@ -55,11 +55,17 @@ static int cmd_exec_exec(int, char **);
 "                     pod is never slowed; the pod's program sees the\n" \
 "                     agent's connection from its own address)\n" \
 "  --no-incoming      leave the pod's incoming traffic alone (default:\n" \
-"                     incoming.mode, \"mirror\")\n"
+"                     incoming.mode, \"mirror\")\n" \
+"  --http-filter-header REGEX, --http-filter-path REGEX   steal only the\n" \
+"                     HTTP requests with a matching header line (\"name:\n" \
+"                     value\", the name in lower case) or request target\n" \
+"                     (both: all of them); the others stay with the pod\n" \
+"                     (implies --steal; instead of incoming.http_filter)\n"
 
 const struct cmd_entry cmd_shell_entry = {
 	.name = "shell",
 	.usage = "shell [--rw] [--chroot] [--steal|--mirror|--no-incoming] "
+	    "[--http-filter-header RE] [--http-filter-path RE] "
 	    "[--token-file FILE] "
 	    "[--fingerprint HEX] [-n NAMESPACE] [--context CTX] TARGET "
 	    "[-- CMD ARGS...]",
@@ -99,6 +105,7 @@ SHELL_OPTIONS_HELP
 const struct cmd_entry cmd_exec_entry = {
 	.name = "exec",
 	.usage = "exec [--rw] [--steal|--mirror|--no-incoming] "
+	    "[--http-filter-header RE] [--http-filter-path RE] "
 	    "[--token-file FILE] [--fingerprint HEX] "
 	    "[-n NAMESPACE] [--context CTX] TARGET -- CMD ARGS...",
 	.summary = "Run one command in the target's context, plus the "
@@ -124,6 +131,9 @@ struct shell_args {
 	int		 exec;		/* mirrorctl exec */
 	int		 rw, chroot;
 	int		 incoming;	/* CONF_IN_*; -1: incoming.mode */
+	/* netd's --http-filter-* options and values, NULL-terminated */
+	const char	*filter[CTX_NET_FILTER_ARGS + 1];
+	int		 nfilter;
 	const char	*config, *token_file, *fingerprint, *target;
 	struct kube_opts ko;
 	char		*const *cmd;	/* NULL: the user's shell */
@@ -143,6 +153,8 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		{ "steal", no_argument, NULL, 'S' },
 		{ "mirror", no_argument, NULL, 'M' },
 		{ "no-incoming", no_argument, NULL, 'O' },
+		{ "http-filter-header", required_argument, NULL, 'H' },
+		{ "http-filter-path", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -178,12 +190,26 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		case 'S': a->incoming = CONF_IN_STEAL; break;
 		case 'M': a->incoming = CONF_IN_MIRROR; break;
 		case 'O': a->incoming = CONF_IN_OFF; break;
+		case 'H':
+		case 'P':
+			if (a->nfilter + 2 > CTX_NET_FILTER_ARGS)
+				goto usage;
+			a->filter[a->nfilter++] = ch == 'H' ?
+			    "--http-filter-header" : "--http-filter-path";
+			a->filter[a->nfilter++] = optarg;
+			break;
 		case 'h': ctl_usage(e); return 1;
 		default: goto usage;
 		}
 	}
 	if (optind != nopt - 1)
 		goto usage;
+	if (a->nfilter > 0) {
+		/* A filter implies steal; it means nothing otherwise. */
+		if (a->incoming >= 0 && a->incoming != CONF_IN_STEAL)
+			return ctl_fail("--http-filter-* needs --steal");
+		a->incoming = CONF_IN_STEAL;
+	}
 	a->target = argv[optind];
 	if (a->exec && a->cmd == NULL)
 		goto usage;
@@ -358,7 +384,7 @@ netns_inode(pid_t pid)
  * to return. */
 static int
 run_child(struct session *s, struct shell_spec *sp, struct session_shell *sh,
-    const char *config, int incoming)
+    const char *config, int incoming, const char *const *filter)
 {
 	int c2p[2] = { -1, -1 }, p2c[2] = { -1, -1 }, status, rc = 1;
 	struct sigaction ign, oint, oquit;
@@ -399,7 +425,7 @@ run_child(struct session *s, struct shell_spec *sp, struct session_shell *sh,
 		goto wait;	/* it said why */
 	sh->netns = netns_inode(pid);
 	session_shell_save(s, sh);
-	if (ctx_net_start(s, pid, config, incoming, &cn) < 0) {
+	if (ctx_net_start(s, pid, config, incoming, filter, &cn) < 0) {
 		kill(pid, SIGKILL);
 		goto wait;
 	}
@@ -534,7 +560,8 @@ shell_main(struct shell_args *a)
 	    CONF_IN_OFF)
 		envp = shell_env_put(envp, LAYER_CTL_ENV, LAYER_CTL_NAME);
 	sp->envp = envp;
-	rc = run_child(&s, sp, &sh, a->config, a->incoming);
+	rc = run_child(&s, sp, &sh, a->config, a->incoming,
+	    a->nfilter > 0 ? a->filter : NULL);
 done:
 	/* The keeper cleans up once it sees EOF; the exit waits for it, so
 	 * nothing of the shell remains when mirrorctl returns. */

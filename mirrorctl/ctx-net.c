@@ -25,11 +25,11 @@
 
 int
 ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
-    int incoming, struct ctx_net *cn)
+    int incoming, const char *const *filter, struct ctx_net *cn)
 {
 	struct mirror_conf conf;
 	char nsfile[64], pid_s[24], addr[NETD_ADDR_MAX];
-	const char *extra[10];
+	const char *extra[10 + CTX_NET_FILTER_ARGS];
 	int n = 0, rc;
 
 	memset(cn, 0, sizeof(*cn));
@@ -54,6 +54,9 @@ ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
 	extra[n++] = "--incoming";
 	extra[n++] = incoming == CONF_IN_STEAL ? "steal" :
 	    incoming == CONF_IN_MIRROR ? "mirror" : "off";
+	while (filter != NULL && *filter != NULL &&
+	    n < (int)(sizeof(extra) / sizeof(extra[0])) - 1)
+		extra[n++] = *filter++;
 	extra[n] = NULL;
 	if (netd_run(s, config, extra, conf.agent_connect_timeout + 5,
 	    addr) < 0)

@@ -55,8 +55,11 @@ struct ctx_net {
 	unsigned long long	netd_start;
 	char			resolv_conf[PATH_MAX];
 };
+/* filter: NULL, or netd's --http-filter-* options and their values
+ * (NULL-terminated, at most CTX_NET_FILTER_ARGS). */
+#define CTX_NET_FILTER_ARGS	4
 int	ctx_net_start(struct session *s, pid_t ns_pid, const char *config,
-	    int incoming, struct ctx_net *cn);
+	    int incoming, const char *const *filter, struct ctx_net *cn);
 void	ctx_net_stop(struct ctx_net *cn);
 
 /* An agent for a command that needs one only while it runs (env, and

@@ -268,10 +268,14 @@ call(const struct inc_call *c)
 	*r = *c;
 	proto_buf_init(&b, PROTO_HDR_LEN + 4);
 	if (c->op == OP_INCOMING_SUB)
-		(void)proto_enc_incoming_sub(&b, 0, c->remote,
+		/* With incoming.http_filter the agent splits the requests. */
+		(void)proto_enc_incoming_sub_filter(&b, 0, c->remote,
 		    inc_mode == CONF_IN_MIRROR ? INCOMING_MIRROR :
-		    INCOMING_STEAL | (inc_conf.incoming_flush ?
-		    INCOMING_FLUSH : 0));
+		    (inc_conf.incoming_filter_len > 0 ? INCOMING_FILTER :
+		    INCOMING_STEAL) | (inc_conf.incoming_flush ?
+		    INCOMING_FLUSH : 0), inc_conf.incoming_filter,
+		    inc_mode == CONF_IN_MIRROR ? 0 :
+		    inc_conf.incoming_filter_len);
 	else
 		(void)proto_enc_incoming_unsub(&b, 0, c->remote);
 	client_call(R.cl, &b, answered, r);

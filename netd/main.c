@@ -100,6 +100,11 @@ usage(FILE *f)
 "                        connections in the pod come here instead),\n"
 "                        mirror (a copy while the pod answers) or off\n"
 "                        (the default); ports as incoming.* say\n"
+"  --http-filter-header REGEX, --http-filter-path REGEX   with --incoming\n"
+"                        steal: only the HTTP requests with a matching\n"
+"                        header line (\"name: value\", the name in lower\n"
+"                        case) or request target (both: all of them) are\n"
+"                        stolen (instead of incoming.http_filter)\n"
 "  --status-file FILE    keep a key=value status here (once a second)\n"
 "  --pid-file FILE       write the daemon's PID here\n"
 "  --log-file FILE       log here once detached (default: nowhere)\n"
@@ -505,6 +510,25 @@ plan_agent(struct plan *pl, const struct cidr *c, const char *src)
 	}
 }
 
+/* --http-filter-header and --http-filter-path: the filter of the
+ * configuration replaced. */
+static int
+flag_filter(struct mirror_conf *conf, const char *header, const char *path)
+{
+	struct http_filter_wire w;
+	char err[128];
+
+	if (http_filter_from_flags(&w, header, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: --http-filter-%s: %s\n", PROG,
+		    header != NULL && http_filter_check_re(HF_HEADER, header,
+		    err, sizeof(err)) < 0 ? "header" : "path", err);
+		return -1;
+	}
+	memcpy(conf->incoming_filter, w.buf, w.len);
+	conf->incoming_filter_len = w.len;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -523,6 +547,8 @@ main(int argc, char **argv)
 		{ "exit-with", required_argument, NULL, 'E' },
 		{ "resolv-out", required_argument, NULL, 'O' },
 		{ "incoming", required_argument, NULL, 'I' },
+		{ "http-filter-header", required_argument, NULL, 'H' },
+		{ "http-filter-path", required_argument, NULL, 'P' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "log-level", required_argument, NULL, 'L' },
@@ -542,6 +568,7 @@ main(int argc, char **argv)
 	struct client *cl = NULL;
 	struct agentconn ac;
 	const char *url = NULL, *token_file = NULL, *config = NULL;
+	const char *filter_header = NULL, *filter_path = NULL;
 	const char *fingerprint = NULL, *netns_file = NULL, *resolv_out = NULL;
 	long exit_with = 0;
 	char *end;
@@ -592,6 +619,8 @@ main(int argc, char **argv)
 				fatalx("--incoming %s: steal, mirror or off",
 				    optarg);
 			break;
+		case 'H': filter_header = optarg; break;
+		case 'P': filter_path = optarg; break;
 		case 'E':
 			exit_with = strtol(optarg, &end, 10);
 			if (*end != '\0' || exit_with <= 0 || exit_with > INT_MAX)
@@ -615,6 +644,9 @@ main(int argc, char **argv)
 	}
 	if (daemon_configure(&conf, config, level) < 0)
 		return DAEMON_EXIT_FAIL;
+	if ((filter_header != NULL || filter_path != NULL) &&
+	    flag_filter(&conf, filter_header, filter_path) < 0)
+		return DAEMON_EXIT_USAGE;
 	if (tun_name == NULL)
 		tun_name = conf.net_tun_name;
 	if (tun_range == NULL)

@@ -77,7 +77,7 @@ main(int argc, char **argv)
 	snprintf(s.target, sizeof(s.target), "%s", argv[1]);
 	snprintf(s.url, sizeof(s.url), "%s", argv[1]);
 	snprintf(s.token_file, sizeof(s.token_file), "%s", argv[2]);
-	if (ctx_net_start(&s, (pid_t)atoi(argv[3]), NULL, -1, &cn) < 0)
+	if (ctx_net_start(&s, (pid_t)atoi(argv[3]), NULL, -1, NULL, &cn) < 0)
 		return 1;
 	printf("netd %d %llu %s\nsession %s\n", (int)cn.netd_pid,
 	    cn.netd_start, cn.resolv_conf, s.dir);

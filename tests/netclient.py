@@ -47,6 +47,10 @@ from wsclient import (Encoder, Decoder, ProtocolError, RemoteError,  # noqa
 MSG_STREAM = 4
 OP_NET_INFO = 31
 OP_DNS = 32
+OP_INCOMING_SUB, OP_INCOMING_UNSUB = 34, 35
+INCOMING_STEAL, INCOMING_FILTER = 1, 3
+# lib/httpfilter.h: the wire form of an HTTP filter's nodes.
+HF_HEADER, HF_PATH, HF_METHOD, HF_ALL_OF, HF_ANY_OF = 1, 2, 3, 4, 5
 CAP_NET = 0x2
 STREAM_OPEN, STREAM_OPENED, STREAM_DATA = 1, 2, 3
 STREAM_CREDIT, STREAM_SHUT, STREAM_CLOSE = 4, 5, 6
@@ -64,6 +68,22 @@ def addr_bytes(host):
         return 4, socket.inet_pton(socket.AF_INET, host)
     except OSError:
         return 6, socket.inet_pton(socket.AF_INET6, host)
+
+
+def http_filter_leaf(kind, regex):
+    r = regex.encode()
+    return struct.pack("<BH", kind, len(r)) + r
+
+
+def http_filter_group(kind, *nodes):
+    return struct.pack("<BB", kind, len(nodes)) + b"".join(nodes)
+
+
+def incoming_sub_payload(port, mode, filt=b""):
+    e = Encoder().u16(port).u8(mode)
+    if mode == INCOMING_FILTER:
+        e.bytes(filt)
+    return e.data()
 
 
 def stream_open_payload(proto, host, port, window):
@@ -615,6 +635,15 @@ def seeds(outdir):
         "shut": encode(MSG_STREAM, STREAM_SHUT, 3),
         "close": encode(MSG_STREAM, STREAM_CLOSE, 3, 0),
         "reset": encode(MSG_STREAM, STREAM_CLOSE, 3, errno.ECONNRESET),
+        "incoming-sub": encode(MSG_REQUEST, OP_INCOMING_SUB, 6, 0,
+                               incoming_sub_payload(80, INCOMING_STEAL)),
+        "incoming-sub-filter": encode(
+            MSG_REQUEST, OP_INCOMING_SUB, 7, 0, incoming_sub_payload(
+                80, INCOMING_FILTER, http_filter_group(
+                    HF_ANY_OF, http_filter_leaf(HF_HEADER, "^x-mirror: me$"),
+                    http_filter_group(
+                        HF_ALL_OF, http_filter_leaf(HF_METHOD, "POST"),
+                        http_filter_leaf(HF_PATH, "^/api/"))))),
     }
     for name, m in msgs.items():
         with open(os.path.join(outdir, "netclient-" + name), "wb") as f:

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpfilter.h"
 #include "proto.h"
 #include "proto-net.h"
 #include "stream.h"
@@ -265,6 +266,8 @@ incoming(const struct proto_hdr *h, struct proto_cur *cur,
     const uint8_t *data, size_t size)
 {
 	struct proto_buf b;
+	const uint8_t *filter = NULL;
+	uint32_t flen = 0;
 	uint16_t port;
 	uint8_t mode;
 	int rc;
@@ -281,7 +284,8 @@ incoming(const struct proto_hdr *h, struct proto_cur *cur,
 		return;
 	}
 	rc = h->op == OP_INCOMING_SUB ?
-	    proto_dec_incoming_sub(cur, &port, &mode) :
+	    proto_dec_incoming_sub_filter(cur, &port, &mode, &filter,
+	    &flen) :
 	    proto_dec_incoming_unsub(cur, &port);
 	if (rc < 0) {
 		invalid("an OP_INCOMING request");
@@ -289,13 +293,16 @@ incoming(const struct proto_hdr *h, struct proto_cur *cur,
 	}
 	if (port == 0 || (h->op == OP_INCOMING_SUB &&
 	    ((mode & ~INCOMING_FLUSH) == 0 ||
-	    (mode & ~INCOMING_FLUSH) > INCOMING_MODE_MAX)))
+	    (mode & ~INCOMING_FLUSH) > INCOMING_MODE_MAX ||
+	    ((mode & ~INCOMING_FLUSH) == INCOMING_FILTER) != (flen > 0) ||
+	    flen > HTTP_FILTER_WIRE_MAX)))
 		abort();
 	if (h->status != 0)
 		return;
 	proto_buf_init(&b, size);
 	same(&b, h->op == OP_INCOMING_SUB ?
-	    proto_enc_incoming_sub(&b, h->id, port, mode) :
+	    proto_enc_incoming_sub_filter(&b, h->id, port, mode, filter,
+	    flen) :
 	    proto_enc_incoming_unsub(&b, h->id, port), data, size);
 	proto_buf_free(&b);
 }

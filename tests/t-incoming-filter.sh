@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Steal with an HTTP filter (issue 13, incoming.http_filter). The
+# topology of t-incoming-steal.sh: a "client" namespace reaching the
+# pod's address the way another pod would, and a shell (a network
+# namespace holding a sleep) whose mirror-netd --incoming steal has a
+# configuration with http_filter = { header = "^x-mirror: me$"; }. The
+# pod and the shell both run tests/httpwho.py on port 8888, each
+# answering with its name.
+# Checked (tests/httpwho.py check): on one keep-alive connection the
+# requests with the header are answered by the shell, the others by the
+# pod, POST bodies (1 MiB too) each way; six pipelined requests in one
+# write come back in order with the right bodies (a chunked one too); an
+# upgrade passes through whole to the side it went to, after a request
+# to the other side; a head over 64 KiB is answered 431 after the answer
+# owed; 200 concurrent connections alternate sides; an h2c connection
+# goes whole to the pod. Then: a filter that does not compile is refused
+# at load with its line; the shell's netd exits and the pod answers
+# everything again, with the pod's ruleset as before; "mirrorctl exec
+# --http-filter-path ^/api/" steals only /api/ for its command, and
+# nothing is left after it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net.sh"
+. "$(dirname "$0")/incoming.sh"
+
+need_net
+need_fuse
+need_cmd nft nftables
+need_cmd nsenter util-linux
+use_built_layer	# mirrorctl exec preloads it
+net_topology
+W=$SRC/tests/httpwho.py
+
+say "client: another pod's namespace, routed to the pod"
+client_ns
+ip netns exec "$POD_NS" python3 "$W" serve pod "$POD_ADDR" 8888 >>"$T/pod.log" 2>&1 &
+on_exit "kill $!"
+who() { client curl -s --max-time 5 -H "x-mirror: me" "http://$POD_ADDR:8888/w"; }
+wait_for 15 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod's server does not answer: $(who)"
+pod nft list ruleset >"$T/pod.before" || fail "cannot read the pod's ruleset"
+
+say "a filter that does not compile is refused at load, with its line"
+printf 'incoming: {\n  http_filter = {\n    header = "(x";\n  };\n};\n' >"$T/bad.conf"
+timeout 10 "$NETD" --config "$T/bad.conf" --agent "$AGENT_URL" \
+	--token-file "$T/token" >/dev/null 2>"$T/bad.err" &&
+	fail "netd accepted a bad regex"
+grep -q "bad.conf:3: incoming.http_filter: header \"(x\"" "$T/bad.err" ||
+	fail "no clear error for a bad regex: $(cat "$T/bad.err")"
+
+say "the shell: netd --incoming steal with http_filter, httpwho on 8888"
+printf 'incoming: {\n  ports = [ 8888 ];\n  http_filter = { header = "^x-mirror: me$"; };\n};\n' >"$T/filter.conf"
+shell_ns SH
+netd_for "$SH" sh steal --config "$T/filter.conf"
+nsenter --net="/proc/$SH/ns/net" python3 "$W" serve laptop 0.0.0.0 8888 >>"$T/shell.log" 2>&1 &
+on_exit "kill $! 2>/dev/null"
+stolen() { grep -q "^steal=tcp pod:8888 -> shell:8888 stolen" "$T/sh.status" 2>/dev/null; }
+wait_for 10 stolen || fail "8888 not stolen: $(cat "$T/sh.status")"
+wait_for 5 eval '[ "$(who)" = "laptop GET /w " ]' || fail "a request with the header did not reach the shell: $(who)"
+plain=$(client curl -s --max-time 5 "http://$POD_ADDR:8888/plain")
+assert_eq "pod GET /plain " "$plain" "a request without the header"
+
+say "keep-alive, pipelining, bodies and upgrades"
+client python3 "$W" check "$POD_ADDR" 8888 >"$T/check.out" 2>&1 ||
+	fail "$(cat "$T/check.out")"
+cat "$T/check.out"
+
+say "200 concurrent filtered connections"
+client python3 "$W" many "$POD_ADDR" 8888 200 >"$T/many.out" 2>&1 || fail "$(cat "$T/many.out")"
+cat "$T/many.out"
+
+say "rates on one keep-alive connection (1000 GETs each)"
+for h in me none; do
+	r=$(client python3 "$W" rate "$POD_ADDR" 8888 1000 $h) || fail "rate $h: $r"
+	say "through the filter, x-mirror: $h -> $([ $h = me ] && echo laptop || echo pod): $r"
+done
+
+say "HTTP/2 with prior knowledge (h2c) goes whole to the pod (not filtered yet)"
+client python3 "$W" h2c "$POD_ADDR" 8888 >"$T/h2c.out" 2>&1 || fail "h2c: $(cat "$T/h2c.out")"
+grep -q "pod error: .*version (2.0)" "$T/pod.log" || fail "the pod did not get the h2c connection: $(cat "$T/h2c.out" "$T/pod.log")"
+grep -q "laptop error" "$T/shell.log" && fail "the shell got an h2c connection: $(cat "$T/shell.log")"
+
+say "the shell's netd exits: the pod answers everything, no rule left"
+kill "$NETD_PID"
+wait_for 5 pid_gone "$NETD_PID" || fail "netd did not exit"
+wait_for 2 eval '[ "$(who)" = "pod GET /w " ]' || fail "the pod does not answer the header again: $(who)"
+pod nft list ruleset >"$T/pod.after"
+diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
+
+r=$(client python3 "$W" rate "$POD_ADDR" 8888 1000 none) || fail "rate direct: $r"
+say "the pod directly, no filter: $r"
+
+say "mirrorctl exec --http-filter-path: the flag steals /api/ only"
+timeout 120 "$CTL" exec --http-filter-path '^/api/' --token-file "$T/token" "$AGENT_URL" -- sh -c '
+	python3 "$2" serve laptop 0.0.0.0 8888 & a=$!
+	while [ ! -e "$1/stop-exec" ]; do sleep 0.1; done
+	kill $a' sh "$T" "$W" >"$T/exec.out" 2>&1 &
+EXEC_CTL=$!
+on_exit "touch $T/stop-exec; kill $EXEC_CTL 2>/dev/null"
+api() { client curl -s --max-time 5 "http://$POD_ADDR:8888/api/x"; }
+wait_for 20 eval '[ "$(api)" = "laptop GET /api/x " ]' || fail "exec: /api/ did not reach the command: $(api; cat "$T/exec.out")"
+assert_eq "pod GET /w " "$(who)" "exec: a request outside /api/, with the header"
+touch "$T/stop-exec"
+wait "$EXEC_CTL" || fail "mirrorctl exec failed: $(cat "$T/exec.out")"
+wait_for 2 eval '[ "$(api)" = "pod GET /api/x " ]' || fail "the pod does not answer /api/ after exec: $(api)"
+wait_for 2 eval '[ -z "$(table)" ]' || fail "the agent's table is left after exec: $(pod nft list tables)"
+echo ok
