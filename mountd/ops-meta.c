@@ -91,6 +91,11 @@ listing_done(void *arg, int err, struct proto_cur *p)
 		log_warnx("listing %s for a lookup: the agent sent a "
 		    "malformed page: its names are asked one by one",
 		    f->path);
+	/* The agent watches the directory now: when it is opened (a walk
+	 * opens it next), the kernel may keep its listing from the first
+	 * read on, not from the second walk. */
+	if (rc >= 0 && l->n > 0 && (l->ents[0].attr.flags & ATTR_WATCHED))
+		nodes_set_dir_watched(f->ino, 1);
 	w = dirlist_fetched(f->ino, rc < 0 ? NULL : l, rc == 1, f->seq, now,
 	    ops_cfg.attr_timeout);
 	for (; w != NULL; w = next) {
