@@ -93,8 +93,10 @@ listing_done(void *arg, int err, struct proto_cur *p)
 		    f->path);
 	/* The agent watches the directory now: when it is opened (a walk
 	 * opens it next), the kernel may keep its listing from the first
-	 * read on, not from the second walk. */
-	if (rc >= 0 && l->n > 0 && (l->ents[0].attr.flags & ATTR_WATCHED))
+	 * read on, not from the second walk. Not if an event came since
+	 * the ask: it may have been the watch's end. */
+	if (rc >= 0 && l->n > 0 && (l->ents[0].attr.flags & ATTR_WATCHED) &&
+	    f->seq == inval_seq())
 		nodes_set_dir_watched(f->ino, 1);
 	w = dirlist_fetched(f->ino, rc < 0 ? NULL : l, rc == 1, f->seq, now,
 	    ops_cfg.attr_timeout);
