@@ -101,9 +101,14 @@ listing_done(void *arg, int err, struct proto_cur *p)
 	w = dirlist_fetched(f->ino, rc < 0 ? NULL : l, rc == 1, f->seq, now,
 	    ops_cfg.attr_timeout);
 	for (; w != NULL; w = next) {
+		enum dirlist_answer r;
+
 		next = w->next_wait;
-		if (!lookup_listed(w, dirlist_lookup(w->ino,
-		    strrchr(w->path, '/') + 1, NULL, &a, &seq, now), &a, seq))
+		/* Asked first: seq is set by the look-up (an argument next
+		 * to the call could be read before it). */
+		r = dirlist_lookup(w->ino, strrchr(w->path, '/') + 1, NULL, &a,
+		    &seq, now);
+		if (!lookup_listed(w, r, &a, seq))
 			lookup_ask(w);
 	}
 	dirh_free(f->dir);

@@ -19,7 +19,8 @@
 #     /etc/resolv.conf is) changes where no watch sees it: it keeps to
 #     the short timeouts, and a change shows within them;
 # (g) a directory listed ahead, once walked, is walked again without
-#     the agent (the kernel kept its listing from the first walk).
+#     the agent (the kernel kept its listing from the first walk, and
+#     the names looked up while a listing was on its way).
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -201,16 +202,18 @@ for i in $(seq 1000); do : >"$R/top/n$i"; done
 start_agent "$R"
 mount_url "$AGENT_URL" "$M" --config "$T/short.conf"
 ls -lR "$M/top" >/dev/null || fail "first walk of top"
-# The second walk needs nothing from the agent: names, attributes,
-# ACLs ("none") and the listing itself are the kernel's, the label
-# question mountd's. Before, the kernel did not keep a listing opened
-# before mountd knew its directory watched, and asked again. The walk
-# starts in sub (top's own name in / is looked up again after 1 s). It
-# waits past the life of the listings mountd holds (fs.attr_timeout,
-# 1 s), so only the kernel's copy is left: the wait is under test.
+# The second walk needs nothing from the agent: names (top's too, looked
+# up while the listing of / it brought was on its way), attributes, ACLs
+# ("none") and the listing itself are the kernel's, the label question
+# mountd's. Before, the kernel did not keep a listing opened before
+# mountd knew its directory watched, and a lookup that waited for a
+# listing got the short timeouts. The walk waits past the life of the
+# listings mountd holds (fs.attr_timeout, 1 s), so only the kernel's
+# copies are left: the wait is under test.
+sleep 1.5
+kill -STOP "$AGENT_PID"
 wrc=0
-second=$(cd "$M/top/sub" && sleep 1.5 && kill -STOP "$AGENT_PID" &&
-	timeout 10 ls -lR . 2>"$T/walk.err") || wrc=$?
+second=$(timeout 10 sh -c 'cd "$1" && ls -lR .' sh "$M/top/sub" 2>"$T/walk.err") || wrc=$?
 kill -CONT "$AGENT_PID"
 [ $wrc = 0 ] || fail "second walk of sub with the agent stopped: exit $wrc: $(cat "$T/walk.err")"
 assert_eq "$(cd "$R/top/sub" && ls -lR .)" "$second" "the second walk"
