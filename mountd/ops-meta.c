@@ -91,12 +91,24 @@ listing_done(void *arg, int err, struct proto_cur *p)
 		log_warnx("listing %s for a lookup: the agent sent a "
 		    "malformed page: its names are asked one by one",
 		    f->path);
+	/* The agent watches the directory now: when it is opened (a walk
+	 * opens it next), the kernel may keep its listing from the first
+	 * read on, not from the second walk. Not if an event came since
+	 * the ask: it may have been the watch's end. */
+	if (rc >= 0 && l->n > 0 && (l->ents[0].attr.flags & ATTR_WATCHED) &&
+	    f->seq == inval_seq())
+		nodes_set_dir_watched(f->ino, 1);
 	w = dirlist_fetched(f->ino, rc < 0 ? NULL : l, rc == 1, f->seq, now,
 	    ops_cfg.attr_timeout);
 	for (; w != NULL; w = next) {
+		enum dirlist_answer r;
+
 		next = w->next_wait;
-		if (!lookup_listed(w, dirlist_lookup(w->ino,
-		    strrchr(w->path, '/') + 1, NULL, &a, &seq, now), &a, seq))
+		/* Asked first: seq is set by the look-up (an argument next
+		 * to the call could be read before it). */
+		r = dirlist_lookup(w->ino, strrchr(w->path, '/') + 1, NULL, &a,
+		    &seq, now);
+		if (!lookup_listed(w, r, &a, seq))
 			lookup_ask(w);
 	}
 	dirh_free(f->dir);

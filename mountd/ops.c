@@ -291,6 +291,14 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	 * getattr before every chown. */
 	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
 		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
+	/* The kernel keeps each inode's ACLs (and "none") with its
+	 * attributes: ls -l asks for them on every file, and without this
+	 * every ask is a request. The kernel drops them whenever it fetches
+	 * attributes again, on an invalidation (a change event) and on a
+	 * change made through the mount; it also checks them in
+	 * default_permissions (already on). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	/* Not safe here: the kernel would trust its own idea of a file's
 	 * size and miss changes made in the target. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

@@ -17,7 +17,10 @@
 #     timeouts while one in the watched directory shows at once;
 # (f) a file bound over a name of a watched directory (as a pod's
 #     /etc/resolv.conf is) changes where no watch sees it: it keeps to
-#     the short timeouts, and a change shows within them.
+#     the short timeouts, and a change shows within them;
+# (g) a directory listed ahead, once walked, is walked again without
+#     the agent (the kernel kept its listing from the first walk, and
+#     the names looked up while a listing was on its way).
 . "$(dirname "$0")/lib.sh"
 
 need_mount
@@ -185,5 +188,34 @@ sleep 0.2
 echo bb >>"$T/outside"
 poll "a change to the bound file (short timeouts)" 3 size_is "$M/etc/bound" 5
 umount "$R/etc/bound"
+
+# ---------------------------------------------------------------- (g)
+say "(g) a directory listed ahead is kept from its first walk on"
+"$CTL" umount "$M" || fail "umount"
+kill "$AGENT_PID"
+rm -rf "$R"
+mkdir -p "$R/top/sub"
+for i in $(seq 100); do echo "$i" >"$R/top/sub/f$i"; done
+# Many names in top: ls -lR asks about each before it opens sub, time
+# enough for sub's listing, asked for ahead, to arrive first.
+for i in $(seq 1000); do : >"$R/top/n$i"; done
+start_agent "$R"
+mount_url "$AGENT_URL" "$M" --config "$T/short.conf"
+ls -lR "$M/top" >/dev/null || fail "first walk of top"
+# The second walk needs nothing from the agent: names (top's too, looked
+# up while the listing of / it brought was on its way), attributes, ACLs
+# ("none") and the listing itself are the kernel's, the label question
+# mountd's. Before, the kernel did not keep a listing opened before
+# mountd knew its directory watched, and a lookup that waited for a
+# listing got the short timeouts. The walk waits past the life of the
+# listings mountd holds (fs.attr_timeout, 1 s), so only the kernel's
+# copies are left: the wait is under test.
+sleep 1.5
+kill -STOP "$AGENT_PID"
+wrc=0
+second=$(timeout 10 sh -c 'cd "$1" && ls -lR .' sh "$M/top/sub" 2>"$T/walk.err") || wrc=$?
+kill -CONT "$AGENT_PID"
+[ $wrc = 0 ] || fail "second walk of sub with the agent stopped: exit $wrc: $(cat "$T/walk.err")"
+assert_eq "$(cd "$R/top/sub" && ls -lR .)" "$second" "the second walk"
 
 say "pushed invalidation: ok"
