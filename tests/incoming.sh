@@ -1,6 +1,6 @@
 # Pieces for the incoming-traffic scripts (sourced after lib.sh and
-# net.sh, once net_topology has run): t-incoming-mirror.sh and
-# bench/incoming (t-incoming-steal.sh has the same pieces inline).
+# net.sh, once net_topology has run): t-incoming-steal.sh,
+# t-incoming-mirror.sh, t-incoming-filter.sh and bench/incoming.
 #   client  10.82.0.2/30 on a veth to the pod's namespace (10.82.0.1),
 #           routed through it: it reaches the pod's address the way
 #           another pod would

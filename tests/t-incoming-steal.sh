@@ -32,17 +32,8 @@ net_topology
 P=$SRC/tests/netpeer.py
 
 say "client: another pod's namespace, routed to the pod"
-CLIENT_NS=mtp-cli-$$
-netns_add "$CLIENT_NS"
-ip -n "$POD_NS" link add podcli0 type veth peer name podcli1 netns "$CLIENT_NS" ||
-	fail "veth pod-client"
-ip -n "$POD_NS" addr add 10.82.0.1/30 dev podcli0
-ip -n "$POD_NS" link set podcli0 up
-ip -n "$CLIENT_NS" addr add 10.82.0.2/30 dev podcli1
-ip -n "$CLIENT_NS" link set podcli1 up
-ip -n "$CLIENT_NS" route add default via 10.82.0.1
-client() { ip netns exec "$CLIENT_NS" "$@"; }
-pod() { ip netns exec "$POD_NS" "$@"; }
+. "$(dirname "$0")/incoming.sh"
+client_ns
 POD_PAGE="the web server of the pod"
 SHELL_PAGE="the shell's own web server"
 page() { "$@" curl -s --max-time 5 "$URL" 2>/dev/null; }
@@ -57,35 +48,15 @@ answers "$POD_PAGE" client || fail "the client does not reach the pod's page: $(
 pod_state() { pod nft list ruleset; }
 pod_state >"$T/pod.before" || fail "cannot read the pod's ruleset"
 
-# shell_ns VAR: a fresh network namespace holding a sleep; its PID in VAR.
-shell_ns() {
-	unshare --net sleep 100000 &
-	local pid=$!
-	on_exit "kill $pid 2>/dev/null"
-	wait_for 5 eval "[ \"\$(readlink /proc/$pid/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
-		fail "unshare --net did not start"
-	printf -v "$1" %s "$pid"
-}
 # netd_steal SHELLPID NAME [ARGS]: mirror-netd for that shell with
-# --incoming steal; NAME_* files under $T. Sets NETD_PID.
-netd_steal() {
-	local sh=$1 name=$2; shift 2
-	laptop "$NETD" --agent "$AGENT_URL" --token-file "$T/token" \
-		--netns "/proc/$sh/ns/net" --exit-with "$sh" --incoming steal \
-		--status-file "$T/$name.status" --pid-file "$T/$name.pid" \
-		--log-file "$T/$name.log" --log-level debug "$@" \
-		>"$T/$name.ready" 2>"$T/$name.err" ||
-		fail "netd for $name: $(cat "$T/$name.err")"
-	NETD_PID=$(cat "$T/$name.pid")
-	on_exit "kill $NETD_PID 2>/dev/null"
-}
+# --incoming steal (incoming.sh's netd_for).
+netd_steal() { local sh=$1 name=$2; shift 2; netd_for "$sh" "$name" steal "$@"; }
 # shell_bg PID CMD...: CMD in the shell's namespace, in the background.
 shell_bg() {
 	local pid=$1; shift
 	nsenter --net="/proc/$pid/ns/net" "$@" >>"$T/shell.log" 2>&1 &
 	on_exit "kill $! 2>/dev/null"
 }
-table() { pod nft list tables | sed -n 's/^table inet \(mirror_agent_[0-9]*\)$/\1/p'; }
 stolen() { grep -q "^steal=tcp pod:$1 -> shell:$2 stolen" "$T/$3.status" 2>/dev/null; }
 
 say "shell 1: mirrorctl shell --steal running a web server on port 80"
