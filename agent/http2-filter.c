@@ -218,12 +218,12 @@ body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	nghttp2_nv nva[H2F_FIELDS_MAX];
 	size_t n = len < d->len ? len : d->len;
 
-	memcpy(buf, d->d + d->off, n);
-	d->off += n;
-	d->len -= n;
-	if (d->len == 0)
-		d->off = 0;
 	if (n > 0) {
+		memcpy(buf, d->d + d->off, n);
+		d->off += n;
+		d->len -= n;
+		if (d->len == 0)
+			d->off = 0;
 		if (to_client && side_session(h, st) != NULL && !st->uclosed)
 			(void)nghttp2_session_consume(side_session(h, st),
 			    st->uid, n);
