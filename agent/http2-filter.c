@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -248,7 +247,7 @@ static void
 route(struct h2conn *h, struct h2stream *st)
 {
 	const char *lines[H2F_FIELDS_MAX + 1];
-	char host[H2F_HEAD_MAX + 8];
+	char *host = NULL;
 	nghttp2_nv nva[H2F_FIELDS_MAX];
 	nghttp2_data_provider prd = { .source.ptr = st,
 	    .read_callback = body_read };
@@ -271,10 +270,13 @@ route(struct h2conn *h, struct h2stream *st)
 			lines[fr.nlines++] = hd->b + hd->f[i].off;
 	if (head_get(hd, "host") == NULL &&
 	    (auth = head_get(hd, ":authority")) != NULL) {
-		snprintf(host, sizeof(host), "host: %s", auth);
+		host = xmalloc(strlen(auth) + sizeof("host: "));
+		memcpy(host, "host: ", 6);
+		strcpy(host + 6, auth);
 		lines[fr.nlines++] = host;
 	}
 	st->side = http_filter_match(h->f, &fr) ? P_LAPTOP : P_POD;
+	x_free(host);
 	p = &h->p[st->side];
 	/* A side is reached on its first stream. */
 	if (p->s == NULL && peer_open(h, st->side) < 0)
