@@ -10,8 +10,8 @@
  * its counterpart by the window. Headers are bounded in bytes and
  * fields (over: that stream is reset); nghttp2 bounds the rest (flood
  * of control frames, stream count past our SETTINGS). One poll loop on
- * the three fds; the output of a session is written straight from
- * nghttp2's buffer (mem_send), the rest kept for the next POLLOUT.
+ * the three fds; a session's frames (mem_send) are gathered into one
+ * write, what the socket does not take kept for the next POLLOUT.
  */
 #include "config.h"
 
@@ -27,7 +27,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define H2F_READ	16384
+#define H2F_READ	65536
+#define H2F_OUT		32768		/* one write */
 #define H2F_WINDOW	(256 * 1024)	/* a stream's receive window */
 #define H2F_CONN_WINDOW	(1024 * 1024)	/* a session's */
 #define H2F_BODY_MAX	(H2F_CONN_WINDOW + 65536)
@@ -43,8 +44,10 @@ struct h2peer {
 	int		 dead;		/* to be closed by the loop */
 	int		 gone;		/* the laptop's: cannot come back */
 	nghttp2_session	*s;
-	const uint8_t	*pend;		/* mem_send's bytes not yet written */
+	const uint8_t	*pend;		/* mem_send's bytes not yet in ob */
 	size_t		 npend;
+	size_t		 olen;		/* ob's bytes not yet written */
+	uint8_t		 ob[H2F_OUT];
 };
 
 /* A header block: fields "name: value" NUL-ended in b. */
@@ -557,7 +560,7 @@ peer_kill(struct h2conn *h, struct h2peer *p)
 	nghttp2_session_del(p->s);
 	p->s = NULL;
 	p->pend = NULL;
-	p->npend = 0;
+	p->npend = p->olen = 0;
 	if (p->side == P_POD) {
 		close(p->fd);
 		p->fd = -1;
@@ -567,29 +570,43 @@ peer_kill(struct h2conn *h, struct h2peer *p)
 	}
 }
 
-/* Writes what the session has to send, as far as the fd takes it: 1 if
- * nghttp2 gave bytes, 0 if not, or -errno. */
+/* Writes what the session has to send, as far as the fd takes it,
+ * frames gathered in ob (one write for many small ones): 1 if nghttp2
+ * gave bytes, 0 if not, or -errno. */
 static int
 peer_flush(struct h2peer *p)
 {
 	ssize_t n;
+	size_t k;
 	int gave = 0;
 
 	for (;;) {
-		if (p->npend == 0) {
-			n = nghttp2_session_mem_send(p->s, &p->pend);
-			if (n < 0)
-				return -EPROTO;
-			if (n == 0)
-				return gave;
-			p->npend = (size_t)n;
-			gave = 1;
+		while (p->olen < sizeof(p->ob)) {
+			if (p->npend == 0) {
+				n = nghttp2_session_mem_send(p->s, &p->pend);
+				if (n < 0)
+					return -EPROTO;
+				if (n == 0)
+					break;
+				p->npend = (size_t)n;
+				gave = 1;
+			}
+			k = sizeof(p->ob) - p->olen;
+			k = k < p->npend ? k : p->npend;
+			memcpy(p->ob + p->olen, p->pend, k);
+			p->olen += k;
+			p->pend += k;
+			p->npend -= k;
 		}
-		n = send(p->fd, p->pend, p->npend, MSG_NOSIGNAL);
+		if (p->olen == 0)
+			return gave;
+		n = send(p->fd, p->ob, p->olen, MSG_NOSIGNAL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? gave : -errno;
-		p->pend += n;
-		p->npend -= (size_t)n;
+		memmove(p->ob, p->ob + n, p->olen - (size_t)n);
+		p->olen -= (size_t)n;
+		if (p->olen > 0)
+			return gave;	/* the socket is full */
 	}
 }
 
@@ -612,7 +629,8 @@ static int
 peer_idle(const struct h2peer *p)
 {
 	return !nghttp2_session_want_read(p->s) &&
-	    !nghttp2_session_want_write(p->s) && p->npend == 0;
+	    !nghttp2_session_want_write(p->s) && p->npend == 0 &&
+	    p->olen == 0;
 }
 
 static int
@@ -655,7 +673,7 @@ loop(struct h2conn *h)
 				continue;
 			pf[i].fd = p->fd;
 			pf[i].events = (nghttp2_session_want_read(p->s) ?
-			    POLLIN : 0) | (p->npend > 0 ? POLLOUT : 0);
+			    POLLIN : 0) | (p->olen > 0 ? POLLOUT : 0);
 		}
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
