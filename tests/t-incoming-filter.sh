@@ -3,7 +3,8 @@
 # topology of t-incoming-steal.sh: a "client" namespace reaching the
 # pod's address the way another pod would, and a shell (a network
 # namespace holding a sleep) whose mirror-netd --incoming steal has a
-# configuration with http_filter = { header = "^x-mirror: me$"; }. The
+# configuration with http_filter = any_of ( header "^x-mirror: me$",
+# path "^/api/" ). The
 # pod and the shell both run tests/httpwho.py on port 8888, each
 # answering with its name.
 # Checked (tests/httpwho.py check): on one keep-alive connection the
@@ -18,8 +19,8 @@
 # nghttp from the client: on ONE connection /api/x (path filter) and
 # /other go to their sides, a stream with the header to the shell,
 # POST bodies of 4 MiB echoed intact both ways with the trailer, 40
-# concurrent streams. Then: a filter that does not compile is refused
-# at load with its line; the shell's netd exits and the pod answers
+# concurrent streams; h2load's rates each way and direct. Then: a filter
+# that does not compile is refused at load with its line; the shell's netd exits and the pod answers
 # everything again, with the pod's ruleset as before; "mirrorctl exec
 # --http-filter-path ^/api/" steals only /api/ for its command, and
 # nothing is left after it.
@@ -32,6 +33,7 @@ need_fuse
 need_cmd nft nftables
 need_cmd nsenter util-linux
 need_cmd nghttp nghttp2-client
+need_cmd h2load nghttp2-client
 need_cmd nghttpd nghttp2-server
 use_built_layer	# mirrorctl exec preloads it
 net_topology
@@ -119,6 +121,16 @@ h2 h2many -n -m 20 "$U/api/x" "$U/other"
 [ "$(grep -ac ":status: 200" "$T/h2many")" = 40 ] || fail "40 concurrent h2c streams: $(grep -a ":status:" "$T/h2many" | sort | uniq -c)"
 [ "$(grep -ac "x-side: laptop" "$T/h2many")" = 20 ] || fail "20 of 40 streams to the shell: $(grep -a "x-side" "$T/h2many" | sort | uniq -c)"
 say "h2c: /api/x and /other on one connection, the header, 4 MiB POSTs, 40 streams: ok"
+# h2rate PATH: h2load's requests per second and mean time, one
+# connection, 10 streams in flight (bench figures for the log).
+h2rate() {
+	client timeout 60 h2load -n 5000 -c 1 -m 10 "$U$1" >"$T/h2load" 2>&1 ||
+		fail "h2load $1: $(tail -5 "$T/h2load")"
+	grep -q "5000 succeeded" "$T/h2load" || fail "h2load $1: $(grep requests: "$T/h2load")"
+	echo "$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1 req\/s/p' "$T/h2load"), mean $(awk '/^time for request:/ {print $4}' "$T/h2load")"
+}
+say "h2c through the filter, /api/x -> laptop: $(h2rate /api/x)"
+say "h2c through the filter, /other -> pod: $(h2rate /other)"
 
 say "the shell's netd exits: the pod answers everything, no rule left"
 kill "$NETD_PID"
@@ -131,6 +143,7 @@ diff -u "$T/pod.before" "$T/pod.after" || fail "the pod's ruleset changed"
 
 r=$(client python3 "$W" rate "$POD_ADDR" 8888 1000 none) || fail "rate direct: $r"
 say "the pod directly, no filter: $r"
+say "h2c, the pod directly, no filter: $(h2rate /other)"
 
 say "mirrorctl exec --http-filter-path: the flag steals /api/ only"
 timeout 120 "$CTL" exec --http-filter-path '^/api/' --token-file "$T/token" "$AGENT_URL" -- sh -c '
