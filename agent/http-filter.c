@@ -27,6 +27,7 @@
 
 #include "http-filter.h"
 #include "http-split.h"
+#include "http2-filter.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -39,8 +40,8 @@
 
 enum { SIDE_POD = 0, SIDE_LAPTOP = 1 };
 
-/* HTTP/2 with prior knowledge (h2c) starts so; not filtered yet, such a
- * connection goes whole to the pod. */
+/* HTTP/2 with prior knowledge (h2c) starts so: such a connection is
+ * handed to http2-filter.c. */
 static const char h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 static atomic_int nconns;
@@ -78,6 +79,7 @@ struct fconn {
 	int		 cl_eof;
 	int		 cl_shut;
 	int		 started;	/* the first bytes were looked at */
+	int		 h2;		/* they were the h2c preface */
 	int		 refused;	/* the status of a refused request */
 	int		 refusal_sent;
 	size_t		 pre_len;
@@ -149,10 +151,8 @@ fbuf_write(struct fbuf *b, int fd)
 	return 0;
 }
 
-/* The pod's own process, at the original destination, with the mark
- * the redirect skips. */
-static int
-pod_connect(struct fconn *c)
+int
+http_filter_pod_connect(const struct sockaddr_in *orig, uint32_t mark)
 {
 	struct timeval tv = { FC_CONNECT_S, 0 };
 	int fd, rc, one = 1;
@@ -160,16 +160,25 @@ pod_connect(struct fconn *c)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark,
-	    sizeof(c->mark)) < 0 ||
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (struct sockaddr *)&c->orig, sizeof(c->orig)) < 0 ||
+	    connect(fd, (const struct sockaddr *)orig, sizeof(*orig)) < 0 ||
 	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int
+pod_connect(struct fconn *c)
+{
+	int fd = http_filter_pod_connect(&c->orig, c->mark);
+
+	if (fd < 0)
+		return fd;
 	c->sfd[SIDE_POD] = fd;
 	c->side_eof[SIDE_POD] = c->shut[SIDE_POD] = 0;
 	http_split_resp_init(&c->resp[SIDE_POD]);
@@ -272,7 +281,7 @@ client_http(struct fconn *c, const uint8_t *p, size_t n)
 static int side_closed(struct fconn *, int);
 
 /* n bytes from the client (n 0: its end); its first bytes say whether
- * it speaks HTTP/2 (h2c): then it is a pipe to the pod. */
+ * it speaks HTTP/2 (h2c): then http2-filter.c takes it. */
 static int
 client_input(struct fconn *c, const uint8_t *p, size_t n)
 {
@@ -288,14 +297,12 @@ client_input(struct fconn *c, const uint8_t *p, size_t n)
 		if (c->pre_len < sizeof(h2_preface) && n > 0)
 			return 0;	/* more is needed to tell */
 		if (c->pre_len == sizeof(h2_preface)) {
-			c->started = 1;
-			if (pod_connect(c) < 0)
-				return -ECONNREFUSED;
-			c->raw_side = c->tunnel = SIDE_POD;
-			if ((rc = fbuf_put(&c->out[SIDE_POD], c->pre,
+			/* conn_main runs the HTTP/2 proxy on held. */
+			c->started = c->h2 = 1;
+			if ((rc = fbuf_put(&c->held, c->pre,
 			    c->pre_len)) < 0)
 				return rc;
-			return fbuf_put(&c->out[SIDE_POD], p + k, n - k);
+			return fbuf_put(&c->held, p + k, n - k);
 		}
 	}
 	c->started = 1;
@@ -529,6 +536,8 @@ loop(struct fconn *c)
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    !c->cl_eof && (rc = client_read(c)) < 0)
 			return rc;
+		if (c->h2)
+			return 0;
 		if ((rc = pump(c)) < 0)
 			return rc;
 	}
@@ -541,7 +550,11 @@ conn_main(void *arg)
 	struct linger lg = { 1, 0 };
 	int s, rc;
 
-	if ((rc = loop(c)) < 0) {
+	rc = loop(c);
+	if (rc == 0 && c->h2)
+		rc = http2_filter_run(c->cfd, c->sfd[SIDE_LAPTOP], &c->orig,
+		    c->mark, c->f, c->held.d + c->held.off, c->held.len);
+	if (rc < 0) {
 		log_debug("http filter: connection ends: %s", strerror(-rc));
 		(void)setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &lg,
 		    sizeof(lg));

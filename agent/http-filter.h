@@ -4,7 +4,9 @@
  * pair whose other end is the connection's STREAM_ACCEPT stream) and the
  * pod's own process (a connection to the original destination, marked
  * so that the redirect leaves it alone). Each HTTP/1.x request goes to
- * the side the filter picks; answers go back in request order.
+ * the side the filter picks; answers go back in request order. A
+ * connection that opens with the h2c preface is filtered per stream by
+ * http2-filter.c.
  */
 #ifndef MIRROR_AGENT_HTTP_FILTER_H
 #define MIRROR_AGENT_HTTP_FILTER_H
@@ -25,5 +27,9 @@
  * the new thread shares. */
 int	http_filter_conn_start(int cfd, int lfd, const struct sockaddr_in *orig,
 	    struct http_filter *f, uint32_t mark);
+
+/* A connection to the pod's own process at orig, with mark (the
+ * redirect skips it), nonblocking once made: the fd or -errno. */
+int	http_filter_pod_connect(const struct sockaddr_in *orig, uint32_t mark);
 
 #endif

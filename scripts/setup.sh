@@ -9,7 +9,7 @@ packages=(
 	libfuse3-dev fuse3 libnl-route-3-dev libc-ares-dev libwebsockets-dev
 	libconfig-dev
 	libnftnl-dev libmnl-dev nftables libssl-dev
-	libhttp-parser-dev libnghttp2-dev
+	libhttp-parser-dev libnghttp2-dev nghttp2-client nghttp2-server
 	busybox-static iproute2 util-linux procps psmisc python3 curl git tar
 	clang libclang-rt-14-dev
 	groff-base

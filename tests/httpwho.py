@@ -8,8 +8,6 @@
       four requests each alternating between the sides.
   httpwho.py rate ADDR PORT N me|none   N keep-alive GETs: requests per
       second and median latency (bench figures for the test's log).
-  httpwho.py h2c ADDR PORT         sends HTTP/2's preface, prints the
-      first line of what comes back.
   httpwho.py check ADDR PORT       the client side: one keep-alive
       connection (1 MiB bodies too), pipelined requests, POST bodies and
       upgrades, each
@@ -253,16 +251,6 @@ def many(addr, port, n):
     print("%d concurrent connections, 4 requests each: ok" % int(n))
 
 
-def h2c(addr, port):
-    """HTTP/2 with prior knowledge: the preface and a SETTINGS frame; what
-    comes back (the test looks for who logged it)."""
-    s = socket.create_connection((addr, int(port)), timeout=10)
-    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
-              b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-    got = s.makefile("rb").read()
-    print(got.split(b"\r\n")[0].decode(errors="replace"))
-
-
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:5])
@@ -270,7 +258,5 @@ if __name__ == "__main__":
         many(*sys.argv[2:5])
     elif sys.argv[1] == "rate":
         rate(*sys.argv[2:6])
-    elif sys.argv[1] == "h2c":
-        h2c(*sys.argv[2:4])
     else:
         check(*sys.argv[2:4])
