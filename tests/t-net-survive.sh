@@ -71,7 +71,8 @@ esac
 wait_for 5 status_has "reconnecting since" || fail "status: $("$CTL" status)"
 "$CTL" status | grep "state" | sed 's/^/# /'
 laptop ip link show mirror0 >/dev/null || fail "mirror0 gone while the agent is away"
-laptop ip route | grep -q "^10.77.0.0/24 dev mirror0" || fail "routes gone while the agent is away"
+laptop ip route | grep -q "^10.77.0.0/24 dev mirror0" ||
+	fail "routes gone while the agent is away: $(laptop ip route | tr '\n' ';') netd: $(ps -o pid=,stat= -p "$NETD")"
 ms=$(laptop python3 "$P" refused "$POD_ADDR" 80) ||
 	fail "a new connection while the agent is away is not refused: $ms"
 say "a new connection while the agent is away: refused in $ms ms"
@@ -104,5 +105,11 @@ say "curl works $ms ms after the path came back"
 kill -0 "$NETD" || fail "mirror-netd is gone"
 rss1=$(rss)
 say "mirror-netd's resident memory: $rss0 KiB before, $rss1 KiB after"
-[ "$rss1" -le $((rss0 + 1024)) ] || fail "mirror-netd grew from $rss0 to $rss1 KiB"
+# An AddressSanitizer build keeps freed memory in quarantine on purpose:
+# its size says nothing there.
+if ldd "$(readlink -f "/proc/$NETD/exe")" | grep -q libasan; then
+	say "(an ASan build: memory not compared)"
+else
+	[ "$rss1" -le $((rss0 + 1024)) ] || fail "mirror-netd grew from $rss0 to $rss1 KiB"
+fi
 echo ok
