@@ -42,7 +42,7 @@ curl_back() {
 	done
 	fail "curl did not come back within 30 s: $("$CTL" status)"
 }
-status_has() { "$CTL" status 2>/dev/null | grep -q "$1"; }
+status_has() { local st; st=$("$CTL" status 2>/dev/null) && grep -q "$1" <<<"$st"; }
 
 say "the agent is SIGKILLed"
 # An open connection (the pod's source sends until told to stop).
@@ -71,8 +71,10 @@ esac
 wait_for 5 status_has "reconnecting since" || fail "status: $("$CTL" status)"
 "$CTL" status | grep "state" | sed 's/^/# /'
 laptop ip link show mirror0 >/dev/null || fail "mirror0 gone while the agent is away"
-laptop ip route | grep -q "^10.77.0.0/24 dev mirror0" ||
-	fail "routes gone while the agent is away: $(laptop ip route | tr '\n' ';') netd: $(ps -o pid=,stat= -p "$NETD")"
+# Read whole first: grep -q in a pipe may end ip early (pipefail).
+routes=$(laptop ip route)
+grep -q "^10.77.0.0/24 dev mirror0" <<<"$routes" ||
+	fail "routes gone while the agent is away: $(tr '\n' ';' <<<"$routes")"
 ms=$(laptop python3 "$P" refused "$POD_ADDR" 80) ||
 	fail "a new connection while the agent is away is not refused: $ms"
 say "a new connection while the agent is away: refused in $ms ms"
@@ -107,7 +109,8 @@ rss1=$(rss)
 say "mirror-netd's resident memory: $rss0 KiB before, $rss1 KiB after"
 # An AddressSanitizer build keeps freed memory in quarantine on purpose:
 # its size says nothing there.
-if ldd "$(readlink -f "/proc/$NETD/exe")" | grep -q libasan; then
+libs=$(ldd "$(readlink -f "/proc/$NETD/exe")")
+if grep -q libasan <<<"$libs"; then
 	say "(an ASan build: memory not compared)"
 else
 	[ "$rss1" -le $((rss0 + 1024)) ] || fail "mirror-netd grew from $rss0 to $rss1 KiB"
