@@ -2,6 +2,34 @@
 # Every script builds what it needs under a fresh $T and removes it on exit.
 set -u
 set -o pipefail
+# grep -q leaves at its first match; under pipefail, a writer still
+# writing into the pipe (busybox --list, ldd, nft, status) then dies of
+# SIGPIPE and the whole "... | grep -q X" fails although X was there. So
+# in these scripts grep -q reads all its input and only its status
+# counts: -q (alone or in a cluster of flag letters, before the pattern)
+# becomes an output to /dev/null.
+grep() {
+	local a args=() quiet=0 opts=1
+	for a in "$@"; do
+		if [ $opts = 1 ] && [[ $a =~ ^-[a-zA-Z]*q[a-zA-Z]*$ ]] &&
+			[[ ! $a =~ [efmABCdD] ]]; then
+			quiet=1
+			a=${a//q/}
+			[ "$a" = - ] && continue
+		elif [ $opts = 1 ] && { [ "$a" = --quiet ] || [ "$a" = --silent ]; }; then
+			quiet=1
+			continue
+		elif [ "$a" = -- ] || [[ $a != -* ]]; then
+			opts=0
+		fi
+		args+=("$a")
+	done
+	if [ $quiet = 1 ]; then
+		command grep "${args[@]}" >/dev/null
+	else
+		command grep "$@"
+	fi
+}
 SRC=${MIRROR_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 B=${MIRROR_BUILDDIR:-$SRC}
 AGENT=$B/mirror-agent
