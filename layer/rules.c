@@ -122,6 +122,13 @@ layer_pattern_init(struct layer_pattern *p, const char *s, const char *home,
 		unsigned long most = 0, v;
 		char *end;
 
+		/* Stacked repetitions ("a****", "a+*?") blow up glibc's
+		 * epsilon closures (seconds for a few dozen): refused, a
+		 * literal one after an escape too, on the safe side. */
+		if (q > s && strchr("*+?{", *q) != NULL &&
+		    strchr("*+?}", q[-1]) != NULL)
+			return -EINVAL;
+
 		if (*q == '+')
 			most = 2;
 		else if (*q == '{') {
