@@ -42,6 +42,7 @@
 #include "netns.h"
 #include "startup.h"
 #include "relay.h"
+#include "resolved.h"
 #include "route.h"
 #include "tun.h"
 #include "xmalloc.h"
@@ -866,6 +867,9 @@ main(int argc, char **argv)
 		relay_stop();
 		goto out;
 	}
+	/* connect only: a shell has the stub in its own resolv.conf. */
+	if (!netns_active() && !no_dns)
+		resolved_register(ifindex, dev, tun_addr, lm.search, lm.nsearch);
 	daemon_pidfile_write(pid_file);
 	inet_ntop(AF_INET, &tun_addr, addr_s, sizeof(addr_s));
 	snprintf(msg, sizeof(msg), "ready %s %s", dev, addr_s);
@@ -887,6 +891,7 @@ main(int argc, char **argv)
 	relay_stop();
 	ret = DAEMON_EXIT_OK;
 out:
+	resolved_revert();	/* before the device goes */
 	layer_ctl_stop();	/* its threads use the agent's client */
 	local_stop();
 	/* Routes first, explicitly; the device (and anything left through

@@ -14,6 +14,7 @@
 #include "incoming.h"
 #include "netns.h"
 #include "relay-internal.h"
+#include "resolved.h"
 
 void
 status_write(void)
@@ -51,6 +52,7 @@ status_write(void)
 		fprintf(f, "firewall=table inet %s: forwarding through %s "
 		    "dropped\n", cfg->fw_table, cfg->dev);
 	netns_status(f);
+	resolved_status(f);
 	incoming_status(f);
 	fprintf(f, "agent=%s\n", cfg->agent_url);
 	since = atomic_load_explicit(&R.down_since, memory_order_relaxed);

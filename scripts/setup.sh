@@ -15,6 +15,10 @@ packages=(
 	groff-base
 	podman runc dnsmasq-base iputils-ping
 	tmux
+	# netd registers its DNS stub with systemd-resolved (sd-bus)
+	libsystemd-dev
+	# bench/net's slirp4netns column
+	slirp4netns
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
