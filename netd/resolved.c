@@ -27,10 +27,13 @@
 #define RESOLVE1_PATH	"/org/freedesktop/resolve1"
 #define RESOLVE1_MANAGER "org.freedesktop.resolve1.Manager"
 #define RESOLVE1_NO_SUCH_LINK "org.freedesktop.resolve1.NoSuchLink"
-#define RESOLVED_CALL_USEC	(2 * 1000 * 1000)
+/* Each call, and the wait for the link below: the whole registration
+ * stays well inside the time mirrorctl connect waits for netd's ready
+ * line, however stuck the bus is. */
+#define RESOLVED_CALL_USEC	(1000 * 1000)
 /* resolved learns of a new link from rtnetlink, a moment after it
  * appears: until then it answers NoSuchLink. */
-#define RESOLVED_LINK_WAIT_MS	3000
+#define RESOLVED_LINK_WAIT_MS	2000
 #define RESOLVED_LINK_POLL_MS	50
 #define RESOLVED_WHY_MAX	256
 
@@ -253,6 +256,9 @@ resolved_register(int ifindex, const char *dev, uint32_t stub,
 		    "top-level domain: not routed to the pod", RS.refused[i]);
 	if ((rc = sd_bus_open_system(&bus)) < 0)
 		snprintf(why, sizeof(why), "no system bus: %s", strerror(-rc));
+	else if ((rc = sd_bus_set_method_call_timeout(bus,
+	    RESOLVED_CALL_USEC)) < 0)
+		snprintf(why, sizeof(why), "sd-bus: %s", strerror(-rc));
 	else
 		rc = register_link(bus, stub, why, sizeof(why));
 	sd_bus_flush_close_unref(bus);
@@ -286,7 +292,9 @@ resolved_revert(void)
 		return;
 	if ((rc = sd_bus_open_system(&bus)) < 0)
 		snprintf(why, sizeof(why), "no system bus: %s", strerror(-rc));
-	else if ((rc = manager_new(bus, &m, "RevertLink")) < 0 ||
+	else if ((rc = sd_bus_set_method_call_timeout(bus,
+	    RESOLVED_CALL_USEC)) < 0 ||
+	    (rc = manager_new(bus, &m, "RevertLink")) < 0 ||
 	    (rc = sd_bus_message_append(m, "i", ifindex)) < 0)
 		snprintf(why, sizeof(why), "RevertLink: %s", strerror(-rc));
 	else
