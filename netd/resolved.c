@@ -4,8 +4,9 @@
  * "resolvectl domain" and "resolvectl revert" make, each bounded by a
  * short timeout so a stuck bus cannot hold netd's start-up. The domains
  * come from the pod: a single-label one (a top-level domain such as
- * "com") is never routed, or a pod could take over this machine's
- * lookups of a whole TLD.
+ * "com") is never routed, nor one equal to, above or below a search
+ * domain of this machine's own resolv.conf (where resolved lists every
+ * link's), or the pod would answer lookups this machine makes elsewhere.
  */
 #include "config.h"
 
@@ -20,8 +21,11 @@
 
 #include <systemd/sd-bus.h>
 
+#include "localmatch.h"
 #include "log.h"
+#include "procfs.h"
 #include "resolved.h"
+#include "xmalloc.h"
 
 #define RESOLVE1_NAME	"org.freedesktop.resolve1"
 #define RESOLVE1_PATH	"/org/freedesktop/resolve1"
@@ -36,6 +40,8 @@
 #define RESOLVED_LINK_WAIT_MS	2000
 #define RESOLVED_LINK_POLL_MS	50
 #define RESOLVED_WHY_MAX	256
+#define OWN_RESOLV_CONF	"/etc/resolv.conf"
+#define OWN_RESOLV_CONF_MAX 65536
 
 /* Written by the main thread, read by the relay thread's status_write:
  * all under lock. */
@@ -49,23 +55,67 @@ static struct {
 	char		 domains[RESOLVED_DOMAINS_MAX][DNS_NAME_MAX + 1];
 	int		 ndomains;
 	char		 refused[RESOLVED_DOMAINS_MAX][DNS_NAME_MAX + 1];
+	char		 refused_why[RESOLVED_DOMAINS_MAX][DNS_NAME_MAX + 48];
 	int		 nrefused;
 	char		 why[RESOLVED_WHY_MAX];
 } RS = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* d into the domain list unless there already (case aside) or a single
- * label; called with RS.lock held. */
+/* This machine's search domains, from its resolv.conf, through the same
+ * reader as the pod's (localmatch_pod_search). */
 static void
-domains_add(const char *d)
+own_domains_load(struct localmatch *own)
 {
+	char *text = xmalloc(OWN_RESOLV_CONF_MAX);
+	ssize_t len;
+
+	localmatch_init(own);
+	if ((len = read_small_file(OWN_RESOLV_CONF, text,
+	    OWN_RESOLV_CONF_MAX)) > 0)
+		localmatch_pod_search(own, text, (size_t)len);
+	x_free(text);
+}
+
+/* 1 if a is b or a name under b, case aside. */
+static int
+domain_within(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na < nb || strcasecmp(a + na - nb, b) != 0)
+		return 0;
+	return na == nb || a[na - nb - 1] == '.';
+}
+
+static void
+domains_refuse(const char *d, const char *why)
+{
+	if (RS.nrefused == RESOLVED_DOMAINS_MAX)
+		return;
+	snprintf(RS.refused[RS.nrefused], DNS_NAME_MAX + 1, "%s", d);
+	snprintf(RS.refused_why[RS.nrefused++], DNS_NAME_MAX + 48, "%s", why);
+}
+
+/* d into the domain list unless there already (case aside), a single
+ * label or (own not NULL) related to one of this machine's search
+ * domains; called with RS.lock held. */
+static void
+domains_add(const char *d, const struct localmatch *own)
+{
+	char why[DNS_NAME_MAX + 48];
 	int i;
 
 	if (strchr(d, '.') == NULL) {
-		if (RS.nrefused < RESOLVED_DOMAINS_MAX)
-			snprintf(RS.refused[RS.nrefused++], DNS_NAME_MAX + 1,
-			    "%s", d);
+		domains_refuse(d, "a top-level domain");
 		return;
 	}
+	for (i = 0; own != NULL && i < own->nsearch; i++)
+		if (domain_within(d, own->search[i]) ||
+		    domain_within(own->search[i], d)) {
+			snprintf(why, sizeof(why), "this machine's search "
+			    "domain %s", own->search[i]);
+			domains_refuse(d, why);
+			return;
+		}
 	for (i = 0; i < RS.ndomains; i++)
 		if (strcasecmp(RS.domains[i], d) == 0)
 			return;
@@ -237,23 +287,25 @@ void
 resolved_register(int ifindex, const char *dev, uint32_t stub,
     const char (*search)[DNS_NAME_MAX + 1], int nsearch)
 {
+	static struct localmatch own;
 	char why[RESOLVED_WHY_MAX] = "";
 	sd_bus *bus = NULL;
 	int rc, i;
 
+	own_domains_load(&own);
 	pthread_mutex_lock(&RS.lock);
 	RS.ifindex = ifindex;
 	snprintf(RS.dev, sizeof(RS.dev), "%s", dev);
 	inet_ntop(AF_INET, &stub, RS.stub, sizeof(RS.stub));
 	RS.ndomains = RS.nrefused = 0;
-	domains_add("cluster.local");
+	domains_add("cluster.local", NULL);	/* Kubernetes' own: always */
 	for (i = 0; i < nsearch; i++)
-		domains_add(search[i]);
+		domains_add(search[i], &own);
 	pthread_mutex_unlock(&RS.lock);
 
 	for (i = 0; i < RS.nrefused; i++)
-		log_info("systemd-resolved: the pod's search domain %s is a "
-		    "top-level domain: not routed to the pod", RS.refused[i]);
+		log_info("systemd-resolved: the pod's search domain %s is %s: "
+		    "not routed to the pod", RS.refused[i], RS.refused_why[i]);
 	if ((rc = sd_bus_open_system(&bus)) < 0)
 		snprintf(why, sizeof(why), "no system bus: %s", strerror(-rc));
 	else if ((rc = sd_bus_set_method_call_timeout(bus,
@@ -350,8 +402,8 @@ resolved_status(FILE *f)
 		fprintf(f, "system_dns=  or dnsmasq: %s\n", lines);
 	}
 	for (i = 0; i < RS.nrefused; i++)
-		fprintf(f, "system_dns=not routed: %s (a top-level domain)\n",
-		    RS.refused[i]);
+		fprintf(f, "system_dns=not routed: %s (%s)\n", RS.refused[i],
+		    RS.refused_why[i]);
 out:
 	pthread_mutex_unlock(&RS.lock);
 }

@@ -7,11 +7,12 @@
 # the package would rewrite this machine's /etc/resolv.conf). There:
 # with no resolved on the bus, status says how to point a resolver at
 # the stub; with resolved, connect registers the stub for mirror0 with
-# ~cluster.local and the pod's search list (not its top-level domain) as
-# routing domains, resolvectl, getent and curl resolve the pod's name
-# through resolved's 127.0.0.53, other names never reach the pod, and
-# after disconnect resolved no longer knows the stub. This machine's
-# /etc/resolv.conf is the same after the test.
+# ~cluster.local and the pod's search list as routing domains (not the
+# pod's top-level domain, nor the laptop's own search domain), resolvectl,
+# getent and curl resolve the pod's name through resolved's 127.0.0.53,
+# other names never reach the pod, and after disconnect resolved no
+# longer knows the stub. This machine's /etc/resolv.conf is the same
+# after the test.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 
@@ -46,8 +47,9 @@ RESOLVECTL=$RESOLVED_ROOT/usr/bin/resolvectl
 host_resolv=$(sha256sum </etc/resolv.conf)
 net_topology
 
-# The pod's search list ends in a top-level domain: never routed here.
-printf 'nameserver %s\nsearch demo.svc.cluster.local svc.cluster.local com\noptions ndots:5\n' \
+# The pod's search list ends in a top-level domain and the laptop's own
+# search domain: neither is routed here.
+printf 'nameserver %s\nsearch demo.svc.cluster.local svc.cluster.local com corp.example\noptions ndots:5\n' \
 	"$POD_ADDR" >"$T/pod-resolv.conf.new"
 cat "$T/pod-resolv.conf.new" >"$T/pod-resolv.conf"	# same inode: it is bound
 
@@ -59,7 +61,7 @@ while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do
 done
 { cat /etc/passwd; echo "systemd-resolve:x:$uid:$uid::/:/usr/sbin/nologin"; } >"$T/passwd"
 { cat /etc/group; echo "systemd-resolve:x:$uid:"; } >"$T/group"
-echo "nameserver 127.0.0.53" >"$T/laptop-resolv.conf"
+printf 'nameserver 127.0.0.53\nsearch lab.corp.example\n' >"$T/laptop-resolv.conf"
 cat >"$T/dbus.conf" <<'EOF'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -122,6 +124,8 @@ grep -qF "server=/cluster.local/$TUN_ADDR server=/demo.svc.cluster.local/$TUN_AD
 	fail "status has no dnsmasq line for the stub"
 grep -qE "system_dns +not routed: com \(a top-level domain\)" "$T/status" ||
 	fail "status does not say the pod's TLD search domain is not routed"
+grep -qE "system_dns +not routed: corp.example \(this machine's search domain lab.corp.example\)" "$T/status" ||
+	fail "status does not say the laptop's search domain is not routed"
 in_laptop "$CTL" disconnect >/dev/null || fail "disconnect"
 
 say "systemd-resolved ($RESOLVED_ROOT)"
@@ -165,6 +169,7 @@ wait_rewritten 5 "$(ls "$MIRROR_STATE_DIR"/sessions/*/netd.status)" || fail "net
 before=$(dns_queries)
 in_laptop "$RESOLVECTL" query www.example.com >/dev/null 2>&1 && fail "www.example.com resolved (by whom?)"
 in_laptop "$RESOLVECTL" query web.com >/dev/null 2>&1
+in_laptop "$RESOLVECTL" query db.corp.example >/dev/null 2>&1
 wait_rewritten 5 "$(ls "$MIRROR_STATE_DIR"/sessions/*/netd.status)" || fail "netd's status is not rewritten"
 assert_eq "$before" "$(dns_queries)" "queries at the stub after asking resolved for names outside the pod's domains"
 
