@@ -12,12 +12,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
@@ -283,10 +286,106 @@ register_link(sd_bus *bus, uint32_t stub, char *why, size_t whysz)
 	return 0;
 }
 
+/* The outcome of a registration try: logged, and kept for the status. */
+static void
+record(int rc, const char *why)
+{
+	if (rc < 0)
+		log_warnx("DNS: not registered with systemd-resolved (%s); "
+		    "\"mirrorctl status\" says how to use the stub", why);
+	else
+		log_info("DNS: systemd-resolved sends the pod's domains to %s "
+		    "on %s", RS.stub, RS.dev);
+	pthread_mutex_lock(&RS.lock);
+	RS.tried = 1;
+	RS.registered = rc == 0;
+	snprintf(RS.why, sizeof(RS.why), "%s", why);
+	pthread_mutex_unlock(&RS.lock);
+}
+
+/* The watcher: resolved forgets every link's settings when it restarts
+ * (an upgrade, a crash), and may start after netd. On each change of
+ * the owner of its bus name the thread registers again or notes that
+ * it is gone. The thread owns the bus from its start to its end, and
+ * W's fields but stopfd; stopfd (an eventfd) ends it. */
+static struct {
+	pthread_t	 thread;
+	int		 running;
+	int		 stopfd;
+	uint32_t	 stub;
+	int		 changed;	/* the watcher's, set by owner_changed */
+	int		 has_owner;
+} W = { .stopfd = -1 };
+
+static int
+owner_changed(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+	const char *name, *old, *new;
+
+	(void)arg;
+	(void)err;
+	if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 ||
+	    strcmp(name, RESOLVE1_NAME) != 0)
+		return 0;
+	W.changed = 1;
+	W.has_owner = new[0] != '\0';
+	return 0;
+}
+
+static void *
+watch_main(void *arg)
+{
+	char why[RESOLVED_WHY_MAX];
+	struct pollfd pfd[2];
+	sd_bus *bus = arg;
+	uint64_t usec;
+	int rc, ms;
+
+	for (;;) {
+		while ((rc = sd_bus_process(bus, NULL)) > 0)
+			;
+		if (rc < 0) {
+			log_info("systemd-resolved: the system bus: %s; a "
+			    "restarted resolved will not know the stub",
+			    strerror(-rc));
+			break;
+		}
+		if (W.changed) {
+			W.changed = 0;
+			if (W.has_owner) {
+				log_info("systemd-resolved (re)started: "
+				    "registering the stub again");
+				record(register_link(bus, W.stub, why,
+				    sizeof(why)), why);
+			} else
+				record(-ENOENT, "systemd-resolved stopped");
+			continue;
+		}
+		pfd[0].fd = sd_bus_get_fd(bus);
+		pfd[0].events = (short)sd_bus_get_events(bus);
+		pfd[1].fd = W.stopfd;
+		pfd[1].events = POLLIN;
+		ms = -1;
+		if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX)
+			ms = (int)((usec + 999) / 1000 > 60000 ? 60000 :
+			    (usec + 999) / 1000);
+		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+	}
+	sd_bus_flush_close_unref(bus);
+	return NULL;
+}
+
 void
 resolved_register(int ifindex, const char *dev, uint32_t stub,
     const char (*search)[DNS_NAME_MAX + 1], int nsearch)
 {
+	static const char match[] = "type='signal',"
+	    "sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+	    "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+	    "arg0='" RESOLVE1_NAME "'";
 	static struct localmatch own;
 	char why[RESOLVED_WHY_MAX] = "";
 	sd_bus *bus = NULL;
@@ -306,26 +405,31 @@ resolved_register(int ifindex, const char *dev, uint32_t stub,
 	for (i = 0; i < RS.nrefused; i++)
 		log_info("systemd-resolved: the pod's search domain %s is %s: "
 		    "not routed to the pod", RS.refused[i], RS.refused_why[i]);
+	/* The match first: a resolved that starts during the first try is
+	 * seen by the watcher. */
 	if ((rc = sd_bus_open_system(&bus)) < 0)
 		snprintf(why, sizeof(why), "no system bus: %s", strerror(-rc));
 	else if ((rc = sd_bus_set_method_call_timeout(bus,
-	    RESOLVED_CALL_USEC)) < 0)
+	    RESOLVED_CALL_USEC)) < 0 ||
+	    (rc = sd_bus_add_match(bus, NULL, match, owner_changed,
+	    NULL)) < 0)
 		snprintf(why, sizeof(why), "sd-bus: %s", strerror(-rc));
 	else
 		rc = register_link(bus, stub, why, sizeof(why));
+	record(rc, why);
+	if (bus == NULL || !sd_bus_is_open(bus))
+		goto out;
+	W.stub = stub;
+	if ((W.stopfd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    pthread_create(&W.thread, NULL, watch_main, bus) != 0) {
+		log_warn("systemd-resolved: no watcher; a restarted resolved "
+		    "will not know the stub");
+		goto out;
+	}
+	W.running = 1;
+	return;		/* the bus is the watcher's now */
+out:
 	sd_bus_flush_close_unref(bus);
-	if (rc < 0)
-		log_warnx("DNS: not registered with systemd-resolved (%s); "
-		    "\"mirrorctl status\" says how to use the stub", why);
-	else
-		log_info("DNS: systemd-resolved sends the pod's domains to %s "
-		    "on %s", RS.stub, dev);
-
-	pthread_mutex_lock(&RS.lock);
-	RS.tried = 1;
-	RS.registered = rc == 0;
-	snprintf(RS.why, sizeof(RS.why), "%s", why);
-	pthread_mutex_unlock(&RS.lock);
 }
 
 void
@@ -336,6 +440,15 @@ resolved_revert(void)
 	sd_bus *bus = NULL;
 	int rc, ifindex;
 
+	if (W.running) {
+		uint64_t one = 1;
+
+		if (write(W.stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(W.thread, NULL);
+		close(W.stopfd);
+		W.stopfd = -1;
+		W.running = 0;
+	}
 	pthread_mutex_lock(&RS.lock);
 	ifindex = RS.registered ? RS.ifindex : 0;
 	RS.registered = 0;

@@ -23,12 +23,14 @@
 /* Registers the stub (IPv4, network order) as the DNS server of link
  * ifindex (dev) with cluster.local and search (nsearch domains, already
  * checked by resolvout) as routing domains; LLMNR and mDNS off there.
- * A failure is logged once and kept for resolved_status. Call from the
- * main thread once the stub answers; at most once. */
+ * A failure is logged once and kept for resolved_status. Where there is
+ * a system bus, a thread then watches resolved's bus name and registers
+ * again whenever resolved (re)starts. Call from the main thread once
+ * the stub answers; at most once. */
 void	resolved_register(int ifindex, const char *dev, uint32_t stub,
 	    const char (*search)[DNS_NAME_MAX + 1], int nsearch);
-/* Gives the link back to resolved (RevertLink), if registered. Main
- * thread, before the device goes. */
+/* Stops the watcher and gives the link back to resolved (RevertLink),
+ * if registered. Main thread, before the device goes. */
 void	resolved_revert(void);
 /* "system_dns=" lines for netd's status file (any thread). Nothing
  * before resolved_register. */

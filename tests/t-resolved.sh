@@ -173,6 +173,23 @@ in_laptop "$RESOLVECTL" query db.corp.example >/dev/null 2>&1
 wait_rewritten 5 "$(ls "$MIRROR_STATE_DIR"/sessions/*/netd.status)" || fail "netd's status is not rewritten"
 assert_eq "$before" "$(dns_queries)" "queries at the stub after asking resolved for names outside the pod's domains"
 
+say "resolved restarts: netd registers the stub again"
+kill "$RESOLVED"
+wait_for 5 pid_gone "$RESOLVED" || fail "resolved does not stop"
+wait_for 5 eval '"$CTL" status | grep -q "system_dns  *not registered: systemd-resolved stopped"' ||
+	fail "status does not say resolved stopped: $("$CTL" status | grep system_dns)"
+nsenter -t "$HOLDER" -m -n env SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug \
+	"$RESOLVED_ROOT/lib/systemd/systemd-resolved" >"$T/resolved2.log" 2>&1 &
+RESOLVED=$!
+on_exit "kill $RESOLVED"
+wait_for 10 eval '"$CTL" status | grep -q "system_dns  *systemd-resolved sends"' ||
+	fail "not registered again after resolved restarted: $("$CTL" status | grep system_dns)"
+in_laptop "$RESOLVECTL" status mirror0 >"$T/rstatus" 2>&1
+grep -qE "DNS Servers: $TUN_ADDR\$" "$T/rstatus" || fail "the restarted resolved has not the stub: $(cat "$T/rstatus")"
+in_laptop curl -sf --max-time 10 "http://$WEB_NAME/" >"$T/page" || fail "curl by name after resolved restarted"
+cat "$T/resolved.log" >>"$T/resolved2.log"
+mv "$T/resolved2.log" "$T/resolved.log"
+
 say "disconnect: resolved's link is reverted and gone"
 in_laptop "$CTL" disconnect >"$T/disc.out" 2>&1 || fail "disconnect: $(cat "$T/disc.out")"
 grep -q "member=RevertLink" "$T/resolved.log" || fail "netd did not call RevertLink"
