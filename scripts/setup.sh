@@ -19,6 +19,10 @@ packages=(
 	libsystemd-dev
 	# bench/net's slirp4netns column
 	slirp4netns
+	# t-resolved's private system bus (systemd-resolved itself is fetched
+	# by the test with apt-get download, never installed: it would
+	# rewrite this machine's /etc/resolv.conf)
+	dbus-daemon
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
