@@ -46,8 +46,11 @@
 #define OWN_RESOLV_CONF	"/etc/resolv.conf"
 #define OWN_RESOLV_CONF_MAX 65536
 
-/* Written by the main thread, read by the relay thread's status_write:
- * all under lock. */
+/* Filled by resolved_register before the watcher starts; from then on
+ * ifindex, dev, stub and the domain lists do not change and are read
+ * freely, while tried, registered and why change (record(): the main
+ * thread, then the watcher) under lock, as status_write (the relay
+ * thread) reads them. */
 static struct {
 	pthread_mutex_t	 lock;
 	int		 tried;
