@@ -10,8 +10,9 @@
 # ~cluster.local and the pod's search list as routing domains (not the
 # pod's top-level domain, nor the laptop's own search domain), resolvectl,
 # getent and curl resolve the pod's name through resolved's 127.0.0.53,
-# other names never reach the pod, and after disconnect resolved no
-# longer knows the stub. This machine's /etc/resolv.conf is the same
+# other names never reach the pod; a restarted resolved gets the stub
+# again; after disconnect (RevertLink) and after netd's SIGKILL resolved
+# no longer knows the stub. This machine's /etc/resolv.conf is the same
 # after the test.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
@@ -197,6 +198,16 @@ in_laptop "$RESOLVECTL" status >"$T/rstatus" 2>&1
 grep -q "$TUN_ADDR" "$T/rstatus" && fail "resolved still knows the stub: $(cat "$T/rstatus")"
 in_laptop "$RESOLVECTL" query "$WEB_NAME" >/dev/null 2>&1 && fail "the pod's name resolves without netd"
 in_laptop curl -s --max-time 3 "http://$WEB_NAME/" >/dev/null && fail "curl by name works without netd"
+
+say "SIGKILL of netd: resolved forgets the stub with the device"
+connect
+grep -qE "system_dns +systemd-resolved sends" "$T/status" || fail "not registered on the second connect"
+kill -9 "$(cat "$MIRROR_STATE_DIR"/sessions/*/netd.pid)"
+mirror0_gone() { ! in_laptop ip link show mirror0 >/dev/null 2>&1; }
+wait_for 5 mirror0_gone || fail "mirror0 outlives netd"
+stub_gone() { ! in_laptop "$RESOLVECTL" status 2>&1 | grep -q "$TUN_ADDR"; }
+wait_for 5 stub_gone || fail "resolved still knows the stub after netd died: $(in_laptop "$RESOLVECTL" status 2>&1)"
+in_laptop "$CTL" disconnect >"$T/disc.out" 2>&1 || fail "disconnect after SIGKILL: $(cat "$T/disc.out")"
 
 assert_eq "$host_resolv" "$(sha256sum </etc/resolv.conf)" "this machine's /etc/resolv.conf"
 say "ok"
