@@ -30,6 +30,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,
+	&cmd_config_entry,
 	NULL
 };
 
