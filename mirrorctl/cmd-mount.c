@@ -316,10 +316,8 @@ cmd_mount_exec(int argc, char **argv)
 int
 ctl_mount_check(const struct target *t, const char *target)
 {
-	if (geteuid() != 0 && t->kind != TARGET_WS && t->kind != TARGET_KUBE)
-		return ctl_fail("%s: serving a local %s needs root (run "
-		    "with sudo)", target, t->kind == TARGET_PID || t->kind ==
-		    TARGET_DEMO ? "process" : "container");
+	if (ctl_agent_local_check(t, target) < 0)
+		return -1;
 	if (access("/dev/fuse", F_OK) != 0)
 		return ctl_fail("no /dev/fuse: load the fuse module "
 		    "(modprobe fuse) or give the container --device /dev/fuse");

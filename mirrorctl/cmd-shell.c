@@ -487,7 +487,8 @@ shell_main(struct shell_args *a)
 		return ctl_fail("%s: -n and --context are for Kubernetes "
 		    "targets", a->target);
 	if (geteuid() != 0)
-		return ctl_fail("mirrorctl %s needs root (run it with sudo)",
+		return ctl_fail("mirrorctl %s needs root: it creates "
+		    "namespaces, mounts and a TUN device (run it with sudo)",
 		    a->exec ? "exec" : "shell");
 	conf_defaults(&conf);
 	if (conf_load(&conf, a->config) < 0)
