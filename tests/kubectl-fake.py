@@ -7,7 +7,8 @@
 # agent's container waiting (ContainerCreating) for $FAKE_KUBE_PULLS
 # looks, then running; "port-forward" relays 127.0.0.1:LOCAL to the
 # agent's port as kubectl does, saying "Forwarding from". Each call is
-# appended to $FAKE_KUBE_DIR/calls.
+# appended to $FAKE_KUBE_DIR/calls. With $FAKE_KUBE_FORBID the patch is
+# refused as RBAC would refuse it.
 import json, os, socket, subprocess, sys, threading
 
 d = os.environ["FAKE_KUBE_DIR"]
@@ -36,6 +37,10 @@ if verb == "get" and args[1] == "pod":
     else:
         print("%s|node-1|Running||||True|app,|app=containerd://0123abcd=running;" % name)
     sys.exit(0)
+if verb == "patch" and os.environ.get("FAKE_KUBE_FORBID"):
+    sys.stderr.write('Error from server (Forbidden): pods "%s" is forbidden: '
+                     'User "dev" cannot patch resource "pods/ephemeralcontainers"\n' % args[2])
+    sys.exit(1)
 if verb == "patch":
     m = json.loads(args[args.index("-p") + 1])
     c = m["spec"]["ephemeralContainers"][0]

@@ -84,4 +84,20 @@ for w in ("resolving target", "creating agent", "pulling image", "waiting for re
     assert any(w in s for s in steps), "no %r step" % w
 PY
 say "terminal: $(grep -o $'\r\e\\[K' "$T/typescript" | wc -l) rewrites of one line"
+say "a terminal, and the start fails: the error on a line of its own"
+export FAKE_KUBE_DIR=$T/fail FAKE_KUBE_FORBID=1
+mkdir -p "$FAKE_KUBE_DIR"
+script -qec "'$CTL' mount --config '$T/kube.conf' pod/web '$T/m'" "$T/typescript.fail" >/dev/null &&
+	fail "a refused patch mounted"
+python3 - "$T/typescript.fail" <<'PY' || fail "terminal progress before an error"
+import sys
+raw = open(sys.argv[1], "rb").read().decode()
+lines = raw.replace("\r\n", "\n").split("\n")
+err = [l for l in lines if "may not" in l]
+assert len(err) == 1 and err[0].startswith("mirrorctl: pod/web: kubectl may not"), repr(raw)
+before = raw[:raw.index("mirrorctl: pod/web: kubectl may not")]
+assert "creating agent" in before and before.endswith("\n"), repr(before)
+PY
+grep -q . /proc/mounts && ! grep -q " $T/m " /proc/mounts || fail "mounted after a failure"
+say "the error after the progress line: $(grep -a 'may not' "$T/typescript.fail" | tr -d '\r')"
 echo "PASS t-progress"
