@@ -15,6 +15,10 @@ packages=(
 	groff-base
 	podman runc dnsmasq-base iputils-ping
 	tmux
+	# t-ide: the debuggee of docs/ide.md's launch configurations
+	nodejs
+	# t-progress: script(1), a terminal for the progress line
+	bsdutils
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.

@@ -12,7 +12,7 @@
 
 need_mount
 need_cmd python3
-need_cmd script util-linux
+need_cmd script bsdutils
 
 export FAKE_KUBE_ROOT=$T/root FAKE_KUBE_PULLS=3
 mkdir -p "$FAKE_KUBE_ROOT" "$T/m"
