@@ -1,25 +1,27 @@
 /*
- * Configuration loading with libconfig, over built-in defaults. Every
- * setting the file may hold is in conf_settings[]: a name not there, or
- * a value of the wrong type, is an error that names the file and line
- * (and, for a misspelt name, the closest known one), so a typo never
- * leaves a default silently in force.
+ * Configuration loading with libconfig, over built-in defaults, in
+ * layers: the system file, the user's, the project's (the nearest
+ * .mirror/mirror.conf upward), then --config; later wins per setting.
+ * Every setting a file may hold is in conf_settings[]: a name not there,
+ * or a value of the wrong type, is an error that names the file and
+ * line (and, for a misspelt name, the closest known one), so a typo
+ * never leaves a default silently in force. The list settings are in
+ * conf-lists.c, incoming.http_filter in conf-filter.c, and what
+ * "mirrorctl config show" prints in conf-show.c.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <libconfig.h>
-
-#include "conf.h"
-#include "httpfilter.h"
-#include "proto-target.h"
-#include "pathname.h"
+#include "conf-int.h"
 #include "log.h"
 
 #ifndef MIRROR_SYSCONFDIR
@@ -142,6 +144,18 @@ static const struct conf_setting {
 	{ "incoming.flush_connections",	CONF_T_BOOL },
 };
 #define CONF_NSETTINGS	(sizeof(conf_settings) / sizeof(conf_settings[0]))
+
+size_t
+conf_setting_count(void)
+{
+	return CONF_NSETTINGS;
+}
+
+const char *
+conf_setting_name(size_t i)
+{
+	return i < CONF_NSETTINGS ? conf_settings[i].name : NULL;
+}
 #define CONF_NAME_MAX	64	/* longest group.key looked up */
 #define CONF_SUGGEST_MAX 3	/* edits at most for "did you mean" */
 
@@ -271,7 +285,8 @@ warn_unknown(config_setting_t *s, const char *path, const char *name,
 /* Every setting in the file is a known one, of its type: 0 or -EINVAL
  * after a message naming the file and line. */
 static int
-check_settings(config_t *cfg, const char *path)
+check_settings(config_t *cfg, const char *path, struct conf_trace *t,
+    int layer)
 {
 	config_setting_t *root = config_root_setting(cfg), *g, *s;
 	const struct conf_setting *known;
@@ -305,343 +320,12 @@ check_settings(config_t *cfg, const char *path)
 				    conf_type_what[known->type]);
 				return -EINVAL;
 			}
+			if (t != NULL)
+				conf_trace_note(t,
+				    (size_t)(known - conf_settings), layer, s);
 		}
 	}
 	return 0;
-}
-
-/* A list of CIDR strings (net.routes, net.never_route). */
-static int
-get_cidrs(config_t *cfg, const char *path, const char *name,
-    char list[][64], int *n)
-{
-	config_setting_t *s = config_lookup(cfg, name);
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
-		log_warnx("%s: %s must be a list of CIDR strings, e.g. "
-		    "[\"10.96.0.0/12\"]", path, name);
-		return -EINVAL;
-	}
-	len = config_setting_length(s);
-	if (len > CONF_CIDRS_MAX) {
-		log_warnx("%s: %s holds more than %d entries", path, name,
-		    CONF_CIDRS_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (v == NULL || v[0] == '\0' || strlen(v) >= 64) {
-			log_warnx("%s: %s[%d] must be a CIDR string", path,
-			    name, i);
-			return -EINVAL;
-		}
-		snprintf(list[i], 64, "%s", v);
-	}
-	*n = len;
-	return 0;
-}
-
-/* net.local: strings of the forms mirror-netd's localmatch.c parses
- * (an address, CIDR, ADDR:PORT, CIDR:PORT, :PORT, NAME or NAME:PORT);
- * here only their number and length are bounded. */
-static int
-get_local(config_t *cfg, const char *path, struct mirror_conf *c)
-{
-	config_setting_t *s = config_lookup(cfg, "net.local");
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
-		log_warnx("%s: net.local must be a list of strings, e.g. "
-		    "[\"10.0.0.0/8\", \"db.example.com:5432\"]", path);
-		return -EINVAL;
-	}
-	len = config_setting_length(s);
-	if (len > CONF_LOCAL_MAX) {
-		log_warnx("%s: net.local holds more than %d entries", path,
-		    CONF_LOCAL_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (v == NULL || v[0] == '\0' || strlen(v) >= CONF_LOCAL_LEN) {
-			log_warnx("%s: net.local[%d] must be an address, CIDR, "
-			    "host name or :PORT of at most %d characters", path,
-			    i, CONF_LOCAL_LEN - 1);
-			return -EINVAL;
-		}
-		snprintf(c->net_local[i], CONF_LOCAL_LEN, "%s", v);
-	}
-	c->net_nlocal = len;
-	return 0;
-}
-
-/* env.include, env.exclude: glob patterns (fnmatch) of names. */
-static int
-get_env_patterns(config_t *cfg, const char *path, const char *name,
-    char list[][CONF_ENV_PATTERN_MAX], int *n)
-{
-	config_setting_t *s = config_lookup(cfg, name);
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	len = config_setting_length(s);
-	if (len > CONF_ENV_MAX) {
-		log_warnx("%s: %s holds more than %d entries", path, name,
-		    CONF_ENV_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (v == NULL || v[0] == '\0' ||
-		    strlen(v) >= CONF_ENV_PATTERN_MAX) {
-			log_warnx("%s: %s[%d] must be a pattern of variable "
-			    "names, e.g. \"AWS_*\" (at most %d characters)",
-			    path, name, i, CONF_ENV_PATTERN_MAX - 1);
-			return -EINVAL;
-		}
-		snprintf(list[i], CONF_ENV_PATTERN_MAX, "%s", v);
-	}
-	*n = len;
-	return 0;
-}
-
-/* env.override: a group { NAME = "value"; ... } or a list of
- * "NAME=value" strings, into "NAME=value" entries. */
-static int
-get_env_override(config_t *cfg, const char *path, struct mirror_conf *c)
-{
-	config_setting_t *s = config_lookup(cfg, "env.override"), *e;
-	const char *v, *name;
-	int i, len, group;
-
-	if (s == NULL)
-		return 0;
-	group = config_setting_is_group(s);
-	len = config_setting_length(s);
-	if (len > CONF_ENV_MAX) {
-		log_warnx("%s: env.override holds more than %d entries", path,
-		    CONF_ENV_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		v = config_setting_get_string(e);
-		name = group ? config_setting_name(e) : v;
-		if (v == NULL || name == NULL ||
-		    !target_env_name_ok(name, group ? strlen(name) :
-		    strcspn(name, "=")) || (!group && strchr(v, '=') == NULL) ||
-		    (size_t)snprintf(c->env_override[i], CONF_ENV_OVERRIDE_MAX,
-		    "%s%s%s", group ? name : "", group ? "=" : "", v) >=
-		    CONF_ENV_OVERRIDE_MAX) {
-			log_warnx("%s:%d: env.override: each entry must be "
-			    "NAME = \"value\" (in a group) or \"NAME=value\" (in "
-			    "a list), NAME a variable name, at most %d "
-			    "characters in all", config_setting_source_file(e) ?
-			    config_setting_source_file(e) : path,
-			    config_setting_source_line(e),
-			    CONF_ENV_OVERRIDE_MAX - 1);
-			return -EINVAL;
-		}
-	}
-	c->env_noverride = len;
-	return 0;
-}
-
-/* The list setting name, at most max long: 0 and *out (NULL if it is not
- * there), 1 if it is not a list, -EINVAL after a message if too long. */
-static int
-list_setting(config_t *cfg, const char *path, const char *name, int max,
-    config_setting_t **out)
-{
-	config_setting_t *s = config_lookup(cfg, name);
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return 1;
-	if (config_setting_length(s) > max) {
-		log_warnx("%s: %s holds more than %d entries", path, name, max);
-		return -EINVAL;
-	}
-	*out = s;
-	return 0;
-}
-
-/* fs.remote: absolute paths without "." or ".." components. */
-static int
-get_paths(config_t *cfg, const char *path, const char *name,
-    char list[][CONF_PATH_MAX], int *n)
-{
-	config_setting_t *s;
-	int i, len, rc;
-
-	if ((rc = list_setting(cfg, path, name, CONF_REMOTE_MAX, &s)) < 0)
-		return rc;
-	if (rc > 0)
-		goto bad;
-	len = s ? config_setting_length(s) : 0;
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (v == NULL || !pathname_clean(v) ||
-		    strlen(v) >= CONF_PATH_MAX)
-			goto bad;
-		snprintf(list[i], CONF_PATH_MAX, "%s", v);
-	}
-	*n = len;
-	return 0;
-bad:
-	log_warnx("%s: %s must be a list of absolute paths without . or .., "
-	    "e.g. [\"/etc/app\"]", path, name);
-	return -EINVAL;
-}
-
-/* fs.allow_users: user names (strings) or uids (integers). Names are
- * resolved by the program that uses them. */
-static int
-get_users(config_t *cfg, const char *path, const char *name,
-    char list[][64], int *n)
-{
-	config_setting_t *s = config_lookup(cfg, name), *e;
-	const char *v;
-	long long id;
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		goto bad;
-	len = config_setting_length(s);
-	if (len > CONF_USERS_MAX) {
-		log_warnx("%s: %s holds more than %d entries", path, name,
-		    CONF_USERS_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		switch (config_setting_type(e)) {
-		case CONFIG_TYPE_STRING:
-			v = config_setting_get_string(e);
-			if (v[0] == '\0' || strlen(v) >= 64)
-				goto bad;
-			snprintf(list[i], 64, "%s", v);
-			break;
-		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
-			id = config_setting_get_int64(e);
-			if (id < 0 || id >= 4294967295LL)
-				goto bad;
-			snprintf(list[i], 64, "%lld", id);
-			break;
-		default:
-			goto bad;
-		}
-	}
-	*n = len;
-	return 0;
-bad:
-	log_warnx("%s: %s must be a list of user names or uids, e.g. "
-	    "[\"alice\", \"bob\"], or ( \"alice\", 1001 )", path, name);
-	return -EINVAL;
-}
-
-/* One pattern of the layer's: 1 to CONF_PATTERN_MAX - 1 bytes, no
- * control characters (the rules file is lines of tab-split fields).
- * Whether a regex compiles is checked where it is used, by the layer's
- * own parser (mirrorctl/ctx-layer.c). */
-static int
-conf_pattern_ok(const char *v)
-{
-	const unsigned char *p;
-
-	if (v == NULL || v[0] == '\0' || strlen(v) >= CONF_PATTERN_MAX)
-		return 0;
-	for (p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* A list of patterns (fs.local, fs.read_only, ...). */
-static int
-get_patterns(config_t *cfg, const char *path, const char *name,
-    struct conf_patterns *p)
-{
-	config_setting_t *s = config_lookup(cfg, name);
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	len = config_setting_length(s);
-	if (len > CONF_PATTERNS_MAX) {
-		log_warnx("%s:%d: %s holds more than %d entries", path,
-		    config_setting_source_line(s), name, CONF_PATTERNS_MAX);
-		return -EINVAL;
-	}
-	memset(p, 0, sizeof(*p));
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (!conf_pattern_ok(v)) {
-			log_warnx("%s:%d: %s[%d] must be a path (\"/dir\", "
-			    "\"~/dir\") or a regex, 1 to %d characters, no "
-			    "control characters", path,
-			    config_setting_source_line(s), name, i,
-			    CONF_PATTERN_MAX - 1);
-			return -EINVAL;
-		}
-		snprintf(p->v[i], sizeof(p->v[i]), "%s", v);
-	}
-	p->n = len;
-	return 0;
-}
-
-/* fs.mapping: a list of [pattern, replacement] pairs. */
-static int
-get_mapping(config_t *cfg, const char *path, struct mirror_conf *c)
-{
-	config_setting_t *s = config_lookup(cfg, "fs.mapping"), *e;
-	int i, j, len;
-
-	if (s == NULL)
-		return 0;
-	len = config_setting_length(s);
-	if (len > CONF_MAPPINGS_MAX) {
-		log_warnx("%s:%d: fs.mapping holds more than %d entries", path,
-		    config_setting_source_line(s), CONF_MAPPINGS_MAX);
-		return -EINVAL;
-	}
-	memset(c->fs_mapping, 0, sizeof(c->fs_mapping));
-	for (i = 0; i < len; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		if (config_setting_length(e) != 2 ||
-		    (!config_setting_is_array(e) && !config_setting_is_list(e)))
-			goto bad;
-		for (j = 0; j < 2; j++) {
-			const char *v = config_setting_get_string_elem(e, j);
-
-			if (!conf_pattern_ok(v))
-				goto bad;
-			snprintf(c->fs_mapping[i][j], CONF_PATTERN_MAX, "%s", v);
-		}
-	}
-	c->fs_nmapping = len;
-	return 0;
-bad:
-	log_warnx("%s:%d: fs.mapping[%d] must be [ \"pattern\", "
-	    "\"replacement\" ], each 1 to %d characters", path,
-	    config_setting_source_line(s), i, CONF_PATTERN_MAX - 1);
-	return -EINVAL;
 }
 
 /* A string setting copied into buf; an error if it does not fit. */
@@ -684,8 +368,10 @@ get_double(config_t *cfg, const char *name, double *v, double min, double max)
 		return -EINVAL;
 	}
 	if (d < min || d > max) {
-		log_warnx("config: %s = %g is out of range [%g, %g]", name, d,
-		    min, max);
+		log_warnx("%s:%d: %s = %g is out of range [%g, %g]",
+		    config_setting_source_file(s) ?
+		    config_setting_source_file(s) : "config",
+		    config_setting_source_line(s), name, d, min, max);
 		return -EINVAL;
 	}
 	*v = d;
@@ -715,218 +401,16 @@ conf_incoming_mode(const char *s)
 	return -EINVAL;
 }
 
-/* One TCP port of a list, 1..65535; -1 if it is none. */
+/* One file over c: 0, or -errno after a message naming the file and
+ * line. t (may be NULL) learns which settings the file holds. */
 static int
-port_elem(const config_setting_t *s, int i)
-{
-	const config_setting_t *e = config_setting_get_elem(s,
-	    (unsigned int)i);
-	long long v;
-
-	if (e == NULL || (config_setting_type(e) != CONFIG_TYPE_INT &&
-	    config_setting_type(e) != CONFIG_TYPE_INT64))
-		return -1;
-	v = config_setting_get_int64(e);
-	return v >= 1 && v <= 65535 ? (int)v : -1;
-}
-
-/* incoming.ports, incoming.ignore_ports: TCP port numbers. */
-static int
-get_ports(config_t *cfg, const char *path, const char *name, int *list,
-    int *n)
-{
-	config_setting_t *s = config_lookup(cfg, name);
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	len = config_setting_length(s);
-	if (len > CONF_PORTS_MAX) {
-		log_warnx("%s: %s holds more than %d ports", path, name,
-		    CONF_PORTS_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++)
-		if ((list[i] = port_elem(s, i)) < 0) {
-			log_warnx("%s: %s[%d] must be a port number, 1 to "
-			    "65535", path, name, i);
-			return -EINVAL;
-		}
-	*n = len;
-	return 0;
-}
-
-/* incoming.port_mapping: ( [local, remote], ... ). */
-static int
-get_port_mapping(config_t *cfg, const char *path, struct mirror_conf *c)
-{
-	config_setting_t *s = config_lookup(cfg, "incoming.port_mapping");
-	config_setting_t *e;
-	int i, len;
-
-	if (s == NULL)
-		return 0;
-	len = config_setting_length(s);
-	if (len > CONF_PORTS_MAX) {
-		log_warnx("%s: incoming.port_mapping holds more than %d "
-		    "entries", path, CONF_PORTS_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		if (e == NULL || config_setting_length(e) != 2 ||
-		    (c->incoming_mapping[i][0] = port_elem(e, 0)) < 0 ||
-		    (c->incoming_mapping[i][1] = port_elem(e, 1)) < 0) {
-			log_warnx("%s: incoming.port_mapping[%d] must be "
-			    "[local, remote], two port numbers", path, i);
-			return -EINVAL;
-		}
-	}
-	c->incoming_nmapping = len;
-	return 0;
-}
-
-/* One filter node from a setting of a group of incoming.http_filter:
- * header, path, method (a regex) or all_of, any_of (a list of groups). */
-static int filter_group(config_setting_t *, const char *,
-    struct http_filter_wire *, int);
-
-static int
-filter_key(config_setting_t *k, const char *path, struct http_filter_wire *w,
-    int depth)
-{
-	static const char *const names[] = { [HF_HEADER] = "header",
-	    [HF_PATH] = "path", [HF_METHOD] = "method",
-	    [HF_ALL_OF] = "all_of", [HF_ANY_OF] = "any_of" };
-	const char *name = config_setting_name(k), *file, *re;
-	char err[128];
-	int kind, i, n, rc;
-
-	file = config_setting_source_file(k);
-	if (file == NULL)
-		file = path;
-	for (kind = HF_HEADER; kind <= HF_ANY_OF; kind++)
-		if (name != NULL && strcmp(name, names[kind]) == 0)
-			break;
-	if (kind > HF_ANY_OF) {
-		log_warnx("%s:%d: incoming.http_filter: %s: unknown; header, "
-		    "path, method, all_of or any_of", file,
-		    config_setting_source_line(k), name ? name : "?");
-		return -EINVAL;
-	}
-	if (kind <= HF_METHOD) {
-		if ((re = config_setting_get_string(k)) == NULL) {
-			log_warnx("%s:%d: incoming.http_filter: %s must be a "
-			    "string (a regex)", file,
-			    config_setting_source_line(k), name);
-			return -EINVAL;
-		}
-		if ((rc = http_filter_put_leaf(w, kind, re, err,
-		    sizeof(err))) == -EINVAL) {
-			log_warnx("%s:%d: incoming.http_filter: %s \"%s\": "
-			    "%s", file, config_setting_source_line(k), name,
-			    re, err);
-			return rc;
-		}
-		return rc;
-	}
-	n = config_setting_length(k);
-	if (!config_setting_is_list(k) || n < 1 || n > HTTP_FILTER_KIDS_MAX ||
-	    depth >= HTTP_FILTER_DEPTH_MAX) {
-		log_warnx("%s:%d: incoming.http_filter: %s must be a list of "
-		    "1 to %d groups, ( { header = \"...\"; }, ... ), at "
-		    "most %d deep", file, config_setting_source_line(k),
-		    name, HTTP_FILTER_KIDS_MAX, HTTP_FILTER_DEPTH_MAX);
-		return -EINVAL;
-	}
-	if ((rc = http_filter_put_group(w, kind, (unsigned int)n)) < 0)
-		return rc;
-	for (i = 0; i < n; i++)
-		if ((rc = filter_group(config_setting_get_elem(k,
-		    (unsigned int)i), path, w, depth + 1)) < 0)
-			return rc;
-	return 0;
-}
-
-/* A group: its one setting, or all of its settings (all_of). */
-static int
-filter_group(config_setting_t *g, const char *path,
-    struct http_filter_wire *w, int depth)
-{
-	int i, n, rc;
-
-	n = g != NULL && config_setting_is_group(g) ?
-	    config_setting_length(g) : 0;
-	if (n < 1 || n > HTTP_FILTER_KIDS_MAX) {
-		log_warnx("%s:%d: incoming.http_filter: a filter is a group "
-		    "of 1 to %d settings, { header = \"^x-mirror: me$\"; }",
-		    path, g ? config_setting_source_line(g) : 0,
-		    HTTP_FILTER_KIDS_MAX);
-		return -EINVAL;
-	}
-	if (n > 1 && (depth >= HTTP_FILTER_DEPTH_MAX ||
-	    (rc = http_filter_put_group(w, HF_ALL_OF, (unsigned int)n)) < 0)) {
-		log_warnx("%s:%d: incoming.http_filter: nested too deep",
-		    path, config_setting_source_line(g));
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++)
-		if ((rc = filter_key(config_setting_get_elem(g,
-		    (unsigned int)i), path, w, depth + (n > 1))) < 0)
-			return rc;
-	return 0;
-}
-
-/* incoming.http_filter, into its wire form. */
-static int
-get_http_filter(config_t *cfg, const char *path, struct mirror_conf *c)
-{
-	config_setting_t *s = config_lookup(cfg, "incoming.http_filter");
-	struct http_filter_wire *w;
-	int rc;
-
-	if (s == NULL)
-		return 0;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return -ENOMEM;
-	rc = filter_group(s, path, w, 1);
-	if (rc == 0 && w->err != 0)
-		rc = w->err;
-	if (rc == -E2BIG)
-		log_warnx("%s:%d: incoming.http_filter is too big (at most "
-		    "%d bytes, %d filters)", path,
-		    config_setting_source_line(s), HTTP_FILTER_WIRE_MAX,
-		    HTTP_FILTER_NODES_MAX);
-	if (rc == 0) {
-		memcpy(c->incoming_filter, w->buf, w->len);
-		c->incoming_filter_len = w->len;
-	}
-	free(w);
-	return rc < 0 ? -EINVAL : 0;
-}
-
-int
-conf_load(struct mirror_conf *c, const char *path)
+conf_load_file(struct mirror_conf *c, const char *path,
+    struct conf_trace *t, int layer)
 {
 	config_t cfg;
 	const char *s;
-	int rc = 0, explicit = path != NULL;
+	int rc = 0;
 
-	if (path == NULL)
-		path = getenv("MIRROR_CONFIG");
-	if (path != NULL)
-		explicit = 1;
-	else {
-		path = MIRROR_SYSCONFDIR "/mirror.conf";
-		if (access(path, R_OK) != 0)
-			return 0;
-	}
-	if (explicit && access(path, R_OK) != 0) {
-		rc = -errno;
-		log_warn("cannot read the configuration %s", path);
-		return rc;
-	}
 	config_init(&cfg);
 	if (!config_read_file(&cfg, path)) {
 		log_warnx("%s:%d: %s", config_error_file(&cfg) ?
@@ -935,7 +419,7 @@ conf_load(struct mirror_conf *c, const char *path)
 		rc = -EINVAL;
 		goto out;
 	}
-	if ((rc = check_settings(&cfg, path)) < 0)
+	if ((rc = check_settings(&cfg, path, t, layer)) < 0)
 		goto out;
 	if (config_lookup_string(&cfg, "log.level", &s)) {
 		if (log_level_parse(s) < 0) {
@@ -985,12 +469,7 @@ conf_load(struct mirror_conf *c, const char *path)
 			goto out;
 		}
 	}
-	if ((rc = get_ports(&cfg, path, "incoming.ports", c->incoming_ports,
-	    &c->incoming_nports)) < 0 ||
-	    (rc = get_ports(&cfg, path, "incoming.ignore_ports",
-	    c->incoming_ignore, &c->incoming_nignore)) < 0 ||
-	    (rc = get_port_mapping(&cfg, path, c)) < 0 ||
-	    (rc = get_http_filter(&cfg, path, c)) < 0)
+	if ((rc = conf_load_lists(&cfg, path, c)) < 0)
 		goto out;
 	if (config_lookup_bool(&cfg, "incoming.flush_connections",
 	    &c->incoming_flush))
@@ -1009,42 +488,12 @@ conf_load(struct mirror_conf *c, const char *path)
 	}
 	if (config_lookup_bool(&cfg, "net.dns", &c->net_dns))
 		c->net_dns = c->net_dns != 0;
-	if ((rc = get_cidrs(&cfg, path, "net.routes", c->net_routes,
-	    &c->net_nroutes)) < 0 ||
-	    (rc = get_cidrs(&cfg, path, "net.never_route", c->net_never,
-	    &c->net_nnever)) < 0 ||
-	    (rc = get_local(&cfg, path, c)) < 0 ||
-	    (rc = get_string(&cfg, path, "net.tun_name", c->net_tun_name,
+	if ((rc = get_string(&cfg, path, "net.tun_name", c->net_tun_name,
 	    sizeof(c->net_tun_name))) < 0 ||
 	    (rc = get_string(&cfg, path, "net.tun_range", c->net_tun_range,
 	    sizeof(c->net_tun_range))) < 0 ||
 	    (rc = get_double(&cfg, "net.udp_idle_timeout", &c->net_udp_idle,
 	    1, 86400)) < 0)
-		goto out;
-	if ((rc = get_users(&cfg, path, "fs.allow_users", c->fs_allow_users,
-	    &c->fs_nallow_users)) < 0)
-		goto out;
-	if ((rc = get_env_patterns(&cfg, path, "env.include", c->env_include,
-	    &c->env_ninclude)) < 0 ||
-	    (rc = get_env_patterns(&cfg, path, "env.exclude", c->env_exclude,
-	    &c->env_nexclude)) < 0 ||
-	    (rc = get_env_override(&cfg, path, c)) < 0 ||
-	    (rc = get_mapping(&cfg, path, c)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.read_only",
-	    &c->fs_read_only)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.read_write",
-	    &c->fs_read_write)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.local", &c->fs_local)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.not_found",
-	    &c->fs_not_found)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.default_local",
-	    &c->fs_default_local)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.default_remote",
-	    &c->fs_default_remote)) < 0 ||
-	    (rc = get_patterns(&cfg, path, "fs.default_not_found",
-	    &c->fs_default_not_found)) < 0 ||
-	    (rc = get_paths(&cfg, path, "fs.remote", c->fs_remote,
-	    &c->fs_nremote)) < 0)
 		goto out;
 	if ((rc = get_string(&cfg, path, "agent.image", c->agent_image,
 	    sizeof(c->agent_image))) < 0 ||
@@ -1067,6 +516,170 @@ conf_load(struct mirror_conf *c, const char *path)
 		goto out;
 out:
 	config_destroy(&cfg);
+	return rc;
+}
+
+/* A layer's file may be used: owned by the invoking user or root and
+ * not writable by others (a .mirror/ another user could plant in /tmp
+ * or a shared tree must not steer a root mirrorctl). 1 if so, 0 after
+ * a warning. */
+static int
+conf_file_trusted(const char *path, const struct stat *st)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat dst;
+	uid_t uid = conf_invoking_uid();
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	if (stat(dir, &dst) < 0)
+		dst = *st;
+	if ((st->st_uid != uid && st->st_uid != 0) ||
+	    (dst.st_uid != uid && dst.st_uid != 0)) {
+		log_warnx("%s: ignored: owned by uid %u, not by you or root",
+		    path, (unsigned int)(st->st_uid != uid && st->st_uid != 0 ?
+		    st->st_uid : dst.st_uid));
+		return 0;
+	}
+	if ((st->st_mode & 022) != 0 || (dst.st_mode & 022) != 0) {
+		log_warnx("%s: ignored: it or its directory is writable by "
+		    "others (chmod go-w)", path);
+		return 0;
+	}
+	return 1;
+}
+
+/* The home of the user mirrorctl acts for (the one who ran sudo). */
+static const char *
+conf_home(void)
+{
+	const struct passwd *pw;
+	const char *home;
+
+	if (getuid() == 0 && conf_invoking_uid() != 0 &&
+	    (pw = getpwuid(conf_invoking_uid())) != NULL)
+		return pw->pw_dir;
+	if ((home = getenv("HOME")) != NULL && home[0] == '/')
+		return home;
+	if ((pw = getpwuid(getuid())) != NULL)
+		return pw->pw_dir;
+	return NULL;
+}
+
+/* The nearest DIR/.mirror/mirror.conf from the working directory up. */
+static int
+conf_project_path(char *buf, size_t size)
+{
+	char dir[PATH_MAX], *slash;
+	size_t len;
+
+	if (getcwd(dir, sizeof(dir)) == NULL)
+		return -errno;
+	for (;;) {
+		len = strlen(dir);
+		if ((size_t)snprintf(buf, size, "%s/.mirror/mirror.conf",
+		    len == 1 ? "" : dir) < size && access(buf, F_OK) == 0)
+			return 0;
+		if (len == 1 || (slash = strrchr(dir, '/')) == NULL)
+			return -ENOENT;
+		slash[slash == dir] = '\0';
+	}
+}
+
+int
+conf_layer_path(int layer, const char *explicit_path, char *buf,
+    size_t size)
+{
+	const char *v, *home;
+
+	buf[0] = '\0';
+	switch (layer) {
+	case CONF_LAYER_SYSTEM:
+		if ((v = getenv("MIRROR_SYSTEM_CONFIG")) == NULL || !*v)
+			v = MIRROR_SYSCONFDIR "/mirror/mirror.conf";
+		snprintf(buf, size, "%s", v);
+		return 0;
+	case CONF_LAYER_USER:
+		v = getenv("XDG_CONFIG_HOME");
+		if (getuid() != 0 && v != NULL && v[0] == '/') {
+			snprintf(buf, size, "%s/mirror/mirror.conf", v);
+			return 0;
+		}
+		if ((home = conf_home()) == NULL)
+			return -ENOENT;
+		snprintf(buf, size, "%s/.config/mirror/mirror.conf", home);
+		return 0;
+	case CONF_LAYER_PROJECT:
+		return conf_project_path(buf, size);
+	case CONF_LAYER_EXPLICIT:
+		if (explicit_path == NULL)
+			explicit_path = getenv("MIRROR_CONFIG");
+		if (explicit_path == NULL || !*explicit_path)
+			return -ENOENT;
+		snprintf(buf, size, "%s", explicit_path);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int
+conf_load_traced(struct mirror_conf *c, const char *path,
+    struct conf_trace *t)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	int layer, rc;
+
+	for (layer = CONF_LAYER_SYSTEM; layer < CONF_LAYERS; layer++) {
+		if (conf_layer_path(layer, path, file, sizeof(file)) < 0)
+			continue;
+		if (layer == CONF_LAYER_EXPLICIT) {
+			if (access(file, R_OK) != 0) {
+				rc = -errno;
+				log_warn("cannot read the configuration %s",
+				    file);
+				return rc;
+			}
+		} else if (stat(file, &st) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			rc = -errno;
+			log_warn("cannot read the configuration %s", file);
+			return rc;
+		} else if (!conf_file_trusted(file, &st))
+			continue;
+		if ((rc = conf_load_file(c, file, t, layer)) < 0)
+			return rc;
+		if (t != NULL)
+			snprintf(t->file[layer], sizeof(t->file[layer]), "%s",
+			    file);
+	}
+	return 0;
+}
+
+int
+conf_load(struct mirror_conf *c, const char *path)
+{
+	return conf_load_traced(c, path, NULL);
+}
+
+int
+conf_check_file(const char *path)
+{
+	struct mirror_conf *c;
+	int rc;
+
+	if (access(path, R_OK) != 0) {
+		rc = -errno;
+		log_warn("cannot read %s", path);
+		return rc;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	conf_defaults(c);
+	rc = conf_load_file(c, path, NULL, CONF_LAYER_EXPLICIT);
+	free(c);
 	return rc;
 }
 

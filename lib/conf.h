@@ -41,6 +41,7 @@ struct conf_patterns {
 
 #include <sys/types.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "httpfilter.h"
 
@@ -110,15 +111,50 @@ struct mirror_conf {
 	int	incoming_flush;		/* incoming.flush_connections */
 };
 
+/* The layers of the configuration, lowest first; a setting in a later
+ * one wins. */
+#define CONF_LAYER_BUILTIN	0	/* conf_defaults() */
+#define CONF_LAYER_SYSTEM	1	/* $(sysconfdir)/mirror/mirror.conf */
+#define CONF_LAYER_USER		2	/* ~/.config/mirror/mirror.conf */
+#define CONF_LAYER_PROJECT	3	/* nearest .mirror/mirror.conf up */
+#define CONF_LAYER_EXPLICIT	4	/* --config FILE or $MIRROR_CONFIG */
+#define CONF_LAYERS		5
+#define CONF_SETTINGS_MAX	128	/* entries of the key table, at most */
+#define CONF_VALUE_MAX		512	/* a value as config show prints it */
+
+/* Where each setting came from, for "mirrorctl config show". */
+struct conf_trace {
+	char	file[CONF_LAYERS][4096];	/* a layer's file, "" if none */
+	int	layer[CONF_SETTINGS_MAX];	/* per key: CONF_LAYER_* */
+	char	value[CONF_SETTINGS_MAX][CONF_VALUE_MAX];	/* as written */
+};
+
 /* "steal", "mirror" or "off": CONF_IN_*, or -EINVAL. */
 int	conf_incoming_mode(const char *s);
 
 /* Fills c with defaults. */
 void	conf_defaults(struct mirror_conf *c);
-/* Loads path over the defaults (path NULL: $MIRROR_CONFIG, then the
- * installed mirror.conf if present). Returns 0, or -errno after
- * printing a message that names the file and line. */
+/* Loads the layers over c: the system file, the user's, the nearest
+ * .mirror/mirror.conf from the working directory up (each if present,
+ * and only if owned by the invoking user or root and not writable by
+ * others), then path (NULL: $MIRROR_CONFIG, if set), which must exist.
+ * Later wins per setting. Returns 0, or -errno after printing a message
+ * that names the file and line. */
 int	conf_load(struct mirror_conf *c, const char *path);
+/* The same, noting in t (zeroed by the caller) where each setting came
+ * from. */
+int	conf_load_traced(struct mirror_conf *c, const char *path,
+	    struct conf_trace *t);
+/* The file a layer would read, into buf: 0, or -ENOENT if that layer
+ * has none (no project file up from here, no --config). */
+int	conf_layer_path(int layer, const char *explicit_path, char *buf,
+	    size_t size);
+/* Checks one file on its own: 0, or -errno after a message naming the
+ * file and line. */
+int	conf_check_file(const char *path);
+/* Prints the effective settings of t, one "name = value;  # source" a
+ * line, in the key table's order. */
+void	conf_show(FILE *out, const struct conf_trace *t);
 /* The user a root program acts for: SUDO_UID when root runs it under
  * sudo, else the real uid. */
 uid_t	conf_invoking_uid(void);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "statedir.h"
 
@@ -22,12 +23,21 @@ state_dir(const char *prog)
 
 	if (dir[0] == '\0') {
 		env = getenv("MIRROR_STATE_DIR");
-		snprintf(dir, sizeof(dir), "%s", env && *env ? env :
-		    STATE_DIR_DEFAULT);
+		if (env && *env)
+			snprintf(dir, sizeof(dir), "%s", env);
+		else if (geteuid() == 0)
+			snprintf(dir, sizeof(dir), "%s", STATE_DIR_DEFAULT);
+		else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL &&
+		    env[0] == '/')
+			/* an ordinary user's sessions: theirs alone */
+			snprintf(dir, sizeof(dir), "%s/mirror", env);
+		else
+			snprintf(dir, sizeof(dir), "/run/user/%u/mirror",
+			    (unsigned int)geteuid());
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			fprintf(stderr, "%s: cannot create %s: %s%s\n", prog,
 			    dir, strerror(errno), errno == EACCES ?
-			    " (run as root, or set MIRROR_STATE_DIR)" : "");
+			    " (set XDG_RUNTIME_DIR or MIRROR_STATE_DIR)" : "");
 	}
 	return dir;
 }

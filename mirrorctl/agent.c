@@ -245,6 +245,19 @@ ctl_agent_check(const struct target *t, const char *target,
 }
 
 int
+ctl_agent_local_check(const struct target *t, const char *target)
+{
+	if (geteuid() == 0 || t->kind == TARGET_WS || t->kind == TARGET_KUBE)
+		return 0;
+	if (t->kind == TARGET_DEMO)
+		return ctl_fail("%s needs root: the demo pod is made of "
+		    "namespaces and a network link (run with sudo)", target);
+	return ctl_fail("%s needs root: its agent reads a process of "
+	    "another user, its root, environment and network namespace "
+	    "(run with sudo)", target);
+}
+
+int
 ctl_agent_start(struct session *s, const struct target *t, pid_t pid,
     const char *token_file, const char *config,
     const struct mirror_conf *conf, const struct kube_opts *ko, int rw)

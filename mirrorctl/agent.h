@@ -40,4 +40,8 @@ int	ctl_agent_ready_line(struct session *s, const char *rest);
  * Kubernetes job (umount and disconnect). */
 void	ctl_agent_stop(struct session *s);
 
+/* pid/, podman/, docker/ and demo targets need root: 0, or -1 after a
+ * line saying why, for an ordinary user. */
+int	ctl_agent_local_check(const struct target *t, const char *target);
+
 #endif

@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "cidr.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "net.h"
 #include "netd-run.h"
 #include "procfs.h"
@@ -63,6 +64,7 @@ const struct cmd_entry cmd_connect_entry = {
 "  --token-file FILE  as for mount (ws:// agents need it)\n"
 "  --fingerprint HEX  as for mount (wss:// agents need it)\n"
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n"
+"  -q, --quiet        no progress while a Kubernetes agent starts\n"
 "  --config FILE      configuration\n"
 "\n"
 "Examples:\n"
@@ -86,6 +88,7 @@ cmd_connect_exec(int argc, char **argv)
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -103,7 +106,7 @@ cmd_connect_exec(int argc, char **argv)
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hn:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 		case 'N':
@@ -136,6 +139,7 @@ cmd_connect_exec(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'F': fingerprint = optarg; break;
 		case 'n': ko.ns = optarg; break;
+		case 'q': progress_set_quiet(1); break;
 		case 'C': ko.context = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_connect_entry); return 0;

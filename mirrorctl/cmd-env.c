@@ -18,6 +18,7 @@
 #include "ctx.h"
 #include "kube.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "proto-target.h"
 #include "run.h"
 #include "xmalloc.h"
@@ -52,6 +53,7 @@ const struct cmd_entry cmd_env_entry = {
 "  --fingerprint HEX    as for mirrorctl mount\n"
 "  -n, --namespace NS   Kubernetes namespace\n"
 "  --context CTX        kubectl context\n"
+"  -q, --quiet          no progress while a Kubernetes agent starts\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "\n"
 "Examples:\n"
@@ -177,6 +179,7 @@ cmd_env_exec(int argc, char **argv)
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -193,7 +196,7 @@ cmd_env_exec(int argc, char **argv)
 	memset(&ko, 0, sizeof(ko));
 	memset(&ci, 0, sizeof(ci));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "ho:n:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ho:n:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			if (strcmp(optarg, "shell") == 0)
@@ -209,6 +212,7 @@ cmd_env_exec(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'F': fingerprint = optarg; break;
 		case 'n': ko.ns = optarg; break;
+		case 'q': progress_set_quiet(1); break;
 		case 'C': ko.context = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_env_entry); return 0;

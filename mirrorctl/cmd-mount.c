@@ -26,6 +26,7 @@
 #include "mount.h"
 #include "mountinfo.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "session.h"
 #include "statedir.h"
 #include "target.h"
@@ -39,7 +40,7 @@ const struct cmd_entry cmd_mount_entry = {
 	.name = "mount",
 	.usage = "mount [--token-file FILE] [--fingerprint HEX] [--rw] [-f] "
 	    "[-n NAMESPACE] "
-	    "[--context CTX] [--dry-run] TARGET MOUNTPOINT",
+	    "[--context CTX] [--dry-run] [-q] TARGET MOUNTPOINT",
 	.summary = "Mount a target's root file system (read-only unless --rw).",
 	.help =
 "TARGET is one of (\"mirrorctl ls\" lists them):\n"
@@ -78,7 +79,11 @@ const struct cmd_entry cmd_mount_entry = {
 "                     contacts nothing (values only the cluster knows show\n"
 "                     as ${POD}, ${NODE}, ...); MOUNTPOINT may be left out\n"
 "  -f, --foreground   stay in the foreground; Ctrl-C unmounts\n"
-"  --config FILE      configuration (default: the installed mirror.conf)\n"
+"  -q, --quiet        Kubernetes: no progress (resolving target, creating\n"
+"                     agent, pulling image, waiting for ready,\n"
+"                     port-forward, mounted; one updating line on a\n"
+"                     terminal, a line each otherwise)\n"
+"  --config FILE      configuration over the layers (mirrorctl config)\n"
 "\n"
 "Examples:\n"
 "  mirrorctl mount demo /mnt/pod && ls /mnt/pod\n"
@@ -168,6 +173,7 @@ run_mountd(struct session *s, const char *token_file, const char *config,
 		sigaction(SIGHUP, &sa, NULL);
 		s->mountd_pid = pid;
 		session_save(s);
+		progress_end("mounted %s on %s", s->target, s->mountpoint);
 		printf("mounted %s on %s (agent %s%s); Ctrl-C unmounts\n",
 		    s->target, s->mountpoint, s->url, rw ? ", read-write" : "");
 		fflush(stdout);
@@ -213,6 +219,7 @@ cmd_mount_exec(int argc, char **argv)
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -230,7 +237,7 @@ cmd_mount_exec(int argc, char **argv)
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "fhn:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fhn:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token_file = optarg; break;
 		case 'F': fingerprint = optarg; break;
@@ -240,6 +247,7 @@ cmd_mount_exec(int argc, char **argv)
 		case 'n': ko.ns = optarg; break;
 		case 'C': ko.context = optarg; break;
 		case 'D': dry = 1; break;
+		case 'q': progress_set_quiet(1); break;
 		case 'h': ctl_usage(&cmd_mount_entry); return 0;
 		default:
 			return ctl_fail("usage: mirrorctl %s",
@@ -263,6 +271,7 @@ cmd_mount_exec(int argc, char **argv)
 		rw = 1;
 	ko.conf = &conf;
 	ko.rw = rw;
+	ko.mounting = 1;
 	if (dry) {
 		if (t.kind != TARGET_KUBE)
 			return ctl_fail("%s: --dry-run shows what a mount "
@@ -299,6 +308,7 @@ cmd_mount_exec(int argc, char **argv)
 		return 1;
 	if (fg)
 		return 0;
+	progress_end("mounted %s on %s", target, abs);
 	printf("mounted %s on %s%s\n", target, abs, rw ? " (read-write)" : "");
 	return 0;
 }
@@ -306,10 +316,8 @@ cmd_mount_exec(int argc, char **argv)
 int
 ctl_mount_check(const struct target *t, const char *target)
 {
-	if (geteuid() != 0 && t->kind != TARGET_WS && t->kind != TARGET_KUBE)
-		return ctl_fail("%s: serving a local %s needs root (run "
-		    "with sudo)", target, t->kind == TARGET_PID || t->kind ==
-		    TARGET_DEMO ? "process" : "container");
+	if (ctl_agent_local_check(t, target) < 0)
+		return -1;
 	if (access("/dev/fuse", F_OK) != 0)
 		return ctl_fail("no /dev/fuse: load the fuse module "
 		    "(modprobe fuse) or give the container --device /dev/fuse");

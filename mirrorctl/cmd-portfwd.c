@@ -27,6 +27,7 @@
 #include "forward-spec.h"
 #include "kube.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "run.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -72,6 +73,7 @@ const struct cmd_entry cmd_portfwd_entry = {
 "  --fingerprint HEX    as for mirrorctl mount\n"
 "  -n, --namespace NS   Kubernetes namespace\n"
 "  --context CTX        kubectl context\n"
+"  -q, --quiet          no progress while a Kubernetes agent starts\n"
 "  --config FILE        configuration (default: the installed mirror.conf)\n"
 "\n"
 "Examples:\n"
@@ -219,6 +221,7 @@ cmd_portfwd_exec(int argc, char **argv)
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "context", required_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -235,7 +238,7 @@ cmd_portfwd_exec(int argc, char **argv)
 
 	memset(&ko, 0, sizeof(ko));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "hL:R:n:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hL:R:n:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'L':
 			if (n == PORTFWD_MAX)
@@ -252,6 +255,7 @@ cmd_portfwd_exec(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'F': fingerprint = optarg; break;
 		case 'n': ko.ns = optarg; break;
+		case 'q': progress_set_quiet(1); break;
 		case 'C': ko.context = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': ctl_usage(&cmd_portfwd_entry); return 0;

@@ -26,6 +26,7 @@
 #include "ctx.h"
 #include "../netd/layer-ctl.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "mount.h"
 #include "mountinfo.h"
 #include "shell.h"
@@ -43,6 +44,7 @@ static int cmd_exec_exec(int, char **);
 "  --token-file FILE  as for mount (ws:// agents need it)\n" \
 "  --fingerprint HEX  as for mount (wss:// agents need it)\n" \
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n" \
+"  -q, --quiet        no progress while a Kubernetes agent starts\n" \
 "  --config FILE      configuration (fs.remote: more paths to place)\n" \
 "  --steal            the pod's incoming connections to each port a\n" \
 "                     program here listens on come here instead\n" \
@@ -155,6 +157,7 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		{ "no-incoming", no_argument, NULL, 'O' },
 		{ "http-filter-header", required_argument, NULL, 'H' },
 		{ "http-filter-path", required_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -174,7 +177,7 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		}
 	optind = 1;
 	a->incoming = -1;
-	while ((ch = getopt_long(nopt, argv, "hn:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(nopt, argv, "hn:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w': a->rw = 1; break;
 		case 'R':
@@ -186,6 +189,7 @@ parse_args(int argc, char **argv, struct shell_args *a)
 		case 't': a->token_file = optarg; break;
 		case 'F': a->fingerprint = optarg; break;
 		case 'n': a->ko.ns = optarg; break;
+		case 'q': progress_set_quiet(1); break;
 		case 'C': a->ko.context = optarg; break;
 		case 'S': a->incoming = CONF_IN_STEAL; break;
 		case 'M': a->incoming = CONF_IN_MIRROR; break;
@@ -483,7 +487,8 @@ shell_main(struct shell_args *a)
 		return ctl_fail("%s: -n and --context are for Kubernetes "
 		    "targets", a->target);
 	if (geteuid() != 0)
-		return ctl_fail("mirrorctl %s needs root (run it with sudo)",
+		return ctl_fail("mirrorctl %s needs root: it creates "
+		    "namespaces, mounts and a TUN device (run it with sudo)",
 		    a->exec ? "exec" : "shell");
 	conf_defaults(&conf);
 	if (conf_load(&conf, a->config) < 0)

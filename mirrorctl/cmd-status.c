@@ -10,16 +10,21 @@
 #include "net.h"
 #include "procfs.h"
 #include "session.h"
+#include "status.h"
 #include "xmalloc.h"
 
 static int cmd_status_exec(int, char **);
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "status",
+	.usage = "status [-o json]",
 	.summary = "List active mounts (target, mount point, pids, agent, "
 	    "uptime), connections and shells.",
-	.help = "",
+	.help =
+"Options:\n"
+"  -o json   one JSON object for scripts and IDEs: mounts, connections,\n"
+"            shells, subscriptions and counters (the layout is in\n"
+"            mirrorctl(1), STATUS JSON; fields are only ever added)\n",
 	.exec = cmd_status_exec,
 };
 
@@ -95,12 +100,25 @@ cmd_status_exec(int argc, char **argv)
 	struct session *all;
 	size_t n, i, nmounts;
 	char up[32], agent[32];
+	int json = 0;
 
 	if (ctl_wants_help(argc, argv)) {
 		ctl_usage(&cmd_status_entry);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "-o") == 0 &&
+	    strcmp(argv[2], "json") == 0)
+		json = 1;
+	else if (argc == 2 && strcmp(argv[1], "-ojson") == 0)
+		json = 1;
+	else if (argc != 1)
+		return ctl_fail("usage: mirrorctl %s", cmd_status_entry.usage);
 	session_list(&all, &n);
+	if (json) {
+		status_print_json(all, n);
+		x_free(all);
+		return 0;
+	}
 	for (i = nmounts = 0; i < n; i++)
 		if (!all[i].net)
 			nmounts++;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mirrorctl.h"
+#include "run.h"
 #include "mountinfo.h"
 #include "agent.h"
 #include "session.h"
@@ -35,6 +36,30 @@ const struct cmd_entry cmd_umount_entry = {
 "  -l, --lazy   detach even when busy (umount -l)\n",
 	.exec = cmd_umount_exec,
 };
+
+/* fusermount3 -u (-uz: lazy) of an ordinary user's mount: 0, or -1
+ * after saying why. */
+static int
+user_unmount(const char *abs, int lazy)
+{
+	const char *argv[] = { "fusermount3", lazy ? "-uz" : "-u", "--",
+		abs, NULL };
+	struct run_result r;
+	int rc = 0;
+
+	if (run_capture(argv, NULL, MOUNTD_STOP_MS * 2, &r) != 0) {
+		if (strstr(r.err, "busy"))
+			rc = ctl_fail("%s is busy: a process has files open "
+			    "there (see: fuser -vm %s); close them, or use "
+			    "--lazy", abs, abs);
+		else
+			rc = ctl_fail("cannot unmount %s: %s", abs, r.status ==
+			    127 ? "no fusermount3 (apt-get install fuse3)" :
+			    r.err);
+	}
+	run_result_free(&r);
+	return rc;
+}
 
 static int
 cmd_umount_exec(int argc, char **argv)
@@ -73,7 +98,12 @@ cmd_umount_exec(int argc, char **argv)
 		return ctl_fail("%s is not a mirror mount (see: mirrorctl "
 		    "status)", abs);
 
-	if (mounted) {
+	if (mounted && geteuid() != 0) {
+		/* An ordinary user's FUSE mount: fusermount3 unmounts it
+		 * (umount2 is root's). */
+		if (user_unmount(abs, lazy) < 0 && !have_session)
+			return -1;
+	} else if (mounted) {
 		if (umount2(abs, 0) < 0) {
 			if (errno == EBUSY && !lazy)
 				return ctl_fail("%s is busy: a process has "

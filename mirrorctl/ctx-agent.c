@@ -108,10 +108,8 @@ ctx_agent_get(struct ctx_agent *ca, const char *target,
 	if (t.kind != TARGET_WS && token_file == NULL &&
 	    find_live_session(target, s))
 		return 0;
-	if (geteuid() != 0 && t.kind != TARGET_WS && t.kind != TARGET_KUBE)
-		return ctl_fail("%s: serving a local %s needs root (run with "
-		    "sudo)", target, t.kind == TARGET_PID || t.kind ==
-		    TARGET_DEMO ? "process" : "container");
+	if (ctl_agent_local_check(&t, target) < 0)
+		return -1;
 	rc = start_quietly(s, &t, &pid, target, token_file, fingerprint,
 	    config, conf, ko);
 	/* A session directory made is removed by ctx_agent_release. */

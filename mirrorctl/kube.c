@@ -19,6 +19,7 @@
 #include "kube.h"
 #include "kube-forward.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "run.h"
 #include "sha256.h"
 #include "xmalloc.h"
@@ -676,6 +677,23 @@ kube_cleanup(const struct session *s)
 	run_result_free(&r);
 }
 
+/* The progress step of a state the agent's container is in: while the
+ * kubelet creates it (which is when it pulls the image) "pulling image",
+ * then "waiting for ready". */
+static void
+kube_wait_step(const struct kube_plan *p, const char *state)
+{
+	const char *where = p->job ? (p->agent_pod[0] ? p->agent_pod :
+	    p->agent) : p->pod;
+
+	if (state[0] == '\0' || strstr(state, "ContainerCreating") ||
+	    strstr(state, "Pending"))
+		progress_step("pulling image %s (pod/%s)",
+		    p->o->conf->agent_image, where);
+	else
+		progress_step("waiting for ready (pod/%s: %s)", where, state);
+}
+
 /* Polls until the agent's container runs; fails fast on what will not
  * heal by itself. */
 static int
@@ -706,10 +724,10 @@ kube_wait_agent(struct kube_plan *p)
 			    r.out.s);
 		}
 		if (strcmp(state, "running") == 0) {
+			progress_step("waiting for ready (pod/%s: running)",
+			    p->job ? p->agent_pod : p->pod);
 			run_result_free(&r);
 			argv_free(&a);
-			if (last[0])
-				fprintf(stderr, "mirrorctl: the agent runs\n");
 			return 0;
 		}
 		if (strncmp(state, "terminated", 10) == 0 ||
@@ -734,10 +752,7 @@ kube_wait_agent(struct kube_plan *p)
 			return -1;
 		}
 		if (strcmp(state, last) != 0) {
-			fprintf(stderr, "mirrorctl: waiting for the agent in "
-			    "pod/%s (%s)\n", p->job ? (p->agent_pod[0] ?
-			    p->agent_pod : p->agent) : p->pod, state[0] ?
-			    state : "starting");
+			kube_wait_step(p, state);
 			snprintf(last, sizeof(last), "%s", state);
 		}
 		run_result_free(&r);
@@ -775,11 +790,13 @@ kube_start(const struct target *t, const struct kube_opts *o,
 
 	if (kube_plan_init(&p, t, o, token, 0) < 0)
 		return -1;
+	progress_begin();
+	progress_step("resolving target %s/%s", t->resource, t->name);
 	if (kube_resolve(&p) < 0)
 		goto out;
-	fprintf(stderr, "mirrorctl: %s/%s is pod/%s, container %s; starting "
-	    "the agent (%s)\n", t->resource, t->name, p.pod, p.container,
-	    p.job ? "job on its node" : "ephemeral container");
+	progress_step("creating agent (%s %s for pod/%s, container %s)",
+	    p.job ? "job" : "ephemeral container", p.agent, p.pod,
+	    p.container);
 	sbuf_init(&m);
 	if (p.job)
 		kube_job_manifest(&p, &m);
@@ -801,8 +818,18 @@ kube_start(const struct target *t, const struct kube_opts *o,
 	argv_free(&a);
 	sbuf_free(&m);
 	snprintf(p.agent_pod, sizeof(p.agent_pod), "%s", p.pod);
-	if (kube_wait_agent(&p) < 0 || kube_port_forward(&p, s) < 0)
+	progress_step("pulling image %s (pod/%s)", o->conf->agent_image,
+	    p.job ? p.agent : p.pod);
+	if (kube_wait_agent(&p) < 0)
 		goto out;
+	progress_step("port-forward to pod/%s:%d", p.agent_pod, p.port);
+	if (kube_port_forward(&p, s) < 0)
+		goto out;
+	if (o->mounting)
+		progress_step("mounting pod/%s on %s", p.pod, s->mountpoint);
+	else
+		progress_end("agent ready (pod/%s, through %s)", p.agent_pod,
+		    s->url);
 	rc = 0;
 out:
 	if (rc < 0 && p.job)

@@ -19,6 +19,8 @@ struct kube_opts {
 	const char		*context;	/* --context; NULL: current */
 	const struct mirror_conf *conf;
 	int			 rw;
+	int			 mounting;	/* mount ends the progress
+						 * line ("mounted") */
 };
 
 /* Starts the agent for t and a port-forward to it; fills s->url and

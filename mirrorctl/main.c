@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "mirrorctl.h"
+#include "progress.h"
 #include "xmalloc.h"
 
 static const struct cmd_entry *cmd_table[] = {
@@ -30,12 +31,14 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_ls_entry,
 	&cmd_demo_entry,
 	&cmd_doctor_entry,
+	&cmd_config_entry,
 	NULL
 };
 
 static void __attribute__((format(printf, 2, 0)))
 ctl_vprint(const char *prefix, const char *fmt, va_list ap)
 {
+	progress_break();
 	fprintf(stderr, "mirrorctl: %s", prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);

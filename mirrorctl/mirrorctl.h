@@ -32,6 +32,7 @@ extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_shell_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_portfwd_entry;
+extern const struct cmd_entry cmd_config_entry;
 
 /*
  * The one error convention of mirrorctl: a function that fails prints

@@ -71,8 +71,7 @@ net_session_end(struct session *s, int verbose)
 	return rc;
 }
 
-/* Calls fn for each "key=value" line of netd's status file. */
-static void
+void
 net_status_lines(const struct session *s,
     void (*fn)(const char *key, const char *val, void *), void *arg)
 {

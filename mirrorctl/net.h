@@ -12,6 +12,10 @@ int	net_session_find(const char *target, struct session *s);
  * stops the agent and removes the session. Returns 0, or -1 if
  * something was left (printed). */
 int	net_session_end(struct session *s, int verbose);
+/* Calls fn for each "key=value" line of s's netd status file (the one
+ * netd/status.c and netd/incoming.c write), the '=' cut. */
+void	net_status_lines(const struct session *s,
+	    void (*fn)(const char *key, const char *val, void *), void *arg);
 /* The routes netd reports in its status file, one line each. */
 void	net_print_routes(const struct session *s);
 /* For status: device, routes, DNS, counters, connections. */

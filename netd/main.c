@@ -384,7 +384,8 @@ plan_load(struct plan *pl, const struct cidr *tunnet,
 	k = admit_covering(tunnet, pl->have, pl->nhave);
 	if (k >= 0 && pl->have[k].dst.len > 0) {
 		snprintf(msg, msgsz, "the TUN range %s would shadow %s; pick "
-		    "another with --tun-range", cidr_format(tunnet, cs),
+		    "another with --tun-range or net.tun_range",
+		    cidr_format(tunnet, cs),
 		    pl->have[k].what);
 		return -EEXIST;
 	}
@@ -429,22 +430,22 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 	int i, k, n;
 
 	if ((n = plan_pieces(pl, c, "--route", piece)) < 0) {
-		snprintf(msg, msgsz, "--never-route splits the routes into "
-		    "too many pieces");
+		snprintf(msg, msgsz, "--never-route (net.never_route) splits "
+		    "the routes into too many pieces");
 		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
 		cidr_format(&piece[i], cs);
 		if (cidr_overlap(&piece[i], pl->tunnet)) {
 			snprintf(msg, msgsz, "route %s overlaps the TUN range "
-			    "%s; pick another with --tun-range", cs,
+			    "%s; pick another with --tun-range or net.tun_range", cs,
 			    cidr_format(pl->tunnet, ts));
 			return -EEXIST;
 		}
 		k = admit_covering(&piece[i], pl->have, pl->nhave);
 		if (k >= 0 && pl->have[k].dst.len > 0) {
 			snprintf(msg, msgsz, "route %s would shadow %s; leave "
-			    "it out with --never-route %s", cs,
+			    "it out with --never-route %s or net.never_route", cs,
 			    pl->have[k].what, cs);
 			return -EEXIST;
 		}
@@ -487,8 +488,8 @@ plan_agent(struct plan *pl, const struct cidr *c, const char *src)
 		return;
 	}
 	if ((n = plan_pieces(pl, c, src, piece)) < 0) {
-		plan_skip(pl, c, src, "--never-route splits it into too many "
-		    "pieces");
+		plan_skip(pl, c, src, "--never-route (net.never_route) splits "
+		    "it into too many pieces");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -503,7 +504,8 @@ plan_agent(struct plan *pl, const struct cidr *c, const char *src)
 			    pl->have[k].what);
 		else if (k >= 0)
 			plan_skip(pl, &piece[i], src, "this machine sends it "
-			    "by its %s; --route %s routes it", pl->have[k].what,
+			    "by its %s; --route %s routes it (or net.routes)",
+			    pl->have[k].what,
 			    cidr_format(&piece[i], cs));
 		else if (set_add(pl->routes, &pl->nroutes, &piece[i]) < 0)
 			plan_skip(pl, &piece[i], src, "more than %d routes",
@@ -790,7 +792,8 @@ main(int argc, char **argv)
 		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot create the "
 		    "TUN device %s: %s%s", dev, strerror(-tunfd),
 		    tunfd == -EBUSY ? " (another mirror-netd uses it? pick a "
-		    "name with --tun)" : " (needs CAP_NET_ADMIN)");
+		    "name with --tun or net.tun_name)" : " (needs "
+		    "CAP_NET_ADMIN)");
 		goto out;
 	}
 	if (!offload)

@@ -191,7 +191,8 @@ resolv_write(uint32_t tun_addr, int dns, const char **why)
 	servers[n] = NULL;
 	if ((len = resolvout_format(ns_pod_resolv ? ns_pod_resolv : "",
 	    ns_pod_resolv_len, servers, text, sizeof(text))) < 0) {
-		*why = "the pod names no nameserver (and --no-dns)";
+		*why = "the pod names no nameserver (and --no-dns or "
+		    "net.dns = false)";
 		return len;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", ns_resolv_out);

@@ -23,6 +23,10 @@ packages=(
 	# by the test with apt-get download, never installed: it would
 	# rewrite this machine's /etc/resolv.conf)
 	dbus-daemon
+	# t-ide: the debuggee of docs/ide.md's launch configurations
+	nodejs
+	# t-progress: script(1), a terminal for the progress line
+	bsdutils
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.

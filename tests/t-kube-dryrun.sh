@@ -166,7 +166,7 @@ b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["session"])'
 python3 -c 'import json,sys; p = json.load(open(sys.argv[1])); assert len(p["token_sha256"]) == 64' "$T/p0.json" ||
 	fail "dry-run without a token file has no hash"
 
-say "errors without a cluster"
+say "errors without a cluster (-q: the error alone, without the progress lines before it)"
 cat >"$T/kubeconfig" <<'EOF'
 apiVersion: v1
 kind: Config
@@ -184,16 +184,16 @@ EOF
 mkdir -p "$T/m"
 export KUBECONFIG=$T/kubeconfig
 must_fail "cluster unreachable" "no reachable cluster" "127.0.0.1:1" "cluster-info" -- \
-	"$CTL" mount pod/web "$T/m"
+	"$CTL" mount -q pod/web "$T/m"
 must_fail "cluster unreachable (deployment)" "no reachable cluster" -- \
-	"$CTL" mount -n shop deployment/orders "$T/m"
+	"$CTL" mount -q -n shop deployment/orders "$T/m"
 must_fail "unknown context" "no reachable cluster in context nope" -- \
-	"$CTL" mount --context nope pod/web "$T/m"
+	"$CTL" mount -q --context nope pod/web "$T/m"
 export KUBECONFIG=$T/no-such-kubeconfig
-must_fail "no kubeconfig" "no reachable cluster" -- "$CTL" mount statefulset/db "$T/m"
+must_fail "no kubeconfig" "no reachable cluster" -- "$CTL" mount -q statefulset/db "$T/m"
 echo 'kube = { kubectl = "/nonexistent/kubectl"; };' >"$T/nokubectl.conf"
 must_fail "no kubectl" "cannot run kubectl" "kube.kubectl" -- \
-	"$CTL" mount --config "$T/nokubectl.conf" pod/web "$T/m"
+	"$CTL" mount -q --config "$T/nokubectl.conf" pod/web "$T/m"
 echo 'agent = { mode = "daemonset"; };' >"$T/badmode.conf"
 must_fail "bad agent.mode" "agent.mode" -- "$CTL" mount --config "$T/badmode.conf" --dry-run pod/web
 must_fail "dry-run of a local target" "local" -- "$CTL" mount --dry-run pid/1 "$T/m"

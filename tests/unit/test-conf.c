@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -315,6 +316,136 @@ test_shipped(void)
 	    "mirror.conf: the whole struct equals the defaults");
 }
 
+/* The index of a setting in the key table, for the trace. */
+static int
+setting_index(const struct conf_trace *t, const char *name)
+{
+	char *line = NULL, *buf = NULL;
+	size_t n, cap = 0;
+	FILE *f;
+	int i = -1, k = 0;
+
+	/* The table's order is config show's: find name in its output. */
+	if ((f = open_memstream(&buf, &n)) == NULL)
+		return -1;
+	conf_show(f, t);
+	fclose(f);
+	f = fmemopen(buf, n, "r");
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		if (line[0] == '#')
+			continue;
+		if (strncmp(line, name, strlen(name)) == 0 &&
+		    line[strlen(name)] == ' ') {
+			i = k;
+			break;
+		}
+		k++;
+	}
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	free(buf);
+	return i;
+}
+
+/* The layers: system, user, project (nearest .mirror/ upward), then
+ * the explicit file; later wins per setting, the trace says which file
+ * and renders each value; a project file others may write is left out;
+ * a bad layer fails the load. */
+static void
+test_layers(void)
+{
+	char sys[300], home[300], user[300], proj[300], pfile[400], deep[300];
+	char cwd[4096], msg[1024];
+	struct mirror_conf *c = calloc(1, sizeof(*c));
+	struct conf_trace *t = calloc(1, sizeof(*t));
+	int i;
+
+	if (c == NULL || t == NULL || getcwd(cwd, sizeof(cwd)) == NULL)
+		exit(1);
+	snprintf(sys, sizeof(sys), "%s/sys.conf", dir);
+	snprintf(home, sizeof(home), "%s/home", dir);
+	snprintf(user, sizeof(user), "%s/home/.config/mirror/mirror.conf",
+	    dir);
+	snprintf(proj, sizeof(proj), "%s/proj/.mirror", dir);
+	snprintf(pfile, sizeof(pfile), "%s/mirror.conf", proj);
+	snprintf(deep, sizeof(deep), "%s/proj/a/b", dir);
+	snprintf(msg, sizeof(msg), "mkdir -p %s/home/.config/mirror %s %s "
+	    "&& chmod 755 %s %s/proj", dir, proj, deep, proj, dir);
+	if (system(msg) != 0)
+		exit(1);
+	write_file(sys, "fs = { attr_timeout = 5.0; };\n"
+	    "agent = { port = 7000; workers = 2; };\n");
+	write_file(user, "fs = { attr_timeout = 6.0; };\n"
+	    "agent = { workers = 3; };\n");
+	write_file(pfile, "fs = { attr_timeout = 7.5; };\n"
+	    "net = { never_route = [ \"10.1.0.0/16\" ]; };\n"
+	    "env = { override = { A = \"b\"; }; };\n");
+	write_file(conf_path, "agent = { port = 7001; };\n");
+	chmod(sys, 0644);
+	chmod(user, 0644);
+	chmod(pfile, 0644);
+	setenv("MIRROR_SYSTEM_CONFIG", sys, 1);
+	setenv("HOME", home, 1);
+	unsetenv("XDG_CONFIG_HOME");
+	if (chdir(deep) < 0)
+		exit(1);
+
+	conf_defaults(c);
+	ok(conf_load_traced(c, conf_path, t) == 0, "four layers load");
+	ok(c->fs_attr_timeout == 7.5 && c->agent_workers == 3 &&
+	    c->agent_port == 7001 && c->net_nnever == 1 &&
+	    c->fs_entry_timeout == 1.0, "later layers win per setting");
+	ok(strcmp(t->file[CONF_LAYER_SYSTEM], sys) == 0 &&
+	    strcmp(t->file[CONF_LAYER_USER], user) == 0 &&
+	    strcmp(t->file[CONF_LAYER_PROJECT], pfile) == 0 &&
+	    strcmp(t->file[CONF_LAYER_EXPLICIT], conf_path) == 0,
+	    "the trace names each layer's file");
+	i = setting_index(t, "fs.attr_timeout");
+	ok(i >= 0 && t->layer[i] == CONF_LAYER_PROJECT &&
+	    strcmp(t->value[i], "7.5") == 0, "fs.attr_timeout from the "
+	    "project, as 7.5");
+	i = setting_index(t, "agent.workers");
+	ok(i >= 0 && t->layer[i] == CONF_LAYER_USER &&
+	    strcmp(t->value[i], "3") == 0, "agent.workers from the user");
+	i = setting_index(t, "net.never_route");
+	ok(i >= 0 && strcmp(t->value[i], "[ \"10.1.0.0/16\" ]") == 0,
+	    "a list rendered: %s", i >= 0 ? t->value[i] : "?");
+	i = setting_index(t, "env.override");
+	ok(i >= 0 && strcmp(t->value[i], "{ A = \"b\"; }") == 0,
+	    "a group rendered: %s", i >= 0 ? t->value[i] : "?");
+	i = setting_index(t, "fs.entry_timeout");
+	ok(i >= 0 && t->layer[i] == CONF_LAYER_BUILTIN, "an unset setting "
+	    "is built-in");
+
+	/* Others may write the project's directory: it is not used. */
+	chmod(proj, 0757);
+	conf_defaults(c);
+	memset(t, 0, sizeof(*t));
+	ok(conf_load_traced(c, NULL, t) == 0 && c->fs_attr_timeout == 6.0 &&
+	    t->file[CONF_LAYER_PROJECT][0] == '\0', "a project file others "
+	    "may write is ignored");
+	chmod(proj, 0755);
+
+	/* A bad user file fails every load, naming its line. */
+	write_file(user, "agent = {\n  wokers = 3;\n};\n");
+	write_file(log_path, "");
+	conf_defaults(c);
+	ok(conf_load(c, NULL) == -EINVAL, "a bad layer fails the load");
+	ok(conf_check_file(user) == -EINVAL, "config check of it fails");
+	ok(conf_check_file(sys) == 0, "config check of a good file");
+
+	if (chdir(cwd) < 0)
+		exit(1);
+	snprintf(msg, sizeof(msg), "rm -rf %s/home %s/proj %s", dir, dir, sys);
+	if (system(msg) != 0)
+		exit(1);
+	unsetenv("MIRROR_SYSTEM_CONFIG");
+	setenv("HOME", dir, 1);
+	free(c);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -333,10 +464,16 @@ main(void)
 	}
 	log_init("test-conf", LOG_LVL_WARN);
 	log_set_fd(fd);
+	/* Only the layers a test writes. */
+	setenv("MIRROR_SYSTEM_CONFIG", "/nonexistent/mirror.conf", 1);
+	setenv("HOME", dir, 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("MIRROR_CONFIG");
 
 	test_errors();
 	test_incoming();
 	test_shipped();
+	test_layers();
 
 	unlink(conf_path);
 	unlink(log_path);
