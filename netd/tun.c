@@ -76,6 +76,42 @@ out:
 	return rc;
 }
 
+/* linux/ipv6.h's struct in6_ifreq (that header clashes with netinet/in.h). */
+struct tun_in6_ifreq {
+	struct in6_addr	 addr;
+	uint32_t	 prefixlen;
+	int		 ifindex;
+};
+
+int
+tun_configure6(const char *name, const void *addr, int prefixlen)
+{
+	struct tun_in6_ifreq r;
+	char path[128];
+	int s, fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+	    name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (write(fd, "0", 1) != 1)
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	if ((s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	memset(&r, 0, sizeof(r));
+	memcpy(&r.addr, addr, 16);
+	r.prefixlen = (uint32_t)prefixlen;
+	if ((r.ifindex = (int)if_nametoindex(name)) == 0)
+		rc = -errno;
+	else if (ioctl(s, SIOCSIFADDR, &r) < 0)
+		rc = -errno;
+	close(s);
+	return rc;
+}
+
 int
 tun_link_up(const char *name)
 {
