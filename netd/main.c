@@ -364,14 +364,15 @@ out:
 	x_free(text);
 }
 
-/* Reads this machine's routes and resolvers; checks the TUN range. 0, or
- * -errno with the reason in msg. */
 /* The TUN range of c's family. */
 static const struct cidr *
 plan_tunnet(const struct plan *pl, const struct cidr *c)
 {
 	return c->family == AF_INET6 ? pl->tunnet6 : pl->tunnet;
 }
+
+/* Reads this machine's routes and resolvers; checks the TUN ranges. 0,
+ * or -errno with the reason in msg. */
 
 static int
 plan_load(struct plan *pl, const struct cidr *tunnet,
