@@ -79,6 +79,11 @@ tun_packet(uint8_t *buf, size_t len)
 		}
 		return;
 	}
+	/* Multicast (an IPv6 device hears mDNS, MLD, router
+	 * solicitations) is this link's, not the pod's. */
+	if (IN6_IS_ADDR_MULTICAST(&p.daddr) || (pkt_is4(&p.daddr) &&
+	    (p.daddr.s6_addr[12] & 0xf0) == 0xe0))
+		return;
 	if (p.proto == IPPROTO_UDP || pkt_is_echo_request(&p))
 		relay_queue_push(relay_item_new(IT_PKT, buf, len));
 }
