@@ -14,6 +14,8 @@
 
 #include "tun.h"
 
+#define ADDR6_WAIT_MS	3000
+
 int
 tun_open(char *name, int vnet, int *offload)
 {
@@ -83,6 +85,32 @@ struct tun_in6_ifreq {
 	int		 ifindex;
 };
 
+/* The kernel finishes a new IPv6 address in a work item of its own:
+ * until then it is tentative, and a route from it or a bind to it fails
+ * (EINVAL, EADDRNOTAVAIL). Waits until a bind works, at most
+ * ADDR6_WAIT_MS. 0 or -errno. */
+static int
+addr6_wait_usable(const void *addr)
+{
+	struct sockaddr_in6 sin6;
+	int s, i, rc = -ETIMEDOUT;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	memcpy(&sin6.sin6_addr, addr, 16);
+	for (i = 0; i < ADDR6_WAIT_MS / 10; i++) {
+		if ((s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return -errno;
+		rc = bind(s, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 ? 0 :
+		    -errno;
+		close(s);
+		if (rc != -EADDRNOTAVAIL)
+			return rc;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
 int
 tun_configure6(const char *name, const void *addr, int prefixlen)
 {
@@ -109,7 +137,7 @@ tun_configure6(const char *name, const void *addr, int prefixlen)
 	else if (ioctl(s, SIOCSIFADDR, &r) < 0)
 		rc = -errno;
 	close(s);
-	return rc;
+	return rc < 0 ? rc : addr6_wait_usable(addr);
 }
 
 int
