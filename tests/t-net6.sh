@@ -13,7 +13,7 @@
 #           here too, so what reaches a pod went through the tunnel
 # Checked: the device's IPv6 address from --tun-range6, the pod's IPv6
 # subnets and nameserver routed (and the status file saying so), but not
-# one the laptop routes itself nor a public one, curl -6
+# one the laptop routes itself nor a non-private one, curl -6
 # to the pod's address and to the second subnet, a large download over
 # IPv6 (sha256), a refused IPv6 port, a UDP round trip, ping -6, an AAAA
 # answer unchanged through the stub and through the pod's nameserver
@@ -86,10 +86,10 @@ ip -n "$POD" link add pod0 type veth peer name pod1 || fail "veth"
 ip -n "$POD" addr add "$POD_ADDR/24" dev pod0
 ip -n "$POD" addr add "$POD6_ADDR/64" dev pod0 nodad
 ip -n "$POD" addr add "$SUB_ADDR/64" dev pod1 nodad
-# A pod subnet the laptop has a route for (the shadow rule), and a
-# public one (the admission rule): neither is routed.
+# A pod subnet the laptop has a route for (the shadow rule), and one
+# outside the private ranges (the admission rule): neither is routed.
 ip -n "$POD" addr add fd00:66::5/64 dev pod1 nodad
-ip -n "$POD" addr add 2a00:1450:4001::5/64 dev pod1 nodad
+ip -n "$POD" addr add 2001:db8:77::5/64 dev pod1 nodad
 ip -n "$POD" link set pod0 up
 ip -n "$POD" link set pod1 up
 # The agent pings with ICMP datagram sockets (IPv4 and IPv6 alike).
@@ -133,10 +133,10 @@ sleep 1.2
 grep -qx "address6=$TUN6" "$T/status" && grep -qx "route=fd00:77::/64" "$T/status" ||
 	fail "status file: $(cat "$T/status")"
 grep -qx "skipped=fd00:66::/64 (subnet on pod1): would shadow fd00:66::/64 dev lapx" "$T/status" &&
-	grep -qx "skipped=2a00:1450:4001::/64 (subnet on pod1): not inside a private, shared or test range" "$T/status" ||
+	grep -qx "skipped=2001:db8:77::/64 (subnet on pod1): not inside a private, shared or test range" "$T/status" ||
 	fail "the shadow and admission rules over IPv6: $(grep skipped "$T/status")"
 lap ip -6 route get fd00:66::5 | grep -q "dev lapx" || fail "fd00:66::5 no longer goes through lapx"
-say "IPv6 shadow and admission rules: fd00:66::/64 (the laptop's) and 2a00:1450:4001::/64 (public) left out"
+say "IPv6 shadow and admission rules: fd00:66::/64 (the laptop's) and 2001:db8:77::/64 (documentation, not private) left out"
 
 got=$(lap curl -6 -sS --max-time 10 "http://[$POD6_ADDR]/") || fail "curl -6 to the pod failed"
 assert_eq "<h1>the dual-stack pod</h1>" "$got" "page over IPv6"
