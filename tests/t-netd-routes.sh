@@ -16,8 +16,8 @@
 # laptop, nothing the pod reports is routed unless named with --route
 # (then it is); the pod's private IPv6 subnet is routed and one in the
 # documentation range is not; a pod subnet over one of the laptop's
-# routes is left out (netd still comes up); systemd-resolved's upstream servers are carved
-# out of the pod's subnets like /etc/resolv.conf's.
+# routes is left out (netd still comes up); systemd-resolved's upstream
+# servers are carved out of the pod's subnets like /etc/resolv.conf's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 need_netns
