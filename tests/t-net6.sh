@@ -18,6 +18,7 @@
 # IPv6 (sha256), a refused IPv6 port, a UDP round trip, ping -6, an AAAA
 # answer unchanged through the stub and through the pod's nameserver
 # reached over IPv6, curl to that name; IPv4 still working beside it;
+# netd's nftables table guarding the IPv6 address too;
 # the single-stack pod alone; nothing left after SIGTERM.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
@@ -28,6 +29,7 @@ need_cmd python3
 need_cmd dnsmasq dnsmasq-base
 need_cmd ping iputils-ping
 need_cmd busybox busybox-static
+need_cmd nft nftables
 [ -x "$NETD" ] && [ -x "$AGENT" ] || fail "build first (make)"
 [ -d /proc/sys/net/ipv6 ] || missing "this kernel has IPv6 off"
 
@@ -136,6 +138,11 @@ grep -qx "skipped=fd00:66::/64 (subnet on pod1): would shadow fd00:66::/64 dev l
 	grep -qx "skipped=2001:db8:77::/64 (subnet on pod1): not inside a private, shared or test range" "$T/status" ||
 	fail "the shadow and admission rules over IPv6: $(grep skipped "$T/status")"
 lap ip -6 route get fd00:66::5 | grep -q "dev lapx" || fail "fd00:66::5 no longer goes through lapx"
+# netd's nftables table guards the IPv6 address as the IPv4 one: only
+# this host's programs may reach it.
+lap nft list table inet "mirror_netd_$TUN" >"$T/fw" || fail "no nftables table of netd"
+grep -q "ip6 daddr $TUN6 .*drop" "$T/fw" && grep -q "ip daddr 198.18.0.1 .*drop" "$T/fw" ||
+	fail "the firewall does not guard both addresses: $(cat "$T/fw")"
 say "IPv6 shadow and admission rules: fd00:66::/64 (the laptop's) and 2001:db8:77::/64 (documentation, not private) left out"
 
 got=$(lap curl -6 -sS --max-time 10 "http://[$POD6_ADDR]/") || fail "curl -6 to the pod failed"
