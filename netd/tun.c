@@ -93,7 +93,7 @@ static int
 addr6_wait_usable(const void *addr)
 {
 	struct sockaddr_in6 sin6;
-	int s, i, rc = -ETIMEDOUT;
+	int s, i, rc;
 
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
