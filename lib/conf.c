@@ -86,6 +86,8 @@ conf_defaults(struct mirror_conf *c)
 	snprintf(c->kubectl, sizeof(c->kubectl), "kubectl");
 	snprintf(c->net_tun_name, sizeof(c->net_tun_name), "mirror0");
 	snprintf(c->net_tun_range, sizeof(c->net_tun_range), "198.18.0.0/15");
+	snprintf(c->net_tun_range6, sizeof(c->net_tun_range6),
+	    "fd6d:6972:726f::/64");
 	c->net_dns = 1;
 	c->net_udp_idle = 60;
 	c->incoming_mode = CONF_IN_MIRROR;	/* mirrord's default */
@@ -127,6 +129,7 @@ static const struct conf_setting {
 	{ "agent.port",			CONF_T_NUMBER },
 	{ "net.tun_name",		CONF_T_STRING },
 	{ "net.tun_range",		CONF_T_STRING },
+	{ "net.tun_range6",		CONF_T_STRING },
 	{ "net.routes",			CONF_T_LIST },
 	{ "net.never_route",		CONF_T_LIST },
 	{ "net.local",			CONF_T_LIST },
@@ -492,6 +495,8 @@ conf_load_file(struct mirror_conf *c, const char *path,
 	    sizeof(c->net_tun_name))) < 0 ||
 	    (rc = get_string(&cfg, path, "net.tun_range", c->net_tun_range,
 	    sizeof(c->net_tun_range))) < 0 ||
+	    (rc = get_string(&cfg, path, "net.tun_range6", c->net_tun_range6,
+	    sizeof(c->net_tun_range6))) < 0 ||
 	    (rc = get_double(&cfg, "net.udp_idle_timeout", &c->net_udp_idle,
 	    1, 86400)) < 0)
 		goto out;

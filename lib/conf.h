@@ -81,6 +81,7 @@ struct mirror_conf {
 	/* net (mirrorctl connect, mirror-netd) */
 	char	net_tun_name[16];	/* net.tun_name */
 	char	net_tun_range[64];	/* net.tun_range: CIDR */
+	char	net_tun_range6[64];	/* net.tun_range6: IPv6 CIDR */
 	int	net_dns;		/* net.dns: the DNS stub */
 	double	net_udp_idle;		/* net.udp_idle_timeout: seconds */
 	int	net_nroutes;		/* net.routes: CIDRs routed too */

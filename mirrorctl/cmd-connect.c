@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,7 +35,8 @@ static int	cmd_connect_exec(int, char **);
 const struct cmd_entry cmd_connect_entry = {
 	.name = "connect",
 	.usage = "connect [--route CIDR]... [--never-route CIDR]... [--no-dns] "
-	    "[--tun NAME] [--tun-range CIDR] [--token-file FILE] "
+	    "[--tun NAME] [--tun-range CIDR] [--tun-range6 CIDR] "
+	    "[--token-file FILE] "
 	    "[--fingerprint HEX] [-n NAMESPACE] [--context CTX] TARGET",
 	.summary = "Route the target's networks and DNS names through a "
 	    "tunnel (netd).",
@@ -61,6 +63,8 @@ const struct cmd_entry cmd_connect_entry = {
 "  --no-dns           no DNS stub (also net.dns = false)\n"
 "  --tun NAME         the device's name (default net.tun_name, mirror0)\n"
 "  --tun-range CIDR   its addresses (default net.tun_range, 198.18.0.0/15)\n"
+"  --tun-range6 CIDR  its IPv6 addresses (default net.tun_range6,\n"
+"                     fd6d:6972:726f::/64)\n"
 "  --token-file FILE  as for mount (ws:// agents need it)\n"
 "  --fingerprint HEX  as for mount (wss:// agents need it)\n"
 "  -n, --namespace NS, --context CTX   Kubernetes targets\n"
@@ -83,6 +87,7 @@ cmd_connect_exec(int argc, char **argv)
 		{ "no-dns", no_argument, NULL, 'D' },
 		{ "tun", required_argument, NULL, 'T' },
 		{ "tun-range", required_argument, NULL, 'R' },
+		{ "tun-range6", required_argument, NULL, '6' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "namespace", required_argument, NULL, 'n' },
@@ -99,7 +104,14 @@ cmd_connect_exec(int argc, char **argv)
 	struct cidr route;
 	const char *token_file = NULL, *config = NULL, *target;
 	const char *fingerprint = NULL;
-	const char *extra[4 * CONNECT_ROUTES_MAX + 6];
+	/* --tun, --tun-range and --tun-range6 once each (the last given
+	 * wins), after the routes: extra[] holds at most 4 per route pair
+	 * plus these 6, --no-dns and the NULL. */
+	const char *tun_opt[3] = { NULL, NULL, NULL };
+	static const char *const tun_flag[3] = { "--tun", "--tun-range",
+	    "--tun-range6" };
+	const char *extra[4 * CONNECT_ROUTES_MAX + 8];
+	int i;
 	char addr[NETD_ADDR_MAX];
 	int ch, nextra = 0, nroutes = 0, nnever = 0, no_dns = 0, rc;
 	pid_t pid;
@@ -128,12 +140,21 @@ cmd_connect_exec(int argc, char **argv)
 			extra[nextra++] = optarg;
 			break;
 		case 'T':
+			tun_opt[0] = optarg;
+			break;
 		case 'R':
-			if (ch == 'R' && cidr_parse(optarg, &route) < 0)
-				return ctl_fail("--tun-range %s: want a CIDR, "
-				    "e.g. 198.18.0.0/15", optarg);
-			extra[nextra++] = ch == 'T' ? "--tun" : "--tun-range";
-			extra[nextra++] = optarg;
+			if (cidr_parse(optarg, &route) < 0 ||
+			    route.family != AF_INET)
+				return ctl_fail("--tun-range %s: want an IPv4 "
+				    "CIDR, e.g. 198.18.0.0/15", optarg);
+			tun_opt[1] = optarg;
+			break;
+		case '6':
+			if (cidr_parse(optarg, &route) < 0 ||
+			    route.family != AF_INET6)
+				return ctl_fail("--tun-range6 %s: want an IPv6 "
+				    "CIDR, e.g. fd6d:6972:726f::/64", optarg);
+			tun_opt[2] = optarg;
 			break;
 		case 'D': no_dns = 1; break;
 		case 't': token_file = optarg; break;
@@ -190,6 +211,11 @@ cmd_connect_exec(int argc, char **argv)
 	    0) < 0)
 		goto fail;
 	session_save(&s);
+	for (i = 0; i < 3; i++)
+		if (tun_opt[i] != NULL) {
+			extra[nextra++] = tun_flag[i];
+			extra[nextra++] = tun_opt[i];
+		}
 	if (no_dns)
 		extra[nextra++] = "--no-dns";
 	extra[nextra] = NULL;

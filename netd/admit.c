@@ -14,14 +14,15 @@
 
 /* What a pod may ask netd to route: RFC 1918, the shared address space
  * of RFC 6598, the benchmarking range of RFC 2544, the TEST-NETs of
- * RFC 5737 and IPv6 unique local addresses. None of them is routed on
- * the internet, so none of them can be a public resolver or a public
- * service this machine talks to. */
+ * RFC 5737, and for IPv6 unique local addresses (RFC 4193) and the
+ * benchmarking range (RFC 5180).
+ * None of them is routed on the internet, so none of them can be a
+ * public resolver or a public service this machine talks to. */
 static const char *const admit_ranges[] = {
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
 	"100.64.0.0/10", "198.18.0.0/15",
 	"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
-	"fc00::/7",
+	"fc00::/7", "2001:2::/48",
 };
 
 int

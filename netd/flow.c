@@ -18,24 +18,24 @@
 #include "xmalloc.h"
 
 unsigned int
-flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
-    uint16_t dport)
+flow_hash(uint8_t proto, const struct in6_addr *caddr, uint16_t cport,
+    const struct in6_addr *daddr, uint16_t dport)
 {
 	return (nat_hash(caddr, cport, daddr, dport) * 31u + proto) &
 	    (ID_BUCKETS - 1);
 }
 
 struct relay_stream *
-flow_find(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t daddr,
-    uint16_t dport)
+flow_find(uint8_t proto, const struct in6_addr *caddr, uint16_t cport,
+    const struct in6_addr *daddr, uint16_t dport)
 {
 	struct relay_stream *st;
 
 	for (st = R.flows[flow_hash(proto, caddr, cport, daddr, dport)]; st;
 	    st = st->fnext)
-		if (st->proto == proto && st->caddr == caddr &&
-		    st->cport == cport && st->daddr == daddr &&
-		    st->dport == dport)
+		if (st->proto == proto && st->cport == cport &&
+		    st->dport == dport && pkt_addr_eq(&st->caddr, caddr) &&
+		    pkt_addr_eq(&st->daddr, daddr))
 			return st;
 	return NULL;
 }
@@ -96,8 +96,8 @@ flow_packet(uint8_t *buf, size_t len)
 		data = p.l4;
 		n = p.l4len;
 	}
-	st = flow_find(proto, p.saddr, p.sport, p.daddr, p.dport);
-	if (st == NULL && local_wants(p.proto, p.daddr, p.dport)) {
+	st = flow_find(proto, &p.saddr, p.sport, &p.daddr, p.dport);
+	if (st == NULL && local_wants(p.proto, &p.daddr, p.dport)) {
 		/* net.local: UDP leaves from the laptop (local.c); ICMP
 		 * to such an address is not relayed. */
 		if (proto == NET_UDP)
@@ -113,7 +113,7 @@ flow_packet(uint8_t *buf, size_t len)
 			relay_dropped();
 			return;
 		}
-		st = relay_stream_new(proto, p.saddr, p.sport, p.daddr,
+		st = relay_stream_new(proto, &p.saddr, p.sport, &p.daddr,
 		    p.dport);
 		if (relay_stream_open(st) < 0) {
 			relay_stream_free(st, 0);
@@ -156,13 +156,14 @@ flow_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 		 * EACCES) is silence. */
 		if (st->proto == NET_UDP && status == ECONNREFUSED &&
 		    st->q != NULL) {
-			uint8_t icmp[PKT_VNET_LEN + 80];
-			size_t plen = pkt_udp(out, st->caddr, st->cport,
-			    st->daddr, st->dport, st->q->data, st->q->len);
+			uint8_t icmp[PKT_VNET_LEN + 120];
+			size_t plen = pkt_udp(out, &st->caddr, st->cport,
+			    &st->daddr, st->dport, st->q->data, st->q->len);
 			struct pkt p;
 
 			if (plen && pkt_parse(out, plen, &p) == 0)
-				tunio_write(icmp, pkt_icmp_unreach(icmp, &p, 3));
+				tunio_write(icmp, pkt_icmp_unreach(icmp, &p,
+				    PKT_UNREACH_PORT));
 		}
 		st->s.peer_gone = 1;
 		relay_stream_free(st, 0);
@@ -187,11 +188,11 @@ flow_data(struct relay_stream *st, const uint8_t *data, size_t n)
 	size_t len;
 
 	if (st->proto == NET_UDP)
-		len = pkt_udp(R.pbuf, st->daddr, st->dport, st->caddr,
+		len = pkt_udp(R.pbuf, &st->daddr, st->dport, &st->caddr,
 		    st->cport, data, n);
 	else
-		len = pkt_icmp(R.pbuf, st->daddr, st->caddr, st->cport, data,
-		    n);
+		len = pkt_icmp(R.pbuf, &st->daddr, &st->caddr, st->cport,
+		    data, n);
 	tunio_write(R.pbuf, len);
 	st->s.bytes_in += n;
 	R.bytes_in += n;

@@ -6,7 +6,8 @@
  *     chain forward { type filter hook forward priority -10
  *       iif DEV drop; oif DEV drop }
  *     chain input { type filter hook input priority -10
- *       ip daddr TUN_ADDR iif != lo iif != DEV drop }
+ *       ip daddr TUN_ADDR iif != lo iif != DEV drop
+ *       ip6 daddr TUN_ADDR6 iif != lo iif != DEV drop }
  *   }
  *
  * The socket stays open for netd's life: it owns the table.
@@ -161,8 +162,37 @@ read_acks(struct mnl_socket *nl, int n)
 	return 0;
 }
 
+/* input: ip daddr ADDR iif != lo iif != DEV drop (ip6 daddr for
+ * NFPROTO_IPV6): the address of the family at its offset in the header. */
+static struct nftnl_rule *
+rule_input(const char *table, uint8_t nfproto, const void *addr,
+    uint32_t lo, uint32_t tif)
+{
+	struct nftnl_rule *r = rule_new(table, "input");
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	uint32_t alen = nfproto == NFPROTO_IPV6 ? 16 : 4;
+
+	put_meta(r, NFT_META_NFPROTO);
+	put_cmp(r, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
+	    NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET,
+	    nfproto == NFPROTO_IPV6 ? 24 : 16);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, alen);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	add_expr(r, e);
+	put_cmp(r, NFT_CMP_EQ, addr, alen);
+	put_meta(r, NFT_META_IIF);
+	put_cmp(r, NFT_CMP_NEQ, &lo, sizeof(lo));
+	put_meta(r, NFT_META_IIF);
+	put_cmp(r, NFT_CMP_NEQ, &tif, sizeof(tif));
+	put_drop(r);
+	return r;
+}
+
 int
-fw_start(const char *dev, int ifindex, uint32_t tun_addr, const char **why)
+fw_start(const char *dev, int ifindex, uint32_t tun_addr, const void *tun6,
+    const char **why)
 {
 	static char buf[16384];
 	char table[IFNAMSIZ + 16];
@@ -173,7 +203,6 @@ fw_start(const char *dev, int ifindex, uint32_t tun_addr, const char **why)
 	struct nlmsghdr *nlh;
 	struct timeval tv = { 5, 0 };
 	uint32_t seq = (uint32_t)time(NULL), lo, tif = (uint32_t)ifindex;
-	uint8_t nfproto = NFPROTO_IPV4;
 	int rc, nmsg = 0;
 
 	fw_table_name(dev, table, sizeof(table));
@@ -226,28 +255,14 @@ fw_start(const char *dev, int ifindex, uint32_t tun_addr, const char **why)
 	batch_rule(b, r, &seq);
 	nmsg += 2;
 
-	/* input: ip daddr TUN_ADDR iif != lo iif != DEV drop */
-	r = rule_new(table, "input");
-	put_meta(r, NFT_META_NFPROTO);
-	put_cmp(r, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
-	{
-		struct nftnl_expr *e = nftnl_expr_alloc("payload");
-
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
-		    NFT_PAYLOAD_NETWORK_HEADER);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 16);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-		add_expr(r, e);
-	}
-	put_cmp(r, NFT_CMP_EQ, &tun_addr, sizeof(tun_addr));
-	put_meta(r, NFT_META_IIF);
-	put_cmp(r, NFT_CMP_NEQ, &lo, sizeof(lo));
-	put_meta(r, NFT_META_IIF);
-	put_cmp(r, NFT_CMP_NEQ, &tif, sizeof(tif));
-	put_drop(r);
-	batch_rule(b, r, &seq);
+	batch_rule(b, rule_input(table, NFPROTO_IPV4, &tun_addr, lo, tif),
+	    &seq);
 	nmsg++;
+	if (tun6 != NULL) {
+		batch_rule(b, rule_input(table, NFPROTO_IPV6, tun6, lo, tif),
+		    &seq);
+		nmsg++;
+	}
 
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);

@@ -17,10 +17,11 @@
 /* The table's name for the device dev, into buf. */
 void	fw_table_name(const char *dev, char *buf, size_t size);
 /* Creates the table for the TUN device dev (index ifindex, address
- * tun_addr in network order) and keeps its netlink socket open. 0, or
- * -errno with *why saying what failed. */
+ * tun_addr in network order, and tun6, its IPv6 address, 16 bytes, or
+ * NULL) and keeps its netlink socket open. 0, or -errno with *why saying
+ * what failed. */
 int	fw_start(const char *dev, int ifindex, uint32_t tun_addr,
-	    const char **why);
+	    const void *tun6, const char **why);
 /* Closes the socket: the kernel removes the table. */
 void	fw_stop(void);
 

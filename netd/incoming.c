@@ -616,10 +616,10 @@ connected(struct relay_stream *st, int err)
 	int fd = st->in_fd;
 
 	if (err != 0) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN];
 
 		log_debug("incoming: connection from %s:%u to port %u: %s",
-		    ip_str(st->caddr, a), ntohs(st->cport), st->in_port,
+		    ip_str(&st->caddr, a), ntohs(st->cport), st->in_port,
 		    strerror(err));
 		count(st->in_port, 0);
 		send_opened(st->s.id, err);
@@ -676,7 +676,14 @@ incoming_stream_accept(const struct proto_hdr *h, const uint8_t *data,
 	}
 	inc_conns++;
 	st = relay_stream_accepted(m.id, m.accept.window);
-	memcpy(&st->caddr, m.accept.addr, 4);
+	if (m.accept.family == 6)
+		memcpy(&st->caddr, m.accept.addr, 16);
+	else {
+		uint32_t a4;
+
+		memcpy(&a4, m.accept.addr, 4);
+		st->caddr = pkt_addr4(a4);
+	}
 	st->cport = htons(m.accept.sport);
 	st->dport = htons(m.accept.dport);
 	st->in_port = m.accept.dport;

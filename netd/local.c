@@ -132,7 +132,9 @@ conn_find(uint32_t id)
 static unsigned int
 tuple_hash(uint32_t caddr, uint16_t cport, uint32_t daddr, uint16_t dport)
 {
-	return nat_hash(caddr, cport, daddr, dport) & (LOCAL_BUCKETS - 1);
+	struct in6_addr c = pkt_addr4(caddr), d = pkt_addr4(daddr);
+
+	return nat_hash(&c, cport, &d, dport) & (LOCAL_BUCKETS - 1);
 }
 
 static struct lconn *
@@ -266,7 +268,7 @@ static void
 tcp_connected(struct lconn *c, int err)
 {
 	uint8_t out[PKT_VNET_LEN + 128];
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	struct pkt p;
 
 	if (pkt_parse(c->syn, c->synlen, &p) < 0) {
@@ -275,10 +277,11 @@ tcp_connected(struct lconn *c, int err)
 	}
 	if (err != 0) {
 		log_debug("net.local: connect to %s:%u: %s",
-		    ip_str(c->daddr, a), ntohs(c->dport), strerror(err));
+		    ip_str(&p.daddr, a), ntohs(c->dport), strerror(err));
 		if (err == EHOSTUNREACH || err == ENETUNREACH)
 			tunio_write(out, pkt_icmp_unreach(out, &p,
-			    err == ENETUNREACH ? 0 : 1));
+			    err == ENETUNREACH ? PKT_UNREACH_NET :
+			    PKT_UNREACH_HOST));
 		else if (err != ETIMEDOUT)
 			tunio_write(out, pkt_tcp_rst(out, &p));
 		conn_free(c, 1);
@@ -290,7 +293,7 @@ tcp_connected(struct lconn *c, int err)
 	pthread_mutex_lock(&R.nat_mtx);
 	c->nat->lid = c->id;
 	c->nat->state = NAT_OPEN;
-	pkt_tcp_rewrite(&p, c->nat->paddr, c->nat->pport, R.tun_addr,
+	pkt_tcp_rewrite(&p, &c->nat->paddr, c->nat->pport, &R.tun4,
 	    R.listen_port);
 	pthread_mutex_unlock(&R.nat_mtx);
 	tunio_write(c->syn, c->synlen);
@@ -318,7 +321,8 @@ tcp_syn(struct nat *n, uint8_t *syn, size_t len)
 		nat_drop(n);
 		return;
 	}
-	c = conn_new(NET_TCP, p.saddr, p.sport, p.daddr, p.dport);
+	c = conn_new(NET_TCP, pkt_v4(&p.saddr), p.sport, pkt_v4(&p.daddr),
+	    p.dport);
 	c->nat = n;
 	c->state = LC_CONNECTING;
 	c->syn = xmalloc(len);
@@ -334,7 +338,7 @@ tcp_syn(struct nat *n, uint8_t *syn, size_t len)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = p.daddr;
+	sin.sin_addr.s_addr = pkt_v4(&p.daddr);
 	sin.sin_port = p.dport;
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 		tcp_connected(c, 0);
@@ -446,9 +450,9 @@ udp_packet(uint8_t *buf, size_t len)
 	struct pkt p;
 	int fd;
 
-	if (pkt_parse(buf, len, &p) < 0 || p.proto != IPPROTO_UDP)
+	if (pkt_parse(buf, len, &p) < 0 || p.proto != IPPROTO_UDP || p.v6)
 		return;
-	c = flow_lookup(p.saddr, p.sport, p.daddr, p.dport);
+	c = flow_lookup(pkt_v4(&p.saddr), p.sport, pkt_v4(&p.daddr), p.dport);
 	if (c == NULL) {
 		if (L.nflows >= LOCAL_FLOWS_MAX) {
 			relay_dropped();
@@ -461,23 +465,26 @@ udp_packet(uint8_t *buf, size_t len)
 		}
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = p.daddr;
+		sin.sin_addr.s_addr = pkt_v4(&p.daddr);
 		sin.sin_port = p.dport;
 		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 			if (errno == ENETUNREACH || errno == EHOSTUNREACH)
 				tunio_write(out, pkt_icmp_unreach(out, &p,
-				    errno == ENETUNREACH ? 0 : 1));
+				    errno == ENETUNREACH ? PKT_UNREACH_NET :
+				    PKT_UNREACH_HOST));
 			close(fd);
 			return;
 		}
-		c = conn_new(NET_UDP, p.saddr, p.sport, p.daddr, p.dport);
+		c = conn_new(NET_UDP, pkt_v4(&p.saddr), p.sport,
+		    pkt_v4(&p.daddr), p.dport);
 		c->fd[1] = fd;
 		set_interest(c, 1, EPOLLIN);
 	}
 	c->last = mono_now();
 	if (send(c->fd[1], p.l4 + 8, p.l4len - 8, MSG_DONTWAIT) < 0) {
 		if (errno == ECONNREFUSED)	/* an earlier datagram's */
-			tunio_write(out, pkt_icmp_unreach(out, &p, 3));
+			tunio_write(out, pkt_icmp_unreach(out, &p,
+			    PKT_UNREACH_PORT));
 		else
 			relay_dropped();
 	}
@@ -486,6 +493,7 @@ udp_packet(uint8_t *buf, size_t len)
 static void
 udp_event(struct lconn *c)
 {
+	struct in6_addr from = pkt_addr4(c->daddr), to = pkt_addr4(c->caddr);
 	ssize_t r;
 	int i;
 
@@ -493,8 +501,8 @@ udp_event(struct lconn *c)
 		r = recv(c->fd[1], L.rbuf, 65536, MSG_DONTWAIT);
 		if (r < 0)
 			return;		/* EAGAIN, or an ICMP error taken */
-		tunio_write(L.pbuf, pkt_udp(L.pbuf, c->daddr, c->dport,
-		    c->caddr, c->cport, L.rbuf, (size_t)r));
+		tunio_write(L.pbuf, pkt_udp(L.pbuf, &from, c->dport, &to,
+		    c->cport, L.rbuf, (size_t)r));
 		c->last = mono_now();
 	}
 }
@@ -642,10 +650,12 @@ local_main(void *arg)
 /* ---- the other threads' side --------------------------------------- */
 
 int
-local_wants(uint8_t ipproto, uint32_t daddr, uint16_t dport)
+local_wants(uint8_t ipproto, const struct in6_addr *daddr, uint16_t dport)
 {
 	(void)ipproto;
-	return L.started && localmatch_addr(L.m, daddr, dport, mono_now());
+	/* net.local names IPv4 destinations only */
+	return L.started && pkt_is4(daddr) && localmatch_addr(L.m,
+	    pkt_v4(daddr), dport, mono_now());
 }
 
 void

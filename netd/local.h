@@ -21,6 +21,7 @@
 #ifndef MIRROR_NETD_LOCAL_H
 #define MIRROR_NETD_LOCAL_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,8 +36,10 @@ int	local_start(struct localmatch *m, double udp_idle);
 void	local_stop(void);
 
 /* Relay thread. 1 if a new connection or flow of ipproto (IPPROTO_TCP,
- * IPPROTO_UDP) to daddr:dport (network order) leaves from the laptop. */
-int	local_wants(uint8_t ipproto, uint32_t daddr, uint16_t dport);
+ * IPPROTO_UDP) to daddr:dport (network order; IPv4 mapped, as in pkt.h)
+ * leaves from the laptop. */
+int	local_wants(uint8_t ipproto, const struct in6_addr *daddr,
+	    uint16_t dport);
 /* The held SYN of n (a NAT_PENDING entry in the table): the local thread
  * connects, then writes it back rewritten, or a RST. */
 void	local_tcp_syn(struct nat *n, const uint8_t *syn, size_t len);

@@ -54,6 +54,7 @@
 #define TUN_MTU		1500
 #define TUN_MTU_NO_OFFLOAD 65000
 #define TUN_PREFIX_MIN	28	/* the device's own subnet: .1 and the peers */
+#define TUN_PREFIX6_MIN	120	/* the same in IPv6: ::1 and the peers */
 #define NAMESERVERS_MAX	16	/* the target's, from its resolv.conf */
 /* The target's resolv.conf as the agent sends it, and this machine's
  * as netd reads it: more is not a resolv.conf. */
@@ -85,6 +86,8 @@ usage(FILE *f)
 "  --tun NAME            the device (default net.tun_name, \"mirror0\")\n"
 "  --tun-range CIDR      its addresses (default net.tun_range,\n"
 "                        198.18.0.0/15): .1 for the device and the DNS stub\n"
+"  --tun-range6 CIDR     its IPv6 addresses (default net.tun_range6,\n"
+"                        fd6d:6972:726f::/64): ::1 for the device\n"
 "  --route CIDR          route this too (repeatable; also net.routes)\n"
 "  --never-route CIDR    never route this (repeatable; net.never_route)\n"
 "  --local DEST          leave from this machine (repeatable; net.local):\n"
@@ -131,7 +134,7 @@ check(void)
 		return DAEMON_EXIT_FAIL;
 	}
 	idx = route_link_index(name);
-	if (idx > 0 && (n = fw_start(name, idx, htonl(CHECK_TUN_ADDR),
+	if (idx > 0 && (n = fw_start(name, idx, htonl(CHECK_TUN_ADDR), NULL,
 	    &why)) < 0) {
 		close(fd);
 		fprintf(stderr, "mirror-netd: %s: %s\n", why, strerror(-n));
@@ -291,6 +294,7 @@ set_subtract(struct cidr *set, int *n, const struct cidr *never)
 
 struct plan {
 	const struct cidr *tunnet;
+	const struct cidr *tunnet6;
 	const struct cidr *nevers;
 	int		 nnever;
 	struct cidr	 resolvers[RESOLVERS_MAX];
@@ -361,16 +365,27 @@ out:
 	x_free(text);
 }
 
-/* Reads this machine's routes and resolvers; checks the TUN range. 0, or
- * -errno with the reason in msg. */
+/* The TUN range of c's family. */
+static const struct cidr *
+plan_tunnet(const struct plan *pl, const struct cidr *c)
+{
+	return c->family == AF_INET6 ? pl->tunnet6 : pl->tunnet;
+}
+
+/* Reads this machine's routes and resolvers; checks the TUN ranges. 0,
+ * or -errno with the reason in msg. */
+
 static int
 plan_load(struct plan *pl, const struct cidr *tunnet,
-    const struct cidr *nevers, int nnever, char *msg, size_t msgsz)
+    const struct cidr *tunnet6, const struct cidr *nevers, int nnever,
+    char *msg, size_t msgsz)
 {
 	char cs[CIDR_STR_MAX];
-	int k;
+	const struct cidr *t;
+	int k, i;
 
 	pl->tunnet = tunnet;
+	pl->tunnet6 = tunnet6;
 	pl->nevers = nevers;
 	pl->nnever = nnever;
 	plan_read_resolvers(pl, "/etc/resolv.conf");
@@ -381,13 +396,16 @@ plan_load(struct plan *pl, const struct cidr *tunnet,
 		    strerror(-pl->nhave));
 		return pl->nhave;
 	}
-	k = admit_covering(tunnet, pl->have, pl->nhave);
-	if (k >= 0 && pl->have[k].dst.len > 0) {
-		snprintf(msg, msgsz, "the TUN range %s would shadow %s; pick "
-		    "another with --tun-range or net.tun_range",
-		    cidr_format(tunnet, cs),
-		    pl->have[k].what);
-		return -EEXIST;
+	for (i = 0; i < 2; i++) {
+		t = i == 0 ? tunnet : tunnet6;
+		k = admit_covering(t, pl->have, pl->nhave);
+		if (k >= 0 && pl->have[k].dst.len > 0) {
+			snprintf(msg, msgsz, "the TUN range %s would shadow %s; "
+			    "pick another with --tun-range%s or net.tun_range%s",
+			    cidr_format(t, cs), pl->have[k].what,
+			    i == 0 ? "" : "6", i == 0 ? "" : "6");
+			return -EEXIST;
+		}
 	}
 	return 0;
 }
@@ -436,10 +454,12 @@ plan_user(struct plan *pl, const struct cidr *c, char *msg, size_t msgsz)
 	}
 	for (i = 0; i < n; i++) {
 		cidr_format(&piece[i], cs);
-		if (cidr_overlap(&piece[i], pl->tunnet)) {
+		if (cidr_overlap(&piece[i], plan_tunnet(pl, &piece[i]))) {
 			snprintf(msg, msgsz, "route %s overlaps the TUN range "
-			    "%s; pick another with --tun-range or net.tun_range", cs,
-			    cidr_format(pl->tunnet, ts));
+			    "%s; pick another with --tun-range%s or net.tun_range%s", cs,
+			    cidr_format(plan_tunnet(pl, &piece[i]), ts),
+			    piece[i].family == AF_INET6 ? "6" : "",
+			    piece[i].family == AF_INET6 ? "6" : "");
 			return -EEXIST;
 		}
 		k = admit_covering(&piece[i], pl->have, pl->nhave);
@@ -462,18 +482,17 @@ static void
 plan_agent(struct plan *pl, const struct cidr *c, const char *src)
 {
 	static struct cidr piece[ROUTES_MAX];
-	struct cidr lo, ll;
+	struct cidr lo, ll, lo6, ll6;
 	char cs[CIDR_STR_MAX];
 	const char *why;
 	int i, j, k, n;
 
 	cidr_parse("127.0.0.0/8", &lo);
 	cidr_parse("169.254.0.0/16", &ll);
-	if (c->family != AF_INET) {
-		plan_skip(pl, c, src, "IPv6 (netd routes IPv4 only)");
-		return;
-	}
-	if (cidr_contains(&lo, c) || cidr_contains(&ll, c)) {
+	cidr_parse("::1/128", &lo6);
+	cidr_parse("fe80::/10", &ll6);
+	if (cidr_contains(&lo, c) || cidr_contains(&ll, c) ||
+	    cidr_contains(&lo6, c) || cidr_contains(&ll6, c)) {
 		plan_skip(pl, c, src, "the target's own loopback or "
 		    "link-local address");
 		return;
@@ -482,9 +501,9 @@ plan_agent(struct plan *pl, const struct cidr *c, const char *src)
 		plan_skip(pl, c, src, "%s", why);
 		return;
 	}
-	if (cidr_overlap(c, pl->tunnet)) {
+	if (cidr_overlap(c, plan_tunnet(pl, c))) {
 		plan_skip(pl, c, src, "overlaps the TUN range %s",
-		    cidr_format(pl->tunnet, cs));
+		    cidr_format(plan_tunnet(pl, c), cs));
 		return;
 	}
 	if ((n = plan_pieces(pl, c, src, piece)) < 0) {
@@ -541,6 +560,7 @@ main(int argc, char **argv)
 		{ "fingerprint", required_argument, NULL, 'F' },
 		{ "tun", required_argument, NULL, 'T' },
 		{ "tun-range", required_argument, NULL, 'R' },
+		{ "tun-range6", required_argument, NULL, '6' },
 		{ "route", required_argument, NULL, 'r' },
 		{ "never-route", required_argument, NULL, 'n' },
 		{ "local", required_argument, NULL, 'o' },
@@ -576,12 +596,16 @@ main(int argc, char **argv)
 	long exit_with = 0;
 	char *end;
 	const char *tun_name = NULL, *tun_range = NULL, *status_file = NULL;
+	const char *tun_range6 = NULL;
 	const char *pid_file = NULL, *log_file = NULL, *level = NULL;
 	const char *why = "", *arg_routes[ROUTES_MAX], *arg_nevers[ROUTES_MAX];
 	char msg[1024], dev[IFNAMSIZ];
 	char what[256], cs[CIDR_STR_MAX], addr_s[INET_ADDRSTRLEN];
+	char addr6_s[INET6_ADDRSTRLEN];
 	char fwname[IFNAMSIZ + 16];
-	struct cidr range, tunnet, c;
+	struct cidr range, tunnet, range6, tunnet6, c;
+	struct in6_addr tun6;
+	int has6 = 0;
 	int ch, fg = 0, no_dns = 0, nar = 0, nan = 0, nroutes = 0, nnever = 0;
 	int nal = 0;
 	int wfd = -1, ret = DAEMON_EXIT_FAIL, rc, i, tunfd = -1;
@@ -598,6 +622,7 @@ main(int argc, char **argv)
 		case 'F': fingerprint = optarg; break;
 		case 'T': tun_name = optarg; break;
 		case 'R': tun_range = optarg; break;
+		case '6': tun_range6 = optarg; break;
 		case 'r':
 			if (nar >= ROUTES_MAX)
 				fatalx("too many --route");
@@ -654,6 +679,8 @@ main(int argc, char **argv)
 		tun_name = conf.net_tun_name;
 	if (tun_range == NULL)
 		tun_range = conf.net_tun_range;
+	if (tun_range6 == NULL)
+		tun_range6 = conf.net_tun_range6;
 	if (strlen(tun_name) >= IFNAMSIZ || tun_name[0] == '\0')
 		fatalx("--tun %s: a device name has 1 to %d characters",
 		    tun_name, IFNAMSIZ - 1);
@@ -670,6 +697,16 @@ main(int argc, char **argv)
 	memcpy(&tun_addr, range.addr, 4);
 	tun_addr = htonl(ntohl(tun_addr) + 1);
 	cidr_make(&tunnet, AF_INET, range.addr, TUN_PREFIX_MIN);
+	if (cidr_parse(tun_range6, &range6) < 0 || range6.family != AF_INET6)
+		fatalx("--tun-range6 %s: not an IPv6 CIDR", tun_range6);
+	if (range6.len > TUN_PREFIX6_MIN)
+		fatalx("--tun-range6 %s is too small: it needs at least a /%d",
+		    tun_range6, TUN_PREFIX6_MIN);
+	/* ::1 of the range: the device and its listener; ::2-::9: the
+	 * fake IPv6 peers. */
+	memcpy(&tun6, range6.addr, 16);
+	tun6.s6_addr[15] |= 1;
+	cidr_make(&tunnet6, AF_INET6, range6.addr, TUN_PREFIX6_MIN);
 	for (i = 0; i < conf.net_nroutes; i++)
 		if (nar < ROUTES_MAX)
 			arg_routes[nar++] = conf.net_routes[i];
@@ -682,8 +719,8 @@ main(int argc, char **argv)
 		nnever++;
 	}
 	for (i = 0; i < nar; i++)
-		if (cidr_parse(arg_routes[i], &c) < 0 || c.family != AF_INET)
-			fatalx("--route %s: not an IPv4 CIDR", arg_routes[i]);
+		if (cidr_parse(arg_routes[i], &c) < 0)
+			fatalx("--route %s: not a CIDR", arg_routes[i]);
 	/* net.local: parsed once. In a shell netd relays them itself
 	 * (local.c); for mirrorctl connect their whole addresses are
 	 * simply not routed, and ports and names cannot be told apart by
@@ -766,7 +803,7 @@ main(int argc, char **argv)
 	/* The route set: --route and net.routes, and what the agent
 	 * reported that passes admission (plan_agent), minus
 	 * --never-route, net.never_route and this machine's resolvers. */
-	if ((rc = plan_load(&plan, &tunnet, nevers, nnever, msg,
+	if ((rc = plan_load(&plan, &tunnet, &tunnet6, nevers, nnever, msg,
 	    sizeof(msg))) < 0) {
 		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
@@ -785,8 +822,6 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < ni.nns; i++)
 		plan_agent(&plan, &ni.ns[i], "nameserver");
-	nroutes = plan.nroutes;
-	memcpy(routes, plan.routes, sizeof(routes[0]) * (size_t)nroutes);
 
 	if ((tunfd = tun_open(dev, 1, &offload)) < 0) {
 		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot create the "
@@ -806,9 +841,23 @@ main(int argc, char **argv)
 		    "TUN device %s: %s", dev, strerror(-rc));
 		goto out;
 	}
+	/* IPv6 where this machine has it; without, the pod's IPv6
+	 * networks are left out (and said so), IPv4 works on. */
+	if ((rc = tun_configure6(dev, &tun6, TUN_PREFIX6_MIN)) == 0)
+		has6 = 1;
+	else
+		log_warnx("no IPv6 address on %s (%s): IPv4 only",
+		    dev, strerror(-rc));
+	for (i = 0; i < plan.nroutes; i++) {
+		if (plan.routes[i].family == AF_INET6 && !has6)
+			plan_skip(&plan, &plan.routes[i], "IPv6", "IPv6 is "
+			    "off on this machine");
+		else
+			routes[nroutes++] = plan.routes[i];
+	}
 	/* Before any route: nothing but this host may use the tunnel. */
 	if (!netns_active() && (rc = fw_start(dev, ifindex, tun_addr,
-	    &why)) < 0) {
+	    has6 ? &tun6 : NULL, &why)) < 0) {
 		startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "%s: %s", why,
 		    strerror(-rc));
 		goto out;
@@ -816,8 +865,9 @@ main(int argc, char **argv)
 	for (i = 0; i < nroutes; i++) {
 		const char *nlwhy = NULL;
 
-		if ((rc = route_add(ifindex, &routes[i], tun_addr,
-		    &nlwhy)) < 0) {
+		if ((rc = route_add(ifindex, &routes[i],
+		    routes[i].family == AF_INET6 ? (const void *)&tun6 :
+		    (const void *)&tun_addr, &nlwhy)) < 0) {
 			startup_fail(wfd, PROG, DAEMON_EXIT_FAIL, "cannot add "
 			    "the route %s dev %s: %s", cidr_format(&routes[i],
 			    cs), dev, nlwhy ? nlwhy : strerror(-rc));
@@ -826,7 +876,8 @@ main(int argc, char **argv)
 		added++;
 		log_debug("route %s dev %s", cidr_format(&routes[i], cs), dev);
 	}
-	if ((rc = netns_setup(ifindex, tun_addr, &why)) < 0) {
+	if ((rc = netns_setup(ifindex, tun_addr, has6 ? &tun6 : NULL,
+	    &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
 		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		goto out;
@@ -844,6 +895,8 @@ main(int argc, char **argv)
 	rc_cfg.client = cl;
 	rc_cfg.tunfd = tunfd;
 	rc_cfg.tun_addr = tun_addr;
+	rc_cfg.has6 = has6;
+	rc_cfg.tun6 = tun6;
 	rc_cfg.dns = !no_dns;
 	rc_cfg.udp_idle = conf.net_udp_idle;
 	rc_cfg.dev = dev;
@@ -877,8 +930,10 @@ main(int argc, char **argv)
 	inet_ntop(AF_INET, &tun_addr, addr_s, sizeof(addr_s));
 	snprintf(msg, sizeof(msg), "ready %s %s", dev, addr_s);
 	daemon_ready(wfd, PROG, log_file, msg);
-	log_info("up: %s %s, %d route(s), DNS stub %s, offload %s", dev,
-	    addr_s, nroutes, no_dns ? "off" : "on", offload ? "on" : "off");
+	inet_ntop(AF_INET6, &tun6, addr6_s, sizeof(addr6_s));
+	log_info("up: %s %s%s%s, %d route(s), DNS stub %s, offload %s", dev,
+	    addr_s, has6 ? " " : "", has6 ? addr6_s : "", nroutes,
+	    no_dns ? "off" : "on", offload ? "on" : "off");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

@@ -130,7 +130,8 @@ sysctl_write(const char *path, const char *value)
 }
 
 int
-netns_setup(int ifindex, uint32_t tun_addr, const char **why)
+netns_setup(int ifindex, uint32_t tun_addr, const void *tun6,
+    const char **why)
 {
 	struct cidr def;
 	const char *nlwhy = NULL;
@@ -157,10 +158,18 @@ netns_setup(int ifindex, uint32_t tun_addr, const char **why)
 	}
 	memset(&def, 0, sizeof(def));
 	def.family = AF_INET;
-	if ((rc = route_add(ifindex, &def, tun_addr, &nlwhy)) < 0) {
+	if ((rc = route_add(ifindex, &def, &tun_addr, &nlwhy)) < 0) {
 		*why = "cannot add the default route in the namespace";
 		if (nlwhy)
 			log_warnx("default route: %s", nlwhy);
+		return rc;
+	}
+	def.family = AF_INET6;
+	if (tun6 != NULL && (rc = route_add(ifindex, &def, tun6,
+	    &nlwhy)) < 0) {
+		*why = "cannot add the IPv6 default route in the namespace";
+		if (nlwhy)
+			log_warnx("IPv6 default route: %s", nlwhy);
 		return rc;
 	}
 	return 0;

@@ -33,9 +33,10 @@ int	netns_enter(void);
 void	netns_pod_resolv(const void *text, size_t len);
 /* Inside the namespace, after the device is configured: lo up, the
  * unprivileged port and ping sysctls, a default route through ifindex
- * with source tun_addr (network order). 0 or -errno, *why saying what
- * failed. */
-int	netns_setup(int ifindex, uint32_t tun_addr, const char **why);
+ * with source tun_addr (network order), and with tun6 (16 bytes; NULL:
+ * none) an IPv6 one from tun6. 0 or -errno, *why saying what failed. */
+int	netns_setup(int ifindex, uint32_t tun_addr, const void *tun6,
+	    const char **why);
 /* Once the relay runs: writes --resolv-out (the stub at tun_addr, or
  * with dns 0 the pod's own nameservers) and starts expose.c's watcher.
  * Call from the thread inside the namespace. 0 or -errno, *why. */

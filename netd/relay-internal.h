@@ -19,12 +19,15 @@
 
 #include "client.h"
 #include "clock.h"
+#include "pkt.h"
 #include "proto.h"
 #include "relay.h"
 #include "stream.h"
 
 #define NAT_PORT_LO	10000
 #define NAT_PORTS	51000		/* 10000..60999 per peer */
+/* NAT slots: the IPv4 peers' first, then the IPv6 peers'. */
+#define NAT_SLOTS	(RELAY_PEERS * NAT_PORTS)
 #define NAT_LINGER	60.0		/* TIME_WAIT: a port rests so long */
 #define FWD_BUCKETS	65536
 #define ID_BUCKETS	65536
@@ -52,9 +55,10 @@ enum nat_state { NAT_PENDING, NAT_OPEN, NAT_DEAD };
 /* One TCP connection through the TUN. Fields are fixed at creation
  * except state, lid, in_fwd, expire and the links (nat_mtx). */
 struct nat {
-	uint32_t	 caddr, daddr;	/* client, original destination */
+	struct in6_addr	 caddr, daddr;	/* client, original destination
+					 * (IPv4: mapped, as in pkt.h) */
 	uint16_t	 cport, dport;
-	uint32_t	 paddr;		/* fake peer */
+	struct in6_addr	 paddr;		/* fake peer */
 	uint16_t	 pport;		/* NAT port */
 	int		 slot;
 	int		 state;
@@ -67,7 +71,8 @@ struct nat {
 	struct nat	*lnext;		/* linger queue */
 };
 
-enum tag { TAG_EVENT = 1, TAG_LISTEN, TAG_DNS_UDP, TAG_DNS_TCP };
+enum tag { TAG_EVENT = 1, TAG_LISTEN, TAG_LISTEN6, TAG_DNS_UDP,
+	TAG_DNS_TCP };
 #define EV_STREAM	(1ull << 63)	/* epoll data: a stream id */
 
 struct dgram {
@@ -91,8 +96,9 @@ struct relay_stream {
 	int		 joined;	/* the accepted socket is attached */
 	int		 in_ids;
 	double		 last, deadline;
-	/* the flow's addresses (all protocols, for the status) */
-	uint32_t	 caddr, daddr;
+	/* the flow's addresses (all protocols, for the status; IPv4:
+	 * mapped) */
+	struct in6_addr	 caddr, daddr;
 	uint16_t	 cport, dport;	/* ICMP: echo id, 0 */
 	struct dgram	*q, *qtail;	/* datagrams before STREAM_OPENED */
 	int		 qn;
@@ -119,7 +125,12 @@ struct relay_state {
 	uint32_t	 tun_addr;
 	uint32_t	 peer_base;	/* host order: first fake peer */
 	uint16_t	 listen_port;	/* network order */
-	int		 lfd, dns_ufd, dns_tfd, epfd, evfd, stopfd;
+	/* IPv6 (has6): the device's address, the first fake peer's and
+	 * the listener's port; the addresses of both families mapped */
+	int		 has6;
+	struct in6_addr	 tun4, tun6, peer6_base;
+	uint16_t	 listen_port6;
+	int		 lfd, lfd6, dns_ufd, dns_tfd, epfd, evfd, stopfd;
 	pthread_t	 tun_thread, relay_thread;
 	int		 started;
 	atomic_int	 stop;
@@ -127,8 +138,8 @@ struct relay_state {
 	/* NAT table: nat_mtx */
 	pthread_mutex_t	 nat_mtx;
 	struct nat	*fwd[FWD_BUCKETS];
-	struct nat	**ports;	/* RELAY_PEERS * NAT_PORTS */
-	int		 cursor;
+	struct nat	**ports;	/* 2 * NAT_SLOTS: IPv4, IPv6 */
+	int		 cursor[2];
 	struct nat	*linger_head, *linger_tail;
 
 	/* queue to the relay thread: q_mtx */
@@ -169,11 +180,24 @@ struct relay_state {
 /* The relay's state; its parts are shared as said at each field. */
 extern struct relay_state R;
 
+/* An address of either family (IPv4 mapped) as text, into buf
+ * (INET6_ADDRSTRLEN). */
 static inline const char *
-ip_str(uint32_t a, char *buf)
+ip_str(const struct in6_addr *a, char *buf)
 {
-	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, a->s6_addr + 12, buf, INET6_ADDRSTRLEN);
+	else
+		inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
 	return buf;
+}
+
+/* The listener of a family: its address and port. */
+static inline void
+relay_listener(int v6, struct in6_addr *addr, uint16_t *port)
+{
+	*addr = v6 ? R.tun6 : R.tun4;
+	*port = v6 ? R.listen_port6 : R.listen_port;
 }
 
 /* relay.c: the queue to the relay thread, and the drop counter. */
@@ -185,14 +209,15 @@ int	relay_queue_push(struct item *);
 struct item *relay_item_new(int kind, const void *data, size_t len);
 
 /* nat.c: the NAT table, under R.nat_mtx except where said. */
-unsigned int nat_hash(uint32_t caddr, uint16_t cport, uint32_t daddr,
-	    uint16_t dport);
-struct nat *nat_find(uint32_t caddr, uint16_t cport, uint32_t daddr,
-	    uint16_t dport);
+unsigned int nat_hash(const struct in6_addr *caddr, uint16_t cport,
+	    const struct in6_addr *daddr, uint16_t dport);
+struct nat *nat_find(const struct in6_addr *caddr, uint16_t cport,
+	    const struct in6_addr *daddr, uint16_t dport);
 void	nat_unhash(struct nat *);
-int	nat_slot_alloc(void);
-void	nat_slot_addr(int slot, uint32_t *paddr, uint16_t *pport);
-int	nat_slot_of(uint32_t paddr, uint16_t pport);
+/* A free slot of the family (v6: IPv6), or -1. */
+int	nat_slot_alloc(int v6);
+void	nat_slot_addr(int slot, struct in6_addr *paddr, uint16_t *pport);
+int	nat_slot_of(const struct in6_addr *paddr, uint16_t pport);
 /* These three take R.nat_mtx themselves. */
 void	nat_drop(struct nat *);
 void	nat_retire(struct nat *);
@@ -206,8 +231,9 @@ void	tunio_write(const uint8_t *buf, size_t len);
 /* A STREAM_DATA of a flow (a datagram or echo) to the agent. */
 int	relay_send_data(struct relay_stream *, const void *data, size_t n);
 struct relay_stream *relay_stream_find(uint32_t id);
-struct relay_stream *relay_stream_new(uint8_t proto, uint32_t caddr,
-	    uint16_t cport, uint32_t daddr, uint16_t dport);
+struct relay_stream *relay_stream_new(uint8_t proto,
+	    const struct in6_addr *caddr, uint16_t cport,
+	    const struct in6_addr *daddr, uint16_t dport);
 int	relay_stream_open(struct relay_stream *);
 /* Forgets a stream without a word to the agent (reset: with an RST). */
 void	relay_stream_free(struct relay_stream *, int reset);
@@ -217,16 +243,17 @@ void	relay_stream_close(struct relay_stream *, uint32_t err);
 void	relay_stream_message(const struct proto_hdr *, const uint8_t *,
 	    size_t);
 void	relay_tcp_syn(uint8_t *buf, size_t len);
-void	relay_tcp_accept(void);
+/* The listener lfd (either family's) is readable. */
+void	relay_tcp_accept(int lfd);
 /* A TCP stream the agent opened (STREAM_ACCEPT), with its id and the
  * window it gave; opened, with no socket yet. */
 struct relay_stream *relay_stream_accepted(uint32_t id, uint32_t window);
 
 /* flow.c: UDP and ICMP echo flows (relay thread, R.relay_mtx). */
-unsigned int flow_hash(uint8_t proto, uint32_t caddr, uint16_t cport,
-	    uint32_t daddr, uint16_t dport);
-struct relay_stream *flow_find(uint8_t proto, uint32_t caddr, uint16_t cport,
-	    uint32_t daddr, uint16_t dport);
+unsigned int flow_hash(uint8_t proto, const struct in6_addr *caddr,
+	    uint16_t cport, const struct in6_addr *daddr, uint16_t dport);
+struct relay_stream *flow_find(uint8_t proto, const struct in6_addr *caddr,
+	    uint16_t cport, const struct in6_addr *daddr, uint16_t dport);
 void	flow_packet(uint8_t *buf, size_t len);
 void	flow_opened(struct relay_stream *, uint32_t status, uint32_t window);
 void	flow_data(struct relay_stream *, const uint8_t *data, size_t n);

@@ -51,6 +51,7 @@
 struct relay_state R;
 
 static int tag_event = TAG_EVENT, tag_listen = TAG_LISTEN;
+static int tag_listen6 = TAG_LISTEN6;
 static int tag_dns_udp = TAG_DNS_UDP, tag_dns_tcp = TAG_DNS_TCP;
 
 void
@@ -249,7 +250,10 @@ relay_main(void *arg)
 				drain_queue();
 				break;
 			case TAG_LISTEN:
-				relay_tcp_accept();
+				relay_tcp_accept(R.lfd);
+				break;
+			case TAG_LISTEN6:
+				relay_tcp_accept(R.lfd6);
 				break;
 			case TAG_DNS_UDP:
 				dnsstub_udp_readable();
@@ -282,13 +286,17 @@ relay_main(void *arg)
 
 /* ---- start and stop ---- */
 
+/* A socket on the TUN address of the family (AF_INET6: R.tun6). */
 static int
-bind_socket(int type, uint16_t port, const char **why)
+bind_socket(int family, int type, uint16_t port, const char **why)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
 	int fd, one = 1;
 
-	if ((fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) < 0) {
 		*why = "socket";
 		return -errno;
@@ -308,11 +316,20 @@ bind_socket(int type, uint16_t port, const char **why)
 		close(fd);
 		return rc;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = R.tun_addr;
-	sin.sin_port = htons(port);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = R.tun6;
+		sin6->sin6_port = htons(port);
+		sl = sizeof(*sin6);
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = R.tun_addr;
+		sin->sin_port = htons(port);
+		sl = sizeof(*sin);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 4096) < 0)) {
 		int rc = -errno;
 
@@ -334,11 +351,23 @@ ep_add(int fd, int *tag)
 	return epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* The port a listener got. */
+static uint16_t
+bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	return ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port;
+}
+
 int
 relay_start(const struct relay_config *cfg, const char **why)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
 	sigset_t all, old;
 	int rc;
 
@@ -347,7 +376,16 @@ relay_start(const struct relay_config *cfg, const char **why)
 	R.tunfd = cfg->tunfd;
 	R.tun_addr = cfg->tun_addr;
 	R.peer_base = ntohl(cfg->tun_addr) + 1;
-	R.lfd = R.dns_ufd = R.dns_tfd = -1;
+	R.tun4 = pkt_addr4(cfg->tun_addr);
+	if ((R.has6 = cfg->has6) != 0) {
+		uint32_t tail;
+
+		R.tun6 = R.peer6_base = cfg->tun6;
+		memcpy(&tail, R.peer6_base.s6_addr + 12, 4);
+		tail = htonl(ntohl(tail) + 1);
+		memcpy(R.peer6_base.s6_addr + 12, &tail, 4);
+	}
+	R.lfd = R.lfd6 = R.dns_ufd = R.dns_tfd = -1;
 	/* A relayed TCP connection holds a descriptor; the spare lets the
 	 * listener reset one it cannot take (fdlimit.c). */
 	if ((R.nofile = fdlimit_raise()) > 0 && R.nofile < 4096)
@@ -358,24 +396,33 @@ relay_start(const struct relay_config *cfg, const char **why)
 	pthread_mutex_init(&R.q_mtx, NULL);
 	pthread_cond_init(&R.q_cv, NULL);
 	pthread_mutex_init(&R.relay_mtx, NULL);
-	R.ports = xcalloc((size_t)RELAY_PEERS * NAT_PORTS, sizeof(*R.ports));
+	R.ports = xcalloc((size_t)2 * NAT_SLOTS, sizeof(*R.ports));
 	R.pbuf = xmalloc(PKT_BUF_MAX);
 	fcntl(R.tunfd, F_SETFL, fcntl(R.tunfd, F_GETFL) | O_NONBLOCK);
 
-	if ((R.lfd = bind_socket(SOCK_STREAM, 0, why)) < 0)
+	if ((R.lfd = bind_socket(AF_INET, SOCK_STREAM, 0, why)) < 0)
 		return R.lfd;
-	if (getsockname(R.lfd, (struct sockaddr *)&sin, &sl) < 0) {
+	if ((R.listen_port = bound_port(R.lfd)) == 0) {
 		*why = "getsockname";
 		return -errno;
 	}
-	R.listen_port = sin.sin_port;
+	if (R.has6) {
+		if ((R.lfd6 = bind_socket(AF_INET6, SOCK_STREAM, 0, why)) < 0)
+			return R.lfd6;
+		if ((R.listen_port6 = bound_port(R.lfd6)) == 0) {
+			*why = "getsockname";
+			return -errno;
+		}
+	}
 	if (cfg->dns) {
-		if ((R.dns_ufd = bind_socket(SOCK_DGRAM, 53, why)) < 0) {
+		if ((R.dns_ufd = bind_socket(AF_INET, SOCK_DGRAM, 53,
+		    why)) < 0) {
 			*why = "the DNS stub cannot bind UDP port 53 on the "
 			    "TUN address";
 			return R.dns_ufd;
 		}
-		if ((R.dns_tfd = bind_socket(SOCK_STREAM, 53, why)) < 0) {
+		if ((R.dns_tfd = bind_socket(AF_INET, SOCK_STREAM, 53,
+		    why)) < 0) {
 			*why = "the DNS stub cannot bind TCP port 53 on the "
 			    "TUN address";
 			return R.dns_tfd;
@@ -389,6 +436,7 @@ relay_start(const struct relay_config *cfg, const char **why)
 	}
 	if ((rc = ep_add(R.evfd, &tag_event)) < 0 ||
 	    (rc = ep_add(R.lfd, &tag_listen)) < 0 ||
+	    (R.lfd6 >= 0 && (rc = ep_add(R.lfd6, &tag_listen6)) < 0) ||
 	    (R.dns_ufd >= 0 && (rc = ep_add(R.dns_ufd, &tag_dns_udp)) < 0) ||
 	    (R.dns_tfd >= 0 && (rc = ep_add(R.dns_tfd, &tag_dns_tcp)) < 0)) {
 		*why = "epoll_ctl";
@@ -439,6 +487,8 @@ relay_stop(void)
 	if (R.cfg.status_file)
 		unlink(R.cfg.status_file);
 	close(R.lfd);
+	if (R.lfd6 >= 0)
+		close(R.lfd6);
 	if (R.spare_fd >= 0)
 		close(R.spare_fd);
 	if (R.dns_ufd >= 0)

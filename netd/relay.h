@@ -7,6 +7,7 @@
 #ifndef MIRROR_NETD_RELAY_H
 #define MIRROR_NETD_RELAY_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "cidr.h"
@@ -20,6 +21,9 @@ struct relay_config {
 	struct client	*client;
 	int		 tunfd;		/* IFF_VNET_HDR */
 	uint32_t	 tun_addr;	/* network order */
+	int		 has6;		/* the device has an IPv6 address: */
+	struct in6_addr	 tun6;		/* that address; the fake IPv6 peers
+					 * follow it */
 	int		 dns;		/* run the DNS stub */
 	double		 udp_idle;	/* seconds */
 	const char	*dev;

@@ -162,7 +162,7 @@ route_list(struct route_have **out, int own_ifindex)
 }
 
 static struct rtnl_route *
-route_build(int ifindex, const struct cidr *dst, uint32_t src)
+route_build(int ifindex, const struct cidr *dst, const void *src)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
@@ -181,8 +181,9 @@ route_build(int ifindex, const struct cidr *dst, uint32_t src)
 	rtnl_route_set_family(r, (uint8_t)dst->family);
 	rtnl_route_set_dst(r, a);
 	nl_addr_put(a);
-	if (src && dst->family == AF_INET) {
-		a = nl_addr_build(AF_INET, &src, 4);
+	if (src) {
+		a = nl_addr_build(dst->family, src,
+		    dst->family == AF_INET ? 4 : 16);
 		rtnl_route_set_pref_src(r, a);
 		nl_addr_put(a);
 	}
@@ -209,7 +210,7 @@ nl_to_errno(int nlerr)
 }
 
 int
-route_add(int ifindex, const struct cidr *dst, uint32_t src,
+route_add(int ifindex, const struct cidr *dst, const void *src,
     const char **why)
 {
 	struct nl_sock *sk = route_socket();
@@ -239,7 +240,7 @@ route_del(int ifindex, const struct cidr *dst)
 
 	if (sk == NULL)
 		return -ENOTCONN;
-	if ((r = route_build(ifindex, dst, 0)) == NULL) {
+	if ((r = route_build(ifindex, dst, NULL)) == NULL) {
 		nl_socket_free(sk);
 		return -ENOMEM;
 	}

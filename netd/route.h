@@ -24,9 +24,10 @@ int	route_count_ipv4(void);
 /* The kernel's index of a link by name, or -errno. */
 int	route_link_index(const char *name);
 /* Adds or deletes a route of dst through the link ifindex, preferred
- * source src (network order, 0: none). 0 or -errno; *why (may be NULL)
- * gets libnl's reason. */
-int	route_add(int ifindex, const struct cidr *dst, uint32_t src,
+ * source src (an address of dst's family, 4 or 16 bytes in network
+ * order; NULL: none). 0 or -errno; *why (may be NULL) gets libnl's
+ * reason. */
+int	route_add(int ifindex, const struct cidr *dst, const void *src,
 	    const char **why);
 int	route_del(int ifindex, const struct cidr *dst);
 

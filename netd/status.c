@@ -20,7 +20,7 @@ void
 status_write(void)
 {
 	const struct relay_config *cfg = &R.cfg;
-	char tmp[4096], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char tmp[4096], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	char c[CIDR_STR_MAX];
 	char when[16];
 	struct relay_stream *st;
@@ -36,11 +36,13 @@ status_write(void)
 	if ((f = fopen(tmp, "w")) == NULL)
 		return;
 	fprintf(f, "device=%s\n", cfg->dev);
-	fprintf(f, "address=%s\n", ip_str(R.tun_addr, a));
+	fprintf(f, "address=%s\n", ip_str(&R.tun4, a));
 	if (cfg->dns)
 		fprintf(f, "dns=%s:53\n", a);
 	else
 		fprintf(f, "dns=off\n");
+	if (R.has6)
+		fprintf(f, "address6=%s\n", ip_str(&R.tun6, b));
 	for (i = 0; i < cfg->nroutes; i++)
 		fprintf(f, "route=%s\n", cidr_format(&cfg->routes[i], c));
 	for (i = 0; i < cfg->nskipped; i++)
@@ -86,8 +88,8 @@ status_write(void)
 	for (st = R.all; st && lines < STATUS_CONN_MAX; st = st->next) {
 		if (st->proto == NET_TCP && (!st->opened || st->s.fd < 0))
 			continue;
-		ip_str(st->caddr, a);
-		ip_str(st->daddr, b);
+		ip_str(&st->caddr, a);
+		ip_str(&st->daddr, b);
 		if (st->proto == NET_ICMP)
 			fprintf(f, "conn=icmp %s -> %s %llu %llu\n", a, b,
 			    (unsigned long long)st->s.bytes_in,

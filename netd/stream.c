@@ -132,8 +132,8 @@ ids_remove(struct relay_stream *st)
 
 /* A stream with its id in the tables (TCP counted as open). */
 static struct relay_stream *
-stream_make(uint32_t id, uint8_t proto, uint32_t caddr, uint16_t cport,
-    uint32_t daddr, uint16_t dport)
+stream_make(uint32_t id, uint8_t proto, const struct in6_addr *caddr,
+    uint16_t cport, const struct in6_addr *daddr, uint16_t dport)
 {
 	struct relay_stream *st = xcalloc(1, sizeof(*st));
 	unsigned int h;
@@ -141,9 +141,9 @@ stream_make(uint32_t id, uint8_t proto, uint32_t caddr, uint16_t cport,
 	stream_init(&st->s, &relay_stream_ops, st, id,
 	    proto == NET_TCP ? TCP_WINDOW : UDP_WINDOW);
 	st->proto = proto;
-	st->caddr = caddr;
+	st->caddr = *caddr;
 	st->cport = cport;
-	st->daddr = daddr;
+	st->daddr = *daddr;
 	st->dport = dport;
 	st->last = mono_now();
 	h = id & (ID_BUCKETS - 1);
@@ -168,8 +168,8 @@ stream_make(uint32_t id, uint8_t proto, uint32_t caddr, uint16_t cport,
 }
 
 struct relay_stream *
-relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
-    uint32_t daddr, uint16_t dport)
+relay_stream_new(uint8_t proto, const struct in6_addr *caddr, uint16_t cport,
+    const struct in6_addr *daddr, uint16_t dport)
 {
 	uint32_t id;
 
@@ -183,8 +183,9 @@ relay_stream_new(uint8_t proto, uint32_t caddr, uint16_t cport,
 struct relay_stream *
 relay_stream_accepted(uint32_t id, uint32_t window)
 {
-	struct relay_stream *st = stream_make(id, NET_TCP, 0,
-	    0, htonl(INADDR_LOOPBACK), 0);
+	struct in6_addr any = pkt_addr4(0), lo = pkt_addr4(htonl(
+	    INADDR_LOOPBACK));
+	struct relay_stream *st = stream_make(id, NET_TCP, &any, 0, &lo, 0);
 
 	st->opened = 1;
 	st->joined = 1;
@@ -201,8 +202,13 @@ relay_stream_open(struct relay_stream *st)
 
 	memset(&o, 0, sizeof(o));
 	o.proto = st->proto;
-	o.family = 4;
-	memcpy(o.addr, &st->daddr, 4);
+	if (pkt_is4(&st->daddr)) {
+		o.family = 4;
+		memcpy(o.addr, st->daddr.s6_addr + 12, 4);
+	} else {
+		o.family = 6;
+		memcpy(o.addr, &st->daddr, 16);
+	}
 	o.port = st->proto == NET_ICMP ? 0 : ntohs(st->dport);
 	o.window = st->s.window;
 	proto_buf_init(&b, 64);
@@ -234,8 +240,8 @@ forget(struct relay_stream *st)
 	if (st->proto != NET_TCP) {
 		struct relay_stream **pp;
 
-		for (pp = &R.flows[flow_hash(st->proto, st->caddr, st->cport,
-		    st->daddr, st->dport)]; *pp; pp = &(*pp)->fnext)
+		for (pp = &R.flows[flow_hash(st->proto, &st->caddr, st->cport,
+		    &st->daddr, st->dport)]; *pp; pp = &(*pp)->fnext)
 			if (*pp == st) {
 				*pp = st->fnext;
 				break;
@@ -297,9 +303,9 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	if (pkt_parse(buf, len, &p) < 0)
 		return;
 	/* net.local: netd connects from the laptop's side (local.c). */
-	local = local_wants(IPPROTO_TCP, p.daddr, p.dport);
+	local = local_wants(IPPROTO_TCP, &p.daddr, p.dport);
 	if (!local && !client_ready(R.cl)) {
-		uint8_t out[PKT_VNET_LEN + 128];
+		uint8_t out[PKT_VNET_LEN + 60];
 
 		/* No agent now (reconnecting): refused at once, not a
 		 * blackhole the client waits out. */
@@ -310,7 +316,7 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	}
 	n = xcalloc(1, sizeof(*n));
 	pthread_mutex_lock(&R.nat_mtx);
-	old = nat_find(p.saddr, p.sport, p.daddr, p.dport);
+	old = nat_find(&p.saddr, p.sport, &p.daddr, p.dport);
 	if (old && old->state != NAT_DEAD) {
 		pthread_mutex_unlock(&R.nat_mtx);
 		x_free(n);
@@ -318,7 +324,7 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	}
 	if (old)
 		nat_unhash(old);	/* the tuple is reused: a new one */
-	if ((slot = nat_slot_alloc()) < 0) {
+	if ((slot = nat_slot_alloc(p.v6)) < 0) {
 		pthread_mutex_unlock(&R.nat_mtx);
 		x_free(n);
 		log_warnx("out of NAT ports; dropping a SYN");
@@ -333,7 +339,7 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 	n->state = NAT_PENDING;
 	n->in_fwd = 1;
 	{
-		unsigned int h = nat_hash(n->caddr, n->cport, n->daddr,
+		unsigned int h = nat_hash(&n->caddr, n->cport, &n->daddr,
 		    n->dport);
 
 		n->fnext = R.fwd[h];
@@ -346,7 +352,7 @@ relay_tcp_syn(uint8_t *buf, size_t len)
 		return;
 	}
 
-	st = relay_stream_new(NET_TCP, p.saddr, p.sport, p.daddr, p.dport);
+	st = relay_stream_new(NET_TCP, &p.saddr, p.sport, &p.daddr, p.dport);
 	st->nat = n;
 	n->st = st;
 	st->syn = xmalloc(len);
@@ -360,6 +366,8 @@ static void
 tcp_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 {
 	uint8_t out[PKT_VNET_LEN + 128];
+	struct in6_addr laddr;
+	uint16_t lport;
 	struct pkt p;
 
 	if (pkt_parse(st->syn, st->synlen, &p) < 0) {
@@ -367,14 +375,15 @@ tcp_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 		return;
 	}
 	if (status != 0) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN];
 
-		log_debug("connect to %s:%u: %s", ip_str(st->daddr, a),
+		log_debug("connect to %s:%u: %s", ip_str(&st->daddr, a),
 		    ntohs(st->dport), strerror((int)status));
 		st->s.peer_gone = 1;
 		if (status == EHOSTUNREACH || status == ENETUNREACH)
 			tunio_write(out, pkt_icmp_unreach(out, &p,
-			    status == ENETUNREACH ? 0 : 1));
+			    status == ENETUNREACH ? PKT_UNREACH_NET :
+			    PKT_UNREACH_HOST));
 		else if (status != ETIMEDOUT)
 			tunio_write(out, pkt_tcp_rst(out, &p));
 		relay_stream_free(st, 0);
@@ -384,10 +393,10 @@ tcp_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 	stream_set_peer_window(&st->s, window);
 	st->deadline = mono_now() + ACCEPT_TIMEOUT;
 	R.n_unjoined++;
+	relay_listener(p.v6, &laddr, &lport);
 	pthread_mutex_lock(&R.nat_mtx);
 	st->nat->state = NAT_OPEN;
-	pkt_tcp_rewrite(&p, st->nat->paddr, st->nat->pport, R.tun_addr,
-	    R.listen_port);
+	pkt_tcp_rewrite(&p, &st->nat->paddr, st->nat->pport, &laddr, lport);
 	pthread_mutex_unlock(&R.nat_mtx);
 	tunio_write(st->syn, st->synlen);
 	x_free(st->syn);
@@ -395,9 +404,10 @@ tcp_opened(struct relay_stream *st, uint32_t status, uint32_t window)
 }
 
 void
-relay_tcp_accept(void)
+relay_tcp_accept(int lfd)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	struct in6_addr peer;
 	struct relay_stream *st;
 	struct nat *n;
 	socklen_t sl;
@@ -405,14 +415,14 @@ relay_tcp_accept(void)
 	int fd, slot, one = 1;
 
 	for (;;) {
-		sl = sizeof(sin);
-		fd = accept4(R.lfd, (struct sockaddr *)&sin, &sl,
+		sl = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if ((errno == EMFILE || errno == ENFILE) &&
-			    fdlimit_reset_one(R.lfd, &R.spare_fd) == 0) {
+			    fdlimit_reset_one(lfd, &R.spare_fd) == 0) {
 				/* The first time, and every 1,000th. */
 				if (atomic_fetch_add_explicit(&R.fd_resets, 1,
 				    memory_order_relaxed) % 1000 == 0)
@@ -427,7 +437,17 @@ relay_tcp_accept(void)
 		}
 		st = NULL;
 		lid = 0;
-		slot = nat_slot_of(sin.sin_addr.s_addr, sin.sin_port);
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			peer = s6->sin6_addr;
+			slot = nat_slot_of(&peer, s6->sin6_port);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			peer = pkt_addr4(s4->sin_addr.s_addr);
+			slot = nat_slot_of(&peer, s4->sin_port);
+		}
 		pthread_mutex_lock(&R.nat_mtx);
 		n = slot >= 0 ? R.ports[slot] : NULL;
 		if (n && n->state == NAT_OPEN) {

@@ -14,6 +14,8 @@
 
 #include "tun.h"
 
+#define ADDR6_WAIT_MS	3000
+
 int
 tun_open(char *name, int vnet, int *offload)
 {
@@ -74,6 +76,68 @@ tun_configure(const char *name, uint32_t addr, int prefixlen, int mtu)
 out:
 	close(s);
 	return rc;
+}
+
+/* linux/ipv6.h's struct in6_ifreq (that header clashes with netinet/in.h). */
+struct tun_in6_ifreq {
+	struct in6_addr	 addr;
+	uint32_t	 prefixlen;
+	int		 ifindex;
+};
+
+/* The kernel finishes a new IPv6 address in a work item of its own:
+ * until then it is tentative, and a route from it or a bind to it fails
+ * (EINVAL, EADDRNOTAVAIL). Waits until a bind works, at most
+ * ADDR6_WAIT_MS. 0 or -errno. */
+static int
+addr6_wait_usable(const void *addr)
+{
+	struct sockaddr_in6 sin6;
+	int s, i, rc;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	memcpy(&sin6.sin6_addr, addr, 16);
+	for (i = 0; i < ADDR6_WAIT_MS / 10; i++) {
+		if ((s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return -errno;
+		rc = bind(s, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 ? 0 :
+		    -errno;
+		close(s);
+		if (rc != -EADDRNOTAVAIL)
+			return rc;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+int
+tun_configure6(const char *name, const void *addr, int prefixlen)
+{
+	struct tun_in6_ifreq r;
+	char path[128];
+	int s, fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+	    name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (write(fd, "0", 1) != 1)
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	if ((s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	memset(&r, 0, sizeof(r));
+	memcpy(&r.addr, addr, 16);
+	r.prefixlen = (uint32_t)prefixlen;
+	if ((r.ifindex = (int)if_nametoindex(name)) == 0)
+		rc = -errno;
+	else if (ioctl(s, SIOCSIFADDR, &r) < 0)
+		rc = -errno;
+	close(s);
+	return rc < 0 ? rc : addr6_wait_usable(addr);
 }
 
 int

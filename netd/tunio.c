@@ -29,21 +29,23 @@ tunio_write(const uint8_t *buf, size_t len)
 static void
 tun_packet(uint8_t *buf, size_t len)
 {
-	uint8_t out[PKT_VNET_LEN + 40];
+	uint8_t out[PKT_VNET_LEN + 60];
+	struct in6_addr laddr;
 	struct pkt p;
 	struct nat *n;
+	uint16_t lport;
 	int slot, ok = 0;
 
 	if (pkt_parse(buf, len, &p) < 0)
 		return;
 	if (p.proto == IPPROTO_TCP) {
-		slot = nat_slot_of(p.daddr, p.dport);
+		slot = nat_slot_of(&p.daddr, p.dport);
 		if (slot >= 0) {
 			/* From our listener back to a client. */
 			pthread_mutex_lock(&R.nat_mtx);
 			if ((n = R.ports[slot]) != NULL) {
-				pkt_tcp_rewrite(&p, n->daddr, n->dport,
-				    n->caddr, n->cport);
+				pkt_tcp_rewrite(&p, &n->daddr, n->dport,
+				    &n->caddr, n->cport);
 				ok = 1;
 			}
 			pthread_mutex_unlock(&R.nat_mtx);
@@ -51,13 +53,13 @@ tun_packet(uint8_t *buf, size_t len)
 				tunio_write(buf, len);
 			return;
 		}
+		relay_listener(p.v6, &laddr, &lport);
 		pthread_mutex_lock(&R.nat_mtx);
-		n = nat_find(p.saddr, p.sport, p.daddr, p.dport);
+		n = nat_find(&p.saddr, p.sport, &p.daddr, p.dport);
 		if (n && (n->state == NAT_OPEN || (n->state == NAT_DEAD &&
 		    (p.tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) !=
 		    PKT_TCP_SYN))) {
-			pkt_tcp_rewrite(&p, n->paddr, n->pport, R.tun_addr,
-			    R.listen_port);
+			pkt_tcp_rewrite(&p, &n->paddr, n->pport, &laddr, lport);
 			ok = 1;
 		} else if (n && n->state == NAT_PENDING)
 			ok = -1;	/* a retransmitted SYN: still waiting */
@@ -77,8 +79,12 @@ tun_packet(uint8_t *buf, size_t len)
 		}
 		return;
 	}
-	if (p.proto == IPPROTO_UDP || (p.proto == IPPROTO_ICMP &&
-	    p.l4[0] == 8 && p.l4[1] == 0))
+	/* Multicast (an IPv6 device hears mDNS, MLD, router
+	 * solicitations) is this link's, not the pod's. */
+	if (IN6_IS_ADDR_MULTICAST(&p.daddr) || (pkt_is4(&p.daddr) &&
+	    (p.daddr.s6_addr[12] & 0xf0) == 0xe0))
+		return;
+	if (p.proto == IPPROTO_UDP || pkt_is_echo_request(&p))
 		relay_queue_push(relay_item_new(IT_PKT, buf, len));
 }
 

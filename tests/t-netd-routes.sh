@@ -14,9 +14,10 @@
 # beyond its subnets (10.88.0.0/16, 172.20.0.0/16) are routed, and "mirrorctl
 # status" names everything left out and why; with a default route in the
 # laptop, nothing the pod reports is routed unless named with --route
-# (then it is); a pod subnet over one of the laptop's routes is left out
-# (netd still comes up); systemd-resolved's upstream servers are carved
-# out of the pod's subnets like /etc/resolv.conf's.
+# (then it is); the pod's private IPv6 subnet is routed and one in the
+# documentation range is not; a pod subnet over one of the laptop's
+# routes is left out (netd still comes up); systemd-resolved's upstream
+# servers are carved out of the pod's subnets like /etc/resolv.conf's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net.sh"
 need_netns
@@ -32,7 +33,10 @@ ip -n "$POD" addr add 10.66.0.10/24 dev pod0
 ip -n "$POD" addr add 11.22.33.4/24 dev pod1
 ip -n "$POD" addr add 10.1.2.3/4 dev pod1
 ip -n "$POD" addr add 1.2.3.4/1 dev pod1
-ip -n "$POD" -6 addr add fd00:77::2/64 dev pod0 nodad 2>/dev/null || true
+ip -n "$POD" -6 addr add fd00:77::2/64 dev pod0 nodad || fail "IPv6 address in the pod"
+# An IPv6 subnet outside the private ranges: never routed, as a public
+# IPv4 one.
+ip -n "$POD" -6 addr add 2001:db8:77::5/64 dev pod1 nodad || fail "IPv6 address in the pod"
 # Routes beyond its subnets, as a service mesh or a second interface
 # adds them: private ones are routed, a public one is not.
 ip -n "$POD" route add 10.88.0.0/16 via 10.77.0.1 dev pod0
@@ -81,9 +85,11 @@ not_routed 0.0.0.0/4 "subnet on pod1" "wider than a /8"
 not_routed 0.0.0.0/1 "subnet on pod1" "wider than a /8"
 not_routed 8.8.8.0/24 "route on pod0" "not inside a private"
 grep -qE "^ *route +10.88.0.0/16" "$T/status" || fail "status does not list the pod's route 10.88.0.0/16: $(cat "$T/status")"
-if ip -n "$POD" -6 addr show dev pod0 | grep -q fd00:77::2; then
-	not_routed fd00:77::/64 "subnet on pod0" "IPv6"
-fi
+# IPv6 under the same rules: the private subnet routed, the public not.
+lap ip -6 route show dev mirror0 | grep -q "^fd00:77::/64" ||
+	fail "fd00:77::/64 not routed: $(lap ip -6 route show dev mirror0)"
+grep -qE "^ *route +fd00:77::/64" "$T/status" || fail "status does not list fd00:77::/64: $(cat "$T/status")"
+not_routed 2001:db8:77::/64 "subnet on pod1" "not inside a private"
 grep -q "not routed" "$T/connect.out" || fail "connect does not say what was left out"
 for a in 1.1.1.1 10.66.0.20 11.22.33.4 8.8.8.8 130.1.1.1; do
 	lap ip route get "$a" 2>&1 | grep -q mirror0 && fail "$a goes through mirror0"

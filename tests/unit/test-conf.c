@@ -246,6 +246,7 @@ test_shipped(void)
 	snprintf(got.kubectl, sizeof(got.kubectl), "x");
 	snprintf(got.net_tun_name, sizeof(got.net_tun_name), "x");
 	snprintf(got.net_tun_range, sizeof(got.net_tun_range), "x");
+	snprintf(got.net_tun_range6, sizeof(got.net_tun_range6), "x");
 	got.net_dns = 2;
 	got.net_udp_idle = -1;
 	got.net_nroutes = got.net_nnever = -1;
@@ -287,6 +288,7 @@ test_shipped(void)
 	SAME_STR(kubectl);
 	SAME_STR(net_tun_name);
 	SAME_STR(net_tun_range);
+	SAME_STR(net_tun_range6);
 	SAME_NUM(net_dns);
 	SAME_NUM(net_udp_idle);
 	SAME_NUM(net_nroutes);
