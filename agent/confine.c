@@ -22,6 +22,8 @@
 #include "confine.h"
 #include "fs.h"
 
+_Thread_local int confine_same_mount, confine_crossed;
+
 static int
 open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
     mode_t mode, int resolve_more)
@@ -36,6 +38,8 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 
 	memset(&how, 0, sizeof(how));
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_more;
+	if (confine_same_mount)
+		how.resolve |= RESOLVE_NO_XDEV;
 	/*
 	 * A path longer than one syscall takes is resolved a piece at a
 	 * time, each piece inside the directory the last one reached: a
@@ -59,6 +63,8 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 		} while (nfd < 0 && errno == EAGAIN);
 		if (nfd < 0) {
 			nfd = -errno;
+			if (nfd == -EXDEV && confine_same_mount)
+				confine_crossed = 1;
 			goto fail;
 		}
 		if (dfd != fs->rootfd)
@@ -73,6 +79,8 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 		    sizeof(how));
 	} while (fd < 0 && errno == EAGAIN);
 	fd = fd < 0 ? -errno : fd;
+	if (fd == -EXDEV && confine_same_mount)
+		confine_crossed = 1;
 	if (dfd != fs->rootfd)
 		close(dfd);
 	return fd;
