@@ -297,6 +297,7 @@ status_write(void)
 {
 	char line[128], tmp[4096];
 	double now = now_s();
+	unsigned long held, max;
 	size_t l;
 	FILE *f;
 
@@ -308,8 +309,8 @@ status_write(void)
 		l = snprintf(line, sizeof(line), "on %ld %d\n",
 		    agent_watches < 0 ? 0 : agent_watches,
 		    agent_limited > 0);
-	snprintf(line + l, sizeof(line) - l, "nodes %lu %lu\n", nodes_count(),
-	    nodes_max());
+	held = nodes_count(&max);
+	snprintf(line + l, sizeof(line) - l, "nodes %lu %lu\n", held, max);
 	if (strcmp(line, status_last) == 0 || now - status_at < STATUS_MIN_S)
 		return;
 	status_at = now;

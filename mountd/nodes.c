@@ -387,12 +387,14 @@ nodes_forget(uint64_t nodeid, uint64_t count)
 }
 
 unsigned long
-nodes_count(void)
+nodes_count(unsigned long *max)
 {
 	unsigned long n;
 
 	pthread_mutex_lock(&nodes_mtx);
 	n = nnodes;
+	if (max != NULL)
+		*max = max_nodes;
 	pthread_mutex_unlock(&nodes_mtx);
 	return n;
 }
@@ -793,17 +795,6 @@ nodes_set_max(unsigned long max, void (*over)(void))
 	max_nodes = max;
 	over_max = over;
 	pthread_mutex_unlock(&nodes_mtx);
-}
-
-unsigned long
-nodes_max(void)
-{
-	unsigned long m;
-
-	pthread_mutex_lock(&nodes_mtx);
-	m = max_nodes;
-	pthread_mutex_unlock(&nodes_mtx);
-	return m;
 }
 
 struct evict_cand {

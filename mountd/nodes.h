@@ -61,8 +61,9 @@ struct nodes_name {
  * nodes_names_free. */
 size_t	 nodes_names_under(const char *path, struct nodes_name **out);
 void	 nodes_names_free(struct nodes_name *v, size_t n);
-/* Number of nodes held (for tests and status). */
-unsigned long nodes_count(void);
+/* Number of nodes held, and in *max (unless NULL) the bound (for
+ * status). */
+unsigned long nodes_count(unsigned long *max);
 /*
  * A bound on the nodes held (0: none). Past it, nodes_ref() calls over()
  * (outside the lock, from a FUSE worker: it must not wait on the kernel)
@@ -72,7 +73,6 @@ unsigned long nodes_count(void);
  * the kernel drops what it no longer uses and sends their forgets.
  */
 void	 nodes_set_max(unsigned long max, void (*over)(void));
-unsigned long nodes_max(void);
 size_t	 nodes_evict_names(struct nodes_name **out);
 
 #endif
