@@ -799,7 +799,7 @@ nodes_set_max(unsigned long max, void (*over)(void))
 
 struct evict_cand {
 	uint32_t	 age;
-	struct node	*n;
+	uint64_t	 id;
 };
 
 static int
@@ -819,13 +819,15 @@ evictable(const struct node *n)
 	    !n->posix_locked && n->wpending == 0 && n->spending == 0;
 }
 
+/* The candidates are sorted outside the lock (a million nodes take a
+ * while), by id: a node may go meanwhile. */
 size_t
 nodes_evict_names(struct nodes_name **out)
 {
 	struct names_walk w = { .path = NULL };
 	struct evict_cand *c;
 	struct node *n;
-	size_t i, k = 0, want;
+	size_t i, k = 0, want, cap;
 	unsigned int j;
 
 	*out = NULL;
@@ -835,18 +837,24 @@ nodes_evict_names(struct nodes_name **out)
 		return 0;
 	}
 	want = nnodes - (max_nodes - max_nodes / 8);
-	c = xcalloc(nnodes, sizeof(*c));
+	cap = nnodes;
+	c = xcalloc(cap, sizeof(*c));
 	for (i = 0; i < nbuckets; i++)
 		for (n = by_id[i]; n; n = n->next_id)
-			if (evictable(n) && k < nnodes) {
+			if (evictable(n) && k < cap) {
 				c[k].age = use_tick - n->used;
-				c[k].n = n;
+				c[k].id = n->id;
 				k++;
 			}
+	pthread_mutex_unlock(&nodes_mtx);
 	qsort(c, k, sizeof(*c), evict_cmp);
-	for (i = 0; i < k && i < want; i++)
-		for (j = 0; j < c[i].n->npaths; j++)
-			names_add_path(&w, c[i].n, c[i].n->paths[j]);
+	pthread_mutex_lock(&nodes_mtx);
+	for (i = 0; i < k && i < want; i++) {
+		if ((n = nodes_find(c[i].id)) == NULL || !evictable(n))
+			continue;
+		for (j = 0; j < n->npaths; j++)
+			names_add_path(&w, n, n->paths[j]);
+	}
 	pthread_mutex_unlock(&nodes_mtx);
 	x_free(c);
 	*out = w.v;
