@@ -799,14 +799,20 @@ nodes_set_max(unsigned long max, void (*over)(void))
 
 struct evict_cand {
 	uint32_t	 age;
+	int		 dir;
 	uint64_t	 id;
 };
 
+/* Files first, the oldest first: the kernel forgets a directory with
+ * everything under it, so directories go only once files do not make
+ * room enough. */
 static int
 evict_cmp(const void *a, const void *b)
 {
 	const struct evict_cand *x = a, *y = b;
 
+	if (x->dir != y->dir)
+		return x->dir - y->dir;
 	return x->age < y->age ? 1 : x->age > y->age ? -1 : 0;
 }
 
@@ -843,6 +849,8 @@ nodes_evict_names(struct nodes_name **out)
 		for (n = by_id[i]; n; n = n->next_id)
 			if (evictable(n) && k < cap) {
 				c[k].age = use_tick - n->used;
+				c[k].dir = !n->have_attr ||
+				    S_ISDIR(n->attr.mode);
 				c[k].id = n->id;
 				k++;
 			}
