@@ -24,8 +24,10 @@ struct agent_fs;
  * Set on the service thread while it serves a metadata request itself
  * (agent/main.c): every resolution then stays on the mounts it starts
  * from (RESOLVE_NO_XDEV), so no syscall reaches a file system that may
- * block (NFS, FUSE, procfs). confine_crossed says one had to stop at a
- * mount point; the request is then given to a worker, from the start.
+ * block (NFS, FUSE, procfs), and takes only what the dentry cache holds
+ * (RESOLVE_CACHED), so none waits for a disk read. confine_crossed says
+ * one had to stop (a mount point, a name not cached); the request is
+ * then given to a worker, from the start.
  */
 extern _Thread_local int confine_same_mount, confine_crossed;
 
