@@ -22,6 +22,8 @@
 #include "confine.h"
 #include "fs.h"
 
+_Thread_local int confine_same_mount, confine_crossed;
+
 static int
 open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
     mode_t mode, int resolve_more)
@@ -36,6 +38,10 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 
 	memset(&how, 0, sizeof(how));
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_more;
+	/* Served on the service thread: only what the dentry cache holds
+	 * (EAGAIN, not a disk read) on the mounts it starts from. */
+	if (confine_same_mount)
+		how.resolve |= RESOLVE_NO_XDEV | RESOLVE_CACHED;
 	/*
 	 * A path longer than one syscall takes is resolved a piece at a
 	 * time, each piece inside the directory the last one reached: a
@@ -56,9 +62,12 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 		do {
 			nfd = (int)syscall(SYS_openat2, dfd, part, &how,
 			    sizeof(how));
-		} while (nfd < 0 && errno == EAGAIN);
+		} while (nfd < 0 && errno == EAGAIN && !confine_same_mount);
 		if (nfd < 0) {
 			nfd = -errno;
+			if ((nfd == -EXDEV || nfd == -EAGAIN) &&
+			    confine_same_mount)
+				confine_crossed = 1;
 			goto fail;
 		}
 		if (dfd != fs->rootfd)
@@ -71,8 +80,10 @@ open_in_root_mode(struct agent_fs *fs, const char *path, int flags,
 	do {
 		fd = (int)syscall(SYS_openat2, dfd, *path ? path : ".", &how,
 		    sizeof(how));
-	} while (fd < 0 && errno == EAGAIN);
+	} while (fd < 0 && errno == EAGAIN && !confine_same_mount);
 	fd = fd < 0 ? -errno : fd;
+	if ((fd == -EXDEV || fd == -EAGAIN) && confine_same_mount)
+		confine_crossed = 1;
 	if (dfd != fs->rootfd)
 		close(dfd);
 	return fd;

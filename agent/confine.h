@@ -20,6 +20,17 @@ struct agent_fs;
  * time, each piece under the directory the last one reached. */
 #define RESOLVE_CHUNK		3072
 
+/*
+ * Set on the service thread while it serves a metadata request itself
+ * (agent/main.c): every resolution then stays on the mounts it starts
+ * from (RESOLVE_NO_XDEV), so no syscall reaches a file system that may
+ * block (NFS, FUSE, procfs), and takes only what the dentry cache holds
+ * (RESOLVE_CACHED), so none waits for a disk read. confine_crossed says
+ * one had to stop (a mount point, a name not cached); the request is
+ * then given to a worker, from the start.
+ */
+extern _Thread_local int confine_same_mount, confine_crossed;
+
 /* Opens the root: a directory, or /proc/PID/root. 0 or -errno. */
 int	agent_fs_open_root(struct agent_fs *, const char *dir, int pid);
 /* Opens path (absolute within the target) under the root, confined as

@@ -2,7 +2,12 @@
  * mirror-agent: serves one target (a process's root, or a directory) to
  * mirror clients over a websocket. The service thread checks each
  * message's header and the hello; file requests run on a worker pool,
- * network requests and streams on the network thread (net.c).
+ * network requests and streams on the network thread (net.c). Metadata
+ * requests (lookup, getattr, xattrs) are served on the service thread
+ * itself when the root is on a file system that does not block (ext4,
+ * xfs, btrfs, overlayfs, tmpfs): no hand-off to a worker and back, a
+ * thread wake-up less each way. Resolution then stays on the root's
+ * mount (confine.h); a request that would leave it goes to a worker.
  *
  * Signals: SIGINT and SIGTERM are blocked from the start of main, so
  * every thread made later inherits the mask, and one thread takes them
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +79,9 @@ struct agent {
 	double		 idle_ttl;
 	int		 nauthed;	/* authenticated connections */
 	double		 idle_since;	/* monotonic; when nauthed became 0 */
+	/* Metadata requests may be served on the service thread (the
+	 * root's file system does not block); set once at start. */
+	int		 inline_meta;
 };
 
 /* One client connection; freed when the connection and its jobs are gone. */
@@ -183,10 +192,16 @@ on_close(struct ws_conn *conn, const char *why, void *arg)
 	session_unref(s);
 }
 
-static void
-run_job(void *arg)
+/*
+ * Serves j and sends its reply. on_service: the service thread serves
+ * it itself, resolving on the root's mount only; if that had to stop at
+ * a mount point, nothing is sent, j is kept and 1 returned (the caller
+ * gives it to a worker, which serves it from the start: these requests
+ * change nothing).
+ */
+static int
+serve_job(struct job *j, int on_service)
 {
-	struct job *j = arg;
 	struct proto_hdr h;
 	struct proto_cur c;
 	struct proto_buf out;
@@ -195,12 +210,19 @@ run_job(void *arg)
 	/* The header was checked on the service thread. */
 	(void)proto_hdr_decode(j->msg, j->len, &h, &c);
 	proto_buf_init(&out, proto_fs_reply_size_hint(h.op, &c));
+	confine_same_mount = on_service;
+	confine_crossed = 0;
 	if (h.op == OP_TARGET_INFO)
 		rc = agent_target_info_serve(&j->agent->fs, j->agent->pid, &h,
 		    &c, &out);
 	else
 		rc = agent_fs_serve(&j->agent->fs, &j->sess->files, &h, &c,
 		    &out);
+	confine_same_mount = 0;
+	if (on_service && confine_crossed) {
+		proto_buf_free(&out);
+		return 1;
+	}
 	if (rc == 0 && (rc = proto_finish(&out)) == 0) {
 		ws_send(j->sess->conn, out.data, out.len);
 		out.data = NULL;
@@ -214,6 +236,62 @@ run_job(void *arg)
 	x_free(j->msg);
 	session_unref(j->sess);
 	x_free(j);
+	return 0;
+}
+
+static void
+run_job(void *arg)
+{
+	(void)serve_job(arg, 0);
+}
+
+/* A request the service thread may serve itself: one that only looks
+ * (by path: an open file's handle may be on any mount), and is not
+ * ordered behind others. */
+static int
+serve_on_service(const struct proto_hdr *h)
+{
+	if (!agent.inline_meta || h->status != 0)
+		return 0;
+	switch (h->op) {
+	case OP_LOOKUP:
+	case OP_GETATTR:
+	case OP_GETXATTR:
+	case OP_LISTXATTR:
+		return 1;
+	}
+	return 0;
+}
+
+/* File systems whose lookups and stats wait for a local disk at most. */
+#define FS_EXT4_MAGIC		0xEF53
+#define FS_XFS_MAGIC		0x58465342
+#define FS_BTRFS_MAGIC		0x9123683E
+#define FS_OVERLAY_MAGIC	0x794C7630
+#define FS_TMPFS_MAGIC		0x01021994
+
+static int
+fs_never_blocks(int fd, const char **name)
+{
+	static const struct {
+		unsigned long	 magic;
+		const char	*name;
+	} ok[] = {
+		{ FS_EXT4_MAGIC, "ext4" }, { FS_XFS_MAGIC, "xfs" },
+		{ FS_BTRFS_MAGIC, "btrfs" }, { FS_OVERLAY_MAGIC, "overlayfs" },
+		{ FS_TMPFS_MAGIC, "tmpfs" },
+	};
+	struct statfs sf;
+	size_t i;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if ((unsigned long)sf.f_type == ok[i].magic) {
+			*name = ok[i].name;
+			return 1;
+		}
+	return 0;
 }
 
 /* The directory watch's events to one connection (fs-watch.h). */
@@ -369,7 +447,7 @@ on_message(struct ws_conn *conn, const uint8_t *msg, size_t len,
 	if (h.status != 0)
 		pool_submit(agent.lanes[h.status % (uint32_t)agent.nlanes],
 		    run_job, j);
-	else
+	else if (!serve_on_service(&h) || serve_job(j, 1) != 0)
 		pool_submit(agent.pool, run_job, j);
 	return 0;
 }
@@ -658,6 +736,16 @@ main(int argc, char **argv)
 	}
 
 	agent.fs.writable = rw;
+	{
+		const char *fsname = NULL, *env = getenv("MIRROR_AGENT_INLINE");
+
+		/* MIRROR_AGENT_INLINE=0: always the pool (bench/fs compares). */
+		agent.inline_meta = fs_never_blocks(agent.fs.rootfd, &fsname) &&
+		    (env == NULL || strcmp(env, "0") != 0);
+		if (agent.inline_meta)
+			log_info("metadata of the root's mount (%s) served on "
+			    "the service thread", fsname);
+	}
 	/* Pushed invalidation: the directories served are watched. */
 	if (watch_max > 0)
 		agent.fs.watch = fs_watch_new(&agent.fs,

@@ -76,6 +76,7 @@ conf_defaults(struct mirror_conf *c)
 	c->fs_readahead_kb = 1024;
 	c->fs_max_inflight = 256;
 	c->fs_write_behind_kb = 8192;
+	c->fs_max_nodes = 1000000;
 	c->agent_workers = 4;
 	c->agent_connect_timeout = 10.0;
 	snprintf(c->agent_image, sizeof(c->agent_image),
@@ -111,6 +112,7 @@ static const struct conf_setting {
 	{ "fs.readahead_kb",		CONF_T_NUMBER },
 	{ "fs.max_inflight",		CONF_T_NUMBER },
 	{ "fs.write_behind_kb",		CONF_T_NUMBER },
+	{ "fs.max_nodes",		CONF_T_NUMBER },
 	{ "fs.allow_users",		CONF_T_LIST },
 	{ "fs.mapping",			CONF_T_LIST },
 	{ "fs.read_only",		CONF_T_LIST },
@@ -514,6 +516,7 @@ conf_load_file(struct mirror_conf *c, const char *path,
 	    (rc = get_int(&cfg, "fs.readahead_kb", &c->fs_readahead_kb, 0, 65536)) < 0 ||
 	    (rc = get_int(&cfg, "fs.max_inflight", &c->fs_max_inflight, 1, 65536)) < 0 ||
 	    (rc = get_int(&cfg, "fs.write_behind_kb", &c->fs_write_behind_kb, 0, 262144)) < 0 ||
+	    (rc = get_int(&cfg, "fs.max_nodes", &c->fs_max_nodes, 1000, 100000000)) < 0 ||
 	    (rc = get_int(&cfg, "agent.workers", &c->agent_workers, 1, 256)) < 0 ||
 	    (rc = get_double(&cfg, "agent.connect_timeout", &c->agent_connect_timeout, 0.1, 3600)) < 0 ||
 	    (rc = get_double(&cfg, "agent.idle_ttl", &c->agent_idle_ttl, 0, 7 * 86400)) < 0 ||

@@ -65,6 +65,7 @@ struct mirror_conf {
 	int	fs_readahead_kb;	/* the mount's read_ahead_kb */
 	int	fs_max_inflight;	/* requests outstanding per mount */
 	int	fs_write_behind_kb;	/* writes answered before done, per file */
+	int	fs_max_nodes;		/* files mountd keeps track of, at most */
 	int	fs_nallow_users;	/* fs.allow_users: served besides the */
 	char	fs_allow_users[CONF_USERS_MAX][64]; /* owner and root */
 	int	fs_nremote;		/* fs.remote: paths a shell takes */

@@ -78,19 +78,25 @@ print_shells(const struct session *all, size_t n)
 static void
 print_inval(const struct session *s)
 {
+	unsigned long held, max;
+	char line[128];
 	long watches;
 	int limited;
 	FILE *f;
 
 	if ((f = fopen(session_file(s, "mountd.inval"), "r")) == NULL)
 		return;
-	if (fscanf(f, "on %ld %d", &watches, &limited) == 2)
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    sscanf(line, "on %ld %d", &watches, &limited) == 2)
 		printf("  pushed invalidation: on (%ld directories watched%s)\n",
 		    watches, limited ? "; at the agent's limit, the others "
 		    "use the short timeouts" : "");
 	else
 		printf("  pushed invalidation: off (the agent does not watch: "
 		    "changes show after fs.attr_timeout)\n");
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    sscanf(line, "nodes %lu %lu", &held, &max) == 2)
+		printf("  cached nodes: %lu (fs.max_nodes %lu)\n", held, max);
 	fclose(f);
 }
 

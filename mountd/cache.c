@@ -399,6 +399,19 @@ cache_pending_attr(uint64_t nodeid, struct proto_attr *a)
 }
 
 int
+cache_behind(uint64_t nodeid)
+{
+	struct node *n;
+	int behind = 0;
+
+	pthread_mutex_lock(&nodes_mtx);
+	if ((n = nodes_find(nodeid)) != NULL)
+		behind = n->wpending > 0 || n->spending > 0;
+	pthread_mutex_unlock(&nodes_mtx);
+	return behind;
+}
+
+int
 cache_known_attr(uint64_t nodeid, double timeout, struct proto_attr *a,
     int *estimated)
 {

@@ -74,6 +74,10 @@ int	 cache_setattr_begin(uint64_t nodeid, const struct cache_setattr *,
  * (what the agent's answer would be replaced with; ctime is a guess,
  * so the kernel must not keep them). 0, or -1. */
 int	 cache_pending_attr(uint64_t nodeid, struct proto_attr *a);
+/* 1 while writes or attribute changes answered before they were done
+ * are outstanding on the node: what asks about it must be ordered
+ * behind them (keyed, ops.h). */
+int	 cache_behind(uint64_t nodeid);
 /* real: the agent's attributes after it, or NULL if it failed. */
 void	 cache_setattr_end(uint64_t nodeid, int err,
 	    const struct proto_attr *real);

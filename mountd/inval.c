@@ -32,6 +32,10 @@
 #include "xmalloc.h"
 
 #define INVAL_QUEUE_MAX	65536
+/* After asking the kernel to forget nodes, for its forgets to come
+ * before the count is looked at again. */
+#define EVICT_PAUSE_US	20000
+#define STATUS_MIN_S	0.25
 
 struct inval_ev {
 	uint32_t	 mask;
@@ -46,6 +50,7 @@ static struct inval_ev *q_head, **q_tail = &q_head;
 static size_t q_len;
 static int q_all;		/* forget everything first */
 static int q_stop;
+static int q_evict;		/* past the bound on nodes */
 static long agent_watches = -1;
 static int agent_limited = -1;
 
@@ -53,7 +58,9 @@ static _Atomic uint64_t seq;
 static struct fuse_session *session;	/* set once by inval_start */
 static struct client *client;		/* set once by inval_start */
 static char *status_path;		/* set once by inval_start */
-static char status_last[64];		/* the thread's only */
+static char status_last[128];		/* the thread's only */
+static double status_at;		/* the thread's only */
+static _Atomic int evict_asked;
 static pthread_t thr;
 static int started;
 /* Transport thread only. */
@@ -244,24 +251,69 @@ apply(const struct inval_ev *e)
 	x_free(child);
 }
 
-/* Rewrites the status file (by rename) when what it says changed.
- * Called with q_mtx held. */
+void
+inval_evict_ask(void)
+{
+	if (atomic_exchange(&evict_asked, 1))
+		return;		/* the thread is on it */
+	pthread_mutex_lock(&q_mtx);
+	q_evict = 1;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_mtx);
+}
+
+/* Past the bound on nodes: the kernel forgets the names used longest
+ * ago, and sends the forgets of what it no longer holds. */
+static void
+evict(void)
+{
+	struct nodes_name *v;
+	size_t n, i;
+
+	atomic_store(&evict_asked, 0);
+	n = nodes_evict_names(&v);
+	for (i = 0; i < n; i++)
+		if (v[i].parent != 0 && v[i].name != NULL)
+			forget_entry(v[i].parent, v[i].name);
+	nodes_names_free(v, n);
+	if (n > 0)
+		usleep(EVICT_PAUSE_US);	/* for the forgets to come */
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Rewrites the status file (by rename) when what it says changed, at
+ * most every STATUS_MIN_S while the node count moves. Called with q_mtx
+ * held. */
 static void
 status_write(void)
 {
-	char line[64], tmp[4096];
+	char line[128], tmp[4096];
+	double now = now_s();
+	unsigned long held, max;
+	size_t l;
 	FILE *f;
 
 	if (status_path == NULL)
 		return;
 	if (!(client_caps(client) & CAP_WATCH))
-		snprintf(line, sizeof(line), "off\n");
+		l = snprintf(line, sizeof(line), "off\n");
 	else
-		snprintf(line, sizeof(line), "on %ld %d\n",
+		l = snprintf(line, sizeof(line), "on %ld %d\n",
 		    agent_watches < 0 ? 0 : agent_watches,
 		    agent_limited > 0);
-	if (strcmp(line, status_last) == 0)
+	held = nodes_count(&max);
+	snprintf(line + l, sizeof(line) - l, "nodes %lu %lu\n", held, max);
+	if (strcmp(line, status_last) == 0 || now - status_at < STATUS_MIN_S)
 		return;
+	status_at = now;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", status_path);
 	if ((f = fopen(tmp, "w")) == NULL)
 		return;
@@ -280,7 +332,7 @@ inval_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&q_mtx);
 	for (;;) {
-		while (q_head == NULL && !q_all && !q_stop) {
+		while (q_head == NULL && !q_all && !q_stop && !q_evict) {
 			status_write();
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
@@ -288,6 +340,13 @@ inval_main(void *arg)
 		}
 		if (q_stop)
 			break;
+		if (q_evict) {
+			q_evict = 0;
+			pthread_mutex_unlock(&q_mtx);
+			evict();
+			pthread_mutex_lock(&q_mtx);
+			continue;
+		}
 		all = q_all;
 		q_all = 0;
 		if (all) {

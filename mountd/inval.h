@@ -24,10 +24,15 @@ void	 inval_on_link(void *arg, int up);
 struct client;
 /* Starts the thread that tells the kernel; the session must outlive
  * inval_stop(). status: a file it keeps saying "on WATCHES LIMITED" or
- * "off" (the agent does not watch) for mirrorctl status; NULL: none. */
+ * "off" (the agent does not watch), then "nodes HELD MAX" (nodes.h), for
+ * mirrorctl status; NULL: none. */
 void	 inval_start(struct fuse_session *se, struct client *cl,
 	    const char *status);
 void	 inval_stop(void);
+/* More nodes are held than the bound (nodes_set_max()): the thread asks
+ * the kernel to forget the oldest. Any thread, cheap; never waits on the
+ * kernel. */
+void	 inval_evict_ask(void);
 /* Events (and reconnects) seen so far. A reply to a request sent when
  * this was s may be cached long only if it is still s when the reply
  * comes: an event between may be about what the reply says. */

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "startup.h"
 #include "mountinfo.h"
+#include "nodes.h"
 #include "ops.h"
 #include "xmalloc.h"
 
@@ -281,6 +282,7 @@ main(int argc, char **argv)
 		else
 			xasprintf(&inval_status, "%s.inval", pid_file);
 	}
+	nodes_set_max((unsigned long)conf.fs_max_nodes, inval_evict_ask);
 	inval_start(se, cl, inval_status);
 	if (fuse_set_signal_handlers(se) != 0) {
 		ret = startup_fail(wfd, PROG, DAEMON_EXIT_FAIL,

@@ -54,6 +54,9 @@ struct node {
 	 * its "no such name" may be cached long. */
 	int		 dir_watched;
 	uint32_t	 flags;
+	/* The lookup tick when it was last looked up: past the bound the
+	 * oldest go first (nodes_evict_names). */
+	uint32_t	 used;
 	int64_t		 mtime_sec;
 	uint32_t	 mtime_nsec;
 	uint64_t	 size;

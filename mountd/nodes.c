@@ -30,6 +30,9 @@ static size_t nbuckets;
 static unsigned long nnodes;
 static uint64_t next_id = FUSE_ROOT_ID + 1;
 static struct node root;
+static uint32_t use_tick;		/* bumped by every lookup */
+static unsigned long max_nodes;		/* 0: no bound */
+static void (*over_max)(void);		/* set before the session starts */
 
 /*
  * Every name of every node but the root, hashed: an unlink or the rename
@@ -311,6 +314,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	struct node *n;
 	size_t h;
 	uint64_t id;
+	int over;
 
 	if (strcmp(path, "/") == 0)
 		return FUSE_ROOT_ID;	/* ".." of a top dir, or the root */
@@ -338,11 +342,15 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	}
 	node_add_path(n, path);
 	n->nlookup++;
+	n->used = ++use_tick;
 	n->flags = a->flags;
 	if (n->wpending == 0)
 		cache_record_attr(n, a);
 	id = n->id;
+	over = max_nodes > 0 && nnodes > max_nodes;
 	pthread_mutex_unlock(&nodes_mtx);
+	if (over && over_max != NULL)
+		over_max();
 	return id;
 }
 
@@ -379,12 +387,14 @@ nodes_forget(uint64_t nodeid, uint64_t count)
 }
 
 unsigned long
-nodes_count(void)
+nodes_count(unsigned long *max)
 {
 	unsigned long n;
 
 	pthread_mutex_lock(&nodes_mtx);
 	n = nnodes;
+	if (max != NULL)
+		*max = max_nodes;
 	pthread_mutex_unlock(&nodes_mtx);
 	return n;
 }
@@ -713,13 +723,31 @@ names_add(struct names_walk *w, uint64_t id, uint64_t parent,
 }
 
 /* Collects n's names under w->path. Called with nodes_mtx held. */
+/* Adds n's name path, with the node of its directory. Called with
+ * nodes_mtx held. */
+static void
+names_add_path(struct names_walk *w, const struct node *n, const char *path)
+{
+	struct node *p;
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (slash == path)
+		dir = xstrdup("/");
+	else
+		xasprintf(&dir, "%.*s", (int)(slash - path), path);
+	if (strcmp(dir, "/") == 0)
+		p = &root;
+	else if (nodes_named(dir, &p, 1) != 1)
+		p = NULL;
+	names_add(w, n->id, p ? p->id : 0, slash + 1);
+	x_free(dir);
+}
+
 static void
 names_collect(struct node *n, void *arg)
 {
 	struct names_walk *w = arg;
-	struct node *p;
-	const char *slash;
-	char *dir;
 	unsigned int i;
 
 	if (n == &root) {
@@ -734,18 +762,7 @@ names_collect(struct node *n, void *arg)
 		    under(n->paths[i], w->path) == 0)
 			continue;
 		n->dir_watched = 0;
-		slash = strrchr(n->paths[i], '/');
-		if (slash == n->paths[i])
-			dir = xstrdup("/");
-		else
-			xasprintf(&dir, "%.*s", (int)(slash - n->paths[i]),
-			    n->paths[i]);
-		if (strcmp(dir, "/") == 0)
-			p = &root;
-		else if (nodes_named(dir, &p, 1) != 1)
-			p = NULL;
-		names_add(w, n->id, p ? p->id : 0, slash + 1);
-		x_free(dir);
+		names_add_path(w, n, n->paths[i]);
 	}
 }
 
@@ -769,4 +786,85 @@ nodes_names_free(struct nodes_name *v, size_t n)
 	for (i = 0; i < n; i++)
 		x_free(v[i].name);
 	x_free(v);
+}
+
+void
+nodes_set_max(unsigned long max, void (*over)(void))
+{
+	pthread_mutex_lock(&nodes_mtx);
+	max_nodes = max;
+	over_max = over;
+	pthread_mutex_unlock(&nodes_mtx);
+}
+
+struct evict_cand {
+	uint32_t	 age;
+	int		 dir;
+	uint64_t	 id;
+};
+
+/* Files first, the oldest first: the kernel forgets a directory with
+ * everything under it, so directories go only once files do not make
+ * room enough. */
+static int
+evict_cmp(const void *a, const void *b)
+{
+	const struct evict_cand *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir - y->dir;
+	return x->age < y->age ? 1 : x->age > y->age ? -1 : 0;
+}
+
+/* A node the kernel may be asked to forget: one it can name, that no
+ * open file, lock or change made behind needs here. */
+static int
+evictable(const struct node *n)
+{
+	return n != &root && n->npaths > 0 && n->nopen == 0 &&
+	    !n->posix_locked && n->wpending == 0 && n->spending == 0;
+}
+
+/* The candidates are sorted outside the lock (a million nodes take a
+ * while), by id: a node may go meanwhile. */
+size_t
+nodes_evict_names(struct nodes_name **out)
+{
+	struct names_walk w = { .path = NULL };
+	struct evict_cand *c;
+	struct node *n;
+	size_t i, k = 0, want, cap;
+	unsigned int j;
+
+	*out = NULL;
+	pthread_mutex_lock(&nodes_mtx);
+	if (max_nodes == 0 || nnodes <= max_nodes) {
+		pthread_mutex_unlock(&nodes_mtx);
+		return 0;
+	}
+	want = nnodes - (max_nodes - max_nodes / 8);
+	cap = nnodes;
+	c = xcalloc(cap, sizeof(*c));
+	for (i = 0; i < nbuckets; i++)
+		for (n = by_id[i]; n; n = n->next_id)
+			if (evictable(n) && k < cap) {
+				c[k].age = use_tick - n->used;
+				c[k].dir = !n->have_attr ||
+				    S_ISDIR(n->attr.mode);
+				c[k].id = n->id;
+				k++;
+			}
+	pthread_mutex_unlock(&nodes_mtx);
+	qsort(c, k, sizeof(*c), evict_cmp);
+	pthread_mutex_lock(&nodes_mtx);
+	for (i = 0; i < k && i < want; i++) {
+		if ((n = nodes_find(c[i].id)) == NULL || !evictable(n))
+			continue;
+		for (j = 0; j < n->npaths; j++)
+			names_add_path(&w, n, n->paths[j]);
+	}
+	pthread_mutex_unlock(&nodes_mtx);
+	x_free(c);
+	*out = w.v;
+	return w.n;
 }

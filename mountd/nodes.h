@@ -61,7 +61,18 @@ struct nodes_name {
  * nodes_names_free. */
 size_t	 nodes_names_under(const char *path, struct nodes_name **out);
 void	 nodes_names_free(struct nodes_name *v, size_t n);
-/* Number of nodes held (for tests and status). */
-unsigned long nodes_count(void);
+/* Number of nodes held, and in *max (unless NULL) the bound (for
+ * status). */
+unsigned long nodes_count(unsigned long *max);
+/*
+ * A bound on the nodes held (0: none). Past it, nodes_ref() calls over()
+ * (outside the lock, from a FUSE worker: it must not wait on the kernel)
+ * and nodes_evict_names() gives the names of the nodes looked up longest
+ * ago, enough to go back under the bound by an eighth, that nothing
+ * holds open or writes to: told to forget them (notify_inval_entry),
+ * the kernel drops what it no longer uses and sends their forgets.
+ */
+void	 nodes_set_max(unsigned long max, void (*over)(void));
+size_t	 nodes_evict_names(struct nodes_name **out);
 
 #endif

@@ -68,7 +68,8 @@ uint32_t ops_node_key(uint64_t ino);
  * Start a request (its header in b; the caller encodes the payload with
  * its lib/proto-fs.h encoder); each replies to the kernel itself and
  * returns NULL when it cannot. node_call: on the node's own path, in
- * c->path (ESTALE if none). fh_call: on an agent handle, keyed with the
+ * c->path (ESTALE if none), keyed with the node only while changes made
+ * behind are outstanding on it (cache_behind). fh_call: on an agent handle, keyed with the
  * node. child_call: on parent/name, in c->path (ENAMETOOLONG, ENOENT),
  * the request unkeyed. child_path: only the path parent/name, checked
  * as child_call does; caller frees.

@@ -123,7 +123,12 @@ ops_node_call(fuse_req_t req, fuse_ino_t ino, struct proto_buf *b, uint16_t op)
 		ops_call_free(c);
 		return NULL;
 	}
-	ops_request_keyed(b, op, ino);
+	/* Keyed only behind changes not yet done: a request without a key
+	 * may be served at once, on the agent's service thread. */
+	if (cache_behind(ino))
+		ops_request_keyed(b, op, ino);
+	else
+		ops_request(b, op);
 	return c;
 }
 

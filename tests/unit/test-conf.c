@@ -235,6 +235,7 @@ test_shipped(void)
 	got.fs_negative_timeout = got.fs_request_timeout = -1;
 	got.fs_max_read_kb = got.fs_readahead_kb = -1;
 	got.fs_max_inflight = got.fs_write_behind_kb = -1;
+	got.fs_max_nodes = -1;
 	got.fs_nallow_users = -1;
 	got.fs_nremote = -1;
 	got.agent_workers = -1;
@@ -277,6 +278,7 @@ test_shipped(void)
 	SAME_NUM(fs_readahead_kb);
 	SAME_NUM(fs_max_inflight);
 	SAME_NUM(fs_write_behind_kb);
+	SAME_NUM(fs_max_nodes);
 	SAME_NUM(fs_nallow_users);
 	SAME_NUM(fs_nremote);
 	SAME_NUM(agent_workers);
