@@ -60,6 +60,7 @@ static pthread_mutex_t exp_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int exp_nsfd = -1, exp_selffd = -1, exp_pidfd = -1, exp_diagfd = -1;
 static int exp_stopfd = -1;
 static uint32_t exp_tun_addr;
+static struct in6_addr exp_tun6;	/* :: when the TUN has no IPv6 */
 static pthread_t exp_thread;
 static int exp_started;
 static _Atomic int exp_conns;
@@ -163,6 +164,10 @@ diag_seen(const struct inet_diag_msg *m)
 		return;
 	/* netd's own: the relay's listener and the DNS stub */
 	if (m->idiag_family == AF_INET && m->id.idiag_src[0] == exp_tun_addr)
+		return;
+	if (m->idiag_family == AF_INET6 &&
+	    !IN6_IS_ADDR_UNSPECIFIED(&exp_tun6) &&
+	    memcmp(m->id.idiag_src, &exp_tun6, 16) == 0)
 		return;
 	pthread_mutex_lock(&exp_mtx);
 	if ((p = port_find(port)) != NULL) {
@@ -463,7 +468,7 @@ expose_main(void *arg)
 
 int
 expose_start(int nsfd, int selffd, int pidfd, uint32_t tun_addr,
-    const char **why)
+    const struct in6_addr *tun6, const char **why)
 {
 	sigset_t all, old;
 	int rc;
@@ -472,6 +477,10 @@ expose_start(int nsfd, int selffd, int pidfd, uint32_t tun_addr,
 	exp_selffd = selffd;
 	exp_pidfd = pidfd;
 	exp_tun_addr = tun_addr;
+	if (tun6 != NULL)
+		exp_tun6 = *tun6;
+	else
+		memset(&exp_tun6, 0, sizeof(exp_tun6));
 	if ((exp_diagfd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
 	    NETLINK_SOCK_DIAG)) < 0) {
 		*why = "cannot open a sock_diag socket in the namespace";

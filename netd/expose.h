@@ -9,6 +9,7 @@
 #ifndef MIRROR_NETD_EXPOSE_H
 #define MIRROR_NETD_EXPOSE_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,10 +23,11 @@
  * namespace (nsfd): the thread reads sock_diag from there, then moves to
  * selffd (netd's own namespace) for its listeners. pidfd: the process to
  * outlive no longer (-1: none). tun_addr (network order): sockets bound
- * to it are netd's own (relay, DNS stub), never offered. 0 or -errno,
+ * to it are netd's own (relay, DNS stub), never offered; so are those
+ * bound to tun6 (the TUN's IPv6 address, NULL: none). 0 or -errno,
  * *why saying what failed. The thread owns the fds from then on. */
 int	expose_start(int nsfd, int selffd, int pidfd, uint32_t tun_addr,
-	    const char **why);
+	    const struct in6_addr *tun6, const char **why);
 /* Stops the thread and closes the listeners (relayed connections keep
  * going until netd exits). */
 void	expose_stop(void);

@@ -916,7 +916,7 @@ main(int argc, char **argv)
 		    strerror(-rc));
 		goto out;
 	}
-	if ((rc = netns_start(tun_addr, !no_dns, &why)) < 0) {
+	if ((rc = netns_start(tun_addr, has6 ? &tun6 : NULL, !no_dns, &why)) < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
 		startup_report(wfd, PROG, DAEMON_EXIT_FAIL, msg);
 		local_stop();

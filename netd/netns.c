@@ -225,7 +225,8 @@ resolv_write(uint32_t tun_addr, int dns, const char **why)
 }
 
 int
-netns_start(uint32_t tun_addr, int dns, const char **why)
+netns_start(uint32_t tun_addr, const struct in6_addr *tun6, int dns,
+    const char **why)
 {
 	int rc;
 
@@ -234,7 +235,7 @@ netns_start(uint32_t tun_addr, int dns, const char **why)
 	if (ns_resolv_out && (rc = resolv_write(tun_addr, dns, why)) < 0)
 		return rc;
 	if ((rc = expose_start(ns_fd, ns_selffd, ns_pidfd, tun_addr,
-	    why)) < 0)
+	    tun6, why)) < 0)
 		return rc;
 	ns_pidfd = -1;		/* the watcher's now */
 	return 0;

@@ -15,6 +15,7 @@
 #define MIRROR_NETD_NETNS_H
 
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -40,7 +41,8 @@ int	netns_setup(int ifindex, uint32_t tun_addr, const void *tun6,
 /* Once the relay runs: writes --resolv-out (the stub at tun_addr, or
  * with dns 0 the pod's own nameservers) and starts expose.c's watcher.
  * Call from the thread inside the namespace. 0 or -errno, *why. */
-int	netns_start(uint32_t tun_addr, int dns, const char **why);
+int	netns_start(uint32_t tun_addr, const struct in6_addr *tun6, int dns,
+	    const char **why);
 void	netns_stop(void);
 /* Lines for netd's status file. */
 void	netns_status(FILE *f);
