@@ -1,4 +1,5 @@
 # bash completion for mirrorctl and its kubectl plugin, kubectl-mirror.
+# shellcheck shell=bash
 # Nothing is listed here that mirrorctl already says: the subcommands
 # come from "mirrorctl --help", each one's flags, their arguments and its
 # positional words from "mirrorctl CMD --help" (its usage line and its
@@ -24,55 +25,8 @@ _mirrorctl_commands()
 _mirrorctl_spec()
 {
 	"$1" "$2" --help 2>/dev/null | awk -v cmd="$2" '
-	function isflag(t) { return t ~ /^--?[A-Za-z][-A-Za-z0-9]*$/ }
-	function isarg(t) { return t ~ /^[A-Z][A-Z_]*$/ || t ~ /^[a-z]+(\|[a-z]+)+$/ }
-	function flag(f, a) {
-		if (!(f in arg) || (arg[f] !~ /\|/ && a != "-")) arg[f] = a
-		if (!(f in seen)) { seen[f] = 1; order[n++] = f }
-	}
-	/^usage: / {
-		line = $0
-		sub(/^usage: [^ ]+ [^ ]+/, "", line)
-		gsub(/\[/, " [ ", line); gsub(/\]/, " ] ", line)
-		nt = split(line, t, " ")
-		depth = 0
-		for (i = 1; i <= nt; i++) {
-			if (t[i] == "[") { depth++; continue }
-			if (t[i] == "]") { depth--; continue }
-			if (t[i] == "--") break
-			if (t[i] ~ /^--?[A-Za-z][-A-Za-z0-9]*(\|--?[A-Za-z][-A-Za-z0-9]*)+$/) {
-				m = split(t[i], alt, "|")
-				for (j = 1; j <= m; j++) flag(alt[j], "-")
-				continue
-			}
-			if (isflag(t[i])) {
-				if (i < nt && isarg(t[i + 1])) { flag(t[i], t[i + 1]); i++ }
-				else flag(t[i], "-")
-				continue
-			}
-			if (t[i] ~ /^[A-Z][A-Z_]*$/) print "P " t[i]
-			else if (depth == 0 && t[i] ~ /^[a-z]+$/) print "A " t[i]
-		}
-		next
-	}
-	/^  -/ {
-		nt = split($0, t, " ")
-		ng = 0
-		for (i = 1; i <= nt; i++) {
-			w = t[i]; sub(/,$/, "", w)
-			if (isflag(w)) { g[ng++] = w; continue }
-			if (ng > 0 && isarg(w)) {
-				a = w
-				for (j = 0; j < ng; j++) if (arg[g[j]] ~ /\|/) a = arg[g[j]]
-				for (j = 0; j < ng; j++) flag(g[j], a)
-				ng = 0
-				continue
-			}
-			break
-		}
-		for (j = 0; j < ng; j++) flag(g[j], "-")
-	}
-	END { for (i = 0; i < n; i++) print "F " order[i] " " arg[order[i]] }'
+@SPEC_AWK@
+'
 }
 
 # CTL [ls flags]: the TARGETs "CTL ls" prints, reused for
