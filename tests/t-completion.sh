@@ -141,22 +141,27 @@ cat >"$T/drive.zsh" <<'EOF2'
 # zsh -f (compinit from FPATHDIR) in a pseudo-terminal and TAB-listed;
 # prints "LINE => the words listed".
 zmodload zsh/zpty
+setopt extendedglob
 dir=$1; shift
 zpty -b z "zsh -f -i"
-zpty -w z "PS1='%% '; unsetopt zle_bracketed_paste 2>/dev/null; fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D; zstyle ':completion:*' list-separator '@'; LISTMAX=1000; COLUMNS=400; LINES=1000; bindkey '^T' list-choices; echo READY"
-zpty -r z out '*READY*'
+# (the markers are typed split by quotes, so that only their output matches)
+zpty -w z "PS1='%% '; fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D; zstyle ':completion:*' list-separator '@'; LISTMAX=1000; COLUMNS=400; LINES=1000; bindkey '^T' list-choices; echo RE''ADY"
+zpty -r z out '*READY*' || { echo "zsh did not start" >&2; exit 1; }
 n=0
 for line in "$@"; do
 	n=$((n + 1))
 	zpty -w -n z "$line"$'\x14'
-	zpty -w -n z $'\x15'"echo END$n-x"$'\r'
+	zpty -w -n z $'\x15'"echo EN''D$n-x"$'\r'
 	out=
-	zpty -r z out "*END$n-x*END$n-x*" || { echo "no END$n" >&2; exit 1; }
-	out=${out//$'\e'\[[0-9;?]#[a-zA-Z]/}
-	out=${out//$'\r'/}
+	zpty -r z out "*END$n-x*" || { echo "no END$n" >&2; exit 1; }
+	# each terminal control sequence ends a line: the listing's lines
+	# apart from the redrawn prompt
+	out=${out//$'\e'\[[0-9;?]#[a-zA-Z]/$'\n'}
+	out=${out//$'\e'[^a-zA-Z]#[a-zA-Z]/$'\n'}
+	out=${out//$'\r'/$'\n'}
 	words=()
 	for l in ${(f)out}; do
-		[[ $l == *END$n-x* || $l == *"$line"* ]] && continue
+		[[ $l == *EN* || $l == *"${line% }"* || $l == '% '* ]] && continue
 		l=${l%%@*}
 		words+=(${=l})
 	done
@@ -169,9 +174,9 @@ zsh -f "$T/drive.zsh" "$T/zfunc" \
 	"mirrorctl env -o " \
 	"mirrorctl ls -" \
 	"mirrorctl demo " \
-	"mirrorctl mount --context fake -n team-b " \
+	"mirrorctl mount --context fake -n shop " \
 	"mirrorctl umount " \
-	"kubectl-mirror -n team-b mount --context fake " \
+	"kubectl-mirror -n shop mount --context fake " \
 	>"$T/zsh.out" 2>"$T/zsh.err" || fail "zsh: $(cat "$T/zsh.err") $(cat "$T/zsh.out")"
 cat "$T/zsh.out"
 zoffers() { # line what...
@@ -186,7 +191,7 @@ zoffers "mirrorctl mo" mount
 zoffers "mirrorctl env -o " shell json dotenv
 zoffers "mirrorctl ls -" $(helpflags ls)
 zoffers "mirrorctl demo " up down status
-zoffers "mirrorctl mount --context fake -n team-b " demo pod/api-1/container/api pod/api-1/container/sidecar
+zoffers "mirrorctl mount --context fake -n shop " demo pod/web-1
 zoffers "mirrorctl umount " "$T/mnt"
-zoffers "kubectl-mirror -n team-b mount --context fake " pod/api-1/container/sidecar
+zoffers "kubectl-mirror -n shop mount --context fake " pod/web-1
 say "ok"

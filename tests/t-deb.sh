@@ -66,6 +66,7 @@ fi
 say "build the packages from make distdir"
 VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$B/Makefile")
 SRCDIR=$T/src/mirror-$VERSION
+mkdir -p "$T/src"
 make -s -C "$B" distdir distdir="$SRCDIR" >"$T/distdir.log" 2>&1 ||
 	fail "make distdir: $(tail -n 5 "$T/distdir.log")"
 (cd "$SRCDIR" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
