@@ -82,8 +82,8 @@ _mirrorctl()
 			(json) compadd -- json ;;
 			(FILE) _files ;;
 			(NS|NAMESPACE)
-				(( $+commands[kubectl] )) && compadd -- ${=$(timeout 5 kubectl $kube get namespaces \
-				    -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null)} ;;
+				(( $+commands[kubectl] )) && compadd -- ${(f)"$(timeout 5 kubectl $kube get namespaces \
+				    -o name 2>/dev/null | sed 's|^namespace/||')"} ;;
 			(CTX)
 				(( $+commands[kubectl] )) && compadd -- ${(f)"$(kubectl config get-contexts -o name 2>/dev/null)"} ;;
 			esac

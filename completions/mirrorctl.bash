@@ -63,6 +63,17 @@ _mirrorctl_mounts()
 		t && /^[^ ]/ { print $2 }'
 }
 
+# CUR: the lines of stdin that start with CUR. Names from a cluster or
+# from status go through this, never through compgen -W, which would
+# expand $(...) in them.
+_mirrorctl_prefix()
+{
+	local w
+	while IFS= read -r w; do
+		[[ -n $w && $w == "$1"* ]] && printf '%s\n' "$w"
+	done
+}
+
 # ARGNAME CUR [kubectl flags]: candidates for a flag's argument.
 _mirrorctl_argument()
 {
@@ -74,11 +85,12 @@ _mirrorctl_argument()
 	FILE) compopt -o filenames 2>/dev/null; compgen -f -- "$cur" ;;
 	NS|NAMESPACE)
 		command -v kubectl >/dev/null &&
-			compgen -W "$(timeout 5 kubectl "$@" get namespaces \
-			    -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null)" -- "$cur" ;;
+			timeout 5 kubectl "$@" get namespaces -o name 2>/dev/null |
+			sed 's|^namespace/||' | _mirrorctl_prefix "$cur" ;;
 	CTX)
 		command -v kubectl >/dev/null &&
-			compgen -W "$(kubectl config get-contexts -o name 2>/dev/null)" -- "$cur" ;;
+			kubectl config get-contexts -o name 2>/dev/null |
+			_mirrorctl_prefix "$cur" ;;
 	esac
 }
 
@@ -160,10 +172,11 @@ _mirrorctl()
 	name=${pos[npos]:-}
 	case $name in
 	TARGET)
-		COMPREPLY=($(compgen -W "demo $(_mirrorctl_targets "$ctl" "${kube[@]}")" -- "$cur")) ;;
+		mapfile -t COMPREPLY < <({ echo demo; _mirrorctl_targets "$ctl" "${kube[@]}"; } |
+			_mirrorctl_prefix "$cur") ;;
 	MOUNTPOINT)
 		if ((npos == 0)); then
-			COMPREPLY=($(compgen -W "$(_mirrorctl_mounts "$ctl")" -- "$cur"))
+			mapfile -t COMPREPLY < <(_mirrorctl_mounts "$ctl" | _mirrorctl_prefix "$cur")
 		else
 			compopt -o filenames 2>/dev/null
 			COMPREPLY=($(compgen -d -- "$cur"))

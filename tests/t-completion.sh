@@ -123,6 +123,18 @@ offers "pod/web-1" mirrorctl mount ""
 grep -qx "pod/web-0" "$T/c.out" && fail "a stale target after 10 s: $(cat "$T/c.out")"
 assert_eq 3 "$(podgets)" "pod lists asked after 10 s"
 
+say "bash: names from the cluster are offered, never expanded"
+python3 -c '
+import json, sys
+t = sys.argv[1]
+json.dump([{"namespace": "evil", "name": "$(touch ${IFS}%s/pwned)x" % t, "containers": ["a"]},
+           {"namespace": "evil", "name": "`touch ${IFS}%s/pwned2`" % t, "containers": ["a"]}],
+          open(t + "/api/pods.json", "w"))' "$T"
+complete mirrorctl mount -n evil "" >"$T/c.out" 2>&1 || fail "complete: $(cat "$T/c.out")"
+grep -qF 'pod/$(touch' "$T/c.out" && grep -qF 'pod/`touch' "$T/c.out" || fail "the odd pod name is not offered as it is: $(cat "$T/c.out")"
+[ -e "$T/pwned" ] || [ -e "$T/pwned2" ] && fail "a pod name was run by the completion"
+echo '[{"namespace": "shop", "name": "web-1", "containers": ["app"]}]' >"$T/api/pods.json"
+
 say "bash: mount points from mirrorctl status"
 mkdir -p "$T/tree/sub"
 start_agent "$T/tree"
