@@ -15,6 +15,10 @@ packages=(
 	groff-base
 	podman runc dnsmasq-base iputils-ping
 	tmux
+	# t-deb: build the packages, check them, install them in a bookworm root
+	debhelper dpkg-dev lintian debootstrap
+	# t-completion: the zsh completion in a real zsh
+	zsh
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
