@@ -6,33 +6,7 @@
 # -n/--context, in the same files as bash), mount points to unmount from
 # "mirrorctl status".
 
-(( $+functions[_mirrorctl_spec] )) || _mirrorctl_spec()
-{
-	"$1" "$2" --help 2>/dev/null | awk -v cmd="$2" '
-@SPEC_AWK@
-'
-}
-
-(( $+functions[_mirrorctl_targets] )) || _mirrorctl_targets()
-{
-	local ctl=$1 dir file key now mtime tmp
-	shift
-	dir=${XDG_RUNTIME_DIR:-/tmp}
-	key=$(printf '%s\n' "$@" | cksum | cut -d' ' -f1)
-	file=$dir/mirrorctl-complete.$UID.ls.$key
-	now=$(date +%s)
-	if [[ -f $file && -O $file && ! -L $file ]]; then
-		mtime=$(stat -c %Y -- "$file" 2>/dev/null || echo 0)
-		if (( now - mtime < ${_MIRRORCTL_LS_CACHE_S:-10} && mtime <= now )); then
-			cat -- "$file"
-			return
-		fi
-	fi
-	tmp=$(mktemp "$dir/mirrorctl-complete.XXXXXX" 2>/dev/null) || tmp=
-	"$ctl" ls "$@" 2>/dev/null | awk 'NR > 1 && $1 ~ /\// { print $1 }' |
-		if [[ -n $tmp ]]; then tee -- "$tmp"; else cat; fi
-	[[ -n $tmp ]] && { mv -f -- "$tmp" "$file" 2>/dev/null || rm -f -- "$tmp"; }
-}
+@COMMON@
 
 _mirrorctl()
 {
@@ -118,10 +92,7 @@ _mirrorctl()
 		compadd -- demo ${(f)"$(_mirrorctl_targets "$ctl" $kube)"} ;;
 	(MOUNTPOINT)
 		if (( npos == 0 )); then
-			compadd -- ${(f)"$("$ctl" status 2>/dev/null | awk '
-				/^TARGET[ ]+MOUNTPOINT/ { t = 1; next }
-				/^$/ { t = 0 }
-				t && /^[^ ]/ { print $2 }')"}
+			compadd -- ${(f)"$(_mirrorctl_mounts "$ctl")"}
 		else
 			_files -/
 		fi ;;

@@ -8,60 +8,13 @@
 # user and per -n/--context), mount points to unmount what "mirrorctl
 # status" lists.
 
-# Seconds a "mirrorctl ls" answer is reused (it may ask a cluster).
-_MIRRORCTL_LS_CACHE_S=${_MIRRORCTL_LS_CACHE_S:-10}
-
 # CTL --help: the subcommands.
 _mirrorctl_commands()
 {
 	"$1" --help 2>&1 | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p'
 }
 
-# CTL CMD: what "CTL CMD --help" offers, one per line:
-#   F FLAG ARG   a flag; ARG is its argument's name, "-" if it takes none,
-#                or its choices as a|b|c
-#   P NAME       a positional argument (TARGET, MOUNTPOINT, ...)
-#   A WORD       an action word (demo up|down|status)
-_mirrorctl_spec()
-{
-	"$1" "$2" --help 2>/dev/null | awk -v cmd="$2" '
-@SPEC_AWK@
-'
-}
-
-# CTL [ls flags]: the TARGETs "CTL ls" prints, reused for
-# $_MIRRORCTL_LS_CACHE_S seconds from a file of this user's.
-_mirrorctl_targets()
-{
-	local ctl=$1 dir file key now mtime tmp
-	shift
-	dir=${XDG_RUNTIME_DIR:-/tmp}
-	key=$(printf '%s\n' "$@" | cksum | cut -d' ' -f1)
-	file=$dir/mirrorctl-complete.$UID.ls.$key
-	now=$(date +%s)
-	if [ -f "$file" ] && [ -O "$file" ] && [ ! -L "$file" ]; then
-		mtime=$(stat -c %Y -- "$file" 2>/dev/null || echo 0)
-		if [ $((now - mtime)) -lt "$_MIRRORCTL_LS_CACHE_S" ] &&
-			[ "$mtime" -le "$now" ]; then
-			cat -- "$file"
-			return
-		fi
-	fi
-	tmp=$(mktemp "$dir/mirrorctl-complete.XXXXXX" 2>/dev/null) || tmp=
-	"$ctl" ls "$@" 2>/dev/null | awk 'NR > 1 && $1 ~ /\// { print $1 }' |
-		if [ -n "$tmp" ]; then tee -- "$tmp"; else cat; fi
-	# rename() does not follow a link or replace another user's file in /tmp
-	[ -n "$tmp" ] && { mv -f -- "$tmp" "$file" 2>/dev/null || rm -f -- "$tmp"; }
-}
-
-# CTL: the mount points "CTL status" lists.
-_mirrorctl_mounts()
-{
-	"$1" status 2>/dev/null | awk '
-		/^TARGET[ ]+MOUNTPOINT/ { t = 1; next }
-		/^$/ { t = 0 }
-		t && /^[^ ]/ { print $2 }'
-}
+@COMMON@
 
 # CUR: the lines of stdin that start with CUR. Names from a cluster or
 # from status go through this, never through compgen -W, which would
