@@ -128,6 +128,8 @@ in_root() {
 		set -e
 		r=$1 net=$2; shift 2
 		[ -z "$net" ] || ip link set lo up
+		# the root a mount point, as / is (the demo makes / private)
+		mount --bind "$r" "$r"
 		mount -t proc proc "$r/proc"
 		mount --rbind /dev "$r/dev"
 		mount --rbind /sys "$r/sys"
