@@ -1,10 +1,11 @@
+# shellcheck shell=bash
 # Sourced after lib.sh: start_kubeapi DIR starts tests/kubeapi.py (a
 # Kubernetes API server that knows pods only) on a free port of
 # 127.0.0.1, with its pods in DIR/pods.json and its request log in
 # DIR/requests, and writes DIR/kubeconfig: context "fake" (namespace
 # "shop") reaches it, context "dead" (the current one) reaches nothing.
 start_kubeapi() {
-	local d=$1 port i
+	local d=$1 port _
 	mkdir -p "$d"
 	[ -e "$d/pods.json" ] || echo '[]' >"$d/pods.json"
 	: >"$d/requests"
@@ -12,7 +13,7 @@ start_kubeapi() {
 		2>"$d/kubeapi.err" &
 	KUBEAPI_PID=$!
 	on_exit "kill $KUBEAPI_PID"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -s "$d/port" ] && break
 		sleep 0.1
 	done
