@@ -57,7 +57,10 @@ if [ -s "$CACHE" ]; then
 fi
 if ! is_bookworm_root "$ROOT"; then
 	say "debootstrap bookworm from $DEBMIRROR (in the background)"
-	debootstrap --variant=minbase bookworm "$T/boot" "$DEBMIRROR" \
+	# A second try resumes a download the mirror cut (the first one's
+	# packages stay in the target's apt cache).
+	{ debootstrap --variant=minbase bookworm "$T/boot" "$DEBMIRROR" ||
+		debootstrap --variant=minbase bookworm "$T/boot" "$DEBMIRROR"; } \
 		>"$T/debootstrap.log" 2>&1 &
 	boot_pid=$!
 	on_exit "kill $boot_pid"
