@@ -63,7 +63,7 @@ if ! is_bookworm_root "$ROOT"; then
 		debootstrap --variant=minbase bookworm "$T/boot" "$DEBMIRROR"; } \
 		>"$T/debootstrap.log" 2>&1 &
 	boot_pid=$!
-	on_exit "kill $boot_pid"
+	on_exit "pkill -P $boot_pid; kill $boot_pid"
 fi
 
 say "build the packages from make distdir"
