@@ -27,6 +27,10 @@ packages=(
 	nodejs
 	# t-progress: script(1), a terminal for the progress line
 	bsdutils
+	# t-deb: build the packages, check them, install them in a bookworm root
+	debhelper dpkg-dev lintian debootstrap
+	# t-completion: the zsh completion in a real zsh
+	zsh
 )
 # docker/NAME targets are tested with a docker CLI talking to podman's
 # Docker-compatible API; without a docker CLI, podman-docker provides one.
