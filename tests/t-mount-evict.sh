@@ -90,8 +90,15 @@ for pass in 1 2 3; do
 	say "pass $pass: every file read right; nodes peak $peak during the walk, $after after; mountd RSS ${rss[-1]} KiB"
 	[ "$peak" -le $((CAP * 2)) ] || fail "pass $pass: mountd held $peak nodes during the walk (cap $CAP)"
 done
-[ "${rss[2]}" -le $((rss[0] + 2048)) ] ||
-	fail "mountd's RSS grew from ${rss[0]} KiB after the first walk to ${rss[2]} KiB after the third"
+# An AddressSanitizer build keeps freed memory in quarantine on purpose
+# (every evicted node's, here): its size says nothing there. The node
+# counts above are checked either way.
+if ldd "$(readlink -f "/proc/$pid/exe")" | grep -q libasan; then
+	say "(an ASan build: RSS not compared)"
+else
+	[ "${rss[2]}" -le $((rss[0] + 2048)) ] ||
+		fail "mountd's RSS grew from ${rss[0]} KiB after the first walk to ${rss[2]} KiB after the third"
+fi
 [ "$(cat <&3)" = "held open" ] || fail "the file held open across the walks does not read right"
 exec 3<&-
 
