@@ -97,11 +97,22 @@ nodes_init(void)
 	by_id = xcalloc(nbuckets, sizeof(*by_id));
 	by_key = xcalloc(nbuckets, sizeof(*by_key));
 	root.id = FUSE_ROOT_ID;
+	root.paths = &root.path1;
 	root.paths[0] = xstrdup("/");
 	root.npaths = 1;
 	root.nlookup = 1;
 }
 
+
+struct node_more *
+nodes_more(struct node *n)
+{
+	if (n->more == NULL) {
+		n->more = xcalloc(1, sizeof(*n->more));
+		n->more->dropped_depth = UINT_MAX;
+	}
+	return n->more;
+}
 
 struct node *
 nodes_find(uint64_t id)
@@ -146,7 +157,9 @@ nodes_link_path(uint64_t nodeid, unsigned int *depth)
 			}
 		}
 		p = xstrdup(n->paths[best]);
-		*depth = min < n->dropped_depth ? min : n->dropped_depth;
+		if (n->more != NULL && n->more->dropped_depth < min)
+			min = n->more->dropped_depth;
+		*depth = min;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
@@ -269,9 +282,15 @@ node_add_path(struct node *n, const char *path)
 	if (n->npaths == NODE_PATHS_MAX) {
 		unsigned int d = reply_link_depth(n->paths[n->npaths - 1]);
 
-		if (d < n->dropped_depth)
-			n->dropped_depth = d;
+		if (d < n->more->dropped_depth)
+			n->more->dropped_depth = d;
 		node_path_remove(n, n->npaths - 1);	/* forget the oldest */
+	}
+	if (n->npaths == 1 && n->paths == &n->path1) {
+		/* A second name: the names move to the side. */
+		n->paths = nodes_more(n)->paths;
+		n->paths[0] = n->path1;
+		n->path1 = NULL;
 	}
 	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
 	n->paths[0] = xstrdup(path);
@@ -289,9 +308,12 @@ node_free(struct node *n)
 		pidx_del(n, n->paths[i]);
 		x_free(n->paths[i]);
 	}
-	x_free(n->open_fh);
-	x_free(n->open_epoch);
 	cache_node_free(n);
+	if (n->more != NULL) {
+		x_free(n->more->open_fh);
+		x_free(n->more->open_epoch);
+		x_free(n->more);
+	}
 	x_free(n);
 }
 
@@ -331,7 +353,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		}
 		n = xcalloc(1, sizeof(*n));
 		n->id = next_id++;
-		n->dropped_depth = UINT_MAX;
+		n->paths = &n->path1;
 		n->dev = a->dev;
 		n->ino = a->ino;
 		n->next_key = by_key[h];
@@ -585,20 +607,22 @@ nodes_renamed(const char *from, const char *to, int exchange)
 void
 nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 {
+	struct node_more *m;
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL) {
-		if (n->nopen == n->capopen) {
-			n->capopen = n->capopen ? n->capopen * 2 : 2;
-			n->open_fh = xrealloc(n->open_fh,
-			    n->capopen * sizeof(*n->open_fh));
-			n->open_epoch = xrealloc(n->open_epoch,
-			    n->capopen * sizeof(*n->open_epoch));
+		m = nodes_more(n);
+		if (m->nopen == m->capopen) {
+			m->capopen = m->capopen ? m->capopen * 2 : 2;
+			m->open_fh = xrealloc(m->open_fh,
+			    m->capopen * sizeof(*m->open_fh));
+			m->open_epoch = xrealloc(m->open_epoch,
+			    m->capopen * sizeof(*m->open_epoch));
 		}
-		n->open_fh[n->nopen] = fh;
-		n->open_epoch[n->nopen] = epoch;
-		n->nopen++;
+		m->open_fh[m->nopen] = fh;
+		m->open_epoch[m->nopen] = epoch;
+		m->nopen++;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -606,16 +630,17 @@ nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 void
 nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 {
+	struct node_more *m;
 	struct node *n;
 	unsigned int i;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL)
-		for (i = 0; i < n->nopen; i++)
-			if (n->open_fh[i] == fh && n->open_epoch[i] == epoch) {
-				n->nopen--;
-				n->open_fh[i] = n->open_fh[n->nopen];
-				n->open_epoch[i] = n->open_epoch[n->nopen];
+	if ((n = nodes_find(nodeid)) != NULL && (m = n->more) != NULL)
+		for (i = 0; i < m->nopen; i++)
+			if (m->open_fh[i] == fh && m->open_epoch[i] == epoch) {
+				m->nopen--;
+				m->open_fh[i] = m->open_fh[m->nopen];
+				m->open_epoch[i] = m->open_epoch[m->nopen];
 				break;
 			}
 	pthread_mutex_unlock(&nodes_mtx);
@@ -624,15 +649,16 @@ nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 int
 nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh)
 {
+	struct node_more *m;
 	struct node *n;
 	unsigned int i;
 	int found = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL)
-		for (i = 0; i < n->nopen && !found; i++)
-			if (n->open_epoch[i] == epoch) {
-				*fh = n->open_fh[i];
+	if ((n = nodes_find(nodeid)) != NULL && (m = n->more) != NULL)
+		for (i = 0; i < m->nopen && !found; i++)
+			if (m->open_epoch[i] == epoch) {
+				*fh = m->open_fh[i];
 				found = 1;
 			}
 	pthread_mutex_unlock(&nodes_mtx);
@@ -685,7 +711,7 @@ nodes_set_dir_watched(uint64_t nodeid, int on)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL)
-		n->dir_watched = on;
+		n->dir_watched = on != 0;
 	pthread_mutex_unlock(&nodes_mtx);
 }
 
@@ -821,8 +847,8 @@ evict_cmp(const void *a, const void *b)
 static int
 evictable(const struct node *n)
 {
-	return n != &root && n->npaths > 0 && n->nopen == 0 &&
-	    !n->posix_locked && n->wpending == 0 && n->spending == 0;
+	return n != &root && n->npaths > 0 &&
+	    (n->more == NULL || n->more->nopen == 0) && !n->posix_locked && n->wpending == 0 && n->spending == 0;
 }
 
 /* The candidates are sorted outside the lock (a million nodes take a
