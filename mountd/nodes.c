@@ -27,6 +27,10 @@ pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
 /* All below are protected by nodes_mtx. */
 static struct node **by_id, **by_key;
 static size_t nbuckets;
+/* Nodes per bucket of by_id and by_key before they grow: a walk of a big
+ * tree holds hundreds of thousands, and at one per bucket the three
+ * tables cost more than a quarter of what each node does. */
+#define NODES_LOAD	4
 static unsigned long nnodes;
 static uint64_t next_id = FUSE_ROOT_ID + 1;
 static struct node root;
@@ -38,14 +42,16 @@ static void (*over_max)(void);		/* set before the session starts */
  * Every name of every node but the root, hashed: an unlink or the rename
  * of a file finds its node at once instead of visiting all of them (a
  * tree that find(1) walked holds tens of thousands). Only the rename of
- * a directory walks the table, for the names below it.
+ * a directory walks the table, for the names below it. The entry holds
+ * the name itself: one allocation per name.
  */
 struct pent {
 	struct node	*n;
-	const char	*path;		/* one of n->paths[] */
 	struct pent	*next;
+	char		 path[];	/* one of n->paths[] points here */
 };
 static struct pent **pidx;
+#define PIDX_LOAD	4	/* names per bucket before it grows */
 static size_t npidx, npent;
 
 static size_t
@@ -181,13 +187,19 @@ nodes_child_path(uint64_t parent, const char *name)
 	return p;
 }
 
-static void
-pidx_add(struct node *n, const char *path)
+/* A copy of path, as n's name in the index (the root's is not in it). */
+static char *
+path_new(struct node *n, const char *path)
 {
-	struct pent *e = xmalloc(sizeof(*e)), **nb, *x, *next;
-	size_t i, nn, h;
+	struct pent *e, **nb, *x, *next;
+	size_t i, nn, h, len;
 
-	if (npent + 1 > npidx) {
+	if (n == &root)
+		return xstrdup(path);
+	len = strlen(path);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->path, path, len + 1);
+	if (npent + 1 > npidx * PIDX_LOAD) {
 		nn = npidx ? npidx * 2 : 1024;
 		nb = xcalloc(nn, sizeof(*nb));
 		for (i = 0; i < npidx; i++)
@@ -202,23 +214,26 @@ pidx_add(struct node *n, const char *path)
 		npidx = nn;
 	}
 	e->n = n;
-	e->path = path;
 	e->next = pidx[nodes_str_hash(path) & (npidx - 1)];
 	pidx[nodes_str_hash(path) & (npidx - 1)] = e;
 	npent++;
+	return e->path;
 }
 
+/* Frees a name of n that path_new() made, and its entry in the index. */
 static void
-pidx_del(struct node *n, const char *path)
+path_free(struct node *n, char *path)
 {
 	struct pent **pp, *e;
 
-	if (npidx == 0)
+	if (n == &root) {
+		x_free(path);
 		return;
+	}
+	e = (struct pent *)(void *)(path - offsetof(struct pent, path));
 	for (pp = &pidx[nodes_str_hash(path) & (npidx - 1)]; *pp;
 	    pp = &(*pp)->next)
-		if ((*pp)->n == n && (*pp)->path == path) {
-			e = *pp;
+		if (*pp == e) {
 			*pp = e->next;
 			x_free(e);
 			npent--;
@@ -230,21 +245,19 @@ pidx_del(struct node *n, const char *path)
 static void
 node_path_remove(struct node *n, unsigned int i)
 {
-	pidx_del(n, n->paths[i]);
-	x_free(n->paths[i]);
+	path_free(n, n->paths[i]);
 	memmove(n->paths + i, n->paths + i + 1,
 	    (n->npaths - i - 1) * sizeof(char *));
 	n->npaths--;
 }
 
-/* Node n's i-th name becomes np (taken). */
+/* Node n's i-th name becomes np (freed here). */
 static void
 node_path_replace(struct node *n, unsigned int i, char *np)
 {
-	pidx_del(n, n->paths[i]);
-	x_free(n->paths[i]);
-	n->paths[i] = np;
-	pidx_add(n, np);
+	path_free(n, n->paths[i]);
+	n->paths[i] = path_new(n, np);
+	x_free(np);
 }
 
 /* The nodes with the name path (at most max of them). */
@@ -293,10 +306,8 @@ node_add_path(struct node *n, const char *path)
 		n->path1 = NULL;
 	}
 	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
-	n->paths[0] = xstrdup(path);
+	n->paths[0] = path_new(n, path);
 	n->npaths++;
-	if (n != &root)
-		pidx_add(n, n->paths[0]);
 }
 
 static void
@@ -304,10 +315,8 @@ node_free(struct node *n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n->npaths; i++) {
-		pidx_del(n, n->paths[i]);
-		x_free(n->paths[i]);
-	}
+	for (i = 0; i < n->npaths; i++)
+		path_free(n, n->paths[i]);
 	cache_node_free(n);
 	if (n->more != NULL) {
 		x_free(n->more->open_fh);
@@ -347,7 +356,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		    (!S_ISLNK(a->mode) || node_named(n, path)))
 			break;
 	if (n == NULL) {
-		if (nnodes + 1 > nbuckets) {
+		if (nnodes + 1 > nbuckets * NODES_LOAD) {
 			grow();
 			h = key_hash(a->dev, a->ino) & (nbuckets - 1);
 		}
