@@ -105,7 +105,7 @@ cache_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
 
 	pthread_mutex_lock(&nodes_mtx);
 	while ((n = nodes_find(nodeid)) != NULL && node_werr(n) == 0 &&
-	    n->wpending > 0 && n->more->wbytes + size > window)
+	    node_wpending(n) > 0 && n->more->wbytes + size > window)
 		pthread_cond_wait(&nodes_cv, &nodes_mtx);
 	if (n == NULL)
 		rc = -ESTALE;
@@ -113,7 +113,7 @@ cache_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
 		rc = node_werr(n);
 	else {
 		m = nodes_more(n);
-		n->wpending++;
+		m->wpending++;
 		m->wbytes += size;
 		if (end > m->wend)
 			m->wend = end;
@@ -129,13 +129,13 @@ cache_write_end(uint64_t nodeid, uint64_t size, int err)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		m = n->more;	/* made by begin */
-		n->wpending--;
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		m = n->more;
+		m->wpending--;
 		m->wbytes -= size;
 		if (err < 0 && m->werr == 0)
 			m->werr = err;
-		if (n->wpending == 0)
+		if (m->wpending == 0)
 			m->wend = 0;
 	}
 	pthread_cond_broadcast(&nodes_cv);
@@ -149,7 +149,7 @@ cache_write_drain(uint64_t nodeid, int clear)
 	int err = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	while ((n = nodes_find(nodeid)) != NULL && n->wpending > 0)
+	while ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0)
 		pthread_cond_wait(&nodes_cv, &nodes_mtx);
 	if (n != NULL) {
 		err = node_werr(n);
@@ -167,13 +167,13 @@ cache_fix_attr(uint64_t nodeid, struct proto_attr *a)
 	uint64_t size;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		if (n->spending > 0 && n->have_attr) {
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		if (n->more->spending > 0 && n->have_attr) {
 			size = a->size;
 			*a = n->attr;
 			a->size = size;
 		}
-		if (a->size < n->more->wend)	/* made by begin */
+		if (a->size < n->more->wend)
 			a->size = n->more->wend;
 	} else if (n != NULL)
 		cache_record_attr(n, a);
@@ -195,6 +195,7 @@ int
 cache_setattr_begin(uint64_t nodeid, const struct cache_setattr *sa,
     struct proto_attr *out)
 {
+	struct node_more *m;
 	struct node *n;
 	struct proto_attr *a;
 	int rc = -1;
@@ -229,11 +230,12 @@ cache_setattr_begin(uint64_t nodeid, const struct cache_setattr *sa,
 	a->ctime_sec = sa->now_sec;
 	a->ctime_nsec = sa->now_nsec;
 	n->attr_est = 1;
-	n->wpending++;
-	n->spending++;
+	m = nodes_more(n);
+	m->wpending++;
+	m->spending++;
 	*out = *a;
-	if (out->size < nodes_more(n)->wend)
-		out->size = n->more->wend;
+	if (out->size < m->wend)
+		out->size = m->wend;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&nodes_mtx);
@@ -247,13 +249,13 @@ cache_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		m = n->more;	/* made by begin */
-		n->wpending--;
-		n->spending--;
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		m = n->more;
+		m->wpending--;
+		m->spending--;
 		if (err < 0 && m->werr == 0)
 			m->werr = err;
-		if (n->wpending == 0) {
+		if (m->wpending == 0) {
 			m->wend = 0;
 			/* have_attr is still set: begin asked for it, and
 			 * nothing clears it while a change is outstanding. */
@@ -382,7 +384,7 @@ cache_forget_attr(uint64_t nodeid)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending == 0)
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) == 0)
 		n->have_attr = 0;
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -409,10 +411,10 @@ cache_pending_attr(uint64_t nodeid, struct proto_attr *a)
 	int rc = -1;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->spending > 0 &&
+	if ((n = nodes_find(nodeid)) != NULL && node_spending(n) > 0 &&
 	    n->have_attr) {
 		*a = n->attr;
-		if (a->size < n->more->wend)	/* made by begin */
+		if (a->size < n->more->wend)
 			a->size = n->more->wend;
 		rc = 0;
 	}
@@ -428,7 +430,7 @@ cache_behind(uint64_t nodeid)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL)
-		behind = n->wpending > 0 || n->spending > 0;
+		behind = node_wpending(n) > 0 || node_spending(n) > 0;
 	pthread_mutex_unlock(&nodes_mtx);
 	return behind;
 }
@@ -442,7 +444,7 @@ cache_known_attr(uint64_t nodeid, double timeout, struct proto_attr *a,
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->created_here &&
-	    n->have_attr && !n->attr_stale && n->wpending == 0 &&
+	    n->have_attr && !n->attr_stale && node_wpending(n) == 0 &&
 	    mono_now() - n->attr_at < timeout) {
 		*a = n->attr;
 		*estimated = n->attr_est;

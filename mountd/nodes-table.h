@@ -23,12 +23,15 @@ struct name_ent;			/* cache.c */
  * nodes by the hundred thousand, and almost none of them have any of it.
  */
 struct node_more {
-	/* The names when there is more than one (n->paths points here). */
+	/* The names when there is more than one (names_aside). */
 	char		*paths[NODE_PATHS_MAX];
 	/* The shallowest of the names forgotten to make room for newer
 	 * ones: the kernel may still follow a link by such a name. */
 	unsigned int	 dropped_depth;
 	unsigned int	 nopen, capopen;
+	/* Writes answered to the kernel and not yet done by the agent,
+	 * and of them, attribute changes. */
+	unsigned int	 wpending, spending;
 	uint64_t	*open_fh, *open_epoch;	/* agent handles held open */
 	uint64_t	 wbytes, wend;	/* of the writes outstanding */
 	int		 werr;		/* first failure, until reported */
@@ -45,14 +48,11 @@ struct node {
 	uint64_t	 id;
 	uint64_t	 dev, ino;
 	/* The names it is known by, most recent first; none once the last
-	 * one was unlinked (open files are then reached by handle). Points
-	 * at path1 while there is at most one, else at more->paths. */
-	char		**paths;
+	 * one was unlinked (open files are then reached by handle). In
+	 * path1 while there is at most one, else in more->paths: see
+	 * node_paths(). */
 	char		*path1;
 	struct node_more *more;		/* NULL until needed */
-	/* Writes answered to the kernel and not yet done by the agent,
-	 * and of them, attribute changes. */
-	unsigned int	 wpending, spending;
 	/* The attributes last heard, or, while changes are outstanding,
 	 * the ones they will leave. */
 	struct proto_attr attr;
@@ -76,10 +76,31 @@ struct node {
 	/* A directory the agent watches (its answers said ATTR_WATCHED):
 	 * its "no such name" may be cached long. */
 	unsigned int	 dir_watched : 1;
+	unsigned int	 names_aside : 1; /* the names are in more->paths */
 	struct node	*next_id, *next_key;
 };
 
 extern pthread_mutex_t nodes_mtx;
+
+/* The names of n (n->npaths of them), most recent first. */
+static inline char **
+node_paths(struct node *n)
+{
+	return n->names_aside ? n->more->paths : &n->path1;
+}
+
+/* Writes (and attribute changes) outstanding on n. */
+static inline unsigned int
+node_wpending(const struct node *n)
+{
+	return n->more != NULL ? n->more->wpending : 0;
+}
+
+static inline unsigned int
+node_spending(const struct node *n)
+{
+	return n->more != NULL ? n->more->spending : 0;
+}
 
 /* The node of an id, or NULL. Called with nodes_mtx held. */
 struct node *nodes_find(uint64_t id);

@@ -48,7 +48,7 @@ static void (*over_max)(void);		/* set before the session starts */
 struct pent {
 	struct node	*n;
 	struct pent	*next;
-	char		 path[];	/* one of n->paths[] points here */
+	char		 path[];	/* one of node_paths(n) points here */
 };
 static struct pent **pidx;
 #define PIDX_LOAD	4	/* names per bucket before it grows */
@@ -103,8 +103,7 @@ nodes_init(void)
 	by_id = xcalloc(nbuckets, sizeof(*by_id));
 	by_key = xcalloc(nbuckets, sizeof(*by_key));
 	root.id = FUSE_ROOT_ID;
-	root.paths = &root.path1;
-	root.paths[0] = xstrdup("/");
+	root.path1 = xstrdup("/");
 	root.npaths = 1;
 	root.nlookup = 1;
 }
@@ -141,7 +140,7 @@ nodes_path(uint64_t nodeid)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0)
-		p = xstrdup(n->paths[0]);
+		p = xstrdup(node_paths(n)[0]);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
@@ -156,13 +155,13 @@ nodes_link_path(uint64_t nodeid, unsigned int *depth)
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0) {
 		for (i = 0; i < n->npaths; i++) {
-			d = reply_link_depth(n->paths[i]);
+			d = reply_link_depth(node_paths(n)[i]);
 			if (d < min) {
 				min = d;
 				best = i;
 			}
 		}
-		p = xstrdup(n->paths[best]);
+		p = xstrdup(node_paths(n)[best]);
 		if (n->more != NULL && n->more->dropped_depth < min)
 			min = n->more->dropped_depth;
 		*depth = min;
@@ -181,8 +180,8 @@ nodes_child_path(uint64_t parent, const char *name)
 		return NULL;
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(parent)) != NULL && n->npaths > 0)
-		xasprintf(&p, "%s/%s", strcmp(n->paths[0], "/") ?
-		    n->paths[0] : "", name);
+		xasprintf(&p, "%s/%s", strcmp(node_paths(n)[0], "/") ?
+		    node_paths(n)[0] : "", name);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
@@ -245,8 +244,8 @@ path_free(struct node *n, char *path)
 static void
 node_path_remove(struct node *n, unsigned int i)
 {
-	path_free(n, n->paths[i]);
-	memmove(n->paths + i, n->paths + i + 1,
+	path_free(n, node_paths(n)[i]);
+	memmove(node_paths(n) + i, node_paths(n) + i + 1,
 	    (n->npaths - i - 1) * sizeof(char *));
 	n->npaths--;
 }
@@ -255,8 +254,8 @@ node_path_remove(struct node *n, unsigned int i)
 static void
 node_path_replace(struct node *n, unsigned int i, char *np)
 {
-	path_free(n, n->paths[i]);
-	n->paths[i] = path_new(n, np);
+	path_free(n, node_paths(n)[i]);
+	node_paths(n)[i] = path_new(n, np);
 	x_free(np);
 }
 
@@ -280,33 +279,34 @@ nodes_named(const char *path, struct node **out, size_t max)
 static void
 node_add_path(struct node *n, const char *path)
 {
+	char **paths = node_paths(n), *p;
 	unsigned int i;
-	char *p;
 
 	for (i = 0; i < n->npaths; i++)
-		if (strcmp(n->paths[i], path) == 0)
+		if (strcmp(paths[i], path) == 0)
 			break;
 	if (i < n->npaths) {
-		p = n->paths[i];
-		memmove(n->paths + 1, n->paths, i * sizeof(char *));
-		n->paths[0] = p;
+		p = paths[i];
+		memmove(paths + 1, paths, i * sizeof(char *));
+		paths[0] = p;
 		return;
 	}
 	if (n->npaths == NODE_PATHS_MAX) {
-		unsigned int d = reply_link_depth(n->paths[n->npaths - 1]);
+		unsigned int d = reply_link_depth(paths[n->npaths - 1]);
 
 		if (d < n->more->dropped_depth)
 			n->more->dropped_depth = d;
 		node_path_remove(n, n->npaths - 1);	/* forget the oldest */
 	}
-	if (n->npaths == 1 && n->paths == &n->path1) {
+	if (n->npaths == 1 && !n->names_aside) {
 		/* A second name: the names move to the side. */
-		n->paths = nodes_more(n)->paths;
-		n->paths[0] = n->path1;
+		nodes_more(n)->paths[0] = n->path1;
 		n->path1 = NULL;
+		n->names_aside = 1;
+		paths = node_paths(n);
 	}
-	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
-	n->paths[0] = path_new(n, path);
+	memmove(paths + 1, paths, n->npaths * sizeof(char *));
+	paths[0] = path_new(n, path);
 	n->npaths++;
 }
 
@@ -316,7 +316,7 @@ node_free(struct node *n)
 	unsigned int i;
 
 	for (i = 0; i < n->npaths; i++)
-		path_free(n, n->paths[i]);
+		path_free(n, node_paths(n)[i]);
 	cache_node_free(n);
 	if (n->more != NULL) {
 		x_free(n->more->open_fh);
@@ -328,9 +328,9 @@ node_free(struct node *n)
 
 /* 1 if path is the node's name (a symlink has one). */
 static int
-node_named(const struct node *n, const char *path)
+node_named(struct node *n, const char *path)
 {
-	return n->npaths > 0 && strcmp(n->paths[0], path) == 0;
+	return n->npaths > 0 && strcmp(node_paths(n)[0], path) == 0;
 }
 
 /*
@@ -362,7 +362,6 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		}
 		n = xcalloc(1, sizeof(*n));
 		n->id = next_id++;
-		n->paths = &n->path1;
 		n->dev = a->dev;
 		n->ino = a->ino;
 		n->next_key = by_key[h];
@@ -375,7 +374,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	n->nlookup++;
 	n->used = ++use_tick;
 	n->flags = a->flags;
-	if (n->wpending == 0)
+	if (node_wpending(n) == 0)
 		cache_record_attr(n, a);
 	id = n->id;
 	over = max_nodes > 0 && nnodes > max_nodes;
@@ -490,7 +489,7 @@ drop_path(struct node *n, void *arg)
 	unsigned int i = 0;
 
 	while (i < n->npaths) {
-		if (n != &root && strcmp(n->paths[i], path) == 0) {
+		if (n != &root && strcmp(node_paths(n)[i], path) == 0) {
 			n->attr_stale = 1;	/* its link count changed */
 			/* ... and so do attributes answered before the agent
 			 * is asked again (changes made behind, on a file open
@@ -520,16 +519,17 @@ move_paths(struct node *n, void *arg)
 	struct path_change *pc = arg;
 	unsigned int i, j;
 	size_t l;
-	char *np;
+	char *p, *np;
 
 	if (n == &root)
 		return;
 	for (i = 0; i < n->npaths; i++) {
 		np = NULL;
-		if ((l = under(n->paths[i], pc->from)) > 0)
-			np = replace_prefix(n->paths[i], l, pc->to);
-		else if (pc->exchange && (l = under(n->paths[i], pc->to)) > 0)
-			np = replace_prefix(n->paths[i], l, pc->from);
+		p = node_paths(n)[i];
+		if ((l = under(p, pc->from)) > 0)
+			np = replace_prefix(p, l, pc->to);
+		else if (pc->exchange && (l = under(p, pc->to)) > 0)
+			np = replace_prefix(p, l, pc->from);
 		if (np != NULL) {
 			/* The renamed node itself: its ctime changed. */
 			if (strcmp(np, pc->to) == 0 ||
@@ -541,7 +541,7 @@ move_paths(struct node *n, void *arg)
 	/* Two names of one file may now be one. */
 	for (i = 0; i < n->npaths; i++)
 		for (j = i + 1; j < n->npaths; ) {
-			if (strcmp(n->paths[i], n->paths[j]) == 0)
+			if (strcmp(node_paths(n)[i], node_paths(n)[j]) == 0)
 				node_path_remove(n, j);
 			else
 				j++;
@@ -794,10 +794,10 @@ names_collect(struct node *n, void *arg)
 	}
 	for (i = 0; i < n->npaths; i++) {
 		if (w->path != NULL && strcmp(w->path, "/") != 0 &&
-		    under(n->paths[i], w->path) == 0)
+		    under(node_paths(n)[i], w->path) == 0)
 			continue;
 		n->dir_watched = 0;
-		names_add_path(w, n, n->paths[i]);
+		names_add_path(w, n, node_paths(n)[i]);
 	}
 }
 
@@ -857,7 +857,8 @@ static int
 evictable(const struct node *n)
 {
 	return n != &root && n->npaths > 0 &&
-	    (n->more == NULL || n->more->nopen == 0) && !n->posix_locked && n->wpending == 0 && n->spending == 0;
+	    (n->more == NULL || n->more->nopen == 0) && !n->posix_locked &&
+	    node_wpending(n) == 0 && node_spending(n) == 0;
 }
 
 /* The candidates are sorted outside the lock (a million nodes take a
@@ -896,7 +897,7 @@ nodes_evict_names(struct nodes_name **out)
 		if ((n = nodes_find(c[i].id)) == NULL || !evictable(n))
 			continue;
 		for (j = 0; j < n->npaths; j++)
-			names_add_path(&w, n, n->paths[j]);
+			names_add_path(&w, n, node_paths(n)[j]);
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	x_free(c);
