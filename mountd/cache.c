@@ -47,18 +47,28 @@ cache_record_attr(struct node *n, const struct proto_attr *a)
 static void
 names_clear(struct node *n)
 {
+	struct node_more *m = n->more;
 	struct name_ent *e, *next;
 	size_t i;
 
-	for (i = 0; i < n->nbnames; i++)
-		for (e = n->names[i]; e; e = next) {
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nbnames; i++)
+		for (e = m->names[i]; e; e = next) {
 			next = e->next;
 			x_free(e);
 		}
-	x_free(n->names);
-	n->names = NULL;
-	n->nnames = n->nbnames = 0;
-	n->fresh_until = 0;
+	x_free(m->names);
+	m->names = NULL;
+	m->nnames = m->nbnames = 0;
+	m->fresh_until = 0;
+}
+
+/* The first write failure not reported yet (0: none). */
+static int
+node_werr(const struct node *n)
+{
+	return n->more != NULL ? n->more->werr : 0;
 }
 
 void
@@ -89,22 +99,24 @@ int
 cache_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
     uint64_t window)
 {
+	struct node_more *m;
 	struct node *n;
 	int rc = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	while ((n = nodes_find(nodeid)) != NULL && n->werr == 0 &&
-	    n->wpending > 0 && n->wbytes + size > window)
+	while ((n = nodes_find(nodeid)) != NULL && node_werr(n) == 0 &&
+	    node_wpending(n) > 0 && n->more->wbytes + size > window)
 		pthread_cond_wait(&nodes_cv, &nodes_mtx);
 	if (n == NULL)
 		rc = -ESTALE;
-	else if (n->werr != 0)
-		rc = n->werr;
+	else if (node_werr(n) != 0)
+		rc = node_werr(n);
 	else {
-		n->wpending++;
-		n->wbytes += size;
-		if (end > n->wend)
-			n->wend = end;
+		m = nodes_more(n);
+		m->wpending++;
+		m->wbytes += size;
+		if (end > m->wend)
+			m->wend = end;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return rc;
@@ -113,16 +125,18 @@ cache_write_begin(uint64_t nodeid, uint64_t end, uint64_t size,
 void
 cache_write_end(uint64_t nodeid, uint64_t size, int err)
 {
+	struct node_more *m;
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		n->wpending--;
-		n->wbytes -= size;
-		if (err < 0 && n->werr == 0)
-			n->werr = err;
-		if (n->wpending == 0)
-			n->wend = 0;
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		m = n->more;
+		m->wpending--;
+		m->wbytes -= size;
+		if (err < 0 && m->werr == 0)
+			m->werr = err;
+		if (m->wpending == 0)
+			m->wend = 0;
 	}
 	pthread_cond_broadcast(&nodes_cv);
 	pthread_mutex_unlock(&nodes_mtx);
@@ -135,12 +149,12 @@ cache_write_drain(uint64_t nodeid, int clear)
 	int err = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	while ((n = nodes_find(nodeid)) != NULL && n->wpending > 0)
+	while ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0)
 		pthread_cond_wait(&nodes_cv, &nodes_mtx);
 	if (n != NULL) {
-		err = n->werr;
-		if (clear)
-			n->werr = 0;
+		err = node_werr(n);
+		if (clear && n->more != NULL)
+			n->more->werr = 0;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return err;
@@ -153,14 +167,14 @@ cache_fix_attr(uint64_t nodeid, struct proto_attr *a)
 	uint64_t size;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		if (n->spending > 0 && n->have_attr) {
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		if (n->more->spending > 0 && n->have_attr) {
 			size = a->size;
 			*a = n->attr;
 			a->size = size;
 		}
-		if (a->size < n->wend)
-			a->size = n->wend;
+		if (a->size < n->more->wend)
+			a->size = n->more->wend;
 	} else if (n != NULL)
 		cache_record_attr(n, a);
 	pthread_mutex_unlock(&nodes_mtx);
@@ -181,13 +195,14 @@ int
 cache_setattr_begin(uint64_t nodeid, const struct cache_setattr *sa,
     struct proto_attr *out)
 {
+	struct node_more *m;
 	struct node *n;
 	struct proto_attr *a;
 	int rc = -1;
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) == NULL || !n->created_here ||
-	    !n->have_attr || n->werr != 0)
+	    !n->have_attr || node_werr(n) != 0)
 		goto out;
 	a = &n->attr;
 	if (sa->set_mode)
@@ -215,11 +230,12 @@ cache_setattr_begin(uint64_t nodeid, const struct cache_setattr *sa,
 	a->ctime_sec = sa->now_sec;
 	a->ctime_nsec = sa->now_nsec;
 	n->attr_est = 1;
-	n->wpending++;
-	n->spending++;
+	m = nodes_more(n);
+	m->wpending++;
+	m->spending++;
 	*out = *a;
-	if (out->size < n->wend)
-		out->size = n->wend;
+	if (out->size < m->wend)
+		out->size = m->wend;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&nodes_mtx);
@@ -229,16 +245,18 @@ out:
 void
 cache_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
 {
+	struct node_more *m;
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending > 0) {
-		n->wpending--;
-		n->spending--;
-		if (err < 0 && n->werr == 0)
-			n->werr = err;
-		if (n->wpending == 0) {
-			n->wend = 0;
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) > 0) {
+		m = n->more;
+		m->wpending--;
+		m->spending--;
+		if (err < 0 && m->werr == 0)
+			m->werr = err;
+		if (m->wpending == 0) {
+			m->wend = 0;
 			/* have_attr is still set: begin asked for it, and
 			 * nothing clears it while a change is outstanding. */
 			if (real != NULL)
@@ -252,11 +270,11 @@ cache_setattr_end(uint64_t nodeid, int err, const struct proto_attr *real)
 }
 
 static struct name_ent **
-name_find(struct node *n, const char *name)
+name_find(struct node_more *m, const char *name)
 {
 	struct name_ent **pp;
 
-	for (pp = &n->names[nodes_str_hash(name) & (n->nbnames - 1)]; *pp;
+	for (pp = &m->names[nodes_str_hash(name) & (m->nbnames - 1)]; *pp;
 	    pp = &(*pp)->next)
 		if (strcmp((*pp)->name, name) == 0)
 			return pp;
@@ -266,14 +284,16 @@ name_find(struct node *n, const char *name)
 void
 cache_dir_made(uint64_t nodeid, double fresh_s)
 {
+	struct node_more *m;
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && fresh_s > 0) {
 		names_clear(n);
-		n->nbnames = 16;
-		n->names = xcalloc(n->nbnames, sizeof(*n->names));
-		n->fresh_until = mono_now() + fresh_s;
+		m = nodes_more(n);
+		m->nbnames = 16;
+		m->names = xcalloc(m->nbnames, sizeof(*m->names));
+		m->fresh_until = mono_now() + fresh_s;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -282,20 +302,22 @@ void
 cache_dir_note(uint64_t nodeid, const char *name, int present)
 {
 	struct name_ent **pp, *e, **nb, *next;
+	struct node_more *m;
 	struct node *n;
 	size_t i, nbn, h;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) == NULL || n->names == NULL)
+	if ((n = nodes_find(nodeid)) == NULL || (m = n->more) == NULL ||
+	    m->names == NULL)
 		goto out;
-	pp = name_find(n, name);
+	pp = name_find(m, name);
 	if (!present && *pp != NULL) {
 		e = *pp;
 		*pp = e->next;
 		x_free(e);
-		n->nnames--;
+		m->nnames--;
 	} else if (present && *pp == NULL) {
-		if (n->nnames >= FRESH_NAMES_MAX) {
+		if (m->nnames >= FRESH_NAMES_MAX) {
 			names_clear(n);
 			goto out;
 		}
@@ -303,19 +325,19 @@ cache_dir_note(uint64_t nodeid, const char *name, int present)
 		strcpy(e->name, name);
 		e->next = NULL;
 		*pp = e;
-		if (++n->nnames > n->nbnames) {
-			nbn = n->nbnames * 2;
+		if (++m->nnames > m->nbnames) {
+			nbn = m->nbnames * 2;
 			nb = xcalloc(nbn, sizeof(*nb));
-			for (i = 0; i < n->nbnames; i++)
-				for (e = n->names[i]; e; e = next) {
+			for (i = 0; i < m->nbnames; i++)
+				for (e = m->names[i]; e; e = next) {
 					next = e->next;
 					h = nodes_str_hash(e->name) & (nbn - 1);
 					e->next = nb[h];
 					nb[h] = e;
 				}
-			x_free(n->names);
-			n->names = nb;
-			n->nbnames = nbn;
+			x_free(m->names);
+			m->names = nb;
+			m->nbnames = nbn;
 		}
 	}
 out:
@@ -325,16 +347,18 @@ out:
 double
 cache_dir_absent(uint64_t nodeid, const char *name)
 {
+	struct node_more *m;
 	struct node *n;
 	double left = 0, now;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->names != NULL) {
+	if ((n = nodes_find(nodeid)) != NULL && (m = n->more) != NULL &&
+	    m->names != NULL) {
 		now = mono_now();
-		if (now >= n->fresh_until)
+		if (now >= m->fresh_until)
 			names_clear(n);
-		else if (*name_find(n, name) == NULL)
-			left = n->fresh_until - now;
+		else if (*name_find(m, name) == NULL)
+			left = m->fresh_until - now;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return left;
@@ -360,7 +384,7 @@ cache_forget_attr(uint64_t nodeid)
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->wpending == 0)
+	if ((n = nodes_find(nodeid)) != NULL && node_wpending(n) == 0)
 		n->have_attr = 0;
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -387,11 +411,11 @@ cache_pending_attr(uint64_t nodeid, struct proto_attr *a)
 	int rc = -1;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL && n->spending > 0 &&
+	if ((n = nodes_find(nodeid)) != NULL && node_spending(n) > 0 &&
 	    n->have_attr) {
 		*a = n->attr;
-		if (a->size < n->wend)
-			a->size = n->wend;
+		if (a->size < n->more->wend)
+			a->size = n->more->wend;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
@@ -406,7 +430,7 @@ cache_behind(uint64_t nodeid)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL)
-		behind = n->wpending > 0 || n->spending > 0;
+		behind = node_wpending(n) > 0 || node_spending(n) > 0;
 	pthread_mutex_unlock(&nodes_mtx);
 	return behind;
 }
@@ -420,7 +444,7 @@ cache_known_attr(uint64_t nodeid, double timeout, struct proto_attr *a,
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->created_here &&
-	    n->have_attr && !n->attr_stale && n->wpending == 0 &&
+	    n->have_attr && !n->attr_stale && node_wpending(n) == 0 &&
 	    mono_now() - n->attr_at < timeout) {
 		*a = n->attr;
 		*estimated = n->attr_est;

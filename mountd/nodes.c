@@ -27,6 +27,10 @@ pthread_mutex_t nodes_mtx = PTHREAD_MUTEX_INITIALIZER;
 /* All below are protected by nodes_mtx. */
 static struct node **by_id, **by_key;
 static size_t nbuckets;
+/* Nodes per bucket of by_id and by_key before they grow: a walk of a big
+ * tree holds hundreds of thousands, and at one per bucket the three
+ * tables cost more than a quarter of what each node does. */
+#define NODES_LOAD	4
 static unsigned long nnodes;
 static uint64_t next_id = FUSE_ROOT_ID + 1;
 static struct node root;
@@ -38,14 +42,16 @@ static void (*over_max)(void);		/* set before the session starts */
  * Every name of every node but the root, hashed: an unlink or the rename
  * of a file finds its node at once instead of visiting all of them (a
  * tree that find(1) walked holds tens of thousands). Only the rename of
- * a directory walks the table, for the names below it.
+ * a directory walks the table, for the names below it. The entry holds
+ * the name itself: one allocation per name.
  */
 struct pent {
 	struct node	*n;
-	const char	*path;		/* one of n->paths[] */
 	struct pent	*next;
+	char		 path[];	/* one of node_paths(n) points here */
 };
 static struct pent **pidx;
+#define PIDX_LOAD	4	/* names per bucket before it grows */
 static size_t npidx, npent;
 
 static size_t
@@ -97,11 +103,21 @@ nodes_init(void)
 	by_id = xcalloc(nbuckets, sizeof(*by_id));
 	by_key = xcalloc(nbuckets, sizeof(*by_key));
 	root.id = FUSE_ROOT_ID;
-	root.paths[0] = xstrdup("/");
+	root.path1 = xstrdup("/");
 	root.npaths = 1;
 	root.nlookup = 1;
 }
 
+
+struct node_more *
+nodes_more(struct node *n)
+{
+	if (n->more == NULL) {
+		n->more = xcalloc(1, sizeof(*n->more));
+		n->more->dropped_depth = UINT_MAX;
+	}
+	return n->more;
+}
 
 struct node *
 nodes_find(uint64_t id)
@@ -124,7 +140,7 @@ nodes_path(uint64_t nodeid)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0)
-		p = xstrdup(n->paths[0]);
+		p = xstrdup(node_paths(n)[0]);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
@@ -139,14 +155,16 @@ nodes_link_path(uint64_t nodeid, unsigned int *depth)
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL && n->npaths > 0) {
 		for (i = 0; i < n->npaths; i++) {
-			d = reply_link_depth(n->paths[i]);
+			d = reply_link_depth(node_paths(n)[i]);
 			if (d < min) {
 				min = d;
 				best = i;
 			}
 		}
-		p = xstrdup(n->paths[best]);
-		*depth = min < n->dropped_depth ? min : n->dropped_depth;
+		p = xstrdup(node_paths(n)[best]);
+		if (n->more != NULL && n->more->dropped_depth < min)
+			min = n->more->dropped_depth;
+		*depth = min;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
@@ -162,19 +180,25 @@ nodes_child_path(uint64_t parent, const char *name)
 		return NULL;
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(parent)) != NULL && n->npaths > 0)
-		xasprintf(&p, "%s/%s", strcmp(n->paths[0], "/") ?
-		    n->paths[0] : "", name);
+		xasprintf(&p, "%s/%s", strcmp(node_paths(n)[0], "/") ?
+		    node_paths(n)[0] : "", name);
 	pthread_mutex_unlock(&nodes_mtx);
 	return p;
 }
 
-static void
-pidx_add(struct node *n, const char *path)
+/* A copy of path, as n's name in the index (the root's is not in it). */
+static char *
+path_new(struct node *n, const char *path)
 {
-	struct pent *e = xmalloc(sizeof(*e)), **nb, *x, *next;
-	size_t i, nn, h;
+	struct pent *e, **nb, *x, *next;
+	size_t i, nn, h, len;
 
-	if (npent + 1 > npidx) {
+	if (n == &root)
+		return xstrdup(path);
+	len = strlen(path);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->path, path, len + 1);
+	if (npent + 1 > npidx * PIDX_LOAD) {
 		nn = npidx ? npidx * 2 : 1024;
 		nb = xcalloc(nn, sizeof(*nb));
 		for (i = 0; i < npidx; i++)
@@ -189,23 +213,26 @@ pidx_add(struct node *n, const char *path)
 		npidx = nn;
 	}
 	e->n = n;
-	e->path = path;
 	e->next = pidx[nodes_str_hash(path) & (npidx - 1)];
 	pidx[nodes_str_hash(path) & (npidx - 1)] = e;
 	npent++;
+	return e->path;
 }
 
+/* Frees a name of n that path_new() made, and its entry in the index. */
 static void
-pidx_del(struct node *n, const char *path)
+path_free(struct node *n, char *path)
 {
 	struct pent **pp, *e;
 
-	if (npidx == 0)
+	if (n == &root) {
+		x_free(path);
 		return;
+	}
+	e = (struct pent *)(void *)(path - offsetof(struct pent, path));
 	for (pp = &pidx[nodes_str_hash(path) & (npidx - 1)]; *pp;
 	    pp = &(*pp)->next)
-		if ((*pp)->n == n && (*pp)->path == path) {
-			e = *pp;
+		if (*pp == e) {
 			*pp = e->next;
 			x_free(e);
 			npent--;
@@ -217,21 +244,19 @@ pidx_del(struct node *n, const char *path)
 static void
 node_path_remove(struct node *n, unsigned int i)
 {
-	pidx_del(n, n->paths[i]);
-	x_free(n->paths[i]);
-	memmove(n->paths + i, n->paths + i + 1,
+	path_free(n, node_paths(n)[i]);
+	memmove(node_paths(n) + i, node_paths(n) + i + 1,
 	    (n->npaths - i - 1) * sizeof(char *));
 	n->npaths--;
 }
 
-/* Node n's i-th name becomes np (taken). */
+/* Node n's i-th name becomes np (freed here). */
 static void
 node_path_replace(struct node *n, unsigned int i, char *np)
 {
-	pidx_del(n, n->paths[i]);
-	x_free(n->paths[i]);
-	n->paths[i] = np;
-	pidx_add(n, np);
+	path_free(n, node_paths(n)[i]);
+	node_paths(n)[i] = path_new(n, np);
+	x_free(np);
 }
 
 /* The nodes with the name path (at most max of them). */
@@ -254,30 +279,35 @@ nodes_named(const char *path, struct node **out, size_t max)
 static void
 node_add_path(struct node *n, const char *path)
 {
+	char **paths = node_paths(n), *p;
 	unsigned int i;
-	char *p;
 
 	for (i = 0; i < n->npaths; i++)
-		if (strcmp(n->paths[i], path) == 0)
+		if (strcmp(paths[i], path) == 0)
 			break;
 	if (i < n->npaths) {
-		p = n->paths[i];
-		memmove(n->paths + 1, n->paths, i * sizeof(char *));
-		n->paths[0] = p;
+		p = paths[i];
+		memmove(paths + 1, paths, i * sizeof(char *));
+		paths[0] = p;
 		return;
 	}
 	if (n->npaths == NODE_PATHS_MAX) {
-		unsigned int d = reply_link_depth(n->paths[n->npaths - 1]);
+		unsigned int d = reply_link_depth(paths[n->npaths - 1]);
 
-		if (d < n->dropped_depth)
-			n->dropped_depth = d;
+		if (d < n->more->dropped_depth)
+			n->more->dropped_depth = d;
 		node_path_remove(n, n->npaths - 1);	/* forget the oldest */
 	}
-	memmove(n->paths + 1, n->paths, n->npaths * sizeof(char *));
-	n->paths[0] = xstrdup(path);
+	if (n->npaths == 1 && !n->names_aside) {
+		/* A second name: the names move to the side. */
+		nodes_more(n)->paths[0] = n->path1;
+		n->path1 = NULL;
+		n->names_aside = 1;
+		paths = node_paths(n);
+	}
+	memmove(paths + 1, paths, n->npaths * sizeof(char *));
+	paths[0] = path_new(n, path);
 	n->npaths++;
-	if (n != &root)
-		pidx_add(n, n->paths[0]);
 }
 
 static void
@@ -285,21 +315,22 @@ node_free(struct node *n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n->npaths; i++) {
-		pidx_del(n, n->paths[i]);
-		x_free(n->paths[i]);
-	}
-	x_free(n->open_fh);
-	x_free(n->open_epoch);
+	for (i = 0; i < n->npaths; i++)
+		path_free(n, node_paths(n)[i]);
 	cache_node_free(n);
+	if (n->more != NULL) {
+		x_free(n->more->open_fh);
+		x_free(n->more->open_epoch);
+		x_free(n->more);
+	}
 	x_free(n);
 }
 
 /* 1 if path is the node's name (a symlink has one). */
 static int
-node_named(const struct node *n, const char *path)
+node_named(struct node *n, const char *path)
 {
-	return n->npaths > 0 && strcmp(n->paths[0], path) == 0;
+	return n->npaths > 0 && strcmp(node_paths(n)[0], path) == 0;
 }
 
 /*
@@ -325,13 +356,12 @@ nodes_ref(const char *path, const struct proto_attr *a)
 		    (!S_ISLNK(a->mode) || node_named(n, path)))
 			break;
 	if (n == NULL) {
-		if (nnodes + 1 > nbuckets) {
+		if (nnodes + 1 > nbuckets * NODES_LOAD) {
 			grow();
 			h = key_hash(a->dev, a->ino) & (nbuckets - 1);
 		}
 		n = xcalloc(1, sizeof(*n));
 		n->id = next_id++;
-		n->dropped_depth = UINT_MAX;
 		n->dev = a->dev;
 		n->ino = a->ino;
 		n->next_key = by_key[h];
@@ -344,7 +374,7 @@ nodes_ref(const char *path, const struct proto_attr *a)
 	n->nlookup++;
 	n->used = ++use_tick;
 	n->flags = a->flags;
-	if (n->wpending == 0)
+	if (node_wpending(n) == 0)
 		cache_record_attr(n, a);
 	id = n->id;
 	over = max_nodes > 0 && nnodes > max_nodes;
@@ -459,7 +489,7 @@ drop_path(struct node *n, void *arg)
 	unsigned int i = 0;
 
 	while (i < n->npaths) {
-		if (n != &root && strcmp(n->paths[i], path) == 0) {
+		if (n != &root && strcmp(node_paths(n)[i], path) == 0) {
 			n->attr_stale = 1;	/* its link count changed */
 			/* ... and so do attributes answered before the agent
 			 * is asked again (changes made behind, on a file open
@@ -489,16 +519,17 @@ move_paths(struct node *n, void *arg)
 	struct path_change *pc = arg;
 	unsigned int i, j;
 	size_t l;
-	char *np;
+	char *p, *np;
 
 	if (n == &root)
 		return;
 	for (i = 0; i < n->npaths; i++) {
 		np = NULL;
-		if ((l = under(n->paths[i], pc->from)) > 0)
-			np = replace_prefix(n->paths[i], l, pc->to);
-		else if (pc->exchange && (l = under(n->paths[i], pc->to)) > 0)
-			np = replace_prefix(n->paths[i], l, pc->from);
+		p = node_paths(n)[i];
+		if ((l = under(p, pc->from)) > 0)
+			np = replace_prefix(p, l, pc->to);
+		else if (pc->exchange && (l = under(p, pc->to)) > 0)
+			np = replace_prefix(p, l, pc->from);
 		if (np != NULL) {
 			/* The renamed node itself: its ctime changed. */
 			if (strcmp(np, pc->to) == 0 ||
@@ -510,7 +541,7 @@ move_paths(struct node *n, void *arg)
 	/* Two names of one file may now be one. */
 	for (i = 0; i < n->npaths; i++)
 		for (j = i + 1; j < n->npaths; ) {
-			if (strcmp(n->paths[i], n->paths[j]) == 0)
+			if (strcmp(node_paths(n)[i], node_paths(n)[j]) == 0)
 				node_path_remove(n, j);
 			else
 				j++;
@@ -585,20 +616,22 @@ nodes_renamed(const char *from, const char *to, int exchange)
 void
 nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 {
+	struct node_more *m;
 	struct node *n;
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL) {
-		if (n->nopen == n->capopen) {
-			n->capopen = n->capopen ? n->capopen * 2 : 2;
-			n->open_fh = xrealloc(n->open_fh,
-			    n->capopen * sizeof(*n->open_fh));
-			n->open_epoch = xrealloc(n->open_epoch,
-			    n->capopen * sizeof(*n->open_epoch));
+		m = nodes_more(n);
+		if (m->nopen == m->capopen) {
+			m->capopen = m->capopen ? m->capopen * 2 : 2;
+			m->open_fh = xrealloc(m->open_fh,
+			    m->capopen * sizeof(*m->open_fh));
+			m->open_epoch = xrealloc(m->open_epoch,
+			    m->capopen * sizeof(*m->open_epoch));
 		}
-		n->open_fh[n->nopen] = fh;
-		n->open_epoch[n->nopen] = epoch;
-		n->nopen++;
+		m->open_fh[m->nopen] = fh;
+		m->open_epoch[m->nopen] = epoch;
+		m->nopen++;
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 }
@@ -606,16 +639,17 @@ nodes_open_add(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 void
 nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 {
+	struct node_more *m;
 	struct node *n;
 	unsigned int i;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL)
-		for (i = 0; i < n->nopen; i++)
-			if (n->open_fh[i] == fh && n->open_epoch[i] == epoch) {
-				n->nopen--;
-				n->open_fh[i] = n->open_fh[n->nopen];
-				n->open_epoch[i] = n->open_epoch[n->nopen];
+	if ((n = nodes_find(nodeid)) != NULL && (m = n->more) != NULL)
+		for (i = 0; i < m->nopen; i++)
+			if (m->open_fh[i] == fh && m->open_epoch[i] == epoch) {
+				m->nopen--;
+				m->open_fh[i] = m->open_fh[m->nopen];
+				m->open_epoch[i] = m->open_epoch[m->nopen];
 				break;
 			}
 	pthread_mutex_unlock(&nodes_mtx);
@@ -624,15 +658,16 @@ nodes_open_del(uint64_t nodeid, uint64_t fh, uint64_t epoch)
 int
 nodes_open_fh(uint64_t nodeid, uint64_t epoch, uint64_t *fh)
 {
+	struct node_more *m;
 	struct node *n;
 	unsigned int i;
 	int found = 0;
 
 	pthread_mutex_lock(&nodes_mtx);
-	if ((n = nodes_find(nodeid)) != NULL)
-		for (i = 0; i < n->nopen && !found; i++)
-			if (n->open_epoch[i] == epoch) {
-				*fh = n->open_fh[i];
+	if ((n = nodes_find(nodeid)) != NULL && (m = n->more) != NULL)
+		for (i = 0; i < m->nopen && !found; i++)
+			if (m->open_epoch[i] == epoch) {
+				*fh = m->open_fh[i];
 				found = 1;
 			}
 	pthread_mutex_unlock(&nodes_mtx);
@@ -685,7 +720,7 @@ nodes_set_dir_watched(uint64_t nodeid, int on)
 
 	pthread_mutex_lock(&nodes_mtx);
 	if ((n = nodes_find(nodeid)) != NULL)
-		n->dir_watched = on;
+		n->dir_watched = on != 0;
 	pthread_mutex_unlock(&nodes_mtx);
 }
 
@@ -759,10 +794,10 @@ names_collect(struct node *n, void *arg)
 	}
 	for (i = 0; i < n->npaths; i++) {
 		if (w->path != NULL && strcmp(w->path, "/") != 0 &&
-		    under(n->paths[i], w->path) == 0)
+		    under(node_paths(n)[i], w->path) == 0)
 			continue;
 		n->dir_watched = 0;
-		names_add_path(w, n, n->paths[i]);
+		names_add_path(w, n, node_paths(n)[i]);
 	}
 }
 
@@ -821,8 +856,9 @@ evict_cmp(const void *a, const void *b)
 static int
 evictable(const struct node *n)
 {
-	return n != &root && n->npaths > 0 && n->nopen == 0 &&
-	    !n->posix_locked && n->wpending == 0 && n->spending == 0;
+	return n != &root && n->npaths > 0 &&
+	    (n->more == NULL || n->more->nopen == 0) && !n->posix_locked &&
+	    node_wpending(n) == 0 && node_spending(n) == 0;
 }
 
 /* The candidates are sorted outside the lock (a million nodes take a
@@ -861,7 +897,7 @@ nodes_evict_names(struct nodes_name **out)
 		if ((n = nodes_find(c[i].id)) == NULL || !evictable(n))
 			continue;
 		for (j = 0; j < n->npaths; j++)
-			names_add_path(&w, n, n->paths[j]);
+			names_add_path(&w, n, node_paths(n)[j]);
 	}
 	pthread_mutex_unlock(&nodes_mtx);
 	x_free(c);
