@@ -291,8 +291,8 @@ now_s(void)
 
 /* Rewrites the status file (by rename) when what it says changed, at
  * most every STATUS_MIN_S while the node count moves. Called with q_mtx
- * held. */
-static void
+ * held. 1 when a change waits for STATUS_MIN_S to pass, else 0. */
+static int
 status_write(void)
 {
 	char line[128], tmp[4096];
@@ -302,7 +302,7 @@ status_write(void)
 	FILE *f;
 
 	if (status_path == NULL)
-		return;
+		return 0;
 	if (!(client_caps(client) & CAP_WATCH))
 		l = snprintf(line, sizeof(line), "off\n");
 	else
@@ -311,15 +311,18 @@ status_write(void)
 		    agent_limited > 0);
 	held = nodes_count(&max);
 	snprintf(line + l, sizeof(line) - l, "nodes %lu %lu\n", held, max);
-	if (strcmp(line, status_last) == 0 || now - status_at < STATUS_MIN_S)
-		return;
+	if (strcmp(line, status_last) == 0)
+		return 0;
+	if (now - status_at < STATUS_MIN_S)
+		return 1;
 	status_at = now;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", status_path);
 	if ((f = fopen(tmp, "w")) == NULL)
-		return;
+		return 0;
 	fputs(line, f);
 	if (fclose(f) == 0 && rename(tmp, status_path) == 0)
 		snprintf(status_last, sizeof(status_last), "%s", line);
+	return 0;
 }
 
 static void *
@@ -333,9 +336,20 @@ inval_main(void *arg)
 	pthread_mutex_lock(&q_mtx);
 	for (;;) {
 		while (q_head == NULL && !q_all && !q_stop && !q_evict) {
-			status_write();
+			/* A change held back by the rate limit is written
+			 * once STATUS_MIN_S has passed, not a second later:
+			 * status must not lag what mountd knows. */
+			int held_back = status_write();
+
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			if (held_back) {
+				ts.tv_nsec += (long)(STATUS_MIN_S * 1e9);
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+			} else
+				ts.tv_sec += 1;
 			pthread_cond_timedwait(&q_cond, &q_mtx, &ts);
 		}
 		if (q_stop)
