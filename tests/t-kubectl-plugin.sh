@@ -70,16 +70,17 @@ cat >"$T/api/pods.json" <<'JSON'
  {"namespace": "team-b", "name": "api-1", "containers": ["api", "sidecar"]}]
 JSON
 # The current context of that file reaches nothing: its address shows.
+# (-q: the progress line would come before the error.)
 must_fail "current context dead" "no reachable cluster" "127.0.0.1:1" -- \
-	kubectl mirror mount --kubeconfig "$T/api/kubeconfig" pod/web-0 "$T/m"
+	kubectl mirror mount -q --kubeconfig "$T/api/kubeconfig" pod/web-0 "$T/m"
 : >"$T/api/requests"
 must_fail "pod not in the fake cluster" "pod/web-9 not found in shop" -- \
-	kubectl mirror mount --kubeconfig "$T/api/kubeconfig" --context fake -n shop pod/web-9 "$T/m"
+	kubectl mirror mount -q --kubeconfig "$T/api/kubeconfig" --context fake -n shop pod/web-9 "$T/m"
 grep -q "^GET /api/v1/namespaces/shop/pods/web-9" "$T/api/requests" ||
 	fail "kubectl did not ask the server for shop/web-9: $(cat "$T/api/requests")"
 : >"$T/api/requests"
 must_fail "flags before the command" "pod/x not found in team-b" -- \
-	kubectl mirror --kubeconfig="$T/api/kubeconfig" --context=fake -n team-b mount pod/x "$T/m"
+	kubectl mirror --kubeconfig="$T/api/kubeconfig" --context=fake -n team-b mount -q pod/x "$T/m"
 grep -q "^GET /api/v1/namespaces/team-b/pods/x" "$T/api/requests" ||
 	fail "kubectl did not ask for team-b/x: $(cat "$T/api/requests")"
 
