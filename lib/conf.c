@@ -652,6 +652,12 @@ conf_load_traced(struct mirror_conf *c, const char *path,
 		} else if (stat(file, &st) < 0) {
 			if (errno == ENOENT || errno == ENOTDIR)
 				continue;
+			/* A directory on the way that this user may not
+			 * search (root's $HOME kept by setpriv or su): not
+			 * this user's configuration, as if there were none.
+			 * The system file stays an error. */
+			if (errno == EACCES && layer != CONF_LAYER_SYSTEM)
+				continue;
 			rc = -errno;
 			log_warn("cannot read the configuration %s", file);
 			return rc;
